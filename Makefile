@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+.DEFAULT_GOAL := run
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements.txt
+PYTEST_ARGS ?=
+PACKAGES := $(wildcard app.py settings.py extensions.py cli.py) core collection agents payments workers
+
+.PHONY: venv run test lint bench
+
+venv: $(STAMP)
+
+# Re-install only when requirements.txt's content changed: the stamp is a copy of the last one installed.
+$(STAMP): requirements.txt
+	@set -e; \
+	if [ ! -x $(PY) ]; then \
+		if command -v python3.11 >/dev/null 2>&1; then base=python3.11; else base=python3; fi; \
+		$$base -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+			|| { echo "make: Python 3.11 or newer is needed; found $$($$base --version 2>&1)" >&2; exit 1; }; \
+		$$base -m venv $(VENV); \
+	fi
+	@if cmp -s requirements.txt $(STAMP); then touch $(STAMP); else \
+		echo "$(PY) -m pip install -r requirements.txt"; \
+		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt && cp requirements.txt $(STAMP); \
+	fi
+
+run: venv
+	$(PY) scripts/run.py
+
+test: venv
+	bash scripts/ensure_postgres.sh
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check $(PACKAGES) scripts tests
+	$(VENV)/bin/mypy $(PACKAGES)
+
+bench: venv
+	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "make: no bench/__main__.py yet"; fi

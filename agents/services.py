@@ -1,0 +1,100 @@
+"""Staff accounts and tokens: create users, check passwords, issue and resolve API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
+from core import audit
+from core.errors import Unauthorized, field_error
+
+# Checked against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """A scrypt hash (werkzeug's default KDF) with a random salt."""
+    return generate_password_hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    branch_id: int | None,
+) -> StaffUser:
+    """Add a staff account to the session (the caller commits)."""
+    if len(password) < 8:
+        raise field_error("password", "Password must have at least 8 characters.")
+    user = StaffUser(
+        username=username.strip().lower(),
+        password_hash=hash_password(password),
+        full_name=full_name,
+        role=role,
+        branch_id=branch_id,
+    )
+    session.add(user)
+    return user
+
+
+def create_agent(
+    session: Session, user: StaffUser, wadah: Wadah, code: str, member_id: int | None = None
+) -> Agent:
+    """Make a staff account of role ``agent`` into a Perisai of the Wadah's branch."""
+    if user.role != Role.AGENT:
+        raise field_error("role", "Only an account with role 'agent' can be a Perisai.")
+    agent = Agent(user=user, branch_id=wadah.branch_id, wadah=wadah, code=code, member_id=member_id)
+    session.add(agent)
+    return agent
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, username: str, password: str, now: datetime, ttl: timedelta
+) -> tuple[str, ApiToken]:
+    """Check a username and password; on success store a new token's digest and return the token."""
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not password_ok or not user.is_active:
+        audit.record(session, "auth.token_refused", "staff_user", None, None, username=username[:64])
+        session.commit()
+        raise Unauthorized("Wrong username or password.")
+    token = secrets.token_urlsafe(32)
+    api_token = ApiToken(user_id=user.id, token_sha256=_token_digest(token), created_at=now, expires_at=now + ttl)
+    session.add(api_token)
+    audit.record(session, "auth.token_issued", "staff_user", user.id, user.id)
+    session.commit()
+    return token, api_token
+
+
+def user_for_token(session: Session, token: str, now: datetime) -> StaffUser | None:
+    """The active user a bearer token belongs to, or None if it is unknown, expired or revoked."""
+    api_token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)))
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
+        return None
+    user = api_token.user
+    return user if user.is_active else None
+
+
+def agent_of(session: Session, user: StaffUser) -> Agent | None:
+    """The Perisai row behind an agent's login."""
+    return session.scalar(select(Agent).where(Agent.user_id == user.id))
+
+
+def branch_or_404(session: Session, branch_id: int) -> Branch:
+    """A branch by id, or a 422 naming ``branch_id`` (an unknown branch is a bad field, not a bad URL)."""
+    branch = session.get(Branch, branch_id)
+    if branch is None:
+        raise field_error("branch_id", f"There is no branch {branch_id}: see GET /api/v1/branches for the list.")
+    return branch

@@ -1,0 +1,51 @@
+"""The application factory: configuration, extensions, blueprints and CLI. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, send_from_directory
+from flask.typing import ResponseReturnValue
+
+import settings
+from extensions import api, db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the iuran app; ``config`` overrides the environment (tests pass a database and Redis URL)."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE))
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    settings.INSTANCE.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    api.init_app(app)
+
+    import agents.models  # noqa: F401  (every model is registered before migrations look)
+    import collection.models  # noqa: F401
+    import core.audit  # noqa: F401
+    import payments.models  # noqa: F401
+    from agents.routes import bp as agents_bp
+    from collection.routes import bp as collection_bp
+    from core.errors import register_error_handlers
+
+    api.register_blueprint(agents_bp, url_prefix="/api/v1")
+    api.register_blueprint(collection_bp, url_prefix="/api/v1")
+    register_error_handlers(app)
+    _serve_swagger_ui(app)
+
+    from core.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _serve_swagger_ui(app: Flask) -> None:
+    """Swagger UI's files come from a pinned package, so the docs page works with no CDN."""
+    import swagger_ui_bundle
+
+    @app.get("/static/swagger-ui/<path:filename>")
+    def swagger_ui_static(filename: str) -> ResponseReturnValue:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

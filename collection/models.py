@@ -1,0 +1,159 @@
+"""Members and what they owe: members, their membership periods and status history, the rate table, holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from collection.arrears import MemberStatus
+from collection.months import Month
+from core.clock import utcnow
+from extensions import MonthType, db
+
+
+class Member(db.Model):
+    """A BPU participant (peserta): one per NIK across all branches."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("length(nik) = 16", name="nik_16_digits"),
+        CheckConstraint("bracket BETWEEN 1 AND 33", name="bracket_known"),
+        CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
+        CheckConstraint("sector IN ('transport', 'other')", name="sector_known"),
+        CheckConstraint("package IN ('JKK+JKM', 'JKK+JKM+JHT')", name="package_known"),
+        CheckConstraint("status IN ('active', 'in_arrears', 'lapsed')", name="status_known"),
+        CheckConstraint("declared_income_idr >= 0", name="income_non_negative"),
+        Index("ix_members_branch_status", "branch_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    kpj: Mapped[str | None] = mapped_column(String(11), unique=True)  # assigned right after insert
+    name: Mapped[str] = mapped_column(String(120))
+    birth_date: Mapped[date]
+    sex: Mapped[str] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)  # E.164, +628…
+    occupation: Mapped[str] = mapped_column(String(80))
+    sector: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = mapped_column(String(6))  # from the NIK: place of first registration
+    declared_income_idr: Mapped[int]
+    bracket: Mapped[int]
+    package: Mapped[str] = mapped_column(String(16))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    enrolled_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", use_alter=True), index=True)
+    enrolled_on: Mapped[date]
+    # The standing as last derived (the reconciliation re-derives it from payments; these are its cache).
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)
+    first_month: Mapped[Month] = mapped_column(MonthType())  # first month owed in the current period
+    paid_through: Mapped[Month | None] = mapped_column(MonthType())
+    period_started_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    name_keys: Mapped[list[MemberNameKey]] = relationship(cascade="all, delete-orphan")
+
+
+class MemberNameKey(db.Model):
+    """One phonetic key per name token: the index behind misspelling-tolerant name search."""
+
+    __tablename__ = "member_name_keys"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class MembershipPeriod(db.Model):
+    """A protection period; a payment after a lapse opens a new one (domain.md §3)."""
+
+    __tablename__ = "membership_periods"
+    __table_args__ = (UniqueConstraint("member_id", "started_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    started_on: Mapped[date]
+    first_month: Mapped[Month] = mapped_column(MonthType())
+    ended_on: Mapped[date | None]
+    end_cause: Mapped[str | None] = mapped_column(String(120))
+
+
+class MemberStatusChange(db.Model):
+    """Every change of a member's status, with its business date and cause."""
+
+    __tablename__ = "member_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_on: Mapped[date]
+    cause: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateScheduleRow(db.Model):
+    """One effective-dated version of the contribution table (PP 44/2015 Lampiran II and its successors)."""
+
+    __tablename__ = "rate_schedules"
+    __table_args__ = (
+        CheckConstraint("jkk_rate_bp > 0 AND jht_rate_bp > 0 AND jkm_flat_idr > 0", name="rates_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[Month] = mapped_column(MonthType(), unique=True)
+    effective_to: Mapped[Month | None] = mapped_column(MonthType())
+    jkk_rate_bp: Mapped[int]  # basis points of the base: 100 = 1%
+    jkm_flat_idr: Mapped[int]
+    jht_rate_bp: Mapped[int]
+    source: Mapped[str] = mapped_column(Text)
+
+    brackets: Mapped[list[RateBracketRow]] = relationship(
+        order_by="RateBracketRow.number", cascade="all, delete-orphan"
+    )
+
+
+class RateBracketRow(db.Model):
+    """One income bracket of a schedule, with the base that its contributions are a percentage of."""
+
+    __tablename__ = "rate_brackets"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "number"),
+        CheckConstraint("base_idr > 0", name="base_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("rate_schedules.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    income_from_idr: Mapped[int]
+    income_to_idr: Mapped[int | None]
+    base_idr: Mapped[int]
+
+
+class RateDiscountRow(db.Model):
+    """A time-limited discount such as PP 50/2025's 50% off JKK and JKM."""
+
+    __tablename__ = "rate_discounts"
+    __table_args__ = (CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    programmes: Mapped[str] = mapped_column(String(40))  # comma-separated: JKK,JKM
+    percent: Mapped[int]
+    sectors: Mapped[str] = mapped_column(String(40))  # comma-separated: transport,other
+    first_month: Mapped[Month] = mapped_column(MonthType())
+    last_month: Mapped[Month] = mapped_column(MonthType())
+    excluded_payers: Mapped[str] = mapped_column(String(40))  # comma-separated: budget
+    source: Mapped[str] = mapped_column(Text)
+
+
+class Holiday(db.Model):
+    """A public holiday: national when ``region_code`` is empty, else for that province or regency."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("on", "region_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    on: Mapped[date] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region_code: Mapped[str] = mapped_column(String(4), default="")  # '' = national (NULLs would defeat the unique key)

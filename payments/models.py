@@ -1,0 +1,100 @@
+"""Money: the payment ledger, each payment's allocation to months, and receipts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from collection.months import Month
+from core.clock import utcnow
+from extensions import MonthType, db
+
+
+class Channel(StrEnum):
+    """How the money came: agent's cash, auto-debit, a sponsor's bulk payment, or a bank transfer."""
+
+    CASH = "cash"
+    AUTO_DEBIT = "auto_debit"
+    SPONSOR = "sponsor"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class PaymentStatus(StrEnum):
+    SETTLED = "settled"
+    REVERSED = "reversed"
+
+
+class Payment(db.Model):
+    """One payment for one member; never deleted or edited, only reversed."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        CheckConstraint("credit_idr >= 0 AND credit_idr <= amount_idr", name="credit_within_amount"),
+        CheckConstraint("channel IN ('cash', 'auto_debit', 'sponsor', 'bank_transfer')", name="channel_known"),
+        CheckConstraint("status IN ('settled', 'reversed')", name="status_known"),
+        Index("ix_payments_member_paid_on", "member_id", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    amount_idr: Mapped[int]
+    credit_idr: Mapped[int] = mapped_column(default=0)  # what no month took: held against the next month
+    paid_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.SETTLED)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # Anything that can arrive twice carries a key; the unique index is the final guard.
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reversed_at: Mapped[datetime | None]
+    reversed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    reversal_reason: Mapped[str | None] = mapped_column(String(200))
+
+    allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment")
+    receipt: Mapped[Receipt | None] = relationship(back_populates="payment")
+
+
+class PaymentAllocation(db.Model):
+    """The part of a payment that settles one month; a month is settled at most once while not reversed."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        Index(
+            "uq_payment_allocations_member_month_live",
+            "member_id",
+            "month",
+            unique=True,
+            sqlite_where=text("NOT reversed"),
+            postgresql_where=text("NOT reversed"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    month: Mapped[Month] = mapped_column(MonthType())
+    amount_idr: Mapped[int]
+    reversed: Mapped[bool] = mapped_column(default=False)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class Receipt(db.Model):
+    """The tanda bukti penerimaan iuran: a number for people, and an unguessable code to verify it."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="receipt")

@@ -1,0 +1,21 @@
+"""Receipt numbers people can read out, and verification codes nobody can guess."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import date
+
+# Crockford's base32 without I, L, O, U: nothing a member can misread on a phone screen.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10  # 50 bits: guessing one of a million live codes takes ~10^9 tries; lookups are rate-limited
+
+
+def receipt_number(branch_code: str, issued_on: date, payment_id: int) -> str:
+    """``PKP-202603-00001234``: branch, month issued, and the payment's own number."""
+    return f"{branch_code}-{issued_on:%Y%m}-{payment_id:08d}"
+
+
+def new_verification_code(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
+    """A fresh random verification code from the OS's CSPRNG (or a seeded source, for demo data)."""
+    return "".join(CODE_ALPHABET[randbelow(len(CODE_ALPHABET))] for _ in range(CODE_LENGTH))

@@ -1,0 +1,228 @@
+"""The members API over HTTP, on SQLite and PostgreSQL: enrolment, validation, lookup, scope."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from collection.kpj import is_valid_kpj
+from tests.factories import enrolment, nik_for
+
+MEMBER_FIELDS = {
+    "id", "nik", "kpj", "name", "birth_date", "sex", "phone", "sector", "bracket", "package",
+    "branch_id", "monthly_amount_idr", "status",
+}
+
+
+def test_enrolment_returns_the_member_with_a_kpj_and_this_months_amount(client, world):
+    response = client.post("/api/v1/members", json=enrolment(), headers=world["agent"].headers)
+
+    assert response.status_code == 201
+    member = response.get_json()
+    assert MEMBER_FIELDS <= member.keys()
+    assert is_valid_kpj(member["kpj"])
+    assert member["name"] == "Budi Santoso"
+    assert member["birth_date"] == "1990-01-12"
+    assert member["sex"] == "M"
+    assert member["phone"] == "+6281234567890"
+    assert member["bracket"] == 1
+    assert member["branch_id"] == world["pkp"]
+    assert member["enrolled_by_agent_id"] == world["agent"].agent_id
+    assert member["status"] == "active"
+    assert member["enrolled_on"] == "2026-11-22"
+    # November 2026, transport sector, paying himself: PP 50/2025 halves JKK+JKM.
+    assert member["monthly_amount_idr"] == 8_400
+
+
+def test_a_woman_is_recognised_by_the_nik_day_plus_forty(enrol):
+    member = enrol(nik=nik_for(born=date(1985, 7, 31), female=True), name="Siti Aminah")
+
+    assert member["sex"] == "F"
+    assert member["birth_date"] == "1985-07-31"
+
+
+def test_budget_terms_do_not_apply_to_a_self_paying_member_with_jht(enrol):
+    member = enrol(package="JKK+JKM+JHT", sector="other", declared_income_idr=3_000_000)
+
+    # bracket 10: JKK 29.500 and JKM 6.800 halved (18.150), JHT 59.000 never discounted
+    assert member["bracket"] == 10
+    assert member["monthly_amount_idr"] == 18_150 + 59_000
+
+
+def test_a_known_nik_is_a_409_that_names_the_existing_member(client, world, enrol):
+    first = enrol()
+
+    again = client.post("/api/v1/members", json=enrolment(name="Budi S"), headers=world["ptk_agent"].headers)
+
+    assert again.status_code == 409
+    body = again.get_json()
+    assert body["existing_member"] == {"id": first["id"], "kpj": first["kpj"], "branch_id": world["pkp"]}
+    assert first["kpj"] in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"nik": "123"}, "nik", "16 digits"),
+        ({"nik": "99" + nik_for()[2:]}, "nik", "province"),
+        ({"nik": nik_for()[:6] + "320190" + "0001"}, "nik", "day of birth"),
+        ({"nik": nik_for()[:12] + "0000"}, "nik", "serial"),
+        ({"nik": nik_for(born=date(2015, 1, 1))}, "nik", "15"),
+        ({"birth_date": "1990-01-13"}, "birth_date", "12-01-1990"),
+        ({"sex": "F"}, "sex", "man"),
+        ({"phone": "021-555-1234"}, "phone", "08"),
+        ({"sector": "fishing"}, "sector", "transport"),
+        ({"package": "JHT"}, "package", "JKK+JKM"),
+        ({"declared_income_idr": -5}, "declared_income_idr", "greater than or equal to 0"),
+        ({"declared_income_idr": "lots"}, "declared_income_idr", "integer"),
+        ({"declared_income_idr": 1.5}, "declared_income_idr", "integer"),
+        ({"bracket": 7}, "bracket", "bracket 1"),
+        ({"branch_id": 9999}, "branch_id", "9999"),
+        ({"name": ""}, "name", "Length"),
+        ({"favourite_colour": "red"}, "favourite_colour", "Unknown"),
+    ],
+)
+def test_bad_enrolment_is_a_422_naming_the_field_and_nothing_is_written(client, world, overrides, field, words):
+    body = enrolment(**({"branch_id": world["pkp"]} | overrides))
+    response = client.post("/api/v1/members", json=body, headers=world["admin"].headers)
+
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert set(body) >= {"code", "status", "message", "errors"}
+    messages = " ".join(body["errors"]["json"][field])
+    assert words.lower() in messages.lower()
+    listing = client.get("/api/v1/members", headers=world["admin"].headers).get_json()
+    assert listing == []
+
+
+def test_missing_fields_are_each_named(client, world):
+    response = client.post("/api/v1/members", json={}, headers=world["agent"].headers)
+
+    assert response.status_code == 422
+    missing = response.get_json()["errors"]["json"]
+    assert {"nik", "name", "occupation", "sector", "declared_income_idr", "package"} <= set(missing)
+
+
+def test_a_body_that_is_not_json_is_a_4xx_not_a_500(client, world):
+    response = client.post(
+        "/api/v1/members", data="nik=1", headers=world["agent"].headers | {"Content-Type": "application/json"}
+    )
+
+    assert 400 <= response.status_code < 500
+    assert response.get_json()["code"] == response.status_code
+
+
+def test_an_agent_enrols_only_into_his_own_branch(client, world):
+    response = client.post(
+        "/api/v1/members", json=enrolment(branch_id=world["ptk"]), headers=world["agent"].headers
+    )
+
+    assert response.status_code == 422
+    assert "own branch" in response.get_json()["errors"]["json"]["branch_id"][0]
+
+
+def test_an_admin_must_choose_the_branch(client, world):
+    response = client.post("/api/v1/members", json=enrolment(), headers=world["admin"].headers)
+
+    assert response.status_code == 422
+    assert "branch" in response.get_json()["errors"]["json"]["branch_id"][0]
+
+
+def test_writes_need_a_valid_token_and_an_enrolling_role(client, world):
+    assert client.post("/api/v1/members", json=enrolment()).status_code == 401
+    bogus = {"Authorization": "Bearer not-a-token"}
+    assert client.post("/api/v1/members", json=enrolment(), headers=bogus).status_code == 401
+    finance = client.post("/api/v1/members", json=enrolment(), headers=world["finance"].headers)
+    assert finance.status_code == 403
+    assert "branch_finance" in finance.get_json()["message"]
+
+
+def test_an_agent_cannot_see_another_branchs_member(client, world, enrol):
+    member = enrol(as_="ptk_agent", nik=nik_for("6171"))
+
+    assert client.get(f"/api/v1/members/{member['id']}", headers=world["agent"].headers).status_code == 404
+    assert client.get(f"/api/v1/members/{member['id']}", headers=world["ptk_agent"].headers).status_code == 200
+    assert client.get(f"/api/v1/members/{member['id']}", headers=world["admin"].headers).status_code == 200
+    found = client.get(f"/api/v1/members?nik={member['nik']}", headers=world["agent"].headers).get_json()
+    assert found == []
+
+
+def test_members_are_found_by_nik_kpj_phone_and_the_one_search_box(client, world, enrol):
+    member = enrol()
+    enrol(nik=nik_for(serial=2), name="Siti Aminah", phone="0813-1111-2222")
+    headers = world["agent"].headers
+
+    def ids(query: str) -> list[int]:
+        response = client.get(f"/api/v1/members?{query}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return [m["id"] for m in response.get_json()]
+
+    assert ids(f"nik={member['nik']}") == [member["id"]]
+    assert ids(f"kpj={member['kpj']}") == [member["id"]]
+    assert ids("phone=%2B6281234567890") == [member["id"]]
+    assert ids("phone=0812-3456-7890") == [member["id"]]
+    assert ids(f"q={member['nik']}") == [member["id"]]
+    assert ids(f"q={member['kpj']}") == [member["id"]]
+    assert ids("q=081234567890") == [member["id"]]
+
+
+@pytest.mark.parametrize("query", ["Budi Santoso", "budi", "Boedi Santosa", "santoso", "Budi Santoso"])
+def test_name_search_tolerates_old_spellings_and_typos(client, world, enrol, query):
+    budi = enrol()
+    enrol(nik=nik_for(serial=2), name="Bambang Sutrisno")
+    enrol(nik=nik_for(serial=3), name="Siti Nurhaliza")
+
+    found = client.get(f"/api/v1/members?q={query}", headers=world["agent"].headers).get_json()
+
+    assert found[0]["id"] == budi["id"]
+    assert all(m["name"] != "Siti Nurhaliza" for m in found)
+
+
+def test_name_search_ranks_the_exact_spelling_first_and_pages(client, world, enrol):
+    for serial, name in enumerate(["Rina Lestari", "Rini Lestari", "Rino Lestari", "Rina Wijaya"], start=1):
+        enrol(nik=nik_for(serial=serial), name=name)
+
+    first = client.get("/api/v1/members?q=rina lestari&page=1&page_size=2", headers=world["agent"].headers)
+    second = client.get("/api/v1/members?q=rina lestari&page=2&page_size=2", headers=world["agent"].headers)
+
+    assert [m["name"] for m in first.get_json()][0] == "Rina Lestari"
+    pagination = first.headers["X-Pagination"]
+    assert '"total": 4' in pagination
+    assert len(first.get_json()) == 2 and len(second.get_json()) == 2
+    assert {m["id"] for m in first.get_json()}.isdisjoint({m["id"] for m in second.get_json()})
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("kpj=123", "kpj"), ("phone=12345", "phone"), ("q=a", "q"), ("page=0", "page"), ("page_size=1000", "page_size")],
+)
+def test_bad_search_parameters_are_422_naming_them(client, world, query, field):
+    response = client.get(f"/api/v1/members?{query}", headers=world["agent"].headers)
+
+    assert response.status_code == 422
+    errors: dict[str, Any] = response.get_json()["errors"]
+    assert field in errors.get("query", errors.get("json", {}))
+
+
+def test_enrolment_is_audited_and_the_audit_log_refuses_edits(pinned_app, enrol, world):
+    from sqlalchemy import delete, select, update
+    from sqlalchemy.exc import DatabaseError
+
+    from core.audit import AuditEvent
+    from extensions import db
+
+    member = enrol()
+
+    with pinned_app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "member.enrolled")).one()
+        assert event.entity_id == str(member["id"])
+        assert event.actor_user_id == world["agent"].id
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(update(AuditEvent).values(action="forged"))
+        db.session.rollback()
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(delete(AuditEvent))
+        db.session.rollback()
+        assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.id == event.id)) == "member.enrolled"

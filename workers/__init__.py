@@ -1,0 +1,1 @@
+"""RQ only: queue names, thin jobs and the one table of periodic jobs."""

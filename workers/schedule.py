@@ -1,0 +1,14 @@
+"""The one table of periodic jobs, loaded by ``rq cron workers.schedule``.
+
+Cron fields are read in the scheduler's local time zone; run it with TZ=UTC (scripts/run.py does)
+so the table below means the same on every machine.
+"""
+
+from __future__ import annotations
+
+from rq import cron
+
+from workers import jobs
+from workers.queues import LOW
+
+cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
