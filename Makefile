@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements.txt
 PYTEST_ARGS ?=
-PACKAGES := $(wildcard app.py settings.py extensions.py cli.py) core collection agents payments workers
+PACKAGES := app.py settings.py extensions.py core collection agents payments workers
 
 .PHONY: venv run test lint bench
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from flask import current_app
 from flask_migrate import Migrate
@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from sqlalchemy import Date, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 from collection.months import Month
@@ -32,6 +32,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    Model = Base  # what db.Model is, in terms mypy can follow
+    DbSession: TypeAlias = Session | scoped_session[Any]
+else:
+    Model = db.Model
+    DbSession = Session
 migrate = Migrate()
 api = Api()
 

@@ -17,7 +17,7 @@ def _database_url() -> str:
     # Heroku-style and plain postgres URLs both mean psycopg 3 here.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -37,10 +37,10 @@ def from_environment() -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
         "API_SPEC_OPTIONS": {
-            "components": {
-                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
         "JSON_SORT_KEYS": False,
+        # Reverse proxies in front of the app; their X-Forwarded-For/-Proto headers are trusted only then.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
     }

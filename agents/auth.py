@@ -34,7 +34,9 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
                 raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token.")
             user = user_for_token(db.session, token.strip(), app_now())
             if user is None:
-                raise Unauthorized("The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token.")
+                raise Unauthorized(
+                    "The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token."
+                )
             if roles and user.role not in roles:
                 allowed = ", ".join(sorted(roles))
                 raise Forbidden(f"This needs one of the roles {allowed}; you are '{user.role}'.")

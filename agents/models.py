@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from extensions import db
+from extensions import Model
 
 
 class Role(StrEnum):
@@ -27,7 +27,7 @@ class AgentStatus(StrEnum):
     TERMINATED = "terminated"  # fraud: ended by the branch at once
 
 
-class Branch(db.Model):
+class Branch(Model):
     """A branch office (Kantor Cabang): its region, time zone and cash-handling limits."""
 
     __tablename__ = "branches"
@@ -47,7 +47,7 @@ class Branch(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Wadah(db.Model):
+class Wadah(Model):
     """An agents' association with a cooperation agreement with one branch."""
 
     __tablename__ = "wadahs"
@@ -61,7 +61,7 @@ class Wadah(db.Model):
     branch: Mapped[Branch] = relationship()
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     """A login: branch staff, supervisors, admins, and agents (who also have an :class:`Agent` row)."""
 
     __tablename__ = "staff_users"
@@ -82,13 +82,11 @@ class StaffUser(db.Model):
     branch: Mapped[Branch | None] = relationship()
 
 
-class Agent(db.Model):
+class Agent(Model):
     """A field agent (Perisai): an Indonesian citizen of at least 18 who is a BPU member himself."""
 
     __tablename__ = "agents"
-    __table_args__ = (
-        CheckConstraint("status IN ('active', 'deactivated', 'terminated')", name="status_known"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('active', 'deactivated', 'terminated')", name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), unique=True)
@@ -103,7 +101,7 @@ class Agent(db.Model):
     wadah: Mapped[Wadah] = relationship()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 is stored, so a database leak leaks no token."""
 
     __tablename__ = "api_tokens"

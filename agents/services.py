@@ -7,12 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
 from core import audit
 from core.errors import Unauthorized, field_error
+from extensions import DbSession
 
 # Checked against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -24,7 +24,7 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     username: str,
     password: str,
     full_name: str,
@@ -45,9 +45,7 @@ def create_user(
     return user
 
 
-def create_agent(
-    session: Session, user: StaffUser, wadah: Wadah, code: str, member_id: int | None = None
-) -> Agent:
+def create_agent(session: DbSession, user: StaffUser, wadah: Wadah, code: str, member_id: int | None = None) -> Agent:
     """Make a staff account of role ``agent`` into a Perisai of the Wadah's branch."""
     if user.role != Role.AGENT:
         raise field_error("role", "Only an account with role 'agent' can be a Perisai.")
@@ -61,7 +59,7 @@ def _token_digest(token: str) -> str:
 
 
 def issue_token(
-    session: Session, username: str, password: str, now: datetime, ttl: timedelta
+    session: DbSession, username: str, password: str, now: datetime, ttl: timedelta
 ) -> tuple[str, ApiToken]:
     """Check a username and password; on success store a new token's digest and return the token."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
@@ -78,7 +76,7 @@ def issue_token(
     return token, api_token
 
 
-def user_for_token(session: Session, token: str, now: datetime) -> StaffUser | None:
+def user_for_token(session: DbSession, token: str, now: datetime) -> StaffUser | None:
     """The active user a bearer token belongs to, or None if it is unknown, expired or revoked."""
     api_token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)))
     if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
@@ -87,12 +85,12 @@ def user_for_token(session: Session, token: str, now: datetime) -> StaffUser | N
     return user if user.is_active else None
 
 
-def agent_of(session: Session, user: StaffUser) -> Agent | None:
+def agent_of(session: DbSession, user: StaffUser) -> Agent | None:
     """The Perisai row behind an agent's login."""
     return session.scalar(select(Agent).where(Agent.user_id == user.id))
 
 
-def branch_or_404(session: Session, branch_id: int) -> Branch:
+def branch_or_404(session: DbSession, branch_id: int) -> Branch:
     """A branch by id, or a 422 naming ``branch_id`` (an unknown branch is a bad field, not a bad URL)."""
     branch = session.get(Branch, branch_id)
     if branch is None:

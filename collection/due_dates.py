@@ -48,9 +48,7 @@ def load_holidays_csv(path: Path | None = None) -> list[HolidayRow]:
     with path.open(newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
         if reader.fieldnames != _HOLIDAY_COLUMNS:
-            raise ValueError(
-                f"{path}: the header must be {','.join(_HOLIDAY_COLUMNS)}, got {reader.fieldnames}"
-            )
+            raise ValueError(f"{path}: the header must be {','.join(_HOLIDAY_COLUMNS)}, got {reader.fieldnames}")
         return [_holiday_row(record, path, reader.line_num) for record in reader]
 
 

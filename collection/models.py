@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from collection.arrears import MemberStatus
 from collection.months import Month
 from core.clock import utcnow
-from extensions import MonthType, db
+from extensions import Model, MonthType
 
 
-class Member(db.Model):
+class Member(Model):
     """A BPU participant (peserta): one per NIK across all branches."""
 
     __tablename__ = "members"
@@ -55,7 +55,7 @@ class Member(db.Model):
     name_keys: Mapped[list[MemberNameKey]] = relationship(cascade="all, delete-orphan")
 
 
-class MemberNameKey(db.Model):
+class MemberNameKey(Model):
     """One phonetic key per name token: the index behind misspelling-tolerant name search."""
 
     __tablename__ = "member_name_keys"
@@ -64,7 +64,7 @@ class MemberNameKey(db.Model):
     key: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
-class MembershipPeriod(db.Model):
+class MembershipPeriod(Model):
     """A protection period; a payment after a lapse opens a new one (domain.md §3)."""
 
     __tablename__ = "membership_periods"
@@ -78,7 +78,7 @@ class MembershipPeriod(db.Model):
     end_cause: Mapped[str | None] = mapped_column(String(120))
 
 
-class MemberStatusChange(db.Model):
+class MemberStatusChange(Model):
     """Every change of a member's status, with its business date and cause."""
 
     __tablename__ = "member_status_changes"
@@ -92,7 +92,7 @@ class MemberStatusChange(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RateScheduleRow(db.Model):
+class RateScheduleRow(Model):
     """One effective-dated version of the contribution table (PP 44/2015 Lampiran II and its successors)."""
 
     __tablename__ = "rate_schedules"
@@ -113,7 +113,7 @@ class RateScheduleRow(db.Model):
     )
 
 
-class RateBracketRow(db.Model):
+class RateBracketRow(Model):
     """One income bracket of a schedule, with the base that its contributions are a percentage of."""
 
     __tablename__ = "rate_brackets"
@@ -130,7 +130,7 @@ class RateBracketRow(db.Model):
     base_idr: Mapped[int]
 
 
-class RateDiscountRow(db.Model):
+class RateDiscountRow(Model):
     """A time-limited discount such as PP 50/2025's 50% off JKK and JKM."""
 
     __tablename__ = "rate_discounts"
@@ -147,7 +147,7 @@ class RateDiscountRow(db.Model):
     source: Mapped[str] = mapped_column(Text)
 
 
-class Holiday(db.Model):
+class Holiday(Model):
     """A public holiday: national when ``region_code`` is empty, else for that province or regency."""
 
     __tablename__ = "holidays"

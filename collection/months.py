@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterator, overload
+from typing import overload
 
 _MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 

@@ -33,9 +33,7 @@ def normalise_phone(text: str) -> str:
     if national[0] != "8":
         raise PhoneError(f"{text.strip()} is a landline, not a mobile number: mobile numbers start 08. {_FIX}")
     if national.startswith("80"):
-        raise PhoneError(
-            f"{text.strip()} is a toll-free or premium-rate number (080…), not a mobile number. {_FIX}"
-        )
+        raise PhoneError(f"{text.strip()} is a toll-free or premium-rate number (080…), not a mobile number. {_FIX}")
     if not MIN_NATIONAL_DIGITS <= len(national) <= MAX_NATIONAL_DIGITS:
         size = "short" if len(national) < MIN_NATIONAL_DIGITS else "long"
         raise PhoneError(

@@ -114,9 +114,7 @@ class RateSchedule:
     def bracket(self, number: int) -> Bracket:
         """The bracket with this number."""
         if not 1 <= number <= len(self.brackets):
-            raise UnknownBracket(
-                f"bracket {number} does not exist: brackets are 1 to {len(self.brackets)}"
-            )
+            raise UnknownBracket(f"bracket {number} does not exist: brackets are 1 to {len(self.brackets)}")
         return self.brackets[number - 1]
 
     def bracket_for_income(self, income_idr: int) -> Bracket:
@@ -158,9 +156,7 @@ class Discount:
         if not self.sectors:
             raise ValueError(f"{where}: list at least one sector (transport or other)")
         if self.last_month < self.first_month:
-            raise ValueError(
-                f"{where}: last_month {self.last_month} is before first_month {self.first_month}"
-            )
+            raise ValueError(f"{where}: last_month {self.last_month} is before first_month {self.first_month}")
 
     def applies(self, sector: Sector, payer: Payer, month: Month) -> bool:
         """True when a member of this sector, paid for by this payer, gets the discount in the month."""
@@ -192,9 +188,7 @@ class RateTable:
                 return schedule
         first, last = self.schedules[0], self.schedules[-1]
         if month < first.effective_from:
-            raise NoRateForMonth(
-                f"no contribution table covers {month}: the first table starts {first.effective_from}"
-            )
+            raise NoRateForMonth(f"no contribution table covers {month}: the first table starts {first.effective_from}")
         raise NoRateForMonth(
             f"no contribution table covers {month}: the last table ends {last.effective_to}; "
             "add a schedule for later months to the rate table"
@@ -374,7 +368,7 @@ class _Fields:
     def __init__(self, entry: Any, where: str) -> None:
         if not isinstance(entry, dict):
             # A malformed document is a bad value to the caller of load_rate_table, not a bug.
-            raise ValueError(f"{where}: expected an object, got {entry!r}")  # noqa: TRY004
+            raise ValueError(f"{where}: expected an object, got {entry!r}")
         self.entry = entry
         self.where = where
         self.read: set[str] = set()
@@ -409,7 +403,7 @@ class _Fields:
     def items(self, key: str) -> list[Any]:
         value = self.value(key)
         if not isinstance(value, list):
-            raise ValueError(f"{self.where}: {key} must be a list, got {value!r}")  # noqa: TRY004
+            raise ValueError(f"{self.where}: {key} must be a list, got {value!r}")
         return value
 
     def choices(self, key: str, kind: type[_Choice]) -> frozenset[_Choice]:
@@ -444,9 +438,7 @@ def _require_contiguous_brackets(brackets: tuple[Bracket, ...], where: str) -> N
     if not brackets:
         raise ValueError(f"{where}: a schedule needs at least one bracket")
     if brackets[0].income_from_idr != 0:
-        raise ValueError(
-            f"{where}: bracket 1 starts at {_idr(brackets[0].income_from_idr)}; it must start at 0"
-        )
+        raise ValueError(f"{where}: bracket 1 starts at {_idr(brackets[0].income_from_idr)}; it must start at 0")
     for position, bracket in enumerate(brackets, start=1):
         if bracket.number != position:
             raise ValueError(

@@ -53,9 +53,7 @@ class Members(MethodView):
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView]:
         """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages."""
         pp = pagination_parameters
-        members, total = find_members(
-            db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters
-        )
+        members, total = find_members(db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters)
         pp.item_count = total
         return describe_members(db.session, members, app_now())
 

@@ -33,11 +33,15 @@ _SECTORS = [s.value for s in Sector]
 
 
 class MemberCreateSchema(Schema):
-    nik = fields.String(required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"})
+    nik = fields.String(
+        required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"}
+    )
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
     birth_date = fields.Date(metadata={"description": "Optional; when given it must match the NIK"})
     sex = fields.String(validate=validate.OneOf(["M", "F"]), metadata={"description": "Optional; must match the NIK"})
-    phone = fields.String(allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"})
+    phone = fields.String(
+        allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"}
+    )
     occupation = fields.String(required=True, validate=validate.Length(min=2, max=80))
     sector = fields.String(required=True, validate=validate.OneOf(_SECTORS))
     declared_income_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
@@ -80,7 +84,9 @@ class MemberQuerySchema(Schema):
 
 
 class ScheduleQuerySchema(Schema):
-    first = MonthField(data_key="from", metadata={"description": "First month, YYYY-MM (default: the member's first month)"})
+    first = MonthField(
+        data_key="from", metadata={"description": "First month, YYYY-MM (default: the member's first month)"}
+    )
     last = MonthField(data_key="to", metadata={"description": "Last month, YYYY-MM (default: 11 months after 'from')"})
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
 from agents.services import agent_of, branch_or_404
@@ -29,6 +28,7 @@ from collection.models import (
 from collection.months import Month
 from collection.names import display_name, name_keys, similarity
 from collection.phones import PhoneError, normalise_phone
+from collection.rates import Bracket as BracketRule
 from collection.rates import (
     ContributionTerms,
     Discount,
@@ -41,10 +41,10 @@ from collection.rates import (
     Sector,
     amount_due,
 )
-from collection.rates import Bracket as BracketRule
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from extensions import DbSession
 from payments.models import PaymentAllocation
 
 MAX_SCHEDULE_MONTHS = 120
@@ -104,7 +104,7 @@ def _split(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
 
 
-def load_rate_table(session: Session) -> RateTable:
+def load_rate_table(session: DbSession) -> RateTable:
     """The effective-dated contribution table as the database holds it."""
     schedules = tuple(
         RateSchedule(
@@ -113,9 +113,7 @@ def load_rate_table(session: Session) -> RateTable:
             jkk_rate_bp=row.jkk_rate_bp,
             jkm_flat_idr=row.jkm_flat_idr,
             jht_rate_bp=row.jht_rate_bp,
-            brackets=tuple(
-                BracketRule(b.number, b.income_from_idr, b.income_to_idr, b.base_idr) for b in row.brackets
-            ),
+            brackets=tuple(BracketRule(b.number, b.income_from_idr, b.income_to_idr, b.base_idr) for b in row.brackets),
             source=row.source,
         )
         for row in session.scalars(select(RateScheduleRow).order_by(RateScheduleRow.effective_from))
@@ -136,7 +134,7 @@ def load_rate_table(session: Session) -> RateTable:
     return RateTable(schedules=schedules, discounts=discounts)
 
 
-def holidays_for(session: Session, branch: Branch, first: date, last: date) -> set[date]:
+def holidays_for(session: DbSession, branch: Branch, first: date, last: date) -> set[date]:
     """National holidays plus those of the branch's province and regency, between two dates."""
     rows = session.scalars(
         select(Holiday.on).where(
@@ -182,17 +180,19 @@ def _view(member: Member, table: RateTable, month: Month) -> MemberView:
     )
 
 
-def describe_members(session: Session, members: Iterable[Member], now: datetime) -> list[MemberView]:
+def describe_members(session: DbSession, members: Iterable[Member], now: datetime) -> list[MemberView]:
     """API views of members, each with the amount due for the current month in its branch's zone."""
     members = list(members)
     if not members:
         return []
     table = load_rate_table(session)
-    zones = dict(session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all())
+    zones = dict(
+        session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all()
+    )
     return [_view(m, table, Month.of(local_today(zones[m.branch_id], now))) for m in members]
 
 
-def enrol_member(session: Session, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
+def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
     """Validate and enrol a new member; a NIK that is already a member is a 409 naming that member."""
     scope = Scope.of(actor)
     branch_id = data.get("branch_id") or actor.branch_id
@@ -289,7 +289,7 @@ def _already_member(member: Member) -> Conflict:
     )
 
 
-def _enrolling_agent(session: Session, actor: StaffUser, branch: Branch, agent_id: int | None) -> Agent | None:
+def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent_id: int | None) -> Agent | None:
     if actor.role == Role.AGENT:
         agent = agent_of(session, actor)
         if agent is None or agent.status != AgentStatus.ACTIVE:
@@ -305,7 +305,7 @@ def _enrolling_agent(session: Session, actor: StaffUser, branch: Branch, agent_i
     return agent
 
 
-def get_member(session: Session, actor: StaffUser, member_id: int) -> Member:
+def get_member(session: DbSession, actor: StaffUser, member_id: int) -> Member:
     """A member the caller may see; another branch's member is a 404, as if it did not exist."""
     member = session.get(Member, member_id)
     scope = Scope.of(actor)
@@ -315,7 +315,7 @@ def get_member(session: Session, actor: StaffUser, member_id: int) -> Member:
 
 
 def find_members(
-    session: Session,
+    session: DbSession,
     actor: StaffUser,
     *,
     nik: str | None = None,
@@ -363,17 +363,19 @@ def _classify_query(
         return compact, kpj, phone, None
     if compact.isdigit() and is_valid_kpj(compact):
         return nik, compact, phone, None
-    if compact.lstrip("+").isdigit() and (compact.startswith("08") or compact.startswith("+62") or compact.startswith("62")):
+    if compact.lstrip("+").isdigit() and (
+        compact.startswith("08") or compact.startswith("+62") or compact.startswith("62")
+    ):
         return nik, kpj, compact, None
     return nik, kpj, phone, q
 
 
-def _find_by_name(session: Session, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
+def _find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
     keys = name_keys(name)
     if not keys:
         raise field_error("q", "Type at least one letter of the member's name.")
     exact, last = keys[:-1], keys[-1]
-    key_match = or_(MemberNameKey.key.in_(exact + [last]), MemberNameKey.key.startswith(last, autoescape=True))
+    key_match = or_(MemberNameKey.key.in_([*exact, last]), MemberNameKey.key.startswith(last, autoescape=True))
     matched = func.count(func.distinct(MemberNameKey.key)).label("matched")
     candidates = (
         query.join(MemberNameKey, MemberNameKey.member_id == Member.id)
@@ -394,7 +396,7 @@ def _find_by_name(session: Session, query: Any, name: str, offset: int, limit: i
     return [members[row.id] for row in ranked[offset : offset + limit]], len(ranked)
 
 
-def member_schedule(session: Session, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:
+def member_schedule(session: DbSession, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:
     """Each month from ``first`` to ``last`` with its amount, due date and whether it is settled."""
     first = first or member.first_month
     last = last or first + 11
@@ -443,7 +445,7 @@ def member_schedule(session: Session, member: Member, first: Month | None, last:
     return lines
 
 
-def rates_on(session: Session, day: date) -> dict[str, Any]:
+def rates_on(session: DbSession, day: date) -> dict[str, Any]:
     """The contribution table in force on a day: every bracket's amounts and the discounts of that month."""
     table = load_rate_table(session)
     month = Month.of(day)

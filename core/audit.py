@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import JSON, String
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from extensions import db
+from extensions import DbSession, Model
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One audited action. The database refuses UPDATE and DELETE on this table (see its migration)."""
 
     __tablename__ = "audit_events"
@@ -30,7 +30,7 @@ class AuditEvent(db.Model):
 
 
 def record(
-    session: Session,
+    session: DbSession,
     action: str,
     entity_type: str,
     entity_id: object | None,

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
 
 from agents.models import Agent, Branch, Role, StaffUser, Wadah
 from agents.services import hash_password
@@ -27,6 +27,7 @@ from collection.nik import Sex, fake_nik
 from collection.rates import ContributionTerms, Package, Payer, RateTable, Sector, amount_due
 from collection.services import holidays_for, load_rate_table
 from core.clock import local_today
+from extensions import DbSession
 from payments.allocation import Due, allocate
 from payments.models import Channel, Payment, PaymentAllocation, Receipt
 from payments.receipts import new_verification_code, receipt_number
@@ -42,24 +43,99 @@ BRANCHES = [
 ]
 
 FIRST_NAMES_M = [
-    "Ahmad", "Budi", "Rudi", "Agus", "Joko", "Hendra", "Yusuf", "Rizki", "Dedi", "Andi", "Syaiful", "Hasan",
-    "Bambang", "Suharyo", "Imam", "Wahyu", "Fajar", "Hadi", "Rahmat", "Eko", "Arif", "Taufik", "Irwan", "Acong",
-    "Ahok", "Yohanes", "Antonius", "Dayat", "Usman", "Zulkifli",
+    "Ahmad",
+    "Budi",
+    "Rudi",
+    "Agus",
+    "Joko",
+    "Hendra",
+    "Yusuf",
+    "Rizki",
+    "Dedi",
+    "Andi",
+    "Syaiful",
+    "Hasan",
+    "Bambang",
+    "Suharyo",
+    "Imam",
+    "Wahyu",
+    "Fajar",
+    "Hadi",
+    "Rahmat",
+    "Eko",
+    "Arif",
+    "Taufik",
+    "Irwan",
+    "Acong",
+    "Ahok",
+    "Yohanes",
+    "Antonius",
+    "Dayat",
+    "Usman",
+    "Zulkifli",
 ]
 FIRST_NAMES_F = [
-    "Siti", "Sri", "Dewi", "Nurhaliza", "Fitri", "Rina", "Yuliana", "Wati", "Aminah", "Kartini", "Lestari",
-    "Maria", "Susanti", "Ratna", "Indah", "Mawar", "Aisyah", "Nur", "Lina", "Mei Ling", "Herlina", "Rosita",
+    "Siti",
+    "Sri",
+    "Dewi",
+    "Nurhaliza",
+    "Fitri",
+    "Rina",
+    "Yuliana",
+    "Wati",
+    "Aminah",
+    "Kartini",
+    "Lestari",
+    "Maria",
+    "Susanti",
+    "Ratna",
+    "Indah",
+    "Mawar",
+    "Aisyah",
+    "Nur",
+    "Lina",
+    "Mei Ling",
+    "Herlina",
+    "Rosita",
 ]
 FAMILY_NAMES = [
-    "Santoso", "Hartono", "Saputra", "Wijaya", "Hidayat", "Pratama", "Siregar", "Kurniawan", "Setiawan",
-    "Susanto", "Rahman", "Lim", "Tan", "Halim", "Gunawan", "Nasution", "Effendi", "Suryadi", "Ramadhan",
-    "Purnomo", "", "", "",
+    "Santoso",
+    "Hartono",
+    "Saputra",
+    "Wijaya",
+    "Hidayat",
+    "Pratama",
+    "Siregar",
+    "Kurniawan",
+    "Setiawan",
+    "Susanto",
+    "Rahman",
+    "Lim",
+    "Tan",
+    "Halim",
+    "Gunawan",
+    "Nasution",
+    "Effendi",
+    "Suryadi",
+    "Ramadhan",
+    "Purnomo",
+    "",
+    "",
+    "",
 ]
 OCCUPATIONS = [
-    ("petani lada", Sector.OTHER), ("nelayan", Sector.OTHER), ("penambang timah", Sector.OTHER),
-    ("pedagang pasar", Sector.OTHER), ("pekebun sawit", Sector.OTHER), ("buruh harian", Sector.OTHER),
-    ("tukang parkir", Sector.OTHER), ("ketua RT", Sector.OTHER), ("penjahit", Sector.OTHER),
-    ("ojek online", Sector.TRANSPORT), ("ojek pangkalan", Sector.TRANSPORT), ("kurir", Sector.TRANSPORT),
+    ("petani lada", Sector.OTHER),
+    ("nelayan", Sector.OTHER),
+    ("penambang timah", Sector.OTHER),
+    ("pedagang pasar", Sector.OTHER),
+    ("pekebun sawit", Sector.OTHER),
+    ("buruh harian", Sector.OTHER),
+    ("tukang parkir", Sector.OTHER),
+    ("ketua RT", Sector.OTHER),
+    ("penjahit", Sector.OTHER),
+    ("ojek online", Sector.TRANSPORT),
+    ("ojek pangkalan", Sector.TRANSPORT),
+    ("kurir", Sector.TRANSPORT),
 ]
 INCOMES = [900_000] * 12 + [1_500_000] * 4 + [2_000_000] * 2 + [3_000_000, 5_000_000]
 
@@ -68,12 +144,14 @@ INCOMES = [900_000] * 12 + [1_500_000] * 4 + [2_000_000] * 2 + [3_000_000, 5_000
 class _Ledger:
     """What the simulation of one member produced, before it is written."""
 
-    payments: list[dict[str, object]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[list[tuple[Month, int]]] = field(default_factory=list)
     settled: set[Month] = field(default_factory=set)
 
 
-def load_demo_data(session: Session, now: datetime, members_per_branch: int = 750, seed: int = 20261122) -> dict[str, int]:
+def load_demo_data(
+    session: DbSession, now: datetime, members_per_branch: int = 750, seed: int = 20261122
+) -> dict[str, int]:
     """Create the demo world unless a branch exists already; returns counts of what was created."""
     if session.scalar(select(func.count()).select_from(Branch)):
         return {}
@@ -119,7 +197,7 @@ def load_demo_data(session: Session, now: datetime, members_per_branch: int = 75
             agents.append(agent)
         session.flush()
         members = _demo_members(session, rng, branch, regencies, agents, members_per_branch, table, holidays, today)
-        for agent, member_id in zip(agents, members[: len(agents)]):
+        for agent, member_id in zip(agents, members[: len(agents)], strict=True):
             agent.member_id = member_id  # a Perisai is a BPU member himself
         counts["branches"] += 1
         counts["agents"] += len(agents)
@@ -137,7 +215,7 @@ def _person_name(rng: random.Random, sex: Sex) -> str:
 
 
 def _demo_members(
-    session: Session,
+    session: DbSession,
     rng: random.Random,
     branch: Branch,
     regencies: list[str],
@@ -148,7 +226,7 @@ def _demo_members(
     today: date,
 ) -> list[int]:
     """Enrol ``count`` members of a branch and simulate their payments up to ``today``; returns their ids."""
-    member_rows = []
+    member_rows: list[dict[str, Any]] = []
     seen_niks: set[str] = set()
     for _ in range(count):
         sex = rng.choice([Sex.MALE, Sex.FEMALE])
@@ -183,50 +261,80 @@ def _demo_members(
                 "period_started_on": enrolled_on,
             }
         )
-    ids = list(
-        session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), member_rows)
-    )
+    ids = list(session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), member_rows))
     session.execute(
         insert(MemberNameKey),
-        [{"member_id": i, "key": key} for i, row in zip(ids, member_rows) for key in name_keys(str(row["name"]))],
+        [
+            {"member_id": i, "key": key}
+            for i, row in zip(ids, member_rows, strict=True)
+            for key in name_keys(str(row["name"]))
+        ],
     )
     updates, periods, changes = [], [], []
-    payment_rows: list[dict[str, object]] = []
+    payment_rows: list[dict[str, Any]] = []
     allocation_rows: list[list[tuple[Month, int]]] = []
-    for member_id, row in zip(ids, member_rows):
+    for member_id, row in zip(ids, member_rows, strict=True):
         terms = ContributionTerms(
             bracket=int(row["bracket"]), package=Package(row["package"]), sector=Sector(row["sector"]), payer=Payer.SELF
         )
-        first_month: Month = row["first_month"]  # type: ignore[assignment]
+        first_month: Month = row["first_month"]
+        enrolled_on = row["enrolled_on"]
         dues = [
             MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays))
             for m in first_month.until(Month.of(today))
         ]
-        ledger = _simulate(rng, dues, row["enrolled_on"], today, agents)  # type: ignore[arg-type]
+        ledger = _simulate(rng, dues, enrolled_on, today, agents)
         standing = standing_on(dues, ledger.settled, today)
         for payment in ledger.payments:
             payment["member_id"] = member_id
         payment_rows.extend(ledger.payments)
         allocation_rows.extend(ledger.allocations)
         updates.append(
-            {"id": member_id, "kpj": kpj_for(member_id), "status": standing.status.value, "paid_through": standing.paid_through}
+            {
+                "id": member_id,
+                "kpj": kpj_for(member_id),
+                "status": standing.status.value,
+                "paid_through": standing.paid_through,
+            }
         )
-        enrolled_on: date = row["enrolled_on"]  # type: ignore[assignment]
         periods.append(
-            {"member_id": member_id, "started_on": enrolled_on, "first_month": first_month,
-             "ended_on": standing.lapsed_on, "end_cause": "more than 3 consecutive unpaid months" if standing.lapsed_on else None}
+            {
+                "member_id": member_id,
+                "started_on": enrolled_on,
+                "first_month": first_month,
+                "ended_on": standing.lapsed_on,
+                "end_cause": "more than 3 consecutive unpaid months" if standing.lapsed_on else None,
+            }
         )
-        changes.append({"member_id": member_id, "from_status": None, "to_status": "active", "changed_on": enrolled_on, "cause": "enrolled"})
+        changes.append(
+            {
+                "member_id": member_id,
+                "from_status": None,
+                "to_status": "active",
+                "changed_on": enrolled_on,
+                "cause": "enrolled",
+            }
+        )
         if standing.oldest_unpaid is not None:
             overdue_since = next(d.due_on for d in dues if d.month == standing.oldest_unpaid) + timedelta(days=1)
             changes.append(
-                {"member_id": member_id, "from_status": "active", "to_status": "in_arrears", "changed_on": overdue_since,
-                 "cause": f"{standing.oldest_unpaid} unpaid after its due date"}
+                {
+                    "member_id": member_id,
+                    "from_status": "active",
+                    "to_status": "in_arrears",
+                    "changed_on": overdue_since,
+                    "cause": f"{standing.oldest_unpaid} unpaid after its due date",
+                }
             )
         if standing.lapsed_on is not None:
             changes.append(
-                {"member_id": member_id, "from_status": "in_arrears", "to_status": "lapsed", "changed_on": standing.lapsed_on,
-                 "cause": "more than 3 consecutive unpaid months"}
+                {
+                    "member_id": member_id,
+                    "from_status": "in_arrears",
+                    "to_status": "lapsed",
+                    "changed_on": standing.lapsed_on,
+                    "cause": "more than 3 consecutive unpaid months",
+                }
             )
     session.execute(update(Member), updates)  # ORM bulk UPDATE by primary key
     session.execute(insert(MembershipPeriod), periods)
@@ -286,9 +394,9 @@ def _simulate(rng: random.Random, dues: list[MonthDue], enrolled_on: date, today
 
 
 def _write_payments(
-    session: Session,
+    session: DbSession,
     branch: Branch,
-    payments: list[dict[str, object]],
+    payments: list[dict[str, Any]],
     allocations: list[list[tuple[Month, int]]],
     randbelow: Callable[[int], int],
 ) -> None:
@@ -299,7 +407,7 @@ def _write_payments(
         insert(PaymentAllocation),
         [
             {"payment_id": pid, "member_id": p["member_id"], "month": month, "amount_idr": amount}
-            for pid, p, parts in zip(ids, payments, allocations)
+            for pid, p, parts in zip(ids, payments, allocations, strict=True)
             for month, amount in parts
         ],
     )
@@ -312,7 +420,7 @@ def _write_payments(
                 "verification_code": new_verification_code(randbelow),
                 "issued_at": p["recorded_at"],
             }
-            for pid, p in zip(ids, payments)
+            for pid, p in zip(ids, payments, strict=True)
         ],
     )
 

@@ -80,4 +80,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
-        return jsonify(envelope(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")), 500
+        return jsonify(
+            envelope(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+        ), 500

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.months import Month
 from core.clock import utcnow
-from extensions import MonthType, db
+from extensions import Model, MonthType
 
 
 class Channel(StrEnum):
@@ -27,7 +27,7 @@ class PaymentStatus(StrEnum):
     REVERSED = "reversed"
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment for one member; never deleted or edited, only reversed."""
 
     __tablename__ = "payments"
@@ -60,7 +60,7 @@ class Payment(db.Model):
     receipt: Mapped[Receipt | None] = relationship(back_populates="payment")
 
 
-class PaymentAllocation(db.Model):
+class PaymentAllocation(Model):
     """The part of a payment that settles one month; a month is settled at most once while not reversed."""
 
     __tablename__ = "payment_allocations"
@@ -86,7 +86,7 @@ class PaymentAllocation(db.Model):
     payment: Mapped[Payment] = relationship(back_populates="allocations")
 
 
-class Receipt(db.Model):
+class Receipt(Model):
     """The tanda bukti penerimaan iuran: a number for people, and an unguessable code to verify it."""
 
     __tablename__ = "receipts"

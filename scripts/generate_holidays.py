@@ -29,9 +29,7 @@ OUTPUT = Path(__file__).resolve().parents[1] / "collection" / "data" / "holidays
 
 def national_holidays(first_year: int, last_year: int) -> list[tuple[str, str]]:
     """Indonesia's national public holidays as (ISO date, name), sorted by date."""
-    calendar = holidays.country_holidays(
-        "ID", years=range(first_year, last_year + 1), language="en_US"
-    )
+    calendar = holidays.country_holidays("ID", years=range(first_year, last_year + 1), language="en_US")
     return sorted((day.isoformat(), name) for day, name in calendar.items())
 
 

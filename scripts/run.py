@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: flask, gunicorn and rq live beside its python
 sys.path.insert(0, str(ROOT))
 
-from workers.queues import ALL as QUEUES
+from workers.queues import ALL as QUEUES  # noqa: E402  (after sys.path is set)
 
 STOP_GRACE_SECONDS = 15.0
 
@@ -40,9 +40,7 @@ class Supervisor:
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         # This supervisor starts no threads, so preexec_fn is safe here.
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent  # noqa: PLW1509
-        )
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
         self.children.append((name, proc))
         return proc
 
@@ -133,14 +131,22 @@ def _start_redis(sup: Supervisor, instance: Path, env: dict[str, str]) -> str:
         "redis",
         [
             _redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(instance),
-            "--save", "",
-            "--appendonly", "yes",
-            "--daemonize", "no",
-            "--loglevel", "warning",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(instance),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
         ],
         env,
     )
@@ -230,12 +236,18 @@ def main() -> int:
             "web",
             [
                 str(BIN / "gunicorn"),
-                "--bind", f"{host}:{port}",
-                "--workers", "2",
-                "--worker-class", "sync",
-                "--graceful-timeout", "5",
-                "--access-logfile", "-",
-                "--control-socket", str(instance / "gunicorn.ctl"),  # not ~/.gunicorn, shared by every run
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--worker-class",
+                "sync",
+                "--graceful-timeout",
+                "5",
+                "--access-logfile",
+                "-",
+                "--control-socket",
+                str(instance / "gunicorn.ctl"),  # not ~/.gunicorn, shared by every run
                 "app:create_app()",
             ],
             env,
@@ -262,6 +274,7 @@ def main() -> int:
 def _handle_stop_signals(handler: Any) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
+
 
 if __name__ == "__main__":
     sys.exit(main())

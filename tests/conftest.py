@@ -29,7 +29,7 @@ EXTERNAL_REDIS_URL = os.environ.pop("REDIS_URL", "")
 _SESSION_INSTANCE = tempfile.mkdtemp(prefix="iuran-test-instance-")
 os.environ["IURAN_INSTANCE"] = _SESSION_INSTANCE
 
-from tests import servers
+from tests import servers  # noqa: E402  (after the environment is read)
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgresql")
@@ -67,7 +67,7 @@ def postgres_server() -> Iterator[str]:
         url = EXTERNAL_DATABASE_URL
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
-                url = "postgresql+psycopg://" + url[len(prefix):]
+                url = "postgresql+psycopg://" + url[len(prefix) :]
         yield url
         return
     cluster = servers.start_postgres()

@@ -51,8 +51,11 @@ def make_branch(pinned_app: Any) -> Callable[..., int]:
     def make(code: str = "PKP", regency_code: str = "1971", timezone: str = "Asia/Jakarta") -> int:
         with pinned_app.app_context():
             branch = Branch(
-                code=code, name=f"Kantor Cabang {code}", province_code=regency_code[:2],
-                regency_code=regency_code, timezone=timezone,
+                code=code,
+                name=f"Kantor Cabang {code}",
+                province_code=regency_code[:2],
+                regency_code=regency_code,
+                timezone=timezone,
             )
             db.session.add(branch)
             db.session.commit()
@@ -91,7 +94,12 @@ def make_staff(pinned_app: Any) -> Callable[..., Staff]:
                 agent_id = agent.id
             token = secrets.token_urlsafe(16)
             db.session.add(
-                ApiToken(user_id=user.id, token_sha256=_token_digest(token), created_at=NOW, expires_at=NOW + timedelta(hours=1))
+                ApiToken(
+                    user_id=user.id,
+                    token_sha256=_token_digest(token),
+                    created_at=NOW,
+                    expires_at=NOW + timedelta(hours=1),
+                )
             )
             db.session.commit()
             return Staff(user.id, user.username, branch_id, token, agent_id)

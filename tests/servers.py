@@ -71,8 +71,19 @@ class PostgresCluster:
         )
 
     def start(self) -> None:
-        self._run("initdb", "-D", self.data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            self.data_dir,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        )
         conf = [f"{key} = {value}" for key, value in POSTGRES_SETTINGS.items()]
         conf.append(f"unix_socket_directories = '{self.socket_dir}'")
         with open(os.path.join(self.data_dir, "postgresql.conf"), "a") as handle:
@@ -180,14 +191,22 @@ def start_redis() -> RedisServer:
     folder = tempfile.mkdtemp(prefix="iuran-redis-")
     argv: Sequence[str] = [
         redis_server_binary(),
-        "--port", "0",
-        "--unixsocket", f"{folder}/redis.sock",
-        "--unixsocketperm", "700",
-        "--dir", folder,
-        "--save", "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--loglevel", "warning",
+        "--port",
+        "0",
+        "--unixsocket",
+        f"{folder}/redis.sock",
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        folder,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
     ]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = RedisServer(folder, process)

@@ -35,9 +35,7 @@ NATIONAL_HOLIDAYS = frozenset(row.on for row in SHIPPED if row.region_code is No
         ("two holidays, then a Saturday (Eid al-Fitr 2029, estimated)", Month(2029, 2), date(2029, 2, 17)),
     ],
 )
-def test_the_contribution_is_due_on_the_15th_or_the_next_working_day(
-    description: str, month: Month, due: date
-) -> None:
+def test_the_contribution_is_due_on_the_15th_or_the_next_working_day(description: str, month: Month, due: date) -> None:
     assert due_date(month, NATIONAL_HOLIDAYS) == due
 
 

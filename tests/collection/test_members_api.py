@@ -11,8 +11,19 @@ from collection.kpj import is_valid_kpj
 from tests.factories import enrolment, nik_for
 
 MEMBER_FIELDS = {
-    "id", "nik", "kpj", "name", "birth_date", "sex", "phone", "sector", "bracket", "package",
-    "branch_id", "monthly_amount_idr", "status",
+    "id",
+    "nik",
+    "kpj",
+    "name",
+    "birth_date",
+    "sex",
+    "phone",
+    "sector",
+    "bracket",
+    "package",
+    "branch_id",
+    "monthly_amount_idr",
+    "status",
 }
 
 
@@ -115,9 +126,7 @@ def test_a_body_that_is_not_json_is_a_4xx_not_a_500(client, world):
 
 
 def test_an_agent_enrols_only_into_his_own_branch(client, world):
-    response = client.post(
-        "/api/v1/members", json=enrolment(branch_id=world["ptk"]), headers=world["agent"].headers
-    )
+    response = client.post("/api/v1/members", json=enrolment(branch_id=world["ptk"]), headers=world["agent"].headers)
 
     assert response.status_code == 422
     assert "own branch" in response.get_json()["errors"]["json"]["branch_id"][0]
@@ -187,7 +196,7 @@ def test_name_search_ranks_the_exact_spelling_first_and_pages(client, world, enr
     first = client.get("/api/v1/members?q=rina lestari&page=1&page_size=2", headers=world["agent"].headers)
     second = client.get("/api/v1/members?q=rina lestari&page=2&page_size=2", headers=world["agent"].headers)
 
-    assert [m["name"] for m in first.get_json()][0] == "Rina Lestari"
+    assert first.get_json()[0]["name"] == "Rina Lestari"
     pagination = first.headers["X-Pagination"]
     assert '"total": 4' in pagination
     assert len(first.get_json()) == 2 and len(second.get_json()) == 2

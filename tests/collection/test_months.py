@@ -40,9 +40,7 @@ def test_a_well_written_month_parses(text: str, month: Month) -> None:
         (202603, "is not a month"),
     ],
 )
-def test_a_badly_written_month_is_refused_with_a_message_that_says_how_to_write_it(
-    text: object, message: str
-) -> None:
+def test_a_badly_written_month_is_refused_with_a_message_that_says_how_to_write_it(text: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Month.parse(text)  # type: ignore[arg-type]
 

@@ -140,9 +140,7 @@ def test_the_two_digit_year_is_resolved_by_the_age_limits(nik: str, min_age: int
         ("1971012311260001", 100, "23-11-1926 (age 99) or 23-11-2026 (in the future)"),
     ],
 )
-def test_a_nik_with_no_birth_year_inside_the_age_limits_is_rejected(
-    nik: str, min_age: int, in_message: str
-) -> None:
+def test_a_nik_with_no_birth_year_inside_the_age_limits_is_rejected(nik: str, min_age: int, in_message: str) -> None:
     with pytest.raises(NikError) as raised:
         parse_nik(nik, TODAY, min_age=min_age)
     assert raised.value.code == "age"

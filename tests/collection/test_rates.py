@@ -151,9 +151,7 @@ def test_the_table_has_33_brackets_from_july_2015() -> None:
         (1_000_000_000, 33),
     ],
 )  # fmt: skip
-def test_declared_income_falls_in_its_bracket_on_both_sides_of_every_boundary(
-    income: int, bracket: int
-) -> None:
+def test_declared_income_falls_in_its_bracket_on_both_sides_of_every_boundary(income: int, bracket: int) -> None:
     assert TABLE.bracket_for_income(income, JUNE_2025).number == bracket
 
 
@@ -347,7 +345,8 @@ BRACKETS: list[str | int] = ["schedules", 0, "brackets"]
         ("an unknown payer", set_path(shipped_data(), ["discounts", 0, "excluded_payers"], ["apbn"]),
          "'apbn' is not one of self, budget, donor"),
         ("a discount of 0%", set_path(shipped_data(), ["discounts", 0, "percent"], 0), "percent must be at least 1"),
-        ("a discount over 100%", set_path(shipped_data(), ["discounts", 0, "percent"], 101), "percent must be 1 to 100"),
+        ("a discount over 100%", set_path(shipped_data(), ["discounts", 0, "percent"], 101),
+         "percent must be 1 to 100"),
         ("a discount that ends before it starts", set_path(shipped_data(), ["discounts", 0, "last_month"], "2025-12"),
          "last_month 2025-12 is before first_month 2026-01"),
         ("a bad month", set_path(shipped_data(), ["discounts", 0, "first_month"], "2026-13"), "first_month"),
@@ -416,13 +415,19 @@ def test_every_amount_due_is_positive_whole_rupiah_and_a_discount_only_lowers_jk
     assert amount.total_idr <= undiscounted.total_idr
     assert 0 <= amount.discount_idr <= amount.jkk_idr + amount.jkm_idr
     assert (amount.jkk_idr, amount.jkm_idr, amount.jht_idr) == (
-        undiscounted.jkk_idr, undiscounted.jkm_idr, undiscounted.jht_idr
+        undiscounted.jkk_idr,
+        undiscounted.jkm_idr,
+        undiscounted.jht_idr,
     )
     # JHT is the same rupiah with or without the discount: adding it adds exactly 2% of the base.
-    with_jht = amount_due(TABLE, ContributionTerms(contribution.bracket, Package.JKK_JKM_JHT,
-                                                   contribution.sector, contribution.payer), month)
-    without_jht = amount_due(TABLE, ContributionTerms(contribution.bracket, Package.JKK_JKM,
-                                                      contribution.sector, contribution.payer), month)
+    with_jht = amount_due(
+        TABLE,
+        ContributionTerms(contribution.bracket, Package.JKK_JKM_JHT, contribution.sector, contribution.payer),
+        month,
+    )
+    without_jht = amount_due(
+        TABLE, ContributionTerms(contribution.bracket, Package.JKK_JKM, contribution.sector, contribution.payer), month
+    )
     assert with_jht.total_idr - without_jht.total_idr == TABLE.bracket(contribution.bracket, month).base_idr * 2 // 100
 
 
@@ -431,8 +436,7 @@ def test_stacked_discounts_never_make_an_amount_negative(
     contribution: ContributionTerms, percents: list[int], jkm_flat_idr: int
 ) -> None:
     discounts = tuple(
-        discount(f"d{i}", percent, frozenset({Programme.JKK, Programme.JKM}))
-        for i, percent in enumerate(percents)
+        discount(f"d{i}", percent, frozenset({Programme.JKK, Programme.JKM})) for i, percent in enumerate(percents)
     )
     amount = amount_due(table_with(discounts, jkm_flat_idr), contribution, Month(2026, 6))
     assert 0 <= amount.discount_idr <= amount.jkk_idr + amount.jkm_idr
