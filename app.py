@@ -29,14 +29,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     import agents.models  # noqa: F401  (every model is registered before migrations look)
     import collection.models  # noqa: F401
-    import core.audit  # noqa: F401
+    import core.audit
+    import core.outbox  # noqa: F401
     import payments.models  # noqa: F401
     from agents.routes import bp as agents_bp
     from collection.routes import bp as collection_bp
     from core.errors import register_error_handlers
+    from payments.routes import bp as payments_bp
 
     api.register_blueprint(agents_bp, url_prefix="/api/v1")
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
+    api.register_blueprint(payments_bp, url_prefix="/api/v1")
     register_error_handlers(app)
     _serve_swagger_ui(app)
 

@@ -43,4 +43,15 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
         # Reverse proxies in front of the app; their X-Forwarded-For/-Proto headers are trusted only then.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
+        # How texts leave the outbox: "log" writes them to the log (core/outbox.py lists the senders).
+        "OUTBOX_SENDER": os.environ.get("OUTBOX_SENDER", "log"),
+        # Web sessions of the agents' app.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("WEB_SESSION_SECONDS", 14 * 24 * 3600)),
+        # Failed logins allowed per username and address in LOGIN_WINDOW_SECONDS, and receipt lookups per address.
+        "LOGIN_ATTEMPTS": int(os.environ.get("LOGIN_ATTEMPTS", 5)),
+        "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
+        "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
     }

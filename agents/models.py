@@ -75,6 +75,7 @@ class StaffUser(Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for alerts
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

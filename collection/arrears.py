@@ -41,13 +41,20 @@ class Standing:
     lapsed_on: date | None  # the day the period ended, when lapsed
 
 
-def standing_on(dues: Sequence[MonthDue], settled: Collection[Month], day: date) -> Standing:
+def standing_on(
+    dues: Sequence[MonthDue], settled: Collection[Month], day: date, period_started_on: date | None = None
+) -> Standing:
     """Derive the standing from the period's months (in order, from its first month) and the settled ones.
 
-    A month is overdue once its due date has passed. The period lapses on the day after the due date of
-    the (LAPSE_AFTER_MONTHS + 1)th consecutive overdue unpaid month.
+    A month is overdue once its due date has passed; no month is due before the period started (a member
+    enrolled on the 20th owes that month from the 20th, not from the 15th). The period lapses on the day
+    after the due date of the (LAPSE_AFTER_MONTHS + 1)th consecutive overdue unpaid month.
     """
     ordered = sorted(dues, key=lambda d: d.month)
+    if period_started_on is not None:
+        ordered = [
+            MonthDue(d.month, d.amount_idr, period_started_on) if d.due_on < period_started_on else d for d in ordered
+        ]
     paid_through = None
     for due in ordered:
         if due.month not in settled:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
 from agents.services import agent_of, branch_or_404
 from collection import nik as nik_rule
+from collection.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
 from collection.due_dates import due_date
 from collection.kpj import KPJ_DIGITS, is_valid_kpj, kpj_for
 from collection.models import (
@@ -20,7 +21,6 @@ from collection.models import (
     Member,
     MemberNameKey,
     MembershipPeriod,
-    MemberStatus,
     MemberStatusChange,
     RateDiscountRow,
     RateScheduleRow,
@@ -495,3 +495,142 @@ def rates_on(session: DbSession, day: date) -> dict[str, Any]:
         "brackets": brackets,
         "discounts": discounts,
     }
+
+
+@dataclass(frozen=True)
+class PaymentChoice:
+    """One way to pay at the counter: this many months, from ``first`` to ``last``, for this amount."""
+
+    months: int
+    first: Month
+    last: Month
+    amount_idr: int
+    months_covered: tuple[Month, ...]
+
+
+@dataclass(frozen=True)
+class MemberPosition:
+    """What a member owes on a day, and the ways the agent may offer to pay."""
+
+    standing: Standing
+    starts_new_period: bool  # lapsed: the next payment opens a new protection period
+    next_due_month: Month
+    next_due_on: date
+    choices: tuple[PaymentChoice, ...]
+    open_dues: tuple[MonthDue, ...]  # every payable month, earliest first, for allocation
+
+
+COUNTER_MONTHS = (1, 3, 6, 12)  # what agents offer (domain.md §3); in arrears, the arrears come first
+PAYABLE_AHEAD_MONTHS = 24  # how far ahead of the current month a payment may reach
+
+
+def current_period(session: DbSession, member: Member) -> MembershipPeriod:
+    """The member's latest protection period."""
+    period = session.scalar(
+        select(MembershipPeriod)
+        .where(MembershipPeriod.member_id == member.id)
+        .order_by(MembershipPeriod.started_on.desc(), MembershipPeriod.id.desc())
+        .limit(1)
+    )
+    assert period is not None, f"member {member.id} has no membership period"
+    return period
+
+
+def _dues(
+    member: Member, first: Month, last: Month, table: RateTable, holidays: set[date], payer: Payer = Payer.SELF
+) -> list[MonthDue]:
+    terms = terms_of(member, payer)
+    return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+
+
+def member_position(session: DbSession, member: Member, today: date) -> MemberPosition:
+    """Standing on ``today`` and the counter's choices: arrears first, then 1, 3, 6 or 12 months."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    table = load_rate_table(session)
+    period = current_period(session, member)
+    this_month = Month.of(today)
+    horizon = this_month + PAYABLE_AHEAD_MONTHS
+    holidays = holidays_for(session, branch, period.first_month.first_day(), (horizon + 1).first_day())
+    settled = set(
+        session.scalars(
+            select(PaymentAllocation.month).where(
+                PaymentAllocation.member_id == member.id,
+                PaymentAllocation.reversed.is_(False),
+                PaymentAllocation.month >= period.first_month,
+            )
+        )
+    )
+    owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
+    period_dues = _dues(member, period.first_month, owed_until, table, holidays)
+    standing = standing_on(period_dues, settled, today, period.started_on)
+    lapsed = standing.status == MemberStatus.LAPSED
+    start = this_month if lapsed else period.first_month
+    open_dues = tuple(d for d in _dues(member, start, horizon, table, holidays) if lapsed or d.month not in settled)
+    arrears = 0 if lapsed else standing.months_in_arrears
+    counts = sorted({n for n in ([arrears] if arrears else []) + [arrears + k for k in COUNTER_MONTHS]})
+    choices = []
+    for count in counts:
+        window = open_dues[:count]
+        if len(window) < count:
+            break
+        choices.append(
+            PaymentChoice(
+                months=count,
+                first=window[0].month,
+                last=window[-1].month,
+                amount_idr=sum(d.amount_idr for d in window),
+                months_covered=tuple(d.month for d in window),
+            )
+        )
+    return MemberPosition(
+        standing=standing,
+        starts_new_period=lapsed,
+        next_due_month=open_dues[0].month,
+        next_due_on=open_dues[0].due_on,
+        choices=tuple(choices),
+        open_dues=open_dues,
+    )
+
+
+def refresh_standing(session: DbSession, member: Member, today: date, cause: str) -> Standing:
+    """Re-derive the member's standing now and record a status change when it moved (the caller commits)."""
+    position = member_position(session, member, today)
+    standing = position.standing
+    member.paid_through = standing.paid_through
+    if standing.status != member.status:
+        session.add(
+            MemberStatusChange(
+                member_id=member.id,
+                from_status=member.status,
+                to_status=standing.status,
+                changed_on=standing.lapsed_on or today,
+                cause=cause,
+            )
+        )
+        member.status = standing.status
+        if standing.status == MemberStatus.LAPSED:
+            period = current_period(session, member)
+            period.ended_on = standing.lapsed_on
+            period.end_cause = f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
+    return standing
+
+
+def open_new_period(session: DbSession, member: Member, today: date, cause: str) -> MembershipPeriod:
+    """After a lapse, a payment starts a new protection period from the month it pays for (domain.md §3)."""
+    old = current_period(session, member)
+    if old.ended_on is None:
+        old.ended_on = today
+        old.end_cause = old.end_cause or f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
+    period = MembershipPeriod(member_id=member.id, started_on=today, first_month=Month.of(today))
+    session.add(period)
+    member.first_month = period.first_month
+    member.period_started_on = today
+    session.add(
+        MemberStatusChange(
+            member_id=member.id, from_status=member.status, to_status=MemberStatus.ACTIVE, changed_on=today, cause=cause
+        )
+    )
+    member.status = MemberStatus.ACTIVE
+    session.flush()
+    return period

@@ -284,7 +284,7 @@ def _demo_members(
             for m in first_month.until(Month.of(today))
         ]
         ledger = _simulate(rng, dues, enrolled_on, today, agents)
-        standing = standing_on(dues, ledger.settled, today)
+        standing = standing_on(dues, ledger.settled, today, enrolled_on)
         for payment in ledger.payments:
             payment["member_id"] = member_id
         payment_rows.extend(ledger.payments)
@@ -316,7 +316,8 @@ def _demo_members(
             }
         )
         if standing.oldest_unpaid is not None:
-            overdue_since = next(d.due_on for d in dues if d.month == standing.oldest_unpaid) + timedelta(days=1)
+            overdue_on = next(d.due_on for d in dues if d.month == standing.oldest_unpaid)
+            overdue_since = max(overdue_on, enrolled_on) + timedelta(days=1)
             changes.append(
                 {
                     "member_id": member_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.months import Month
@@ -98,3 +98,37 @@ class Receipt(Model):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     payment: Mapped[Payment] = relationship(back_populates="receipt")
+
+
+class Deposit(Model):
+    """A setoran: cash an agent paid into the branch's bank account, with the bank's reference."""
+
+    __tablename__ = "deposits"
+    __table_args__ = (CheckConstraint("amount_idr > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    amount_idr: Mapped[int]
+    deposited_on: Mapped[date]
+    bank_reference: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    recorded_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BranchAlert(Model):
+    """Something a supervisor must act on, such as an agent holding too much cash for too long."""
+
+    __tablename__ = "branch_alerts"
+    __table_args__ = (UniqueConstraint("kind", "agent_id", "raised_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    raised_on: Mapped[date]
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]

@@ -98,7 +98,7 @@ def make_staff(pinned_app: Any) -> Callable[..., Staff]:
                     user_id=user.id,
                     token_sha256=_token_digest(token),
                     created_at=NOW,
-                    expires_at=NOW + timedelta(hours=1),
+                    expires_at=NOW + timedelta(days=400),
                 )
             )
             db.session.commit()

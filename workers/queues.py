@@ -1,8 +1,15 @@
-"""The RQ queue names, highest priority first, and the app's queues."""
+"""The RQ queue names, highest priority first, and enqueueing after commit."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import RedisError
 from rq import Queue
+
+log = logging.getLogger(__name__)
 
 HIGH = "high"
 DEFAULT = "default"
@@ -17,3 +24,17 @@ def queue(name: str = DEFAULT) -> Queue:
     if name not in ALL:
         raise ValueError(f"unknown queue {name!r}; expected one of {ALL}")
     return Queue(name, connection=redis_connection())
+
+
+def enqueue_after_commit(
+    func: Callable[..., Any], *args: Any, queue_name: str = DEFAULT, job_id: str | None = None
+) -> None:
+    """Enqueue follow-up work once the data it needs is committed.
+
+    A Redis outage must not undo a recorded payment: the failure is logged and the periodic sweep in
+    workers/schedule.py picks the work up later.
+    """
+    try:
+        queue(queue_name).enqueue(func, *args, job_id=job_id)
+    except RedisError:
+        log.exception("could not enqueue %s; the periodic sweep will do it", getattr(func, "__name__", func))

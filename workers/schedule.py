@@ -9,6 +9,8 @@ from __future__ import annotations
 from rq import cron
 
 from workers import jobs
-from workers.queues import LOW
+from workers.queues import DEFAULT, LOW
 
 cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
+# Texts are enqueued after each commit; this sweep catches any that were not (Redis was down, say).
+cron.register(jobs.deliver_outbox, DEFAULT, cron="* * * * *")

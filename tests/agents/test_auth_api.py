@@ -42,7 +42,7 @@ def test_refused_and_issued_tokens_are_audited(pinned_app, client, world):
 
 
 def test_an_expired_token_is_refused(pinned_app, client, world):
-    pinned_app.config["CLOCK"] = lambda: NOW + timedelta(hours=2)
+    pinned_app.config["CLOCK"] = lambda: NOW + timedelta(days=401)
 
     response = client.get("/api/v1/branches", headers=world["agent"].headers)
 

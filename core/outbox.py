@@ -1,0 +1,94 @@
+"""The outbox: texts to members and staff, written in the transaction that caused them, sent by a worker.
+
+Senders are pluggable (``OUTBOX_SENDER``): ``log`` (the default) writes the text to the log and marks it
+sent, so the demo runs offline; a real SMS or WhatsApp gateway is one more class with ``send``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from extensions import DbSession, Model
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+class OutboxMessage(Model):
+    """One text waiting to be sent, or sent."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # receipt, reversal, cash_limit_alert, …
+    recipient: Mapped[str] = mapped_column(String(32))  # E.164 phone
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+    sender: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+
+
+class Sender(Protocol):
+    name: str
+
+    def send(self, recipient: str, body: str) -> None:
+        """Deliver one text or raise."""
+
+
+class LogSender:
+    """Writes texts to the log: the default, so nothing leaves the machine."""
+
+    name = "log"
+
+    def send(self, recipient: str, body: str) -> None:
+        log.info("text to %s: %s", recipient, body)
+
+
+SENDERS: dict[str, type[Sender]] = {"log": LogSender}
+
+
+def queue_message(
+    session: DbSession, kind: str, recipient: str | None, body: str, dedupe_key: str | None = None
+) -> None:
+    """Add a text to the caller's transaction; nothing is queued for a member without a phone."""
+    if not recipient:
+        return
+    session.add(OutboxMessage(kind=kind, recipient=recipient, body=body, dedupe_key=dedupe_key))
+
+
+def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: int = 200) -> int:
+    """Send unsent texts, oldest first; each is committed on its own so one failure stops nothing else."""
+    pending = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxMessage.id)
+            .limit(batch)
+        )
+    )
+    sent = 0
+    for message in pending:
+        message.attempts += 1
+        try:
+            sender.send(message.recipient, message.body)
+        except Exception as error:  # a gateway can fail in any way; record it and try again later
+            message.last_error = str(error)[:255]
+        else:
+            message.sent_at = now
+            message.sender = sender.name
+            sent += 1
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+    return sent

@@ -1,0 +1,145 @@
+"""The payments API: agents' cash contributions with receipts, reversals, deposits and the agent's day."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from agents.auth import current_user, require_roles
+from agents.models import Role
+from core.clock import app_now
+from core.errors import DomainError
+from extensions import db
+from payments.schemas import (
+    AlertSchema,
+    CashPositionSchema,
+    ContributionRequestSchema,
+    DepositRequestSchema,
+    DepositSchema,
+    ReceiptSchema,
+    ReversalRequestSchema,
+)
+from payments.services import (
+    ReceiptView,
+    agent_day,
+    branch_alerts,
+    receipt_by_number,
+    record_cash_contribution,
+    record_deposit,
+    reverse_payment,
+)
+from workers.jobs import deliver_outbox
+from workers.queues import enqueue_after_commit
+
+bp = Blueprint("payments", __name__, description="Cash contributions, receipts, reversals and deposits")
+
+_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
+IDEMPOTENCY_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": True,
+            "schema": {"type": "string", "pattern": _KEY.pattern},
+            "description": "Made once per form (a UUID) and sent again unchanged on every retry",
+        }
+    ]
+}
+
+
+def idempotency_key() -> str:
+    """The request's Idempotency-Key header, or a 422 that says how to send one."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not _KEY.match(key):
+        message = "Send an Idempotency-Key header: 8 to 80 letters, digits, '-', '_', '.' or ':' (a UUID is best)."
+        raise DomainError(message, errors={"headers": {"Idempotency-Key": [message]}})
+    return key
+
+
+@bp.route("/contributions")
+class Contributions(MethodView):
+    @require_roles(Role.AGENT)
+    @bp.arguments(ContributionRequestSchema)
+    @bp.response(201, ReceiptSchema, description="Recorded: the new receipt")
+    @bp.alt_response(200, schema=ReceiptSchema, description="A retry: the receipt of the first request")
+    @bp.alt_response(409, description="Key reused for other content, or cash must be deposited first")
+    @bp.doc(**IDEMPOTENCY_DOC)
+    def post(self, payload: dict[str, Any]) -> tuple[ReceiptView, int]:
+        """Record cash for 1, 3, 6 or 12 months (after any arrears), or an exact amount, with its receipt."""
+        receipt, created = record_cash_contribution(
+            db.session,
+            current_user(),
+            member_id=payload["member_id"],
+            months=payload.get("months"),
+            amount_idr=payload.get("amount_idr"),
+            paid_on=payload.get("paid_on"),
+            idempotency_key=idempotency_key(),
+            now=app_now(),
+        )
+        if created:
+            enqueue_after_commit(deliver_outbox)
+        return receipt, 201 if created else 200
+
+
+@bp.route("/contributions/<int:payment_id>/reversal")
+class Reversal(MethodView):
+    @require_roles(Role.SUPERVISOR, Role.ADMIN)
+    @bp.arguments(ReversalRequestSchema)
+    @bp.response(200, ReceiptSchema)
+    def post(self, payload: dict[str, Any], payment_id: int) -> ReceiptView:
+        """Reverse a wrong contribution (supervisors only): its months reopen and its receipt says reversed."""
+        receipt = reverse_payment(db.session, current_user(), payment_id, payload["reason"], app_now())
+        enqueue_after_commit(deliver_outbox)
+        return receipt
+
+
+@bp.route("/receipts/<string:number>")
+class ReceiptByNumber(MethodView):
+    @require_roles()
+    @bp.response(200, ReceiptSchema)
+    def get(self, number: str) -> ReceiptView:
+        """A receipt of the caller's branch by its number."""
+        return receipt_by_number(db.session, current_user(), number)
+
+
+@bp.route("/deposits")
+class Deposits(MethodView):
+    @require_roles(Role.AGENT)
+    @bp.arguments(DepositRequestSchema)
+    @bp.response(201, DepositSchema)
+    @bp.alt_response(200, schema=DepositSchema, description="A retry: the deposit of the first request")
+    @bp.doc(**IDEMPOTENCY_DOC)
+    def post(self, payload: dict[str, Any]) -> tuple[Any, int]:
+        """Record a deposit (setoran) of collected cash, with the bank's reference."""
+        deposit, created = record_deposit(
+            db.session,
+            current_user(),
+            amount_idr=payload["amount_idr"],
+            bank_reference=payload["bank_reference"],
+            deposited_on=payload.get("deposited_on"),
+            idempotency_key=idempotency_key(),
+            now=app_now(),
+        )
+        return deposit, 201 if created else 200
+
+
+@bp.route("/agents/me/cash")
+class MyCash(MethodView):
+    @require_roles(Role.AGENT)
+    @bp.response(200, CashPositionSchema)
+    def get(self) -> dict[str, Any]:
+        """The agent's day: collected today, cash on hand, and by when it must be deposited."""
+        return agent_day(db.session, current_user(), app_now())
+
+
+@bp.route("/alerts")
+class Alerts(MethodView):
+    @require_roles(Role.SUPERVISOR, Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.response(200, AlertSchema(many=True))
+    def get(self) -> list[Any]:
+        """Open alerts of the branch, such as agents blocked by the cash rules."""
+        return branch_alerts(db.session, current_user())

@@ -1,0 +1,76 @@
+"""Request and response schemas of the payments API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from collection.schemas import MonthField
+
+
+class ContributionRequestSchema(Schema):
+    member_id = fields.Integer(required=True, strict=True)
+    months = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=36),
+        metadata={"description": "1, 3, 6 or 12 (after any arrears)"},
+    )
+    amount_idr = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Instead of months: an exact whole number of months"},
+    )
+    paid_on = fields.Date(metadata={"description": "The day the cash was received (default: today)"})
+
+
+class ReceiptSchema(Schema):
+    number = fields.String()
+    verification_code = fields.String()
+    payment_id = fields.Integer()
+    amount_idr = fields.Integer()
+    months_covered = fields.List(MonthField())
+    member_id = fields.Integer()
+    agent_id = fields.Integer(allow_none=True)
+    paid_on = fields.Date()
+    recorded_at = fields.DateTime(metadata={"description": "UTC"})
+    status = fields.String(metadata={"description": "settled or reversed"})
+    deposited = fields.Boolean(metadata={"description": "Whether the agent has deposited this cash"})
+    reversal_reason = fields.String(allow_none=True)
+
+
+class ReversalRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=200))
+
+
+class DepositRequestSchema(Schema):
+    amount_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    bank_reference = fields.String(required=True, validate=validate.Length(min=3, max=64))
+    deposited_on = fields.Date()
+
+
+class DepositSchema(Schema):
+    id = fields.Integer()
+    agent_id = fields.Integer()
+    amount_idr = fields.Integer()
+    bank_reference = fields.String()
+    deposited_on = fields.Date()
+    recorded_at = fields.DateTime()
+
+
+class CashPositionSchema(Schema):
+    collected_today_idr = fields.Integer()
+    collected_idr = fields.Integer()
+    deposited_idr = fields.Integer()
+    on_hand_idr = fields.Integer()
+    limit_idr = fields.Integer()
+    oldest_undeposited_on = fields.Date(allow_none=True)
+    deposit_due_by = fields.Date(allow_none=True)
+    blocked = fields.Boolean()
+
+
+class AlertSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    agent_id = fields.Integer(allow_none=True)
+    message = fields.String()
+    raised_on = fields.Date()
+    resolved_at = fields.DateTime(allow_none=True)

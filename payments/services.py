@@ -1,0 +1,455 @@
+"""Payment services: record an agent's cash contribution, reverse it, record a deposit, describe a receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from agents.cash import CashItem, CashPosition, cash_position
+from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
+from agents.services import agent_of
+from collection.models import Member
+from collection.months import Month
+from collection.services import get_member, holidays_for, member_position, open_new_period, refresh_standing
+from core import audit
+from core.clock import local_today
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from core.outbox import queue_message
+from extensions import DbSession
+from payments.allocation import Due, allocate
+from payments.models import BranchAlert, Channel, Deposit, Payment, PaymentAllocation, PaymentStatus, Receipt
+from payments.receipts import new_verification_code, receipt_number
+
+MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """A receipt as the API and the pages show it."""
+
+    number: str
+    verification_code: str
+    payment_id: int
+    amount_idr: int
+    months_covered: tuple[Month, ...]
+    member_id: int
+    member_name: str
+    agent_id: int | None
+    paid_on: date
+    recorded_at: datetime
+    status: str
+    deposited: bool
+    reversal_reason: str | None
+
+
+def fingerprint(**fields: Any) -> str:
+    """A digest of what a request asked for, to tell a retry (same) from a reused key (different)."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _agent_for(session: DbSession, actor: StaffUser) -> Agent:
+    if actor.role != Role.AGENT:
+        raise Forbidden("Only an agent records cash; supervisors and finance see and reverse it.")
+    agent = agent_of(session, actor)
+    if agent is None or agent.status != AgentStatus.ACTIVE:
+        raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+    return agent
+
+
+def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
+    """The agent's cash collected, deposited and on hand, and whether he must deposit before collecting more."""
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    rows = session.execute(
+        select(Payment.id, Payment.amount_idr, Payment.paid_on, Payment.recorded_at).where(
+            Payment.agent_id == agent.id,
+            Payment.channel == Channel.CASH,
+            Payment.status == PaymentStatus.SETTLED,
+        )
+    ).all()
+    deposited = session.scalar(
+        select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == agent.id)
+    )
+    items = [CashItem(r.id, r.amount_idr, r.paid_on, r.recorded_at) for r in rows]
+    earliest = min((i.collected_on for i in items), default=today)
+    holidays = holidays_for(session, branch, earliest, today + timedelta(days=40))
+    return cash_position(
+        items, int(deposited or 0), today, branch.cash_limit_idr, branch.deposit_deadline_working_days, holidays
+    )
+
+
+def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
+    found = session.scalar(select(model).where(model.idempotency_key == key))
+    if found is not None and found.request_fingerprint != digest:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
+            reason="idempotency_key_reused",
+        )
+    return found
+
+
+def record_cash_contribution(
+    session: DbSession,
+    actor: StaffUser,
+    *,
+    member_id: int,
+    months: int | None,
+    amount_idr: int | None,
+    paid_on: date | None,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[ReceiptView, bool]:
+    """Record cash an agent took for a member: allocate it, issue the receipt, text the member.
+
+    Returns the receipt and whether it is new. The same key with the same content returns the first
+    receipt however often and however concurrently it arrives; with other content it is a 409.
+    """
+    agent = _agent_for(session, actor)
+    digest = fingerprint(member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=agent.id)
+    existing = _existing(session, Payment, idempotency_key, digest)
+    if existing is not None:
+        return describe_receipt(session, existing), False
+    member = get_member(session, actor, member_id)
+    # Lock the member: two different payments for one member must not both take the same months.
+    session.refresh(member, with_for_update=True)
+    existing = _existing(session, Payment, idempotency_key, digest)  # a concurrent twin may have won meanwhile
+    if existing is not None:
+        return describe_receipt(session, existing), False
+
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    paid_on = paid_on or today
+    if paid_on > today:
+        raise field_error("paid_on", f"paid_on {paid_on} is in the future: use the day the cash was received.")
+    if paid_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+        raise field_error("paid_on", f"paid_on is more than {MAX_BACKDATE_DAYS} days ago: the branch records it.")
+
+    position = member_position(session, member, today)
+    choice = _choose(position.choices, months, amount_idr)
+    cash = agent_cash(session, agent, today)
+    if cash.blocked or choice.amount_idr > cash.room_idr():
+        _raise_cash_alert(session, agent, branch, cash, today)
+        session.commit()
+        raise _cash_refused(cash, choice.amount_idr)
+
+    if position.starts_new_period:
+        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
+    result = allocate(choice.amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
+    assert result.months == choice.months_covered and result.credit_idr == 0
+    payment = Payment(
+        member_id=member.id,
+        channel=Channel.CASH,
+        amount_idr=choice.amount_idr,
+        credit_idr=0,
+        paid_on=paid_on,
+        agent_id=agent.id,
+        recorded_by_user_id=actor.id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=digest,
+        recorded_at=now,
+    )
+    session.add(payment)
+    try:
+        session.flush()
+    except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
+        session.rollback()
+        existing = _existing(session, Payment, idempotency_key, digest)
+        if existing is None:
+            raise
+        return describe_receipt(session, existing), False
+    session.add_all(
+        PaymentAllocation(payment_id=payment.id, member_id=member.id, month=a.month, amount_idr=a.amount_idr)
+        for a in result.allocations
+    )
+    receipt = Receipt(
+        payment_id=payment.id,
+        number=receipt_number(branch.code, today, payment.id),
+        verification_code=new_verification_code(),
+        issued_at=now,
+    )
+    session.add(receipt)
+    session.flush()
+    refresh_standing(session, member, today, cause=f"payment {payment.id}")
+    covered = f"{choice.first}" if choice.months == 1 else f"{choice.first} s.d. {choice.last}"
+    queue_message(
+        session,
+        "receipt",
+        member.phone,
+        f"BPJS Ketenagakerjaan: iuran Rp{choice.amount_idr:,} untuk {covered} diterima. "
+        f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}".replace(
+            ",", "."
+        ),
+        dedupe_key=f"receipt:{receipt.id}",
+    )
+    audit.record(
+        session,
+        "contribution.recorded",
+        "payment",
+        payment.id,
+        actor.id,
+        member_id=member.id,
+        amount_idr=choice.amount_idr,
+        months=[str(m) for m in choice.months_covered],
+        receipt=receipt.number,
+    )
+    session.commit()
+    return describe_receipt(session, payment), True
+
+
+def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
+    offered = ", ".join(f"{c.months} months = Rp{c.amount_idr:,}".replace(",", ".") for c in choices)
+    if (months is None) == (amount_idr is None):
+        raise DomainError(
+            f"Send either 'months' or 'amount_idr', not both and not neither. This member can pay: {offered}.",
+            errors={"json": {"months": ["give months or amount_idr"]}},
+        )
+    for choice in choices:
+        if choice.months == months or choice.amount_idr == amount_idr:
+            return choice
+    field = "months" if months is not None else "amount_idr"
+    raise field_error(field, f"At the counter this member can pay: {offered}. Partial amounts are not taken.")
+
+
+def _cash_refused(cash: CashPosition, amount_idr: int) -> Conflict:
+    def rp(n: int) -> str:
+        return f"Rp{n:,}".replace(",", ".")
+
+    if cash.overdue:
+        why = f"cash collected on {cash.oldest_undeposited_on} had to be deposited by {cash.deposit_due_by}"
+    else:
+        why = f"you hold {rp(cash.on_hand_idr)}; the limit is {rp(cash.limit_idr)} and this adds {rp(amount_idr)}"
+    return Conflict(
+        f"Deposit your cash before you collect more: {why}. Record the deposit (setoran) with its bank reference.",
+        reason="deposit_required",
+        cash_on_hand_idr=cash.on_hand_idr,
+    )
+
+
+def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> None:
+    """Tell the branch once a day that an agent is blocked by the cash rules."""
+    already = session.scalar(
+        select(BranchAlert.id).where(
+            BranchAlert.kind == "cash_limit", BranchAlert.agent_id == agent.id, BranchAlert.raised_on == today
+        )
+    )
+    if already is not None:
+        return
+    message = (
+        f"Agent {agent.code} holds Rp{cash.on_hand_idr:,} undeposited".replace(",", ".")
+        + (f", oldest from {cash.oldest_undeposited_on} (due by {cash.deposit_due_by})" if cash.overdue else "")
+        + ": new cash is blocked until a deposit is recorded."
+    )
+    session.add(
+        BranchAlert(branch_id=branch.id, agent_id=agent.id, kind="cash_limit", message=message, raised_on=today)
+    )
+    supervisors = session.scalars(
+        select(StaffUser.phone).where(
+            StaffUser.branch_id == branch.id, StaffUser.role == Role.SUPERVISOR, StaffUser.phone.is_not(None)
+        )
+    )
+    for phone in supervisors:
+        queue_message(session, "cash_limit_alert", phone, message, dedupe_key=f"cash_limit:{agent.id}:{today}:{phone}")
+    audit.record(session, "cash.limit_alert", "agent", agent.id, None, on_hand_idr=cash.on_hand_idr)
+
+
+def record_deposit(
+    session: DbSession,
+    actor: StaffUser,
+    *,
+    amount_idr: int,
+    bank_reference: str,
+    deposited_on: date | None,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[Deposit, bool]:
+    """Record a setoran an agent made; the same key returns the same deposit."""
+    agent = _agent_for(session, actor)
+    digest = fingerprint(
+        amount_idr=amount_idr, bank_reference=bank_reference, deposited_on=deposited_on, agent=agent.id
+    )
+    existing = _existing(session, Deposit, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    deposited_on = deposited_on or today
+    if deposited_on > today:
+        raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
+    cash = agent_cash(session, agent, today)
+    if amount_idr > cash.on_hand_idr:
+        raise field_error(
+            "amount_idr",
+            f"You hold Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
+                ",", "."
+            ),
+        )
+    deposit = Deposit(
+        agent_id=agent.id,
+        branch_id=branch.id,
+        amount_idr=amount_idr,
+        deposited_on=deposited_on,
+        bank_reference=bank_reference.strip(),
+        idempotency_key=idempotency_key,
+        request_fingerprint=digest,
+        recorded_by_user_id=actor.id,
+        recorded_at=now,
+    )
+    session.add(deposit)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = _existing(session, Deposit, idempotency_key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    after = agent_cash(session, agent, today)
+    if not after.blocked:
+        for alert in session.scalars(
+            select(BranchAlert).where(BranchAlert.agent_id == agent.id, BranchAlert.resolved_at.is_(None))
+        ):
+            alert.resolved_at = now
+    audit.record(
+        session,
+        "deposit.recorded",
+        "deposit",
+        deposit.id,
+        actor.id,
+        amount_idr=amount_idr,
+        bank_reference=bank_reference,
+    )
+    session.commit()
+    return deposit, True
+
+
+def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reason: str, now: datetime) -> ReceiptView:
+    """A supervisor undoes a wrong payment: its months reopen, its receipt says reversed. Repeating is a no-op."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("Only a supervisor reverses a payment; ask your branch supervisor.")
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"There is no payment {payment_id}.")
+    member = get_member(session, actor, payment.member_id)  # another branch's payment is a 404 too
+    session.refresh(member, with_for_update=True)
+    session.refresh(payment)
+    if payment.status == PaymentStatus.REVERSED:
+        return describe_receipt(session, payment)
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    payment.status = PaymentStatus.REVERSED
+    payment.reversed_at = now
+    payment.reversed_by_user_id = actor.id
+    payment.reversal_reason = reason
+    for allocation in payment.allocations:
+        allocation.reversed = True
+    session.flush()
+    refresh_standing(session, member, today, cause=f"payment {payment.id} reversed: {reason}")
+    receipt = payment.receipt
+    queue_message(
+        session,
+        "reversal",
+        member.phone,
+        f"BPJS Ketenagakerjaan: pembayaran dengan kuitansi {receipt.number if receipt else payment.id} dibatalkan "
+        f"oleh kantor cabang ({reason}).",
+        dedupe_key=f"reversal:{payment.id}",
+    )
+    audit.record(session, "contribution.reversed", "payment", payment.id, actor.id, reason=reason)
+    session.commit()
+    return describe_receipt(session, payment)
+
+
+def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
+    """A payment's receipt with its months and whether the agent has deposited the cash."""
+    receipt = payment.receipt
+    if receipt is None:
+        raise NotFound(f"Payment {payment.id} has no receipt.")
+    member = session.get(Member, payment.member_id)
+    assert member is not None
+    deposited = payment.channel != Channel.CASH
+    if payment.channel == Channel.CASH and payment.agent_id is not None:
+        agent = session.get(Agent, payment.agent_id)
+        branch = session.get(Branch, member.branch_id)
+        assert agent is not None and branch is not None
+        deposited = payment.id in agent_cash(session, agent, local_today(branch.timezone)).deposited_payment_ids
+    months = tuple(sorted(a.month for a in payment.allocations))
+    return ReceiptView(
+        number=receipt.number,
+        verification_code=receipt.verification_code,
+        payment_id=payment.id,
+        amount_idr=payment.amount_idr,
+        months_covered=months,
+        member_id=member.id,
+        member_name=member.name,
+        agent_id=payment.agent_id,
+        paid_on=payment.paid_on,
+        recorded_at=payment.recorded_at,
+        status=payment.status,
+        deposited=deposited,
+        reversal_reason=payment.reversal_reason,
+    )
+
+
+def receipt_by_code(session: DbSession, code: str) -> ReceiptView | None:
+    """The receipt with this verification code, for the public page."""
+    payment = session.scalar(
+        select(Payment).join(Receipt, Receipt.payment_id == Payment.id).where(Receipt.verification_code == code.upper())
+    )
+    return describe_receipt(session, payment) if payment else None
+
+
+def receipt_by_number(session: DbSession, actor: StaffUser, number: str) -> ReceiptView:
+    """A receipt by its number, for staff of the member's branch."""
+    payment = session.scalar(
+        select(Payment).join(Receipt, Receipt.payment_id == Payment.id).where(Receipt.number == number)
+    )
+    if payment is None:
+        raise NotFound(f"There is no receipt {number}.")
+    get_member(session, actor, payment.member_id)
+    return describe_receipt(session, payment)
+
+
+def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, Any]:
+    """An agent's today: what he collected, his cash on hand and by when it must be deposited."""
+    agent = _agent_for(session, actor)
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    cash = agent_cash(session, agent, today)
+    todays = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.agent_id == agent.id, Payment.paid_on == today, Payment.status == PaymentStatus.SETTLED)
+            .order_by(Payment.recorded_at.desc())
+        )
+    )
+    return {
+        "today": today,
+        "collected_today_idr": sum(p.amount_idr for p in todays if p.channel == Channel.CASH),
+        "collected_idr": cash.collected_idr,
+        "deposited_idr": cash.deposited_idr,
+        "on_hand_idr": cash.on_hand_idr,
+        "limit_idr": cash.limit_idr,
+        "oldest_undeposited_on": cash.oldest_undeposited_on,
+        "deposit_due_by": cash.deposit_due_by,
+        "blocked": cash.blocked,
+        "payments": todays,
+    }
+
+
+def branch_alerts(session: DbSession, actor: StaffUser, include_resolved: bool = False) -> list[BranchAlert]:
+    """Alerts for the caller's branch (every branch for an admin), newest first."""
+    query = select(BranchAlert).order_by(BranchAlert.raised_at.desc(), BranchAlert.id.desc())
+    if actor.role != Role.ADMIN:
+        query = query.where(BranchAlert.branch_id == actor.branch_id)
+    if not include_resolved:
+        query = query.where(BranchAlert.resolved_at.is_(None))
+    return list(session.scalars(query.limit(200)))
