@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -85,7 +85,7 @@ def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
 
 
 def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
-    found = session.scalar(select(model).where(model.idempotency_key == key))
+    found = cast(Payment | Deposit | None, session.scalar(select(model).where(model.idempotency_key == key)))
     if found is not None and found.request_fingerprint != digest:
         raise Conflict(
             "This Idempotency-Key was already used for a different request: make a new key for a new payment.",

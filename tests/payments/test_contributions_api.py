@@ -83,11 +83,15 @@ def test_the_same_key_with_other_content_is_a_409(client, world, enrol):
         (None, {"months": "three"}, "months"),
     ],
 )
-def test_bad_contributions_are_4xx_naming_the_field_and_write_nothing(pinned_app, client, world, enrol, key, body, field):
+def test_bad_contributions_are_4xx_naming_the_field_and_write_nothing(
+    pinned_app, client, world, enrol, key, body, field
+):
     from payments.models import Payment
 
     member = enrol()
-    headers = world["agent"].headers | ({"Idempotency-Key": key} if key is not None else {"Idempotency-Key": str(uuid.uuid4())})
+    headers = world["agent"].headers | (
+        {"Idempotency-Key": key} if key is not None else {"Idempotency-Key": str(uuid.uuid4())}
+    )
 
     response = client.post("/api/v1/contributions", json={"member_id": member["id"], **body}, headers=headers)
 
@@ -209,7 +213,9 @@ def test_a_supervisor_reverses_a_payment_and_its_months_reopen_but_an_agent_cann
         f"/api/v1/members/{member['id']}/schedule?from=2026-11&to=2027-01", headers=world["agent"].headers
     ).get_json()["months"]
     assert [m["settled"] for m in months] == [False, False, False]
-    assert client.get(f"/api/v1/members/{member['id']}", headers=world["agent"].headers).get_json()["paid_through"] is None
+    assert (
+        client.get(f"/api/v1/members/{member['id']}", headers=world["agent"].headers).get_json()["paid_through"] is None
+    )
     repaid = pay(client, world["agent"], member_id=member["id"], months=1)
     assert repaid.get_json()["months_covered"] == ["2026-11"]
 
