@@ -41,6 +41,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
     api.register_blueprint(payments_bp, url_prefix="/api/v1")
     register_error_handlers(app)
+    if app.config["BENCH_ENDPOINTS"]:
+        from bench.endpoints import register as register_bench_endpoints
+
+        register_bench_endpoints(app)
     _serve_swagger_ui(app)
 
     from core.cli import register_commands

@@ -53,5 +53,7 @@ def from_environment() -> dict[str, Any]:
         # Failed logins allowed per username and address in LOGIN_WINDOW_SECONDS, and receipt lookups per address.
         "LOGIN_ATTEMPTS": int(os.environ.get("LOGIN_ATTEMPTS", 5)),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
+        # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
+        "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
     }
