@@ -30,7 +30,7 @@ run: venv
 	$(PY) scripts/run.py
 
 test: venv
-	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_system_packages.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

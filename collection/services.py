@@ -203,6 +203,9 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
     branch = branch_or_404(session, branch_id)
     today = local_today(branch.timezone, now)
 
+    # Check every field before answering, so the agent fixes the whole form in one go.
+    errors: dict[str, list[str]] = {}
+    nik: nik_rule.NikInfo | None = None
     try:
         nik = nik_rule.parse_nik(
             data["nik"],
@@ -211,33 +214,34 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
             typed_sex=nik_rule.Sex(data["sex"]) if data.get("sex") else None,
         )
     except nik_rule.NikError as error:
-        raise field_error(error.field, error.message) from error
-
-    existing = session.scalar(select(Member).where(Member.nik == nik.nik))
-    if existing is not None:
-        raise _already_member(existing)
-
+        errors[error.field] = [error.message]
     phone = None
     if data.get("phone"):
         try:
             phone = normalise_phone(data["phone"])
         except PhoneError as error:
-            raise field_error("phone", str(error)) from error
-
-    agent = _enrolling_agent(session, actor, branch, data.get("agent_id"))
-
+            errors["phone"] = [str(error)]
     month = Month.of(today)
     table = load_rate_table(session)
+    bracket = None
     try:
         bracket = table.bracket_for_income(data["declared_income_idr"], month)
     except RateError as error:
-        raise field_error("declared_income_idr", str(error)) from error
-    if data.get("bracket") is not None and data["bracket"] != bracket.number:
-        raise field_error(
-            "bracket",
-            f"An income of Rp{data['declared_income_idr']:,} is bracket {bracket.number}, not {data['bracket']}: "
-            "leave 'bracket' out or correct the income.".replace(",", "."),
-        )
+        errors["declared_income_idr"] = [str(error)]
+    if bracket is not None and data.get("bracket") is not None and data["bracket"] != bracket.number:
+        income = f"Rp{data['declared_income_idr']:,}".replace(",", ".")
+        errors["bracket"] = [
+            f"An income of {income} is bracket {bracket.number}, not {data['bracket']}: "
+            "leave 'bracket' out or correct the income."
+        ]
+    if errors or nik is None or bracket is None:
+        fields = ", ".join(sorted(errors))
+        raise DomainError(f"Correct these fields: {fields}.", errors={"json": errors})
+
+    existing = session.scalar(select(Member).where(Member.nik == nik.nik))
+    if existing is not None:
+        raise _already_member(existing)
+    agent = _enrolling_agent(session, actor, branch, data.get("agent_id"))
 
     member = Member(
         nik=nik.nik,

@@ -29,7 +29,7 @@ from collection.services import holidays_for, load_rate_table
 from core.clock import local_today
 from extensions import DbSession
 from payments.allocation import Due, allocate
-from payments.models import Channel, Payment, PaymentAllocation, Receipt
+from payments.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
 from payments.receipts import new_verification_code, receipt_number
 
 DEMO_PASSWORD = "iuran-demo"  # every demo login; printed by `make run`, never for production
@@ -341,7 +341,43 @@ def _demo_members(
     session.execute(insert(MembershipPeriod), periods)
     session.execute(insert(MemberStatusChange), changes)
     _write_payments(session, branch, payment_rows, allocation_rows, rng.randrange)
+    _write_deposits(session, branch, agents, payment_rows, today, holidays)
     return ids
+
+
+def _write_deposits(
+    session: DbSession,
+    branch: Branch,
+    agents: list[Agent],
+    payments: list[dict[str, Any]],
+    today: date,
+    holidays: set[date],
+) -> None:
+    """Each agent deposits each day's cash on the next working day; today's cash is still on hand."""
+    from agents.cash import deposit_deadline
+
+    daily: dict[tuple[int, date], int] = {}
+    for payment in payments:
+        if payment["agent_id"] is not None and payment["paid_on"] < today:
+            key = (payment["agent_id"], payment["paid_on"])
+            daily[key] = daily.get(key, 0) + payment["amount_idr"]
+    users = {agent.id: agent.user_id for agent in agents}
+    rows = []
+    for (agent_id, collected_on), amount in sorted(daily.items(), key=lambda item: (item[0][1], item[0][0])):
+        deposited_on = min(deposit_deadline(collected_on, 1, holidays), today)
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "branch_id": branch.id,
+                "amount_idr": amount,
+                "deposited_on": deposited_on,
+                "bank_reference": f"DEMO-{branch.code}-{agent_id}-{collected_on:%Y%m%d}",
+                "recorded_by_user_id": users[agent_id],
+                "recorded_at": datetime.combine(deposited_on, datetime.min.time()) + timedelta(hours=10),
+            }
+        )
+    if rows:
+        session.execute(insert(Deposit), rows)
 
 
 def _simulate(rng: random.Random, dues: list[MonthDue], enrolled_on: date, today: date, agents: list[Agent]) -> _Ledger:

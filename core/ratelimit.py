@@ -19,11 +19,11 @@ def allow(key: str, limit: int, window_seconds: int) -> bool:
     name = f"iuran:ratelimit:{key}"
     try:
         pipe = redis_connection().pipeline()
+        pipe.set(name, 0, ex=window_seconds, nx=True)  # starts the window (EXPIRE NX needs Redis 7)
         pipe.incr(name)
-        pipe.expire(name, window_seconds, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
     except RedisError:
-        log.exception("rate limit store unreachable; allowing %s", key)
+        log.exception("rate limit store failed; allowing %s", key)
         return True
     return int(count) <= limit
 
@@ -33,4 +33,4 @@ def reset(key: str) -> None:
     try:
         redis_connection().delete(f"iuran:ratelimit:{key}")
     except RedisError:
-        log.exception("rate limit store unreachable; could not reset %s", key)
+        log.exception("rate limit store failed; could not reset %s", key)

@@ -19,3 +19,8 @@ def receipt_number(branch_code: str, issued_on: date, payment_id: int) -> str:
 def new_verification_code(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     """A fresh random verification code from the OS's CSPRNG (or a seeded source, for demo data)."""
     return "".join(CODE_ALPHABET[randbelow(len(CODE_ALPHABET))] for _ in range(CODE_LENGTH))
+
+
+def mask_name(name: str) -> str:
+    """``Budi Santoso`` → ``B*** S******``: enough for a member to recognise, too little to identify."""
+    return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split() if word)

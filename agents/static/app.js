@@ -1,0 +1,153 @@
+// Perisai iuran: forms that move money are sent with fetch; with no connection they wait on the phone
+// (localStorage) under the idempotency key made when the form was shown, and are sent again, unchanged,
+// when the connection returns. The server returns the same receipt for the same key, so nothing is
+// charged twice however often a form is sent.
+(function () {
+  "use strict";
+  var QUEUE = "iuran-queue-v1";
+  var texts = JSON.parse(document.getElementById("texts").textContent);
+  var flushing = false;
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(QUEUE)) || []; } catch (e) { return []; }
+  }
+  function save(items) {
+    localStorage.setItem(QUEUE, JSON.stringify(items.slice(-200)));
+    render();
+  }
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  function describe(item) {
+    var li = el("li", null, { "data-key": item.key, "data-state": item.state });
+    li.appendChild(el("strong", item.label));
+    li.appendChild(el("br"));
+    if (item.state === "sent") {
+      li.appendChild(el("span", texts.sent + ": "));
+      li.appendChild(el("a", texts.receipt + " " + (item.number || ""), { href: item.receiptUrl }));
+    } else if (item.state === "failed") {
+      li.appendChild(el("span", texts.failed + ": " + (item.message || ""), { class: "error" }));
+    } else {
+      li.appendChild(el("span", texts.waiting + " · " + new Date(item.queuedAt).toLocaleString()));
+    }
+    return li;
+  }
+  function render() {
+    var items = load();
+    var waiting = items.filter(function (i) { return i.state === "waiting"; });
+    var banner = document.getElementById("queue-banner");
+    if (banner) {
+      banner.hidden = waiting.length === 0;
+      document.getElementById("queue-count").textContent = String(waiting.length);
+    }
+    var list = document.getElementById("queue-list");
+    if (list) {
+      list.textContent = "";
+      if (!items.length) list.appendChild(el("li", texts.empty));
+      items.slice().reverse().forEach(function (item) { list.appendChild(describe(item)); });
+    }
+    document.querySelectorAll("form[data-queue]").forEach(function (form) {
+      var key = form.querySelector("[name=idempotency_key]").value;
+      var item = items.filter(function (i) { return i.key === key; })[0];
+      var status = form.querySelector("[data-form-status]") || form.appendChild(el("div", null, { "data-form-status": "" }));
+      status.textContent = "";
+      if (item) status.appendChild(describe(item));
+    });
+  }
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" }
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, body: json };
+      });
+    });
+  }
+  function flush() {
+    if (flushing || !navigator.onLine) return;
+    var next = load().filter(function (i) { return i.state === "waiting"; })[0];
+    if (!next) return;
+    flushing = true;
+    post(next.url, next.body).then(function (result) {
+      flushing = false;
+      var items = load();
+      var item = items.filter(function (i) { return i.key === next.key; })[0];
+      if (!item) return;
+      if (result.status >= 200 && result.status < 300) {
+        item.state = "sent";
+        item.receiptUrl = result.body.receipt_url;
+        item.number = result.body.number;
+      } else if (result.status === 401 || result.status === 408 || result.status === 429 || result.status >= 500) {
+        item.message = result.body.message || "HTTP " + result.status;  // keep it; try again later
+        save(items);
+        return;
+      } else {
+        item.state = "failed";
+        item.message = result.body.message || "HTTP " + result.status;
+      }
+      save(items);
+      flush();
+    }, function () { flushing = false; });  // still no connection: it waits
+  }
+  function enqueue(item) {
+    var items = load().filter(function (i) { return i.key !== item.key; });
+    items.push(item);
+    save(items);
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-queue]")) return;
+    event.preventDefault();
+    if (form.dataset.busy) return;  // a double tap sends once
+    form.dataset.busy = "1";
+    var button = form.querySelector("button[type=submit]");
+    var label = button.textContent;
+    button.disabled = true;
+    button.textContent = texts.sending;
+    var error = form.querySelector("[data-form-error]");
+    if (error) error.hidden = true;
+    var checked = form.querySelector("input[type=radio]:checked");
+    var item = {
+      key: form.querySelector("[name=idempotency_key]").value,
+      url: form.getAttribute("action"),
+      body: new URLSearchParams(new FormData(form)).toString(),
+      label: form.dataset.queue + (checked ? " · " + checked.parentNode.textContent.replace(/\s+/g, " ").trim() : ""),
+      state: "waiting",
+      queuedAt: Date.now()
+    };
+    function waitOnPhone() {
+      enqueue(item);
+      button.textContent = texts.queued;
+    }
+    if (!navigator.onLine) { waitOnPhone(); return; }
+    post(item.url, item.body).then(function (result) {
+      if (result.status >= 200 && result.status < 300) {
+        window.location.assign(result.body.receipt_url);
+        return;
+      }
+      if (result.status >= 500) { waitOnPhone(); return; }
+      if (error) { error.textContent = result.body.message || "HTTP " + result.status; error.hidden = false; }
+      delete form.dataset.busy;
+      button.disabled = false;
+      button.textContent = label;
+    }, waitOnPhone);
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.getAttribute("action") === "/agen/keluar" && window.caches) {
+      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+    }
+  });
+  window.addEventListener("online", flush);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/agen/sw.js", { scope: "/agen/" }).catch(function () {});
+  }
+  render();
+  flush();
+  setInterval(flush, 15000);
+})();

@@ -1,0 +1,269 @@
+"""What every HTTP benchmark here needs: wrk, a gunicorn of the app on loopback, and a table of wrk's figures.
+
+The load always comes from a second process (wrk) on 127.0.0.1, and every run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run (a missing tool, a server that would not start)."""
+
+
+def ensure_wrk() -> str:
+    """wrk's path; installed from Debian's packages when missing and we are root, else an error saying how."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise BenchError("wrk is not installed: run `sudo apt-get install -y wrk` (Debian's package) and retry")
+    print("bench: wrk is missing; apt-get install -y wrk", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, check=False, stdout=subprocess.DEVNULL, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(install, check=True, stdout=subprocess.DEVNULL, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("apt-get installed wrk but it is not on PATH")
+    return found
+
+
+def ensure_postgres_server() -> None:
+    """PostgreSQL's server binaries, installed by scripts/ensure_postgres.sh (as `make test` does) if missing."""
+    from tests import servers
+
+    try:
+        servers.postgres_bin_dir()
+    except RuntimeError:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure_postgres.sh")], check=True, env=env)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Gunicorn:
+    """`gunicorn -w N 'app:create_app()'` on 127.0.0.1, its output in a log file."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        """The workers' process ids (children of the arbiter), from /proc."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.process.pid:
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "".join(self.log_path.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # graceful: workers finish their request
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_gunicorn(
+    env: Mapping[str, str], log_path: Path, workers: int = 2, ready_path: str = "/api/v1/openapi.json"
+) -> Gunicorn:
+    """Start gunicorn from the repository's virtualenv and wait until ``ready_path`` answers 200."""
+    binary = Path(sys.executable).parent / "gunicorn"
+    if not binary.exists():
+        found = shutil.which("gunicorn")
+        if not found:
+            raise BenchError("gunicorn is not installed: run `make venv`")
+        binary = Path(found)
+    port = free_port()
+    argv = [
+        str(binary),
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
+        "app:create_app()",
+    ]
+    log = open(log_path, "ab")  # the child keeps its own copy of the descriptor
+    try:
+        process = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()
+    server = Gunicorn(port, process, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with code {process.returncode} while starting:\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(server.base_url + ready_path, timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise BenchError(f"gunicorn did not answer {ready_path} within 60 s:\n{server.log_tail()}")
+
+
+@dataclass
+class WrkRun:
+    """One wrk run's figures, from its Lua done() lines (see bench/contributions.lua) and its own text."""
+
+    label: str
+    requests: int = 0
+    duration_s: float = 0.0
+    p50_ms: float = 0.0
+    p90_ms: float = 0.0
+    p99_ms: float = 0.0
+    mean_ms: float = 0.0
+    max_ms: float = 0.0
+    socket_errors: dict[str, int] = field(default_factory=dict)
+    non_2xx_3xx: int = 0  # wrk's own count ("Non-2xx or 3xx responses")
+    statuses: dict[int, int] = field(default_factory=dict)  # every status the Lua response() saw
+    samples: list[str] = field(default_factory=list)  # bodies of a few responses that were not 2xx
+    raw: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def non_2xx(self) -> int:
+        """Responses that were not 2xx (wrk's count and ours agree unless a 3xx appeared)."""
+        counted = sum(n for status, n in self.statuses.items() if not 200 <= status <= 299)
+        return max(counted, self.non_2xx_3xx)
+
+    @property
+    def errors(self) -> int:
+        """Anything that makes the run invalid: non-2xx responses and socket errors."""
+        return self.non_2xx + sum(self.socket_errors.values())
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    script: Path,
+    script_args: Sequence[str],
+    *,
+    label: str,
+    seconds: int,
+    connections: int,
+    threads: int,
+    timeout_s: int = 10,
+) -> WrkRun:
+    """Run wrk once (bounded by ``seconds``) and parse what it printed."""
+    argv = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        f"--timeout={timeout_s}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return parse_wrk(label, done.stdout)
+
+
+def parse_wrk(label: str, text: str) -> WrkRun:
+    run = WrkRun(label=label, raw=text)
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Non-2xx or 3xx responses:"):
+            run.non_2xx_3xx = int(stripped.split(":")[1])
+        if not line.startswith("BENCH "):
+            continue
+        kind, _, rest = line[len("BENCH ") :].partition(" ")
+        if kind == "requests":
+            run.requests = int(rest)
+        elif kind == "duration_us":
+            run.duration_s = int(rest) / 1e6
+        elif kind == "errors":
+            pairs = dict(item.split("=") for item in rest.split())
+            run.socket_errors = {k: int(v) for k, v in pairs.items() if k != "status"}
+            run.non_2xx_3xx = max(run.non_2xx_3xx, int(pairs.get("status", 0)))
+        elif kind == "latency_us":
+            values = {k: float(v) / 1000 for k, v in (item.split("=") for item in rest.split())}
+            run.p50_ms, run.p90_ms, run.p99_ms = values["p50"], values["p90"], values["p99"]
+            run.mean_ms, run.max_ms = values["mean"], values["max"]
+        elif kind == "status":
+            status, count = rest.split()
+            run.statuses[int(status)] = run.statuses.get(int(status), 0) + int(count)
+        elif kind == "sample":
+            run.samples.append(rest)
+    if not run.duration_s:
+        raise BenchError(f"could not read wrk's output:\n{text}")
+    return run
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table: first column left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def git_describe() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"

@@ -1,0 +1,36 @@
+"""The public receipt page ``/r/<code>``: no login, the payment and nothing else about the member."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+
+from agents.i18n import t
+from core import ratelimit
+from extensions import db
+from payments.receipts import CODE_ALPHABET, CODE_LENGTH, mask_name
+from payments.services import receipt_by_code
+
+bp = Blueprint("public_receipt", __name__, template_folder="templates")
+
+_CODE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
+
+
+@bp.get("/r/<string:code>")
+def show(code: str) -> ResponseReturnValue:
+    """Amount, months, date and whether the cash reached the bank; a masked name; rate-limited per address."""
+    per_minute = current_app.config["RECEIPT_LOOKUPS_PER_MINUTE"]
+    if not ratelimit.allow(f"receipt:{request.remote_addr}", per_minute, 60):
+        return render_template("public_receipt.html", receipt=None, message=t("too_many_lookups")), 429
+    code = code.strip().upper()
+    receipt = receipt_by_code(db.session, code) if _CODE.match(code) else None
+    if receipt is None:
+        return render_template("public_receipt.html", receipt=None, message=t("public_receipt_unknown")), 404
+    response = current_app.make_response(
+        render_template("public_receipt.html", receipt=receipt, masked_name=mask_name(receipt.member_name))
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,148 @@
+"""End to end in a real browser: Debian's Chromium, driven by Playwright, at a phone's size, on a live server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": "Mozilla/5.0 (Linux; Android 8.1.0; Go Edition) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36",
+    "locale": "id-ID",
+}
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_server(pinned_app: Any) -> Iterator[str]:
+    """The app served over real HTTP on loopback, in a thread of this test process."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, pinned_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server, **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def payment_count(app: Any) -> int:
+    from extensions import db
+    from payments.models import Payment
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Payment)) or 0
+
+
+def log_in_and_open(page: Any, member_name: str) -> None:
+    page.goto("/agen/masuk")
+    page.fill("input[name=username]", "agent.pkp")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/agen/")
+    page.fill("input[name=q]", member_name)
+    page.click(".search button")
+    page.click(f".results a:has-text('{member_name}')")
+    page.wait_for_selector("#pay-form")
+
+
+def test_an_agent_logs_in_finds_a_member_records_three_months_and_sees_the_receipt(pinned_app, phone, enrol, tmp_path):
+    enrol(name="Budi Santoso")
+
+    log_in_and_open(phone, "Budi Santoso")
+    phone.check("input[name=months][value='3']")
+    phone.click("#pay-button")
+    phone.wait_for_url("**/agen/kuitansi/**")
+
+    assert phone.inner_text("#receipt-months") == "Nov 2026 – Jan 2027"
+    assert phone.inner_text("#receipt-amount") == "Rp25.200"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
+    phone.screenshot(path=str(tmp_path / "receipt.png"), full_page=True)
+    assert payment_count(pinned_app) == 1
+
+
+def test_a_form_sent_with_no_connection_waits_on_the_phone_and_is_sent_when_it_returns(pinned_app, phone, enrol):
+    enrol(name="Budi Santoso")
+    log_in_and_open(phone, "Budi Santoso")
+    phone.check("input[name=months][value='3']")
+
+    phone.context.set_offline(True)
+    phone.click("#pay-button")
+    phone.wait_for_selector("[data-form-status] [data-state=waiting]")
+    assert phone.is_visible("#queue-banner")
+    assert payment_count(pinned_app) == 0
+
+    phone.context.set_offline(False)
+    phone.wait_for_selector("[data-form-status] [data-state=sent]")
+    phone.click("[data-form-status] a")
+    phone.wait_for_url("**/agen/kuitansi/**")
+
+    assert phone.inner_text("#receipt-months") == "Nov 2026 – Jan 2027"
+    assert payment_count(pinned_app) == 1
+    phone.goto("/agen/antrean")
+    assert phone.locator("#queue-list [data-state=sent]").count() == 1
+
+
+def test_a_double_tap_records_one_payment(pinned_app, phone, enrol):
+    enrol(name="Budi Santoso")
+    log_in_and_open(phone, "Budi Santoso")
+
+    phone.dblclick("#pay-button")
+    phone.wait_for_url("**/agen/kuitansi/**")
+
+    assert payment_count(pinned_app) == 1
+
+
+def test_a_double_tap_with_javascript_off_still_records_one_payment(pinned_app, browser, live_server, enrol):
+    enrol(name="Budi Santoso")
+    context = browser.new_context(base_url=live_server, java_script_enabled=False, **PHONE)
+    page = context.new_page()
+    log_in_and_open(page, "Budi Santoso")
+
+    page.dblclick("#pay-button")
+    page.wait_for_url("**/agen/kuitansi/**")
+    page.wait_for_load_state("networkidle")
+    context.close()
+
+    assert payment_count(pinned_app) == 1
