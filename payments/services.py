@@ -232,15 +232,15 @@ def _cash_refused(cash: CashPosition, amount_idr: int) -> Conflict:
     )
 
 
-def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> None:
-    """Tell the branch once a day that an agent is blocked by the cash rules."""
+def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
+    """Tell the branch once a day that an agent is blocked by the cash rules; True if this call raised it."""
     already = session.scalar(
         select(BranchAlert.id).where(
             BranchAlert.kind == "cash_limit", BranchAlert.agent_id == agent.id, BranchAlert.raised_on == today
         )
     )
     if already is not None:
-        return
+        return False
     message = (
         f"Agent {agent.code} holds Rp{cash.on_hand_idr:,} undeposited".replace(",", ".")
         + (f", oldest from {cash.oldest_undeposited_on} (due by {cash.deposit_due_by})" if cash.overdue else "")
@@ -257,6 +257,7 @@ def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: Ca
     for phone in supervisors:
         queue_message(session, "cash_limit_alert", phone, message, dedupe_key=f"cash_limit:{agent.id}:{today}:{phone}")
     audit.record(session, "cash.limit_alert", "agent", agent.id, None, on_hand_idr=cash.on_hand_idr)
+    return True
 
 
 def record_deposit(
@@ -453,3 +454,27 @@ def branch_alerts(session: DbSession, actor: StaffUser, include_resolved: bool =
     if not include_resolved:
         query = query.where(BranchAlert.resolved_at.is_(None))
     return list(session.scalars(query.limit(200)))
+
+
+def alert_blocked_agents(session: DbSession, now: datetime) -> int:
+    """Alert each branch about its agents who hold cash past the deadline or over the limit (the Lebak case).
+
+    Runs on a schedule, so an agent who stops collecting and keeps the cash is noticed too, not only one
+    who tries to record more. At most one alert per agent per day; returns how many were raised.
+    """
+    holders = session.scalars(
+        select(Agent)
+        .where(Agent.status == AgentStatus.ACTIVE)
+        .where(select(Payment.id).where(Payment.agent_id == Agent.id, Payment.channel == Channel.CASH).exists())
+        .order_by(Agent.id)
+    )
+    raised = 0
+    for agent in list(holders):
+        branch = session.get(Branch, agent.branch_id)
+        assert branch is not None
+        today = local_today(branch.timezone, now)
+        cash = agent_cash(session, agent, today)
+        if cash.blocked and _raise_cash_alert(session, agent, branch, cash, today):
+            raised += 1
+    session.commit()
+    return raised

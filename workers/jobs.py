@@ -38,3 +38,13 @@ def deliver_outbox() -> int:
     with app.app_context():
         sender = SENDERS[app.config["OUTBOX_SENDER"]]()
         return deliver_pending(db.session, sender, utcnow())
+
+
+def alert_blocked_agents() -> int:
+    """Raise today's alerts for agents holding cash over the limit or past the deposit deadline."""
+    from core.clock import utcnow
+    from extensions import db
+    from payments.services import alert_blocked_agents as alert
+
+    with _app().app_context():
+        return alert(db.session, utcnow())

@@ -14,3 +14,6 @@ from workers.queues import DEFAULT, LOW
 cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
 # Texts are enqueued after each commit; this sweep catches any that were not (Redis was down, say).
 cron.register(jobs.deliver_outbox, DEFAULT, cron="* * * * *")
+# Agents holding cash past the deposit deadline or over the limit: the branch hears of it every morning
+# (01:00 UTC is 08:00 WIB, 09:00 WITA) and again at midday.
+cron.register(jobs.alert_blocked_agents, DEFAULT, cron="0 1,5 * * *")

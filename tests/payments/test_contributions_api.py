@@ -292,3 +292,21 @@ def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, wor
     assert statuses == [200] * 49 + [201]
     assert len({body["number"] for _, body in results}) == 1
     assert count(pinned_app, Payment) == 1
+
+
+def test_an_agent_who_keeps_the_cash_is_reported_without_trying_to_collect_more(
+    pinned_app, client, world, enrol, rq_burst
+):
+    from extensions import db
+    from payments.services import alert_blocked_agents
+
+    member = enrol()
+    pay(client, world["agent"], member_id=member["id"], months=1)  # Sunday 22 Nov: due by Monday 23 Nov
+
+    with pinned_app.app_context():
+        assert alert_blocked_agents(db.session, NOW + timedelta(days=1)) == 0  # the deadline day itself
+        assert alert_blocked_agents(db.session, NOW + timedelta(days=2)) == 1
+        assert alert_blocked_agents(db.session, NOW + timedelta(days=2, hours=4)) == 0  # once a day
+
+    alerts = client.get("/api/v1/alerts", headers=world["supervisor"].headers).get_json()
+    assert len(alerts) == 1 and "2026-11-23" in alerts[0]["message"]
