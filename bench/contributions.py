@@ -45,6 +45,8 @@ from bench.harness import (
     RESULTS,
     ROOT,
     BenchError,
+    CpuMeter,
+    CpuUse,
     Gunicorn,
     WrkRun,
     ensure_postgres_server,
@@ -406,9 +408,14 @@ class Measured:
     endpoint: str
     run: WrkRun
     warmup: WrkRun | None
+    cpu: CpuUse
+
+    def cpu_ms_per_request(self, group: str) -> float:
+        """CPU milliseconds a request cost ``group`` (gunicorn, postgres, ...) in this run."""
+        return 1000 * self.cpu.cores.get(group, 0.0) * self.cpu.seconds / max(self.run.requests, 1)
 
 
-def load(wrk: str, server: Gunicorn, datafile: Path, args: argparse.Namespace) -> list[Measured]:
+def load(wrk: str, server: Gunicorn, datafile: Path, args: argparse.Namespace, meter: CpuMeter) -> list[Measured]:
     """Alternate bare and contribution runs (bare first in odd rounds, contribution first in even ones)."""
     tag = secrets.token_hex(3)
     results = []
@@ -431,6 +438,7 @@ def load(wrk: str, server: Gunicorn, datafile: Path, args: argparse.Namespace) -
                     **common,
                 )
             print(f"bench: round {round_}: {endpoint}: {args.seconds} s measured", flush=True)
+            meter.start()
             run = run_wrk(
                 wrk,
                 server.base_url + path,
@@ -440,12 +448,14 @@ def load(wrk: str, server: Gunicorn, datafile: Path, args: argparse.Namespace) -
                 seconds=args.seconds,
                 **common,
             )
+            cpu = meter.stop()
             print(
                 f"bench:   {run.rps:8.1f} req/s  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
-                f"non-2xx {run.non_2xx}  socket errors {sum(run.socket_errors.values())}",
+                f"non-2xx {run.non_2xx}  socket errors {sum(run.socket_errors.values())}  "
+                f"other processes {cpu.others:.2f} cores",
                 flush=True,
             )
-            results.append(Measured(round_, endpoint, run, warm))
+            results.append(Measured(round_, endpoint, run, warm, cpu))
     return results
 
 
@@ -640,10 +650,31 @@ def report(
                 run.non_2xx,
                 sum(run.socket_errors.values()),
                 f"{run.requests:,}",
+                f"{m.cpu_ms_per_request('gunicorn'):.2f}",
+                f"{m.cpu_ms_per_request('postgres'):.2f}",
+                f"{m.cpu.others:.2f}",
             ]
         )
-    headers = ["run", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx", "socket err", "requests"]
+    headers = [
+        "run",
+        "requests/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "non-2xx",
+        "socket err",
+        "requests",
+        "app cpu ms/req",
+        "pg cpu ms/req",
+        "others cores",
+    ]
     lines.append(format_table(headers, rows))
+    lines.append(
+        "(app/pg cpu ms/req: CPU time the gunicorn workers / PostgreSQL spent per request; others cores: CPU "
+        f"that processes this benchmark did not start used meanwhile, of {os.cpu_count()} cores: more than "
+        "~0.1 means something else was running and the absolute figures are low; the ratio suffers less)"
+    )
     lines.append("")
 
     summary: list[list[object]] = []
@@ -726,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, terminate)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started ignoring it
     cleanup = contextlib.ExitStack()
     cleanup.callback(shutil.rmtree, instance, ignore_errors=True)
     try:
@@ -764,7 +796,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: starting gunicorn -w {args.workers}", flush=True)
         server = start_gunicorn(env, instance / "gunicorn.log", workers=args.workers)
         cleanup.callback(server.stop)
-        measured = load(wrk, server, datafile, args)
+        postmaster = int((Path(cluster.data_dir) / "postmaster.pid").read_text().split()[0])
+        meter = CpuMeter({"gunicorn": server.process.pid, "postgres": postmaster, "redis": redis.process.pid})
+        measured = load(wrk, server, datafile, args, meter)
         server.stop()
 
         checks = database_checks(url, measured, seeded)
@@ -797,6 +831,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cleanup.close()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":

@@ -267,3 +267,83 @@ def git_describe() -> str:
         return done.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+# --- who used the CPU -------------------------------------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (ppid, CPU jiffies: its own user+system time and that of its children it has waited for)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state ppid ... utime(12) stime(13) cutime(14) cstime(15)
+        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    return table
+
+
+def _tree_jiffies(table: dict[int, tuple[int, int]], root: int) -> int:
+    """CPU of a process and all its descendants (exited ones count through their parents' waited time)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            total += table[pid][1]
+            todo.extend(children.get(pid, []))
+    return total
+
+
+def _busy_jiffies() -> int:
+    """Jiffies the whole machine spent not idle (all cores), from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq + steal
+
+
+@dataclass
+class CpuUse:
+    """Cores used on average during a window, by group; ``others`` is every process this benchmark did not start."""
+
+    seconds: float
+    cores: dict[str, float]
+    others: float
+
+
+class CpuMeter:
+    """Measures, over a window, the CPU of process trees (by root pid), of waited children (wrk) and of the rest."""
+
+    def __init__(self, roots: Mapping[str, int]) -> None:
+        self.roots = dict(roots)
+        self._start: tuple[float, int, dict[str, int], float] | None = None
+
+    def _sample(self) -> tuple[float, int, dict[str, int], float]:
+        import resource
+
+        table = _process_table()
+        groups = {name: _tree_jiffies(table, pid) for name, pid in self.roots.items()}
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime  # this script and wrk
+        return time.monotonic(), _busy_jiffies(), groups, cpu_s
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> CpuUse:
+        assert self._start is not None, "CpuMeter.stop() before start()"
+        t0, busy0, groups0, self0 = self._start
+        t1, busy1, groups1, self1 = self._sample()
+        hz = os.sysconf("SC_CLK_TCK")
+        seconds = max(t1 - t0, 1e-9)
+        cores = {name: (groups1[name] - groups0.get(name, 0)) / hz / seconds for name in groups1}
+        cores["wrk and this script"] = (self1 - self0) / seconds
+        busy = (busy1 - busy0) / hz / seconds
+        return CpuUse(seconds, cores, max(0.0, busy - sum(cores.values())))

@@ -16,7 +16,14 @@ from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
 from agents.services import agent_of
 from collection.models import Member
 from collection.months import Month
-from collection.services import get_member, holidays_for, member_position, open_new_period, refresh_standing
+from collection.services import (
+    MemberPosition,
+    get_member,
+    holidays_for,
+    member_position,
+    open_new_period,
+    refresh_standing,
+)
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
@@ -139,31 +146,67 @@ def record_cash_contribution(
         session.commit()
         raise _cash_refused(cash, choice.amount_idr)
 
-    if position.starts_new_period:
-        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
-    result = allocate(choice.amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
-    assert result.months == choice.months_covered and result.credit_idr == 0
-    payment = Payment(
-        member_id=member.id,
-        channel=Channel.CASH,
-        amount_idr=choice.amount_idr,
-        credit_idr=0,
-        paid_on=paid_on,
-        agent_id=agent.id,
-        recorded_by_user_id=actor.id,
-        idempotency_key=idempotency_key,
-        request_fingerprint=digest,
-        recorded_at=now,
-    )
-    session.add(payment)
     try:
-        session.flush()
+        payment = book_payment(
+            session,
+            member,
+            branch,
+            position,
+            amount_idr=choice.amount_idr,
+            channel=Channel.CASH,
+            paid_on=paid_on,
+            idempotency_key=idempotency_key,
+            fingerprint_=digest,
+            agent_id=agent.id,
+            actor_id=actor.id,
+            today=today,
+            now=now,
+        )
     except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
         session.rollback()
         existing = _existing(session, Payment, idempotency_key, digest)
         if existing is None:
             raise
         return describe_receipt(session, existing), False
+    session.commit()
+    return describe_receipt(session, payment), True
+
+
+def book_payment(
+    session: DbSession,
+    member: Member,
+    branch: Branch,
+    position: MemberPosition,
+    *,
+    amount_idr: int,
+    channel: Channel,
+    paid_on: date,
+    idempotency_key: str,
+    fingerprint_: str,
+    agent_id: int | None,
+    actor_id: int | None,
+    today: date,
+    now: datetime,
+) -> Payment:
+    """Put a payment on the member's ledger: allocate it earliest month first, issue the receipt, text the
+    member, re-derive the standing. The caller holds the member's lock and commits."""
+    if position.starts_new_period:
+        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
+    result = allocate(amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
+    payment = Payment(
+        member_id=member.id,
+        channel=channel,
+        amount_idr=amount_idr,
+        credit_idr=result.credit_idr,
+        paid_on=paid_on,
+        agent_id=agent_id,
+        recorded_by_user_id=actor_id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint_,
+        recorded_at=now,
+    )
+    session.add(payment)
+    session.flush()
     session.add_all(
         PaymentAllocation(payment_id=payment.id, member_id=member.id, month=a.month, amount_idr=a.amount_idr)
         for a in result.allocations
@@ -177,15 +220,14 @@ def record_cash_contribution(
     session.add(receipt)
     session.flush()
     refresh_standing(session, member, today, cause=f"payment {payment.id}")
-    covered = f"{choice.first}" if choice.months == 1 else f"{choice.first} s.d. {choice.last}"
+    months = result.months
+    covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
     queue_message(
         session,
         "receipt",
         member.phone,
-        f"BPJS Ketenagakerjaan: iuran Rp{choice.amount_idr:,} untuk {covered} diterima. "
-        f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}".replace(
-            ",", "."
-        ),
+        f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
+        + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}",
         dedupe_key=f"receipt:{receipt.id}",
     )
     audit.record(
@@ -193,14 +235,14 @@ def record_cash_contribution(
         "contribution.recorded",
         "payment",
         payment.id,
-        actor.id,
+        actor_id,
         member_id=member.id,
-        amount_idr=choice.amount_idr,
-        months=[str(m) for m in choice.months_covered],
+        channel=str(channel),
+        amount_idr=amount_idr,
+        months=[str(m) for m in months],
         receipt=receipt.number,
     )
-    session.commit()
-    return describe_receipt(session, payment), True
+    return payment
 
 
 def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
@@ -343,12 +385,22 @@ def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reaso
     session.refresh(payment)
     if payment.status == PaymentStatus.REVERSED:
         return describe_receipt(session, payment)
+    unbook_payment(session, payment, member, reason, actor.id, now)
+    session.commit()
+    return describe_receipt(session, payment)
+
+
+def unbook_payment(
+    session: DbSession, payment: Payment, member: Member, reason: str, actor_id: int | None, now: datetime
+) -> None:
+    """Take a payment off the ledger: its months reopen, the standing is re-derived, the member is told.
+    The caller holds the member's lock and commits."""
     branch = session.get(Branch, member.branch_id)
     assert branch is not None
     today = local_today(branch.timezone, now)
     payment.status = PaymentStatus.REVERSED
     payment.reversed_at = now
-    payment.reversed_by_user_id = actor.id
+    payment.reversed_by_user_id = actor_id
     payment.reversal_reason = reason
     for allocation in payment.allocations:
         allocation.reversed = True
@@ -360,12 +412,10 @@ def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reaso
         "reversal",
         member.phone,
         f"BPJS Ketenagakerjaan: pembayaran dengan kuitansi {receipt.number if receipt else payment.id} dibatalkan "
-        f"oleh kantor cabang ({reason}).",
+        f"({reason}).",
         dedupe_key=f"reversal:{payment.id}",
     )
-    audit.record(session, "contribution.reversed", "payment", payment.id, actor.id, reason=reason)
-    session.commit()
-    return describe_receipt(session, payment)
+    audit.record(session, "contribution.reversed", "payment", payment.id, actor_id, reason=reason)
 
 
 def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
