@@ -21,6 +21,29 @@ def _database_url() -> str:
     return url
 
 
+def _keys(*names: str) -> list[str]:
+    """The non-empty values of some variables: a current secret and, during rotation, the previous one."""
+    return [value for value in (os.environ.get(name, "") for name in names) if value]
+
+
+def payment_providers() -> dict[str, dict[str, Any]]:
+    """The auto-debit providers. Both point at the local sandbox (payments/sandbox.py) unless told otherwise."""
+    sandbox = os.environ.get("SANDBOX_PROVIDER_URL", "http://127.0.0.1:5077")
+    return {
+        "midtrans": {
+            "scheme": "midtrans",
+            "base_url": os.environ.get("MIDTRANS_BASE_URL", sandbox),
+            "server_keys": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS") or ["SB-Mid-server-dev-only"],
+        },
+        "sandbox": {
+            "scheme": "signed",
+            "base_url": sandbox,
+            "api_key": os.environ.get("SANDBOX_API_KEY", "sandbox-api-key"),
+            "secrets": _keys("SANDBOX_WEBHOOK_SECRET", "SANDBOX_WEBHOOK_SECRET_PREVIOUS") or ["sandbox-dev-secret"],
+        },
+    }
+
+
 def from_environment() -> dict[str, Any]:
     """The settings a process gets from its environment (the web app, RQ workers and the CLI alike)."""
     return {
@@ -55,5 +78,6 @@ def from_environment() -> dict[str, Any]:
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
         # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
+        "PAYMENT_PROVIDERS": payment_providers(),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
     }

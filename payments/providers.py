@@ -198,3 +198,8 @@ def build_provider(name: str, config: Mapping[str, Any]) -> Provider:
     if config["scheme"] == "signed":
         return SignedProvider(name, config["base_url"], config["api_key"], config["secrets"])
     raise ValueError(f"unknown scheme {config['scheme']!r} for provider {name}")
+
+
+def configured_providers(config: Mapping[str, Any]) -> dict[str, Provider]:
+    """Every provider of the app's ``PAYMENT_PROVIDERS`` setting, by name."""
+    return {name: build_provider(name, settings) for name, settings in config["PAYMENT_PROVIDERS"].items()}

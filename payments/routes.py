@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,14 +14,32 @@ from agents.models import Role
 from core.clock import app_now
 from core.errors import DomainError
 from extensions import db
+from payments.autodebit import (
+    change_mandate,
+    create_mandate,
+    import_settlement,
+    mandates_of,
+    review_queue,
+    run_debits,
+    visit_list,
+)
+from payments.providers import configured_providers
 from payments.schemas import (
     AlertSchema,
     CashPositionSchema,
     ContributionRequestSchema,
+    DebitRunSchema,
     DepositRequestSchema,
     DepositSchema,
+    MandateChangeSchema,
+    MandateQuerySchema,
+    MandateRequestSchema,
+    MandateSchema,
     ReceiptSchema,
     ReversalRequestSchema,
+    SettlementReportSchema,
+    VisitSchema,
+    WebhookEventSchema,
 )
 from payments.services import (
     ReceiptView,
@@ -143,3 +161,103 @@ class Alerts(MethodView):
     def get(self) -> list[Any]:
         """Open alerts of the branch, such as agents blocked by the cash rules."""
         return branch_alerts(db.session, current_user())
+
+
+@bp.route("/mandates")
+class Mandates(MethodView):
+    @require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    @bp.arguments(MandateRequestSchema)
+    @bp.response(201, MandateSchema)
+    @bp.alt_response(200, schema=MandateSchema, description="A retry: the mandate of the first request")
+    @bp.alt_response(409, description="The member already has a live mandate")
+    @bp.doc(**IDEMPOTENCY_DOC)
+    def post(self, payload: dict[str, Any]) -> tuple[Any, int]:
+        """Set up auto-debit for a member (one live mandate per member)."""
+        mandate, created = create_mandate(
+            db.session,
+            current_user(),
+            configured_providers(current_app.config),
+            member_id=payload["member_id"],
+            provider_name=payload["provider"],
+            account=payload["account"],
+            months_per_debit=payload["months_per_debit"],
+            idempotency_key=idempotency_key(),
+            now=app_now(),
+        )
+        return mandate, 201 if created else 200
+
+    @require_roles()
+    @bp.arguments(MandateQuerySchema, location="query")
+    @bp.response(200, MandateSchema(many=True))
+    def get(self, query: dict[str, Any]) -> list[Any]:
+        """A member's mandates, newest first."""
+        return mandates_of(db.session, current_user(), query["member_id"])
+
+
+def _mandate_action(target: str) -> Any:
+    def action(self: Any, payload: dict[str, Any], mandate_id: int) -> Any:
+        return change_mandate(db.session, current_user(), mandate_id, target, payload["reason"])
+
+    action.__doc__ = f"Move the mandate to {target} (the rules say which moves are allowed)."
+    return action
+
+
+@bp.route("/mandates/<int:mandate_id>/cancel")
+class MandateCancel(MethodView):
+    post = require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)(
+        bp.arguments(MandateChangeSchema)(bp.response(200, MandateSchema)(_mandate_action("cancelled")))
+    )
+
+
+@bp.route("/mandates/<int:mandate_id>/pause")
+class MandatePause(MethodView):
+    post = require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)(
+        bp.arguments(MandateChangeSchema)(bp.response(200, MandateSchema)(_mandate_action("paused")))
+    )
+
+
+@bp.route("/mandates/<int:mandate_id>/resume")
+class MandateResume(MethodView):
+    post = require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)(
+        bp.arguments(MandateChangeSchema)(bp.response(200, MandateSchema)(_mandate_action("active")))
+    )
+
+
+@bp.route("/visits")
+class Visits(MethodView):
+    @require_roles()
+    @bp.response(200, VisitSchema(many=True))
+    def get(self) -> list[Any]:
+        """Members to visit: an agent's own, or the branch's for supervisors."""
+        return visit_list(db.session, current_user())
+
+
+@bp.route("/webhook-events/review")
+class ReviewQueue(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.response(200, WebhookEventSchema(many=True))
+    def get(self) -> list[Any]:
+        """Callbacks finance must look at: unknown orders, amounts that differ, contradictions."""
+        return review_queue(db.session)
+
+
+@bp.route("/settlements/<string:provider_name>")
+class Settlements(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.response(200, SettlementReportSchema)
+    @bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}}}})
+    def post(self, provider_name: str) -> Any:
+        """Import a provider's settlement report (CSV body) and list what is missing on either side."""
+        if provider_name not in current_app.config["PAYMENT_PROVIDERS"]:
+            raise DomainError(f"No provider called {provider_name!r}.", errors={"path": {"provider_name": ["unknown"]}})
+        text = request.get_data(as_text=True)
+        return import_settlement(db.session, provider_name, text, app_now())
+
+
+@bp.route("/debit-runs")
+class DebitRuns(MethodView):
+    @require_roles(Role.ADMIN)
+    @bp.response(200, DebitRunSchema)
+    def post(self) -> Any:
+        """Run the debits that are due now (the schedule does this every morning)."""
+        return run_debits(db.session, configured_providers(current_app.config), app_now())

@@ -74,3 +74,69 @@ class AlertSchema(Schema):
     message = fields.String()
     raised_on = fields.Date()
     resolved_at = fields.DateTime(allow_none=True)
+
+
+class MandateRequestSchema(Schema):
+    member_id = fields.Integer(required=True, strict=True)
+    provider = fields.String(required=True, metadata={"example": "midtrans"})
+    account = fields.String(
+        required=True,
+        validate=validate.Length(min=4, max=40),
+        metadata={"description": "Bank account or e-wallet number; only its last 4 digits are kept"},
+    )
+    months_per_debit = fields.Integer(strict=True, load_default=1, validate=validate.OneOf([1, 3, 6, 12]))
+
+
+class MandateSchema(Schema):
+    id = fields.Integer()
+    member_id = fields.Integer()
+    provider = fields.String()
+    provider_ref = fields.String(allow_none=True)
+    account_label = fields.String()
+    months_per_debit = fields.Integer()
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class MandateChangeSchema(Schema):
+    reason = fields.String(load_default="requested by the member", validate=validate.Length(min=3, max=200))
+
+
+class MandateQuerySchema(Schema):
+    member_id = fields.Integer(required=True)
+
+
+class VisitSchema(Schema):
+    id = fields.Integer()
+    member_id = fields.Integer()
+    agent_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    note = fields.String()
+    created_at = fields.DateTime()
+
+
+class WebhookEventSchema(Schema):
+    id = fields.Integer()
+    provider = fields.String()
+    event_key = fields.String()
+    order_id = fields.String(allow_none=True)
+    state = fields.String()
+    note = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    raw_body = fields.String()
+
+
+class SettlementReportSchema(Schema):
+    lines = fields.Integer()
+    new_lines = fields.Integer()
+    matched = fields.Integer()
+    missing_in_report = fields.List(fields.Dict(), metadata={"description": "Settled here, absent from the report"})
+    missing_in_ours = fields.List(fields.Dict(), metadata={"description": "In the report, not settled here"})
+    amount_mismatch = fields.List(fields.Dict())
+
+
+class DebitRunSchema(Schema):
+    created = fields.Integer()
+    sent = fields.Integer()
+    refused = fields.Integer()
+    skipped = fields.List(fields.String())

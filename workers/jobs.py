@@ -48,3 +48,45 @@ def alert_blocked_agents() -> int:
 
     with _app().app_context():
         return alert(db.session, utcnow())
+
+
+def process_webhook_events() -> int:
+    """Apply every stored provider callback, in batches; safe to run on many workers at once."""
+    from core.clock import utcnow
+    from extensions import db, redis_connection
+    from payments.autodebit import process_webhook_events as process
+    from payments.providers import configured_providers
+
+    app = _app()
+    with app.app_context():
+        redis_connection().delete("iuran:webhooks:scheduled")  # callbacks arriving from now on schedule anew
+        return process(db.session, configured_providers(app.config), utcnow())
+
+
+def run_debits(branch_id: int | None = None) -> dict[str, int]:
+    """Create and send the debits that are due, for one branch (or all); safe to re-run."""
+    from core.clock import utcnow
+    from extensions import db
+    from payments.autodebit import run_debits as run
+    from payments.providers import configured_providers
+
+    app = _app()
+    with app.app_context():
+        result = run(db.session, configured_providers(app.config), utcnow(), branch_id)
+        return {"created": result.created, "sent": result.sent, "refused": result.refused}
+
+
+def fan_out_debit_runs() -> int:
+    """One debit job per branch, so many workers on many machines share the run."""
+    from sqlalchemy import select
+
+    from agents.models import Branch
+    from extensions import db
+    from workers.queues import DEFAULT, queue
+
+    with _app().app_context():
+        branch_ids = list(db.session.scalars(select(Branch.id)))
+        target = queue(DEFAULT)
+        for branch_id in branch_ids:
+            target.enqueue(run_debits, branch_id)  # re-running is harmless: run_debits is idempotent
+        return len(branch_ids)

@@ -38,3 +38,16 @@ def enqueue_after_commit(
         queue(queue_name).enqueue(func, *args, job_id=job_id)
     except RedisError:
         log.exception("could not enqueue %s; the periodic sweep will do it", getattr(func, "__name__", func))
+
+
+def schedule_webhook_processing() -> None:
+    """Enqueue one batch job for stored callbacks, unless one is already waiting (a burst of callbacks
+    makes one job, not one per callback: RQ costs milliseconds per job)."""
+    from extensions import redis_connection
+    from workers.jobs import process_webhook_events
+
+    try:
+        if redis_connection().set("iuran:webhooks:scheduled", 1, nx=True, ex=5):
+            queue(HIGH).enqueue(process_webhook_events)
+    except RedisError:
+        log.exception("could not schedule webhook processing; the periodic sweep will do it")
