@@ -44,6 +44,9 @@ from core import audit, ratelimit
 from core.clock import app_now, local_today
 from core.errors import DomainError
 from extensions import db
+from payments.autodebit import change_mandate, create_mandate, mandates_of
+from payments.mandates import LIVE_STATUSES
+from payments.providers import configured_providers
 from payments.services import agent_day, receipt_by_number, record_cash_contribution, record_deposit
 from workers.jobs import deliver_outbox
 from workers.queues import enqueue_after_commit
@@ -212,13 +215,48 @@ def member(member_id: int) -> ResponseReturnValue:
     """A member's standing, next due date, and the payment choices with their amounts."""
     found = _member_or_404(member_id)
     position = member_position(db.session, found, _agent_today())
+    live = [m for m in mandates_of(db.session, g.current_user, found.id) if m.status in LIVE_STATUSES]
     return render_template(
         "agen/member.html",
         member=found,
         position=position,
         key=str(uuid.uuid4()),
+        mandate=live[0] if live else None,
+        mandate_key=str(uuid.uuid4()),
+        providers=sorted(current_app.config["PAYMENT_PROVIDERS"]),
         day=agent_day(db.session, g.current_user, app_now()),
     )
+
+
+@bp.post("/anggota/<int:member_id>/autodebet")
+@agent_required
+def mandate(member_id: int) -> ResponseReturnValue:
+    """Set up auto-debit with the member present, or pause, resume or cancel it."""
+    action = request.form.get("action", "create")
+    try:
+        if action == "create":
+            create_mandate(
+                db.session,
+                g.current_user,
+                configured_providers(current_app.config),
+                member_id=member_id,
+                provider_name=request.form.get("provider", ""),
+                account=request.form.get("account", "").strip(),
+                months_per_debit=int(request.form.get("months_per_debit", "1") or 1),
+                idempotency_key=request.form.get("idempotency_key") or str(uuid.uuid4()),
+                now=app_now(),
+            )
+            flash(t("mandate_saved"))
+        else:
+            target = {"pause": "paused", "resume": "active", "cancel": "cancelled"}.get(action)
+            if target is None:
+                abort(400)
+            change_mandate(db.session, g.current_user, int(request.form.get("mandate_id", "0")), target, "at the agent")
+            flash(t("mandate_saved"))
+    except (DomainError, ValueError) as error:
+        db.session.rollback()
+        flash(getattr(error, "message", str(error)))
+    return redirect(url_for("agen.member", member_id=member_id), code=303)
 
 
 @bp.post("/anggota/<int:member_id>/bayar")
