@@ -25,6 +25,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    from core.errors import ErrorSchema
+
+    api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
 
     import agents.models  # noqa: F401  (every model is registered before migrations look)
@@ -41,6 +44,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
     api.register_blueprint(payments_bp, url_prefix="/api/v1")
     register_error_handlers(app)
+    from core import guards
+
+    guards.install(app)
     from agents.web import bp as agents_web_bp
     from payments.web import bp as public_receipt_bp
     from payments.web import webhooks as webhooks_bp

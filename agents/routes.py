@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -14,7 +14,9 @@ from agents.auth import require_roles
 from agents.models import Branch
 from agents.schemas import BranchSchema, TokenRequestSchema, TokenSchema
 from agents.services import issue_token
+from core import ratelimit
 from core.clock import app_now
+from core.errors import TooManyRequests
 from extensions import db
 
 bp = Blueprint("agents", __name__, description="Staff logins, API tokens and branch offices")
@@ -27,8 +29,13 @@ class Tokens(MethodView):
     @bp.doc(security=[])
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Exchange a username and password for a bearer token."""
-        ttl = timedelta(seconds=current_app.config["API_TOKEN_TTL_SECONDS"])
+        config = current_app.config
+        throttle = f"login:{request.remote_addr}:{payload['username'].strip().lower()}"
+        if not ratelimit.allow(throttle, config["LOGIN_ATTEMPTS"], config["LOGIN_WINDOW_SECONDS"]):
+            raise TooManyRequests("Too many attempts for this username from here: wait 15 minutes.")
+        ttl = timedelta(seconds=config["API_TOKEN_TTL_SECONDS"])
         token, api_token = issue_token(db.session, payload["username"], payload["password"], app_now(), ttl)
+        ratelimit.reset(throttle)
         return {
             "access_token": token,
             "token_type": "Bearer",

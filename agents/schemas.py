@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.errors import UtcDateTime
+
 
 class TokenRequestSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -21,7 +23,7 @@ class UserSchema(Schema):
 class TokenSchema(Schema):
     access_token = fields.String()
     token_type = fields.String()
-    expires_at = fields.DateTime(metadata={"description": "UTC"})
+    expires_at = UtcDateTime()
     user = fields.Nested(UserSchema)
 
 

@@ -65,6 +65,7 @@ CASH_LIMIT_IDR = 2_000_000_000  # never reached (the column is a 32-bit integer)
 AIM_RATIO = 0.5
 AIM_P99_MS = 100.0
 BARE, CONTRIBUTION = "bare insert", "contribution"
+PROFILED = 25  # requests of each kind the in-process SQL count sends, before the load and after it
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -462,8 +463,11 @@ def load(wrk: str, server: Gunicorn, datafile: Path, args: argparse.Namespace, m
 # --- checks against the database ------------------------------------------------------------------
 
 
-def database_checks(url: str, measured: list[Measured], seeded: Seeded) -> list[str]:
-    """Does the database hold what wrk saw succeed? And how far ahead did the busiest member get paid?"""
+def database_checks(url: str, measured: list[Measured], seeded: Seeded, connections: int, profiled: int) -> list[str]:
+    """Does the database hold what wrk saw succeed? And how far ahead did the busiest member get paid?
+
+    ``profiled``: requests of each kind the in-process SQL count sent before the load (not counted as load).
+    """
     import psycopg
 
     from tests import servers
@@ -488,11 +492,14 @@ def database_checks(url: str, measured: list[Measured], seeded: Seeded) -> list[
         ).fetchone()
         outbox = conn.execute("SELECT count(*) FROM outbox_messages WHERE kind = 'receipt'").fetchone()
     assert payments and inserts and busiest and outbox
+    runs = sum(1 + (m.warmup is not None) for m in measured if m.endpoint == CONTRIBUTION)
+    in_flight = f"up to {connections} x {runs} runs = {connections * runs} more: requests in flight when a run ends"
     return [
         f"contributions: wrk saw {count_2xx(CONTRIBUTION):,} 2xx (warm-ups included); the database holds "
-        f"{payments[0]:,} payments with a bench key and {outbox[0]:,} receipt texts in the outbox "
-        "(it may hold a few more: wrk does not count requests still in flight when a run ends)",
-        f"bare insert: wrk saw {count_2xx(BARE):,} 2xx; the database holds {inserts[0]:,} rows",
+        f"{payments[0]:,} payments from the load and {outbox[0] - profiled:,} receipt texts in the outbox for them "
+        f"(it may hold {in_flight}, which wrk does not count)",
+        f"bare insert: wrk saw {count_2xx(BARE):,} 2xx; the database holds {inserts[0] - profiled:,} rows "
+        "from the load (likewise)",
         f"the most months paid for one member: {busiest[0]} (at most 25 can be: this month and 24 ahead)",
     ]
 
@@ -575,7 +582,7 @@ def sql_profile(
             ):
                 current[0] = profile
                 profile.last = []
-                key = f"bench-profile-{label.replace(' ', '-')}-{i}-{secrets.token_hex(4)}"
+                key = f"benchprofile-{label.replace(' ', '-')}-{i}-{secrets.token_hex(4)}"  # not counted as load
                 started = time.perf_counter()
                 response = client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
                 profile.wall_s += time.perf_counter() - started
@@ -589,7 +596,7 @@ def sql_profile(
             profiler = cProfile.Profile()
             profiler.enable()
             for i, member_id in enumerate(member_ids):
-                key = f"bench-cprofile-{label.replace(' ', '-')}-{i}-{secrets.token_hex(4)}"
+                key = f"benchprofile-c-{label.replace(' ', '-')}-{i}-{secrets.token_hex(4)}"
                 client.post(
                     "/api/v1/contributions",
                     json={"member_id": member_id, "months": 1},
@@ -779,11 +786,11 @@ def main(argv: list[str] | None = None) -> int:
         datafile = instance / "load.txt"
         datafile.write_text(f"{seeded.member_lo} {seeded.member_hi}\n" + "\n".join(seeded.tokens) + "\n")
 
-        profile_ids = random.Random(args.seed + 1).sample(range(seeded.member_lo, seeded.member_hi + 1), 50)
+        profile_ids = random.Random(args.seed + 1).sample(range(seeded.member_lo, seeded.member_hi + 1), 2 * PROFILED)
         profiles: list[SqlProfile] = []
         if args.profile:
             print("bench: counting SQL in-process before the load", flush=True)
-            profiles.extend(sql_profile(url, redis.url, seeded.tokens[0], profile_ids[:25], "before the load"))
+            profiles.extend(sql_profile(url, redis.url, seeded.tokens[0], profile_ids[:PROFILED], "before the load"))
 
         env = {
             **os.environ,
@@ -801,11 +808,13 @@ def main(argv: list[str] | None = None) -> int:
         measured = load(wrk, server, datafile, args, meter)
         server.stop()
 
-        checks = database_checks(url, measured, seeded)
+        checks = database_checks(url, measured, seeded, args.connections, PROFILED if args.profile else 0)
         if args.profile:
             print("bench: counting SQL in-process after the load", flush=True)
             profiles.extend(
-                sql_profile(url, redis.url, seeded.tokens[0], profile_ids[25:], "after the load", with_cprofile=True)
+                sql_profile(
+                    url, redis.url, seeded.tokens[0], profile_ids[PROFILED:], "after the load", with_cprofile=True
+                )
             )
         text, details, valid = report(args, seeded, measured, checks, profiles, started_at)
         if not valid:

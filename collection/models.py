@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.arrears import MemberStatus
@@ -38,7 +38,7 @@ class Member(Model):
     occupation: Mapped[str] = mapped_column(String(80))
     sector: Mapped[str] = mapped_column(String(16))
     district_code: Mapped[str] = mapped_column(String(6))  # from the NIK: place of first registration
-    declared_income_idr: Mapped[int]
+    declared_income_idr: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     bracket: Mapped[int]
     package: Mapped[str] = mapped_column(String(16))
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))

@@ -20,6 +20,7 @@ from collection.schemas import (
 )
 from collection.services import (
     MemberView,
+    describe_member_now,
     describe_members,
     enrol_member,
     find_members,
@@ -65,7 +66,7 @@ class MemberById(MethodView):
     def get(self, member_id: int) -> MemberView:
         """One member, with this month's amount and current standing."""
         member = get_member(db.session, current_user(), member_id)
-        return describe_members(db.session, [member], app_now())[0]
+        return describe_member_now(db.session, member, app_now())
 
 
 @bp.route("/members/<int:member_id>/schedule")

@@ -28,6 +28,22 @@ class MonthField(fields.Field):
             raise ValidationError(str(error)) from error
 
 
+MAX_ID = 2**31 - 1
+MAX_INCOME_IDR = 10**12  # only the bracket matters above Rp20.200.000; this bounds the column
+
+
+def has_letters(value: str) -> None:
+    """A name or occupation must have letters, not only spaces, digits or emoji (it is searched by them)."""
+    if not any(ch.isalpha() for ch in value):
+        raise ValidationError("Write it in letters.")
+
+
+def valid_day(value: Any) -> None:
+    """Business dates live in 1900–2999, like months."""
+    if not 1900 <= value.year <= 2999:
+        raise ValidationError("Give a date between 1900-01-01 and 2999-12-31.")
+
+
 _PACKAGES = [p.value for p in Package]
 _SECTORS = [s.value for s in Sector]
 
@@ -36,19 +52,31 @@ class MemberCreateSchema(Schema):
     nik = fields.String(
         required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"}
     )
-    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    birth_date = fields.Date(metadata={"description": "Optional; when given it must match the NIK"})
+    name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
+    birth_date = fields.Date(validate=valid_day, metadata={"description": "Optional; when given it must match the NIK"})
     sex = fields.String(validate=validate.OneOf(["M", "F"]), metadata={"description": "Optional; must match the NIK"})
     phone = fields.String(
         allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"}
     )
-    occupation = fields.String(required=True, validate=validate.Length(min=2, max=80))
+    occupation = fields.String(required=True, validate=[validate.Length(min=2, max=80), has_letters])
     sector = fields.String(required=True, validate=validate.OneOf(_SECTORS))
-    declared_income_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    bracket = fields.Integer(strict=True, metadata={"description": "Optional; when given it must match the income"})
+    declared_income_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_INCOME_IDR))
+    bracket = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=33),
+        metadata={"description": "Optional; when given it must match the income"},
+    )
     package = fields.String(required=True, validate=validate.OneOf(_PACKAGES))
-    branch_id = fields.Integer(strict=True, metadata={"description": "Defaults to the caller's branch"})
-    agent_id = fields.Integer(strict=True, metadata={"description": "The enrolling agent; an agent enrols as himself"})
+    branch_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Defaults to the caller's branch"},
+    )
+    agent_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The enrolling agent; an agent enrols as himself"},
+    )
 
 
 class MemberSchema(Schema):
@@ -71,11 +99,15 @@ class MemberSchema(Schema):
     status = fields.String()
     paid_through = MonthField(allow_none=True)
     period_started_on = fields.Date()
+    months_in_arrears = fields.Integer(
+        allow_none=True, metadata={"description": "Worked out now on GET /members/<id>; null in lists"}
+    )
+    arrears_idr = fields.Integer(allow_none=True)
 
 
 class MemberQuerySchema(Schema):
     nik = fields.String(validate=validate.Length(min=1, max=32))
-    kpj = fields.String(validate=validate.Length(min=1, max=32))
+    kpj = fields.String(validate=validate.Length(min=1, max=32), metadata={"pattern": r"^[0-9 .-]{11,32}$"})
     phone = fields.String(validate=validate.Length(min=1, max=32))
     q = fields.String(
         validate=validate.Length(min=2, max=120),
@@ -110,7 +142,7 @@ class ScheduleSchema(Schema):
 
 
 class RatesQuerySchema(Schema):
-    on = fields.Date(metadata={"description": "The day the table is in force (default: today)"})
+    on = fields.Date(validate=valid_day, metadata={"description": "The day the table is in force (default: today)"})
 
 
 class BracketRateSchema(Schema):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from collection.rates import (
 )
 from core import audit
 from core.clock import local_today
-from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
 from extensions import DbSession
 from payments.models import PaymentAllocation
 
@@ -85,6 +85,8 @@ class MemberView:
     status: str
     paid_through: Month | None
     period_started_on: date
+    months_in_arrears: int | None = None  # worked out live for one member; lists show the stored status
+    arrears_idr: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,21 @@ def describe_members(session: DbSession, members: Iterable[Member], now: datetim
         session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all()
     )
     return [_view(m, table, Month.of(local_today(zones[m.branch_id], now))) for m in members]
+
+
+def describe_member_now(session: DbSession, member: Member, now: datetime) -> MemberView:
+    """One member with the standing worked out now (the stored status is what the last change left)."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    standing = member_position(session, member, local_today(branch.timezone, now)).standing
+    view = describe_members(session, [member], now)[0]
+    return replace(
+        view,
+        status=standing.status,
+        paid_through=standing.paid_through,
+        months_in_arrears=standing.months_in_arrears,
+        arrears_idr=standing.arrears_idr,
+    )
 
 
 def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
@@ -331,6 +348,7 @@ def find_members(
 ) -> tuple[list[Member], int]:
     """Members matching every given filter, visible to the caller: one page and the total count."""
     scope = Scope.of(actor)
+    offset = min(offset, 10**7)  # a page past every member is empty, not an overflow
     query = select(Member)
     if scope.branch_id is not None:
         query = query.where(Member.branch_id == scope.branch_id)
@@ -344,13 +362,13 @@ def find_members(
     if kpj is not None:
         digits = "".join(ch for ch in kpj if ch.isdigit())
         if len(digits) != KPJ_DIGITS:
-            raise field_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
+            raise query_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
         query = query.where(Member.kpj == digits)
     if phone is not None:
         try:
             query = query.where(Member.phone == normalise_phone(phone))
         except PhoneError as error:
-            raise field_error("phone", str(error)) from error
+            raise query_error("phone", str(error)) from error
     if name is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
@@ -377,7 +395,7 @@ def _classify_query(
 def _find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
     keys = name_keys(name)
     if not keys:
-        raise field_error("q", "Type at least one letter of the member's name.")
+        raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
     exact, last = keys[:-1], keys[-1]
     key_match = or_(MemberNameKey.key.in_([*exact, last]), MemberNameKey.key.startswith(last, autoescape=True))
     matched = func.count(func.distinct(MemberNameKey.key)).label("matched")
@@ -403,7 +421,7 @@ def _find_by_name(session: DbSession, query: Any, name: str, offset: int, limit:
 def member_schedule(session: DbSession, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:
     """Each month from ``first`` to ``last`` with its amount, due date and whether it is settled."""
     first = first or member.first_month
-    last = last or first + 11
+    last = last or Month.from_index(min(first.index + 11, Month(2999, 12).index))
     if last < first:
         raise DomainError(
             "'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12.",
@@ -417,7 +435,7 @@ def member_schedule(session: DbSession, member: Member, first: Month | None, las
     table = load_rate_table(session)
     branch = session.get(Branch, member.branch_id)
     assert branch is not None
-    holidays = holidays_for(session, branch, first.first_day(), (last + 1).first_day())
+    holidays = holidays_for(session, branch, first.first_day(), last.last_day())
     settled = set(
         session.scalars(
             select(PaymentAllocation.month).where(
@@ -555,7 +573,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
     period = current_period(session, member)
     this_month = Month.of(today)
     horizon = this_month + PAYABLE_AHEAD_MONTHS
-    holidays = holidays_for(session, branch, period.first_month.first_day(), (horizon + 1).first_day())
+    holidays = holidays_for(session, branch, period.first_month.first_day(), horizon.last_day())
     settled = set(
         session.scalars(
             select(PaymentAllocation.month).where(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 
@@ -37,6 +39,11 @@ class Forbidden(DomainError):
     name = "Forbidden"
 
 
+class TooManyRequests(DomainError):
+    status = 429
+    name = "Too Many Requests"
+
+
 class Unauthorized(DomainError):
     status = 401
     name = "Unauthorized"
@@ -45,6 +52,11 @@ class Unauthorized(DomainError):
 def field_error(field: str, message: str) -> DomainError:
     """A 422 naming one field, shaped like marshmallow's errors so clients parse one format."""
     return DomainError(message, errors={"json": {field: [message]}})
+
+
+def query_error(field: str, message: str) -> DomainError:
+    """A 422 naming one query parameter."""
+    return DomainError(message, errors={"query": {field: [message]}})
 
 
 def envelope(status: int, name: str, message: str, errors: Any = None, **extra: Any) -> dict[str, Any]:
@@ -83,3 +95,27 @@ def register_error_handlers(app: Flask) -> None:
         return jsonify(
             envelope(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
         ), 500
+
+
+class UtcDateTime(fields.DateTime):
+    """A ``*_at`` column (naive UTC) written with its offset: ``2026-11-22T03:37:34+00:00``."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+
+
+class ErrorSchema(Schema):
+    """The one error envelope, as the OpenAPI description publishes it."""
+
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "Per location (json, query, path, headers), per field: messages"})
+    reason = fields.String(metadata={"description": "Machine-readable cause of a 409, e.g. deposit_required"})
+    existing_member = fields.Dict(metadata={"description": "On a 409 for a known NIK: that member's id, kpj, branch"})
+    mandate_id = fields.Integer()
+    cash_on_hand_idr = fields.Integer()

@@ -255,7 +255,7 @@ def _attempt_failed(
     assert branch is not None
     today = local_today(branch.timezone, now)
     lapse_month = request.first_month + LAPSE_MONTHS_AHEAD
-    holidays = holidays_for(session, branch, lapse_month.first_day(), (lapse_month + 1).first_day())
+    holidays = holidays_for(session, branch, lapse_month.first_day(), lapse_month.last_day())
     lapses_on = due_date(lapse_month, holidays) + timedelta(days=1)
     retry_on = next_retry_on(today, request.attempts, reason, lapses_on)
     request.failure_reason = reason[:80]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from collection.schemas import MonthField
+from collection.schemas import MAX_ID, MonthField, valid_day
+from core.errors import UtcDateTime
 
 
 class ContributionRequestSchema(Schema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     months = fields.Integer(
         strict=True,
         validate=validate.Range(min=1, max=36),
@@ -19,7 +20,9 @@ class ContributionRequestSchema(Schema):
         validate=validate.Range(min=1),
         metadata={"description": "Instead of months: an exact whole number of months"},
     )
-    paid_on = fields.Date(metadata={"description": "The day the cash was received (default: today)"})
+    paid_on = fields.Date(
+        validate=valid_day, metadata={"description": "The day the cash was received (default: today)"}
+    )
 
 
 class ReceiptSchema(Schema):
@@ -31,7 +34,7 @@ class ReceiptSchema(Schema):
     member_id = fields.Integer()
     agent_id = fields.Integer(allow_none=True)
     paid_on = fields.Date()
-    recorded_at = fields.DateTime(metadata={"description": "UTC"})
+    recorded_at = UtcDateTime(metadata={"description": "UTC"})
     status = fields.String(metadata={"description": "settled or reversed"})
     deposited = fields.Boolean(metadata={"description": "Whether the agent has deposited this cash"})
     reversal_reason = fields.String(allow_none=True)
@@ -42,9 +45,9 @@ class ReversalRequestSchema(Schema):
 
 
 class DepositRequestSchema(Schema):
-    amount_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    amount_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     bank_reference = fields.String(required=True, validate=validate.Length(min=3, max=64))
-    deposited_on = fields.Date()
+    deposited_on = fields.Date(validate=valid_day)
 
 
 class DepositSchema(Schema):
@@ -53,7 +56,7 @@ class DepositSchema(Schema):
     amount_idr = fields.Integer()
     bank_reference = fields.String()
     deposited_on = fields.Date()
-    recorded_at = fields.DateTime()
+    recorded_at = UtcDateTime()
 
 
 class CashPositionSchema(Schema):
@@ -73,11 +76,11 @@ class AlertSchema(Schema):
     agent_id = fields.Integer(allow_none=True)
     message = fields.String()
     raised_on = fields.Date()
-    resolved_at = fields.DateTime(allow_none=True)
+    resolved_at = UtcDateTime(allow_none=True)
 
 
 class MandateRequestSchema(Schema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     provider = fields.String(required=True, metadata={"example": "midtrans"})
     account = fields.String(
         required=True,
@@ -95,7 +98,7 @@ class MandateSchema(Schema):
     account_label = fields.String()
     months_per_debit = fields.Integer()
     status = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class MandateChangeSchema(Schema):
@@ -103,7 +106,7 @@ class MandateChangeSchema(Schema):
 
 
 class MandateQuerySchema(Schema):
-    member_id = fields.Integer(required=True)
+    member_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class VisitSchema(Schema):
@@ -112,7 +115,7 @@ class VisitSchema(Schema):
     agent_id = fields.Integer(allow_none=True)
     reason = fields.String()
     note = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class WebhookEventSchema(Schema):
@@ -122,7 +125,7 @@ class WebhookEventSchema(Schema):
     order_id = fields.String(allow_none=True)
     state = fields.String()
     note = fields.String(allow_none=True)
-    received_at = fields.DateTime()
+    received_at = UtcDateTime()
     raw_body = fields.String()
 
 

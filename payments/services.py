@@ -326,6 +326,10 @@ def record_deposit(
     deposited_on = deposited_on or today
     if deposited_on > today:
         raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
+    if deposited_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+        raise field_error(
+            "deposited_on", f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: the branch records it."
+        )
     cash = agent_cash(session, agent, today)
     if amount_idr > cash.on_hand_idr:
         raise field_error(

@@ -62,7 +62,7 @@ def receive_webhook(provider_name: str) -> ResponseReturnValue:
         return jsonify(envelope(404, "Not Found", f"No provider called {provider_name!r}.")), 404
     raw = request.get_data(cache=False)
     try:
-        provider.verify(request.headers, raw, utcnow())
+        provider.verify(dict(request.headers), raw, utcnow())
     except SignatureError as error:
         log.warning("refused a %s callback from %s: %s", provider_name, request.remote_addr, error)
         audit.record(db.session, "webhook.refused", "webhook", None, None, provider=provider_name, why=str(error))

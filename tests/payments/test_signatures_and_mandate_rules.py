@@ -117,8 +117,8 @@ def test_an_unknown_secret_is_refused():
 )
 def test_midtrans_statuses_are_normalised(status, expected, reason):
     body = (
-        '{"order_id":"IUR-1-1","transaction_status":"%s","gross_amount":"16800.00",'
-        '"transaction_id":"t-1","status_message":"insufficient_funds"}' % status
+        f'{{"order_id":"IUR-1-1","transaction_status":"{status}","gross_amount":"16800.00",'
+        '"transaction_id":"t-1","status_message":"insufficient_funds"}'
     ).encode()
 
     event = parse_midtrans_body(body)
