@@ -27,17 +27,17 @@ def _keys(*names: str) -> list[str]:
 
 
 def payment_providers() -> dict[str, dict[str, Any]]:
-    """The auto-debit providers. Both point at the local sandbox (payments/sandbox.py) unless told otherwise."""
-    sandbox = os.environ.get("SANDBOX_PROVIDER_URL", "http://127.0.0.1:5077")
+    """The auto-debit providers. Each points at a local sandbox (payments/sandbox.py) unless told otherwise:
+    one speaking Midtrans's scheme on port 5077, one the generic signed scheme on port 5078."""
     return {
         "midtrans": {
             "scheme": "midtrans",
-            "base_url": os.environ.get("MIDTRANS_BASE_URL", sandbox),
+            "base_url": os.environ.get("MIDTRANS_BASE_URL", "http://127.0.0.1:5077"),
             "server_keys": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS") or ["SB-Mid-server-dev-only"],
         },
         "sandbox": {
             "scheme": "signed",
-            "base_url": sandbox,
+            "base_url": os.environ.get("SANDBOX_PROVIDER_URL", "http://127.0.0.1:5078"),
             "api_key": os.environ.get("SANDBOX_API_KEY", "sandbox-api-key"),
             "secrets": _keys("SANDBOX_WEBHOOK_SECRET", "SANDBOX_WEBHOOK_SECRET_PREVIOUS") or ["sandbox-dev-secret"],
         },
