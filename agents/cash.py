@@ -1,29 +1,21 @@
 """An agent's cash on hand (domain.md §5): collected minus deposited, oldest cash first, and when he is blocked.
 
-Deposits settle the oldest collected cash first (first in, first out), so "has this receipt's cash been
-deposited?" and "how old is the oldest cash still held?" both come from one pass over the collections.
+Deposits settle the oldest collected cash first (first in, first out). So a payment's cash is deposited
+once everything the agent collected up to and including it is covered by his deposits, and the oldest
+cash still held is the first payment whose running total exceeds them. The database computes those
+running totals (payments/services.py); this module decides what they mean.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from collection.due_dates import next_working_day
 
 DEFAULT_CASH_LIMIT_IDR = 5_000_000  # per branch: branches.cash_limit_idr
 DEFAULT_DEPOSIT_DEADLINE_WORKING_DAYS = 1  # per branch: branches.deposit_deadline_working_days
-
-
-@dataclass(frozen=True)
-class CashItem:
-    """Cash an agent collected for one payment."""
-
-    payment_id: int
-    amount_idr: int
-    collected_on: date
-    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -34,7 +26,6 @@ class CashPosition:
     limit_idr: int
     oldest_undeposited_on: date | None
     deposit_due_by: date | None  # the last day to deposit the oldest cash still held
-    deposited_payment_ids: frozenset[int]
     over_limit: bool
     overdue: bool
 
@@ -56,37 +47,32 @@ def deposit_deadline(collected_on: date, working_days: int, holidays: Collection
     return day
 
 
+def is_deposited(collected_through_idr: int, deposited_idr: int) -> bool:
+    """Whether a payment's cash is deposited, given what the agent collected up to and including it."""
+    return collected_through_idr <= deposited_idr
+
+
 def cash_position(
-    items: Sequence[CashItem],
+    collected_idr: int,
     deposited_idr: int,
+    oldest_undeposited_on: date | None,
     today: date,
     limit_idr: int,
     deadline_working_days: int,
     holidays: Collection[date],
 ) -> CashPosition:
     """Where an agent stands with the cash he collected (reversed payments are left out by the caller)."""
-    ordered = sorted(items, key=lambda item: (item.recorded_at, item.payment_id))
-    collected = sum(item.amount_idr for item in ordered)
-    covered = deposited_idr
-    deposited_ids = []
-    oldest: CashItem | None = None
-    for item in ordered:
-        if covered >= item.amount_idr:
-            covered -= item.amount_idr
-            deposited_ids.append(item.payment_id)
-        else:
-            oldest = item
-            break
-    on_hand = max(0, collected - deposited_idr)
-    due_by = deposit_deadline(oldest.collected_on, deadline_working_days, holidays) if oldest else None
+    on_hand = max(0, collected_idr - deposited_idr)
+    if on_hand == 0:
+        oldest_undeposited_on = None
+    due_by = deposit_deadline(oldest_undeposited_on, deadline_working_days, holidays) if oldest_undeposited_on else None
     return CashPosition(
-        collected_idr=collected,
+        collected_idr=collected_idr,
         deposited_idr=deposited_idr,
         on_hand_idr=on_hand,
         limit_idr=limit_idr,
-        oldest_undeposited_on=oldest.collected_on if oldest else None,
+        oldest_undeposited_on=oldest_undeposited_on,
         deposit_due_by=due_by,
-        deposited_payment_ids=frozenset(deposited_ids),
         over_limit=on_hand > limit_idr,
         overdue=due_by is not None and today > due_by,
     )

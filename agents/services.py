@@ -77,12 +77,17 @@ def issue_token(
 
 
 def user_for_token(session: DbSession, token: str, now: datetime) -> StaffUser | None:
-    """The active user a bearer token belongs to, or None if it is unknown, expired or revoked."""
-    api_token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)))
-    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
-        return None
-    user = api_token.user
-    return user if user.is_active else None
+    """The active user a bearer token belongs to, or None if it is unknown, expired or revoked (one query)."""
+    return session.scalar(
+        select(StaffUser)
+        .join(ApiToken, ApiToken.user_id == StaffUser.id)
+        .where(
+            ApiToken.token_sha256 == _token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            StaffUser.is_active.is_(True),
+        )
+    )
 
 
 def agent_of(session: DbSession, user: StaffUser) -> Agent | None:

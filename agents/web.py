@@ -48,8 +48,7 @@ from payments.autodebit import change_mandate, create_mandate, mandates_of
 from payments.mandates import LIVE_STATUSES
 from payments.providers import configured_providers
 from payments.services import agent_day, receipt_by_number, record_cash_contribution, record_deposit
-from workers.jobs import deliver_outbox
-from workers.queues import enqueue_after_commit
+from workers.queues import schedule_outbox_delivery
 
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
@@ -282,7 +281,7 @@ def pay(member_id: int) -> ResponseReturnValue:
         db.session.rollback()
         return _form_error(error.message, member_id, error.status)
     if created:
-        enqueue_after_commit(deliver_outbox)
+        schedule_outbox_delivery()
     target = url_for("agen.receipt", number=receipt.number)
     if _wants_json():
         return jsonify({"receipt_url": target, "number": receipt.number, "created": created}), 201 if created else 200

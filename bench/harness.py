@@ -166,6 +166,7 @@ class WrkRun:
     non_2xx_3xx: int = 0  # wrk's own count ("Non-2xx or 3xx responses")
     statuses: dict[int, int] = field(default_factory=dict)  # every status the Lua response() saw
     samples: list[str] = field(default_factory=list)  # bodies of a few responses that were not 2xx
+    counts: dict[str, int] = field(default_factory=dict)  # a script's own counters ("BENCH count NAME N")
     raw: str = ""
 
     @property
@@ -242,6 +243,9 @@ def parse_wrk(label: str, text: str) -> WrkRun:
             run.statuses[int(status)] = run.statuses.get(int(status), 0) + int(count)
         elif kind == "sample":
             run.samples.append(rest)
+        elif kind == "count":
+            name, count = rest.split()
+            run.counts[name] = run.counts.get(name, 0) + int(count)
     if not run.duration_s:
         raise BenchError(f"could not read wrk's output:\n{text}")
     return run

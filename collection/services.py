@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -106,8 +107,33 @@ def _split(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
 
 
+REFERENCE_TTL_SECONDS = 60.0  # rates and holidays change by migration or by an admin, not per request
+_reference_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+
+def _cached(session: DbSession, key: tuple[Any, ...], load: Any) -> Any:
+    """Reference data kept per process and per database for REFERENCE_TTL_SECONDS."""
+    full_key = (str(session.get_bind().engine.url), *key)
+    hit = _reference_cache.get(full_key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _reference_cache[full_key] = (now + REFERENCE_TTL_SECONDS, value)
+    return value
+
+
+def forget_reference_data() -> None:
+    """Drop the cached rate table and holidays (after an admin changes them)."""
+    _reference_cache.clear()
+
+
 def load_rate_table(session: DbSession) -> RateTable:
-    """The effective-dated contribution table as the database holds it."""
+    """The effective-dated contribution table as the database holds it (cached briefly per process)."""
+    return cast(RateTable, _cached(session, ("rates",), lambda: _load_rate_table(session)))
+
+
+def _load_rate_table(session: DbSession) -> RateTable:
     schedules = tuple(
         RateSchedule(
             effective_from=row.effective_from,
@@ -138,13 +164,14 @@ def load_rate_table(session: DbSession) -> RateTable:
 
 def holidays_for(session: DbSession, branch: Branch, first: date, last: date) -> set[date]:
     """National holidays plus those of the branch's province and regency, between two dates."""
-    rows = session.scalars(
-        select(Holiday.on).where(
-            Holiday.on.between(first, last),
-            Holiday.region_code.in_(["", branch.province_code, branch.regency_code]),
-        )
-    )
-    return set(rows)
+    regions = ("", branch.province_code, branch.regency_code)
+
+    def load() -> frozenset[date]:
+        rows = session.scalars(select(Holiday.on).where(Holiday.region_code.in_(regions)))
+        return frozenset(rows)
+
+    every = cast(frozenset[date], _cached(session, ("holidays", *regions), load))
+    return {day for day in every if first <= day <= last}
 
 
 def terms_of(member: Member, payer: Payer = Payer.SELF) -> ContributionTerms:
@@ -326,9 +353,9 @@ def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent
     return agent
 
 
-def get_member(session: DbSession, actor: StaffUser, member_id: int) -> Member:
-    """A member the caller may see; another branch's member is a 404, as if it did not exist."""
-    member = session.get(Member, member_id)
+def get_member(session: DbSession, actor: StaffUser, member_id: int, lock: bool = False) -> Member:
+    """A member the caller may see (locked FOR UPDATE when asked); another branch's is a 404, as if absent."""
+    member = session.get(Member, member_id, with_for_update=lock or None)
     scope = Scope.of(actor)
     if member is None or (scope.branch_id is not None and member.branch_id != scope.branch_id):
         raise NotFound(f"There is no member {member_id} in your branch.")
@@ -540,6 +567,16 @@ class MemberPosition:
     next_due_on: date
     choices: tuple[PaymentChoice, ...]
     open_dues: tuple[MonthDue, ...]  # every payable month, earliest first, for allocation
+    period_dues: tuple[MonthDue, ...] = ()  # the period's months from its first to the horizon
+    settled: frozenset[Month] = frozenset()
+    period_started_on: date | None = None
+
+    def standing_after(self, paid: tuple[Month, ...], today: date) -> Standing:
+        """The standing once ``paid`` months are settled too: no query, the same rule."""
+        settled = self.settled | set(paid)
+        until = max(Month.of(today), *settled) if settled else Month.of(today)
+        dues = [d for d in self.period_dues if d.month <= until]
+        return standing_on(dues, settled, today, self.period_started_on)
 
 
 COUNTER_MONTHS = (1, 3, 6, 12)  # what agents offer (domain.md §3); in arrears, the arrears come first
@@ -584,11 +621,13 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         )
     )
     owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
-    period_dues = _dues(member, period.first_month, owed_until, table, holidays)
-    standing = standing_on(period_dues, settled, today, period.started_on)
+    every_due = _dues(member, period.first_month, max(horizon, owed_until), table, holidays)
+    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period.started_on)
     lapsed = standing.status == MemberStatus.LAPSED
-    start = this_month if lapsed else period.first_month
-    open_dues = tuple(d for d in _dues(member, start, horizon, table, holidays) if lapsed or d.month not in settled)
+    if lapsed:
+        open_dues = tuple(_dues(member, this_month, horizon, table, holidays))
+    else:
+        open_dues = tuple(d for d in every_due if d.month not in settled and d.month <= horizon)
     arrears = 0 if lapsed else standing.months_in_arrears
     counts = sorted({n for n in ([arrears] if arrears else []) + [arrears + k for k in COUNTER_MONTHS]})
     choices = []
@@ -612,13 +651,19 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         next_due_on=open_dues[0].due_on,
         choices=tuple(choices),
         open_dues=open_dues,
+        period_dues=tuple(every_due),
+        settled=frozenset(settled),
+        period_started_on=period.started_on,
     )
 
 
-def refresh_standing(session: DbSession, member: Member, today: date, cause: str) -> Standing:
-    """Re-derive the member's standing now and record a status change when it moved (the caller commits)."""
-    position = member_position(session, member, today)
-    standing = position.standing
+def refresh_standing(
+    session: DbSession, member: Member, today: date, cause: str, standing: Standing | None = None
+) -> Standing:
+    """Re-derive the member's standing now (or take one just derived) and record a status change when it
+    moved (the caller commits)."""
+    if standing is None:
+        standing = member_position(session, member, today).standing
     member.paid_through = standing.paid_through
     if standing.status != member.status:
         session.add(

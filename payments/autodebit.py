@@ -380,7 +380,7 @@ def _settle(session: DbSession, attempt: DebitAttempt, request: DebitRequest, me
     assert branch is not None
     today = local_today(branch.timezone, now)
     position = member_position(session, member, today)
-    payment = book_payment(
+    payment, _ = book_payment(
         session,
         member,
         branch,

@@ -50,8 +50,7 @@ from payments.services import (
     record_deposit,
     reverse_payment,
 )
-from workers.jobs import deliver_outbox
-from workers.queues import enqueue_after_commit
+from workers.queues import schedule_outbox_delivery
 
 bp = Blueprint("payments", __name__, description="Cash contributions, receipts, reversals and deposits")
 
@@ -99,7 +98,7 @@ class Contributions(MethodView):
             now=app_now(),
         )
         if created:
-            enqueue_after_commit(deliver_outbox)
+            schedule_outbox_delivery()
         return receipt, 201 if created else 200
 
 
@@ -111,7 +110,7 @@ class Reversal(MethodView):
     def post(self, payload: dict[str, Any], payment_id: int) -> ReceiptView:
         """Reverse a wrong contribution (supervisors only): its months reopen and its receipt says reversed."""
         receipt = reverse_payment(db.session, current_user(), payment_id, payload["reason"], app_now())
-        enqueue_after_commit(deliver_outbox)
+        schedule_outbox_delivery()
         return receipt
 
 

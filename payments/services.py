@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from agents.cash import CashItem, CashPosition, cash_position
+from agents.cash import CashPosition, cash_position, is_deposited
 from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
 from agents.services import agent_of
 from collection.models import Member
@@ -69,26 +69,58 @@ def _agent_for(session: DbSession, actor: StaffUser) -> Agent:
     return agent
 
 
+def _cash_of(agent_id: int) -> Any:
+    return (Payment.agent_id == agent_id, Payment.channel == Channel.CASH, Payment.status == PaymentStatus.SETTLED)
+
+
+def _deposited_total(session: DbSession, agent_id: int) -> int:
+    return int(
+        session.scalar(select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == agent_id)) or 0
+    )
+
+
 def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
-    """The agent's cash collected, deposited and on hand, and whether he must deposit before collecting more."""
+    """The agent's cash collected, deposited and on hand, and whether he must deposit before collecting more.
+
+    Two statements whatever the agent's history: the totals, and the first payment whose running total
+    exceeds the deposits (the oldest cash still held, deposits settling the oldest cash first).
+    """
     branch = session.get(Branch, agent.branch_id)
     assert branch is not None
-    rows = session.execute(
-        select(Payment.id, Payment.amount_idr, Payment.paid_on, Payment.recorded_at).where(
-            Payment.agent_id == agent.id,
-            Payment.channel == Channel.CASH,
-            Payment.status == PaymentStatus.SETTLED,
+    collected = int(
+        session.scalar(select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(*_cash_of(agent.id))) or 0
+    )
+    deposited = _deposited_total(session, agent.id)
+    oldest = None
+    if collected > deposited:
+        running = (
+            select(
+                Payment.paid_on,
+                func.sum(Payment.amount_idr).over(order_by=(Payment.recorded_at, Payment.id)).label("running"),
+            )
+            .where(*_cash_of(agent.id))
+            .subquery()
         )
-    ).all()
-    deposited = session.scalar(
-        select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == agent.id)
-    )
-    items = [CashItem(r.id, r.amount_idr, r.paid_on, r.recorded_at) for r in rows]
-    earliest = min((i.collected_on for i in items), default=today)
-    holidays = holidays_for(session, branch, earliest, today + timedelta(days=40))
+        oldest = session.scalar(
+            select(running.c.paid_on).where(running.c.running > deposited).order_by(running.c.running).limit(1)
+        )
+    holidays = holidays_for(session, branch, (oldest or today) - timedelta(days=1), today + timedelta(days=40))
     return cash_position(
-        items, int(deposited or 0), today, branch.cash_limit_idr, branch.deposit_deadline_working_days, holidays
+        collected, deposited, oldest, today, branch.cash_limit_idr, branch.deposit_deadline_working_days, holidays
     )
+
+
+def cash_deposited(session: DbSession, payment: Payment) -> bool:
+    """Whether the agent has deposited this payment's cash (oldest first); non-cash money is banked already."""
+    if payment.channel != Channel.CASH or payment.agent_id is None:
+        return True
+    through = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(
+            *_cash_of(payment.agent_id),
+            tuple_(Payment.recorded_at, Payment.id) <= tuple_(payment.recorded_at, payment.id),
+        )
+    )
+    return is_deposited(int(through or 0), _deposited_total(session, payment.agent_id))
 
 
 def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
@@ -119,13 +151,10 @@ def record_cash_contribution(
     """
     agent = _agent_for(session, actor)
     digest = fingerprint(member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=agent.id)
+    # Lock the member first: two payments for one member must not take the same months, and a concurrent
+    # twin of this request has either committed (found below) or waits for us.
+    member = get_member(session, actor, member_id, lock=True)
     existing = _existing(session, Payment, idempotency_key, digest)
-    if existing is not None:
-        return describe_receipt(session, existing), False
-    member = get_member(session, actor, member_id)
-    # Lock the member: two different payments for one member must not both take the same months.
-    session.refresh(member, with_for_update=True)
-    existing = _existing(session, Payment, idempotency_key, digest)  # a concurrent twin may have won meanwhile
     if existing is not None:
         return describe_receipt(session, existing), False
 
@@ -147,7 +176,7 @@ def record_cash_contribution(
         raise _cash_refused(cash, choice.amount_idr)
 
     try:
-        payment = book_payment(
+        _, receipt = book_payment(
             session,
             member,
             branch,
@@ -169,7 +198,7 @@ def record_cash_contribution(
             raise
         return describe_receipt(session, existing), False
     session.commit()
-    return describe_receipt(session, payment), True
+    return receipt, True
 
 
 def book_payment(
@@ -187,10 +216,12 @@ def book_payment(
     actor_id: int | None,
     today: date,
     now: datetime,
-) -> Payment:
+) -> tuple[Payment, ReceiptView]:
     """Put a payment on the member's ledger: allocate it earliest month first, issue the receipt, text the
-    member, re-derive the standing. The caller holds the member's lock and commits."""
-    if position.starts_new_period:
+    member, re-derive the standing. The caller holds the member's lock and commits; the receipt view is
+    built from what is in hand, so nothing is read back after the commit."""
+    new_period = position.starts_new_period
+    if new_period:
         open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
     result = allocate(amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
     payment = Payment(
@@ -218,9 +249,9 @@ def book_payment(
         issued_at=now,
     )
     session.add(receipt)
-    session.flush()
-    refresh_standing(session, member, today, cause=f"payment {payment.id}")
     months = result.months
+    standing = None if new_period else position.standing_after(months, today)
+    refresh_standing(session, member, today, cause=f"payment {payment.id}", standing=standing)
     covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
     queue_message(
         session,
@@ -228,7 +259,7 @@ def book_payment(
         member.phone,
         f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
         + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}",
-        dedupe_key=f"receipt:{receipt.id}",
+        dedupe_key=f"receipt:{payment.id}",
     )
     audit.record(
         session,
@@ -242,7 +273,22 @@ def book_payment(
         months=[str(m) for m in months],
         receipt=receipt.number,
     )
-    return payment
+    view = ReceiptView(
+        number=receipt.number,
+        verification_code=receipt.verification_code,
+        payment_id=payment.id,
+        amount_idr=amount_idr,
+        months_covered=tuple(months),
+        member_id=member.id,
+        member_name=member.name,
+        agent_id=agent_id,
+        paid_on=paid_on,
+        recorded_at=now,
+        status=PaymentStatus.SETTLED,
+        deposited=channel != Channel.CASH,  # deposits never exceed the cash held before this payment
+        reversal_reason=None,
+    )
+    return payment, view
 
 
 def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
@@ -384,8 +430,7 @@ def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reaso
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise NotFound(f"There is no payment {payment_id}.")
-    member = get_member(session, actor, payment.member_id)  # another branch's payment is a 404 too
-    session.refresh(member, with_for_update=True)
+    member = get_member(session, actor, payment.member_id, lock=True)  # another branch's payment is a 404 too
     session.refresh(payment)
     if payment.status == PaymentStatus.REVERSED:
         return describe_receipt(session, payment)
@@ -429,12 +474,7 @@ def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
         raise NotFound(f"Payment {payment.id} has no receipt.")
     member = session.get(Member, payment.member_id)
     assert member is not None
-    deposited = payment.channel != Channel.CASH
-    if payment.channel == Channel.CASH and payment.agent_id is not None:
-        agent = session.get(Agent, payment.agent_id)
-        branch = session.get(Branch, member.branch_id)
-        assert agent is not None and branch is not None
-        deposited = payment.id in agent_cash(session, agent, local_today(branch.timezone)).deposited_payment_ids
+    deposited = cash_deposited(session, payment)
     months = tuple(sorted(a.month for a in payment.allocations))
     return ReceiptView(
         number=receipt.number,

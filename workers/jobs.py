@@ -32,10 +32,11 @@ def deliver_outbox() -> int:
     """Send the texts waiting in the outbox with the configured sender; safe to run any number of times."""
     from core.clock import utcnow
     from core.outbox import SENDERS, deliver_pending
-    from extensions import db
+    from extensions import db, redis_connection
 
     app = _app()
     with app.app_context():
+        redis_connection().delete("iuran:scheduled:outbox")  # texts queued from now on schedule anew
         sender = SENDERS[app.config["OUTBOX_SENDER"]]()
         return deliver_pending(db.session, sender, utcnow())
 
@@ -59,7 +60,7 @@ def process_webhook_events() -> int:
 
     app = _app()
     with app.app_context():
-        redis_connection().delete("iuran:webhooks:scheduled")  # callbacks arriving from now on schedule anew
+        redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
         return process(db.session, configured_providers(app.config), utcnow())
 
 

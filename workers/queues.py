@@ -26,28 +26,27 @@ def queue(name: str = DEFAULT) -> Queue:
     return Queue(name, connection=redis_connection())
 
 
-def enqueue_after_commit(
-    func: Callable[..., Any], *args: Any, queue_name: str = DEFAULT, job_id: str | None = None
-) -> None:
-    """Enqueue follow-up work once the data it needs is committed.
+def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name: str) -> None:
+    """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
+    per request (RQ costs milliseconds per job); the job itself works through everything pending."""
+    from extensions import redis_connection
 
-    A Redis outage must not undo a recorded payment: the failure is logged and the periodic sweep in
-    workers/schedule.py picks the work up later.
-    """
     try:
-        queue(queue_name).enqueue(func, *args, job_id=job_id)
+        if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
+            queue(queue_name).enqueue(func)
     except RedisError:
-        log.exception("could not enqueue %s; the periodic sweep will do it", getattr(func, "__name__", func))
+        log.exception("could not enqueue %s; the periodic sweep will do it", flag)
+
+
+def schedule_outbox_delivery() -> None:
+    """Have the outbox sent soon (texts of receipts and notices)."""
+    from workers.jobs import deliver_outbox
+
+    _enqueue_once("outbox", 2, deliver_outbox, DEFAULT)
 
 
 def schedule_webhook_processing() -> None:
-    """Enqueue one batch job for stored callbacks, unless one is already waiting (a burst of callbacks
-    makes one job, not one per callback: RQ costs milliseconds per job)."""
-    from extensions import redis_connection
+    """Have stored provider callbacks processed soon, in one batch job."""
     from workers.jobs import process_webhook_events
 
-    try:
-        if redis_connection().set("iuran:webhooks:scheduled", 1, nx=True, ex=5):
-            queue(HIGH).enqueue(process_webhook_events)
-    except RedisError:
-        log.exception("could not schedule webhook processing; the periodic sweep will do it")
+    _enqueue_once("webhooks", 5, process_webhook_events, HIGH)
