@@ -354,6 +354,13 @@ def _apply_event(
         return "ignored", f"{parsed.provider_status} is not newer than {attempt.status}"
     if outcome.effect == Effect.REVIEW:
         return "review", f"{parsed.provider_status} contradicts {attempt.status}"
+    if outcome.effect == Effect.REFUND:
+        try:
+            confirmed = provider.confirm_status(parsed.order_id)
+        except CallbackError as error:
+            return "review", str(error)[:200]
+        if confirmed is not None and confirmed != parsed.status:
+            return "review", f"refund callback, but {event.provider} says the order is {confirmed}"
     request = session.get(DebitRequest, attempt.debit_request_id)
     assert request is not None
     member = session.get(Member, request.member_id, with_for_update=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,10 @@ class Provider(Protocol):
 
     def charge(self, order_id: str, amount_idr: int, mandate_ref: str) -> ChargeResult:
         """Ask the provider to debit; the outcome arrives later as a callback."""
+
+    def confirm_status(self, order_id: str) -> EventStatus | None:
+        """Ask the provider what an order's status is now, where a callback alone cannot be trusted;
+        None when this provider's callbacks are trustworthy as they are (fully signed)."""
 
 
 def parse_midtrans_body(raw_body: bytes) -> ProviderEvent:
@@ -162,6 +167,21 @@ class _HttpProvider:
     def parse(self, raw_body: bytes) -> ProviderEvent:
         return parse_midtrans_body(raw_body)
 
+    def confirm_status(self, order_id: str) -> EventStatus | None:
+        return None
+
+    def _get(self, path: str) -> tuple[int, dict[str, Any]]:
+        token = base64.b64encode(f"{self.api_key}:".encode()).decode()
+        request = urllib.request.Request(
+            self.base_url.rstrip("/") + path,
+            headers={"Accept": "application/json", "Authorization": f"Basic {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, {}
+
 
 class MidtransProvider(_HttpProvider):
     """Midtrans-compatible: notifications carry ``signature_key`` in the body."""
@@ -169,6 +189,18 @@ class MidtransProvider(_HttpProvider):
     def __init__(self, name: str, base_url: str, server_keys: Sequence[str]) -> None:
         self.name, self.base_url, self.api_key = name, base_url, server_keys[0]
         self.server_keys = list(server_keys)
+
+    def confirm_status(self, order_id: str) -> EventStatus | None:
+        """Midtrans signs order_id, status_code and gross_amount but not transaction_status, and a refund
+        shares status code 200 with a settlement: so a refund is confirmed with ``GET /v2/<order>/status``
+        before any payment is reversed. Raises CallbackError when the provider cannot be asked."""
+        try:
+            status, body = self._get(f"/v2/{urllib.parse.quote(order_id, safe='')}/status")
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise CallbackError(f"could not ask {self.name} for the status of {order_id}: {error}") from error
+        if status >= 300 or body.get("transaction_status") not in _STATUSES:
+            raise CallbackError(f"{self.name} gave no status for {order_id} (HTTP {status})")
+        return _STATUSES[str(body["transaction_status"])]
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, now: datetime) -> None:
         try:

@@ -286,6 +286,21 @@ class Sandbox:
             "refund_amount": gross_amount_text(charge.gross_amount),
         }
 
+    def status(self, order_id: str) -> dict[str, Any]:
+        """A charge's current status, like Midtrans's ``GET /v2/<order_id>/status``."""
+        with self._lock:
+            charge = self._charges.get(order_id)
+            if charge is None:
+                raise SandboxError(404, f"order {order_id} not found")
+            codes = {"settlement": "200", "refund": "200", "deny": "202", "pending": "201"}
+            return {
+                "status_code": codes.get(charge.transaction_status, "200"),
+                "transaction_status": charge.transaction_status,
+                "transaction_id": charge.transaction_id,
+                "order_id": order_id,
+                "gross_amount": gross_amount_text(charge.gross_amount),
+            }
+
     def settlements_csv(self, on: date | None = None) -> str:
         """The settlement report: every charge that settled (refunded ones too), optionally on one WIB day."""
         with self._lock:
@@ -502,6 +517,7 @@ def create_sandbox(config: SandboxConfig, *, clock: Callable[[], datetime] | Non
                 "POST /v1/mandates/<ref>/cancel",
                 "POST /v2/charge",
                 "POST /v1/refunds",
+                "GET /v2/<order_id>/status",
                 "GET /v1/settlements.csv[?date=YYYY-MM-DD]",
                 "GET /v1/_sandbox/outbox",
                 "POST /v1/_sandbox/deliver",
@@ -529,6 +545,10 @@ def create_sandbox(config: SandboxConfig, *, clock: Callable[[], datetime] | Non
     @app.post("/v1/refunds")
     def refund() -> dict[str, Any]:
         return sandbox.refund(_body(("order_id", str))["order_id"])
+
+    @app.get("/v2/<order_id>/status")
+    def status(order_id: str) -> dict[str, Any]:
+        return sandbox.status(order_id)
 
     @app.get("/v1/settlements.csv")
     def settlements() -> Response:

@@ -75,6 +75,31 @@ def debit(pinned_app: Any, enrol: Any) -> dict[str, Any]:
         return {"member": member, "request_id": request.id, "order_id": attempt.order_id}
 
 
+@pytest.fixture
+def provider(pinned_app: Any) -> Any:
+    """The local sandbox speaking Midtrans's scheme, over real HTTP; the app's 'midtrans' provider points at it."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from payments.sandbox import SandboxConfig, create_sandbox
+
+    sandbox_app = create_sandbox(
+        SandboxConfig(webhook_url="http://127.0.0.1:9/unused", server_key=SERVER_KEY, auto_deliver=False)
+    )
+    server = make_server("127.0.0.1", 0, sandbox_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    pinned_app.config["PAYMENT_PROVIDERS"]["midtrans"]["base_url"] = f"http://127.0.0.1:{server.server_port}"
+    yield sandbox_app.extensions["sandbox"]
+    server.shutdown()
+
+
+def settled_at_provider(sandbox: Any, order_id: str, amount: int) -> None:
+    reference = sandbox.create_mandate("member", "1234567890", 1)["mandate_ref"]
+    sandbox.charge(order_id, amount, reference)
+
+
 def post(client: Any, body: bytes, provider: str = "midtrans", headers: dict[str, str] | None = None) -> Any:
     return client.post(
         f"/webhooks/{provider}", data=body, headers={"Content-Type": "application/json"} | (headers or {})
@@ -212,7 +237,9 @@ def test_an_amount_that_differs_from_the_charge_is_reviewed_not_booked(pinned_ap
     assert after["events"][0][0] == "review" and "16800" in after["events"][0][1]
 
 
-def test_a_refund_reverses_the_payment_and_reopens_its_months(pinned_app, client, world, debit):
+def test_a_refund_reverses_the_payment_and_reopens_its_months(pinned_app, client, world, debit, provider):
+    settled_at_provider(provider, debit["order_id"], 8_400)
+    provider.refund(debit["order_id"])
     post(client, midtrans(debit["order_id"], "settlement", 8_400))
     process(pinned_app)
     post(client, midtrans(debit["order_id"], "refund", 8_400))
@@ -265,3 +292,30 @@ def test_a_real_worker_processes_stored_callbacks(pinned_app, client, debit, rq_
     rq_burst()
 
     assert state(pinned_app)["payments"] == [("auto_debit", 8_400, "settled")]
+
+
+def test_a_refund_the_provider_does_not_confirm_is_reviewed_and_the_payment_stands(pinned_app, client, debit, provider):
+    # Midtrans does not sign transaction_status, and refund shares status code 200 with settlement:
+    # a captured settlement callback re-sent as "refund" carries a valid signature_key.
+    settled_at_provider(provider, debit["order_id"], 8_400)
+    post(client, midtrans(debit["order_id"], "settlement", 8_400))
+    process(pinned_app)
+
+    forged = midtrans(debit["order_id"], "settlement", 8_400).replace(b'"settlement"', b'"refund"')
+    assert post(client, forged).status_code == 200  # the signature cannot tell
+    process(pinned_app)
+
+    after = state(pinned_app)
+    assert after["payments"] == [("auto_debit", 8_400, "settled")]
+    assert after["events"][-1][0] == "review" and "says the order is settled" in after["events"][-1][1]
+
+
+def test_a_refund_is_reviewed_when_the_provider_cannot_be_asked(pinned_app, client, debit):
+    pinned_app.config["PAYMENT_PROVIDERS"]["midtrans"]["base_url"] = "http://127.0.0.1:9"
+    post(client, midtrans(debit["order_id"], "settlement", 8_400))
+    process(pinned_app)
+    post(client, midtrans(debit["order_id"], "refund", 8_400))
+    process(pinned_app)
+
+    assert state(pinned_app)["payments"] == [("auto_debit", 8_400, "settled")]
+    assert state(pinned_app)["events"][-1][0] == "review"
