@@ -273,22 +273,8 @@ def book_payment(
         months=[str(m) for m in months],
         receipt=receipt.number,
     )
-    view = ReceiptView(
-        number=receipt.number,
-        verification_code=receipt.verification_code,
-        payment_id=payment.id,
-        amount_idr=amount_idr,
-        months_covered=tuple(months),
-        member_id=member.id,
-        member_name=member.name,
-        agent_id=agent_id,
-        paid_on=paid_on,
-        recorded_at=now,
-        status=PaymentStatus.SETTLED,
-        deposited=channel != Channel.CASH,  # deposits never exceed the cash held before this payment
-        reversal_reason=None,
-    )
-    return payment, view
+    # Deposits never exceed the cash held before this payment, so new cash is not deposited yet.
+    return payment, _receipt_view(payment, receipt, member, tuple(months), deposited=channel != Channel.CASH)
 
 
 def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
@@ -474,8 +460,13 @@ def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
         raise NotFound(f"Payment {payment.id} has no receipt.")
     member = session.get(Member, payment.member_id)
     assert member is not None
-    deposited = cash_deposited(session, payment)
     months = tuple(sorted(a.month for a in payment.allocations))
+    return _receipt_view(payment, receipt, member, months, deposited=cash_deposited(session, payment))
+
+
+def _receipt_view(
+    payment: Payment, receipt: Receipt, member: Member, months: tuple[Month, ...], deposited: bool
+) -> ReceiptView:
     return ReceiptView(
         number=receipt.number,
         verification_code=receipt.verification_code,
