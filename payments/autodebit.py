@@ -205,44 +205,93 @@ def run_debits(
             pass  # already requested by an earlier run
     session.commit()
 
+    # Plain values first: each debit commits twice, and a commit expires every object the session holds,
+    # so iterating over loaded rows would reload all of them after every debit (quadratic).
     due = (
-        select(DebitRequest, Mandate, Member)
+        select(DebitRequest.id, DebitRequest.next_attempt_on, Mandate.provider, Mandate.provider_ref, Member.branch_id)
         .join(Mandate, Mandate.id == DebitRequest.mandate_id)
         .join(Member, Member.id == DebitRequest.member_id)
         .where(DebitRequest.status.in_(["due", "retry"]), Mandate.status == MandateStatus.ACTIVE)
     )
     if branch_id is not None:
         due = due.where(Member.branch_id == branch_id)
-    for request, mandate, member in session.execute(due.order_by(DebitRequest.id)).all():
-        today = local_today(branches[member.branch_id].timezone, now)
-        if request.next_attempt_on is not None and request.next_attempt_on > today:
+    zones = {b.id: b.timezone for b in branches.values()}
+    rows = session.execute(due.order_by(DebitRequest.id)).all()
+    for request_id, next_attempt_on, provider_name, provider_ref, member_branch in rows:
+        today = local_today(zones[member_branch], now)
+        if next_attempt_on is not None and next_attempt_on > today:
             continue
-        provider = providers.get(mandate.provider)
-        if provider is None or mandate.provider_ref is None:
-            result.skipped.append(f"debit {request.id}: provider {mandate.provider} is not configured")
+        provider = providers.get(provider_name)
+        if provider is None or provider_ref is None:
+            result.skipped.append(f"debit {request_id}: provider {provider_name} is not configured")
             continue
-        request.attempts += 1
+        debit = session.get(DebitRequest, request_id)
+        assert debit is not None
+        debit_mandate = session.get(Mandate, debit.mandate_id)
+        debtor = session.get(Member, debit.member_id)
+        assert debit_mandate is not None and debtor is not None
+        debit.attempts += 1
         attempt = DebitAttempt(
-            debit_request_id=request.id,
-            order_id=f"IUR-{request.id}-{request.attempts}",
-            attempt_no=request.attempts,
-            amount_idr=request.amount_idr,
+            debit_request_id=debit.id,
+            order_id=f"IUR-{debit.id}-{debit.attempts}",
+            attempt_no=debit.attempts,
+            amount_idr=debit.amount_idr,
             status="created",
         )
-        request.status = "sent"
+        debit.status = "sent"
         session.add(attempt)
         session.commit()  # recorded before the provider hears of it: a crash now re-sends the same order
-        charged = provider.charge(attempt.order_id, attempt.amount_idr, mandate.provider_ref)
+        charged = provider.charge(attempt.order_id, attempt.amount_idr, provider_ref)
         attempt.sent_at = now
         if charged.accepted:
             attempt.status = "pending" if attempt.status == "created" else attempt.status
             attempt.provider_transaction_id = charged.transaction_id or attempt.provider_transaction_id
             result.sent += 1
+        elif charged.reason == MANDATE_UNKNOWN:
+            _mandate_lost(session, debit_mandate, attempt, debit, debtor)
+            result.refused += 1
         else:
-            _attempt_failed(session, attempt, request, member, charged.reason or "refused", now)
+            _attempt_failed(session, attempt, debit, debtor, charged.reason or "refused", now)
             result.refused += 1
         session.commit()
     return result
+
+
+MANDATE_UNKNOWN = "mandate_unknown"  # the provider no longer knows the mandate (revoked, expired, lost)
+
+
+def _mandate_lost(
+    session: DbSession, mandate: Mandate, attempt: DebitAttempt, request: DebitRequest, member: Member
+) -> None:
+    """The provider refused the mandate itself: no point retrying; the mandate fails and the agent visits
+    to set up a new one (or take cash)."""
+    attempt.status = "failed"
+    attempt.failure_reason = MANDATE_UNKNOWN
+    request.status = "failed"
+    request.failure_reason = MANDATE_UNKNOWN
+    request.next_attempt_on = None
+    _set_status(session, mandate, MandateStatus.FAILED, "the provider no longer knows this mandate", None)
+    session.add(
+        VisitItem(
+            member_id=member.id,
+            branch_id=member.branch_id,
+            agent_id=member.enrolled_by_agent_id,
+            reason="mandate_failed",
+            source_id=mandate.id,
+            note=f"auto-debit mandate {mandate.id} at {mandate.provider} is no longer valid: set up a new one",
+        )
+    )
+    queue_message(
+        session,
+        "mandate_failed",
+        member.phone,
+        "BPJS Ketenagakerjaan: autodebet Anda tidak aktif lagi. Agen Perisai akan membantu mendaftarkan ulang, "
+        "atau bayar iuran tunai lewat agen.",
+        dedupe_key=f"mandate_failed:{mandate.id}",
+    )
+
+
+_REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
 
 
 def _attempt_failed(
@@ -279,7 +328,8 @@ def _attempt_failed(
         session,
         "debit_failed",
         member.phone,
-        f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal ({reason}). "
+        f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal "
+        f"({_REASON_TEXT.get(reason, 'ditolak bank')}). "
         "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
         dedupe_key=f"debit_failed:{request.id}",
     )

@@ -158,8 +158,11 @@ class _HttpProvider:
             )
         except (urllib.error.URLError, TimeoutError, OSError):
             return ChargeResult(False, reason="provider_timeout")
-        if status == 409:  # we sent this order before (a crash between sending and recording): it stands
-            return ChargeResult(True)
+        message = str(body.get("status_message", "")).lower()
+        if status == 409 and "order" in message:
+            return ChargeResult(True)  # we sent this order before (a crash between sending and recording): it stands
+        if status in (404, 409) and "mandate" in message:
+            return ChargeResult(False, reason="mandate_unknown")
         if status >= 300:
             return ChargeResult(False, reason=str(body.get("status_message") or f"http_{status}")[:80])
         return ChargeResult(True, transaction_id=body.get("transaction_id"))

@@ -319,3 +319,29 @@ def test_a_refund_is_reviewed_when_the_provider_cannot_be_asked(pinned_app, clie
 
     assert state(pinned_app)["payments"] == [("auto_debit", 8_400, "settled")]
     assert state(pinned_app)["events"][-1][0] == "review"
+
+
+def test_a_mandate_the_provider_no_longer_knows_fails_and_the_agent_visits(pinned_app, client, world, enrol, provider):
+    from extensions import db
+    from payments.autodebit import run_debits
+    from payments.models import Mandate
+    from payments.providers import configured_providers
+
+    member = enrol()
+    with pinned_app.app_context():
+        db.session.add(
+            Mandate(
+                member_id=member["id"],
+                provider="midtrans",
+                provider_ref="SBX-M-forgotten",
+                account_label="****1",
+                status="active",
+            )
+        )
+        db.session.commit()
+        result = run_debits(db.session, configured_providers(pinned_app.config), NOW)
+        assert (result.created, result.refused) == (1, 1)
+        assert db.session.scalar(select(Mandate.status)) == "failed"
+
+    visits = client.get("/api/v1/visits", headers=world["agent"].headers).get_json()
+    assert [v["reason"] for v in visits] == ["mandate_failed"]
