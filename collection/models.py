@@ -157,3 +157,24 @@ class Holiday(Model):
     on: Mapped[date] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(120))
     region_code: Mapped[str] = mapped_column(String(4), default="")  # '' = national (NULLs would defeat the unique key)
+
+
+class StandingFlag(Model):
+    """Something the reconciliation noticed about a member's standing: new arrears, a lapse, or arrears
+    resolved. Unique per member, kind and month, so re-running the reconciliation raises nothing twice."""
+
+    __tablename__ = "standing_flags"
+    __table_args__ = (
+        UniqueConstraint("member_id", "kind", "month"),
+        CheckConstraint("kind IN ('arrears_1', 'arrears_3', 'lapsed', 'resolved')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    month: Mapped[Month] = mapped_column(MonthType())  # the oldest unpaid month it is about
+    raised_on: Mapped[date]
+    months_in_arrears: Mapped[int]
+    arrears_idr: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -59,11 +59,21 @@ SENDERS: dict[str, type[Sender]] = {"log": LogSender}
 
 def queue_message(
     session: DbSession, kind: str, recipient: str | None, body: str, dedupe_key: str | None = None
-) -> None:
-    """Add a text to the caller's transaction; nothing is queued for a member without a phone."""
+) -> bool:
+    """Add a text to the caller's transaction; True if queued. Nothing is queued for a member without a
+    phone, and a text whose ``dedupe_key`` was queued before is not queued again (re-runs send nothing)."""
     if not recipient:
-        return
-    session.add(OutboxMessage(kind=kind, recipient=recipient, body=body, dedupe_key=dedupe_key))
+        return False
+    message = OutboxMessage(kind=kind, recipient=recipient, body=body, dedupe_key=dedupe_key)
+    if dedupe_key is None:
+        session.add(message)
+        return True
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return False
+    return True
 
 
 def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: int = 200) -> int:

@@ -91,3 +91,31 @@ def fan_out_debit_runs() -> int:
         for branch_id in branch_ids:
             target.enqueue(run_debits, branch_id)  # re-running is harmless: run_debits is idempotent
         return len(branch_ids)
+
+
+def reconcile_branch(branch_id: int, on: str | None = None) -> dict[str, object]:
+    """Recompute every standing of one branch (``on``: an ISO instant, for a re-run of a past night)."""
+    from datetime import datetime
+
+    from collection.reconciliation import reconcile_branch as reconcile
+    from collection.reconciliation import summary
+    from core.clock import utcnow
+    from extensions import db
+
+    with _app().app_context():
+        now = datetime.fromisoformat(on) if on else utcnow()
+        return summary(reconcile(db.session, branch_id, now))
+
+
+def fan_out_nightly_reconciliation() -> list[int]:
+    """Hourly: one reconciliation job for each branch where it is now 01:00 (WIB, WITA or WIT)."""
+    from collection.reconciliation import branches_at_local_hour
+    from core.clock import utcnow
+    from extensions import db
+    from workers.queues import LOW, queue
+
+    with _app().app_context():
+        branch_ids = branches_at_local_hour(db.session, utcnow(), 1)
+        for branch_id in branch_ids:
+            queue(LOW).enqueue(reconcile_branch, branch_id, job_timeout=3600)
+        return branch_ids

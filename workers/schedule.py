@@ -21,3 +21,5 @@ cron.register(jobs.alert_blocked_agents, DEFAULT, cron="0 1,5 * * *")
 cron.register(jobs.fan_out_debit_runs, DEFAULT, cron="0 0 * * *")
 # Callbacks are processed right after they arrive; this sweep catches any whose job was not enqueued.
 cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *")
+# Standings: every hour, the branches where it is 01:00 local time get their nightly reconciliation.
+cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
