@@ -259,7 +259,7 @@ def book_payment(
         member.phone,
         f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
         + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}",
-        dedupe_key=f"receipt:{payment.id}",
+        dedupe_key=None,  # a payment is booked once: no savepoint needed to send its receipt once
     )
     audit.record(
         session,
