@@ -26,7 +26,8 @@ from collection.services import holidays_for, load_rate_table
 from core.clock import local_today
 from core.outbox import queue_message
 from extensions import DbSession
-from payments.models import Mandate, PaymentAllocation, VisitItem
+from payments.models import Mandate, PaymentAllocation
+from payments.services import add_visit
 
 CHUNK = 1000
 REMIND_DAYS_BEFORE_DUE = 3  # members without an active mandate get a reminder this many days before
@@ -218,15 +219,8 @@ def _flag(
             dedupe_key=f"standing:{kind}:{member.id}:{month}",
         )
     if kind in ("arrears_1", "lapsed"):
-        session.add(
-            VisitItem(
-                member_id=member.id,
-                branch_id=member.branch_id,
-                agent_id=member.enrolled_by_agent_id,
-                reason=f"standing_{kind}",
-                source_id=flag.id,
-                note=f"{standing.months_in_arrears} months unpaid since {month}",
-            )
+        add_visit(
+            session, member, f"standing_{kind}", flag.id, f"{standing.months_in_arrears} months unpaid since {month}"
         )
     return 1
 

@@ -44,7 +44,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.providers import CallbackError, Provider, ProviderEvent
-from payments.services import book_payment, fingerprint, unbook_payment
+from payments.services import add_visit, book_payment, fingerprint, unbook_payment
 
 LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
 
@@ -271,15 +271,12 @@ def _mandate_lost(
     request.failure_reason = MANDATE_UNKNOWN
     request.next_attempt_on = None
     _set_status(session, mandate, MandateStatus.FAILED, "the provider no longer knows this mandate", None)
-    session.add(
-        VisitItem(
-            member_id=member.id,
-            branch_id=member.branch_id,
-            agent_id=member.enrolled_by_agent_id,
-            reason="mandate_failed",
-            source_id=mandate.id,
-            note=f"auto-debit mandate {mandate.id} at {mandate.provider} is no longer valid: set up a new one",
-        )
+    add_visit(
+        session,
+        member,
+        "mandate_failed",
+        mandate.id,
+        f"auto-debit mandate {mandate.id} at {mandate.provider} is no longer valid: set up a new one",
     )
     queue_message(
         session,
@@ -314,15 +311,12 @@ def _attempt_failed(
         return
     request.status = "failed"
     request.next_attempt_on = None
-    session.add(
-        VisitItem(
-            member_id=member.id,
-            branch_id=member.branch_id,
-            agent_id=member.enrolled_by_agent_id,
-            reason="debit_failed",
-            source_id=request.id,
-            note=f"auto-debit for {request.first_month} failed ({reason}) after {request.attempts} tries",
-        )
+    add_visit(
+        session,
+        member,
+        "debit_failed",
+        request.id,
+        f"auto-debit for {request.first_month} failed ({reason}) after {request.attempts} tries",
     )
     queue_message(
         session,

@@ -30,7 +30,16 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.outbox import queue_message
 from extensions import DbSession
 from payments.allocation import Due, allocate
-from payments.models import BranchAlert, Channel, Deposit, Payment, PaymentAllocation, PaymentStatus, Receipt
+from payments.models import (
+    BranchAlert,
+    Channel,
+    Deposit,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+    Receipt,
+    VisitItem,
+)
 from payments.receipts import new_verification_code, receipt_number
 
 MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
@@ -563,3 +572,17 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
             raised += 1
     session.commit()
     return raised
+
+
+def add_visit(session: DbSession, member: Member, reason: str, source_id: int, note: str) -> None:
+    """Put a member on the visit list of the agent who enrolled him (the branch sees it too)."""
+    session.add(
+        VisitItem(
+            member_id=member.id,
+            branch_id=member.branch_id,
+            agent_id=member.enrolled_by_agent_id,
+            reason=reason,
+            source_id=source_id,
+            note=note[:200],
+        )
+    )
