@@ -110,7 +110,8 @@ def _settled_months(session: DbSession, ids: list[int]) -> dict[int, set[Month]]
     settled: dict[int, set[Month]] = {}
     rows = session.execute(
         select(PaymentAllocation.member_id, PaymentAllocation.month).where(
-            PaymentAllocation.member_id.in_(ids), PaymentAllocation.reversed.is_(False)
+            PaymentAllocation.member_id.in_(ids),
+            ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
         )
     )
     for member_id, month in rows:

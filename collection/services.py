@@ -467,7 +467,7 @@ def member_schedule(session: DbSession, member: Member, first: Month | None, las
         session.scalars(
             select(PaymentAllocation.month).where(
                 PaymentAllocation.member_id == member.id,
-                PaymentAllocation.reversed.is_(False),
+                ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
                 PaymentAllocation.month.between(first, last),
             )
         )
@@ -615,7 +615,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         session.scalars(
             select(PaymentAllocation.month).where(
                 PaymentAllocation.member_id == member.id,
-                PaymentAllocation.reversed.is_(False),
+                ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
                 PaymentAllocation.month >= period.first_month,
             )
         )
