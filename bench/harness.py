@@ -351,3 +351,36 @@ class CpuMeter:
         cores["wrk and this script"] = (self1 - self0) / seconds
         busy = (busy1 - busy0) / hz / seconds
         return CpuUse(seconds, cores, max(0.0, busy - sum(cores.values())))
+
+
+def wait_until_quiet(
+    roots: Mapping[str, int], *, threshold: float = 0.2, window: float = 3.0, max_wait: float = 60.0
+) -> tuple[float, float]:
+    """Wait (at most ``max_wait`` s) until processes this benchmark did not start use under ``threshold`` cores
+    over a ``window``; returns (their last use in cores, seconds waited). Other work on a 2-core machine (a test
+    run, say) lowers every figure, so a measured run should start when the machine is quiet."""
+    started = time.monotonic()
+    meter = CpuMeter(roots)
+    while True:
+        meter.start()
+        time.sleep(window)
+        others = meter.stop().others
+        waited = time.monotonic() - started
+        if others < threshold or waited >= max_wait:
+            return others, waited
+
+
+def code_fingerprint() -> str:
+    """HEAD and a digest of the uncommitted changes outside bench/: the app code a run measured.
+
+    Others may commit or edit while a long benchmark runs; processes started later (rq workers, gunicorn)
+    then run other code than this one imported. Compare the fingerprint at the start and at the end."""
+    import hashlib
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *argv], capture_output=True, text=True, check=False)
+        return done.stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    diff = git("diff", "HEAD", "--", ".", ":(exclude)bench")
+    return f"{head}+{hashlib.sha1(diff.encode()).hexdigest()[:8]}" if diff else head

@@ -9,7 +9,8 @@
 -- 200 {"duplicate": true}; they are counted ("wrapped", and "duplicates" from the answers).
 -- MODE "bare": each request is POST /bench/insert with an empty JSON body (BODYPREFIX is not read).
 -- done() prints lines starting with "BENCH " that bench/harness.py parses: totals, each HTTP status seen,
--- up to 3 bodies of responses that were not 2xx (per thread), and "BENCH count NAME N" counters.
+-- up to 3 bodies of responses that were not 2xx (per thread), and "BENCH count NAME N" counters: requests
+-- sent (wrk itself counts only those answered before the run ended), redeliveries sent, duplicates answered.
 
 local threads = {}
 
@@ -21,12 +22,12 @@ end
 local mode
 local bodies = {}
 local index = 0
-local sent = 0
 local headers = {["Content-Type"] = "application/json"}
 statuses = {}
 samples = {}
 duplicates = 0
 wrapped = 0
+sent = 0
 
 function init(args)
    mode = args[1]
@@ -41,6 +42,7 @@ function init(args)
 end
 
 function request()
+   sent = sent + 1
    if mode == "bare" then
       return wrk.format("POST", "/bench/insert", headers, "{}")
    end
@@ -48,7 +50,6 @@ function request()
    if index > #bodies then
       index = 1
    end
-   sent = sent + 1
    if sent > #bodies then
       wrapped = wrapped + 1  -- a body this thread sent before: a redelivery
    end
@@ -75,7 +76,7 @@ function done(summary, latency, requests)
    io.write(string.format("BENCH latency_us p50=%d p90=%d p99=%d mean=%.1f max=%d\n",
       latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
    local total = {}
-   local dup, wrap = 0, 0
+   local dup, wrap, sent_ = 0, 0, 0
    for _, thread in ipairs(threads) do
       for status, count in pairs(thread:get("statuses")) do
          total[status] = (total[status] or 0) + count
@@ -85,10 +86,12 @@ function done(summary, latency, requests)
       end
       dup = dup + thread:get("duplicates")
       wrap = wrap + thread:get("wrapped")
+      sent_ = sent_ + thread:get("sent")
    end
    for status, count in pairs(total) do
       io.write(string.format("BENCH status %d %d\n", status, count))
    end
    io.write(string.format("BENCH count duplicates %d\n", dup))
    io.write(string.format("BENCH count wrapped %d\n", wrap))
+   io.write(string.format("BENCH count sent %d\n", sent_))
 end
