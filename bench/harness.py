@@ -371,10 +371,11 @@ def wait_until_quiet(
 
 
 def code_fingerprint() -> str:
-    """HEAD and a digest of the uncommitted changes outside bench/: the app code a run measured.
+    """A digest of the app's files as they are on disk (tracked or new, outside bench/), after HEAD's name.
 
     Others may commit or edit while a long benchmark runs; processes started later (rq workers, gunicorn)
-    then run other code than this one imported. Compare the fingerprint at the start and at the end."""
+    then run other code than the one this process imported. Compare the fingerprint at the start and the end:
+    a commit that changes nothing outside bench/ keeps the digest."""
     import hashlib
 
     def git(*argv: str) -> str:
@@ -382,5 +383,12 @@ def code_fingerprint() -> str:
         return done.stdout
 
     head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    diff = git("diff", "HEAD", "--", ".", ":(exclude)bench")
-    return f"{head}+{hashlib.sha1(diff.encode()).hexdigest()[:8]}" if diff else head
+    names = git("ls-files", "-co", "--exclude-standard", "--", ".", ":(exclude)bench").splitlines()
+    digest = hashlib.sha1()
+    for name in sorted(names):
+        try:
+            data = (ROOT / name).read_bytes()
+        except OSError:
+            data = b"<missing>"
+        digest.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
+    return f"{head}:{digest.hexdigest()[:10]}"

@@ -1316,7 +1316,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append("\n".join(section))
 
         code_at_end = code_fingerprint()
-        if code_at_end != code_at_start:
+        if code_at_end.split(":")[1] != code_at_start.split(":")[1]:
             header.append(
                 f"WARNING: the app code changed during the run ({code_at_start} at the start, {code_at_end} at the "
                 "end): processes started later (gunicorn, rq workers) may have run other code than this one"

@@ -83,13 +83,13 @@ def fan_out_debit_runs() -> int:
 
     from agents.models import Branch
     from extensions import db
-    from workers.queues import DEFAULT, queue
+    from workers.queues import DEFAULT, LONG_JOB_TIMEOUT, queue
 
     with _app().app_context():
         branch_ids = list(db.session.scalars(select(Branch.id)))
         target = queue(DEFAULT)
         for branch_id in branch_ids:
-            target.enqueue(run_debits, branch_id)  # re-running is harmless: run_debits is idempotent
+            target.enqueue(run_debits, branch_id, job_timeout=LONG_JOB_TIMEOUT)  # re-running is harmless
         return len(branch_ids)
 
 
@@ -112,10 +112,10 @@ def fan_out_nightly_reconciliation() -> list[int]:
     from collection.reconciliation import branches_at_local_hour
     from core.clock import utcnow
     from extensions import db
-    from workers.queues import LOW, queue
+    from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
 
     with _app().app_context():
         branch_ids = branches_at_local_hour(db.session, utcnow(), 1)
         for branch_id in branch_ids:
-            queue(LOW).enqueue(reconcile_branch, branch_id, job_timeout=3600)
+            queue(LOW).enqueue(reconcile_branch, branch_id, job_timeout=LONG_JOB_TIMEOUT)
         return branch_ids

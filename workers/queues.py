@@ -26,6 +26,9 @@ def queue(name: str = DEFAULT) -> Queue:
     return Queue(name, connection=redis_connection())
 
 
+LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default of 180 s would cut them off
+
+
 def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
     per request (RQ costs milliseconds per job); the job itself works through everything pending."""
@@ -33,7 +36,7 @@ def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name:
 
     try:
         if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
-            queue(queue_name).enqueue(func)
+            queue(queue_name).enqueue(func, job_timeout=LONG_JOB_TIMEOUT)
     except RedisError:
         log.exception("could not enqueue %s; the periodic sweep will do it", flag)
 

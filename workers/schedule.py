@@ -9,17 +9,17 @@ from __future__ import annotations
 from rq import cron
 
 from workers import jobs
-from workers.queues import DEFAULT, HIGH, LOW
+from workers.queues import DEFAULT, HIGH, LONG_JOB_TIMEOUT, LOW
 
 cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
 # Texts are enqueued after each commit; this sweep catches any that were not (Redis was down, say).
-cron.register(jobs.deliver_outbox, DEFAULT, cron="* * * * *")
+cron.register(jobs.deliver_outbox, DEFAULT, cron="* * * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Agents holding cash past the deposit deadline or over the limit: the branch hears of it every morning
 # (01:00 UTC is 08:00 WIB, 09:00 WITA) and again at midday.
 cron.register(jobs.alert_blocked_agents, DEFAULT, cron="0 1,5 * * *")
 # Debits: every morning (00:00 UTC is 07:00 WIB), one job per branch; each sends what is due that day.
 cron.register(jobs.fan_out_debit_runs, DEFAULT, cron="0 0 * * *")
 # Callbacks are processed right after they arrive; this sweep catches any whose job was not enqueued.
-cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *")
+cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Standings: every hour, the branches where it is 01:00 local time get their nightly reconciliation.
 cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
