@@ -29,12 +29,8 @@ import pstats
 import random
 import re
 import secrets
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -53,6 +49,7 @@ from bench.harness import (
     ensure_wrk,
     format_table,
     git_describe,
+    run_guarded,
     run_wrk,
     start_gunicorn,
 )
@@ -754,20 +751,8 @@ def report(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started_at = datetime.now(UTC)
-    # Before the app is imported: settings.INSTANCE is read at import, and nothing here may touch ./instance.
-    instance = Path(tempfile.mkdtemp(prefix="iuran-bench-"))
-    os.environ["IURAN_INSTANCE"] = str(instance)
-    for name in ("DATABASE_URL", "REDIS_URL", "IURAN_BENCH"):
-        os.environ.pop(name, None)
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started ignoring it
-    cleanup = contextlib.ExitStack()
-    cleanup.callback(shutil.rmtree, instance, ignore_errors=True)
-    try:
+    def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
         from tests import servers
 
         wrk = ensure_wrk()
@@ -828,19 +813,8 @@ def main(argv: list[str] | None = None) -> int:
         print(text, end="")
         print(f"\nwritten to {path.relative_to(ROOT)}")
         return 0 if valid else 1
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; stopping what it started", file=sys.stderr)
-        return 130
-    finally:
-        cleanup.close()
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
+
+    return run_guarded(body, ("DATABASE_URL", "REDIS_URL", "IURAN_BENCH"))
 
 
 if __name__ == "__main__":

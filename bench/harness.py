@@ -5,18 +5,21 @@ The load always comes from a second process (wrk) on 127.0.0.1, and every run is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -392,3 +395,34 @@ def code_fingerprint() -> str:
             data = b"<missing>"
         digest.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
     return f"{head}:{digest.hexdigest()[:10]}"
+
+
+def run_guarded(body: Callable[[contextlib.ExitStack, Path], int], clear_env: Sequence[str]) -> int:
+    """Run a benchmark's body in a private instance folder, with SIGTERM and Ctrl-C turned into a clean
+    stop and everything registered on the ExitStack stopped; returns the body's exit code, 2 when it
+    could not run, 130 when interrupted."""
+    # Before the app is imported: settings.INSTANCE is read at import, and nothing here may touch ./instance.
+    instance = Path(tempfile.mkdtemp(prefix="iuran-bench-"))
+    os.environ["IURAN_INSTANCE"] = str(instance)
+    for name in clear_env:
+        os.environ.pop(name, None)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started ignoring it
+    cleanup = contextlib.ExitStack()
+    cleanup.callback(shutil.rmtree, instance, ignore_errors=True)
+    try:
+        return body(cleanup, instance)
+    except (BenchError, subprocess.CalledProcessError) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; stopping what it started", file=sys.stderr)
+        return 130
+    finally:
+        cleanup.close()
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)

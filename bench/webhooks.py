@@ -56,12 +56,9 @@ import pstats
 import random
 import re
 import secrets
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -83,6 +80,7 @@ from bench.harness import (
     ensure_wrk,
     format_table,
     git_describe,
+    run_guarded,
     run_wrk,
     start_gunicorn,
     wait_until_quiet,
@@ -1169,20 +1167,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started_at = datetime.now(UTC)
     code_at_start = code_fingerprint()
-    # Before the app is imported: settings.INSTANCE is read at import, and nothing here may touch ./instance.
-    instance = Path(tempfile.mkdtemp(prefix="iuran-bench-"))
-    os.environ["IURAN_INSTANCE"] = str(instance)
-    for name in ("DATABASE_URL", "REDIS_URL", "IURAN_BENCH", "MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS"):
-        os.environ.pop(name, None)
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    cleanup = contextlib.ExitStack()
-    cleanup.callback(shutil.rmtree, instance, ignore_errors=True)
-    try:
+    def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
         from bench import contributions
         from tests import servers
 
@@ -1330,19 +1316,10 @@ def main(argv: list[str] | None = None) -> int:
         print(text, end="")
         print(f"\nwritten to {path.relative_to(ROOT)}")
         return 0 if valid else 1
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; stopping what it started", file=sys.stderr)
-        return 130
-    finally:
-        cleanup.close()
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
+
+    return run_guarded(
+        body, ("DATABASE_URL", "REDIS_URL", "IURAN_BENCH", "MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS")
+    )
 
 
 if __name__ == "__main__":
