@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agents.cash import DEFAULT_CASH_LIMIT_IDR, DEFAULT_DEPOSIT_DEADLINE_WORKING_DAYS
 from core.clock import utcnow
 from extensions import Model
 
@@ -42,8 +43,8 @@ class Branch(Model):
     province_code: Mapped[str] = mapped_column(String(2))
     regency_code: Mapped[str] = mapped_column(String(4))
     timezone: Mapped[str] = mapped_column(String(32))  # Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
-    cash_limit_idr: Mapped[int] = mapped_column(default=5_000_000)
-    deposit_deadline_working_days: Mapped[int] = mapped_column(default=1)
+    cash_limit_idr: Mapped[int] = mapped_column(default=DEFAULT_CASH_LIMIT_IDR)
+    deposit_deadline_working_days: Mapped[int] = mapped_column(default=DEFAULT_DEPOSIT_DEADLINE_WORKING_DAYS)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -123,11 +123,6 @@ def _cached(session: DbSession, key: tuple[Any, ...], load: Any) -> Any:
     return value
 
 
-def forget_reference_data() -> None:
-    """Drop the cached rate table and holidays (after an admin changes them)."""
-    _reference_cache.clear()
-
-
 def load_rate_table(session: DbSession) -> RateTable:
     """The effective-dated contribution table as the database holds it (cached briefly per process)."""
     return cast(RateTable, _cached(session, ("rates",), lambda: _load_rate_table(session)))
