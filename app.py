@@ -38,11 +38,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from agents.routes import bp as agents_bp
     from collection.routes import bp as collection_bp
     from core.errors import register_error_handlers
+    from payments.finance_routes import bp as finance_bp
     from payments.routes import bp as payments_bp
 
     api.register_blueprint(agents_bp, url_prefix="/api/v1")
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
     api.register_blueprint(payments_bp, url_prefix="/api/v1")
+    api.register_blueprint(finance_bp, url_prefix="/api/v1")
     register_error_handlers(app)
     from core import guards
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import Flask, current_app
 
@@ -55,3 +57,68 @@ def register_commands(app: Flask) -> None:
             with click.progressbar(length=total, label=f"{branch.code} {branch.name}") as bar:
                 result = reconcile_branch(db.session, branch.id, now, on_chunk=bar.update)
             click.echo(f"{branch.code}: {summary(result)}")
+
+    @app.cli.command("import-statement")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--bank", required=True, help="The bank's format: generic, bri, bca or mandiri.")
+    @click.option("--branch", "branch_code", required=True, help="Branch code (e.g. PKP) whose account it is.")
+    def import_statement_command(file: str, bank: str, branch_code: str) -> None:
+        """Import a bank statement CSV for a branch and match its credits, with progress bars."""
+        from contextlib import ExitStack
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from agents.models import Branch
+        from core.errors import DomainError
+        from payments.bank import import_statement
+        from payments.statements import BANK_FORMATS
+
+        if bank not in BANK_FORMATS:
+            raise click.BadParameter(f"choose one of {', '.join(sorted(BANK_FORMATS))}", param_hint="--bank")
+        branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.upper()))
+        if branch is None:
+            raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
+        content = Path(file).read_bytes()
+        with ExitStack() as bars:
+
+            def progress(stage: str, total: int) -> Callable[[int], None]:
+                label = {"rows": "reading rows", "credits": "matching credits"}.get(stage, stage)
+                return bars.enter_context(click.progressbar(length=max(total, 1), label=label)).update
+
+            try:
+                report = import_statement(db.session, branch, bank, Path(file).name, content, None, utcnow(), progress)
+            except DomainError as error:
+                details = error.errors or {}
+                rows = [m for field in details.values() for messages in field.values() for m in messages]
+                raise click.ClickException("\n".join([error.message, *rows])) from error
+        if report.already_imported:
+            click.echo(f"{Path(file).name} was imported before (import {report.import_id}): nothing changed")
+            return
+        matched = ", ".join(f"{n} by {kind}" for kind, n in sorted(report.matched.items())) or "none"
+        click.echo(
+            f"import {report.import_id}: {report.credit_lines} credits ({report.new_lines} new), "
+            f"{report.debit_lines} debits skipped; matched {matched}; {report.unmatched} to review"
+        )
+
+    @app.cli.command("close-day")
+    @click.option("--branch", "branch_code", help="Branch code; every branch when left out.")
+    @click.option("--on", "on", required=True, help="The business day to close, YYYY-MM-DD.")
+    def close_day_command(branch_code: str | None, on: str) -> None:
+        """Close a day into agents' batches for finance (the schedule does this at each branch's day end)."""
+        from datetime import date
+
+        from sqlalchemy import select
+
+        from agents.models import Branch
+        from payments.batches import close_day
+
+        try:
+            day = date.fromisoformat(on)
+        except ValueError as error:
+            raise click.BadParameter("write the day as YYYY-MM-DD", param_hint="--on") from error
+        query = select(Branch).order_by(Branch.code)
+        if branch_code:
+            query = query.where(Branch.code == branch_code.upper())
+        for branch in list(db.session.scalars(query)):
+            click.echo(f"{branch.code}: {close_day(db.session, branch.id, day, utcnow())} batch(es) closed")

@@ -49,9 +49,9 @@ class Unauthorized(DomainError):
     name = "Unauthorized"
 
 
-def field_error(field: str, message: str) -> DomainError:
-    """A 422 naming one field, shaped like marshmallow's errors so clients parse one format."""
-    return DomainError(message, errors={"json": {field: [message]}})
+def field_error(field: str, message: str, location: str = "json") -> DomainError:
+    """A 422 naming one field (of the JSON body, or ``form``/``files``), shaped like marshmallow's errors."""
+    return DomainError(message, errors={location: {field: [message]}})
 
 
 def query_error(field: str, message: str) -> DomainError:

@@ -15,8 +15,8 @@ from flask import Flask, request
 from core.errors import DomainError, NotFound
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
-MAX_BODY_BYTES = 1024 * 1024  # an enrolment form is a few hundred bytes; a settlement CSV a few MB at most
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # an enrolment form is a few hundred bytes
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a settlement CSV or a bank statement (multipart) is a few MB at most
 
 
 class BadRequest(DomainError):
@@ -50,6 +50,7 @@ def check_request() -> None:
         request.content_length
         and request.content_length > MAX_BODY_BYTES
         and not request.path.startswith("/api/v1/settlements/")
+        and request.mimetype != "multipart/form-data"
     ):
         raise DomainError("The body is larger than 1 MB.", errors={"body": ["at most 1 MB"]})
     for name, value in (request.view_args or {}).items():

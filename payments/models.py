@@ -261,6 +261,8 @@ class SettlementLine(Model):
     amount_idr: Mapped[int]
     settled_on: Mapped[date]
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The bank statement line of the provider's payout that brought this money to the branch's account.
+    statement_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id"), index=True)
 
 
 class VisitItem(Model):
@@ -278,3 +280,129 @@ class VisitItem(Model):
     note: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+class StatementImport(Model):
+    """One bank statement file imported for a branch's account; the same file imported again is this row."""
+
+    __tablename__ = "statement_imports"
+    __table_args__ = (UniqueConstraint("branch_id", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    bank: Mapped[str] = mapped_column(String(32))  # the column mapping used (payments/statements.py)
+    filename: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    first_booked_on: Mapped[date | None]
+    last_booked_on: Mapped[date | None]
+    credit_lines: Mapped[int] = mapped_column(default=0)
+    new_lines: Mapped[int] = mapped_column(default=0)  # credits not already known from an overlapping file
+    debit_lines: Mapped[int] = mapped_column(default=0)  # money going out: not contributions, skipped
+    imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatementLineStatus(StrEnum):
+    UNMATCHED = "unmatched"
+    MATCHED = "matched"
+    IGNORED = "ignored"  # a credit that is not contribution money (interest, a transfer), with a reason
+
+
+class StatementLine(Model):
+    """A credit on the branch's bank account: an agent's deposit, a provider's payout, or something to review."""
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (
+        # The same credit in two overlapping statement files is one line: its content and its occurrence
+        # number among identical lines of the same day.
+        UniqueConstraint("branch_id", "bank", "line_key"),
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        CheckConstraint("status IN ('unmatched', 'matched', 'ignored')", name="status_known"),
+        CheckConstraint(
+            "match_kind IS NULL OR match_kind IN ('reference', 'amount_date', 'settlement', 'manual')",
+            name="match_kind_known",
+        ),
+        Index("ix_statement_lines_branch_status", "branch_id", "status", "booked_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    import_id: Mapped[int] = mapped_column(ForeignKey("statement_imports.id"), index=True)
+    bank: Mapped[str] = mapped_column(String(32))
+    line_key: Mapped[str] = mapped_column(String(64))
+    row_number: Mapped[int]  # in the file it first came from
+    booked_on: Mapped[date]
+    amount_idr: Mapped[int]
+    description: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default=StatementLineStatus.UNMATCHED)
+    match_kind: Mapped[str | None] = mapped_column(String(16))
+    deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"), unique=True)
+    provider: Mapped[str | None] = mapped_column(String(32))  # a provider's payout: its settlement lines
+    note: Mapped[str | None] = mapped_column(String(200))  # why it is unmatched, or why it was ignored
+    matched_at: Mapped[datetime | None]
+
+
+class MatchProposal(Model):
+    """A manual match (or ignore) of a statement line, proposed by one person and decided by another."""
+
+    __tablename__ = "match_proposals"
+    __table_args__ = (
+        CheckConstraint("action IN ('deposit', 'settlement', 'ignore')", name="action_known"),
+        CheckConstraint("decision IS NULL OR decision IN ('approved', 'rejected')", name="decision_known"),
+        CheckConstraint("decided_by_user_id IS NULL OR decided_by_user_id <> proposed_by_user_id", name="four_eyes"),
+        # One open proposal per line: a second one waits until the first is decided.
+        Index(
+            "uq_match_proposals_line_open",
+            "statement_line_id",
+            unique=True,
+            sqlite_where=text("decision IS NULL"),
+            postgresql_where=text("decision IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_line_id: Mapped[int] = mapped_column(ForeignKey("statement_lines.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"))
+    provider: Mapped[str | None] = mapped_column(String(32))
+    settled_on: Mapped[date | None]  # with provider: the payout's settlement lines of that day
+    reason: Mapped[str] = mapped_column(String(200))
+    proposed_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+
+
+class BatchStatus(StrEnum):
+    """closed (the day ended: finance reviews) → approved (locked) or returned (to the agent, with a reason)."""
+
+    CLOSED = "closed"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class DailyBatch(Model):
+    """An agent's day for branch finance: cash collected, deposits declared, and what the bank shows of them."""
+
+    __tablename__ = "daily_batches"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "business_date"),
+        CheckConstraint("status IN ('closed', 'returned', 'approved')", name="status_known"),
+        Index("ix_daily_batches_branch_date", "branch_id", "business_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    business_date: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.CLOSED)
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written when finance approves, and never again: the figures the approval was given on.
+    approved_snapshot: Mapped[str | None] = mapped_column(Text)
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from collection.schemas import MAX_ID, MonthField, valid_day
 from core.errors import UtcDateTime
+from payments.statements import BANK_FORMATS
 
 
 class ContributionRequestSchema(Schema):
@@ -143,3 +145,178 @@ class DebitRunSchema(Schema):
     sent = fields.Integer()
     refused = fields.Integer()
     skipped = fields.List(fields.String())
+
+
+# Branch finance: bank statements, matches, daily batches, reports.
+
+
+class StatementUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "The bank's CSV export of the branch account"})
+
+
+class StatementFormSchema(Schema):
+    bank = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(BANK_FORMATS)),
+        metadata={
+            "description": "The column mapping: " + "; ".join(f"{k}: {v.label}" for k, v in BANK_FORMATS.items())
+        },
+    )
+
+
+class StatementFormatSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    columns = fields.List(fields.String())
+
+
+class ImportReportSchema(Schema):
+    import_id = fields.Integer()
+    bank = fields.String()
+    filename = fields.String()
+    already_imported = fields.Boolean(metadata={"description": "The same file was imported before: nothing changed"})
+    credit_lines = fields.Integer()
+    new_lines = fields.Integer(metadata={"description": "Credits not already known from an overlapping file"})
+    debit_lines = fields.Integer(metadata={"description": "Money going out: skipped"})
+    first_booked_on = fields.Date(allow_none=True)
+    last_booked_on = fields.Date(allow_none=True)
+    matched = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "By match kind"})
+    unmatched = fields.Integer()
+
+
+class ProposalSchema(Schema):
+    id = fields.Integer()
+    statement_line_id = fields.Integer()
+    action = fields.String()
+    deposit_id = fields.Integer(allow_none=True)
+    provider = fields.String(allow_none=True)
+    settled_on = fields.Date(allow_none=True)
+    reason = fields.String()
+    proposed_by_user_id = fields.Integer()
+    proposed_at = UtcDateTime()
+    decision = fields.String(allow_none=True)
+    decided_by_user_id = fields.Integer(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+
+
+class StatementLineSchema(Schema):
+    id = fields.Integer()
+    booked_on = fields.Date()
+    amount_idr = fields.Integer()
+    description = fields.String()
+    reference = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "unmatched, matched or ignored"})
+    match_kind = fields.String(allow_none=True)
+    deposit_id = fields.Integer(allow_none=True)
+    provider = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    open_proposal = fields.Nested(ProposalSchema, allow_none=True)
+
+
+class StatementLineQuerySchema(Schema):
+    status = fields.String(load_default="unmatched", validate=validate.OneOf(["unmatched", "matched", "ignored"]))
+
+
+class ProposalRequestSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["deposit", "settlement", "ignore"]))
+    deposit_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    provider = fields.String(validate=validate.Length(min=1, max=32))
+    settled_on = fields.Date(validate=valid_day)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=200))
+
+
+class DecisionRequestSchema(Schema):
+    note = fields.String(validate=validate.Length(max=200))
+
+
+class VarianceSchema(Schema):
+    kind = fields.String(metadata={"description": "missing_deposit, not_in_bank, short_in_bank or over_in_bank"})
+    amount_idr = fields.Integer()
+    cause = fields.String()
+
+
+class DepositFigureSchema(Schema):
+    id = fields.Integer()
+    amount_idr = fields.Integer()
+    bank_reference = fields.String()
+    banked_idr = fields.Integer()
+    statement_line_id = fields.Integer(allow_none=True)
+    match_kind = fields.String(allow_none=True)
+
+
+class BatchFiguresSchema(Schema):
+    agent_id = fields.Integer()
+    agent_code = fields.String()
+    agent_name = fields.String()
+    business_date = fields.Date()
+    contributions = fields.Integer()
+    collected_idr = fields.Integer()
+    reversed_idr = fields.Integer()
+    held_at_start_idr = fields.Integer()
+    held_at_end_idr = fields.Integer()
+    deposits = fields.List(fields.Nested(DepositFigureSchema))
+    deposited_idr = fields.Integer()
+    banked_idr = fields.Integer()
+    undeposited_idr = fields.Integer()
+    deposit_due_by = fields.Date(allow_none=True)
+    variances = fields.List(fields.Nested(VarianceSchema))
+    variance_idr = fields.Integer()
+    pending = fields.List(fields.String(), metadata={"description": "What cannot be judged yet"})
+
+
+class BatchSchema(Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "None while the day is still open"})
+    branch_id = fields.Integer()
+    status = fields.String(metadata={"description": "open, closed, returned or approved (locked)"})
+    figures = fields.Nested(BatchFiguresSchema)
+    decided_by = fields.String(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+
+
+class BatchQuerySchema(Schema):
+    date = fields.Date(validate=valid_day, metadata={"description": "The business day (default: today)"})
+
+
+class CloseDayRequestSchema(Schema):
+    date = fields.Date(required=True, validate=valid_day)
+
+
+class CloseDayResultSchema(Schema):
+    created = fields.Integer()
+
+
+class ApproveRequestSchema(Schema):
+    note = fields.String(validate=validate.Length(max=300), metadata={"description": "Required with variances"})
+
+
+class ReturnRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=300))
+
+
+class AgeingRowSchema(Schema):
+    bucket = fields.String()
+    members = fields.Integer()
+
+
+class AgeingSchema(Schema):
+    on = fields.Date()
+    active = fields.Integer()
+    in_arrears = fields.Integer()
+    rows = fields.List(fields.Nested(AgeingRowSchema))
+
+
+class CollectionDaySchema(Schema):
+    day = fields.Date()
+    cash_idr = fields.Integer()
+    auto_debit_idr = fields.Integer()
+    sponsor_idr = fields.Integer()
+    bank_transfer_idr = fields.Integer()
+    total_idr = fields.Integer()
+    payments = fields.Integer()
+
+
+class CollectionsQuerySchema(Schema):
+    first = fields.Date(validate=valid_day, data_key="from", metadata={"description": "Default: 30 days ago"})
+    last = fields.Date(validate=valid_day, data_key="to", metadata={"description": "Default: today"})

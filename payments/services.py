@@ -30,6 +30,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.outbox import queue_message
 from extensions import DbSession
 from payments.allocation import Due, allocate
+from payments.batches import ensure_day_open
 from payments.models import (
     BranchAlert,
     Channel,
@@ -176,6 +177,7 @@ def record_cash_contribution(
     if paid_on < today - timedelta(days=MAX_BACKDATE_DAYS):
         raise field_error("paid_on", f"paid_on is more than {MAX_BACKDATE_DAYS} days ago: the branch records it.")
 
+    ensure_day_open(session, agent.id, paid_on, "paid_on")
     position = member_position(session, member, today)
     choice = _choose(position.choices, months, amount_idr)
     cash = agent_cash(session, agent, today)
@@ -371,6 +373,7 @@ def record_deposit(
         raise field_error(
             "deposited_on", f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: the branch records it."
         )
+    ensure_day_open(session, agent.id, deposited_on, "deposited_on")
     cash = agent_cash(session, agent, today)
     if amount_idr > cash.on_hand_idr:
         raise field_error(

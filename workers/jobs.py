@@ -119,3 +119,30 @@ def fan_out_nightly_reconciliation() -> list[int]:
         for branch_id in branch_ids:
             queue(LOW).enqueue(reconcile_branch, branch_id, job_timeout=LONG_JOB_TIMEOUT)
         return branch_ids
+
+
+def close_branch_days(branch_id: int, on: str | None = None) -> int:
+    """Close the branch's day (and any day a missed run left open) into agents' batches for finance."""
+    from datetime import datetime
+
+    from core.clock import utcnow
+    from extensions import db
+    from payments.batches import close_due_days
+
+    with _app().app_context():
+        return close_due_days(db.session, branch_id, datetime.fromisoformat(on) if on else utcnow())
+
+
+def fan_out_day_end() -> list[int]:
+    """Hourly: close the day into batches in each branch where it is now the day's end (21:00 local)."""
+    from collection.reconciliation import branches_at_local_hour
+    from core.clock import utcnow
+    from extensions import db
+    from payments.batches import DAY_END_HOUR
+    from workers.queues import DEFAULT, queue
+
+    with _app().app_context():
+        branch_ids = branches_at_local_hour(db.session, utcnow(), DAY_END_HOUR)
+        for branch_id in branch_ids:
+            queue(DEFAULT).enqueue(close_branch_days, branch_id)
+        return branch_ids

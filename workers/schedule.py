@@ -23,3 +23,5 @@ cron.register(jobs.fan_out_debit_runs, DEFAULT, cron="0 0 * * *")
 cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Standings: every hour, the branches where it is 01:00 local time get their nightly reconciliation.
 cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
+# Daily batches: every hour, the branches where it is now 21:00 local time close the day for finance.
+cron.register(jobs.fan_out_day_end, DEFAULT, cron="10 * * * *")

@@ -1,0 +1,498 @@
+"""The branch's bank account: statement import, matching credits to deposits and payouts, and manual matches.
+
+Matching, for each credit not yet matched, in this order:
+
+1. **Reference.** An agent's deposit whose bank reference (letters and digits, at least
+   :data:`MIN_REFERENCE_LENGTH`) appears in the line's reference or description, declared within
+   :data:`REFERENCE_WINDOW_DAYS` before the booking (or the day after). The amounts may differ: the batch
+   then shows the deposit as short or over.
+2. **Provider payout.** A line naming a payment provider (its name in the description) whose amount is
+   exactly the sum of that provider's unmatched settlement lines for this branch's members on one day in
+   the :data:`PAYOUT_WINDOW_DAYS` before the booking.
+3. **Amount and date.** The one unmatched deposit of exactly that amount declared in the
+   :data:`AMOUNT_WINDOW_DAYS` before the booking. Two or more candidates are never guessed between.
+
+Anything else goes to the branch's unmatched queue. There a person proposes a match (or that the credit
+is not contribution money and is ignored, with the reason), and a second person approves or rejects it:
+the proposer can never decide his own proposal (maker-checker, also a database constraint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from agents.models import Branch, Role, StaffUser
+from collection.models import Member
+from core import audit
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from extensions import DbSession
+from payments.models import (
+    DebitAttempt,
+    DebitRequest,
+    Deposit,
+    MatchProposal,
+    SettlementLine,
+    StatementImport,
+    StatementLine,
+    StatementLineStatus,
+)
+from payments.statements import BANK_FORMATS, StatementFormatError, normalise, parse_statement
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+MIN_REFERENCE_LENGTH = 4
+REFERENCE_WINDOW_DAYS = 7
+PAYOUT_WINDOW_DAYS = 3
+AMOUNT_WINDOW_DAYS = 2
+FINANCE_ROLES = (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)
+MAX_STATEMENT_BYTES = 20_000_000  # a busy branch's month is a few MB
+
+
+@dataclass
+class ImportReport:
+    import_id: int
+    bank: str
+    filename: str
+    already_imported: bool
+    credit_lines: int
+    new_lines: int
+    debit_lines: int
+    first_booked_on: date | None
+    last_booked_on: date | None
+    matched: dict[str, int] = field(default_factory=dict)  # by match kind, among this import's new lines
+    unmatched: int = 0
+
+
+def branch_for(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
+    """The branch, if the actor may work on its finance: its own staff, or an admin."""
+    if actor.role not in FINANCE_ROLES:
+        raise Forbidden("Only branch finance, a supervisor or an admin works on the branch's bank account.")
+    branch = session.get(Branch, branch_id)
+    if branch is None or (actor.role != Role.ADMIN and actor.branch_id != branch_id):
+        raise NotFound(f"There is no branch {branch_id} among yours.")
+    return branch
+
+
+def import_statement(
+    session: DbSession,
+    branch: Branch,
+    bank: str,
+    filename: str,
+    content: bytes,
+    actor_id: int | None,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a statement file and match its new credits; the same file again changes nothing.
+
+    ``progress(stage, total)`` is called as each stage starts and returns a callback that counts steps:
+    the CLI's progress bars.
+    """
+    bank_format = BANK_FORMATS.get(bank)
+    if bank_format is None:
+        raise field_error(
+            "bank",
+            location="form",
+            message=f"Unknown bank format '{bank}': use one of {', '.join(sorted(BANK_FORMATS))}.",
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    known = session.scalar(
+        select(StatementImport).where(StatementImport.branch_id == branch.id, StatementImport.file_sha256 == digest)
+    )
+    if known is not None:
+        return _report(session, known, already_imported=True)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="strict") if _is_cp1252(content) else ""
+        if not text:
+            raise field_error(
+                "file", "The file is not text in UTF-8 or Windows-1252: export it as CSV.", "files"
+            ) from None
+    try:
+        parsed = parse_statement(text, bank_format, progress("rows", text.count("\n") + 1) if progress else None)
+    except StatementFormatError as error:
+        raise field_error("file", str(error), "files") from None
+    if not parsed.ok:
+        raise DomainError(
+            f"{len(parsed.errors)} row(s) cannot be read as a '{bank}' statement; nothing was imported. "
+            "Check the bank format, or fix the rows and import the file again.",
+            errors={"files": {"file": parsed.errors}},
+        )
+    days = [line.booked_on for line in parsed.lines]
+    record = StatementImport(
+        branch_id=branch.id,
+        bank=bank,
+        filename=filename[:200] or "statement.csv",
+        file_sha256=digest,
+        first_booked_on=min(days) if days else None,
+        last_booked_on=max(days) if days else None,
+        credit_lines=len(parsed.lines),
+        debit_lines=parsed.debit_rows,
+        imported_by_user_id=actor_id,
+        imported_at=now,
+    )
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError:  # the same file, imported at this moment by someone else
+        session.rollback()
+        return import_statement(session, branch, bank, filename, content, actor_id, now, progress)
+    keys = {line.line_key for line in parsed.lines}
+    existing = set(
+        session.scalars(
+            select(StatementLine.line_key).where(
+                StatementLine.branch_id == branch.id, StatementLine.bank == bank, StatementLine.line_key.in_(keys)
+            )
+        )
+    )
+    new = [line for line in parsed.lines if line.line_key not in existing]
+    session.add_all(
+        StatementLine(
+            branch_id=branch.id,
+            import_id=record.id,
+            bank=bank,
+            line_key=line.line_key,
+            row_number=line.row_number,
+            booked_on=line.booked_on,
+            amount_idr=line.amount_idr,
+            description=line.description,
+            reference=line.reference,
+        )
+        for line in new
+    )
+    record.new_lines = len(new)
+    session.flush()
+    match_lines(
+        session, branch.id, now, import_id=record.id, on_line=progress("credits", len(new)) if progress else None
+    )
+    audit.record(
+        session, "statement.imported", "statement_import", record.id, actor_id, bank=bank, lines=len(new), sha=digest
+    )
+    session.commit()
+    return _report(session, record, already_imported=False)
+
+
+def _is_cp1252(content: bytes) -> bool:
+    try:
+        content.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _report(session: DbSession, record: StatementImport, already_imported: bool) -> ImportReport:
+    counts = session.execute(
+        select(StatementLine.status, StatementLine.match_kind, func.count())
+        .where(StatementLine.import_id == record.id)
+        .group_by(StatementLine.status, StatementLine.match_kind)
+    ).all()
+    matched = {str(kind): n for status, kind, n in counts if status == StatementLineStatus.MATCHED}
+    unmatched = sum(n for status, _, n in counts if status == StatementLineStatus.UNMATCHED)
+    return ImportReport(
+        import_id=record.id,
+        bank=record.bank,
+        filename=record.filename,
+        already_imported=already_imported,
+        credit_lines=record.credit_lines,
+        new_lines=record.new_lines,
+        debit_lines=record.debit_lines,
+        first_booked_on=record.first_booked_on,
+        last_booked_on=record.last_booked_on,
+        matched=matched,
+        unmatched=unmatched,
+    )
+
+
+def match_lines(
+    session: DbSession,
+    branch_id: int,
+    now: datetime,
+    import_id: int | None = None,
+    on_line: Callable[[int], None] | None = None,
+) -> int:
+    """Match the branch's unmatched credits (of one import, or all); returns how many were matched."""
+    query = select(StatementLine).where(
+        StatementLine.branch_id == branch_id, StatementLine.status == StatementLineStatus.UNMATCHED
+    )
+    if import_id is not None:
+        query = query.where(StatementLine.import_id == import_id)
+    lines = list(session.scalars(query.order_by(StatementLine.booked_on, StatementLine.id)))
+    if not lines:
+        return 0
+    first = min(line.booked_on for line in lines) - timedelta(days=REFERENCE_WINDOW_DAYS)
+    last = max(line.booked_on for line in lines) + timedelta(days=1)
+    taken = select(StatementLine.deposit_id).where(StatementLine.deposit_id.is_not(None))
+    deposits = list(
+        session.scalars(
+            select(Deposit)
+            .where(Deposit.branch_id == branch_id, Deposit.deposited_on.between(first, last), Deposit.id.not_in(taken))
+            .order_by(Deposit.deposited_on, Deposit.id)
+        )
+    )
+    payouts = _unmatched_payouts(session, branch_id, first, last)
+    matched = 0
+    for line in lines:
+        if _match_one(line, deposits, payouts, now):
+            matched += 1
+        if on_line:
+            on_line(1)
+    session.flush()
+    return matched
+
+
+def _match_one(
+    line: StatementLine,
+    deposits: list[Deposit],
+    payouts: dict[str, dict[date, list[SettlementLine]]],
+    now: datetime,
+) -> bool:
+    text = normalise(f"{line.reference or ''} {line.description}")
+    by_reference = [
+        d
+        for d in deposits
+        if len(normalise(d.bank_reference)) >= MIN_REFERENCE_LENGTH
+        and normalise(d.bank_reference) in text
+        and line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS) <= d.deposited_on <= line.booked_on + timedelta(1)
+    ]
+    if len(by_reference) > 1:
+        same_amount = [d for d in by_reference if d.amount_idr == line.amount_idr]
+        by_reference = same_amount[:1] if len(same_amount) == 1 else by_reference
+    if len(by_reference) == 1:
+        _take_deposit(line, by_reference[0], deposits, "reference", now)
+        return True
+    for provider, days in payouts.items():
+        if normalise(provider) not in text:
+            continue
+        for day in sorted(days, reverse=True):
+            settled = days[day]
+            if line.booked_on - timedelta(days=PAYOUT_WINDOW_DAYS) <= day <= line.booked_on and (
+                sum(s.amount_idr for s in settled) == line.amount_idr
+            ):
+                for settlement in settled:
+                    settlement.statement_line_id = line.id
+                del days[day]
+                _mark(line, "settlement", now, note=f"{provider} payout of {len(settled)} debit(s) settled {day}")
+                line.provider = provider
+                return True
+    by_amount = [
+        d
+        for d in deposits
+        if d.amount_idr == line.amount_idr
+        and line.booked_on - timedelta(days=AMOUNT_WINDOW_DAYS) <= d.deposited_on <= line.booked_on
+    ]
+    if len(by_amount) == 1:
+        _take_deposit(line, by_amount[0], deposits, "amount_date", now)
+        return True
+    if len(by_reference) > 1:
+        line.note = f"{len(by_reference)} deposits carry this reference: match it by hand"
+    elif by_amount:
+        line.note = f"{len(by_amount)} deposits of this amount in the days before: match it by hand"
+    else:
+        line.note = "no deposit or provider payout with this reference or amount"
+    return False
+
+
+def _take_deposit(line: StatementLine, deposit: Deposit, deposits: list[Deposit], kind: str, now: datetime) -> None:
+    deposits.remove(deposit)
+    line.deposit_id = deposit.id
+    note = None if deposit.amount_idr == line.amount_idr else f"deposit declared as Rp{deposit.amount_idr}"
+    _mark(line, kind, now, note)
+
+
+def _mark(line: StatementLine, kind: str, now: datetime, note: str | None = None) -> None:
+    line.status = StatementLineStatus.MATCHED
+    line.match_kind = kind
+    line.matched_at = now
+    line.note = note
+
+
+def _unmatched_payouts(
+    session: DbSession, branch_id: int, first: date, last: date
+) -> dict[str, dict[date, list[SettlementLine]]]:
+    """Each provider's settlement lines for this branch's members, by the day they settled, not yet banked."""
+    rows = session.scalars(
+        select(SettlementLine)
+        .join(DebitAttempt, DebitAttempt.order_id == SettlementLine.order_id)
+        .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
+        .join(Member, Member.id == DebitRequest.member_id)
+        .where(
+            Member.branch_id == branch_id,
+            SettlementLine.statement_line_id.is_(None),
+            SettlementLine.settled_on.between(first, last),
+        )
+    )
+    payouts: dict[str, dict[date, list[SettlementLine]]] = defaultdict(lambda: defaultdict(list))
+    for settlement in rows:
+        payouts[settlement.provider][settlement.settled_on].append(settlement)
+    return payouts
+
+
+# The unmatched queue and maker-checker.
+
+
+def lines_of(session: DbSession, branch_id: int, status: str, limit: int = 1000) -> list[StatementLine]:
+    """The branch's credits of one status, oldest first (the unmatched queue by default)."""
+    return list(
+        session.scalars(
+            select(StatementLine)
+            .where(StatementLine.branch_id == branch_id, StatementLine.status == status)
+            .order_by(StatementLine.booked_on, StatementLine.id)
+            .limit(limit)
+        )
+    )
+
+
+def with_proposals(session: DbSession, lines: list[StatementLine]) -> list[dict[str, object]]:
+    """Each line as a dict with its proposal awaiting a decision (or None)."""
+    proposals = open_proposals(session, [line.id for line in lines])
+    return [
+        {
+            **{c: getattr(line, c) for c in StatementLine.__table__.columns.keys()},
+            "open_proposal": proposals.get(line.id),
+        }
+        for line in lines
+    ]
+
+
+def open_proposals(session: DbSession, line_ids: list[int]) -> dict[int, MatchProposal]:
+    if not line_ids:
+        return {}
+    return {
+        p.statement_line_id: p
+        for p in session.scalars(
+            select(MatchProposal).where(MatchProposal.statement_line_id.in_(line_ids), MatchProposal.decision.is_(None))
+        )
+    }
+
+
+def _line_of(session: DbSession, actor: StaffUser, line_id: int, lock: bool = False) -> StatementLine:
+    query = select(StatementLine).where(StatementLine.id == line_id)
+    if lock:
+        query = query.with_for_update()
+    line = session.scalar(query)
+    if line is None:
+        raise NotFound(f"There is no statement line {line_id}.")
+    branch_for(session, actor, line.branch_id)
+    return line
+
+
+def propose_match(
+    session: DbSession,
+    actor: StaffUser,
+    line_id: int,
+    *,
+    action: str,
+    deposit_id: int | None,
+    provider: str | None,
+    settled_on: date | None,
+    reason: str,
+    now: datetime,
+) -> MatchProposal:
+    """The maker: propose what an unmatched credit is. Nothing changes until a second person approves."""
+    line = _line_of(session, actor, line_id, lock=True)
+    if line.status != StatementLineStatus.UNMATCHED:
+        raise Conflict(f"Statement line {line_id} is already {line.status}.")
+    if action == "deposit":
+        _check_deposit_for(session, line, deposit_id)
+    elif action == "settlement":
+        _check_payout_for(session, line, provider, settled_on)
+    elif action != "ignore":
+        raise field_error("action", "Choose deposit, settlement or ignore.")
+    proposal = MatchProposal(
+        statement_line_id=line.id,
+        action=action,
+        deposit_id=deposit_id if action == "deposit" else None,
+        provider=provider if action == "settlement" else None,
+        settled_on=settled_on if action == "settlement" else None,
+        reason=reason.strip(),
+        proposed_by_user_id=actor.id,
+        proposed_at=now,
+    )
+    session.add(proposal)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"Statement line {line_id} already has a proposal waiting for a decision.") from None
+    audit.record(session, "statement.match_proposed", "statement_line", line.id, actor.id, proposed=action)
+    session.commit()
+    return proposal
+
+
+def _check_deposit_for(session: DbSession, line: StatementLine, deposit_id: int | None) -> Deposit:
+    if deposit_id is None:
+        raise field_error("deposit_id", "Name the deposit this credit is (its id from the batch or deposit list).")
+    deposit = session.get(Deposit, deposit_id)
+    if deposit is None or deposit.branch_id != line.branch_id:
+        raise field_error("deposit_id", f"There is no deposit {deposit_id} in this branch.")
+    taken = session.scalar(select(StatementLine.id).where(StatementLine.deposit_id == deposit_id))
+    if taken is not None and taken != line.id:
+        raise field_error("deposit_id", f"Deposit {deposit_id} is already matched to statement line {taken}.")
+    return deposit
+
+
+def _check_payout_for(
+    session: DbSession, line: StatementLine, provider: str | None, settled_on: date | None
+) -> list[SettlementLine]:
+    if not provider or settled_on is None:
+        raise field_error("provider", "Name the provider and the settled_on day of the payout.")
+    settled = _unmatched_payouts(session, line.branch_id, settled_on, settled_on).get(provider, {}).get(settled_on, [])
+    if not settled:
+        raise field_error("settled_on", f"{provider} has no unbanked settlement lines on {settled_on} for this branch.")
+    return settled
+
+
+def decide_proposal(
+    session: DbSession, actor: StaffUser, proposal_id: int, *, approve: bool, note: str | None, now: datetime
+) -> MatchProposal:
+    """The checker: a second person approves (the match is made) or rejects (the line stays unmatched)."""
+    proposal = session.scalar(select(MatchProposal).where(MatchProposal.id == proposal_id).with_for_update())
+    if proposal is None:
+        raise NotFound(f"There is no match proposal {proposal_id}.")
+    line = _line_of(session, actor, proposal.statement_line_id, lock=True)
+    if proposal.decision is not None:
+        if proposal.decision == ("approved" if approve else "rejected"):
+            return proposal  # the same decision again: a retry
+        raise Conflict(f"Proposal {proposal_id} was already {proposal.decision}.")
+    if proposal.proposed_by_user_id == actor.id:
+        raise Forbidden("You proposed this match: a second person must approve or reject it (maker-checker).")
+    proposal.decision = "approved" if approve else "rejected"
+    proposal.decided_by_user_id = actor.id
+    proposal.decided_at = now
+    proposal.decision_note = (note or "").strip()[:200] or None
+    if approve:
+        if line.status != StatementLineStatus.UNMATCHED:
+            raise Conflict(f"Statement line {line.id} is already {line.status}.")
+        if proposal.action == "deposit":
+            deposit = _check_deposit_for(session, line, proposal.deposit_id)
+            line.deposit_id = deposit.id
+            _mark(line, "manual", now, note=proposal.reason)
+        elif proposal.action == "settlement":
+            assert proposal.provider and proposal.settled_on
+            for settlement in _check_payout_for(session, line, proposal.provider, proposal.settled_on):
+                settlement.statement_line_id = line.id
+            line.provider = proposal.provider
+            _mark(line, "manual", now, note=proposal.reason)
+        else:
+            line.status = StatementLineStatus.IGNORED
+            line.note = proposal.reason
+            line.matched_at = now
+    audit.record(
+        session,
+        f"statement.match_{proposal.decision}",
+        "statement_line",
+        line.id,
+        actor.id,
+        proposal_id=proposal.id,
+        proposed_by=proposal.proposed_by_user_id,
+    )
+    session.commit()
+    return proposal

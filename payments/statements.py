@@ -1,0 +1,280 @@
+"""Bank statement files: one column mapping per bank, and the parse of a CSV export into credit lines.
+
+Pure: text in, lines or row errors out. Every bank exports differently (column names, date order,
+thousands separators, debit and credit in two columns or one column with a CR/DB suffix), so each
+bank is a :class:`BankFormat` in :data:`BANK_FORMATS`, the one place to add or correct a bank. The
+``generic`` format is the fallback any bank's statement can be rewritten into with a spreadsheet.
+
+The bank mappings below are modelled on the banks' usual internet-banking CSV exports; check one
+against a real statement of the branch's account before relying on it, and fix the mapping here.
+
+A file with any unreadable row is refused whole, with every bad row named: a bank's export is made by
+a machine, so one bad row means the wrong format was chosen, and half a statement would show deposits
+as missing that are not. Debit rows (money going out) are counted and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+MAX_ERRORS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class BankFormat:
+    """Where a bank's CSV export keeps each thing, and how it writes dates and amounts."""
+
+    code: str
+    label: str
+    date_column: str
+    date_formats: tuple[str, ...]
+    description_columns: tuple[str, ...]
+    reference_column: str | None = None
+    amount_column: str | None = None  # one signed column (credit positive), or with a CR/DB suffix
+    credit_column: str | None = None  # or two columns
+    debit_column: str | None = None
+    thousands_separator: str = ","
+    decimal_separator: str = "."
+
+    def required_columns(self) -> list[str]:
+        columns = [self.date_column, *self.description_columns]
+        for optional in (self.reference_column, self.amount_column, self.credit_column, self.debit_column):
+            if optional:
+                columns.append(optional)
+        return columns
+
+
+BANK_FORMATS: dict[str, BankFormat] = {
+    "generic": BankFormat(
+        code="generic",
+        label="Generic: date (YYYY-MM-DD), description, reference, amount (credit positive, debit negative)",
+        date_column="date",
+        date_formats=("%Y-%m-%d",),
+        description_columns=("description",),
+        reference_column="reference",
+        amount_column="amount",
+    ),
+    "bri": BankFormat(
+        code="bri",
+        label="BRI internet banking (Tanggal Transaksi, Uraian Transaksi, Debet, Kredit; 1.500.000,00)",
+        date_column="Tanggal Transaksi",
+        date_formats=("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y"),
+        description_columns=("Uraian Transaksi",),
+        debit_column="Debet",
+        credit_column="Kredit",
+        thousands_separator=".",
+        decimal_separator=",",
+    ),
+    "bca": BankFormat(
+        code="bca",
+        label="BCA KlikBCA (Tanggal Transaksi, Keterangan, Jumlah with CR/DB; 1,500,000.00 CR)",
+        date_column="Tanggal Transaksi",
+        date_formats=("%d/%m/%Y",),
+        description_columns=("Keterangan",),
+        amount_column="Jumlah",
+    ),
+    "mandiri": BankFormat(
+        code="mandiri",
+        label="Mandiri (Date, Description, Reference No., Debit, Credit; 1,500,000.00)",
+        date_column="Date",
+        date_formats=("%d/%m/%Y", "%d/%m/%y"),
+        description_columns=("Description",),
+        reference_column="Reference No.",
+        debit_column="Debit",
+        credit_column="Credit",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    """A credit on the statement: money that came into the branch's account."""
+
+    row_number: int
+    booked_on: date
+    amount_idr: int
+    description: str
+    reference: str | None
+    line_key: str  # the same credit in an overlapping file has the same key
+
+
+@dataclass
+class ParsedStatement:
+    lines: list[ParsedLine] = field(default_factory=list)
+    debit_rows: int = 0
+    errors: list[str] = field(default_factory=list)  # "row 7, column Kredit: ..."
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class StatementFormatError(ValueError):
+    """The file cannot be read with the chosen format at all (no header, missing columns)."""
+
+
+def normalise(text: str) -> str:
+    """Letters and digits only, upper case: how references are compared across banks' spellings."""
+    return re.sub(r"[^0-9A-Z]", "", text.upper())
+
+
+def parse_amount(text: str, bank: BankFormat) -> int:
+    """Whole rupiah from a bank's way of writing it; a sign or a CR/DB suffix gives the direction."""
+    raw = text.strip().upper().replace("RP", "").replace(" ", "")
+    sign = 1
+    if raw.endswith("CR"):
+        raw = raw[:-2]
+    elif raw.endswith("DB") or raw.endswith("DR"):
+        raw, sign = raw[:-2], -1
+    if raw.startswith("(") and raw.endswith(")"):
+        raw, sign = raw[1:-1], -sign
+    if raw.startswith("-"):
+        raw, sign = raw[1:], -sign
+    elif raw.startswith("+"):
+        raw = raw[1:]
+    whole, _, fraction = raw.partition(bank.decimal_separator) if bank.decimal_separator in raw else (raw, "", "")
+    if bank.thousands_separator:
+        groups = whole.split(bank.thousands_separator)
+        if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
+            raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
+        whole = "".join(groups)
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+        raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
+    if fraction and int(fraction) != 0:
+        raise ValueError(f"'{text}' has sen; contributions are whole rupiah")
+    return sign * int(whole)
+
+
+def _example(bank: BankFormat) -> str:
+    return f"like 1{bank.thousands_separator}500{bank.thousands_separator}000{bank.decimal_separator}00"
+
+
+def _parse_date(text: str, bank: BankFormat) -> date:
+    value = text.strip()
+    for pattern in bank.date_formats:
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    written = " or ".join(datetime(2026, 11, 22).strftime(p) for p in bank.date_formats)
+    raise ValueError(f"'{text}' is not a date in this bank's format (write it like {written})")
+
+
+def _rows(text: str) -> list[list[str]]:
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _find_header(rows: Sequence[Sequence[str]], bank: BankFormat) -> int:
+    """Banks put account details above the table: the header is the first row naming the date column."""
+    wanted = bank.date_column.strip().lower()
+    for index, row in enumerate(rows[:30]):
+        if any(cell.strip().lower() == wanted for cell in row):
+            return index
+    raise StatementFormatError(
+        f"No header row with a '{bank.date_column}' column in the first 30 rows: this does not look like a "
+        f"'{bank.code}' statement. Formats: {', '.join(sorted(BANK_FORMATS))}."
+    )
+
+
+def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] | None = None) -> ParsedStatement:
+    """The credit lines of a statement export, or the rows that could not be read and why."""
+    if "\x00" in text:
+        raise StatementFormatError("The file is not text: export the statement as CSV.")
+    rows = _rows(text.lstrip("\ufeff"))
+    header_at = _find_header(rows, bank)
+    header = [cell.strip().lower() for cell in rows[header_at]]
+    missing = [c for c in bank.required_columns() if c.lower() not in header]
+    if missing:
+        found = ", ".join(cell for cell in rows[header_at] if cell.strip())
+        raise StatementFormatError(
+            f"The '{bank.code}' format needs the column(s) {', '.join(missing)}; the file has {found}."
+        )
+    at = {name: header.index(name.lower()) for name in bank.required_columns()}
+    result = ParsedStatement()
+    seen: Counter[tuple[object, ...]] = Counter()
+    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        if on_row:
+            on_row(1)
+        if not any(cell.strip() for cell in row):
+            continue
+        if _is_summary(_cell(row, at, bank.date_column)):
+            continue  # "Saldo Awal", "Total Mutasi", "Saldo Akhir": the bank's own totals, not transactions
+        try:
+            line = _parse_row(row, at, bank, offset)
+        except ValueError as error:
+            if len(result.errors) < MAX_ERRORS_SHOWN:
+                result.errors.append(f"row {offset}: {error}")
+            elif len(result.errors) == MAX_ERRORS_SHOWN:
+                result.errors.append("… and more rows like these")
+            continue
+        if line is None:
+            continue
+        if line.amount_idr < 0:
+            result.debit_rows += 1
+            continue
+        identity = (line.booked_on, line.amount_idr, normalise(line.description), normalise(line.reference or ""))
+        seen[identity] += 1
+        key = hashlib.sha256(repr((*identity, seen[identity])).encode()).hexdigest()[:40]
+        result.lines.append(
+            ParsedLine(line.row_number, line.booked_on, line.amount_idr, line.description, line.reference, key)
+        )
+    return result
+
+
+def _is_summary(date_cell: str) -> bool:
+    """A row whose date cell holds words and no digits: a balance or total line above or below the table."""
+    return bool(re.search(r"[A-Za-z]", date_cell)) and not re.search(r"\d", date_cell)
+
+
+def _cell(row: Sequence[str], at: dict[str, int], column: str | None) -> str:
+    if column is None:
+        return ""
+    index = at[column]
+    return row[index].strip() if index < len(row) else ""
+
+
+def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_number: int) -> ParsedLine | None:
+    date_text = _cell(row, at, bank.date_column)
+    if not date_text:
+        raise ValueError(f"column {bank.date_column} is empty")
+    try:
+        booked_on = _parse_date(date_text, bank)
+    except ValueError as error:
+        raise ValueError(f"column {bank.date_column}: {error}") from None
+    if bank.amount_column:
+        column = bank.amount_column
+        try:
+            amount = parse_amount(_cell(row, at, column), bank)
+        except ValueError as error:
+            raise ValueError(f"column {column}: {error}") from None
+    else:
+        assert bank.credit_column and bank.debit_column
+        credit_text, debit_text = _cell(row, at, bank.credit_column), _cell(row, at, bank.debit_column)
+        try:
+            credit = parse_amount(credit_text, bank) if credit_text else 0
+        except ValueError as error:
+            raise ValueError(f"column {bank.credit_column}: {error}") from None
+        try:
+            debit = parse_amount(debit_text, bank) if debit_text else 0
+        except ValueError as error:
+            raise ValueError(f"column {bank.debit_column}: {error}") from None
+        if credit and debit:
+            raise ValueError(f"both {bank.credit_column} and {bank.debit_column} are filled in")
+        amount = credit or -debit
+    if amount == 0:
+        return None  # a balance line or a zero correction: no money moved
+    description = " ".join(_cell(row, at, c) for c in bank.description_columns).strip()[:300]
+    reference = _cell(row, at, bank.reference_column)[:80] or None
+    return ParsedLine(row_number, booked_on, amount, description, reference, "")
