@@ -126,14 +126,13 @@ def import_statement(
             "Check the bank format, or fix the rows and import the file again.",
             errors={"files": {"file": parsed.errors}},
         )
-    days = [line.booked_on for line in parsed.lines]
     record = StatementImport(
         branch_id=branch.id,
         bank=bank,
         filename=filename[:200] or "statement.csv",
         file_sha256=digest,
-        first_booked_on=min(days) if days else None,
-        last_booked_on=max(days) if days else None,
+        first_booked_on=parsed.first_day,
+        last_booked_on=parsed.last_day,
         credit_lines=len(parsed.lines),
         debit_lines=parsed.debit_rows,
         imported_by_user_id=actor_id,

@@ -110,6 +110,8 @@ class ParsedStatement:
     lines: list[ParsedLine] = field(default_factory=list)
     debit_rows: int = 0
     errors: list[str] = field(default_factory=list)  # "row 7, column Kredit: ..."
+    first_day: date | None = None  # the days the statement's transactions span, debits included
+    last_day: date | None = None
 
     @property
     def ok(self) -> bool:
@@ -221,6 +223,8 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
             continue
         if line is None:
             continue
+        result.first_day = min(result.first_day or line.booked_on, line.booked_on)
+        result.last_day = max(result.last_day or line.booked_on, line.booked_on)
         if line.amount_idr < 0:
             result.debit_rows += 1
             continue
