@@ -497,3 +497,45 @@ def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(clien
         line_id = db.session.scalar(select(StatementLine.id))
         banked = db.session.scalars(select(SettlementLine.statement_line_id)).all()
         assert banked == [line_id, line_id]
+
+
+def test_the_operators_cli_imports_a_statement_with_progress_and_closes_a_day(client, day, tmp_path):
+    runner = client.application.test_cli_runner()
+    path = tmp_path / "mutasi-bri.csv"
+    credit = f"{day['amounts']['agent']:,}".replace(",", ".")
+    path.write_text(
+        f'Tanggal Transaksi,Uraian Transaksi,Teller,Debet,Kredit,Saldo\n20/11/2026,SETORAN TUNAI,0001,,"{credit},00",\n'
+    )
+    other = tmp_path / "mutasi-lain.csv"
+    other.write_text("Tanggal,Keterangan,Jumlah\n20/11/2026,SETORAN,1000\n")
+
+    imported = runner.invoke(args=["import-statement", str(path), "--bank", "bri", "--branch", "pkp"])
+    again = runner.invoke(args=["import-statement", str(path), "--bank", "bri", "--branch", "pkp"])
+    wrong = runner.invoke(args=["import-statement", str(other), "--bank", "generic", "--branch", "pkp"])
+    closed = runner.invoke(args=["close-day", "--branch", "PKP", "--on", str(DAY)])
+
+    assert imported.exit_code == 0, imported.output
+    assert "reading rows" in imported.output and "matching credits" in imported.output
+    assert "1 credits (1 new), 0 debits skipped; matched none; 1 to review" in imported.output
+    assert again.exit_code == 0 and "was imported before" in again.output
+    assert wrong.exit_code == 1 and "No header row with a 'date' column" in wrong.output
+    assert closed.exit_code == 0 and "PKP: 3 batch(es) closed" in closed.output
+
+
+def test_the_day_end_job_closes_each_branch_at_its_own_evening(client, day):
+    from datetime import datetime
+
+    from collection.reconciliation import branches_at_local_hour
+    from extensions import db
+    from payments.batches import DAY_END_HOUR, close_due_days
+    from payments.models import DailyBatch
+
+    with client.application.app_context():
+        wib_evening = datetime(2026, 11, 19, DAY_END_HOUR - 7)  # 21:00 WIB in UTC
+        assert branches_at_local_hour(db.session, wib_evening, DAY_END_HOUR) == [day["pkp"], day["ptk"]]
+        created = close_due_days(db.session, day["pkp"], wib_evening)
+        rerun = close_due_days(db.session, day["pkp"], wib_evening)
+        days = set(db.session.scalars(select(DailyBatch.business_date)))
+
+    assert (created, rerun) == (3, 0)
+    assert days == {DAY}
