@@ -28,6 +28,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The form expired: reload and try again.",
     ),
     "home": ("Beranda", "Home"),
+    "batch_returned": (
+        "Keuangan mengembalikan setoran tanggal {day}: {reason}",
+        "Finance returned your batch of {day}: {reason}",
+    ),
     "today": ("Hari ini", "Today"),
     "collected_today": ("Terkumpul hari ini", "Collected today"),
     "cash_on_hand": ("Uang di tangan", "Cash on hand"),

@@ -61,6 +61,12 @@ class DepositSchema(Schema):
     recorded_at = UtcDateTime()
 
 
+class ReturnedBatchSchema(Schema):
+    business_date = fields.Date()
+    reason = fields.String(allow_none=True)
+    returned_at = UtcDateTime(allow_none=True)
+
+
 class CashPositionSchema(Schema):
     collected_today_idr = fields.Integer()
     collected_idr = fields.Integer()
@@ -70,6 +76,9 @@ class CashPositionSchema(Schema):
     oldest_undeposited_on = fields.Date(allow_none=True)
     deposit_due_by = fields.Date(allow_none=True)
     blocked = fields.Boolean()
+    returned_batches = fields.List(
+        fields.Nested(ReturnedBatchSchema), metadata={"description": "Days finance sent back to fix, with the reason"}
+    )
 
 
 class AlertSchema(Schema):

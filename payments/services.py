@@ -32,8 +32,10 @@ from extensions import DbSession
 from payments.allocation import Due, allocate
 from payments.batches import ensure_day_open
 from payments.models import (
+    BatchStatus,
     BranchAlert,
     Channel,
+    DailyBatch,
     Deposit,
     Payment,
     PaymentAllocation,
@@ -540,6 +542,14 @@ def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, 
         "deposit_due_by": cash.deposit_due_by,
         "blocked": cash.blocked,
         "payments": todays,
+        "returned_batches": [
+            {"business_date": b.business_date, "reason": b.decision_note, "returned_at": b.decided_at}
+            for b in session.scalars(
+                select(DailyBatch)
+                .where(DailyBatch.agent_id == agent.id, DailyBatch.status == BatchStatus.RETURNED)
+                .order_by(DailyBatch.business_date)
+            )
+        ],
     }
 
 

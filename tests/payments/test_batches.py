@@ -539,3 +539,29 @@ def test_the_day_end_job_closes_each_branch_at_its_own_evening(client, day):
 
     assert (created, rerun) == (3, 0)
     assert days == {DAY}
+
+
+def test_the_agent_sees_a_returned_batch_in_his_day_until_finance_approves_it(client, day):
+    batch = close(client, day)[code(day, "agent_b")]
+    reason = "Bukti setor BRI-7781 kurang Rp5.000"
+    client.post(f"/api/v1/batches/{batch['id']}/return", json={"reason": reason}, headers=day["finance"].headers)
+
+    returned = client.get("/api/v1/agents/me/cash", headers=day["agent_b"].headers).get_json()["returned_batches"]
+    others = client.get("/api/v1/agents/me/cash", headers=day["agent"].headers).get_json()["returned_batches"]
+    client.post(f"/api/v1/batches/{batch['id']}/approve", json={"note": "fee"}, headers=day["finance"].headers)
+    after = client.get("/api/v1/agents/me/cash", headers=day["agent_b"].headers).get_json()["returned_batches"]
+
+    assert [(r["business_date"], r["reason"]) for r in returned] == [("2026-11-19", reason)]
+    assert others == [] and after == []
+
+
+def test_the_agents_home_page_says_which_day_came_back_and_why(client, day):
+    from tests.agents.test_web import login
+
+    batch = close(client, day)[code(day, "agent")]
+    client.post(f"/api/v1/batches/{batch['id']}/return", json={"reason": "Slip hilang"}, headers=day["finance"].headers)
+    login(client, "agent.pkp")
+
+    page = client.get("/agen/").get_data(as_text=True)
+
+    assert "Keuangan mengembalikan setoran tanggal 19-11-2026: Slip hilang" in page
