@@ -1,36 +1,51 @@
 """The standing reconciliation: re-derive every member's standing from what is settled, per branch and in
-chunks, and write what changed: status changes with their dates, flags, notices, visits.
+ranges of members, and write what changed: status changes with their dates, flags, notices, visits, reminders.
 
-Each chunk costs a fixed number of queries (its members, their current periods, their settled months),
-then the pure rule (collection/arrears.py) runs per member. Safe to re-run: the same input gives the
-same output, and flags, texts and visits are unique per member, kind and month.
+The deriving is set-based (collection/standing_sql.py): one statement per range of members returns only those
+whose cached standing is out of date, who are due an arrears flag, or who are due a reminder today, so a
+member whose standing did not change costs no Python and no write. For the members it returns, the pure rule
+(collection/arrears.py) derives the standing again from their settled months, and what changed is written in
+bulk. Safe to re-run: the same input gives the same output, and flags, texts and visits are unique per member,
+kind and month (the database's unique keys are the final guard: duplicates are skipped, not raised).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Executable, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from agents.models import Branch
 from collection.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.due_dates import due_date
 from collection.models import Member, MembershipPeriod, MemberStatusChange, StandingFlag
 from collection.months import Month
-from collection.rates import ContributionTerms, Package, Payer, RateError, RateTable, Sector, amount_due
+from collection.rates import RateTable
 from collection.services import holidays_for, load_rate_table
+from collection.standing_sql import (
+    DerivedStanding,
+    StandingCalendar,
+    TermsKey,
+    calendar_for,
+    chunk_bounds,
+    derive_standings,
+    month_amount,
+    settled_months,
+)
 from core.clock import local_today
-from core.outbox import queue_message
+from core.outbox import OutboxMessage
 from extensions import DbSession
-from payments.models import Mandate, PaymentAllocation
-from payments.services import add_visit
+from payments.models import VisitItem
 
-CHUNK = 1000
-REMIND_DAYS_BEFORE_DUE = 3  # members without an active mandate get a reminder this many days before
+CHUNK = 5000  # members per range: one statement and one transaction each
+LAPSE_CAUSE = "more than 3 consecutive unpaid months"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,136 +64,54 @@ def reconcile_branch(
     chunk: int = CHUNK,
     on_chunk: Callable[[int], None] | None = None,
 ) -> ReconcileResult:
-    """Recompute the standing of every member of a branch on its local today; commit chunk by chunk."""
+    """Recompute the standing of every member of a branch on its local today; commit range by range."""
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValueError(f"there is no branch {branch_id}")
     today = local_today(branch.timezone, now)
-    this_month = Month.of(today)
     table = load_rate_table(session)
     holidays = holidays_for(session, branch, date(today.year - 3, 1, 1), date(today.year + 2, 12, 31))
-    amounts: dict[tuple[int, str, str, Month], int] = {}
+    calendar = calendar_for(table, today, holidays)
+    work = _Work(session, table, holidays, calendar, {})
     result = ReconcileResult()
-    last_id = 0
-    while True:
-        members = list(
-            session.scalars(
-                select(Member)
-                .where(Member.branch_id == branch_id, Member.id > last_id)
-                .order_by(Member.id)
-                .limit(chunk)
-            )
-        )
-        if not members:
-            break
-        last_id = members[-1].id
-        ids = [m.id for m in members]
-        periods = _current_periods(session, ids)
-        settled = _settled_months(session, ids)
-        with_mandate = set(
-            session.scalars(select(Mandate.member_id).where(Mandate.member_id.in_(ids), Mandate.status == "active"))
-        )
-        for member in members:
-            period = periods[member.id]
-            months = settled.get(member.id, set())
-            dues = _dues(member, period, max(this_month, *months) if months else this_month, table, holidays, amounts)
-            standing = standing_on(dues, months, today, period.started_on)
-            _apply(session, member, period, standing, today, result)
-            if member.id not in with_mandate:
-                result.reminders += _remind(session, member, dues, months, today)
-            status = str(standing.status)
-            result.by_status[status] = result.by_status.get(status, 0) + 1
-        result.members += len(members)
+    for after_id, through_id, members in chunk_bounds(session, branch_id, chunk):
+        rows = derive_standings(session, branch_id, after_id, through_id, calendar)
+        work.apply(branch_id, rows, result)
+        result.members += members
         session.commit()
         if on_chunk:
-            on_chunk(len(members))
+            on_chunk(members)
+    counts = session.execute(
+        select(Member.status, func.count()).where(Member.branch_id == branch_id).group_by(Member.status)
+    )
+    result.by_status = {str(status): int(count) for status, count in counts}
+    session.commit()
     return result
 
 
-def _current_periods(session: DbSession, ids: list[int]) -> dict[int, MembershipPeriod]:
-    periods: dict[int, MembershipPeriod] = {}
-    for period in session.scalars(
-        select(MembershipPeriod)
-        .where(MembershipPeriod.member_id.in_(ids))
-        .order_by(MembershipPeriod.started_on, MembershipPeriod.id)
-    ):
-        periods[period.member_id] = period  # the latest wins
-    return periods
-
-
-def _settled_months(session: DbSession, ids: list[int]) -> dict[int, set[Month]]:
-    settled: dict[int, set[Month]] = {}
-    rows = session.execute(
-        select(PaymentAllocation.member_id, PaymentAllocation.month).where(
-            PaymentAllocation.member_id.in_(ids),
-            ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
-        )
-    )
-    for member_id, month in rows:
-        settled.setdefault(member_id, set()).add(month)
-    return settled
-
-
 def _dues(
-    member: Member,
-    period: MembershipPeriod,
+    terms: TermsKey,
+    first: Month,
     last: Month,
     table: RateTable,
     holidays: set[date],
     amounts: dict[tuple[int, str, str, Month], int],
 ) -> list[MonthDue]:
-    """The period's months with their amounts (shared across members on the same terms) and due dates."""
+    """The period's months that cost something, with their amounts (shared across members on the same terms)
+    and due dates."""
     dues = []
-    for month in period.first_month.until(last):
-        key = (member.bracket, member.package, member.sector, month)
+    for month in first.until(last):
+        key = (*terms, month)
         if key not in amounts:
-            terms = ContributionTerms(member.bracket, Package(member.package), Sector(member.sector), Payer.SELF)
-            try:
-                amounts[key] = amount_due(table, terms, month).total_idr
-            except RateError:
-                amounts[key] = 0
+            amounts[key] = month_amount(table, terms, month)
         if amounts[key] > 0:
             dues.append(MonthDue(month, amounts[key], due_date(month, holidays)))
     return dues
 
 
-def _apply(
-    session: DbSession,
-    member: Member,
-    period: MembershipPeriod,
-    standing: Standing,
-    today: date,
-    result: ReconcileResult,
-) -> None:
-    """Write a change of standing: the status change, its flag, the member's text, the agent's visit."""
-    member.paid_through = standing.paid_through
-    if standing.status == member.status:
-        if standing.status == MemberStatus.IN_ARREARS and standing.months_in_arrears >= 3:
-            result.flags += _flag(session, member, "arrears_3", standing, today)
-        return
-    result.changed += 1
-    changed_on = standing.lapsed_on or today
-    session.add(
-        MemberStatusChange(
-            member_id=member.id,
-            from_status=member.status,
-            to_status=standing.status,
-            changed_on=changed_on,
-            cause="reconciliation",
-        )
-    )
-    previous, member.status = member.status, standing.status
-    if standing.status == MemberStatus.IN_ARREARS:
-        result.flags += _flag(session, member, "arrears_1", standing, today)
-        if standing.months_in_arrears >= 3:
-            result.flags += _flag(session, member, "arrears_3", standing, today)
-    elif standing.status == MemberStatus.LAPSED:
-        period.ended_on = standing.lapsed_on
-        period.end_cause = "more than 3 consecutive unpaid months"
-        result.flags += _flag(session, member, "lapsed", standing, today)
-    elif previous != MemberStatus.ACTIVE:
-        month = standing.paid_through or Month.of(today)
-        result.flags += _flag(session, member, "resolved", standing, today, month)
+def _table(model: Any) -> Table:
+    """A model's Core table, for bulk statements."""
+    return cast(Table, model.__table__)
 
 
 _NOTICES = {
@@ -189,59 +122,189 @@ _NOTICES = {
     "lapsed": "BPJS Ketenagakerjaan: kepesertaan Anda berakhir karena iuran tidak dibayar lebih dari 3 bulan. "
     "Bayar iuran bulan ini lewat agen Perisai untuk perlindungan baru.",
 }
+_VISITS = ("arrears_1", "lapsed")  # flags that put the member on his agent's visit list
 
 
-def _flag(
-    session: DbSession, member: Member, kind: str, standing: Standing, today: date, month: Month | None = None
-) -> int:
-    """Raise a flag once per member, kind and month, with its text and (for arrears) the agent's visit."""
-    month = month or standing.oldest_unpaid or Month.of(today)
-    flag = StandingFlag(
-        member_id=member.id,
-        branch_id=member.branch_id,
-        kind=kind,
-        month=month,
-        raised_on=today,
-        months_in_arrears=standing.months_in_arrears,
-        arrears_idr=standing.arrears_idr,
-    )
-    try:
-        with session.begin_nested():
-            session.add(flag)
-    except IntegrityError:
-        return 0  # raised by an earlier run
-    if kind in _NOTICES:
-        amount = f"{standing.arrears_idr:,}".replace(",", ".")
-        queue_message(
-            session,
-            f"standing_{kind}",
-            member.phone,
-            _NOTICES[kind].format(month=month, amount=amount),
-            dedupe_key=f"standing:{kind}:{member.id}:{month}",
-        )
-    if kind in ("arrears_1", "lapsed"):
-        add_visit(
-            session, member, f"standing_{kind}", flag.id, f"{standing.months_in_arrears} months unpaid since {month}"
-        )
-    return 1
+@dataclass
+class _Flag:
+    member: DerivedStanding
+    kind: str
+    month: Month
+    standing: Standing
 
 
-def _remind(session: DbSession, member: Member, dues: Iterable[MonthDue], settled: set[Month], today: date) -> int:
-    """A reminder a few days before a due date, to a member who pays by hand (no active mandate)."""
-    for due in dues:
-        if due.month in settled:
-            continue
-        if due.due_on - timedelta(days=REMIND_DAYS_BEFORE_DUE) == today:
-            amount = f"{due.amount_idr:,}".replace(",", ".")
-            queued = queue_message(
-                session,
-                "due_reminder",
-                member.phone,
-                f"BPJS Ketenagakerjaan: iuran {due.month} Rp{amount} jatuh tempo {due.due_on:%d-%m-%Y}.",
-                dedupe_key=f"reminder:{member.id}:{due.month}",
+@dataclass
+class _Work:
+    """What one run needs besides the rows: the session, the rate table, the holidays, the day's calendar,
+    and the amounts already looked up (members on the same terms share them)."""
+
+    session: DbSession
+    table: RateTable
+    holidays: set[date]
+    calendar: StandingCalendar
+    amounts: dict[tuple[int, str, str, Month], int]
+
+    def apply(self, branch_id: int, rows: Sequence[DerivedStanding], result: ReconcileResult) -> None:
+        """Re-derive the returned members' standings with the pure rule and write what changed, in bulk."""
+        today = self.calendar.today
+        again = [r for r in rows if r.changed or r.beyond_horizon or r.months_in_arrears >= 3]
+        settled = settled_months(self.session, [r.member_id for r in again])
+        updates: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        ends: list[dict[str, Any]] = []
+        flags: list[_Flag] = []
+        for row in again:
+            months = settled.get(row.member_id, set())
+            last = max(Month.of(today), *months) if months else Month.of(today)
+            dues = _dues(row.terms, row.first_month, last, self.table, self.holidays, self.amounts)
+            standing = standing_on(dues, months, today, row.period_started_on)
+            if not row.beyond_horizon and (standing.status, standing.paid_through) != (row.status, row.paid_through):
+                log.warning("member %s: SQL derived %s, standing_on %s", row.member_id, row, standing)
+            self._plan(row, standing, updates, changes, ends, flags)
+        if updates:
+            members = _table(Member)
+            self.session.execute(
+                update(members)
+                .where(members.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), paid_through=bindparam("b_paid_through")),
+                updates,
             )
-            return int(queued)
-    return 0
+        if changes:
+            self.session.execute(insert(_table(MemberStatusChange)), changes)
+        if ends:
+            periods = _table(MembershipPeriod)
+            self.session.execute(
+                update(periods)
+                .where(periods.c.id == bindparam("b_id"))
+                .values(ended_on=bindparam("b_ended_on"), end_cause=LAPSE_CAUSE),
+                ends,
+            )
+        result.changed += len(changes)
+        result.flags += self._raise(branch_id, flags, today)
+        result.reminders += self._remind([r for r in rows if r.remind])
+
+    def _plan(
+        self,
+        row: DerivedStanding,
+        standing: Standing,
+        updates: list[dict[str, Any]],
+        changes: list[dict[str, Any]],
+        ends: list[dict[str, Any]],
+        flags: list[_Flag],
+    ) -> None:
+        """What a member's new standing writes: his cached standing, a status change, flags, the period's end."""
+        status = str(standing.status)
+        if (status, standing.paid_through) != (row.cached_status, row.cached_paid_through):
+            updates.append({"b_id": row.member_id, "b_status": status, "b_paid_through": standing.paid_through})
+        today = self.calendar.today
+        if status == row.cached_status:
+            if standing.status == MemberStatus.IN_ARREARS and standing.months_in_arrears >= 3:
+                flags.append(_Flag(row, "arrears_3", standing.oldest_unpaid or Month.of(today), standing))
+            return
+        changes.append(
+            {
+                "member_id": row.member_id,
+                "from_status": row.cached_status,
+                "to_status": status,
+                "changed_on": standing.lapsed_on or today,
+                "cause": "reconciliation",
+            }
+        )
+        oldest = standing.oldest_unpaid or Month.of(today)
+        if standing.status == MemberStatus.IN_ARREARS:
+            flags.append(_Flag(row, "arrears_1", oldest, standing))
+            if standing.months_in_arrears >= 3:
+                flags.append(_Flag(row, "arrears_3", oldest, standing))
+        elif standing.status == MemberStatus.LAPSED:
+            ends.append({"b_id": row.period_id, "b_ended_on": standing.lapsed_on})
+            flags.append(_Flag(row, "lapsed", oldest, standing))
+        elif row.cached_status != MemberStatus.ACTIVE:
+            flags.append(_Flag(row, "resolved", standing.paid_through or Month.of(today), standing))
+
+    def _raise(self, branch_id: int, flags: Sequence[_Flag], today: date) -> int:
+        """Raise each flag once per member, kind and month, with its text and (for arrears) the agent's visit."""
+        if not flags:
+            return 0
+        table = _table(StandingFlag)
+        raised = self._insert_new(
+            table,
+            [
+                {
+                    "member_id": f.member.member_id,
+                    "branch_id": branch_id,
+                    "kind": f.kind,
+                    "month": f.month,
+                    "raised_on": today,
+                    "months_in_arrears": f.standing.months_in_arrears,
+                    "arrears_idr": f.standing.arrears_idr,
+                }
+                for f in flags
+            ],
+            table.c.id,
+            table.c.member_id,
+            table.c.kind,
+        )
+        ids = {(member_id, kind): flag_id for flag_id, member_id, kind in raised}
+        texts, visits = [], []
+        for f in flags:
+            flag_id = ids.get((f.member.member_id, f.kind))
+            if flag_id is None:
+                continue  # raised by an earlier run
+            if f.kind in _NOTICES and f.member.phone:
+                amount = f"{f.standing.arrears_idr:,}".replace(",", ".")
+                texts.append(
+                    {
+                        "kind": f"standing_{f.kind}",
+                        "recipient": f.member.phone,
+                        "body": _NOTICES[f.kind].format(month=f.month, amount=amount),
+                        "dedupe_key": f"standing:{f.kind}:{f.member.member_id}:{f.month}",
+                    }
+                )
+            if f.kind in _VISITS:
+                visits.append(
+                    {
+                        "member_id": f.member.member_id,
+                        "branch_id": branch_id,
+                        "agent_id": f.member.agent_id,
+                        "reason": f"standing_{f.kind}",
+                        "source_id": flag_id,
+                        "note": f"{f.standing.months_in_arrears} months unpaid since {f.month}"[:200],
+                    }
+                )
+        if texts:
+            outbox = _table(OutboxMessage)
+            self._insert_new(outbox, texts, outbox.c.id)
+        if visits:
+            self.session.execute(insert(_table(VisitItem)), visits)
+        return len(ids)
+
+    def _remind(self, rows: Sequence[DerivedStanding]) -> int:
+        """A reminder a few days before the due date, to members who pay by hand (SQL chose them)."""
+        month = self.calendar.remind_month
+        if not rows or month is None:
+            return 0
+        due_on = due_date(month, self.holidays)
+        texts = []
+        for row in rows:
+            amount = f"{month_amount(self.table, row.terms, month):,}".replace(",", ".")
+            texts.append(
+                {
+                    "kind": "due_reminder",
+                    "recipient": row.phone,
+                    "body": f"BPJS Ketenagakerjaan: iuran {month} Rp{amount} jatuh tempo {due_on:%d-%m-%Y}.",
+                    "dedupe_key": f"reminder:{row.member_id}:{month}",
+                }
+            )
+        outbox = _table(OutboxMessage)
+        return len(self._insert_new(outbox, texts, outbox.c.id))
+
+    def _insert_new(self, table: Table, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
+        """Insert rows, skipping those a unique key already holds; the inserted rows' ``returning`` columns."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            statement: Executable = postgresql.insert(table).on_conflict_do_nothing().returning(*returning)
+        else:
+            statement = sqlite.insert(table).on_conflict_do_nothing().returning(*returning)
+        return list(self.session.execute(statement, rows).all())
 
 
 def branches_at_local_hour(session: DbSession, now: datetime, hour: int) -> list[int]:
