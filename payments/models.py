@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.months import Month
@@ -55,6 +55,10 @@ class Payment(Model):
     reversed_at: Mapped[datetime | None]
     reversed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     reversal_reason: Mapped[str | None] = mapped_column(String(200))
+    # A sponsor's bulk payment is one payment per member (its breakdown), all pointing at it.
+    sponsor_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sponsor_payments.id", use_alter=True), index=True
+    )
 
     allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment")
     receipt: Mapped[Receipt | None] = relationship(back_populates="payment")
@@ -406,3 +410,27 @@ class DailyBatch(Model):
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SponsorPayment(Model):
+    """One bulk payment by a sponsor: one receipt, and one payment per member as its breakdown."""
+
+    __tablename__ = "sponsor_payments"
+    __table_args__ = (CheckConstraint("amount_idr > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("sponsor_programmes.id"), index=True)
+    amount_idr: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    members: Mapped[int]
+    member_months: Mapped[int]
+    first_month: Mapped[Month] = mapped_column(MonthType())
+    last_month: Mapped[Month] = mapped_column(MonthType())
+    paid_on: Mapped[date]
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    branch_arrangement: Mapped[bool] = mapped_column(default=False)  # a late payment that settles a lapse
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
