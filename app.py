@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import core.audit
     import core.outbox  # noqa: F401
     import payments.models  # noqa: F401
+    from agents.incentive_routes import bp as incentives_bp
     from agents.routes import bp as agents_bp
     from collection.routes import bp as collection_bp
     from core.errors import register_error_handlers
@@ -45,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
     api.register_blueprint(payments_bp, url_prefix="/api/v1")
     api.register_blueprint(finance_bp, url_prefix="/api/v1")
+    api.register_blueprint(incentives_bp, url_prefix="/api/v1")
     register_error_handlers(app)
     from core import guards
 
