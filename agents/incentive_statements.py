@@ -47,7 +47,8 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound
 from extensions import DbSession
-from payments.models import BatchStatus, Channel, DailyBatch, Deposit, Payment, PaymentAllocation, PaymentStatus
+from payments.models import BatchStatus, Channel, DailyBatch, Payment, PaymentAllocation, PaymentStatus
+from payments.services import cash_covered_on
 
 RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives.py, in one place
 
@@ -168,7 +169,7 @@ def collected_lines(
     )
     if not payments:
         return []
-    covered = _covered_on(session, agent.id, [p for p in payments if p.status == PaymentStatus.SETTLED])
+    covered = cash_covered_on(session, agent.id, [p for p in payments if p.status == PaymentStatus.SETTLED])
     approved = {
         day: decided.replace(tzinfo=UTC).astimezone(zone).date()
         for day, decided in session.execute(
@@ -238,30 +239,6 @@ def _eligible_on(payment: Payment, covered_on: date | None, approved_on: date | 
     if covered_on is None or approved_on is None:
         return None
     return max(covered_on, approved_on, payment.paid_on)
-
-
-def _covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, date]:
-    """The day each settled cash payment's cash was covered by deposits, oldest cash first."""
-    deposits = list(
-        session.execute(
-            select(Deposit.deposited_on, Deposit.amount_idr)
-            .where(Deposit.agent_id == agent_id)
-            .order_by(Deposit.deposited_on, Deposit.id)
-        )
-    )
-    covered: dict[int, date] = {}
-    collected = deposited = 0
-    index = 0
-    for payment in settled:
-        collected += payment.amount_idr
-        while deposited < collected and index < len(deposits):
-            deposited += deposits[index][1]
-            index += 1
-        if deposited >= collected:
-            covered[payment.id] = deposits[index - 1][0]
-        else:
-            break  # this and every later payment are still held
-    return covered
 
 
 def _month_numbers(session: DbSession, member_ids: set[int]) -> dict[int, list[Month]]:

@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 
 from agents.auth import current_user, require_roles
 from agents.models import Role
+from collection.months import Month
 from core.clock import app_now, local_today
-from core.errors import field_error, query_error
+from core.errors import DomainError, field_error, query_error
 from extensions import db
 from payments import bank, batches, reports
 from payments.schemas import (
@@ -19,20 +20,26 @@ from payments.schemas import (
     ApproveRequestSchema,
     BatchQuerySchema,
     BatchSchema,
+    ChannelMonthSchema,
     CloseDayRequestSchema,
     CloseDayResultSchema,
     CollectionDaySchema,
     CollectionsQuerySchema,
+    CoverageQuerySchema,
+    CoverageRowSchema,
     DecisionRequestSchema,
     ImportReportSchema,
+    MonthRangeQuerySchema,
     ProposalRequestSchema,
     ProposalSchema,
     ReturnRequestSchema,
+    ScorecardRowSchema,
     StatementFormatSchema,
     StatementFormSchema,
     StatementLineQuerySchema,
     StatementLineSchema,
     StatementUploadSchema,
+    TargetsRequestSchema,
 )
 from payments.statements import BANK_FORMATS
 
@@ -217,3 +224,67 @@ class Collections(MethodView):
         if (last - first).days >= MAX_REPORT_DAYS:
             raise query_error("from", f"Ask for at most {MAX_REPORT_DAYS} days at a time.")
         return reports.collections_per_day(db.session, branch, first, last)
+
+
+MAX_REPORT_MONTHS = 36
+
+
+@bp.route("/branches/<int:branch_id>/reports/coverage")
+class Coverage(MethodView):
+    @require_roles(*FINANCE)
+    @bp.arguments(CoverageQuerySchema, location="query")
+    @bp.response(200, CoverageRowSchema(many=True))
+    def get(self, query: dict[str, Any], branch_id: int) -> list[reports.CoverageRow]:
+        """Active members per regency or city beside the branch's target population for the year."""
+        branch = bank.branch_for(db.session, current_user(), branch_id)
+        year = query.get("year") or local_today(branch.timezone, app_now()).year
+        return reports.coverage_by_regency(db.session, branch, year)
+
+
+@bp.route("/branches/<int:branch_id>/coverage-targets/<int:year>")
+class CoverageTargets(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)
+    @bp.arguments(TargetsRequestSchema)
+    @bp.response(200, CoverageRowSchema(many=True))
+    def put(self, payload: dict[str, Any], branch_id: int, year: int) -> list[reports.CoverageRow]:
+        """Enter the target population (informal workers to cover) per regency or city for a year."""
+        branch = bank.branch_for(db.session, current_user(), branch_id)
+        if not 2015 <= year <= 2100:
+            raise DomainError("Give a year such as 2026.", errors={"path": {"year": ["2015 to 2100"]}})
+        reports.set_targets(db.session, branch, year, payload["targets"], current_user().id)
+        return reports.coverage_by_regency(db.session, branch, year)
+
+
+def _month_range(query: dict[str, Any], branch: Any, default_months: int = 12) -> tuple[Month, Month]:
+    last = query.get("last") or Month.of(local_today(branch.timezone, app_now()))
+    first = query.get("first") or last - (default_months - 1)
+    if first > last:
+        raise query_error("from", "'from' is after 'to': swap them.")
+    if last - first >= MAX_REPORT_MONTHS:
+        raise query_error("from", f"Ask for at most {MAX_REPORT_MONTHS} months at a time.")
+    return first, last
+
+
+@bp.route("/branches/<int:branch_id>/reports/collections-by-channel")
+class CollectionsByChannel(MethodView):
+    @require_roles(*FINANCE)
+    @bp.arguments(MonthRangeQuerySchema, location="query")
+    @bp.response(200, ChannelMonthSchema(many=True))
+    def get(self, query: dict[str, Any], branch_id: int) -> list[reports.ChannelMonth]:
+        """Settled contributions per month by channel: cash, auto-debit, sponsor, bank transfer."""
+        branch = bank.branch_for(db.session, current_user(), branch_id)
+        first, last = _month_range(query, branch)
+        return reports.collections_by_channel(db.session, branch, first, last)
+
+
+@bp.route("/branches/<int:branch_id>/reports/agent-scorecard")
+class AgentScorecard(MethodView):
+    @require_roles(*FINANCE)
+    @bp.arguments(MonthRangeQuerySchema, location="query")
+    @bp.response(200, ScorecardRowSchema(many=True))
+    def get(self, query: dict[str, Any], branch_id: int) -> list[reports.ScorecardRow]:
+        """Each agent over the months asked (default: this month): enrolled, collected, deposit delay,
+        batches and variances, members lapsed."""
+        branch = bank.branch_for(db.session, current_user(), branch_id)
+        first, last = _month_range(query, branch, default_months=1)
+        return reports.agent_scorecard(db.session, branch, first.first_day(), last.last_day())

@@ -1,4 +1,5 @@
-"""Branch finance's figures: arrears by ageing bucket, and collections per day by channel.
+"""The figures that steer a branch: arrears by ageing bucket, collections per day and per month by channel,
+coverage by regency against the branch's targets, and the agent scorecard.
 
 Each is a handful of grouped queries, whatever the branch's size, so the pages stay fast at a branch of
 100,000 members.
@@ -11,19 +12,25 @@ months they owe: 1, 2, 3 (the last month they can still pay back), and lapsed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
-from agents.models import Branch
+from agents.models import Agent, Branch
 from collection.arrears import MemberStatus
 from collection.due_dates import due_date
-from collection.models import Member
+from collection.models import Member, MemberStatusChange, RegencyTarget
 from collection.months import Month
+from collection.nik import region_name
 from collection.services import holidays_for
+from core import audit
+from core.errors import DomainError
 from extensions import DbSession
-from payments.models import Channel, Payment, PaymentStatus
+from payments.models import BatchStatus, Channel, DailyBatch, Payment, PaymentStatus
+from payments.services import cash_covered_on
 
 AGEING_BUCKETS = ("1 month", "2 months", "3 months", "lapsed")
 
@@ -121,3 +128,215 @@ def collections_per_day(session: DbSession, branch: Branch, first: date, last: d
         )
         day += timedelta(days=1)
     return days
+
+
+# Reports that steer a branch (issue #6): coverage, collections by channel, the agent scorecard.
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    regency_code: str
+    regency_name: str
+    active_members: int
+    target_population: int | None
+    source: str | None
+
+    @property
+    def coverage_percent(self) -> float | None:
+        """Active members as a share of the target, one decimal; None without a target."""
+        if not self.target_population:
+            return None
+        return round(100 * self.active_members / self.target_population, 1)
+
+
+def coverage_by_regency(session: DbSession, branch: Branch, year: int) -> list[CoverageRow]:
+    """Active members per regency or city (of their NIK) beside the target population the branch entered."""
+    regency = func.substr(Member.district_code, 1, 4)
+    active: dict[str, int] = dict(
+        session.execute(
+            select(regency, func.count())
+            .where(Member.branch_id == branch.id, Member.status == MemberStatus.ACTIVE)
+            .group_by(regency)
+        ).all()
+    )
+    targets = {
+        t.regency_code: t
+        for t in session.scalars(
+            select(RegencyTarget).where(RegencyTarget.branch_id == branch.id, RegencyTarget.year == year)
+        )
+    }
+    codes = sorted(set(active) | set(targets))
+    return [
+        CoverageRow(
+            code,
+            region_name(code) or code,
+            int(active.get(code, 0)),
+            targets[code].target_population if code in targets else None,
+            targets[code].source if code in targets else None,
+        )
+        for code in codes
+    ]
+
+
+def set_targets(
+    session: DbSession, branch: Branch, year: int, rows: list[dict[str, Any]], actor_id: int
+) -> list[RegencyTarget]:
+    """Enter or replace the branch's target populations for a year (one row per regency); all or nothing."""
+    errors: dict[str, dict[str, list[str]]] = {}
+    for index, row in enumerate(rows):
+        code = str(row.get("regency_code", ""))
+        if len(code) != 4 or region_name(code) is None:
+            errors.setdefault(str(index), {})["regency_code"] = [
+                f"'{code}' is not a known regency or city code (4 digits, e.g. 1903 Bangka Selatan)."
+            ]
+        target = row.get("target_population")
+        if not isinstance(target, int) or isinstance(target, bool) or target <= 0:
+            errors.setdefault(str(index), {})["target_population"] = ["The informal workers to cover, above 0."]
+    codes = [str(r.get("regency_code")) for r in rows]
+    for index, code in enumerate(codes):
+        if code in codes[:index]:
+            errors.setdefault(str(index), {})["regency_code"] = [f"{code} is given twice: once per year."]
+    if errors:
+        raise DomainError("Correct the target rows; nothing was saved.", errors={"json": {"targets": errors}})
+    existing = {
+        t.regency_code: t
+        for t in session.scalars(
+            select(RegencyTarget).where(RegencyTarget.branch_id == branch.id, RegencyTarget.year == year)
+        )
+    }
+    saved = []
+    for row in rows:
+        target = existing.get(row["regency_code"]) or RegencyTarget(
+            branch_id=branch.id, regency_code=row["regency_code"], year=year
+        )
+        target.target_population = row["target_population"]
+        target.source = (row.get("source") or "")[:200] or None
+        target.updated_by_user_id = actor_id
+        session.add(target)
+        saved.append(target)
+    audit.record(session, "coverage.targets_set", "branch", branch.id, actor_id, year=year, regencies=len(rows))
+    session.commit()
+    return saved
+
+
+@dataclass(frozen=True)
+class ChannelMonth:
+    month: Month
+    cash_idr: int
+    auto_debit_idr: int
+    sponsor_idr: int
+    bank_transfer_idr: int
+    payments: int
+
+    @property
+    def total_idr(self) -> int:
+        return self.cash_idr + self.auto_debit_idr + self.sponsor_idr + self.bank_transfer_idr
+
+
+def collections_by_channel(session: DbSession, branch: Branch, first: Month, last: Month) -> list[ChannelMonth]:
+    """Settled contributions per calendar month (of the day paid) and channel, every month of the range."""
+    days = collections_per_day(session, branch, first.first_day(), last.last_day())
+    months: dict[Month, list[CollectionDay]] = {}
+    for day in days:
+        months.setdefault(Month.of(day.day), []).append(day)
+    return [
+        ChannelMonth(
+            month,
+            sum(d.cash_idr for d in months.get(month, [])),
+            sum(d.auto_debit_idr for d in months.get(month, [])),
+            sum(d.sponsor_idr for d in months.get(month, [])),
+            sum(d.bank_transfer_idr for d in months.get(month, [])),
+            sum(d.payments for d in months.get(month, [])),
+        )
+        for month in first.until(last)
+    ]
+
+
+@dataclass(frozen=True)
+class ScorecardRow:
+    agent_id: int
+    agent_code: str
+    agent_name: str
+    status: str
+    members_enrolled: int
+    collected_idr: int
+    payments: int
+    average_deposit_delay_days: float | None  # from the day cash was taken to the day deposits covered it
+    undeposited_idr: int  # of the period's cash, not yet covered by a deposit
+    batches_approved: int
+    batches_returned: int
+    variance_idr: int  # in the approved batches of the period, as finance approved them
+    members_lapsed: int  # of the members he enrolled, lapsed in the period
+
+
+def agent_scorecard(session: DbSession, branch: Branch, first: date, last: date) -> list[ScorecardRow]:
+    """Each agent of the branch over a period: what he enrolled and collected, how fast his cash reached the
+    bank, what finance found in his batches, and how many of his members lapsed."""
+    agents = list(session.scalars(select(Agent).where(Agent.branch_id == branch.id).order_by(Agent.code)))
+    enrolled = dict(
+        session.execute(
+            select(Member.enrolled_by_agent_id, func.count())
+            .where(Member.branch_id == branch.id, Member.enrolled_on.between(first, last))
+            .group_by(Member.enrolled_by_agent_id)
+        ).all()
+    )
+    lapsed = dict(
+        session.execute(
+            select(Member.enrolled_by_agent_id, func.count(func.distinct(MemberStatusChange.member_id)))
+            .join(Member, Member.id == MemberStatusChange.member_id)
+            .where(
+                Member.branch_id == branch.id,
+                MemberStatusChange.to_status == MemberStatus.LAPSED,
+                MemberStatusChange.changed_on.between(first, last),
+            )
+            .group_by(Member.enrolled_by_agent_id)
+        ).all()
+    )
+    batches: dict[int, list[DailyBatch]] = {}
+    for batch in session.scalars(
+        select(DailyBatch).where(DailyBatch.branch_id == branch.id, DailyBatch.business_date.between(first, last))
+    ):
+        batches.setdefault(batch.agent_id, []).append(batch)
+    rows = []
+    for agent in agents:
+        settled = list(
+            session.scalars(
+                select(Payment)
+                .where(
+                    Payment.agent_id == agent.id,
+                    Payment.channel == Channel.CASH,
+                    Payment.status == PaymentStatus.SETTLED,
+                    Payment.paid_on <= last,
+                )
+                .order_by(Payment.recorded_at, Payment.id)
+            )
+        )
+        covered = cash_covered_on(session, agent.id, settled)
+        in_period = [p for p in settled if p.paid_on >= first]
+        delays = [(covered[p.id] - p.paid_on).days for p in in_period if p.id in covered]
+        own = batches.get(agent.id, [])
+        approved = [b for b in own if b.status == BatchStatus.APPROVED]
+        rows.append(
+            ScorecardRow(
+                agent_id=agent.id,
+                agent_code=agent.code,
+                agent_name=agent.user.full_name,
+                status=agent.status,
+                members_enrolled=int(enrolled.get(agent.id, 0)),
+                collected_idr=sum(p.amount_idr for p in in_period),
+                payments=len(in_period),
+                average_deposit_delay_days=round(sum(max(0, d) for d in delays) / len(delays), 1) if delays else None,
+                undeposited_idr=sum(p.amount_idr for p in in_period if p.id not in covered),
+                batches_approved=len(approved),
+                batches_returned=sum(1 for b in own if b.status == BatchStatus.RETURNED),
+                variance_idr=sum(_snapshot_variance(b) for b in approved),
+                members_lapsed=int(lapsed.get(agent.id, 0)),
+            )
+        )
+    return rows
+
+
+def _snapshot_variance(batch: DailyBatch) -> int:
+    if not batch.approved_snapshot:
+        return 0
+    return sum(v["amount_idr"] for v in json.loads(batch.approved_snapshot).get("variances", []))

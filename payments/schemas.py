@@ -329,3 +329,57 @@ class CollectionDaySchema(Schema):
 class CollectionsQuerySchema(Schema):
     first = fields.Date(validate=valid_day, data_key="from", metadata={"description": "Default: 30 days ago"})
     last = fields.Date(validate=valid_day, data_key="to", metadata={"description": "Default: today"})
+
+
+class CoverageQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2015, max=2100), metadata={"description": "Default: this year"})
+
+
+class CoverageRowSchema(Schema):
+    regency_code = fields.String()
+    regency_name = fields.String()
+    active_members = fields.Integer()
+    target_population = fields.Integer(allow_none=True)
+    coverage_percent = fields.Float(allow_none=True)
+    source = fields.String(allow_none=True)
+
+
+class TargetRowSchema(Schema):
+    regency_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$", error="4 digits, e.g. 1903"))
+    target_population = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
+    source = fields.String(validate=validate.Length(max=200), metadata={"example": "BPS Sakernas 2025"})
+
+
+class TargetsRequestSchema(Schema):
+    targets = fields.List(fields.Nested(TargetRowSchema), required=True, validate=validate.Length(min=1, max=600))
+
+
+class MonthRangeQuerySchema(Schema):
+    first = MonthField(data_key="from", metadata={"description": "Default: 11 months before 'to'"})
+    last = MonthField(data_key="to", metadata={"description": "Default: this month"})
+
+
+class ChannelMonthSchema(Schema):
+    month = MonthField()
+    cash_idr = fields.Integer()
+    auto_debit_idr = fields.Integer()
+    sponsor_idr = fields.Integer()
+    bank_transfer_idr = fields.Integer()
+    total_idr = fields.Integer()
+    payments = fields.Integer()
+
+
+class ScorecardRowSchema(Schema):
+    agent_id = fields.Integer()
+    agent_code = fields.String()
+    agent_name = fields.String()
+    status = fields.String()
+    members_enrolled = fields.Integer()
+    collected_idr = fields.Integer()
+    payments = fields.Integer()
+    average_deposit_delay_days = fields.Float(allow_none=True)
+    undeposited_idr = fields.Integer()
+    batches_approved = fields.Integer()
+    batches_returned = fields.Integer()
+    variance_idr = fields.Integer(metadata={"description": "In approved batches, as approved"})
+    members_lapsed = fields.Integer(metadata={"description": "Members he enrolled who lapsed in the period"})

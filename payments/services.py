@@ -135,6 +135,30 @@ def cash_deposited(session: DbSession, payment: Payment) -> bool:
     return is_deposited(int(through or 0), _deposited_total(session, payment.agent_id))
 
 
+def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, date]:
+    """The day each settled cash payment's cash was covered by deposits, oldest cash first."""
+    deposits = list(
+        session.execute(
+            select(Deposit.deposited_on, Deposit.amount_idr)
+            .where(Deposit.agent_id == agent_id)
+            .order_by(Deposit.deposited_on, Deposit.id)
+        )
+    )
+    covered: dict[int, date] = {}
+    collected = deposited = 0
+    index = 0
+    for payment in settled:
+        collected += payment.amount_idr
+        while deposited < collected and index < len(deposits):
+            deposited += deposits[index][1]
+            index += 1
+        if deposited >= collected:
+            covered[payment.id] = deposits[index - 1][0]
+        else:
+            break  # this and every later payment are still held
+    return covered
+
+
 def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
     found = cast(Payment | Deposit | None, session.scalar(select(model).where(model.idempotency_key == key)))
     if found is not None and found.request_fingerprint != digest:

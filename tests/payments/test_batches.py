@@ -565,3 +565,64 @@ def test_the_agents_home_page_says_which_day_came_back_and_why(client, day):
     page = client.get("/agen/").get_data(as_text=True)
 
     assert "Keuangan mengembalikan setoran tanggal 19-11-2026: Slip hilang" in page
+
+
+def test_coverage_by_regency_against_the_targets_the_branch_entered(client, day):
+    url = f"/api/v1/branches/{day['pkp']}/coverage-targets/2026"
+    body = {
+        "targets": [
+            {"regency_code": "1971", "target_population": 40, "source": "BPS 2025"},
+            {"regency_code": "1903", "target_population": 1768},
+        ]
+    }
+
+    saved = client.put(url, json=body, headers=day["finance"].headers)
+    zero = client.put(
+        url, json={"targets": [{"regency_code": "1971", "target_population": 0}]}, headers=day["finance"].headers
+    )
+    unknown = client.put(
+        url,
+        json={
+            "targets": [
+                {"regency_code": "1971", "target_population": 5},
+                {"regency_code": "9999", "target_population": 5},
+            ]
+        },
+        headers=day["finance"].headers,
+    )
+    report = client.get(f"/api/v1/branches/{day['pkp']}/reports/coverage?year=2026", headers=day["finance"].headers)
+
+    assert saved.status_code == 200
+    rows = {r["regency_code"]: r for r in report.get_json()}
+    assert rows["1971"]["active_members"] == 3 and rows["1971"]["coverage_percent"] == 7.5
+    assert "PANGKAL" in rows["1971"]["regency_name"].upper()
+    assert rows["1903"]["active_members"] == 0 and rows["1903"]["coverage_percent"] == 0.0
+    assert zero.status_code == 422 and "target_population" in zero.get_json()["errors"]["json"]["targets"]["0"]
+    assert unknown.status_code == 422
+    assert list(unknown.get_json()["errors"]["json"]["targets"]) == ["1"]
+    assert "9999" in unknown.get_json()["errors"]["json"]["targets"]["1"]["regency_code"][0]
+
+
+def test_collections_by_channel_per_month_and_the_agent_scorecard(client, day):
+    by_month = client.get(
+        f"/api/v1/branches/{day['pkp']}/reports/collections-by-channel?from=2026-10&to=2026-11",
+        headers=day["finance"].headers,
+    ).get_json()
+    scorecard = client.get(
+        f"/api/v1/branches/{day['pkp']}/reports/agent-scorecard?from=2026-11&to=2026-11", headers=day["finance"].headers
+    ).get_json()
+    too_long = client.get(
+        f"/api/v1/branches/{day['pkp']}/reports/collections-by-channel?from=2020-01&to=2026-11",
+        headers=day["finance"].headers,
+    )
+
+    assert [(m["month"], m["cash_idr"]) for m in by_month] == [
+        ("2026-10", 0),
+        ("2026-11", sum(day["amounts"].values())),
+    ]
+    rows = {r["agent_code"]: r for r in scorecard}
+    a, b = rows[code(day, "agent")], rows[code(day, "agent_b")]
+    assert (a["members_enrolled"], a["collected_idr"], a["payments"]) == (1, day["amounts"]["agent"], 1)
+    assert a["undeposited_idr"] == day["amounts"]["agent"] and a["average_deposit_delay_days"] is None
+    assert b["undeposited_idr"] == 0 and b["average_deposit_delay_days"] == 0.0
+    assert too_long.status_code == 422
