@@ -27,6 +27,7 @@ from collection.nik import Sex, fake_nik
 from collection.rates import ContributionTerms, Package, Payer, RateTable, Sector, amount_due
 from collection.services import holidays_for, load_rate_table
 from core.clock import local_today
+from core.errors import DomainError
 from extensions import DbSession
 from payments.allocation import Due, allocate
 from payments.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
@@ -159,6 +160,7 @@ def load_demo_data(
     table = load_rate_table(session)
     password_hash = hash_password(DEMO_PASSWORD)
     counts = {"branches": 0, "agents": 0, "members": 0, "payments": 0}
+    pending_finance: list[tuple[Branch, list[str], date]] = []
 
     admin = StaffUser(username="admin", password_hash=password_hash, full_name="Admin iuran", role=Role.ADMIN)
     session.add(admin)
@@ -202,10 +204,78 @@ def load_demo_data(
         counts["branches"] += 1
         counts["agents"] += len(agents)
         counts["members"] += len(members)
+        pending_finance.append((branch, regencies, today))
     session.flush()
     counts["payments"] = session.scalar(select(func.count()).select_from(Payment)) or 0
     session.commit()
+    for branch, regencies, today in pending_finance:
+        counts["batches"] = counts.get("batches", 0) + _demo_finance(session, rng, branch, regencies, today, now)
     return counts
+
+
+FINANCE_DAYS = 14  # the demo's bank statement and daily batches cover the last two weeks
+APPROVED_BEFORE_DAYS = 7  # batches older than this are approved; the last week waits for finance
+
+
+def _demo_finance(
+    session: DbSession, rng: random.Random, branch: Branch, regencies: list[str], today: date, now: datetime
+) -> int:
+    """Two weeks of branch finance, through the same services finance uses: a bank statement of the
+    agents' deposits (one short by Rp5.000, one credit nobody declared), the days closed into batches,
+    the older week approved, and a target population per regency for the coverage report."""
+    from payments.bank import import_statement
+    from payments.batches import approve_batch, close_day
+    from payments.models import DailyBatch
+    from payments.reports import set_targets
+
+    finance = session.scalar(
+        select(StaffUser).where(StaffUser.branch_id == branch.id, StaffUser.role == Role.BRANCH_FINANCE)
+    )
+    assert finance is not None
+    first = today - timedelta(days=FINANCE_DAYS)
+    deposits = list(
+        session.scalars(
+            select(Deposit)
+            .where(Deposit.branch_id == branch.id, Deposit.deposited_on.between(first, today - timedelta(days=1)))
+            .order_by(Deposit.deposited_on, Deposit.id)
+        )
+    )
+    rows = ["date,description,reference,amount"]
+    short = deposits[len(deposits) // 3].id if deposits else None
+    for deposit in deposits:
+        amount = deposit.amount_idr - (5_000 if deposit.id == short else 0)
+        rows.append(f"{deposit.deposited_on},SETORAN TUNAI {deposit.bank_reference},,{amount}")
+    rows.append(f"{today - timedelta(days=3)},TRF MASUK PEMDA,SP2D-{rng.randrange(10_000, 99_999)},2500000")
+    rows.append(f"{today - timedelta(days=1)},BIAYA ADMINISTRASI,,-15000")
+    import_statement(
+        session, branch, "generic", f"mutasi-{branch.code}.csv", ("\n".join(rows) + "\n").encode(), finance.id, now
+    )
+    for offset in range(FINANCE_DAYS, 0, -1):
+        close_day(session, branch.id, today - timedelta(days=offset), now)
+    approved = 0
+    for batch in session.scalars(
+        select(DailyBatch)
+        .where(
+            DailyBatch.branch_id == branch.id, DailyBatch.business_date < today - timedelta(days=APPROVED_BEFORE_DAYS)
+        )
+        .order_by(DailyBatch.business_date, DailyBatch.id)
+    ).all():
+        try:
+            approve_batch(session, finance, batch.id, "demo: bank charges explained by the agent", now)
+            approved += 1
+        except DomainError:
+            session.rollback()  # something still pending: it waits for finance, as it would
+    set_targets(
+        session,
+        branch,
+        today.year,
+        [
+            {"regency_code": code, "target_population": rng.randrange(8_000, 40_000), "source": "demo"}
+            for code in regencies
+        ],
+        finance.id,
+    )
+    return session.scalar(select(func.count()).select_from(DailyBatch).where(DailyBatch.branch_id == branch.id)) or 0
 
 
 def _person_name(rng: random.Random, sex: Sex) -> str:
