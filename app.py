@@ -52,10 +52,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     guards.install(app)
     from agents.web import bp as agents_web_bp
+    from payments.finance_web import bp as finance_web_bp
     from payments.web import bp as public_receipt_bp
     from payments.web import webhooks as webhooks_bp
 
     app.register_blueprint(agents_web_bp)
+    app.register_blueprint(finance_web_bp)
     app.register_blueprint(public_receipt_bp)
     app.register_blueprint(webhooks_bp)
     if app.config["BENCH_ENDPOINTS"]:
