@@ -53,6 +53,7 @@ PAYOUT_WINDOW_DAYS = 3
 AMOUNT_WINDOW_DAYS = 2
 FINANCE_ROLES = (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)
 MAX_STATEMENT_BYTES = 20_000_000  # a busy branch's month is a few MB
+MAX_REASON = 200  # match_proposals.reason
 
 
 @dataclass
@@ -396,6 +397,9 @@ def propose_match(
     now: datetime,
 ) -> MatchProposal:
     """The maker: propose what an unmatched credit is. Nothing changes until a second person approves."""
+    reason = reason.strip()
+    if not 3 <= len(reason) <= MAX_REASON:
+        raise field_error("reason", f"Say in 3 to {MAX_REASON} characters why this credit is what you propose.")
     line = _line_of(session, actor, line_id, lock=True)
     if line.status != StatementLineStatus.UNMATCHED:
         raise Conflict(f"Statement line {line_id} is already {line.status}.")
@@ -411,7 +415,7 @@ def propose_match(
         deposit_id=deposit_id if action == "deposit" else None,
         provider=provider if action == "settlement" else None,
         settled_on=settled_on if action == "settlement" else None,
-        reason=reason.strip(),
+        reason=reason,
         proposed_by_user_id=actor.id,
         proposed_at=now,
     )
@@ -463,27 +467,29 @@ def decide_proposal(
         raise Conflict(f"Proposal {proposal_id} was already {proposal.decision}.")
     if proposal.proposed_by_user_id == actor.id:
         raise Forbidden("You proposed this match: a second person must approve or reject it (maker-checker).")
-    proposal.decision = "approved" if approve else "rejected"
-    proposal.decided_by_user_id = actor.id
-    proposal.decided_at = now
-    proposal.decision_note = (note or "").strip()[:200] or None
-    if approve:
+    deposit, settled = None, []
+    if approve:  # every check before anything changes
         if line.status != StatementLineStatus.UNMATCHED:
             raise Conflict(f"Statement line {line.id} is already {line.status}.")
         if proposal.action == "deposit":
             deposit = _check_deposit_for(session, line, proposal.deposit_id)
-            line.deposit_id = deposit.id
-            _mark(line, "manual", now, note=proposal.reason)
         elif proposal.action == "settlement":
-            assert proposal.provider and proposal.settled_on
-            for settlement in _check_payout_for(session, line, proposal.provider, proposal.settled_on):
-                settlement.statement_line_id = line.id
-            line.provider = proposal.provider
-            _mark(line, "manual", now, note=proposal.reason)
-        else:
-            line.status = StatementLineStatus.IGNORED
-            line.note = proposal.reason
-            line.matched_at = now
+            settled = _check_payout_for(session, line, proposal.provider, proposal.settled_on)
+    proposal.decision = "approved" if approve else "rejected"
+    proposal.decided_by_user_id = actor.id
+    proposal.decided_at = now
+    proposal.decision_note = (note or "").strip()[:200] or None
+    if approve and proposal.action == "ignore":
+        line.status = StatementLineStatus.IGNORED
+        line.note = proposal.reason
+        line.matched_at = now
+    elif approve:
+        if deposit is not None:
+            line.deposit_id = deposit.id
+        for settlement in settled:
+            settlement.statement_line_id = line.id
+        line.provider = proposal.provider
+        _mark(line, "manual", now, note=proposal.reason)
     audit.record(
         session,
         f"statement.match_{proposal.decision}",

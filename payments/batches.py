@@ -30,12 +30,12 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from agents.cash import deposit_deadline
-from agents.models import Agent, Branch, StaffUser
+from agents.models import Agent, Branch, Role, StaffUser
 from collection.models import Member
 from collection.services import holidays_for
 from core import audit
 from core.clock import local_today
-from core.errors import Conflict, NotFound, field_error
+from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.outbox import queue_message
 from extensions import DbSession
 from payments.bank import branch_for
@@ -51,7 +51,8 @@ from payments.models import (
     StatementLine,
 )
 
-DAY_END_HOUR = 21  # local time: the hour at which each branch's day is closed into batches
+DAY_END_HOUR = 21
+MAX_NOTE = 300  # daily_batches.decision_note  # local time: the hour at which each branch's day is closed into batches
 
 
 @dataclass(frozen=True)
@@ -361,8 +362,11 @@ def batch_contributions(session: DbSession, batch: BatchView) -> list[dict[str, 
 
 def approve_batch(session: DbSession, actor: StaffUser, batch_id: int, note: str | None, now: datetime) -> BatchView:
     """Finance approves the day: its figures are written into the batch and the day is locked."""
+    _decider(actor)
     batch, view = get_batch(session, actor, batch_id, now, lock=True)
     note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise field_error("note", f"Keep the note to {MAX_NOTE} characters.")
     if batch.status == BatchStatus.APPROVED:
         return view  # approving again is a retry: the same answer
     figures = view.figures
@@ -391,16 +395,17 @@ def approve_batch(session: DbSession, actor: StaffUser, batch_id: int, note: str
 
 def return_batch(session: DbSession, actor: StaffUser, batch_id: int, reason: str, now: datetime) -> BatchView:
     """Finance sends the day back to the agent with a reason (a missing slip, a short deposit), by text."""
+    _decider(actor)
     batch, _ = get_batch(session, actor, batch_id, now, lock=True)
     if batch.status == BatchStatus.APPROVED:
         raise Conflict(f"Batch {batch_id} was approved on {batch.decided_at:%Y-%m-%d} and is locked.")
     reason = reason.strip()
-    if len(reason) < 3:
-        raise field_error("reason", "Say why the batch goes back to the agent, so that he can fix it.")
+    if not 3 <= len(reason) <= MAX_NOTE:
+        raise field_error("reason", f"Say in 3 to {MAX_NOTE} characters why the batch goes back to the agent.")
     batch.status = BatchStatus.RETURNED
     batch.decided_by_user_id = actor.id
     batch.decided_at = now
-    batch.decision_note = reason[:300]
+    batch.decision_note = reason
     agent = session.get(Agent, batch.agent_id)
     assert agent is not None
     queue_message(
@@ -413,6 +418,12 @@ def return_batch(session: DbSession, actor: StaffUser, batch_id: int, reason: st
     audit.record(session, "batch.returned", "daily_batch", batch.id, actor.id, reason=reason)
     session.commit()
     return get_batch(session, actor, batch_id, now)[1]
+
+
+def _decider(actor: StaffUser) -> None:
+    """Approving or returning a batch is branch finance's decision (an admin may stand in); supervisors see."""
+    if actor.role not in (Role.BRANCH_FINANCE, Role.ADMIN):
+        raise Forbidden("Only branch finance approves or returns a batch.")
 
 
 def ensure_day_open(session: DbSession, agent_id: int, day: date, field_name: str) -> None:

@@ -626,3 +626,77 @@ def test_collections_by_channel_per_month_and_the_agent_scorecard(client, day):
     assert a["undeposited_idr"] == day["amounts"]["agent"] and a["average_deposit_delay_days"] is None
     assert b["undeposited_idr"] == 0 and b["average_deposit_delay_days"] == 0.0
     assert too_long.status_code == 422
+
+
+def test_only_finance_decides_a_batch_even_through_the_services(client, day):
+    from agents.models import StaffUser
+    from core.errors import Forbidden
+    from extensions import db
+    from payments.batches import approve_batch, return_batch
+    from tests.factories import NOW
+
+    batch = close(client, day)[code(day, "agent_c")]
+    with client.application.app_context():
+        supervisor = db.session.get(StaffUser, day["supervisor"].id)
+        with pytest.raises(Forbidden):
+            approve_batch(db.session, supervisor, batch["id"], None, NOW)
+        with pytest.raises(Forbidden):
+            return_batch(db.session, supervisor, batch["id"], "because", NOW)
+
+
+@pytest.mark.parametrize("reason", ["", "  ", "x" * 201])
+def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_services(client, day, reason):
+    from agents.models import StaffUser
+    from core.errors import DomainError
+    from extensions import db
+    from payments.bank import propose_match
+    from payments.models import MatchProposal
+    from tests.factories import NOW
+
+    line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
+    with client.application.app_context():
+        finance = db.session.get(StaffUser, day["finance"].id)
+        with pytest.raises(DomainError, match="3 to 200"):
+            propose_match(
+                db.session,
+                finance,
+                line["id"],
+                action="ignore",
+                deposit_id=None,
+                provider=None,
+                settled_on=None,
+                reason=reason,
+                now=NOW,
+            )
+        assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 0
+
+
+def test_approving_a_proposal_whose_deposit_was_matched_meanwhile_changes_nothing(client, day, make_staff, enrol):
+    """Two proposals name one deposit; the second approval is refused and leaves its proposal undecided."""
+    text = statement(("2026-11-20", "SETORAN X", "", 77_000), ("2026-11-20", "SETORAN Y", "", 78_000))
+    upload(client, day["finance"], day["pkp"], text)
+    lines = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()
+    strangers = [line for line in lines if line["amount_idr"] in (77_000, 78_000)]
+    member = enrol(as_="agent_c", nik=nik_for(serial=7))
+    amount = pay(client, day["agent_c"], member["id"])["amount_idr"]
+    made = deposit(client, day["agent_c"], amount, "ZZ-SLIP").get_json()
+    proposals = [
+        client.post(
+            f"/api/v1/statement-lines/{line['id']}/proposals",
+            json={"action": "deposit", "deposit_id": made["id"], "reason": "slip"},
+            headers=day["finance"].headers,
+        ).get_json()
+        for line in strangers
+    ]
+    first = client.post(
+        f"/api/v1/match-proposals/{proposals[0]['id']}/approve", json={}, headers=day["finance_2"].headers
+    )
+    second = client.post(
+        f"/api/v1/match-proposals/{proposals[1]['id']}/approve", json={}, headers=day["finance_2"].headers
+    )
+
+    assert first.status_code == 200
+    assert second.status_code == 422 and "already matched" in second.get_json()["message"]
+    still = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()
+    waiting = [line["open_proposal"] for line in still if line["id"] == strangers[1]["id"]]
+    assert waiting[0]["id"] == proposals[1]["id"] and waiting[0]["decision"] is None
