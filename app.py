@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from agents.incentive_routes import bp as incentives_bp
     from agents.routes import bp as agents_bp
     from collection.routes import bp as collection_bp
+    from collection.sponsor_routes import bp as sponsors_bp
     from core.errors import register_error_handlers
     from payments.finance_routes import bp as finance_bp
     from payments.routes import bp as payments_bp
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
     api.register_blueprint(payments_bp, url_prefix="/api/v1")
     api.register_blueprint(finance_bp, url_prefix="/api/v1")
+    api.register_blueprint(sponsors_bp, url_prefix="/api/v1")
     api.register_blueprint(incentives_bp, url_prefix="/api/v1")
     register_error_handlers(app)
     from core import guards

@@ -122,3 +122,38 @@ def register_commands(app: Flask) -> None:
             query = query.where(Branch.code == branch_code.upper())
         for branch in list(db.session.scalars(query)):
             click.echo(f"{branch.code}: {close_day(db.session, branch.id, day, utcnow())} batch(es) closed")
+
+    @app.cli.command("import-sponsored")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--programme", "programme_code", required=True, help="The programme's code (e.g. BASEL-APBD-2025).")
+    def import_sponsored_command(file: str, programme_code: str) -> None:
+        """Enrol a sponsor's list (CSV) into a programme, with a progress bar; the same file again changes nothing."""
+        from pathlib import Path
+
+        from collection.sponsor_import import import_file, report_rows
+        from collection.sponsors import programme_by_code
+        from core.errors import DomainError
+
+        programme = programme_by_code(db.session, programme_code)
+        if programme is None:
+            raise click.BadParameter(f"no programme with code {programme_code!r}", param_hint="--programme")
+        content = Path(file).read_bytes()
+        rows = max(content.count(b"\n"), 1)
+        try:
+            with click.progressbar(length=rows, label=f"{programme.code} {Path(file).name}") as bar:
+                record, new = import_file(db.session, None, programme, Path(file).name, content, utcnow(), bar.update)
+        except DomainError as error:
+            details = [
+                f"  {field}: {' '.join(messages)}" for field, messages in (error.errors or {}).get("files", {}).items()
+            ]
+            raise click.ClickException("\n".join([error.message, *details])) from error
+        if not new and record.status == "done":
+            click.echo(f"{Path(file).name} was imported before (import {record.id}): nothing changed")
+        click.echo(
+            f"import {record.id}: {record.rows_total} rows: {record.created} created, {record.sponsored} sponsored, "
+            f"{record.unchanged} unchanged, {record.rejected} rejected"
+        )
+        for row in report_rows(record, "rejected")[:50]:
+            click.echo(f"  row {row['row']} ({row['nik']}): {row.get('field')}: {row.get('reason')}")
+        if record.rejected > 50:
+            click.echo(f"  … and {record.rejected - 50} more rejected rows (GET /api/v1/sponsor-imports/{record.id})")

@@ -146,3 +146,36 @@ def fan_out_day_end() -> list[int]:
         for branch_id in branch_ids:
             queue(DEFAULT).enqueue(close_branch_days, branch_id)
         return branch_ids
+
+
+def import_sponsored_file(import_id: int) -> dict[str, int]:
+    """Run a large sponsor import that the API queued (its file waits in the instance folder); safe to re-run."""
+    from pathlib import Path
+
+    from collection.sponsor_import import run_import, stored_upload
+    from core.clock import utcnow
+    from extensions import db
+
+    app = _app()
+    with app.app_context():
+        path = stored_upload(Path(app.instance_path), import_id)
+        if not path.exists():  # done by an earlier run, which removed it
+            log.info("sponsor import %s: no file waiting", import_id)
+            return {}
+        record = run_import(db.session, import_id, path.read_bytes(), utcnow())
+        path.unlink(missing_ok=True)
+        return {"created": record.created, "sponsored": record.sponsored, "rejected": record.rejected}
+
+
+def end_finished_programmes() -> list[int]:
+    """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
+    from collection.sponsors import end_finished_programmes as end
+    from core.clock import utcnow
+    from extensions import db
+    from workers.queues import schedule_outbox_delivery
+
+    with _app().app_context():
+        ended = end(db.session, utcnow())
+        if ended:
+            schedule_outbox_delivery()
+        return ended

@@ -25,3 +25,6 @@ cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *", job_timeout=L
 cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
 # Daily batches: every hour, the branches where it is now 21:00 local time close the day for finance.
 cron.register(jobs.fan_out_day_end, DEFAULT, cron="10 * * * *")
+# Sponsor programmes: every morning (23:30 UTC is 06:30 WIB), those whose last month has passed end, and their
+# members hear that they pay themselves from now on.
+cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)
