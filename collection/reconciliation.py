@@ -72,7 +72,7 @@ def reconcile_branch(
     table = load_rate_table(session)
     holidays = holidays_for(session, branch, date(today.year - 3, 1, 1), date(today.year + 2, 12, 31))
     calendar = calendar_for(table, today, holidays)
-    work = _Work(session, table, holidays, calendar, {})
+    work = _Work(session, table, holidays, calendar, {}, {})
     result = ReconcileResult()
     for after_id, through_id, members in chunk_bounds(session, branch_id, chunk):
         rows = derive_standings(session, branch_id, after_id, through_id, calendar)
@@ -96,16 +96,19 @@ def _dues(
     table: RateTable,
     holidays: set[date],
     amounts: dict[tuple[int, str, str, Month], int],
+    due_dates: dict[Month, date],
 ) -> list[MonthDue]:
     """The period's months that cost something, with their amounts (shared across members on the same terms)
-    and due dates."""
+    and due dates (shared by everyone)."""
     dues = []
     for month in first.until(last):
         key = (*terms, month)
         if key not in amounts:
             amounts[key] = month_amount(table, terms, month)
         if amounts[key] > 0:
-            dues.append(MonthDue(month, amounts[key], due_date(month, holidays)))
+            if month not in due_dates:
+                due_dates[month] = due_date(month, holidays)
+            dues.append(MonthDue(month, amounts[key], due_dates[month]))
     return dues
 
 
@@ -136,13 +139,14 @@ class _Flag:
 @dataclass
 class _Work:
     """What one run needs besides the rows: the session, the rate table, the holidays, the day's calendar,
-    and the amounts already looked up (members on the same terms share them)."""
+    and the amounts and due dates already looked up (members share them)."""
 
     session: DbSession
     table: RateTable
     holidays: set[date]
     calendar: StandingCalendar
     amounts: dict[tuple[int, str, str, Month], int]
+    due_dates: dict[Month, date]
 
     def apply(self, branch_id: int, rows: Sequence[DerivedStanding], result: ReconcileResult) -> None:
         """Re-derive the returned members' standings with the pure rule and write what changed, in bulk."""
@@ -156,7 +160,7 @@ class _Work:
         for row in again:
             months = settled.get(row.member_id, set())
             last = max(Month.of(today), *months) if months else Month.of(today)
-            dues = _dues(row.terms, row.first_month, last, self.table, self.holidays, self.amounts)
+            dues = _dues(row.terms, row.first_month, last, self.table, self.holidays, self.amounts, self.due_dates)
             standing = standing_on(dues, months, today, row.period_started_on)
             if not row.beyond_horizon and (standing.status, standing.paid_through) != (row.status, row.paid_through):
                 log.warning("member %s: SQL derived %s, standing_on %s", row.member_id, row, standing)
@@ -173,9 +177,17 @@ class _Work:
             self.session.execute(insert(_table(MemberStatusChange)), changes)
         if ends:
             periods = _table(MembershipPeriod)
+            latest = periods.alias("latest")
+            current = (
+                select(latest.c.id)
+                .where(latest.c.member_id == bindparam("b_member_id"))
+                .order_by(latest.c.started_on.desc(), latest.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
             self.session.execute(
                 update(periods)
-                .where(periods.c.id == bindparam("b_id"))
+                .where(periods.c.id == current)
                 .values(ended_on=bindparam("b_ended_on"), end_cause=LAPSE_CAUSE),
                 ends,
             )
@@ -216,7 +228,7 @@ class _Work:
             if standing.months_in_arrears >= 3:
                 flags.append(_Flag(row, "arrears_3", oldest, standing))
         elif standing.status == MemberStatus.LAPSED:
-            ends.append({"b_id": row.period_id, "b_ended_on": standing.lapsed_on})
+            ends.append({"b_member_id": row.member_id, "b_ended_on": standing.lapsed_on})
             flags.append(_Flag(row, "lapsed", oldest, standing))
         elif row.cached_status != MemberStatus.ACTIVE:
             flags.append(_Flag(row, "resolved", standing.paid_through or Month.of(today), standing))

@@ -55,7 +55,6 @@ class DerivedStanding:
     """One member's standing as SQL derived it, beside what ``members`` caches."""
 
     member_id: int
-    period_id: int
     first_month: Month
     period_started_on: date
     terms: TermsKey
@@ -141,6 +140,9 @@ def derive_standings(
     for n, ((bracket, package, sector), month) in enumerate(calendar.free_months):
         params |= {f"fb{n}": bracket, f"fp{n}": package, f"fs{n}": sector, f"fm{n}": month.first_day()}
         params |= {f"fi{n}": month.index, f"ft{n}": _paid_through_before(calendar, (bracket, package, sector), month)}
+    if dialect == "postgresql":
+        # A range is a few thousand index lookups: starting parallel workers for it costs more than it saves.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     rows = session.execute(statement, params).mappings()
     return [_derived(row) for row in rows]
 
@@ -158,7 +160,6 @@ def _derived(row: Any) -> DerivedStanding:
     overdue = int(row["overdue"])
     return DerivedStanding(
         member_id=row["member_id"],
-        period_id=row["period_id"],
         first_month=_month(row["first_month"]),
         period_started_on=_date(row["started_on"]),
         terms=(row["bracket"], row["package"], row["sector"]),
@@ -195,9 +196,8 @@ class _Dialect:
     def index(self, month: str) -> str:
         """A month (the date of its first day) as Month.index: consecutive months, consecutive integers."""
         if self.name == "postgresql":
-            return (
-                f"(CAST(EXTRACT(YEAR FROM {month}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {month}) AS INTEGER) - 1)"
-            )
+            # date_part's double precision is exact here, and much cheaper than EXTRACT's numeric
+            return f"(CAST(date_part('year', {month}) * 12 + date_part('month', {month}) AS INTEGER) - 1)"
         return f"(CAST(substr({month}, 1, 4) AS INTEGER) * 12 + CAST(substr({month}, 6, 2) AS INTEGER) - 1)"
 
     def skips(self, month: str, previous: str) -> str:
@@ -224,37 +224,45 @@ def _statement(dialect_name: str, calendar: StandingCalendar, everyone: bool) ->
 
 
 def _build(d: _Dialect, free_count: int, remind: bool, everyone: bool) -> TextClause:
-    """The statement; its shape depends on the dialect, how many free months there are, and whether to remind."""
+    """The statement; its shape depends on the dialect, how many free months there are, and whether to remind.
+
+    ``totals`` reads each member's settled months once (one index range of the partial unique index on
+    allocations) into count, first, last and how many are due; a member whose settled months have no hole
+    between the first and the last is described by those alone. The few with holes go through ``holes``,
+    a window over their months, for the first hole and the longest."""
     free_rows = ", ".join(
         f"(CAST(:fb{n} AS INTEGER), CAST(:fp{n} AS VARCHAR(16)), CAST(:fs{n} AS VARCHAR(16)), :fm{n}, "
         f"CAST(:fi{n} AS INTEGER), CAST(:ft{n} AS INTEGER))"
         for n in range(free_count)
     )
-    free_cte = (
-        f"free (bracket, package, sector, month, month_i, paid_through_i) AS (VALUES {free_rows}),"
-        if free_count
-        else ""
-    )
-    free_union = (
-        """
-        UNION
-        SELECT c.member_id, f.month, c.owed_from
-        FROM chunk c
-        JOIN free f ON f.bracket = c.bracket AND f.package = c.package AND f.sector = c.sector
-        WHERE f.month >= c.owed_from"""
-        if free_count
-        else ""
-    )
-    owed_from_i = d.index("owed_from")
-    run_end = "coalesce(s.first_gap, s.trailing_gap) - 1"
+    owed_from = d.greatest("m.first_month", ":owed_from")
     if free_count:
-        paid_through = f"""CASE WHEN {run_end} < {d.index("s.owed_from")} THEN NULL
-                 WHEN f.month_i IS NULL THEN {run_end}
-                 WHEN f.paid_through_i >= {d.index("s.owed_from")} THEN f.paid_through_i END"""
-        paid_through_join = f"""LEFT JOIN free f ON f.bracket = s.bracket AND f.package = s.package
-            AND f.sector = s.sector AND f.month_i = {run_end}"""
+        # The free months count as settled: the allocations and those, once each, for the range's members.
+        ctes = f"""free (bracket, package, sector, month, month_i, paid_through_i) AS (VALUES {free_rows}),
+settled AS (
+    SELECT a.member_id, a.month FROM payment_allocations a
+    WHERE NOT a.reversed AND a.member_id > :after_id AND a.member_id <= :through_id
+    UNION
+    SELECT m.id, f.month FROM members m
+    JOIN free f ON f.bracket = m.bracket AND f.package = m.package AND f.sector = m.sector
+    WHERE m.branch_id = :branch_id AND m.id > :after_id AND m.id <= :through_id
+),"""
+        source = "settled a"
+        live = "1 = 1"
     else:
-        paid_through = f"CASE WHEN {run_end} >= {d.index('s.owed_from')} THEN {run_end} END"
+        ctes = ""
+        source = "payment_allocations a"
+        live = "NOT a.reversed"  # the partial index's own predicate
+    i_owed, i_first, i_last = d.index("t.owed_from"), d.index("t.first_settled"), d.index("t.last_settled")
+    run_end = "s.first_gap - 1"
+    if free_count:
+        paid_through = f"""CASE WHEN {run_end} < s.owed_from_i THEN NULL
+                 WHEN f.month_i IS NULL THEN {run_end}
+                 WHEN f.paid_through_i >= s.owed_from_i THEN f.paid_through_i END"""
+        paid_through_join = """LEFT JOIN free f ON f.bracket = s.bracket AND f.package = s.package
+        AND f.sector = s.sector AND f.month_i = s.first_gap - 1"""
+    else:
+        paid_through = f"CASE WHEN {run_end} >= s.owed_from_i THEN {run_end} END"
         paid_through_join = ""
     if remind:
         free_remind = (
@@ -275,69 +283,60 @@ def _build(d: _Dialect, free_count: int, remind: bool, everyone: bool) -> TextCl
         remind_expr = "0"
     lapse = LAPSE_AFTER_MONTHS
     sql = f"""
-WITH {free_cte}
-chunk AS (
+WITH {ctes}
+totals AS (
     SELECT m.id AS member_id, m.status AS cached_status, m.paid_through AS cached_paid_through,
-           m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id,
-           p.id AS period_id, p.first_month, p.started_on,
-           {d.greatest("p.first_month", ":owed_from")} AS owed_from
+           m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id, m.first_month,
+           m.period_started_on AS started_on, {owed_from} AS owed_from,
+           count(a.month) AS settled_count, min(a.month) AS first_settled, max(a.month) AS last_settled,
+           sum(CASE WHEN a.month <= :last_due THEN 1 ELSE 0 END) AS settled_due
     FROM members m
-    JOIN membership_periods p ON p.member_id = m.id
+    LEFT JOIN {source} ON a.member_id = m.id AND {live} AND a.month >= {owed_from}
     WHERE m.branch_id = :branch_id AND m.id > :after_id AND m.id <= :through_id
-      AND NOT EXISTS (
-          SELECT 1 FROM membership_periods later
-          WHERE later.member_id = p.member_id
-            AND (later.started_on > p.started_on OR (later.started_on = p.started_on AND later.id > p.id)))
+    GROUP BY m.id, m.status, m.paid_through, m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id,
+             m.first_month, m.period_started_on
 ),
-settled AS (
-    SELECT a.member_id, a.month, c.owed_from
-    FROM chunk c
-    JOIN payment_allocations a ON a.member_id = c.member_id
-    WHERE NOT a.reversed AND a.month >= c.owed_from{free_union}
-),
-runs AS (
-    SELECT member_id, month, owed_from,
-           lag(month) OVER (PARTITION BY member_id ORDER BY month) AS previous
-    FROM settled
-),
-gaps AS (
+holes AS (
     SELECT member_id,
-           sum(CASE WHEN month <= :last_due THEN 1 ELSE 0 END) AS settled_due,
-           max(month) AS last_settled,
-           min(CASE WHEN previous IS NULL AND month > owed_from THEN {owed_from_i}
-                    WHEN previous IS NOT NULL AND {d.skips("month", "previous")} THEN {d.index("previous")} + 1
-               END) AS first_gap,
-           max(CASE WHEN previous IS NULL AND month > owed_from
-                        THEN {d.least(d.index("month") + " - 1", ":last_due_i")} - {owed_from_i} + 1
-                    WHEN previous IS NOT NULL AND {d.skips("month", "previous")}
-                        THEN {d.least(d.index("month") + " - 1", ":last_due_i")} - {d.index("previous")}
-               END) AS longest_gap
-    FROM runs
+           min({d.index("previous")} + 1) AS first_hole,
+           max({d.least(d.index("month") + " - 1", ":last_due_i")} - {d.index("previous")}) AS longest_hole
+    FROM (
+        SELECT t.member_id, a.month, lag(a.month) OVER (PARTITION BY t.member_id ORDER BY a.month) AS previous
+        FROM totals t
+        JOIN {source} ON a.member_id = t.member_id AND {live} AND a.month >= t.owed_from
+        WHERE t.settled_count > 1 AND {i_last} - {i_first} + 1 <> t.settled_count
+    ) runs
+    WHERE previous IS NOT NULL AND {d.skips("month", "previous")}
     GROUP BY member_id
 ),
-derived AS (
-    SELECT c.*, g.first_gap, g.longest_gap, g.last_settled,
-           CASE WHEN c.started_on < :today AND :last_due_i >= {d.index("c.owed_from")}
-                THEN :last_due_i - {d.index("c.owed_from")} + 1 - coalesce(g.settled_due, 0)
-                ELSE 0 END AS overdue,
-           coalesce({d.index("g.last_settled")} + 1, {d.index("c.owed_from")}) AS trailing_gap
-    FROM chunk c
-    LEFT JOIN gaps g ON g.member_id = c.member_id
+gaps AS (
+    SELECT t.*, {i_owed} AS owed_from_i,
+           CASE WHEN t.settled_count = 0 THEN {i_owed} ELSE {i_last} + 1 END AS trailing_gap,
+           CASE WHEN t.settled_count > 0 AND t.first_settled > t.owed_from
+                THEN {d.least(i_first + " - 1", ":last_due_i")} - {i_owed} + 1 ELSE 0 END AS leading_gap,
+           CASE WHEN t.settled_count > 0 AND t.first_settled > t.owed_from THEN {i_owed}
+                ELSE coalesce(h.first_hole, CASE WHEN t.settled_count = 0 THEN {i_owed} ELSE {i_last} + 1 END)
+           END AS first_gap,
+           coalesce(h.longest_hole, 0) AS longest_hole,
+           CASE WHEN t.started_on < :today AND :last_due_i >= {i_owed}
+                THEN :last_due_i - {i_owed} + 1 - coalesce(t.settled_due, 0) ELSE 0 END AS overdue
+    FROM totals t
+    LEFT JOIN holes h ON h.member_id = t.member_id
 ),
 standing AS (
     SELECT s.*,
            CASE WHEN s.overdue = 0 THEN 'active'
-                WHEN coalesce(s.longest_gap, 0) > {lapse} OR :last_due_i - s.trailing_gap + 1 > {lapse} THEN 'lapsed'
+                WHEN s.leading_gap > {lapse} OR s.longest_hole > {lapse} OR :last_due_i - s.trailing_gap + 1 > {lapse}
+                THEN 'lapsed'
                 ELSE 'in_arrears' END AS status,
-           coalesce(s.first_gap, s.trailing_gap) AS oldest_unpaid_i,
            {paid_through} AS paid_through_i,
            CASE WHEN s.last_settled > :horizon THEN 1 ELSE 0 END AS beyond_horizon,
            {remind_expr} AS remind
-    FROM derived s
+    FROM gaps s
     {paid_through_join}
 )
-SELECT member_id, period_id, first_month, started_on, bracket, package, sector, phone, enrolled_by_agent_id,
-       cached_status, cached_paid_through, status, paid_through_i, overdue, oldest_unpaid_i, beyond_horizon, remind
+SELECT member_id, first_month, started_on, bracket, package, sector, phone, enrolled_by_agent_id, cached_status,
+       cached_paid_through, status, paid_through_i, overdue, first_gap AS oldest_unpaid_i, beyond_horizon, remind
 FROM standing s
 WHERE {"1 = 1" if everyone else "0 = 1"}
    OR s.status <> s.cached_status
@@ -347,7 +346,7 @@ WHERE {"1 = 1" if everyone else "0 = 1"}
    OR (s.status = 'in_arrears' AND s.cached_status = 'in_arrears' AND s.overdue >= 3
        AND NOT EXISTS (SELECT 1 FROM standing_flags sf
                        WHERE sf.member_id = s.member_id AND sf.kind = 'arrears_3'
-                         AND {d.index("sf.month")} = s.oldest_unpaid_i))
+                         AND {d.index("sf.month")} = s.first_gap))
 ORDER BY member_id
 """
     dates = ["today", "last_due", "owed_from", "horizon", *(["remind"] if remind else [])]
