@@ -194,6 +194,168 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "from_after_to": ("'Dari' setelah 'sampai': tukar keduanya.", "'From' is after 'to': swap them."),
     "range_too_long": ("Paling banyak {days} hari sekaligus.", "At most {days} days at a time."),
+    "bad_month": ("Bulan tidak valid: tulis TTTT-BB, misalnya 2026-10.", "Not a month: write YYYY-MM, e.g. 2026-10."),
+    "bad_year": ("Tahun tidak valid: tulis misalnya 2026 (2015–2100).", "Not a year: write e.g. 2026 (2015–2100)."),
+    "range_too_long_months": ("Paling banyak {months} bulan sekaligus.", "At most {months} months at a time."),
+    "month": ("Bulan", "Month"),
+    "previous_month": ("← Bulan sebelumnya", "← Previous month"),
+    "next_month": ("Bulan berikutnya →", "Next month →"),
+    # Incentives
+    "incentives": ("Insentif agen dan Wadah", "Agents' and Wadahs' incentives"),
+    "nav_incentives": ("Insentif", "Incentives"),
+    "incentives_draft": (
+        "Draf: dihitung sekarang dari buku besar; angka masih dapat berubah sampai keuangan menyetujui bulan ini.",
+        "Draft: computed now from the ledger; the figures may change until finance approves the month.",
+    ),
+    "incentives_approved": ("Disetujui oleh {who} pada {at}: final.", "Approved by {who} on {at}: final."),
+    "agents_statements": ("Per agen", "Per agent"),
+    "wadahs_statements": ("Per Wadah", "Per Wadah"),
+    "new_niks": ("NIK baru", "New NIKs"),
+    "threshold_met": ("Capai 25", "25 reached"),
+    "yes": ("ya", "yes"),
+    "no": ("tidak", "no"),
+    "acquisition": ("Akuisisi", "Acquisition"),
+    "collection": ("Penagihan", "Collection"),
+    "clawback": ("Ditarik kembali", "Clawback"),
+    "carried_in": ("Bawaan bulan lalu", "Carried in"),
+    "payable": ("Dibayar", "Payable"),
+    "carried_out": ("Dibawa ke bulan depan", "Carried out"),
+    "pending_incentive": ("Tertunda", "Pending"),
+    "base": ("Dasar", "Base"),
+    "share": ("Bagian Wadah", "Wadah share"),
+    "explanation": ("Cara menghitung", "How it was computed"),
+    "wadah": ("Wadah", "Wadah"),
+    "payable_with_wadahs": ("Dibayar seluruhnya (agen + Wadah)", "Payable in all (agents + Wadahs)"),
+    "no_agents": ("Cabang ini belum punya agen.", "This branch has no agents yet."),
+    "export_wadahs_csv": ("Unduh CSV Wadah", "Download Wadahs CSV"),
+    "export_agents_csv": ("Unduh CSV agen", "Download agents CSV"),
+    "approve_month": ("Setujui bulan {month}", "Approve {month}"),
+    "approve_month_hint": (
+        "Menyetujui menyimpan setiap pernyataan dan barisnya; setelah itu tidak berubah lagi. Bulan disetujui "
+        "berurutan, setelah bulannya berakhir.",
+        "Approving stores every statement and its lines; they no longer change. Months are approved in order, "
+        "once they have ended.",
+    ),
+    "only_finance_approves_month": (
+        "Hanya keuangan cabang atau admin yang menyetujui insentif.",
+        "Only branch finance or an admin approves incentives.",
+    ),
+    "incentives_approved_flash": ("Insentif {month} disetujui: final.", "Incentives for {month} approved: final."),
+    "incentives_chart": ("Dibayar per agen, {month}", "Payable per agent, {month}"),
+    "incentives_chart_desc": (
+        "{agents} agen, total {total}; tertinggi {best} ({agent}).",
+        "{agents} agents, {total} in all; the highest {best} ({agent}).",
+    ),
+    "no_statement": (
+        "Agen {agent} tidak punya pernyataan {month} di cabang ini.",
+        "Agent {agent} has no {month} statement in this branch.",
+    ),
+    "statement_title": ("Insentif {agent}, {month}", "Incentives of {agent}, {month}"),
+    "lines": ("Baris pernyataan", "Statement lines"),
+    "pending_lines": (
+        "Tertunda: iuran yang belum disetor atau batch-nya belum disetujui (tidak termasuk total)",
+        "Pending: cash not yet deposited or its batch not yet approved (not in the total)",
+    ),
+    "kind": ("Jenis", "Kind"),
+    "kind_acquisition": ("Akuisisi", "Acquisition"),
+    "kind_collection": ("Penagihan", "Collection"),
+    "kind_clawback": ("Ditarik kembali", "Clawback"),
+    "kind_carried": ("Bawaan", "Carried"),
+    "kind_pending": ("Tertunda", "Pending"),
+    "payment": ("Pembayaran", "Payment"),
+    "contribution_month": ("Bulan iuran", "Contribution month"),
+    "rate": ("Tarif", "Rate"),
+    "no_lines": ("Tidak ada baris bulan ini.", "No lines this month."),
+    "sums": ("Jumlah", "Sums"),
+    # Coverage
+    "coverage": ("Cakupan per kabupaten/kota", "Coverage by regency"),
+    "nav_coverage": ("Cakupan", "Coverage"),
+    "year": ("Tahun", "Year"),
+    "regency": ("Kabupaten/kota", "Regency or city"),
+    "active_members": ("Peserta aktif", "Active members"),
+    "target_population": ("Target (pekerja informal)", "Target (informal workers)"),
+    "coverage_percent": ("Cakupan", "Coverage"),
+    "source": ("Sumber", "Source"),
+    "no_target": ("belum ada target", "no target"),
+    "no_coverage": ("Belum ada peserta aktif atau target tahun ini.", "No active members or targets this year."),
+    "no_targets_chart": (
+        "Masukkan target untuk melihat grafik cakupan.",
+        "Enter targets to see the coverage chart.",
+    ),
+    "coverage_chart": ("Cakupan peserta aktif terhadap target, {year}", "Active members against the target, {year}"),
+    "coverage_chart_desc": ("{regencies} kabupaten/kota: {text}.", "{regencies} regencies: {text}."),
+    "coverage_overall": ("Di wilayah bertarget", "Where there is a target"),
+    "set_targets": ("Masukkan atau ganti target {year}", "Enter or replace the {year} targets"),
+    "targets_hint": (
+        "Satu baris per kabupaten/kota: kode_kab,target,sumber (misalnya 1903,24000,BPS Sakernas 2025). "
+        "Baris judul boleh ada. Kabupaten yang tidak disebut tetap seperti semula.",
+        "One line per regency or city: regency_code,target_population,source (e.g. 1903,24000,BPS Sakernas 2025). "
+        "A header row is optional. Regencies not named keep their target.",
+    ),
+    "targets_text": ("Target (CSV)", "Targets (CSV)"),
+    "targets_file": ("atau unggah berkas CSV", "or upload a CSV file"),
+    "save_targets": ("Simpan target", "Save targets"),
+    "targets_saved": ("{rows} target {year} tersimpan.", "{rows} targets for {year} saved."),
+    "targets_missing": (
+        "Tulis atau unggah paling sedikit satu baris target.",
+        "Type or upload at least one target row.",
+    ),
+    "targets_too_many": ("Paling banyak {rows} baris sekaligus.", "At most {rows} rows at a time."),
+    "targets_file_too_big": ("Berkas lebih dari {kb} KB.", "The file is over {kb} KB."),
+    "target_row_error": ("Baris {line}, {field}: {message}", "Line {line}, {field}: {message}"),
+    # Collections by channel per month
+    "channels": ("Iuran per bulan menurut saluran", "Collections by channel per month"),
+    "nav_channels": ("Saluran", "Channels"),
+    "channels_chart": ("Iuran per bulan menurut saluran", "Contributions per month by channel"),
+    "channels_chart_desc": (
+        "{months} bulan, total {total}; tertinggi {best} pada {best_month}.",
+        "{months} months, {total} in all; the highest month {best} in {best_month}.",
+    ),
+    # Agent scorecard
+    "scorecard": ("Kinerja agen", "Agent scorecard"),
+    "nav_scorecard": ("Kinerja agen", "Scorecard"),
+    "enrolled": ("Peserta baru", "Enrolled"),
+    "average_delay": ("Rata-rata terlambat setor (hari)", "Average deposit delay (days)"),
+    "batches_approved": ("Batch disetujui", "Batches approved"),
+    "batches_returned": ("Batch dikembalikan", "Batches returned"),
+    "members_lapsed": ("Peserta berakhir", "Members lapsed"),
+    "agent_status": ("Status agen", "Agent status"),
+    "scorecard_chart": ("Terkumpul dan belum disetor per agen", "Collected and undeposited per agent"),
+    "scorecard_chart_desc": (
+        "{agents} agen, total terkumpul {total}; tertinggi {best} ({agent}).",
+        "{agents} agents, {total} collected in all; the highest {best} ({agent}).",
+    ),
+    "scorecard_note": (
+        "Terlambat setor: dari hari uang diterima sampai hari setoran menutupinya (uang terlama dulu). Selisih: "
+        "dari batch yang disetujui, seperti saat disetujui. Peserta berakhir: peserta yang ia daftarkan dan "
+        "berakhir dalam periode ini.",
+        "Deposit delay: from the day cash was taken to the day deposits covered it (oldest cash first). "
+        "Variance: in the approved batches, as approved. Members lapsed: members he enrolled who lapsed in the "
+        "period.",
+    ),
+    # Sponsor retention
+    "retention": ("Retensi peserta sponsor", "Sponsor retention"),
+    "nav_retention": ("Retensi", "Retention"),
+    "programme": ("Program", "Programme"),
+    "last_sponsored_month": ("Bulan sponsor terakhir", "Last sponsored month"),
+    "months_after": ("{n} bln setelah", "{n} mo. after"),
+    "not_measured": ("belum diukur", "not measured yet"),
+    "on_day": ("Per tanggal", "On"),
+    "no_programmes": ("Cabang ini belum punya program sponsor.", "This branch has no sponsor programmes."),
+    "retention_note": (
+        "Bagian peserta program yang masih membayar sendiri (tunai, autodebet, transfer) bulan ke-1, 3, 6 dan 12 "
+        "setelah sponsor berakhir. Titik diukur setelah jatuh tempo bulan itu lewat.",
+        "The share of the programme's members still paying themselves (cash, auto-debit, transfer) 1, 3, 6 and 12 "
+        "months after the sponsorship ended. A point is measured once that month's due date has passed.",
+    ),
+    "retention_chart": (
+        "Peserta yang masih membayar setelah sponsor berakhir",
+        "Members still paying after sponsorship",
+    ),
+    "retention_chart_desc": (
+        "{programmes} program; titik yang belum diukur digambar 0.",
+        "{programmes} programmes; points not measured yet are drawn at 0.",
+    ),
 }
 
 

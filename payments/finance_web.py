@@ -1,16 +1,22 @@
 """Branch finance's desktop pages (/keuangan): the agents' daily batches, the unmatched bank credits with
-maker-checker, arrears ageing and collections per day, each with its CSV export, charts drawn on the server.
+maker-checker, arrears ageing and collections per day, the agents' and Wadahs' monthly incentives with
+finance's approval, and the reports that steer a branch (coverage by regency with its targets, collections
+by channel per month, the agent scorecard, sponsor retention), each with its CSV export, charts drawn on
+the server.
 
 Server-rendered for office PCs on a patchy connection: no JavaScript, nothing from a CDN. The login is the
 agents' app's session cookie (one session, one CSRF token per session, the same login throttle), for branch
 finance, supervisors and admins; an admin picks the branch (``?cabang=``), the others see their own. Every
-page is a service of payments/batches.py, bank.py or reports.py; a service's refusal is shown on the page it
+page is a service of payments/batches.py, bank.py or reports.py, agents/incentive_statements.py or
+collection/sponsors.py; a service's refusal is shown on the page it
 came from, with the status it carries.
 """
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from functools import wraps
@@ -37,18 +43,23 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from agents import incentive_statements
 from agents.i18n import language, rupiah
+from agents.incentives import CSV_COLUMNS, AgentStatement
 from agents.models import Agent, Branch, Role, StaffUser
 from agents.web import csrf_token
+from collection import sponsors
+from collection.models import Member
+from collection.months import Month
 from core import audit, ratelimit
-from core.charts import Series, bar_chart
+from core.charts import Series, bar_chart, thousands
 from core.clock import app_now, local_today
 from core.csvexport import csv_filename, csv_text
 from core.errors import DomainError, Forbidden
 from extensions import db
 from payments import bank, batches, reports
 from payments.finance_texts import t
-from payments.models import Deposit, MatchProposal, StatementLine, StatementLineStatus
+from payments.models import Deposit, MatchProposal, Receipt, StatementLine, StatementLineStatus
 from payments.schemas import ApproveRequestSchema, DecisionRequestSchema, ProposalRequestSchema, ReturnRequestSchema
 from payments.statements import BANK_FORMATS
 
@@ -60,8 +71,13 @@ FINANCE_ROLES = bank.FINANCE_ROLES
 DECIDERS = (Role.BRANCH_FINANCE, Role.ADMIN)  # a supervisor sees batches; finance approves or returns them
 DEFAULT_REPORT_DAYS = 30
 MAX_REPORT_DAYS = 366
+MAX_REPORT_MONTHS = 36  # as the API's reports
 BRANCH_CHOICE = "keuangan_branch_id"
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+FIRST_MONTH, LAST_MONTH = Month.of(FIRST_DAY), Month.of(LAST_DAY)
+FIRST_TARGET_YEAR, LAST_TARGET_YEAR = 2015, 2100  # as the API's coverage targets
+MAX_TARGET_ROWS = 600  # as the API's TargetsRequestSchema
+MAX_TARGET_BYTES = 200_000
 
 
 # --- texts, formats and the session ------------------------------------------------------------------
@@ -191,6 +207,31 @@ def _date_arg(name: str, default: date) -> date:
     if day is None or not FIRST_DAY <= day <= LAST_DAY:  # the pages step a day and a year either side
         abort(make_response(_refused(DomainError(f"{t('bad_date')} ({name}={text[:20]})"), status=400)))
     return day
+
+
+def _month_arg(name: str, default: Month) -> Month:
+    """A ``YYYY-MM`` query argument; anything else is a 400 page that says how to write it."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        month: Month | None = Month.parse(text)
+    except ValueError:
+        month = None
+    if month is None or not FIRST_MONTH <= month <= LAST_MONTH:
+        abort(make_response(_refused(DomainError(f"{t('bad_month')} ({name}={text[:20]})"), status=400)))
+    return month
+
+
+def _month_range(default_months: int) -> tuple[Month, Month]:
+    """``from`` and ``to`` as months (by default the ``default_months`` up to this one); 400 when backwards."""
+    last = _month_arg("to", Month.of(_today()))
+    first = _month_arg("from", last - (default_months - 1))
+    if first > last:
+        abort(make_response(_refused(DomainError(t("from_after_to")), status=400)))
+    if last - first >= MAX_REPORT_MONTHS:
+        abort(make_response(_refused(DomainError(t("range_too_long_months", months=MAX_REPORT_MONTHS)), status=400)))
+    return first, last
 
 
 def _wants_csv() -> bool:
@@ -644,3 +685,540 @@ def collections_page() -> ResponseReturnValue:
         for name in ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "total_idr", "payments")
     }
     return render_template("keuangan/collections.html", days=days, first=first, last=last, chart=chart, totals=totals)
+
+
+# --- incentives --------------------------------------------------------------------------------------
+
+
+INCENTIVE_AGENT_HEADER = (
+    "month",
+    "approved",
+    "agent_id",
+    "agent_code",
+    "agent_name",
+    "wadah_id",
+    "new_nik_count",
+    "threshold_met",
+    "acquisition_idr",
+    "collection_idr",
+    "clawback_idr",
+    "carried_in_idr",
+    "total_idr",
+    "payable_idr",
+    "carried_out_idr",
+    "pending_idr",
+)
+INCENTIVE_WADAH_HEADER = (
+    "month",
+    "approved",
+    "wadah_id",
+    "wadah_name",
+    "agents",
+    "base_idr",
+    "share_idr",
+    "explanation",
+)
+STATEMENT_SUMS = (
+    "acquisition_idr",
+    "collection_idr",
+    "clawback_idr",
+    "carried_in_idr",
+    "total_idr",
+    "payable_idr",
+    "carried_out_idr",
+    "pending_idr",
+)
+
+
+def _last_month() -> Month:
+    return Month.of(_today()) - 1
+
+
+@bp.get("/insentif")
+@finance_required
+def incentives_page() -> ResponseReturnValue:
+    """Every agent's and Wadah's statement for a month (last month by default), draft or approved, and the
+    approval form. ``?format=csv`` is one row per agent; ``&holder=wadah`` one row per Wadah."""
+    return _render_incentives(_month_arg("month", _last_month()))
+
+
+def _render_incentives(month: Month, error: DomainError | None = None) -> Any:
+    try:
+        result = incentive_statements.branch_month(db.session, g.user, g.branch.id, month, app_now())
+    except DomainError as refused:
+        return _refused(refused)
+    if error is None and _wants_csv():
+        if request.args.get("holder") == "wadah":
+            rows: list[list[object]] = [
+                [month, result.approved, w.id, w.name, len(s.agent_totals), s.base_idr, s.share_idr, s.explanation]
+                for w, s in result.wadahs
+            ]
+            return _csv(csv_filename("incentives", g.branch.code, month, "wadahs"), INCENTIVE_WADAH_HEADER, rows)
+        rows = [
+            [month, result.approved, a.id, a.code, a.user.full_name, a.wadah_id, s.new_nik_count, s.threshold_met]
+            + [getattr(s, name) for name in STATEMENT_SUMS]
+            for a, s in result.agents
+        ]
+        return _csv(csv_filename("incentives", g.branch.code, month, "agents"), INCENTIVE_AGENT_HEADER, rows)
+    totals = {name: sum(getattr(s, name) for _, s in result.agents) for name in STATEMENT_SUMS}
+    totals["wadah_share_idr"] = sum(s.share_idr for _, s in result.wadahs)
+    totals["payable_with_wadahs_idr"] = totals["payable_idr"] + totals["wadah_share_idr"]
+    chart = None
+    if result.agents:
+        payable = [s.payable_idr for _, s in result.agents]
+        best = max(range(len(payable)), key=lambda i: payable[i])
+        chart = bar_chart(
+            [a.code for a, _ in result.agents],
+            [Series(t("payable"), payable)],
+            title=t("incentives_chart", month=str(month)),
+            description=t(
+                "incentives_chart_desc",
+                agents=len(payable),
+                total=rupiah(sum(payable)),
+                best=rupiah(payable[best]),
+                agent=result.agents[best][0].code,
+            ),
+            height=260,
+        )
+    g.page_url = url_for("keuangan.incentives_page")
+    page = render_template(
+        "keuangan/incentives.html",
+        result=result,
+        month=month,
+        previous_month=month - 1,
+        next_month=month + 1,
+        totals=totals,
+        chart=chart,
+        can_approve=g.user.role in DECIDERS,
+        wadah_export_url=url_for("keuangan.incentives_page", month=str(month), format="csv", holder="wadah"),
+        error=error,
+        error_details=_messages(error) if error else [],
+    )
+    return page, error.status if error else 200
+
+
+@bp.post("/insentif/setujui")
+@finance_required
+def approve_incentives() -> ResponseReturnValue:
+    """Finance makes a month final for the branch (in month order, once it has ended): the service decides."""
+    text = request.form.get("month", "").strip()
+    try:
+        month = Month.parse(text)
+    except ValueError:
+        return _refused(DomainError(f"{t('bad_month')} (month={text[:20]})"), status=400)
+    try:
+        incentive_statements.approve_month(db.session, g.user, g.branch.id, month, app_now())
+    except DomainError as error:
+        db.session.rollback()
+        return _render_incentives(month, error)
+    flash(t("incentives_approved_flash", month=str(month)))
+    return redirect(url_for("keuangan.incentives_page", month=str(month)), code=303)
+
+
+@bp.get("/insentif/<int:agent_id>")
+@finance_required
+def agent_incentive_page(agent_id: int) -> ResponseReturnValue:
+    """One agent's statement for a month: every line with its base, rate and explanation, pending apart."""
+    month = _month_arg("month", _last_month())
+    try:
+        result = incentive_statements.branch_month(db.session, g.user, g.branch.id, month, app_now())
+    except DomainError as refused:
+        return _refused(refused)
+    found = [(agent, s) for agent, s in result.agents if agent.id == agent_id]
+    if not found:
+        return _refused(DomainError(t("no_statement", agent=agent_id, month=str(month))), status=404)
+    agent, statement = found[0]
+    if _wants_csv():
+        rows = [line.row() for line in (*statement.lines, *statement.pending_lines)]
+        return _csv(csv_filename("incentive", agent.code, month), CSV_COLUMNS, rows)
+    g.page_url = url_for("keuangan.agent_incentive_page", agent_id=agent_id)
+    return render_template(
+        "keuangan/agent_incentive.html",
+        result=result,
+        agent=agent,
+        statement=statement,
+        month=month,
+        previous_month=month - 1,
+        next_month=month + 1,
+        members=_members_of(statement),
+        receipts=_receipts_of(statement),
+    )
+
+
+def _members_of(statement: AgentStatement) -> dict[int, tuple[str, str | None]]:
+    """Name and KPJ of every member the statement's lines name, in one query."""
+    ids = {line.member_id for line in (*statement.lines, *statement.pending_lines) if line.member_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Member.id, Member.name, Member.kpj).where(Member.id.in_(ids)))
+    return {member_id: (name, kpj) for member_id, name, kpj in rows}
+
+
+def _receipts_of(statement: AgentStatement) -> dict[int, str]:
+    """The receipt number of every payment the statement's lines name, in one query."""
+    ids = {line.payment_id for line in (*statement.lines, *statement.pending_lines) if line.payment_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Receipt.payment_id, Receipt.number).where(Receipt.payment_id.in_(ids)))
+    return {payment_id: number for payment_id, number in rows}
+
+
+# --- reports that steer a branch ---------------------------------------------------------------------
+
+
+COVERAGE_HEADER = (
+    "year",
+    "regency_code",
+    "regency_name",
+    "active_members",
+    "target_population",
+    "coverage_percent",
+    "source",
+)
+TARGET_COLUMNS = ("regency_code", "target_population", "source")
+
+
+def _year_arg() -> int:
+    text = request.args.get("year", "").strip()
+    if not text:
+        return _today().year
+    if not text.isdigit() or not FIRST_TARGET_YEAR <= int(text) <= LAST_TARGET_YEAR:
+        abort(make_response(_refused(DomainError(f"{t('bad_year')} (year={text[:20]})"), status=400)))
+    return int(text)
+
+
+def percent(value: float | None) -> str:
+    """``12.5`` → ``12,5%``; no target → ``–``."""
+    return "–" if value is None else thousands(float(value)) + "%"
+
+
+@bp.get("/cakupan")
+@finance_required
+def coverage_page() -> ResponseReturnValue:
+    """Active members per regency or city against the target population the branch entered for a year."""
+    year = _year_arg()
+    if _wants_csv():
+        rows = [
+            [year, r.regency_code, r.regency_name, r.active_members, r.target_population, r.coverage_percent, r.source]
+            for r in reports.coverage_by_regency(db.session, g.branch, year)
+        ]
+        return _csv(csv_filename("coverage", g.branch.code, year), COVERAGE_HEADER, rows)
+    return _render_coverage(year)
+
+
+def _render_coverage(
+    year: int, status: int = 200, error: DomainError | None = None, row_errors: Sequence[str] = (), typed: str = ""
+) -> Any:
+    rows = reports.coverage_by_regency(db.session, g.branch, year)
+    charted = [r for r in rows if r.coverage_percent is not None]
+    chart = None
+    if charted:
+        values = [float(cast(float, r.coverage_percent)) for r in charted]
+        chart = bar_chart(
+            [r.regency_name for r in charted],
+            [Series(t("coverage_percent"), values, "#2f6db5")],
+            title=t("coverage_chart", year=year),
+            description=t(
+                "coverage_chart_desc",
+                regencies=len(charted),
+                text="; ".join(f"{r.regency_name} {percent(r.coverage_percent)}" for r in charted),
+            ),
+            format_value=lambda v: thousands(v) + "%",
+            height=260,
+        )
+    totals = {
+        "active_members": sum(r.active_members for r in rows),
+        "target_population": sum(r.target_population or 0 for r in charted),
+        "active_with_target": sum(r.active_members for r in charted),
+    }
+    overall = (
+        round(100 * totals["active_with_target"] / totals["target_population"], 1)
+        if totals["target_population"]
+        else None
+    )
+    g.page_url = url_for("keuangan.coverage_page")
+    page = render_template(
+        "keuangan/coverage.html",
+        year=year,
+        rows=rows,
+        chart=chart,
+        totals=totals,
+        overall=overall,
+        percent=percent,
+        error=error,
+        row_errors=row_errors,
+        typed=typed,
+    )
+    return page, status
+
+
+@bp.post("/cakupan/target")
+@finance_required
+def set_coverage_targets() -> ResponseReturnValue:
+    """Enter or replace the year's targets from the textarea or an uploaded CSV (regency_code,
+    target_population,source); every bad row is named and nothing is saved."""
+    year_text = request.form.get("year", "").strip()
+    if not year_text.isdigit() or not FIRST_TARGET_YEAR <= int(year_text) <= LAST_TARGET_YEAR:
+        return _refused(DomainError(f"{t('bad_year')} (year={year_text[:20]})"), status=400)
+    year = int(year_text)
+    typed = request.form.get("targets", "")
+    upload = request.files.get("file")
+    lines: list[int] = []
+    try:
+        if upload is not None and upload.filename:
+            content = upload.read(MAX_TARGET_BYTES + 1)
+            if len(content) > MAX_TARGET_BYTES:
+                raise DomainError(t("targets_file_too_big", kb=MAX_TARGET_BYTES // 1000))
+            text = content.decode("utf-8-sig", errors="replace")
+        else:
+            text = typed
+        rows, lines = _target_rows(text)
+        reports.set_targets(db.session, g.branch, year, rows, g.user.id)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_coverage(year, error.status, error, _target_errors(error, lines), typed)
+    flash(t("targets_saved", rows=len(rows), year=year))
+    return redirect(url_for("keuangan.coverage_page", year=year), code=303)
+
+
+def _target_rows(text: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """Rows for set_targets from CSV text (a header row is optional), and each row's line in the text.
+
+    A target typed the Indonesian way (``120.000``) is read as a number; anything else is passed on as typed,
+    so that set_targets names the row. The rows go to set_targets as they were typed: it checks them all.
+    """
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for number, raw in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [c.strip() for c in raw]
+        if not any(cells) or (number == 1 and cells[0].lower() == TARGET_COLUMNS[0]):
+            continue
+        code, target, source = [*cells, "", "", ""][:3]
+        digits = target.replace(".", "").replace(" ", "")
+        number_typed = digits.isdigit() and len(digits) <= 10  # a longer one is passed as text, to be refused
+        rows.append(
+            {"regency_code": code, "target_population": int(digits) if number_typed else target, "source": source}
+        )
+        lines.append(number)
+    if not rows:
+        raise DomainError(t("targets_missing"))
+    if len(rows) > MAX_TARGET_ROWS:
+        raise DomainError(t("targets_too_many", rows=MAX_TARGET_ROWS))
+    return rows, lines
+
+
+def _target_errors(error: DomainError, lines: Sequence[int]) -> list[str]:
+    """set_targets' messages per row, each named by its line in what was typed or uploaded."""
+    per_row = ((error.errors or {}).get("json") or {}).get("targets") or {}
+    found = []
+    for index in sorted(per_row, key=int):
+        line = lines[int(index)] if int(index) < len(lines) else int(index) + 1
+        for field, messages in per_row[index].items():
+            found.append(t("target_row_error", line=line, field=field, message=" ".join(messages)))
+    return found
+
+
+CHANNEL_HEADER = ("month", "cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "total_idr", "payments")
+CHANNEL_FIELDS = ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr")
+CHANNEL_TEXTS = ("cash", "auto_debit", "sponsor", "bank_transfer")
+
+
+@bp.get("/saluran")
+@finance_required
+def channels_page() -> ResponseReturnValue:
+    """Settled contributions per month by channel (the last 12 months by default), with a stacked chart."""
+    first, last = _month_range(default_months=12)
+    months = reports.collections_by_channel(db.session, g.branch, first, last)
+    if _wants_csv():
+        rows = [[m.month, *(getattr(m, f) for f in CHANNEL_FIELDS), m.total_idr, m.payments] for m in months]
+        return _csv(csv_filename("collections-by-channel", g.branch.code, first, last), CHANNEL_HEADER, rows)
+    channels = zip(CHANNEL_TEXTS, CHANNEL_FIELDS, strict=True)
+    series = [Series(t(key), [getattr(m, name) for m in months]) for key, name in channels]
+    best = max(months, key=lambda m: m.total_idr)
+    chart = bar_chart(
+        [str(m.month) for m in months],
+        series,
+        title=t("channels_chart"),
+        description=t(
+            "channels_chart_desc",
+            months=len(months),
+            total=rupiah(sum(m.total_idr for m in months)),
+            best=rupiah(best.total_idr),
+            best_month=str(best.month),
+        ),
+        stacked=True,
+        width=960,
+        height=300,
+    )
+    totals = {name: sum(getattr(m, name) for m in months) for name in (*CHANNEL_FIELDS, "total_idr", "payments")}
+    return render_template("keuangan/channels.html", months=months, first=first, last=last, chart=chart, totals=totals)
+
+
+SCORECARD_HEADER = (
+    "from",
+    "to",
+    "agent_id",
+    "agent_code",
+    "agent_name",
+    "status",
+    "members_enrolled",
+    "collected_idr",
+    "payments",
+    "average_deposit_delay_days",
+    "undeposited_idr",
+    "batches_approved",
+    "batches_returned",
+    "variance_idr",
+    "members_lapsed",
+)
+SCORECARD_SUMS = (
+    "members_enrolled",
+    "collected_idr",
+    "payments",
+    "undeposited_idr",
+    "batches_approved",
+    "batches_returned",
+    "variance_idr",
+    "members_lapsed",
+)
+
+
+def days(value: float | None) -> str:
+    """An average delay in days, ``1,5``; none to average → ``–``."""
+    return "–" if value is None else thousands(float(value))
+
+
+@bp.get("/kinerja")
+@finance_required
+def scorecard_page() -> ResponseReturnValue:
+    """Each agent over the months asked (this month by default): enrolled, collected, how fast his cash
+    reached the bank, what finance found in his batches, and how many of his members lapsed."""
+    first, last = _month_range(default_months=1)
+    rows = reports.agent_scorecard(db.session, g.branch, first.first_day(), last.last_day())
+    if _wants_csv():
+        body = [
+            [
+                first,
+                last,
+                r.agent_id,
+                r.agent_code,
+                r.agent_name,
+                r.status,
+                r.members_enrolled,
+                r.collected_idr,
+                r.payments,
+                r.average_deposit_delay_days,
+                r.undeposited_idr,
+                r.batches_approved,
+                r.batches_returned,
+                r.variance_idr,
+                r.members_lapsed,
+            ]
+            for r in rows
+        ]
+        return _csv(csv_filename("agent-scorecard", g.branch.code, first, last), SCORECARD_HEADER, body)
+    chart = None
+    if rows:
+        best = max(rows, key=lambda r: r.collected_idr)
+        chart = bar_chart(
+            [r.agent_code for r in rows],
+            [
+                Series(t("collected"), [r.collected_idr for r in rows]),
+                Series(t("undeposited"), [r.undeposited_idr for r in rows], "#b00020"),
+            ],
+            title=t("scorecard_chart"),
+            description=t(
+                "scorecard_chart_desc",
+                agents=len(rows),
+                total=rupiah(sum(r.collected_idr for r in rows)),
+                best=rupiah(best.collected_idr),
+                agent=best.agent_code,
+            ),
+            height=280,
+        )
+    totals = {name: sum(getattr(r, name) for r in rows) for name in SCORECARD_SUMS}
+    return render_template(
+        "keuangan/scorecard.html", rows=rows, first=first, last=last, chart=chart, totals=totals, days=days
+    )
+
+
+RETENTION_HEADER = (
+    "on",
+    "programme_id",
+    "programme_code",
+    "programme_name",
+    "sponsor",
+    "last_month",
+    "members",
+    "months_after",
+    "month",
+    "due_on",
+    "measured",
+    "paying",
+    "share_percent",
+)
+
+
+def share_percent(share: float | None) -> float | None:
+    """A share (0.4167) as a percentage with one decimal (41.7)."""
+    return None if share is None else round(100 * share, 1)
+
+
+@bp.get("/retensi")
+@finance_required
+def retention_page() -> ResponseReturnValue:
+    """Per sponsor programme of the branch: the share of its members still paying 1, 3, 6 and 12 months
+    after the sponsorship ended (a point is measured once that month's due date has passed)."""
+    on = _date_arg("on", _today())
+    try:
+        programmes = [f for f in sponsors.list_programmes(db.session, g.user) if f.programme.branch_id == g.branch.id]
+        measured = [(f, sponsors.retention(db.session, g.user, f.programme.id, on, app_now())) for f in programmes]
+    except DomainError as refused:
+        return _refused(refused)
+    if _wants_csv():
+        rows = [
+            [
+                r.on,
+                r.programme_id,
+                r.code,
+                f.programme.name,
+                f.sponsor.name,
+                r.last_month,
+                r.members,
+                p.months_after,
+                p.month,
+                p.due_on,
+                p.measured,
+                p.paying,
+                share_percent(p.share),
+            ]
+            for f, r in measured
+            for p in r.points
+        ]
+        return _csv(csv_filename("sponsor-retention", g.branch.code, on), RETENTION_HEADER, rows)
+    chart = None
+    if measured:
+        points = sponsors.RETENTION_POINTS
+        chart = bar_chart(
+            [r.code for _, r in measured],
+            [
+                Series(
+                    t("months_after", n=k),
+                    [share_percent(r.points[i].share) or 0.0 for _, r in measured],
+                )
+                for i, k in enumerate(points)
+            ],
+            title=t("retention_chart"),
+            description=t("retention_chart_desc", programmes=len(measured)),
+            format_value=lambda v: thousands(v) + "%",
+            height=280,
+        )
+    return render_template(
+        "keuangan/retention.html",
+        measured=measured,
+        on=on,
+        chart=chart,
+        points=sponsors.RETENTION_POINTS,
+        percent=percent,
+        share_percent=share_percent,
+    )
