@@ -36,8 +36,10 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from agents.i18n import LANGUAGES, language, month_label, months_label, rupiah, t
-from agents.models import Agent, AgentStatus, Branch, Role, StaffUser
+from agents.incentive_statements import own_statement
+from agents.models import Agent, AgentStatus, Branch, IncentiveStatement, Role, StaffUser
 from agents.services import agent_of
+from collection.months import Month
 from collection.schemas import MemberCreateSchema
 from collection.services import enrol_member, find_members, get_member, member_position
 from core import audit, ratelimit
@@ -400,6 +402,41 @@ def deposit() -> ResponseReturnValue:
         return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
     flash(t("deposit_saved", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
     return redirect(url_for("agen.home"), code=303)
+
+
+@bp.get("/insentif")
+@agent_required
+def incentives() -> ResponseReturnValue:
+    """The agent's own incentive statement for a month (this month so far by default): totals, each line with
+    how it was computed, and what his pending cash will earn. Nobody else's: the statement is the caller's."""
+    this_month = Month.of(_agent_today())
+    text = request.args.get("month", "").strip()
+    try:
+        month = Month.parse(text) if text else this_month
+        if not 2000 <= month.year <= 2099:  # the page links a month either side
+            raise ValueError(text)
+    except ValueError:
+        return render_template("agen/incentives.html", statement=None, error=t("bad_month")), 400
+    try:
+        statement = own_statement(db.session, g.current_user, month, app_now())
+    except DomainError as refused:
+        return render_template("agen/incentives.html", statement=None, error=refused.message), refused.status
+    approved = db.session.scalar(  # own_statement does not say whether the month is final; its stored row does
+        select(IncentiveStatement.id).where(
+            IncentiveStatement.holder_kind == "agent",
+            IncentiveStatement.holder_id == g.agent.id,
+            IncentiveStatement.month == month,
+        )
+    )
+    return render_template(
+        "agen/incentives.html",
+        statement=statement,
+        approved=approved is not None,
+        month=month,
+        previous_month=month - 1,
+        next_month=month + 1 if month < this_month else None,
+        error=None,
+    )
 
 
 @bp.get("/antrean")
