@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,8 +47,19 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound
 from extensions import DbSession
-from payments.models import BatchStatus, Channel, DailyBatch, Payment, PaymentAllocation, PaymentStatus
-from payments.services import cash_covered_on
+from payments.models import (
+    BatchStatus,
+    Channel,
+    DailyBatch,
+    Deposit,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+)
+from payments.models import (
+    StatementLine as BankLine,
+)
+from payments.services import CASH_ORDER, cash_covered_on
 
 RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives.py, in one place
 
@@ -64,6 +75,7 @@ class BranchMonth:
     wadahs: list[tuple[Wadah, WadahStatement]]
     approved_by: str | None = None
     approved_at: datetime | None = None
+    numbers: dict[tuple[int, Month], int] = field(default_factory=dict)  # of a draft's collected lines
 
 
 def _branch(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
@@ -102,8 +114,11 @@ def _branch_month(session: DbSession, branch: Branch, month: Month, now: datetim
     if stored:
         return _approved(session, branch, month, agents, stored)
     last = last_approved_month(session, branch.id)
-    statements = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
-    return BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
+    drafts = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
+    statements = [(agent, statement) for agent, (statement, _) in drafts]
+    result = BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
+    result.numbers = {key: n for _, (_, numbers) in drafts for key, n in numbers.items()}
+    return result
 
 
 def _wadahs(
@@ -122,7 +137,8 @@ def _wadahs(
 
 def _draft(
     session: DbSession, branch: Branch, agent: Agent, month: Month, last_approved: Month | None
-) -> AgentStatement:
+) -> tuple[AgentStatement, dict[tuple[int, Month], int]]:
+    """The agent's statement as of now, and each collected line's contribution month number."""
     carried = 0
     if last_approved is not None and last_approved == month - 1:
         carried = int(
@@ -135,14 +151,11 @@ def _draft(
             )
             or 0
         )
-    return agent_statement(
-        agent.id,
-        month,
-        _enrolments(session, agent, month),
-        collected_lines(session, branch, agent, month, last_approved),
-        carried_in_idr=carried,
-        rules=RULES,
+    lines = collected_lines(session, branch, agent, month, last_approved)
+    statement = agent_statement(
+        agent.id, month, _enrolments(session, agent, month), lines, carried_in_idr=carried, rules=RULES
     )
+    return statement, {(line.payment_id, line.month): line.month_number for line in lines}
 
 
 def _enrolments(session: DbSession, agent: Agent, month: Month) -> list[Enrolment]:
@@ -164,12 +177,13 @@ def collected_lines(
         session.scalars(
             select(Payment)
             .where(Payment.agent_id == agent.id, Payment.channel == Channel.CASH, Payment.paid_on <= month.last_day())
-            .order_by(Payment.recorded_at, Payment.id)
+            .order_by(*CASH_ORDER)
         )
     )
     if not payments:
         return []
     covered = cash_covered_on(session, agent.id, [p for p in payments if p.status == PaymentStatus.SETTLED])
+    reconciled = _deposits_reconciled_on(session, agent.id, zone)
     approved = {
         day: decided.replace(tzinfo=UTC).astimezone(zone).date()
         for day, decided in session.execute(
@@ -179,10 +193,15 @@ def collected_lines(
         )
         if decided is not None
     }
-    paid_in: dict[tuple[int | None, Month | None], Month] = {
-        (payment_id, contribution_month): statement_month
-        for payment_id, contribution_month, statement_month in session.execute(
-            select(IncentiveLine.payment_id, IncentiveLine.contribution_month, IncentiveStatement.month)
+    paid_in: dict[tuple[int | None, Month | None], tuple[Month, int | None]] = {
+        (payment_id, contribution_month): (statement_month, number)
+        for payment_id, contribution_month, statement_month, number in session.execute(
+            select(
+                IncentiveLine.payment_id,
+                IncentiveLine.contribution_month,
+                IncentiveStatement.month,
+                IncentiveLine.month_number,
+            )
             .join(IncentiveStatement, IncentiveStatement.id == IncentiveLine.statement_id)
             .where(
                 IncentiveStatement.holder_kind == "agent",
@@ -210,13 +229,20 @@ def collected_lines(
         reversed_on = payment.reversed_at.replace(tzinfo=UTC).astimezone(zone).date() if payment.reversed_at else None
         if reversed_on is not None and reversed_on < payment.paid_on:
             reversed_on = payment.paid_on
-        earned_month = paid_in.get((payment_id, contribution_month))
-        if earned_month is not None:
-            eligible: date | None = max(payment.paid_on, earned_month.first_day())
+        number = _number(numbers.get(member_id, []), contribution_month)
+        earned = paid_in.get((payment_id, contribution_month))
+        if earned is not None:
+            # Paid in an approved month: it keeps that month and the place it had, so a clawback takes
+            # back exactly what it earned.
+            eligible: date | None = max(payment.paid_on, earned[0].first_day())
+            number = earned[1] or number
         elif payment.status != PaymentStatus.SETTLED:
             eligible = None  # reversed before any approved statement paid it: it never earned
         else:
-            eligible = _eligible_on(payment, covered.get(payment.id), approved.get(payment.paid_on))
+            deposit = covered.get(payment.id)
+            eligible = _eligible_on(
+                payment, reconciled.get(deposit[0]) if deposit else None, approved.get(payment.paid_on)
+            )
             if eligible is not None and first_open is not None and Month.of(eligible) < first_open:
                 eligible = max(payment.paid_on, first_open.first_day())  # its month was approved without it
         line = CollectedLine(
@@ -224,7 +250,7 @@ def collected_lines(
             member_id=member_id,
             agent_id=agent.id,
             month=contribution_month,
-            month_number=_number(numbers.get(member_id, []), contribution_month),
+            month_number=number,
             amount_idr=amount,
             collected_on=payment.paid_on,
             eligible_on=eligible,
@@ -235,10 +261,38 @@ def collected_lines(
     return lines
 
 
-def _eligible_on(payment: Payment, covered_on: date | None, approved_on: date | None) -> date | None:
-    if covered_on is None or approved_on is None:
+def _eligible_on(payment: Payment, reconciled_on: date | None, approved_on: date | None) -> date | None:
+    """Eligible once the deposit that covered its cash is reconciled and finance approved its day's batch."""
+    if reconciled_on is None or approved_on is None:
         return None
-    return max(covered_on, approved_on, payment.paid_on)
+    return max(reconciled_on, approved_on, payment.paid_on)
+
+
+def _deposits_reconciled_on(session: DbSession, agent_id: int, zone: ZoneInfo) -> dict[int, date]:
+    """The day each of the agent's deposits was reconciled: matched to a bank credit, or accepted by
+    finance when it approved the deposit's own day (with a note on what the bank showed)."""
+    matched: dict[int, date] = {
+        deposit_id: at.replace(tzinfo=UTC).astimezone(zone).date()
+        for deposit_id, at in session.execute(
+            select(BankLine.deposit_id, BankLine.matched_at)
+            .join(Deposit, Deposit.id == BankLine.deposit_id)
+            .where(Deposit.agent_id == agent_id)
+        )
+        if at is not None and deposit_id is not None
+    }
+    accepted = {
+        deposit_id: decided.replace(tzinfo=UTC).astimezone(zone).date()
+        for deposit_id, decided in session.execute(
+            select(Deposit.id, DailyBatch.decided_at)
+            .join(
+                DailyBatch,
+                (DailyBatch.agent_id == Deposit.agent_id) & (DailyBatch.business_date == Deposit.deposited_on),
+            )
+            .where(Deposit.agent_id == agent_id, DailyBatch.status == BatchStatus.APPROVED)
+        )
+        if decided is not None
+    }
+    return {d: min(day for day in (matched.get(d), accepted.get(d)) if day) for d in matched.keys() | accepted.keys()}
 
 
 def _month_numbers(session: DbSession, member_ids: set[int]) -> dict[int, list[Month]]:
@@ -350,6 +404,11 @@ def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: M
                 member_id=line.member_id,
                 payment_id=line.payment_id,
                 contribution_month=line.contribution_month,
+                month_number=(
+                    draft.numbers.get((line.payment_id, line.contribution_month))
+                    if line.payment_id is not None and line.contribution_month is not None
+                    else None
+                ),
                 base_idr=line.base_idr,
                 rate_label=line.rate_label,
                 amount_idr=line.amount_idr,
@@ -422,4 +481,4 @@ def own_statement(session: DbSession, actor: StaffUser, month: Month, now: datet
     }
     if stored:
         return _approved(session, branch, month, [agent], stored).agents[0][1]
-    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))
+    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))[0]

@@ -152,6 +152,7 @@ class IncentiveLine(Model):
     member_id: Mapped[int | None]
     payment_id: Mapped[int | None] = mapped_column(index=True)
     contribution_month: Mapped[Month | None] = mapped_column(MonthType())
+    month_number: Mapped[int | None]  # the contribution month's place when it earned: its clawback uses it
     base_idr: Mapped[int]
     rate_label: Mapped[str] = mapped_column(String(40))
     amount_idr: Mapped[int]

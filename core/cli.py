@@ -98,7 +98,8 @@ def register_commands(app: Flask) -> None:
         matched = ", ".join(f"{n} by {kind}" for kind, n in sorted(report.matched.items())) or "none"
         click.echo(
             f"import {report.import_id}: {report.credit_lines} credits ({report.new_lines} new), "
-            f"{report.debit_lines} debits skipped; matched {matched}; {report.unmatched} to review"
+            f"{report.debit_lines} debits and {report.skipped_credits} credits with sen skipped; "
+            f"matched {matched}; {report.unmatched} to review"
         )
 
     @app.cli.command("close-day")

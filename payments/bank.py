@@ -20,6 +20,7 @@ the proposer can never decide his own proposal (maker-checker, also a database c
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from payments.statements import BANK_FORMATS, StatementFormatError, normalise, p
 Progress = Callable[[str, int], Callable[[int], None]]
 
 MIN_REFERENCE_LENGTH = 4
+SHORT_NUMERIC_REFERENCE = 6  # a reference of fewer digits (a slip number like 2026) must match the amount too
 REFERENCE_WINDOW_DAYS = 7
 PAYOUT_WINDOW_DAYS = 3
 AMOUNT_WINDOW_DAYS = 2
@@ -65,6 +67,7 @@ class ImportReport:
     credit_lines: int
     new_lines: int
     debit_lines: int
+    skipped_credits: int
     first_booked_on: date | None
     last_booked_on: date | None
     matched: dict[str, int] = field(default_factory=dict)  # by match kind, among this import's new lines
@@ -104,6 +107,8 @@ def import_statement(
             message=f"Unknown bank format '{bank}': use one of {', '.join(sorted(BANK_FORMATS))}.",
         )
     digest = hashlib.sha256(content).hexdigest()
+    # One import per branch at a time: two overlapping statements must not both add the lines they share.
+    session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())
     known = session.scalar(
         select(StatementImport).where(StatementImport.branch_id == branch.id, StatementImport.file_sha256 == digest)
     )
@@ -136,6 +141,7 @@ def import_statement(
         last_booked_on=parsed.last_day,
         credit_lines=len(parsed.lines),
         debit_lines=parsed.debit_rows,
+        skipped_credits=parsed.skipped_credits,
         imported_by_user_id=actor_id,
         imported_at=now,
     )
@@ -204,6 +210,7 @@ def _report(session: DbSession, record: StatementImport, already_imported: bool)
         credit_lines=record.credit_lines,
         new_lines=record.new_lines,
         debit_lines=record.debit_lines,
+        skipped_credits=record.skipped_credits,
         first_booked_on=record.first_booked_on,
         last_booked_on=record.last_booked_on,
         matched=matched,
@@ -218,7 +225,11 @@ def match_lines(
     import_id: int | None = None,
     on_line: Callable[[int], None] | None = None,
 ) -> int:
-    """Match the branch's unmatched credits (of one import, or all); returns how many were matched."""
+    """Match the branch's unmatched credits (of one import, or all); returns how many were matched.
+
+    Two passes: first a reference with the exact amount (so of two credits naming one deposit, the one of
+    its amount takes it), then everything else in booking order.
+    """
     query = select(StatementLine).where(
         StatementLine.branch_id == branch_id, StatementLine.status == StatementLineStatus.UNMATCHED
     )
@@ -240,12 +251,49 @@ def match_lines(
     payouts = _unmatched_payouts(session, branch_id, first, last)
     matched = 0
     for line in lines:
-        if _match_one(line, deposits, payouts, now):
+        exact = [d for d in _by_reference(line, deposits) if d.amount_idr == line.amount_idr]
+        if len(exact) == 1:
+            _take_deposit(line, exact[0], deposits, "reference", now)
+            matched += 1
+    for line in lines:
+        if line.status == StatementLineStatus.UNMATCHED and _match_one(line, deposits, payouts, now):
             matched += 1
         if on_line:
             on_line(1)
     session.flush()
     return matched
+
+
+def tokens(text: str) -> list[str]:
+    """The runs of letters and digits of a text, upper case: what references are compared by."""
+    return re.findall(r"[0-9A-Z]+", text.upper())
+
+
+def _by_reference(line: StatementLine, deposits: list[Deposit]) -> list[Deposit]:
+    """Deposits whose reference the line carries as whole words, declared within the window before it.
+
+    ``BRI-7781`` is found in ``SETORAN BRI 7781`` or ``SETORAN BRI7781``, never inside ``BRI77810`` or
+    a date; a short numeric reference (under :data:`SHORT_NUMERIC_REFERENCE` digits) also needs the amount.
+    """
+    words = tokens(f"{line.reference or ''} {line.description}")
+    found = []
+    for deposit in deposits:
+        wanted = tokens(deposit.bank_reference)
+        joined = "".join(wanted)
+        if len(joined) < MIN_REFERENCE_LENGTH:
+            continue
+        if (
+            not line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS)
+            <= deposit.deposited_on
+            <= line.booked_on + timedelta(1)
+        ):
+            continue
+        if joined.isdigit() and len(joined) < SHORT_NUMERIC_REFERENCE and deposit.amount_idr != line.amount_idr:
+            continue
+        run = len(wanted)
+        if joined in words or any(words[i : i + run] == wanted for i in range(len(words) - run + 1)):
+            found.append(deposit)
+    return found
 
 
 def _match_one(
@@ -255,16 +303,7 @@ def _match_one(
     now: datetime,
 ) -> bool:
     text = normalise(f"{line.reference or ''} {line.description}")
-    by_reference = [
-        d
-        for d in deposits
-        if len(normalise(d.bank_reference)) >= MIN_REFERENCE_LENGTH
-        and normalise(d.bank_reference) in text
-        and line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS) <= d.deposited_on <= line.booked_on + timedelta(1)
-    ]
-    if len(by_reference) > 1:
-        same_amount = [d for d in by_reference if d.amount_idr == line.amount_idr]
-        by_reference = same_amount[:1] if len(same_amount) == 1 else by_reference
+    by_reference = _by_reference(line, deposits)
     if len(by_reference) == 1:
         _take_deposit(line, by_reference[0], deposits, "reference", now)
         return True
@@ -288,7 +327,7 @@ def _match_one(
         if d.amount_idr == line.amount_idr
         and line.booked_on - timedelta(days=AMOUNT_WINDOW_DAYS) <= d.deposited_on <= line.booked_on
     ]
-    if len(by_amount) == 1:
+    if len(by_amount) == 1 and not by_reference:
         _take_deposit(line, by_amount[0], deposits, "amount_date", now)
         return True
     if len(by_reference) > 1:

@@ -51,8 +51,9 @@ from payments.models import (
     StatementLine,
 )
 
-DAY_END_HOUR = 21
-MAX_NOTE = 300  # daily_batches.decision_note  # local time: the hour at which each branch's day is closed into batches
+DAY_END_HOUR = 21  # local time: the hour at which each branch's day is closed into batches
+MAX_NOTE = 300  # daily_batches.decision_note
+CLOSE_LOOKBACK_DAYS = 31  # cash may be back-dated 30 days (payments/services.py MAX_BACKDATE_DAYS)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def batch_figures(session: DbSession, branch: Branch, agent: Agent, day: date, t
         )
     figures.deposited_idr = sum(d.amount_idr for d in figures.deposits)
     figures.banked_idr = sum(d.banked_idr for d in figures.deposits)
-    figures.held_at_end_idr = max(0, figures.held_at_start_idr + collected - figures.deposited_idr)
+    # Unclamped arithmetic: a deposit of cash whose payment was reversed later stays in the bank and covers
+    # the agent's next cash (the usual case: the payment is recorded again for the right member).
+    figures.held_at_end_idr = max(0, collected_before + collected - deposits_before - figures.deposited_idr)
     # Oldest cash first: this day's cash is covered once deposits exceed everything collected before it.
     figures.undeposited_idr = min(collected, max(0, collected_before + collected - deposits_all))
     if collected:
@@ -270,13 +273,14 @@ def close_day(session: DbSession, branch_id: int, day: date, now: datetime) -> i
 
 
 def close_due_days(session: DbSession, branch_id: int, now: datetime) -> int:
-    """Close the branch's local today (run at its day end) and any earlier day a missed run left open."""
+    """Close the branch's local today (run at its day end) and any earlier day still without a batch: a
+    missed run, or cash recorded late with an earlier date (an offline form)."""
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValueError(f"there is no branch {branch_id}")
     today = local_today(branch.timezone, now)
     created = 0
-    for back in range(7, -1, -1):
+    for back in range(CLOSE_LOOKBACK_DAYS, -1, -1):
         created += close_day(session, branch_id, today - timedelta(days=back), now)
     return created
 
@@ -344,7 +348,7 @@ def batch_contributions(session: DbSession, batch: BatchView) -> list[dict[str, 
         .join(Member, Member.id == Payment.member_id)
         .outerjoin(Receipt, Receipt.payment_id == Payment.id)
         .where(*_cash(figures.agent_id), Payment.paid_on == figures.business_date)
-        .order_by(Payment.recorded_at, Payment.id)
+        .order_by(Payment.paid_on, Payment.recorded_at, Payment.id)
     )
     return [
         {
@@ -363,6 +367,9 @@ def batch_contributions(session: DbSession, batch: BatchView) -> list[dict[str, 
 def approve_batch(session: DbSession, actor: StaffUser, batch_id: int, note: str | None, now: datetime) -> BatchView:
     """Finance approves the day: its figures are written into the batch and the day is locked."""
     _decider(actor)
+    agent_id = session.scalar(select(DailyBatch.agent_id).where(DailyBatch.id == batch_id))
+    if agent_id is not None:
+        lock_agent(session, agent_id)
     batch, view = get_batch(session, actor, batch_id, now, lock=True)
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
@@ -426,8 +433,16 @@ def _decider(actor: StaffUser) -> None:
         raise Forbidden("Only branch finance approves or returns a batch.")
 
 
+def lock_agent(session: DbSession, agent_id: int) -> None:
+    """Serialise an agent's money with finance's decisions on his days: cash and deposits take this lock
+    before they check the day is open, and an approval takes it before it reads the day's figures, so
+    nothing can land in a day between the approval's reading and its commit."""
+    session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+
+
 def ensure_day_open(session: DbSession, agent_id: int, day: date, field_name: str) -> None:
     """Refuse money dated on a day whose batch finance has approved: that day is locked."""
+    lock_agent(session, agent_id)
     status = session.scalar(
         select(DailyBatch.status).where(DailyBatch.agent_id == agent_id, DailyBatch.business_date == day)
     )

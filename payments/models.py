@@ -302,6 +302,7 @@ class StatementImport(Model):
     credit_lines: Mapped[int] = mapped_column(default=0)
     new_lines: Mapped[int] = mapped_column(default=0)  # credits not already known from an overlapping file
     debit_lines: Mapped[int] = mapped_column(default=0)  # money going out: not contributions, skipped
+    skipped_credits: Mapped[int] = mapped_column(default=0)  # credits with sen (interest): never contributions
     imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -336,7 +337,7 @@ class StatementLine(Model):
     line_key: Mapped[str] = mapped_column(String(64))
     row_number: Mapped[int]  # in the file it first came from
     booked_on: Mapped[date]
-    amount_idr: Mapped[int]
+    amount_idr: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))  # an APBD transfer
     description: Mapped[str] = mapped_column(String(300))
     reference: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(16), default=StatementLineStatus.UNMATCHED)

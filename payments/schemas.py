@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from collection.months import Month
 from collection.schemas import MAX_ID, MonthField, valid_day
 from core.errors import UtcDateTime
 from payments.statements import BANK_FORMATS
@@ -187,6 +188,7 @@ class ImportReportSchema(Schema):
     credit_lines = fields.Integer()
     new_lines = fields.Integer(metadata={"description": "Credits not already known from an overlapping file"})
     debit_lines = fields.Integer(metadata={"description": "Money going out: skipped"})
+    skipped_credits = fields.Integer(metadata={"description": "Credits with sen (interest): never contributions"})
     first_booked_on = fields.Date(allow_none=True)
     last_booked_on = fields.Date(allow_none=True)
     matched = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "By match kind"})
@@ -354,9 +356,16 @@ class TargetsRequestSchema(Schema):
     targets = fields.List(fields.Nested(TargetRowSchema), required=True, validate=validate.Length(min=1, max=600))
 
 
+def report_month(value: Month) -> None:
+    if not 2000 <= value.year <= 2099:
+        raise ValidationError("Ask for a month between 2000-01 and 2099-12.")
+
+
 class MonthRangeQuerySchema(Schema):
-    first = MonthField(data_key="from", metadata={"description": "Default: 11 months before 'to'"})
-    last = MonthField(data_key="to", metadata={"description": "Default: this month"})
+    first = MonthField(
+        data_key="from", validate=report_month, metadata={"description": "Default: 11 months before 'to'"}
+    )
+    last = MonthField(data_key="to", validate=report_month, metadata={"description": "Default: this month"})
 
 
 class ChannelMonthSchema(Schema):

@@ -30,6 +30,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.outbox import queue_message
 from extensions import DbSession
 from payments.allocation import Due, allocate
+from payments.bank import match_lines
 from payments.batches import ensure_day_open
 from payments.models import (
     BatchStatus,
@@ -45,6 +46,9 @@ from payments.models import (
 )
 from payments.receipts import new_verification_code, receipt_number
 
+# Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
+# that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
+CASH_ORDER = (Payment.paid_on, Payment.recorded_at, Payment.id)
 MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
 
 
@@ -108,7 +112,7 @@ def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
         running = (
             select(
                 Payment.paid_on,
-                func.sum(Payment.amount_idr).over(order_by=(Payment.recorded_at, Payment.id)).label("running"),
+                func.sum(Payment.amount_idr).over(order_by=CASH_ORDER).label("running"),
             )
             .where(*_cash_of(agent.id))
             .subquery()
@@ -129,31 +133,33 @@ def cash_deposited(session: DbSession, payment: Payment) -> bool:
     through = session.scalar(
         select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(
             *_cash_of(payment.agent_id),
-            tuple_(Payment.recorded_at, Payment.id) <= tuple_(payment.recorded_at, payment.id),
+            tuple_(*CASH_ORDER) <= tuple_(payment.paid_on, payment.recorded_at, payment.id),
         )
     )
     return is_deposited(int(through or 0), _deposited_total(session, payment.agent_id))
 
 
-def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, date]:
-    """The day each settled cash payment's cash was covered by deposits, oldest cash first."""
+def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, tuple[int, date]]:
+    """The deposit (id, day) that covered each settled cash payment's cash, oldest cash first.
+
+    ``settled`` must be the agent's settled cash payments in :data:`CASH_ORDER`."""
     deposits = list(
         session.execute(
-            select(Deposit.deposited_on, Deposit.amount_idr)
+            select(Deposit.id, Deposit.deposited_on, Deposit.amount_idr)
             .where(Deposit.agent_id == agent_id)
             .order_by(Deposit.deposited_on, Deposit.id)
         )
     )
-    covered: dict[int, date] = {}
+    covered: dict[int, tuple[int, date]] = {}
     collected = deposited = 0
     index = 0
     for payment in settled:
         collected += payment.amount_idr
         while deposited < collected and index < len(deposits):
-            deposited += deposits[index][1]
+            deposited += deposits[index][2]
             index += 1
         if deposited >= collected:
-            covered[payment.id] = deposits[index - 1][0]
+            covered[payment.id] = (deposits[index - 1][0], deposits[index - 1][1])
         else:
             break  # this and every later payment are still held
     return covered
@@ -428,6 +434,7 @@ def record_deposit(
         if existing is None:
             raise
         return existing, False
+    match_lines(session, branch.id, now)  # the bank may have shown this deposit before it was declared
     after = agent_cash(session, agent, today)
     if not after.blocked:
         for alert in session.scalars(

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 MAX_ERRORS_SHOWN = 20
+MAX_AMOUNT_IDR = 10**13  # Rp10 trillion: far above any branch credit, and within a BIGINT
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # a statement date outside these is a misread column
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,14 @@ class ParsedLine:
     line_key: str  # the same credit in an overlapping file has the same key
 
 
+SEN_CREDIT = "sen"  # the key of a credit with sen (interest): counted and skipped, never a contribution
+
+
 @dataclass
 class ParsedStatement:
     lines: list[ParsedLine] = field(default_factory=list)
     debit_rows: int = 0
+    skipped_credits: int = 0  # credits with sen: bank interest and the like, never contributions
     errors: list[str] = field(default_factory=list)  # "row 7, column Kredit: ..."
     first_day: date | None = None  # the days the statement's transactions span, debits included
     last_day: date | None = None
@@ -129,6 +135,29 @@ def normalise(text: str) -> str:
 
 def parse_amount(text: str, bank: BankFormat) -> int:
     """Whole rupiah from a bank's way of writing it; a sign or a CR/DB suffix gives the direction."""
+    amount = read_amount(text, bank)
+    if amount.has_sen:
+        raise ValueError(f"'{text}' has sen; contributions are whole rupiah")
+    return amount.signed_idr
+
+
+@dataclass(frozen=True)
+class Amount:
+    rupiah: int  # whole rupiah, not signed
+    has_sen: bool  # interest and tax on interest have sen; contributions never do
+    debit: bool  # money going out
+
+    @property
+    def signed_idr(self) -> int:
+        return -self.rupiah if self.debit else self.rupiah
+
+    @property
+    def zero(self) -> bool:
+        return self.rupiah == 0 and not self.has_sen
+
+
+def read_amount(text: str, bank: BankFormat) -> Amount:
+    """An amount as a bank writes it: a sign, brackets or a CR/DB suffix give the direction."""
     raw = text.strip().upper().replace("RP", "").replace(" ", "")
     sign = 1
     if raw.endswith("CR"):
@@ -149,9 +178,9 @@ def parse_amount(text: str, bank: BankFormat) -> int:
         whole = "".join(groups)
     if not whole.isdigit() or (fraction and not fraction.isdigit()):
         raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
-    if fraction and int(fraction) != 0:
-        raise ValueError(f"'{text}' has sen; contributions are whole rupiah")
-    return sign * int(whole)
+    if int(whole) > MAX_AMOUNT_IDR:
+        raise ValueError(f"'{text}' is more than Rp{MAX_AMOUNT_IDR:,}: check the column mapping".replace(",", "."))
+    return Amount(int(whole), bool(fraction) and int(fraction) != 0, sign < 0)
 
 
 def _example(bank: BankFormat) -> str:
@@ -162,9 +191,12 @@ def _parse_date(text: str, bank: BankFormat) -> date:
     value = text.strip()
     for pattern in bank.date_formats:
         try:
-            return datetime.strptime(value, pattern).date()
+            day = datetime.strptime(value, pattern).date()
         except ValueError:
             continue
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(f"'{text}' is outside {FIRST_YEAR}–{LAST_YEAR}: check the date column")
+        return day
     written = " or ".join(datetime(2026, 11, 22).strftime(p) for p in bank.date_formats)
     raise ValueError(f"'{text}' is not a date in this bank's format (write it like {written})")
 
@@ -223,6 +255,9 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
             continue
         if line is None:
             continue
+        if line.line_key == SEN_CREDIT:
+            result.skipped_credits += 1
+            continue
         result.first_day = min(result.first_day or line.booked_on, line.booked_on)
         result.last_day = max(result.last_day or line.booked_on, line.booked_on)
         if line.amount_idr < 0:
@@ -260,25 +295,31 @@ def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_num
     if bank.amount_column:
         column = bank.amount_column
         try:
-            amount = parse_amount(_cell(row, at, column), bank)
+            amount = read_amount(_cell(row, at, column), bank)
         except ValueError as error:
             raise ValueError(f"column {column}: {error}") from None
     else:
         assert bank.credit_column and bank.debit_column
         credit_text, debit_text = _cell(row, at, bank.credit_column), _cell(row, at, bank.debit_column)
+        nothing = Amount(0, False, False)
         try:
-            credit = parse_amount(credit_text, bank) if credit_text else 0
+            credit = read_amount(credit_text, bank) if credit_text else nothing
         except ValueError as error:
             raise ValueError(f"column {bank.credit_column}: {error}") from None
         try:
-            debit = parse_amount(debit_text, bank) if debit_text else 0
+            debit = read_amount(debit_text, bank) if debit_text else nothing
         except ValueError as error:
             raise ValueError(f"column {bank.debit_column}: {error}") from None
-        if credit and debit:
+        if not credit.zero and not debit.zero:
             raise ValueError(f"both {bank.credit_column} and {bank.debit_column} are filled in")
-        amount = credit or -debit
-    if amount == 0:
+        amount = credit if not credit.zero else Amount(debit.rupiah, debit.has_sen, not debit.debit)
+    if amount.zero:
         return None  # a balance line or a zero correction: no money moved
+    if amount.debit:
+        return ParsedLine(row_number, booked_on, -max(amount.rupiah, 1), "", None, "")
+    if amount.has_sen:
+        return ParsedLine(row_number, booked_on, 0, "", None, SEN_CREDIT)
+    amount_idr = amount.rupiah
     description = " ".join(_cell(row, at, c) for c in bank.description_columns).strip()[:300]
     reference = _cell(row, at, bank.reference_column)[:80] or None
-    return ParsedLine(row_number, booked_on, amount, description, reference, "")
+    return ParsedLine(row_number, booked_on, amount_idr, description, reference, "")

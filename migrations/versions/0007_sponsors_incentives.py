@@ -103,6 +103,7 @@ def upgrade():
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('payment_id', sa.Integer(), nullable=True),
     sa.Column('contribution_month', sa.Date(), nullable=True),
+    sa.Column('month_number', sa.Integer(), nullable=True),
     sa.Column('base_idr', sa.Integer(), nullable=False),
     sa.Column('rate_label', sa.String(length=40), nullable=False),
     sa.Column('amount_idr', sa.Integer(), nullable=False),

@@ -379,7 +379,7 @@ def test_another_branchs_finance_sees_nothing_of_this_branch(client, day, make_s
 @pytest.mark.parametrize(
     ("bank", "text", "where"),
     [
-        ("generic", "date,description,reference,amount\n2026-11-19,X,,12.5\n", "row 2"),
+        ("generic", "date,description,reference,amount\n2026-11-19,X,,12x5\n", "row 2"),
         ("bri", "date,description,reference,amount\n2026-11-19,X,,1\n", "Tanggal Transaksi"),
         ("nosuchbank", "date,description,reference,amount\n", "bank"),
     ],
@@ -516,7 +516,7 @@ def test_the_operators_cli_imports_a_statement_with_progress_and_closes_a_day(cl
 
     assert imported.exit_code == 0, imported.output
     assert "reading rows" in imported.output and "matching credits" in imported.output
-    assert "1 credits (1 new), 0 debits skipped; matched none; 1 to review" in imported.output
+    assert "1 credits (1 new), 0 debits and 0 credits with sen skipped; matched none; 1 to review" in imported.output
     assert again.exit_code == 0 and "was imported before" in again.output
     assert wrong.exit_code == 1 and "No header row with a 'date' column" in wrong.output
     assert closed.exit_code == 0 and "PKP: 3 batch(es) closed" in closed.output

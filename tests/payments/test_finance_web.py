@@ -521,7 +521,7 @@ def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(clien
     from payments.models import StatementImport
 
     login(client)
-    text = "date,description,reference,amount\n2026-11-19,X,,12.5\n19/11/2026,Y,,1000\n2026-11-20,Z,,1000\n"
+    text = "date,description,reference,amount\n2026-11-19,X,,12x5\n19/11/2026,Y,,1000\n2026-11-20,Z,,1000\n"
 
     response = upload_form(client, text)
     wrong_bank = upload_form(client, text, bank="bri")

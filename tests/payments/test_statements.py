@@ -114,7 +114,7 @@ def test_amounts_that_are_refused(text, bank, says):
 
 
 def test_a_bad_row_is_named_with_its_row_column_and_the_fix():
-    text = GENERIC + "2026-13-01,SETORAN,,16800\n2026-11-20,SETORAN,,16.800,5\n"
+    text = GENERIC + "2026-13-01,SETORAN,,16800\n2026-11-20,SETORAN,,16x800\n"
 
     parsed = parse_statement(text, BANK_FORMATS["generic"])
 
@@ -141,3 +141,41 @@ def test_semicolon_separated_exports_are_read_too():
 
 def test_references_compare_on_letters_and_digits():
     assert normalise("bri-7781 / agen") == "BRI7781AGEN"
+
+
+def test_interest_and_its_tax_have_sen_and_are_skipped_not_refused():
+    text = BRI.replace(
+        "Saldo Akhir",
+        '30/11/2026,BUNGA,0000,,"1.234,56",\n30/11/2026,PAJAK BUNGA,0000,"246,91",\n30/11/2026,PAJAK,0000,"0,50",\nSaldo Akhir',
+    )
+
+    parsed = parse_statement(text, BANK_FORMATS["bri"])
+
+    assert parsed.ok, parsed.errors
+    assert parsed.skipped_credits == 1
+    assert parsed.debit_rows == 3
+    assert [line.amount_idr for line in parsed.lines] == [25_200, 1_000_000]
+    assert parsed.last_day == date(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("row", "says"),
+    [
+        ("0001-01-03,X,,100", "outside 2000–2099"),
+        ("9999-12-31,X,,100", "outside 2000–2099"),
+        ("2026-11-19,X,,99999999999999999999", "more than Rp10.000.000.000.000"),
+    ],
+)
+def test_dates_and_amounts_no_statement_can_hold_are_row_errors(row, says):
+    parsed = parse_statement("date,description,reference,amount\n" + row + "\n", BANK_FORMATS["generic"])
+
+    assert not parsed.ok
+    assert says in parsed.errors[0]
+
+
+def test_a_credit_above_a_32_bit_integer_is_a_line():
+    parsed = parse_statement(
+        "date,description,reference,amount\n2026-11-19,SP2D APBD,,3000000000\n", BANK_FORMATS["generic"]
+    )
+
+    assert [line.amount_idr for line in parsed.lines] == [3_000_000_000]
