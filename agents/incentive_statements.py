@@ -379,6 +379,11 @@ def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: M
         existing = _branch_month(session, branch, month, now)
         if existing.approved:
             return existing  # approving again is a retry
+    if last is not None and month < last:
+        raise Conflict(
+            f"{month} comes before {last}, the branch's first approved months: its lines were paid in the "
+            "first month open after it."
+        )
     if last is not None and month != last + 1:
         raise Conflict(f"Approve {last + 1} first: months are approved in order, so carried amounts are final.")
     draft = _branch_month(session, branch, month, now)

@@ -33,6 +33,7 @@ from payments.models import BatchStatus, Channel, DailyBatch, Payment, PaymentSt
 from payments.services import CASH_ORDER, cash_covered_on
 
 AGEING_BUCKETS = ("1 month", "2 months", "3 months", "lapsed")
+MAX_TARGET = 10**9  # regency_targets.target_population: far above any regency's workforce
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,10 @@ class CoverageRow:
 
 
 def coverage_by_regency(session: DbSession, branch: Branch, year: int) -> list[CoverageRow]:
-    """Active members per regency or city (of their NIK) beside the target population the branch entered."""
+    """Active members per regency or city (of their NIK) beside the target population the branch entered.
+
+    Coverage counts members whose standing is active: protected today. Members in arrears may still pay
+    back, but domain.md §3's default covers only paid months, so they are not counted as covered."""
     regency = func.substr(Member.district_code, 1, 4)
     active: dict[str, int] = dict(
         session.execute(
@@ -189,9 +193,15 @@ def set_targets(
             errors.setdefault(str(index), {})["regency_code"] = [
                 f"'{code}' is not a known regency or city code (4 digits, e.g. 1903 Bangka Selatan)."
             ]
+        elif not code.startswith(branch.province_code):
+            errors.setdefault(str(index), {})["regency_code"] = [
+                f"{code} ({region_name(code)}) is outside the branch's province {branch.province_code}."
+            ]
         target = row.get("target_population")
-        if not isinstance(target, int) or isinstance(target, bool) or target <= 0:
-            errors.setdefault(str(index), {})["target_population"] = ["The informal workers to cover, above 0."]
+        if not isinstance(target, int) or isinstance(target, bool) or not 0 < target <= MAX_TARGET:
+            errors.setdefault(str(index), {})["target_population"] = [
+                f"The informal workers to cover: a whole number from 1 to {MAX_TARGET:,}.".replace(",", ".")
+            ]
     codes = [str(r.get("regency_code")) for r in rows]
     for index, code in enumerate(codes):
         if code in codes[:index]:
@@ -206,9 +216,8 @@ def set_targets(
     }
     saved = []
     for row in rows:
-        target = existing.get(row["regency_code"]) or RegencyTarget(
-            branch_id=branch.id, regency_code=row["regency_code"], year=year
-        )
+        code = str(row["regency_code"])
+        target = existing.get(code) or RegencyTarget(branch_id=branch.id, regency_code=code, year=year)
         target.target_population = row["target_population"]
         target.source = (row.get("source") or "")[:200] or None
         target.updated_by_user_id = actor_id

@@ -700,3 +700,16 @@ def test_approving_a_proposal_whose_deposit_was_matched_meanwhile_changes_nothin
     still = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()
     waiting = [line["open_proposal"] for line in still if line["id"] == strangers[1]["id"]]
     assert waiting[0]["id"] == proposals[1]["id"] and waiting[0]["decision"] is None
+
+
+def test_targets_are_for_the_branchs_own_province(client, world):
+    response = client.put(
+        f"/api/v1/branches/{world['pkp']}/coverage-targets/2026",
+        json={"targets": [{"regency_code": "6171", "target_population": 1000}]},
+        headers=world["finance"].headers,
+    )
+
+    assert response.status_code == 422
+    assert (
+        "outside the branch's province 19" in response.get_json()["errors"]["json"]["targets"]["0"]["regency_code"][0]
+    )
