@@ -129,7 +129,7 @@ def seed(url: str, members: int, branches: int, today: date) -> dict[str, Any]:
                         ELSE 11 END AS settled_to,
                    r >= 960 AS reversed_last,
                    r % 10 = 0 AS mandate
-            FROM (SELECT g, (g * 7919) % 1000 AS r FROM generate_series(1, {int(members)}) g) s
+            FROM (SELECT g, ((g::bigint * 7919) % 1000)::int AS r FROM generate_series(1, {int(members)}) g) s
             """
         )
         conn.execute("ALTER TABLE bench_plan ADD PRIMARY KEY (id)")

@@ -12,7 +12,10 @@ costs one pass over his settled months in the database and no Python:
   LAPSE_AFTER_MONTHS; in arrears when anything is overdue; active otherwise;
 - paid_through is the month before the first gap, or the last month before it that costs something.
 
-tests/collection/test_standing_sql.py holds the SQL to ``standing_on`` on both databases.
+The period is read from the member's cached ``first_month`` and ``period_started_on``, which enrolment and
+``open_new_period`` set with each new period (one index lookup a member fewer than finding his latest
+``membership_periods`` row); a lapse still closes that latest row. tests/collection/test_standing_sql.py holds
+the SQL to ``standing_on`` on both databases.
 """
 
 from __future__ import annotations
