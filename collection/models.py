@@ -26,6 +26,7 @@ class Member(Model):
         CheckConstraint("status IN ('active', 'in_arrears', 'lapsed')", name="status_known"),
         CheckConstraint("declared_income_idr >= 0", name="income_non_negative"),
         Index("ix_members_branch_status", "branch_id", "status"),
+        Index("ix_members_branch_id_id", "branch_id", "id"),  # the reconciliation walks a branch by id range
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

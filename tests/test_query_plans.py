@@ -35,6 +35,7 @@ def test_working_out_a_members_position_reads_allocations_through_an_index(pinne
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         for statement, parameters in statements:
             plan = "\n".join(
-                row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
+                row[0]
+                for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
             )
             assert "Seq Scan on payment_allocations" not in plan, plan
