@@ -325,8 +325,7 @@ class _Enrolment:
         outcomes += [RowOutcome(r.row, r.nik.nik, Outcome.CREATED, created_ids[r.nik.nik]) for r in new_rows]
         programme_rows = [self._membership(created_ids[r.nik.nik], created=True) for r in new_rows]
         programme_rows += [self._membership(member_id, created=False) for _, member_id in joining]
-        if programme_rows:
-            self.session.execute(insert(ProgrammeMember), programme_rows)
+        insert_rows(self.session, ProgrammeMember, programme_rows)
         for entry in programme_rows:
             self.in_programme[entry["member_id"]] = (self.import_id, entry["created_member"])
         return sorted(outcomes, key=lambda o: o.row)
@@ -390,12 +389,18 @@ class _Enrolment:
                     "recorded_at": self.now,
                 }
             )
-        self.session.execute(insert(Member), members)
-        if keys:
-            self.session.execute(insert(MemberNameKey), keys)
-        self.session.execute(insert(MembershipPeriod), periods)
-        self.session.execute(insert(MemberStatusChange), changes)
+        insert_rows(self.session, Member, members)
+        insert_rows(self.session, MemberNameKey, keys)
+        insert_rows(self.session, MembershipPeriod, periods)
+        insert_rows(self.session, MemberStatusChange, changes)
         return {row.nik.nik: member_id for member_id, row in zip(ids, rows, strict=True)}
+
+
+def insert_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows with one Core executemany on the session's connection (batched by the driver), without the
+    ORM's per-row bookkeeping. Rows must all name the same columns."""
+    if rows:
+        session.connection().execute(insert(model.__table__), list(rows))
 
 
 def reserve_ids(session: DbSession, table: str, count: int) -> list[int]:

@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from agents.models import Branch, Role, StaffUser
 from collection.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
@@ -41,7 +40,7 @@ from collection.models import Member, MembershipPeriod, MemberStatusChange, Prog
 from collection.months import Month
 from collection.rates import ContributionTerms, Package, Payer, RateError, RateTable, Sector, amount_due
 from collection.services import holidays_for, load_rate_table
-from collection.sponsor_import import reserve_ids
+from collection.sponsor_import import insert_rows, reserve_ids
 from collection.sponsors import budget_used, payer_of, programme_for, sponsored_terms
 from core import audit
 from core.clock import local_today
@@ -87,6 +86,7 @@ class _Line:
     months: list[Month]
     kind: str  # open | new_period | restore
     lapsed_on: date | None = None
+    amounts: list[int] = field(default_factory=list)  # the sponsor's rate for each of ``months``
 
 
 @dataclass
@@ -162,7 +162,15 @@ def plan_payment(
     branch_arrangement: bool,
 ) -> tuple[Plan, _Calendar, dict[int, set[Month]]]:
     """Who gets which months (see the module's docstring), from two queries over the programme's members."""
-    latest = aliased(MembershipPeriod)
+    # Each member's latest period, as one grouped derived table (a correlated max() per row is quadratic when
+    # the planner has no statistics yet, as right after a large import).
+    latest = (
+        select(MembershipPeriod.member_id, func.max(MembershipPeriod.id).label("period_id"))
+        .join(ProgrammeMember, ProgrammeMember.member_id == MembershipPeriod.member_id)
+        .where(ProgrammeMember.programme_id == programme.id)
+        .group_by(MembershipPeriod.member_id)
+        .subquery()
+    )
     rows = session.execute(
         select(
             ProgrammeMember.member_id,
@@ -178,12 +186,9 @@ def plan_payment(
             MembershipPeriod.ended_on,
         )
         .join(Member, Member.id == ProgrammeMember.member_id)
-        .join(MembershipPeriod, MembershipPeriod.member_id == Member.id)
-        .where(
-            ProgrammeMember.programme_id == programme.id,
-            MembershipPeriod.id
-            == select(func.max(latest.id)).where(latest.member_id == Member.id).correlate(Member).scalar_subquery(),
-        )
+        .join(latest, latest.c.member_id == Member.id)
+        .join(MembershipPeriod, MembershipPeriod.id == latest.c.period_id)
+        .where(ProgrammeMember.programme_id == programme.id)
         .order_by(ProgrammeMember.member_id)
     ).all()
     members = [_Member(*row) for row in rows]
@@ -288,14 +293,19 @@ def pay_programme(
 
     plan, calendar, settled = plan_payment(session, programme, branch, first, last, today, branch_arrangement)
     payer = payer_of(sponsor.kind)
+    rates: dict[tuple[str, Month], int] = {}
     for line in plan.lines:
-        terms = sponsored_terms(programme, line.member.sector, payer)
         for month in line.months:
-            amount = calendar.amount(terms, month)
-            if amount <= 0:
-                raise field_error("first_month", f"The rate table has no contribution for {month}: nothing to charge.")
-            plan.amount_idr += amount
-            plan.member_months += 1
+            key = (line.member.sector, month)
+            if key not in rates:
+                rates[key] = calendar.amount(sponsored_terms(programme, line.member.sector, payer), month)
+                if rates[key] <= 0:
+                    raise field_error(
+                        "first_month", f"The rate table has no contribution for {month}: nothing to charge."
+                    )
+            line.amounts.append(rates[key])
+        plan.amount_idr += sum(line.amounts)
+        plan.member_months += len(line.months)
     if not plan.lines:
         waiting = (
             f" {plan.awaiting_arrangement} member(s) lapsed because these months were paid late: a supervisor pays "
@@ -343,7 +353,7 @@ def pay_programme(
     try:
         session.flush()
         record.receipt_number = sponsor_receipt_number(branch.code, today, record.id)
-        _write_breakdown(session, record, programme, plan, calendar, payer, actor.id, now)
+        _write_breakdown(session, record, plan, actor.id, now)
         restored, new_periods = _write_standings(session, record, plan, calendar, settled, today, now)
         session.flush()
     except IntegrityError:
@@ -377,23 +387,13 @@ def pay_programme(
     return view, True
 
 
-def _write_breakdown(
-    session: DbSession,
-    record: SponsorPayment,
-    programme: SponsorProgramme,
-    plan: Plan,
-    calendar: _Calendar,
-    payer: Payer,
-    actor_id: int,
-    now: datetime,
-) -> None:
+def _write_breakdown(session: DbSession, record: SponsorPayment, plan: Plan, actor_id: int, now: datetime) -> None:
     """One ``sponsor`` payment per member and one allocation per month, inserted many rows at a time."""
     ids = reserve_ids(session, "payments", len(plan.lines))
     for lines, chunk_ids in zip(_chunks(plan.lines), _chunks(ids), strict=True):
         payments, allocations = [], []
         for payment_id, line in zip(chunk_ids, lines, strict=True):
-            terms = sponsored_terms(programme, line.member.sector, payer)
-            amounts = [calendar.amount(terms, m) for m in line.months]
+            amounts = line.amounts
             payments.append(
                 {
                     "id": payment_id,
@@ -421,8 +421,8 @@ def _write_breakdown(
                 }
                 for month, amount in zip(line.months, amounts, strict=True)
             ]
-        session.execute(insert(Payment), payments)
-        session.execute(insert(PaymentAllocation), allocations)
+        insert_rows(session, Payment, payments)
+        insert_rows(session, PaymentAllocation, allocations)
 
 
 def _write_standings(
