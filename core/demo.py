@@ -217,6 +217,44 @@ FINANCE_DAYS = 14  # the demo's bank statement and daily batches cover the last 
 APPROVED_BEFORE_DAYS = 7  # batches older than this are approved; the last week waits for finance
 
 
+def _approved_history(session: DbSession, branch: Branch, finance: StaffUser, first: date) -> None:
+    """The year before the last two weeks, as finance would have left it: every agent's day approved two
+    days later. Written in bulk; their figures are not frozen (no snapshot), so the pages compute them."""
+    from payments.models import DailyBatch
+
+    days = set(
+        session.execute(
+            select(Payment.agent_id, Payment.paid_on)
+            .join(Agent, Agent.id == Payment.agent_id)
+            .where(Agent.branch_id == branch.id, Payment.channel == Channel.CASH, Payment.paid_on < first)
+            .distinct()
+        ).all()
+    ) | set(
+        session.execute(
+            select(Deposit.agent_id, Deposit.deposited_on)
+            .where(Deposit.branch_id == branch.id, Deposit.deposited_on < first)
+            .distinct()
+        ).all()
+    )
+    rows = [
+        {
+            "branch_id": branch.id,
+            "agent_id": agent_id,
+            "business_date": day,
+            "status": "approved",
+            "closed_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=14),
+            "decided_by_user_id": finance.id,
+            "decided_at": datetime.combine(day + timedelta(days=2), datetime.min.time()) + timedelta(hours=3),
+            "decision_note": "demo history",
+            "updated_at": datetime.combine(day + timedelta(days=2), datetime.min.time()) + timedelta(hours=3),
+        }
+        for agent_id, day in sorted(days)
+    ]
+    if rows:
+        session.execute(insert(DailyBatch), rows)
+    session.commit()
+
+
 def _demo_finance(
     session: DbSession, rng: random.Random, branch: Branch, regencies: list[str], today: date, now: datetime
 ) -> int:
@@ -252,11 +290,14 @@ def _demo_finance(
     )
     for offset in range(FINANCE_DAYS, 0, -1):
         close_day(session, branch.id, today - timedelta(days=offset), now)
+    _approved_history(session, branch, finance, first)
     approved = 0
     for batch in session.scalars(
         select(DailyBatch)
         .where(
-            DailyBatch.branch_id == branch.id, DailyBatch.business_date < today - timedelta(days=APPROVED_BEFORE_DAYS)
+            DailyBatch.branch_id == branch.id,
+            DailyBatch.status == "closed",
+            DailyBatch.business_date < today - timedelta(days=APPROVED_BEFORE_DAYS),
         )
         .order_by(DailyBatch.business_date, DailyBatch.id)
     ).all():
