@@ -4,21 +4,25 @@ ranges of members, and write what changed: status changes with their dates, flag
 The deriving is set-based (collection/standing_sql.py): one statement per range of members returns only those
 whose cached standing is out of date, who are due an arrears flag, or who are due a reminder today, so a
 member whose standing did not change costs no Python and no write. For the members it returns, the pure rule
-(collection/arrears.py) derives the standing again from their settled months, and what changed is written in
-bulk. Safe to re-run: the same input gives the same output, and flags, texts and visits are unique per member,
-kind and month (the database's unique keys are the final guard: duplicates are skipped, not raised).
+(collection/arrears.py) derives the standing again from their settled months (as the SQL's one run of them, or
+read again for the few with a hole), and what changed is written in bulk: on PostgreSQL one statement per table
+and range, the rows passed as arrays. Safe to re-run: the same input gives the same output, and flags, texts and
+visits are unique per member, kind and month (the database's unique keys are the final guard: duplicates are
+skipped, not raised).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, bindparam, func, insert, select, update
+from sqlalchemy import Executable, Subquery, Table, bindparam, func, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from agents.models import Branch
 from collection.arrears import MemberStatus, MonthDue, Standing, standing_on
@@ -72,7 +76,7 @@ def reconcile_branch(
     table = load_rate_table(session)
     holidays = holidays_for(session, branch, date(today.year - 3, 1, 1), date(today.year + 2, 12, 31))
     calendar = calendar_for(table, today, holidays)
-    work = _Work(session, table, holidays, calendar, {}, {})
+    work = _Work(session, table, holidays, calendar)
     result = ReconcileResult()
     for after_id, through_id, members in chunk_bounds(session, branch_id, chunk):
         rows = derive_standings(session, branch_id, after_id, through_id, calendar)
@@ -89,32 +93,26 @@ def reconcile_branch(
     return result
 
 
-def _dues(
-    terms: TermsKey,
-    first: Month,
-    last: Month,
-    table: RateTable,
-    holidays: set[date],
-    amounts: dict[tuple[int, str, str, Month], int],
-    due_dates: dict[Month, date],
-) -> list[MonthDue]:
-    """The period's months that cost something, with their amounts (shared across members on the same terms)
-    and due dates (shared by everyone)."""
-    dues = []
-    for month in first.until(last):
-        key = (*terms, month)
-        if key not in amounts:
-            amounts[key] = month_amount(table, terms, month)
-        if amounts[key] > 0:
-            if month not in due_dates:
-                due_dates[month] = due_date(month, holidays)
-            dues.append(MonthDue(month, amounts[key], due_dates[month]))
-    return dues
-
-
 def _table(model: Any) -> Table:
     """A model's Core table, for bulk statements."""
     return cast(Table, model.__table__)
+
+
+@dataclass(frozen=True)
+class _SettledRun(Collection[Month]):
+    """Settled months with no hole between them, held as their indexes: all standing_on asks of them is
+    whether a month is in, and the SQL already says where the run starts and ends."""
+
+    indexes: range
+
+    def __contains__(self, month: object) -> bool:
+        return isinstance(month, Month) and month.index in self.indexes
+
+    def __iter__(self) -> Iterator[Month]:
+        return (Month.from_index(index) for index in self.indexes)
+
+    def __len__(self) -> int:
+        return len(self.indexes)
 
 
 _NOTICES = {
@@ -126,6 +124,7 @@ _NOTICES = {
     "Bayar iuran bulan ini lewat agen Perisai untuk perlindungan baru.",
 }
 _VISITS = ("arrears_1", "lapsed")  # flags that put the member on his agent's visit list
+_SHARED_DUES = 4096  # dues lists kept for reuse (by terms, first and last month) before starting afresh
 
 
 @dataclass
@@ -139,61 +138,94 @@ class _Flag:
 @dataclass
 class _Work:
     """What one run needs besides the rows: the session, the rate table, the holidays, the day's calendar,
-    and the amounts and due dates already looked up (members share them)."""
+    and the amounts, due dates and lists of dues already built (members share them)."""
 
     session: DbSession
     table: RateTable
     holidays: set[date]
     calendar: StandingCalendar
-    amounts: dict[tuple[int, str, str, Month], int]
-    due_dates: dict[Month, date]
+    amounts: dict[tuple[int, str, str, Month], int] = field(default_factory=dict)
+    due_dates: dict[Month, date] = field(default_factory=dict)
+    dues: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = field(default_factory=dict)
+
+    @property
+    def postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     def apply(self, branch_id: int, rows: Sequence[DerivedStanding], result: ReconcileResult) -> None:
         """Re-derive the returned members' standings with the pure rule and write what changed, in bulk."""
         today = self.calendar.today
+        this_month = Month.of(today)
         again = [r for r in rows if r.changed or r.beyond_horizon or r.months_in_arrears >= 3]
-        settled = settled_months(self.session, [r.member_id for r in again])
+        # The SQL gives the settled months of most members as one run; only those with a hole are read again.
+        fetched = settled_months(self.session, [r.member_id for r in again if r.settled_run is None])
         updates: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         ends: list[dict[str, Any]] = []
         flags: list[_Flag] = []
         for row in again:
-            months = settled.get(row.member_id, set())
-            last = max(Month.of(today), *months) if months else Month.of(today)
-            dues = _dues(row.terms, row.first_month, last, self.table, self.holidays, self.amounts, self.due_dates)
-            standing = standing_on(dues, months, today, row.period_started_on)
+            months: Collection[Month]
+            if row.settled_run is None:
+                months = fetched.get(row.member_id, set())
+                last = max(this_month, *months) if months else this_month
+            else:
+                months = _SettledRun(row.settled_run)
+                last = max(this_month, Month.from_index(row.settled_run[-1])) if row.settled_run else this_month
+            standing = standing_on(self._dues(row.terms, row.first_month, last), months, today, row.period_started_on)
             if not row.beyond_horizon and (standing.status, standing.paid_through) != (row.status, row.paid_through):
                 log.warning("member %s: SQL derived %s, standing_on %s", row.member_id, row, standing)
             self._plan(row, standing, updates, changes, ends, flags)
         if updates:
             members = _table(Member)
-            self.session.execute(
-                update(members)
-                .where(members.c.id == bindparam("b_id"))
-                .values(status=bindparam("b_status"), paid_through=bindparam("b_paid_through")),
+            v = self._rows(members, updates)
+            self._execute(
+                update(members).where(members.c.id == v.c.id).values(status=v.c.status, paid_through=v.c.paid_through),
                 updates,
             )
-        if changes:
-            self.session.execute(insert(_table(MemberStatusChange)), changes)
+        self._insert(_table(MemberStatusChange), changes)
         if ends:
             periods = _table(MembershipPeriod)
+            v = self._rows(periods, ends)
             latest = periods.alias("latest")
             current = (
                 select(latest.c.id)
-                .where(latest.c.member_id == bindparam("b_member_id"))
+                .where(latest.c.member_id == v.c.member_id)
                 .order_by(latest.c.started_on.desc(), latest.c.id.desc())
                 .limit(1)
                 .scalar_subquery()
             )
-            self.session.execute(
+            self._execute(
                 update(periods)
-                .where(periods.c.id == current)
-                .values(ended_on=bindparam("b_ended_on"), end_cause=LAPSE_CAUSE),
+                .where(periods.c.member_id == v.c.member_id, periods.c.id == current)
+                .values(ended_on=v.c.ended_on, end_cause=LAPSE_CAUSE),
                 ends,
             )
         result.changed += len(changes)
         result.flags += self._raise(branch_id, flags, today)
         result.reminders += self._remind([r for r in rows if r.remind])
+
+    def _dues(self, terms: TermsKey, first: Month, last: Month) -> list[MonthDue]:
+        """The period's months that cost something, with their amounts and due dates; members on the same terms
+        from the same month share the list (standing_on does not change it)."""
+        key = (terms, first, last)
+        dues = self.dues.get(key)
+        if dues is None:
+            if len(self.dues) >= _SHARED_DUES:
+                self.dues.clear()
+            dues = self.dues[key] = []
+            for month in first.until(last):
+                amount = self._amount(terms, month)
+                if amount > 0:
+                    if month not in self.due_dates:
+                        self.due_dates[month] = due_date(month, self.holidays)
+                    dues.append(MonthDue(month, amount, self.due_dates[month]))
+        return dues
+
+    def _amount(self, terms: TermsKey, month: Month) -> int:
+        key = (*terms, month)
+        if key not in self.amounts:
+            self.amounts[key] = month_amount(self.table, terms, month)
+        return self.amounts[key]
 
     def _plan(
         self,
@@ -207,7 +239,7 @@ class _Work:
         """What a member's new standing writes: his cached standing, a status change, flags, the period's end."""
         status = str(standing.status)
         if (status, standing.paid_through) != (row.cached_status, row.cached_paid_through):
-            updates.append({"b_id": row.member_id, "b_status": status, "b_paid_through": standing.paid_through})
+            updates.append({"id": row.member_id, "status": status, "paid_through": standing.paid_through})
         today = self.calendar.today
         if status == row.cached_status:
             if standing.status == MemberStatus.IN_ARREARS and standing.months_in_arrears >= 3:
@@ -228,7 +260,7 @@ class _Work:
             if standing.months_in_arrears >= 3:
                 flags.append(_Flag(row, "arrears_3", oldest, standing))
         elif standing.status == MemberStatus.LAPSED:
-            ends.append({"b_member_id": row.member_id, "b_ended_on": standing.lapsed_on})
+            ends.append({"member_id": row.member_id, "ended_on": standing.lapsed_on})
             flags.append(_Flag(row, "lapsed", oldest, standing))
         elif row.cached_status != MemberStatus.ACTIVE:
             flags.append(_Flag(row, "resolved", standing.paid_through or Month.of(today), standing))
@@ -238,7 +270,7 @@ class _Work:
         if not flags:
             return 0
         table = _table(StandingFlag)
-        raised = self._insert_new(
+        raised = self._insert(
             table,
             [
                 {
@@ -255,6 +287,7 @@ class _Work:
             table.c.id,
             table.c.member_id,
             table.c.kind,
+            skip_existing=True,
         )
         ids = {(member_id, kind): flag_id for flag_id, member_id, kind in raised}
         texts, visits = [], []
@@ -283,11 +316,9 @@ class _Work:
                         "note": f"{f.standing.months_in_arrears} months unpaid since {f.month}"[:200],
                     }
                 )
-        if texts:
-            outbox = _table(OutboxMessage)
-            self._insert_new(outbox, texts, outbox.c.id)
-        if visits:
-            self.session.execute(insert(_table(VisitItem)), visits)
+        outbox = _table(OutboxMessage)
+        self._insert(outbox, texts, outbox.c.id, skip_existing=True)
+        self._insert(_table(VisitItem), visits)
         return len(ids)
 
     def _remind(self, rows: Sequence[DerivedStanding]) -> int:
@@ -298,7 +329,7 @@ class _Work:
         due_on = due_date(month, self.holidays)
         texts = []
         for row in rows:
-            amount = f"{month_amount(self.table, row.terms, month):,}".replace(",", ".")
+            amount = f"{self._amount(row.terms, month):,}".replace(",", ".")
             texts.append(
                 {
                     "kind": "due_reminder",
@@ -308,15 +339,53 @@ class _Work:
                 }
             )
         outbox = _table(OutboxMessage)
-        return len(self._insert_new(outbox, texts, outbox.c.id))
+        return len(self._insert(outbox, texts, outbox.c.id, skip_existing=True))
 
-    def _insert_new(self, table: Table, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
-        """Insert rows, skipping those a unique key already holds; the inserted rows' ``returning`` columns."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            statement: Executable = postgresql.insert(table).on_conflict_do_nothing().returning(*returning)
+    # --- bulk statements: one per table and range on PostgreSQL -------------------------------------------
+
+    def _rows(self, table: Table, rows: Sequence[dict[str, Any]]) -> Subquery:
+        """The rows as a derived table ``v``, its columns typed as ``table``'s of the same names. On PostgreSQL,
+        one array per column, unnest()ed: a statement over any number of rows is one round trip and one plan.
+        On SQLite (embedded, no round trips) a row of parameters, executed once per row (see ``_execute``)."""
+        names = list(rows[0])
+        if self.postgres:
+            return select(
+                *(
+                    func.unnest(
+                        cast_(
+                            bindparam(f"v_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)),
+                            ARRAY(table.c[name].type),
+                        )
+                    ).label(name)
+                    for name in names
+                )
+            ).subquery("v")
+        return select(*(bindparam(f"v_{name}", type_=table.c[name].type).label(name) for name in names)).subquery("v")
+
+    def _execute(self, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
+        """Run a statement over ``_rows(…, rows)``: once on PostgreSQL (the rows are in it), once per row on SQLite."""
+        if self.postgres:
+            self.session.execute(statement)
         else:
-            statement = sqlite.insert(table).on_conflict_do_nothing().returning(*returning)
-        return list(self.session.execute(statement, rows).all())
+            self.session.execute(statement, [{f"v_{name}": value for name, value in row.items()} for row in rows])
+
+    def _insert(
+        self, table: Table, rows: list[dict[str, Any]], *returning: Any, skip_existing: bool = False
+    ) -> list[Any]:
+        """Insert rows in bulk (those a unique key already holds skipped, with ``skip_existing``); the inserted
+        rows' ``returning`` columns."""
+        if not rows:
+            return []
+        statement: Any
+        if self.postgres:
+            statement = postgresql.insert(table).from_select(list(rows[0]), self._rows(table, rows).select())
+            statement = statement.on_conflict_do_nothing() if skip_existing else statement
+            result = self.session.execute(statement.returning(*returning) if returning else statement)
+        else:
+            statement = sqlite.insert(table)
+            statement = statement.on_conflict_do_nothing() if skip_existing else statement
+            result = self.session.execute(statement.returning(*returning) if returning else statement, rows)
+        return list(result.all()) if returning else []
 
 
 def branches_at_local_hour(session: DbSession, now: datetime, hour: int) -> list[int]:

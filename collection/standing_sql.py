@@ -71,6 +71,9 @@ class DerivedStanding:
     oldest_unpaid: Month | None
     beyond_horizon: bool  # settled past the calendar's horizon: only standing_on can tell
     remind: bool  # a reminder for the calendar's remind_month is due and was not sent
+    # The indexes of his settled (or free) months from the period's first owed month when they have no hole
+    # between them (most members: standing_on needs nothing else), None when they do.
+    settled_run: range | None = None
 
     @property
     def changed(self) -> bool:
@@ -176,7 +179,15 @@ def _derived(row: Any) -> DerivedStanding:
         oldest_unpaid=Month.from_index(int(row["oldest_unpaid_i"])) if overdue else None,
         beyond_horizon=bool(row["beyond_horizon"]),
         remind=bool(row["remind"]),
+        settled_run=_run(row["settled_count"], row["first_settled_i"], row["last_settled_i"]),
     )
+
+
+def _run(count: int, first: int | None, last: int | None) -> range | None:
+    """The settled months' indexes as one range, or None when there is a hole between them."""
+    if not count or first is None or last is None:
+        return range(0)
+    return range(int(first), int(last) + 1) if int(last) - int(first) + 1 == int(count) else None
 
 
 def _date(value: date | str) -> date:
@@ -339,7 +350,8 @@ standing AS (
     {paid_through_join}
 )
 SELECT member_id, first_month, started_on, bracket, package, sector, phone, enrolled_by_agent_id, cached_status,
-       cached_paid_through, status, paid_through_i, overdue, first_gap AS oldest_unpaid_i, beyond_horizon, remind
+       cached_paid_through, status, paid_through_i, overdue, first_gap AS oldest_unpaid_i, beyond_horizon, remind,
+       settled_count, {d.index("first_settled")} AS first_settled_i, {d.index("last_settled")} AS last_settled_i
 FROM standing s
 WHERE {"1 = 1" if everyone else "0 = 1"}
    OR s.status <> s.cached_status
@@ -385,7 +397,8 @@ def chunk_bounds(session: DbSession, branch_id: int, size: int) -> list[tuple[in
 
 
 def settled_months(session: DbSession, member_ids: Sequence[int]) -> dict[int, set[Month]]:
-    """The settled (NOT reversed) months of some members, for the few that Python re-derives."""
+    """The settled (NOT reversed) months of some members: for those Python re-derives whose settled months have
+    a hole (the others' are ``DerivedStanding.settled_run``)."""
     settled: dict[int, set[Month]] = {}
     for part in _parts(member_ids, 1000):
         rows = session.execute(

@@ -72,16 +72,28 @@ def _costs_nothing(case: Case, history: History, month: Month) -> bool:
     return month < case.owed_from or (month in history.free and month <= case.horizon)
 
 
-def expected(case: Case, history: History) -> Any:
-    """The pure rule on the same history, with the dues built as the reconciliation builds them."""
+def expected(case: Case, history: History, settled: frozenset[Month] | None = None) -> Any:
+    """The pure rule on the same history (or on other ``settled`` months), with the dues built as the
+    reconciliation builds them."""
     holidays = set(case.holidays)
-    last = max(Month.of(case.today), *history.settled) if history.settled else Month.of(case.today)
+    settled = history.settled if settled is None else settled
+    last = max(Month.of(case.today), *settled) if settled else Month.of(case.today)
     dues = [
         MonthDue(m, 10_000 + m.month, due_date(m, holidays))
         for m in history.first_month.until(last)
         if not _costs_nothing(case, history, m)
     ]
-    return standing_on(dues, history.settled, case.today, history.started_on)
+    return standing_on(dues, settled, case.today, history.started_on)
+
+
+def settled_run(case: Case, history: History) -> range | None:
+    """The settled and free months from the period's first owed month as one range of indexes, None if holed."""
+    owed_from = max(history.first_month, case.owed_from)
+    free = {m for m in history.free if m <= case.horizon}
+    counted = sorted(m.index for m in history.settled | free if m >= owed_from)
+    if not counted:
+        return range(0)
+    return range(counted[0], counted[-1] + 1) if counted[-1] - counted[0] + 1 == len(counted) else None
 
 
 def store(session: Any, case: Case) -> tuple[int, list[int]]:
@@ -166,6 +178,11 @@ def test_the_sql_standing_agrees_with_the_pure_rule(session, case):
             want = expected(case, history)
             owed = [m for m in history.settled if m >= max(history.first_month, case.owed_from)]
             assert row.beyond_horizon == (max(owed, default=case.horizon) > case.horizon)
+            # The reconciliation hands standing_on the run in place of the settled months: it must answer the same.
+            assert row.settled_run == settled_run(case, history)
+            if row.settled_run is not None:
+                run = frozenset(Month.from_index(i) for i in row.settled_run)
+                assert expected(case, history, run) == want, history
             if row.beyond_horizon:
                 continue  # the SQL says so, and the reconciliation asks standing_on
             got = (row.status, row.months_in_arrears, row.oldest_unpaid, row.paid_through)
