@@ -267,7 +267,8 @@ settled AS (
         ctes = ""
         source = "payment_allocations a"
         live = "NOT a.reversed"  # the partial index's own predicate
-    i_owed, i_first, i_last = d.index("t.owed_from"), d.index("t.first_settled"), d.index("t.last_settled")
+    # Month indexes are worked out once per member, in ``totals``; the rest is integer arithmetic on them.
+    i_owed, i_first, i_last = "t.owed_from_i", "t.first_i", "t.last_i"
     run_end = "s.first_gap - 1"
     if free_count:
         paid_through = f"""CASE WHEN {run_end} < s.owed_from_i THEN NULL
@@ -295,20 +296,40 @@ settled AS (
             THEN 1 ELSE 0 END"""
     else:
         remind_expr = "0"
+    aggregates = {
+        "settled_count": "count(a.month)",
+        "first_settled": "min(a.month)",
+        "last_settled": "max(a.month)",
+        "settled_due": "sum(CASE WHEN a.month <= :last_due THEN 1 ELSE 0 END)",
+    }
+    if d.name == "postgresql" and not free_count:
+        # Each member's settled months aggregated on their own, over one index range: no hashing of every
+        # settled month by member (about 15% less time than the join and GROUP BY below).
+        columns = {name: f"per_member.{name}" for name in aggregates}
+        settled_join = f"""CROSS JOIN LATERAL (
+        SELECT {", ".join(f"{expression} AS {name}" for name, expression in aggregates.items())}
+        FROM {source} WHERE a.member_id = m.id AND {live} AND a.month >= {owed_from}
+    ) per_member"""
+        settled_group = ""
+    else:  # SQLite has no LATERAL; with free months, ``settled`` is a CTE that only a join reads once
+        columns = aggregates
+        settled_join = f"LEFT JOIN {source} ON a.member_id = m.id AND {live} AND a.month >= {owed_from}"
+        settled_group = "GROUP BY m.id"
+    settled_columns = ", ".join(f"{expression} AS {name}" for name, expression in columns.items())
+    settled_columns += f", {d.index(columns['first_settled'])} AS first_i, {d.index(columns['last_settled'])} AS last_i"
     lapse = LAPSE_AFTER_MONTHS
     sql = f"""
 WITH {ctes}
 totals AS (
     SELECT m.id AS member_id, m.status AS cached_status, m.paid_through AS cached_paid_through,
            m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id, m.first_month,
-           m.period_started_on AS started_on, {owed_from} AS owed_from,
-           count(a.month) AS settled_count, min(a.month) AS first_settled, max(a.month) AS last_settled,
-           sum(CASE WHEN a.month <= :last_due THEN 1 ELSE 0 END) AS settled_due
+           m.period_started_on AS started_on, {owed_from} AS owed_from, {d.index(owed_from)} AS owed_from_i,
+           {d.index("m.paid_through")} AS cached_paid_through_i,
+           {settled_columns}
     FROM members m
-    LEFT JOIN {source} ON a.member_id = m.id AND {live} AND a.month >= {owed_from}
+    {settled_join}
     WHERE m.branch_id = :branch_id AND m.id > :after_id AND m.id <= :through_id
-    GROUP BY m.id, m.status, m.paid_through, m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id,
-             m.first_month, m.period_started_on
+    {settled_group}
 ),
 holes AS (
     SELECT member_id,
@@ -324,7 +345,7 @@ holes AS (
     GROUP BY member_id
 ),
 gaps AS (
-    SELECT t.*, {i_owed} AS owed_from_i,
+    SELECT t.*,
            CASE WHEN t.settled_count = 0 THEN {i_owed} ELSE {i_last} + 1 END AS trailing_gap,
            CASE WHEN t.settled_count > 0 AND t.first_settled > t.owed_from
                 THEN {d.least(i_first + " - 1", ":last_due_i")} - {i_owed} + 1 ELSE 0 END AS leading_gap,
@@ -351,16 +372,17 @@ standing AS (
 )
 SELECT member_id, first_month, started_on, bracket, package, sector, phone, enrolled_by_agent_id, cached_status,
        cached_paid_through, status, paid_through_i, overdue, first_gap AS oldest_unpaid_i, beyond_horizon, remind,
-       settled_count, {d.index("first_settled")} AS first_settled_i, {d.index("last_settled")} AS last_settled_i
+       settled_count, first_i AS first_settled_i, last_i AS last_settled_i
 FROM standing s
 WHERE {"1 = 1" if everyone else "0 = 1"}
    OR s.status <> s.cached_status
-   OR coalesce(s.paid_through_i, -1) <> coalesce({d.index("s.cached_paid_through")}, -1)
+   OR coalesce(s.paid_through_i, -1) <> coalesce(s.cached_paid_through_i, -1)
    OR s.beyond_horizon = 1
    OR s.remind = 1
    OR (s.status = 'in_arrears' AND s.cached_status = 'in_arrears' AND s.overdue >= 3
        AND NOT EXISTS (SELECT 1 FROM standing_flags sf
                        WHERE sf.member_id = s.member_id AND sf.kind = 'arrears_3'
+                         AND sf.member_id > :after_id AND sf.member_id <= :through_id
                          AND {d.index("sf.month")} = s.first_gap))
 ORDER BY member_id
 """
