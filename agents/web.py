@@ -266,7 +266,7 @@ def pay(member_id: int) -> ResponseReturnValue:
     """Record the cash; the same key returns the same receipt (a resubmitted or replayed form)."""
     months = request.form.get("months", "")
     key = request.form.get("idempotency_key", "")
-    if not months.isdigit() or not (8 <= len(key) <= 80):
+    if not months.isdecimal() or not (8 <= len(key) <= 80):
         return _form_error(t("choose_months"), member_id)
     try:
         receipt, created = record_cash_contribution(
@@ -317,7 +317,7 @@ def enrol() -> ResponseReturnValue:
     data: dict[str, Any] = {k: v for k, v in form.items() if v}
     if "declared_income_idr" in data:  # agents type 1.500.000 the Indonesian way
         digits = data["declared_income_idr"].replace(".", "").replace(" ", "")
-        data["declared_income_idr"] = int(digits) if digits.isdigit() else digits
+        data["declared_income_idr"] = int(digits) if digits.isdecimal() else digits
     try:
         payload = MemberCreateSchema().load(data)
     except ValidationError as error:
@@ -378,7 +378,7 @@ def deposit() -> ResponseReturnValue:
     reference = request.form.get("bank_reference", "").strip()
     key = request.form.get("idempotency_key", "")
     error = None
-    if not amount.isdigit() or int(amount) <= 0:
+    if not amount.isdecimal() or int(amount) <= 0:
         error = f"{t('amount')}: {t('must_be_number')}"
     elif len(reference) < 3:
         error = f"{t('bank_reference')}: {t('required')}"

@@ -27,4 +27,4 @@ def kpj_for(serial: int) -> str:
 
 def is_valid_kpj(text: str) -> bool:
     """True when ``text`` has the KPJ's length, only digits, and a matching check digit."""
-    return len(text) == KPJ_DIGITS and text.isdigit() and _luhn_digit(text[:-1]) == text[-1]
+    return len(text) == KPJ_DIGITS and text.isdecimal() and _luhn_digit(text[:-1]) == text[-1]

@@ -379,10 +379,10 @@ def find_members(
     else:
         name = None
     if nik is not None:
-        digits = "".join(ch for ch in nik if ch.isdigit())
+        digits = "".join(ch for ch in nik if ch.isdecimal())
         query = query.where(Member.nik == digits)
     if kpj is not None:
-        digits = "".join(ch for ch in kpj if ch.isdigit())
+        digits = "".join(ch for ch in kpj if ch.isdecimal())
         if len(digits) != KPJ_DIGITS:
             raise query_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
         query = query.where(Member.kpj == digits)
@@ -403,11 +403,11 @@ def _classify_query(
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """One search box: 16 digits is a NIK, a valid KPJ is a KPJ, 08…/+62… is a phone, anything else a name."""
     compact = "".join(ch for ch in q if ch not in " .-")
-    if compact.isdigit() and len(compact) == 16:
+    if compact.isdecimal() and len(compact) == 16:
         return compact, kpj, phone, None
-    if compact.isdigit() and is_valid_kpj(compact):
+    if compact.isdecimal() and is_valid_kpj(compact):
         return nik, compact, phone, None
-    if compact.lstrip("+").isdigit() and (
+    if compact.lstrip("+").isdecimal() and (
         compact.startswith("08") or compact.startswith("+62") or compact.startswith("62")
     ):
         return nik, kpj, compact, None

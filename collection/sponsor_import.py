@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from agents.models import Branch, StaffUser
 from collection import nik as nik_rule
@@ -196,12 +197,16 @@ def read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
             "files",
         )
     rows = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        rows.append(
-            (reader.line_num, {c: (record[i].strip() if i < len(record) else "") for c, i in positions.items()})
-        )
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            rows.append(
+                (reader.line_num, {c: (record[i].strip() if i < len(record) else "") for c, i in positions.items()})
+            )
+    except csv.Error as error:
+        message = f"Line {reader.line_num} cannot be read ({error}): look for an unclosed quote."
+        raise field_error("file", message, "files") from None
     return rows
 
 
@@ -211,7 +216,7 @@ def read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
 def check_row(row: int, raw: dict[str, str], today: date, region: tuple[str, str] | None) -> _Row | RowOutcome:
     """Check a row as a single enrolment would (no database); ``region`` is a government sponsor's (code, name)."""
     typed_nik = raw.get("nik", "")
-    nik_digits = "".join(ch for ch in typed_nik if ch.isdigit()) or typed_nik
+    nik_digits = "".join(ch for ch in typed_nik if ch.isdecimal()) or typed_nik
 
     def rejected(field: str, reason: str) -> RowOutcome:
         return RowOutcome(row, nik_digits, Outcome.REJECTED, None, field, reason)
@@ -271,11 +276,16 @@ class _Enrolment:
         self.now = now
         self.import_id = import_id
         self.covered_from = coverage_from(programme, today)
-        self.in_programme: dict[int, tuple[int | None, bool]] = {
+        self.in_programme: dict[int, tuple[int | None, bool]] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the programme's members (another writer may have added some since)."""
+        self.in_programme = {
             row.member_id: (row.import_id, row.created_member)
-            for row in session.execute(
+            for row in self.session.execute(
                 select(ProgrammeMember.member_id, ProgrammeMember.import_id, ProgrammeMember.created_member).where(
-                    ProgrammeMember.programme_id == programme.id
+                    ProgrammeMember.programme_id == self.programme.id
                 )
             )
         }
@@ -283,9 +293,9 @@ class _Enrolment:
     def write(self, rows: Sequence[_Row]) -> list[RowOutcome]:
         """Enrol or add each row; the caller commits."""
         existing = {
-            row.nik: (row.id, row.branch_id, row.kpj)
+            row.nik: (row.id, row.branch_id, row.kpj, row.package, row.bracket)
             for row in self.session.execute(
-                select(Member.id, Member.nik, Member.branch_id, Member.kpj).where(
+                select(Member.id, Member.nik, Member.branch_id, Member.kpj, Member.package, Member.bracket).where(
                     Member.nik.in_([r.nik.nik for r in rows])
                 )
             )
@@ -298,7 +308,7 @@ class _Enrolment:
             if found is None:
                 new_rows.append(row)
                 continue
-            member_id, branch_id, kpj = found
+            member_id, branch_id, kpj, package, bracket = found
             if member_id in self.in_programme:
                 import_id, created = self.in_programme[member_id]
                 if self.import_id is not None and import_id == self.import_id:  # a re-run: as the first run said
@@ -316,6 +326,21 @@ class _Enrolment:
                         "nik",
                         f"NIK {row.nik.nik} is member {kpj} of branch {branch_id}, not of this programme's branch "
                         f"({self.programme.branch_id}): that branch transfers the member first.",
+                    )
+                )
+            elif (package, bracket) != (self.programme.package, SPONSORED_BRACKET):
+                # The sponsor pays bracket 1 of its package; settling his months with that would leave part of
+                # his own contribution (a higher bracket, or JHT savings) unpaid with nothing to show for it.
+                outcomes.append(
+                    RowOutcome(
+                        row.row,
+                        row.nik.nik,
+                        Outcome.REJECTED,
+                        member_id,
+                        "nik",
+                        f"Member {kpj} pays bracket {bracket} of {package}; the programme pays bracket "
+                        f"{SPONSORED_BRACKET} of {self.programme.package}, which would leave part of his "
+                        "contribution unpaid: change his terms first, or leave him out.",
                     )
                 )
             else:
@@ -472,7 +497,16 @@ def start_import(
         created_at=now,
     )
     session.add(record)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same file, registered at this moment by another upload: that one is ours
+        session.rollback()
+        twin = session.scalar(
+            select(SponsorImport).where(SponsorImport.programme_id == programme.id, SponsorImport.file_sha256 == digest)
+        )
+        if twin is None:
+            raise
+        return twin, False
     return record, True
 
 
@@ -494,13 +528,18 @@ def run_import(
         today, region = _context(session, programme, now)
         _open_programme(programme, today)
         outcomes = _import_rows(session, programme, record, read_rows(content), today, region, now, progress)
-    except Exception:
+    except Exception as error:
         session.rollback()
         failed = session.get(SponsorImport, import_id)
         if failed is not None:
             failed.status = "failed"
             failed.finished_at = now
             session.commit()
+        if isinstance(error, IntegrityError):  # a NIK enrolled meanwhile by another import: resume it
+            raise Conflict(
+                "A member of this file was enrolled by another import at the same moment: upload the same file "
+                "again and the import resumes where it stopped."
+            ) from error
         raise
     counts = {name: 0 for name in (Outcome.CREATED, Outcome.SPONSORED, Outcome.UNCHANGED, Outcome.REJECTED)}
     for outcome in outcomes:
@@ -560,6 +599,9 @@ def _import_rows(
         progress(done)
     for start in range(0, len(checked), CHUNK):
         chunk = checked[start : start + CHUNK]
+        # One writer per programme at a time (another import, a single addition): lock, then re-read who is in.
+        session.execute(select(SponsorProgramme.id).where(SponsorProgramme.id == programme.id).with_for_update())
+        enrolment.refresh()
         outcomes += enrolment.write(chunk)
         done += len(chunk)
         record.rows_done = done
@@ -621,7 +663,7 @@ def add_member(
     today, region = _context(session, programme, now)
     _open_programme(programme, today)
     raw = {k: str(v) if not isinstance(v, date) else f"{v:%Y-%m-%d}" for k, v in data.items() if v is not None}
-    nik_digits = "".join(ch for ch in raw.get("nik", "") if ch.isdigit())
+    nik_digits = "".join(ch for ch in raw.get("nik", "") if ch.isdecimal())
     known = session.scalar(select(Member).where(Member.nik == nik_digits)) if len(nik_digits) == 16 else None
     if known is not None and not raw.get("birth_date"):
         raw["birth_date"] = f"{known.birth_date:%Y-%m-%d}"  # an existing member: the NIK is enough

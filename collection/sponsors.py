@@ -114,7 +114,7 @@ def create_sponsor(session: DbSession, actor: StaffUser, kind: str, name: str, r
                 f"A {sponsor_kind} government needs its region code ({digits} digits, as in the NIK: e.g. "
                 f"{'19' if digits == 2 else '1903'}).",
             )
-        if len(region) != digits or not region.isdigit() or region_name(region) is None:
+        if len(region) != digits or not region.isdecimal() or region_name(region) is None:
             raise field_error(
                 "region_code",
                 f"'{region}' is not a {sponsor_kind} code: use the {digits}-digit code the NIK uses "
@@ -374,7 +374,13 @@ def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id
                 SponsorProgramme.months,
             )
             .join(SponsorProgramme, SponsorProgramme.id == ProgrammeMember.programme_id)
-            .where(SponsorProgramme.id != programme.id, SponsorProgramme.status == ProgrammeStatus.OPEN)
+            .where(
+                SponsorProgramme.id != programme.id,
+                SponsorProgramme.status == ProgrammeStatus.OPEN,
+                ProgrammeMember.member_id.in_(
+                    select(ProgrammeMember.member_id).where(ProgrammeMember.programme_id == programme.id)
+                ),
+            )
         )
         if row.first_month <= next_month <= row.programme_first + (row.months - 1)
     }

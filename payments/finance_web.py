@@ -152,7 +152,7 @@ def finance_required(view: F) -> F:
         if user.role == Role.ADMIN:
             g.branches = list(db.session.scalars(select(Branch).order_by(Branch.code)))
             chosen = request.args.get("cabang", "")
-            if chosen.isdigit() and any(b.id == int(chosen) for b in g.branches):
+            if chosen.isdecimal() and any(b.id == int(chosen) for b in g.branches):
                 session[BRANCH_CHOICE] = int(chosen)
             g.branch = next((b for b in g.branches if b.id == session.get(BRANCH_CHOICE)), None)
             if g.branch is None:
@@ -564,7 +564,7 @@ def propose(line_id: int) -> ResponseReturnValue:
     if data.get("action") != "settlement":
         data.pop("provider", None)
         data.pop("settled_on", None)
-    if "deposit_id" in data and data["deposit_id"].isdigit() and len(data["deposit_id"]) < 11:
+    if "deposit_id" in data and data["deposit_id"].isdecimal() and len(data["deposit_id"]) < 11:
         data["deposit_id"] = int(data["deposit_id"])
     try:
         payload = _load(ProposalRequestSchema(), data)
@@ -882,7 +882,7 @@ def _year_arg() -> int:
     text = request.args.get("year", "").strip()
     if not text:
         return _today().year
-    if not text.isdigit() or not FIRST_TARGET_YEAR <= int(text) <= LAST_TARGET_YEAR:
+    if not text.isdecimal() or not FIRST_TARGET_YEAR <= int(text) <= LAST_TARGET_YEAR:
         abort(make_response(_refused(DomainError(f"{t('bad_year')} (year={text[:20]})"), status=400)))
     return int(text)
 
@@ -958,7 +958,7 @@ def set_coverage_targets() -> ResponseReturnValue:
     """Enter or replace the year's targets from the textarea or an uploaded CSV (regency_code,
     target_population,source); every bad row is named and nothing is saved."""
     year_text = request.form.get("year", "").strip()
-    if not year_text.isdigit() or not FIRST_TARGET_YEAR <= int(year_text) <= LAST_TARGET_YEAR:
+    if not year_text.isdecimal() or not FIRST_TARGET_YEAR <= int(year_text) <= LAST_TARGET_YEAR:
         return _refused(DomainError(f"{t('bad_year')} (year={year_text[:20]})"), status=400)
     year = int(year_text)
     typed = request.form.get("targets", "")
@@ -995,7 +995,7 @@ def _target_rows(text: str) -> tuple[list[dict[str, Any]], list[int]]:
             continue
         code, target, source = [*cells, "", "", ""][:3]
         digits = target.replace(".", "").replace(" ", "")
-        number_typed = digits.isdigit() and len(digits) <= 10  # a longer one is passed as text, to be refused
+        number_typed = digits.isdecimal() and len(digits) <= 10  # a longer one is passed as text, to be refused
         rows.append(
             {"regency_code": code, "target_population": int(digits) if number_typed else target, "source": source}
         )

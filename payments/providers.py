@@ -98,7 +98,7 @@ def parse_midtrans_body(raw_body: bytes) -> ProviderEvent:
         raise CallbackError(f"unknown transaction_status {provider_status!r}")
     gross = str(payload["gross_amount"])
     whole, _, cents = gross.partition(".")
-    if not whole.isdigit() or cents.strip("0"):
+    if not whole.isdecimal() or cents.strip("0"):
         raise CallbackError(f"gross_amount {gross!r} is not whole rupiah")
     status = _STATUSES[provider_status]
     reason = None

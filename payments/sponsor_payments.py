@@ -41,7 +41,7 @@ from collection.months import Month
 from collection.rates import ContributionTerms, Package, Payer, RateError, RateTable, Sector, amount_due
 from collection.services import holidays_for, load_rate_table
 from collection.sponsor_import import insert_rows, reserve_ids
-from collection.sponsors import budget_used, payer_of, programme_for, sponsored_terms
+from collection.sponsors import SPONSORED_BRACKET, budget_used, payer_of, programme_for, sponsored_terms
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
@@ -93,6 +93,7 @@ class _Line:
 class Plan:
     lines: list[_Line] = field(default_factory=list)
     awaiting_arrangement: int = 0  # lapsed because the sponsor paid late: only a branch arrangement pays them
+    other_terms: int = 0  # members whose bracket or package is no longer the programme's: left out
     amount_idr: int = 0
     member_months: int = 0
 
@@ -211,6 +212,9 @@ def plan_payment(
     )
     plan = Plan()
     for member in members:
+        if (member.package, member.bracket) != (programme.package, SPONSORED_BRACKET):
+            plan.other_terms += 1  # his terms changed since he joined: the sponsor's rate would not settle them
+            continue
         own = settled.get(member.member_id, set())
         start = max(first, member.covered_from)
         unpaid = [m for m in start.until(last) if m not in own] if start <= last else []
@@ -313,6 +317,11 @@ def pay_programme(
             if plan.awaiting_arrangement
             else ""
         )
+        if plan.other_terms:
+            waiting += (
+                f" {plan.other_terms} member(s) are no longer on bracket {SPONSORED_BRACKET} of {programme.package}: "
+                "the sponsor's rate would not settle their months."
+            )
         raise Conflict(
             f"Nothing to pay for {first} to {last}: every member's months are settled already.{waiting}",
             reason="nothing_due",

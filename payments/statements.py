@@ -176,7 +176,7 @@ def read_amount(text: str, bank: BankFormat) -> Amount:
         if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
             raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
         whole = "".join(groups)
-    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+    if not whole.isdecimal() or (fraction and not fraction.isdecimal()):
         raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
     if int(whole) > MAX_AMOUNT_IDR:
         raise ValueError(f"'{text}' is more than Rp{MAX_AMOUNT_IDR:,}: check the column mapping".replace(",", "."))

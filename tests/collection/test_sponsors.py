@@ -430,3 +430,57 @@ def test_a_large_file_is_imported_by_a_worker_with_its_progress(client, world, p
     rq_burst("low")
     done = get(client, world["finance"], f"/sponsor-imports/{record['id']}")
     assert (done["status"], done["rows_done"], done["created"]) == ("done", 5, 5)
+
+
+def test_a_member_on_other_terms_than_the_programme_pays_is_refused_not_half_paid(client, world, pinned_app, enrol):
+    """The sponsor pays bracket 1 of its package; a member on bracket 10 with JHT would be left owing."""
+    at(pinned_app, 2026, 11, 2)
+    richer = enrol(nik=nik_for("1971", serial=41), declared_income_idr=3_000_000, package="JKK+JKM+JHT")
+    plain = enrol(nik=nik_for("1971", serial=42))
+    city = sponsor(client, world["finance"], "city", "Pemkot Pangkalpinang", "1971")
+    programme_id = programme(client, world, city, "PKP-APBD-2026", "2026-11", 2, 10_000_000)
+
+    refused = post(client, world["finance"], f"/sponsor-programmes/{programme_id}/members", {"nik": richer["nik"]})
+    joined = post(client, world["finance"], f"/sponsor-programmes/{programme_id}/members", {"nik": plain["nik"]})
+
+    assert refused.status_code == 422
+    assert "bracket 10 of JKK+JKM+JHT" in refused.get_json()["message"]
+    assert joined.status_code == 201 and joined.get_json()["outcome"] == "sponsored"
+
+
+def test_ending_a_programme_counts_only_its_own_members_still_sponsored_elsewhere(client, world, pinned_app):
+    at(pinned_app, 2026, 1, 5)
+    city = sponsor(client, world["finance"], "city", "Pemkot Pangkalpinang", "1971")
+    donor = sponsor(client, world["finance"], "donor", "Yayasan Peduli", None)
+    short = programme(client, world, city, "PKP-SHORT", "2026-01", 2, 10_000_000)
+    other = programme(client, world, donor, "PKP-DONOR", "2026-01", 12, 100_000_000)
+    rows = "nik,name,birth_date\n" + "".join(
+        f"{nik_for('1971', serial=s)},Warga {s},1990-01-12\n" for s in range(60, 66)
+    )
+    upload(client, world["finance"], short, rows.splitlines()[0] + "\n" + rows.splitlines()[1] + "\n")
+    upload(client, world["finance"], other, rows)  # the donor's list has the short programme's member too
+    at(pinned_app, 2026, 3, 2)
+
+    ended = post(client, world["supervisor"], f"/sponsor-programmes/{short}/end")
+
+    assert ended.status_code == 200, ended.get_json()
+    assert ended.get_json()["members"] == 1
+    assert ended.get_json()["still_sponsored"] == 1  # not the donor's five others
+
+
+def test_an_import_whose_worker_died_resumes_when_the_file_is_uploaded_again(client, world, pinned_app, rq_burst):
+    from extensions import redis_connection
+
+    pinned_app.config["SPONSOR_IMPORT_INLINE_ROWS"] = 2
+    sponsor_id = sponsor(client, world["finance"], "donor", "PT Dermawan", None)
+    programme_id = programme(client, world, sponsor_id, "LOST-JOB", "2026-01", 24, 10_000_000)
+    queued = upload(client, world["finance"], programme_id, basel_csv(5)).get_json()
+    with pinned_app.app_context():
+        redis_connection().flushdb()  # the job is gone: a worker killed mid-way, a Redis restart
+        again = upload(client, world["finance"], programme_id, basel_csv(5))
+        requeued = redis_connection().exists(f"rq:job:sponsor-import-{queued['id']}")
+
+    assert again.status_code == 202 and requeued == 1
+    rq_burst("low")
+    done = get(client, world["finance"], f"/sponsor-imports/{queued['id']}")
+    assert (done["status"], done["created"]) == ("done", 5)
