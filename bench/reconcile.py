@@ -328,9 +328,20 @@ def child(url: str, on: str) -> int:
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = own_peak_rss_mb()
     print(json.dumps(figures))
     return 0
+
+
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM, its address space's high-water mark. Not ru_maxrss, which Linux
+    carries over exec from the process that started it (here the parent, after fetching every GROUP BY row:
+    280 MB at 1M members, while the reconciliation's own peak stayed at 117 MB)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- the run -------------------------------------------------------------------------------------------------
@@ -430,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
                 "fetched by psycopg; (server only): the same wrapped in count(*), nothing fetched.",
                 "reconcile: collection.reconciliation.reconcile_branch for every branch, in a child process; 1st run "
                 "writes the night's changes, the re-run (same day) should write nothing. ratio = reconcile / GROUP BY "
-                f"(aim: at most {AIM_RATIO:g}). peak RSS: the child's (ru_maxrss).",
+                f"(aim: at most {AIM_RATIO:g}). peak RSS: the child's own (VmHWM).",
                 "",
                 format_table(headers, rows),
                 "",
