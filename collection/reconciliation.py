@@ -6,9 +6,9 @@ whose cached standing is out of date, who are due an arrears flag, or who are du
 member whose standing did not change costs no Python and no write. For the members it returns, the pure rule
 (collection/arrears.py) derives the standing again from their settled months (as the SQL's one run of them, or
 read again for the few with a hole), and what changed is written in bulk: on PostgreSQL one statement per table
-and range, the rows passed as arrays. Safe to re-run: the same input gives the same output, and flags, texts and
-visits are unique per member, kind and month (the database's unique keys are the final guard: duplicates are
-skipped, not raised).
+and range, the rows passed as one JSON document. Safe to re-run: the same input gives the same output, and
+flags, texts and visits are unique per member, kind and month (the database's unique keys are the final guard:
+duplicates are skipped, not raised).
 """
 
 from __future__ import annotations
