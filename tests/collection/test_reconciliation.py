@@ -118,3 +118,37 @@ def test_the_operators_cli_reconciles_with_a_progress_bar(pinned_app, enrol):
     assert bad.exit_code != 0 and "no branch" in bad.output
     with pinned_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StandingFlag)) == 1
+
+
+def test_a_member_who_paid_ahead_past_a_hole_is_in_arrears_for_the_hole(pinned_app, client, world, enrol):
+    import uuid
+
+    from collection.models import Member, StandingFlag
+    from collection.months import Month
+    from extensions import db
+    from payments.models import Payment, PaymentAllocation
+
+    member = enrol(sector="other")
+    client.post(
+        "/api/v1/contributions",
+        json={"member_id": member["id"], "months": 1},
+        headers=world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    with pinned_app.app_context():  # February settled too, December and January not: his settled months have a hole
+        payment = Payment(member_id=member["id"], channel="cash", amount_idr=10_000, paid_on=NOW.date())
+        db.session.add(payment)
+        db.session.flush()
+        db.session.add(
+            PaymentAllocation(payment_id=payment.id, member_id=member["id"], month=Month(2027, 2), amount_idr=10_000)
+        )
+        db.session.commit()
+
+    first = reconcile(pinned_app, NOW + timedelta(days=40))  # 1 Jan 2027: December overdue, January not yet due
+
+    assert (first["changed"], first["flags"]) == (1, 1)
+    assert rows(pinned_app, StandingFlag, StandingFlag.kind, StandingFlag.months_in_arrears, StandingFlag.month) == [
+        ("arrears_1", 1, Month(2026, 12))
+    ]
+    with pinned_app.app_context():
+        stored = db.session.get(Member, member["id"])
+        assert (stored.status, stored.paid_through) == ("in_arrears", Month(2026, 11))
