@@ -6,36 +6,44 @@ The services' own messages (a variance's cause, a refusal) are shown as the serv
 
 from __future__ import annotations
 
+from agents.i18n import TEXTS as AGENT_TEXTS
 from agents.i18n import language
 
+SHARED = (  # worded once, in the agents' table: the login and the words both apps use
+    "login",
+    "logout",
+    "username",
+    "password",
+    "login_failed",
+    "login_throttled",
+    "session_expired",
+    "language",
+    "not_found",
+    "today",
+    "status",
+    "amount",
+    "member",
+    "provider",
+    "bad_month",
+)
+
 TEXTS: dict[str, tuple[str, str]] = {
+    **{key: AGENT_TEXTS[key] for key in SHARED},
     # key: (Bahasa Indonesia, English)
     "app_name": ("Keuangan cabang", "Branch finance"),
-    "login": ("Masuk", "Log in"),
-    "logout": ("Keluar", "Log out"),
-    "username": ("Nama pengguna", "Username"),
-    "password": ("Kata sandi", "Password"),
-    "login_failed": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
-    "login_throttled": (
-        "Terlalu banyak percobaan. Coba lagi dalam 15 menit.",
-        "Too many attempts. Try again in 15 minutes.",
-    ),
     "finance_only": (
         "Halaman ini untuk keuangan cabang, supervisor dan admin.",
         "These pages are for branch finance, supervisors and admins.",
     ),
-    "session_expired": ("Sesi habis, silakan masuk lagi.", "Your session expired: log in again."),
     "csrf_failed": (
         "Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.",
         "The form expired: reload the page and try again.",
     ),
-    "language": ("English", "Bahasa Indonesia"),
     "branch": ("Cabang", "Branch"),
     "choose_branch": ("Pilih cabang", "Choose a branch"),
     "show": ("Tampilkan", "Show"),
     "export_csv": ("Unduh CSV", "Download CSV"),
     "error": ("Tidak dapat diproses", "Could not be done"),
-    "not_found": ("Tidak ditemukan.", "Not found."),
     "bad_date": ("Tanggal tidak valid: tulis TTTT-BB-HH.", "Not a date: write YYYY-MM-DD."),
     # Batches
     "batches": ("Setoran harian agen", "Agents' daily batches"),
@@ -43,9 +51,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "date": ("Tanggal", "Date"),
     "previous_day": ("← Hari sebelumnya", "← Previous day"),
     "next_day": ("Hari berikutnya →", "Next day →"),
-    "today": ("Hari ini", "Today"),
     "agent": ("Agen", "Agent"),
-    "status": ("Status", "Status"),
     "status_open": ("Berjalan", "Open"),
     "status_closed": ("Ditutup", "Closed"),
     "status_returned": ("Dikembalikan", "Returned"),
@@ -76,7 +82,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "deposits": ("Setoran ke bank", "Deposits"),
     "deposit_id": ("No. setoran", "Deposit id"),
     "bank_reference": ("Referensi bank", "Bank reference"),
-    "amount": ("Jumlah", "Amount"),
     "bank_line": ("Mutasi bank", "Bank line"),
     "match_reference": ("cocok referensi", "matched by reference"),
     "match_amount_date": ("cocok jumlah & tanggal", "matched by amount and date"),
@@ -85,7 +90,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_bank_line": ("belum ada di mutasi", "not on a statement"),
     "no_deposits": ("Tidak ada setoran hari itu.", "No deposit that day."),
     "receipt": ("No. kuitansi", "Receipt"),
-    "member": ("Peserta", "Member"),
     "kpj": ("KPJ", "KPJ"),
     "recorded_at": ("Dicatat", "Recorded"),
     "payment_settled": ("sah", "settled"),
@@ -129,7 +133,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_settlement": ("Pembayaran penyedia", "Provider payout"),
     "action_ignore": ("Bukan iuran (abaikan)", "Not contributions (ignore)"),
     "propose": ("Usulkan", "Propose"),
-    "provider": ("Penyedia", "Provider"),
     "settled_on": ("Tgl. penyelesaian", "Settled on"),
     "choose_deposit": ("— pilih setoran —", "— choose a deposit —"),
     "approve_proposal": ("Setujui usulan", "Approve proposal"),
@@ -194,7 +197,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "from_after_to": ("'Dari' setelah 'sampai': tukar keduanya.", "'From' is after 'to': swap them."),
     "range_too_long": ("Paling banyak {days} hari sekaligus.", "At most {days} days at a time."),
-    "bad_month": ("Bulan tidak valid: tulis TTTT-BB, misalnya 2026-10.", "Not a month: write YYYY-MM, e.g. 2026-10."),
     "bad_year": ("Tahun tidak valid: tulis misalnya 2026 (2015–2100).", "Not a year: write e.g. 2026 (2015–2100)."),
     "range_too_long_months": ("Paling banyak {months} bulan sekaligus.", "At most {months} months at a time."),
     "month": ("Bulan", "Month"),

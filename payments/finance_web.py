@@ -680,10 +680,7 @@ def collections_page() -> ResponseReturnValue:
         width=960,
         height=300,
     )
-    totals = {
-        name: sum(getattr(d, name) for d in days)
-        for name in ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "total_idr", "payments")
-    }
+    totals = reports.ChannelTotals.sum_of(days)
     return render_template("keuangan/collections.html", days=days, first=first, last=last, chart=chart, totals=totals)
 
 
@@ -1050,7 +1047,7 @@ def channels_page() -> ResponseReturnValue:
         width=960,
         height=300,
     )
-    totals = {name: sum(getattr(m, name) for m in months) for name in (*CHANNEL_FIELDS, "total_idr", "payments")}
+    totals = reports.ChannelTotals.sum_of(months)
     return render_template("keuangan/channels.html", months=months, first=first, last=last, chart=chart, totals=totals)
 
 

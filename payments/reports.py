@@ -13,6 +13,7 @@ months they owe: 1, 2, 3 (the last month they can still pay back), and lapsed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -83,17 +84,35 @@ def arrears_ageing(session: DbSession, branch: Branch, today: date) -> Ageing:
 
 
 @dataclass(frozen=True)
-class CollectionDay:
-    day: date
-    cash_idr: int
-    auto_debit_idr: int
-    sponsor_idr: int
-    bank_transfer_idr: int
-    payments: int
+class ChannelTotals:
+    """Settled contributions by channel over some span (a day, a month)."""
+
+    cash_idr: int = 0
+    auto_debit_idr: int = 0
+    sponsor_idr: int = 0
+    bank_transfer_idr: int = 0
+    payments: int = 0
 
     @property
     def total_idr(self) -> int:
         return self.cash_idr + self.auto_debit_idr + self.sponsor_idr + self.bank_transfer_idr
+
+    @classmethod
+    def sum_of(cls, parts: Sequence[ChannelTotals], **span: Any) -> Any:
+        """The totals of several spans, as ``cls`` with its own span fields (``month=…``)."""
+        return cls(
+            cash_idr=sum(p.cash_idr for p in parts),
+            auto_debit_idr=sum(p.auto_debit_idr for p in parts),
+            sponsor_idr=sum(p.sponsor_idr for p in parts),
+            bank_transfer_idr=sum(p.bank_transfer_idr for p in parts),
+            payments=sum(p.payments for p in parts),
+            **span,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionDay(ChannelTotals):
+    day: date
 
 
 def collections_per_day(session: DbSession, branch: Branch, first: date, last: date) -> list[CollectionDay]:
@@ -119,12 +138,12 @@ def collections_per_day(session: DbSession, branch: Branch, first: date, last: d
         totals = by_day.get(day, {})
         days.append(
             CollectionDay(
-                day,
-                totals.get(Channel.CASH, 0),
-                totals.get(Channel.AUTO_DEBIT, 0),
-                totals.get(Channel.SPONSOR, 0),
-                totals.get(Channel.BANK_TRANSFER, 0),
-                totals.get("payments", 0),
+                day=day,
+                cash_idr=totals.get(Channel.CASH, 0),
+                auto_debit_idr=totals.get(Channel.AUTO_DEBIT, 0),
+                sponsor_idr=totals.get(Channel.SPONSOR, 0),
+                bank_transfer_idr=totals.get(Channel.BANK_TRANSFER, 0),
+                payments=totals.get("payments", 0),
             )
         )
         day += timedelta(days=1)
@@ -228,18 +247,9 @@ def set_targets(
     return saved
 
 
-@dataclass(frozen=True)
-class ChannelMonth:
+@dataclass(frozen=True, kw_only=True)
+class ChannelMonth(ChannelTotals):
     month: Month
-    cash_idr: int
-    auto_debit_idr: int
-    sponsor_idr: int
-    bank_transfer_idr: int
-    payments: int
-
-    @property
-    def total_idr(self) -> int:
-        return self.cash_idr + self.auto_debit_idr + self.sponsor_idr + self.bank_transfer_idr
 
 
 def collections_by_channel(session: DbSession, branch: Branch, first: Month, last: Month) -> list[ChannelMonth]:
@@ -248,17 +258,7 @@ def collections_by_channel(session: DbSession, branch: Branch, first: Month, las
     months: dict[Month, list[CollectionDay]] = {}
     for day in days:
         months.setdefault(Month.of(day.day), []).append(day)
-    return [
-        ChannelMonth(
-            month,
-            sum(d.cash_idr for d in months.get(month, [])),
-            sum(d.auto_debit_idr for d in months.get(month, [])),
-            sum(d.sponsor_idr for d in months.get(month, [])),
-            sum(d.bank_transfer_idr for d in months.get(month, [])),
-            sum(d.payments for d in months.get(month, [])),
-        )
-        for month in first.until(last)
-    ]
+    return [ChannelMonth.sum_of(months.get(month, []), month=month) for month in first.until(last)]
 
 
 @dataclass(frozen=True)

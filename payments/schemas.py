@@ -318,14 +318,17 @@ class AgeingSchema(Schema):
     rows = fields.List(fields.Nested(AgeingRowSchema))
 
 
-class CollectionDaySchema(Schema):
-    day = fields.Date()
+class ChannelTotalsSchema(Schema):
     cash_idr = fields.Integer()
     auto_debit_idr = fields.Integer()
     sponsor_idr = fields.Integer()
     bank_transfer_idr = fields.Integer()
     total_idr = fields.Integer()
     payments = fields.Integer()
+
+
+class CollectionDaySchema(ChannelTotalsSchema):
+    day = fields.Date()
 
 
 class CollectionsQuerySchema(Schema):
@@ -368,14 +371,8 @@ class MonthRangeQuerySchema(Schema):
     last = MonthField(data_key="to", validate=report_month, metadata={"description": "Default: this month"})
 
 
-class ChannelMonthSchema(Schema):
+class ChannelMonthSchema(ChannelTotalsSchema):
     month = MonthField()
-    cash_idr = fields.Integer()
-    auto_debit_idr = fields.Integer()
-    sponsor_idr = fields.Integer()
-    bank_transfer_idr = fields.Integer()
-    total_idr = fields.Integer()
-    payments = fields.Integer()
 
 
 class ScorecardRowSchema(Schema):
