@@ -29,7 +29,6 @@ import pstats
 import random
 import re
 import secrets
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from bench.harness import (
     CpuUse,
     Gunicorn,
     WrkRun,
+    compare_endpoints,
     ensure_postgres_server,
     ensure_wrk,
     format_table,
@@ -681,36 +681,10 @@ def report(
     )
     lines.append("")
 
-    summary: list[list[object]] = []
-    rps: dict[str, float] = {}
-    by_endpoint: dict[str, list[WrkRun]] = {BARE: [], CONTRIBUTION: []}
-    for m in measured:
-        by_endpoint[m.endpoint].append(m.run)
-    for endpoint, runs in by_endpoint.items():
-        requests = sum(r.requests for r in runs)
-        seconds = sum(r.duration_s for r in runs)
-        rps[endpoint] = requests / seconds
-        summary.append(
-            [
-                endpoint,
-                f"{rps[endpoint]:.1f}",
-                f"{statistics.median(r.p50_ms for r in runs):.1f}",
-                f"{max(r.p99_ms for r in runs):.1f}",
-                sum(r.non_2xx for r in runs),
-            ]
-        )
-    lines.append(format_table(["endpoint (all rounds)", "requests/s", "p50 ms", "p99 ms", "non-2xx"], summary))
-    per_round = []
-    for round_ in range(1, args.rounds + 1):
-        pair = {m.endpoint: m.run for m in measured if m.round == round_}
-        per_round.append(pair[CONTRIBUTION].rps / pair[BARE].rps if pair[BARE].rps else 0.0)
-    ratio = rps[CONTRIBUTION] / rps[BARE] if rps[BARE] else 0.0
-    contribution_p99 = max(r.p99_ms for r in by_endpoint[CONTRIBUTION])
-    lines.append("")
-    lines.append(
-        f"ratio contribution/bare requests/s: {ratio:.2f} "
-        f"(per round, same run: {', '.join(f'{r:.2f}' for r in per_round)})"
-    )
+    comparison = compare_endpoints(measured, CONTRIBUTION, BARE, args.rounds, "contribution")
+    lines += comparison.lines
+    ratio = comparison.ratio
+    contribution_p99 = max(r.p99_ms for r in comparison.by_endpoint[CONTRIBUTION])
     met = ratio >= AIM_RATIO and contribution_p99 < AIM_P99_MS
     lines.append(
         f"aim (ratio >= {AIM_RATIO}, contribution p99 < {AIM_P99_MS:.0f} ms at {args.connections} clients): "

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -426,3 +427,54 @@ def run_guarded(body: Callable[[contextlib.ExitStack, Path], int], clear_env: Se
         cleanup.close()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+
+
+class MeasuredRun(Protocol):
+    """A measured wrk run of one endpoint in one round (each benchmark's own Measured has these)."""
+
+    round: int
+    endpoint: str
+    run: WrkRun
+
+
+@dataclass
+class Comparison:
+    """One endpoint against the bare insert over every round: the table, the throughputs and the ratio."""
+
+    lines: list[str]
+    by_endpoint: dict[str, list[WrkRun]]
+    rps: dict[str, float]
+    ratio: float
+    per_round: list[float]
+
+
+def compare_endpoints(measured: Sequence[MeasuredRun], target: str, bare: str, rounds: int, label: str) -> Comparison:
+    """The all-rounds table (requests/s = all requests / all measured seconds, the median p50, the worst p99)
+    and the line with the ratio of ``target`` to ``bare``, overall and per round of the same run."""
+    summary: list[list[object]] = []
+    rps: dict[str, float] = {}
+    by_endpoint: dict[str, list[WrkRun]] = {bare: [], target: []}
+    for m in measured:
+        by_endpoint[m.endpoint].append(m.run)
+    for endpoint, runs in by_endpoint.items():
+        rps[endpoint] = sum(r.requests for r in runs) / sum(r.duration_s for r in runs)
+        summary.append(
+            [
+                endpoint,
+                f"{rps[endpoint]:.1f}",
+                f"{statistics.median(r.p50_ms for r in runs):.1f}",
+                f"{max(r.p99_ms for r in runs):.1f}",
+                sum(r.non_2xx for r in runs),
+            ]
+        )
+    per_round = []
+    for round_ in range(1, rounds + 1):
+        pair = {m.endpoint: m.run for m in measured if m.round == round_}
+        per_round.append(pair[target].rps / pair[bare].rps if pair[bare].rps else 0.0)
+    ratio = rps[target] / rps[bare] if rps[bare] else 0.0
+    lines = [
+        format_table(["endpoint (all rounds)", "requests/s", "p50 ms", "p99 ms", "non-2xx"], summary),
+        "",
+        f"ratio {label}/bare requests/s: {ratio:.2f} (per round, same run: {', '.join(f'{r:.2f}' for r in per_round)})",
+    ]
+    return Comparison(lines, by_endpoint, rps, ratio, per_round)

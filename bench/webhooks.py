@@ -56,7 +56,6 @@ import pstats
 import random
 import re
 import secrets
-import statistics
 import subprocess
 import sys
 import threading
@@ -76,6 +75,7 @@ from bench.harness import (
     Gunicorn,
     WrkRun,
     code_fingerprint,
+    compare_endpoints,
     ensure_postgres_server,
     ensure_wrk,
     format_table,
@@ -1061,32 +1061,9 @@ def intake_report(args: argparse.Namespace, measured: list[Measured]) -> tuple[l
         "~0.1 means something else was running and the absolute figures are low; the ratio suffers less)"
     )
     lines.append("")
-    summary: list[list[object]] = []
-    rps: dict[str, float] = {}
-    by_endpoint: dict[str, list[WrkRun]] = {BARE: [], WEBHOOK: []}
-    for m in measured:
-        by_endpoint[m.endpoint].append(m.run)
-    for endpoint, runs in by_endpoint.items():
-        rps[endpoint] = sum(r.requests for r in runs) / sum(r.duration_s for r in runs)
-        summary.append(
-            [
-                endpoint,
-                f"{rps[endpoint]:.1f}",
-                f"{statistics.median(r.p50_ms for r in runs):.1f}",
-                f"{max(r.p99_ms for r in runs):.1f}",
-                sum(r.non_2xx for r in runs),
-            ]
-        )
-    lines.append(format_table(["endpoint (all rounds)", "requests/s", "p50 ms", "p99 ms", "non-2xx"], summary))
-    per_round = []
-    for round_ in range(1, args.rounds + 1):
-        pair = {m.endpoint: m.run for m in measured if m.round == round_}
-        per_round.append(pair[WEBHOOK].rps / pair[BARE].rps if pair[BARE].rps else 0.0)
-    ratio = rps[WEBHOOK] / rps[BARE] if rps[BARE] else 0.0
-    lines.append("")
-    lines.append(
-        f"ratio webhook/bare requests/s: {ratio:.2f} (per round, same run: {', '.join(f'{r:.2f}' for r in per_round)})"
-    )
+    comparison = compare_endpoints(measured, WEBHOOK, BARE, args.rounds, "webhook")
+    lines += comparison.lines
+    ratio = comparison.ratio
     lines.append(
         f"aim (webhook >= {AIM_RATIO} of the bare insert at {args.connections} clients): "
         + ("met" if ratio >= AIM_RATIO else f"NOT met ({ratio:.2f})")
