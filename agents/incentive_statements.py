@@ -323,11 +323,13 @@ def _approved(
     statements = []
     approver = None
     approved_at = None
-    for agent in agents:
-        row = stored.get(("agent", agent.id))
-        if row is None:
-            continue  # an agent added after the month was approved
-        lines = tuple(
+    lines_of: dict[int, list[StatementLine]] = defaultdict(list)
+    for line in session.scalars(  # every agent's lines in one query
+        select(IncentiveLine)
+        .where(IncentiveLine.statement_id.in_([row.id for row in stored.values()]))
+        .order_by(IncentiveLine.id)
+    ):
+        lines_of[line.statement_id].append(
             StatementLine(
                 LineKind(line.kind),
                 line.member_id,
@@ -338,10 +340,12 @@ def _approved(
                 line.amount_idr,
                 line.explanation,
             )
-            for line in session.scalars(
-                select(IncentiveLine).where(IncentiveLine.statement_id == row.id).order_by(IncentiveLine.id)
-            )
         )
+    for agent in agents:
+        row = stored.get(("agent", agent.id))
+        if row is None:
+            continue  # an agent added after the month was approved
+        lines = tuple(lines_of[row.id])
         summary = json.loads(row.summary)
         statements.append(
             (agent, AgentStatement(agent.id, month, lines, (), summary["new_nik_count"], summary["threshold_met"]))
