@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -11,6 +12,8 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import Date, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -82,9 +85,32 @@ def _begin_immediate_on_sqlite(connection: Any) -> None:
 
 
 def redis_connection() -> Redis:
-    """The app's Redis connection (one client per app; redis-py pools connections itself)."""
+    """The app's Redis connection (one client per app; redis-py pools connections itself).
+
+    Its timeouts are short and it does not retry: on the request path Redis only throttles and wakes
+    workers, and a hung Redis must not hold an answer whose transaction has committed.
+    """
     client = current_app.extensions.get("iuran_redis")
     if client is None:
-        client = Redis.from_url(current_app.config["REDIS_URL"])
+        timeout = current_app.config["REDIS_SOCKET_TIMEOUT"]
+        client = Redis.from_url(
+            current_app.config["REDIS_URL"],
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
         current_app.extensions["iuran_redis"] = client
     return client
+
+
+_REDIS_PAUSE_SECONDS = 5.0
+
+
+def redis_reachable() -> bool:
+    """False for a few seconds after a Redis call of this app failed: callers fall back without waiting."""
+    return time.monotonic() >= current_app.extensions.get("iuran_redis_down_until", 0.0)
+
+
+def redis_failed() -> None:
+    """Note that a Redis call just failed (timed out, refused): :func:`redis_reachable` is False for a while."""
+    current_app.extensions["iuran_redis_down_until"] = time.monotonic() + _REDIS_PAUSE_SECONDS

@@ -50,6 +50,10 @@ def from_environment() -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-secret-change-me"),
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "REDIS_URL": os.environ.get("REDIS_URL", f"unix://{INSTANCE / 'redis.sock'}"),
+        # Seconds the web app waits on Redis (throttles, waking workers) before it carries on without it.
+        "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+        # Retry-After (seconds) of the 503 answered while the database cannot be reached.
+        "DATABASE_RETRY_AFTER_SECONDS": int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", 5)),
         # API bearer tokens live this long (seconds).
         "API_TOKEN_TTL_SECONDS": int(os.environ.get("API_TOKEN_TTL_SECONDS", 12 * 3600)),
         "API_TITLE": "iuran",
@@ -71,10 +75,14 @@ def from_environment() -> dict[str, Any]:
         # Web sessions of the agents' app.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Secure by default: the cookie only travels over HTTPS (and to http://localhost, which browsers
+        # treat as secure). `make run` turns it off for a phone trying the app over the LAN.
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") == "1",
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("WEB_SESSION_SECONDS", 14 * 24 * 3600)),
-        # Failed logins allowed per username and address in LOGIN_WINDOW_SECONDS, and receipt lookups per address.
+        # Logins allowed per username and address in LOGIN_WINDOW_SECONDS; failed logins per address whatever
+        # the username (many usernames from one address); receipt lookups per address and minute.
         "LOGIN_ATTEMPTS": int(os.environ.get("LOGIN_ATTEMPTS", 5)),
+        "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", 20)),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
         # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",

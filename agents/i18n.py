@@ -27,6 +27,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.",
         "The form expired: reload and try again.",
     ),
+    "queued_by_other": (
+        "Formulir ini diisi oleh agen lain di ponsel ini; hanya agen itu yang dapat mengirimnya.",
+        "Another agent filled in this form on this phone; only that agent can send it.",
+    ),
     "home": ("Beranda", "Home"),
     "batch_returned": (
         "Keuangan mengembalikan setoran tanggal {day}: {reason}",

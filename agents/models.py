@@ -119,6 +119,21 @@ class ApiToken(Model):
     user: Mapped[StaffUser] = relationship()
 
 
+class WebSession(Model):
+    """A login to the web pages (/agen, /keuangan). The signed cookie carries a random id whose SHA-256 is
+    kept here, so logging out, or ending a user's sessions, stops a copied cookie from working."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    app: Mapped[str] = mapped_column(String(16))  # agen or keuangan
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class IncentiveStatement(Model):
     """An agent's or a Wadah's incentive for a month, as finance approved it (final; drafts are computed live)."""
 

@@ -11,12 +11,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from agents.auth import require_roles
+from agents.logins import check_password_login
 from agents.models import Branch
 from agents.schemas import BranchSchema, TokenRequestSchema, TokenSchema
 from agents.services import issue_token
-from core import ratelimit
 from core.clock import app_now
-from core.errors import TooManyRequests
 from extensions import db
 
 bp = Blueprint("agents", __name__, description="Staff logins, API tokens and branch offices")
@@ -30,12 +29,11 @@ class Tokens(MethodView):
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Exchange a username and password for a bearer token."""
         config = current_app.config
-        throttle = f"login:{request.remote_addr}:{payload['username'].strip().lower()}"
-        if not ratelimit.allow(throttle, config["LOGIN_ATTEMPTS"], config["LOGIN_WINDOW_SECONDS"]):
-            raise TooManyRequests("Too many attempts for this username from here: wait 15 minutes.")
+        user = check_password_login(
+            db.session, payload["username"], payload["password"], request.remote_addr, config, app="api"
+        )
         ttl = timedelta(seconds=config["API_TOKEN_TTL_SECONDS"])
-        token, api_token = issue_token(db.session, payload["username"], payload["password"], app_now(), ttl)
-        ratelimit.reset(throttle)
+        token, api_token = issue_token(db.session, user, app_now(), ttl)
         return {
             "access_token": token,
             "token_type": "Bearer",

@@ -7,15 +7,15 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
 from core import audit
-from core.errors import Unauthorized, field_error
+from core.errors import field_error
 from extensions import DbSession
 
 # Checked against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+DUMMY_PASSWORD_HASH = generate_password_hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -58,16 +58,8 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(
-    session: DbSession, username: str, password: str, now: datetime, ttl: timedelta
-) -> tuple[str, ApiToken]:
-    """Check a username and password; on success store a new token's digest and return the token."""
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
-    password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not password_ok or not user.is_active:
-        audit.record(session, "auth.token_refused", "staff_user", None, None, username=username[:64])
-        session.commit()
-        raise Unauthorized("Wrong username or password.")
+def issue_token(session: DbSession, user: StaffUser, now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
+    """Store a new bearer token's digest for a user whose password was checked, and return the token."""
     token = secrets.token_urlsafe(32)
     api_token = ApiToken(user_id=user.id, token_sha256=_token_digest(token), created_at=now, expires_at=now + ttl)
     session.add(api_token)

@@ -33,18 +33,17 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from agents.i18n import LANGUAGES, language, month_label, months_label, rupiah, t
 from agents.incentive_statements import own_statement
+from agents.logins import check_password_login, end_web_session, safe_next, start_web_session, user_for_web_session
 from agents.models import Agent, AgentStatus, Branch, IncentiveStatement, Role, StaffUser
 from agents.services import agent_of
 from collection.months import Month
 from collection.schemas import MemberCreateSchema
 from collection.services import enrol_member, find_members, get_member, member_position
-from core import audit, ratelimit
 from core.clock import app_now, local_today
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from extensions import db
 from payments.autodebit import change_mandate, create_mandate, mandates_of
 from payments.mandates import LIVE_STATUSES
@@ -106,10 +105,54 @@ def csrf_token() -> str:
 bp.add_app_template_global(csrf_token, "csrf_token")
 
 
+class CsrfFailed(DomainError):
+    status = 400
+    name = "Bad Request"
+
+
 def _check_csrf() -> None:
     sent = request.form.get("csrf_token", "")
     if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-        raise DomainError(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}})
+        # reason lets the phone tell a stale token (send again with this session's) from a refused form
+        raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
+
+
+def web_user() -> StaffUser | None:
+    """The active user of this request's live web session (see agents/logins.py), or None."""
+    if "web_user" not in g:
+        g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
+    return cast(StaffUser | None, g.web_user)
+
+
+def log_in(user: StaffUser, app: str) -> None:
+    """Start a new web session for ``user``: a fresh cookie (no fixation), a new CSRF token. Commits."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    seconds = int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
+    sid = start_web_session(db.session, user, app, app_now(), seconds)
+    db.session.commit()
+    session.clear()
+    session.permanent = True
+    session["sid"] = sid
+    csrf_token()
+
+
+def log_out() -> None:
+    """End this request's web session on the server (a copied cookie stops working) and clear the cookie."""
+    end_web_session(db.session, session.get("sid"), app_now())
+    db.session.commit()
+    session.clear()
+
+
+def password_login(app: str) -> StaffUser:
+    """The login form's user, or the service's LoginThrottled (429) / Unauthorized (401)."""
+    return check_password_login(
+        db.session,
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.remote_addr,
+        current_app.config,
+        app=app,
+    )
 
 
 def agent_required(view: F) -> F:
@@ -117,10 +160,10 @@ def agent_required(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = db.session.get(StaffUser, session.get("user_id", 0))
-        agent = agent_of(db.session, user) if user and user.is_active and user.role == Role.AGENT else None
-        if agent is None or agent.status != AgentStatus.ACTIVE:
-            session.pop("user_id", None)
+        user = web_user()
+        agent = agent_of(db.session, user) if user and user.role == Role.AGENT else None
+        if user is None or agent is None or agent.status != AgentStatus.ACTIVE:
+            session.pop("sid", None)
             if _wants_json():
                 return jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")}), 401
             flash(t("session_expired"))
@@ -128,9 +171,11 @@ def agent_required(view: F) -> F:
         if request.method == "POST":
             try:
                 _check_csrf()
+                _check_queued_by(user)
             except DomainError as error:
                 if _wants_json():
-                    return jsonify({"code": 400, "status": "Bad Request", "message": error.message}), 400
+                    body = {"code": error.status, "status": error.name, "message": error.message, **error.extra}
+                    return jsonify(body), error.status
                 flash(error.message)
                 return redirect(request.path)
         g.current_user, g.agent = user, agent
@@ -139,40 +184,39 @@ def agent_required(view: F) -> F:
     return cast(F, wrapper)
 
 
+def _check_queued_by(user: StaffUser) -> None:
+    """A form that waited on the phone names the agent who filled it in; it is only booked for him.
+
+    The phone sends a queued form again after a re-login with the new session's CSRF token (app.js), so the
+    CSRF check is made on the session that sends it; ``queued_by`` keeps another agent who logs in on the same
+    phone from booking cash he never took.
+    """
+    queued_by = request.form.get("queued_by", "")
+    if queued_by and queued_by != str(user.id):
+        raise Conflict(t("queued_by_other"), reason="queued_by_other_agent")
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Log in with username and password; 5 tries per address and username per 15 minutes."""
+    """Log in with username and password (throttled per address and username, and per address)."""
     if request.method == "GET":
         return render_template("agen/login.html")
     _check_csrf_or_flash()
-    username = request.form.get("username", "").strip().lower()[:64]
-    password = request.form.get("password", "")
-    config = current_app.config
-    throttle = f"login:{request.remote_addr}:{username}"
-    if not ratelimit.allow(throttle, config["LOGIN_ATTEMPTS"], config["LOGIN_WINDOW_SECONDS"]):
-        audit.record(db.session, "auth.web_login_throttled", "staff_user", None, None, username=username)
-        db.session.commit()
-        return render_template("agen/login.html", error=t("login_throttled")), 429
-    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None or not check_password_hash(user.password_hash, password) or not user.is_active:
-        audit.record(db.session, "auth.web_login_refused", "staff_user", None, None, username=username)
-        db.session.commit()
-        return render_template("agen/login.html", error=t("login_failed")), 401
+    try:
+        user = password_login("agen")
+    except DomainError as refused:
+        key = "login_throttled" if refused.status == 429 else "login_failed"
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return render_template("agen/login.html", error=t(key)), refused.status, headers
     if user.role != Role.AGENT:
         return render_template("agen/login.html", error=t("agents_only")), 403
-    ratelimit.reset(throttle)
-    session.clear()
-    session.permanent = True
-    session["user_id"] = user.id
-    csrf_token()
-    audit.record(db.session, "auth.web_login", "staff_user", user.id, user.id)
-    db.session.commit()
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/agen/") else url_for("agen.home"))
+    log_in(user, "agen")
+    target = safe_next(request.args.get("next", ""), "/agen/")
+    return redirect(target or url_for("agen.home"))
 
 
 def _check_csrf_or_flash() -> None:
@@ -185,7 +229,7 @@ def _check_csrf_or_flash() -> None:
 @bp.post("/keluar")
 @agent_required
 def logout() -> ResponseReturnValue:
-    session.clear()
+    log_out()
     return redirect(url_for("agen.login"))
 
 
@@ -437,6 +481,20 @@ def incentives() -> ResponseReturnValue:
         next_month=month + 1 if month < this_month else None,
         error=None,
     )
+
+
+@bp.get("/sesi")
+def session_state() -> ResponseReturnValue:
+    """Who is logged in on this phone and the session's CSRF token, for app.js to send waiting forms with:
+    a page kept by the service worker may carry the token of a session that has ended since."""
+    user = web_user()
+    if user is None or user.role != Role.AGENT:
+        response = jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")})
+        response.status_code = 401
+    else:
+        response = jsonify({"user_id": str(user.id), "csrf_token": csrf_token()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/antrean")

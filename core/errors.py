@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+
+from extensions import db
 
 
 class DomainError(Exception):
@@ -17,10 +21,13 @@ class DomainError(Exception):
     status = 422
     name = "Unprocessable Entity"
 
-    def __init__(self, message: str, errors: dict[str, Any] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, message: str, errors: dict[str, Any] | None = None, retry_after: int | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a 429 or 503)
         self.extra = extra
 
 
@@ -74,6 +81,8 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(error: DomainError) -> ResponseReturnValue:
         body = envelope(error.status, error.name, error.message, error.errors, **error.extra)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(error.retry_after)
         return jsonify(body), error.status, headers
 
     @app.errorhandler(HTTPException)
@@ -89,12 +98,60 @@ def register_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         return jsonify(envelope(status, error.name, message, messages)), status, headers
 
+    @app.errorhandler(sa_exc.DBAPIError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def _database_error(error: Exception) -> ResponseReturnValue:
+        if not is_database_outage(error):
+            return _unexpected(error)
+        app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:300])
+        _discard_session()
+        seconds = app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
+        message = "The database cannot be reached just now; nothing was saved. Send the same request again."
+        return (
+            jsonify(envelope(503, "Service Unavailable", message)),
+            503,
+            {"Retry-After": str(seconds)},
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
         return jsonify(
             envelope(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
         ), 500
+
+
+# SQLSTATEs of a server that is gone, shutting down, starting or full: the request may succeed if sent again.
+_OUTAGE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+_SQLITE_OUTAGE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True for a database that cannot be reached or is busy (a 503 with Retry-After), not for a bad query."""
+    if isinstance(error, sa_exc.TimeoutError):  # no connection free in the pool
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError):
+        return any(text in str(original).lower() for text in _SQLITE_OUTAGE)
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith("08") or sqlstate in _OUTAGE_SQLSTATES
+    # psycopg raises OperationalError without a SQLSTATE when it cannot connect or the connection broke.
+    text = str(original).lower()
+    return isinstance(error, sa_exc.OperationalError) and ("connection" in text or "server" in text)
+
+
+def _discard_session() -> None:
+    """Throw away the request's session and its (broken) connection; the pool opens a fresh one next time."""
+    try:
+        db.session.rollback()
+    except Exception:
+        pass
+    db.session.remove()
 
 
 class UtcDateTime(fields.DateTime):

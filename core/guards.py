@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import DomainError, NotFound
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
 MAX_BODY_BYTES = 1024 * 1024  # an enrolment form is a few hundred bytes
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a settlement CSV or a bank statement (multipart) is a few MB at most
+MAX_WEBHOOK_BYTES = 64 * 1024  # a provider's callback is a few hundred bytes
 
 
 class BadRequest(DomainError):
@@ -44,15 +46,39 @@ def _walk(value: Any) -> bool:
     return False
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    name = "Request Entity Too Large"
+
+
+def body_limit() -> int:
+    """How many bytes of body this request may send: a callback, a form or JSON, or an uploaded file."""
+    if request.path.startswith("/webhooks/"):
+        return MAX_WEBHOOK_BYTES
+    if request.path.startswith("/api/v1/settlements/") or request.mimetype == "multipart/form-data":
+        return MAX_UPLOAD_BYTES
+    return MAX_BODY_BYTES
+
+
 def check_request() -> None:
-    """Refuse what cannot be parsed or stored: 400 with the reason, 404 for an id out of range."""
-    if (
-        request.content_length
-        and request.content_length > MAX_BODY_BYTES
-        and not request.path.startswith("/api/v1/settlements/")
-        and request.mimetype != "multipart/form-data"
-    ):
-        raise DomainError("The body is larger than 1 MB.", errors={"body": ["at most 1 MB"]})
+    """Refuse what cannot be parsed or stored: 400 with the reason, 404 for an id out of range.
+
+    The body limit holds for what is read, not what ``Content-Length`` claims: a chunked body has none, and
+    werkzeug stops reading it at ``request.max_content_length`` (413) before anything parses it.
+    """
+    limit = body_limit()
+    request.max_content_length = limit
+    text = f"at most {limit // 1024} KB" if limit < 1024 * 1024 else f"at most {limit // (1024 * 1024)} MB"
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body is too large: {text}.", errors={"body": [text]})
+    if request.content_length is None and request.method in ("POST", "PUT", "PATCH"):
+        # A chunked body: read it once, up to the limit (cached for the view and the form parser), then try
+        # one byte more. Werkzeug would otherwise cut it at the limit silently and parse what it got.
+        request.get_data(cache=True)
+        try:
+            request.stream.read(1)
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(f"The body is too large: {text}.", errors={"body": [text]}) from None
     for name, value in (request.view_args or {}).items():
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
             raise NotFound(f"There is no such {name}.", errors={"path": {name: ["out of range"]}})
@@ -76,6 +102,32 @@ def check_request() -> None:
             raise BadRequest("The body has characters that cannot be stored (NUL or an unpaired surrogate).")
 
 
+# Every page's scripts and styles are files of this site (no inline script, no CDN), so the policy can be strict;
+# the API docs page (Swagger UI) starts itself with an inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def add_security_headers(response: Response) -> Response:
+    """No framing, no content sniffing, no referrer to other sites, and a content policy on every answer."""
+    headers = response.headers
+    docs = request.path.startswith("/api/v1/docs")
+    headers.setdefault("Content-Security-Policy", DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def install(app: Flask) -> None:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_UPLOAD_BYTES)
+    # Flask's default config holds MAX_CONTENT_LENGTH = None, so setdefault would keep "no limit".
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     app.before_request(check_request)
+    app.after_request(add_security_headers)

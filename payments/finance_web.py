@@ -41,17 +41,16 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from agents import incentive_statements
 from agents.i18n import language, rupiah
 from agents.incentives import CSV_COLUMNS, AgentStatement
+from agents.logins import safe_next
 from agents.models import Agent, Branch, Role, StaffUser
-from agents.web import csrf_token
+from agents.web import csrf_token, log_in, log_out, password_login, web_user
 from collection import sponsors
 from collection.models import Member
 from collection.months import Month
-from core import audit, ratelimit
 from core.charts import Series, bar_chart, thousands
 from core.clock import app_now, local_today
 from core.csvexport import csv_filename, csv_text
@@ -138,9 +137,9 @@ def finance_required(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = db.session.get(StaffUser, session.get("user_id", 0))
-        if user is None or not user.is_active:
-            session.pop("user_id", None)
+        user = web_user()
+        if user is None:
+            session.pop("sid", None)
             flash(t("session_expired"))
             return redirect(url_for("keuangan.login", next=request.path))
         if user.role not in FINANCE_ROLES:
@@ -250,43 +249,28 @@ def _csv(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 @bp.route("/masuk", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Log in with username and password; 5 tries per address and username per 15 minutes (as /agen)."""
+    """Log in with username and password (throttled as /agen: per address and username, and per address)."""
     if request.method == "GET":
         return render_template("keuangan/login.html")
     if not _csrf_ok():
         return render_template("keuangan/login.html", error=t("csrf_failed")), 400
-    username = request.form.get("username", "").strip().lower()[:64]
-    password = request.form.get("password", "")
-    config = current_app.config
-    throttle = f"login:{request.remote_addr}:{username}"
-    if not ratelimit.allow(throttle, config["LOGIN_ATTEMPTS"], config["LOGIN_WINDOW_SECONDS"]):
-        audit.record(
-            db.session, "auth.web_login_throttled", "staff_user", None, None, username=username, app="keuangan"
-        )
-        db.session.commit()
-        return render_template("keuangan/login.html", error=t("login_throttled")), 429
-    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None or not check_password_hash(user.password_hash, password) or not user.is_active:
-        audit.record(db.session, "auth.web_login_refused", "staff_user", None, None, username=username, app="keuangan")
-        db.session.commit()
-        return render_template("keuangan/login.html", error=t("login_failed")), 401
+    try:
+        user = password_login("keuangan")
+    except DomainError as refused:
+        key = "login_throttled" if refused.status == 429 else "login_failed"
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return render_template("keuangan/login.html", error=t(key)), refused.status, headers
     if user.role not in FINANCE_ROLES:
         return render_template("keuangan/login.html", error=t("finance_only")), 403
-    ratelimit.reset(throttle)
-    session.clear()
-    session.permanent = True
-    session["user_id"] = user.id
-    csrf_token()
-    audit.record(db.session, "auth.web_login", "staff_user", user.id, user.id, app="keuangan")
-    db.session.commit()
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/keuangan/") else url_for("keuangan.batches_page"), code=303)
+    log_in(user, "keuangan")
+    target = safe_next(request.args.get("next", ""), "/keuangan/")
+    return redirect(target or url_for("keuangan.batches_page"), code=303)
 
 
 @bp.post("/keluar")
 @finance_required
 def logout() -> ResponseReturnValue:
-    session.clear()
+    log_out()
     return redirect(url_for("keuangan.login"), code=303)
 
 

@@ -32,6 +32,7 @@ from settings import payment_providers  # noqa: E402
 from workers.queues import ALL as QUEUES  # noqa: E402
 
 STOP_GRACE_SECONDS = 15.0
+RESTART_PAUSE_SECONDS = 5.0
 
 # The payment sandboxes to start: the provider's name in settings, the variable that points it at a real
 # provider instead (then no sandbox is started), and what the sandbox is told besides its scheme and keys.
@@ -50,19 +51,37 @@ class Supervisor:
 
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        # Children that are started again when they die (RQ's worker and cron lose their Redis connection
+        # when Redis hangs or restarts): name -> (argv, env, when it may next be restarted).
+        self.restartable: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.not_before: dict[str, float] = {}
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, argv: list[str], env: dict[str, str], restart: bool = False) -> subprocess.Popen[bytes]:
         # This supervisor starts no threads, so preexec_fn is safe here.
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
         self.children.append((name, proc))
+        if restart:
+            self.restartable[name] = (argv, env)
         return proc
 
     def check(self) -> None:
-        """Raise ChildDied for the first child that is no longer running."""
-        for name, proc in self.children:
+        """Start a restartable child again (at most every RESTART_PAUSE_SECONDS); raise ChildDied for any
+        other child that is no longer running."""
+        for index, (name, proc) in enumerate(self.children):
             code = proc.poll()
-            if code is not None:
+            if code is None:
+                continue
+            if name not in self.restartable:
                 raise ChildDied(f"{name} exited with code {code}")
+            if time.monotonic() < self.not_before.get(name, 0.0):
+                continue
+            print(f"run: {name} exited with code {code}; starting it again", file=sys.stderr, flush=True)
+            argv, env = self.restartable[name]
+            self.children[index] = (
+                name,
+                subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent),
+            )
+            self.not_before[name] = time.monotonic() + RESTART_PAUSE_SECONDS
 
     def stop_all(self) -> None:
         for name, proc in reversed(self.children):
@@ -331,6 +350,10 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     env = dict(os.environ, IURAN_INSTANCE=str(instance), FLASK_APP="app", PYTHONUNBUFFERED="1")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        # Over plain HTTP on the LAN (a phone trying the app) a Secure cookie would never come back; browsers
+        # only treat localhost as secure. Behind HTTPS, set SESSION_COOKIE_SECURE=1.
+        env.setdefault("SESSION_COOKIE_SECURE", "0")
 
     def request_stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -373,9 +396,11 @@ def main() -> int:
             ],
             env,
         )
-        sup.start("rq worker", [str(BIN / "rq"), "worker", "--with-scheduler", "-u", url, *QUEUES], env)
+        worker = [str(BIN / "rq"), "worker", "--with-scheduler", "-u", url, *QUEUES]
+        sup.start("rq worker", worker, env, restart=True)
         # rq cron reads cron fields in local time; UTC makes workers/schedule.py mean the same everywhere.
-        sup.start("rq cron", [str(BIN / "rq"), "cron", "-u", url, "workers.schedule"], dict(env, TZ="UTC"))
+        cron = [str(BIN / "rq"), "cron", "-u", url, "workers.schedule"]
+        sup.start("rq cron", cron, dict(env, TZ="UTC"), restart=True)
         _wait_for_port(sup, "web", callback_host, port)
         _announce(base, env, instance, sandboxes)
         while True:

@@ -94,6 +94,15 @@ class PostgresCluster:
         except subprocess.CalledProcessError as error:
             raise RuntimeError(f"pg_ctl start failed:\n{error.stdout}\n{_tail(log)}") from error
 
+    def crash(self) -> None:
+        """Stop the server at once, as a crash would (no checkpoint, connections cut); the data stays."""
+        self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", self.data_dir)
+
+    def restart(self) -> None:
+        """Start the server again on its data after :meth:`crash` (it recovers from its WAL)."""
+        log = os.path.join(self.socket_dir, "postgres.log")
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data_dir, "-l", log)
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", self.data_dir)

@@ -32,13 +32,16 @@ LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default
 def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
     per request (RQ costs milliseconds per job); the job itself works through everything pending."""
-    from extensions import redis_connection
+    from extensions import redis_connection, redis_failed, redis_reachable
 
+    if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
+        return
     try:
         if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
             queue(queue_name).enqueue(func, job_timeout=LONG_JOB_TIMEOUT)
     except RedisError:
-        log.exception("could not enqueue %s; the periodic sweep will do it", flag)
+        redis_failed()
+        log.warning("could not enqueue %s; the periodic sweep will do it", flag)
 
 
 def schedule_outbox_delivery() -> None:

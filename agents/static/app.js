@@ -69,31 +69,60 @@
       });
     });
   }
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (json) {
+          return { status: response.status, body: json };
+        });
+      });
+  }
+  // A waiting form is sent with the CSRF token of the session that sends it (it may have been filled in
+  // before a logout and a new login) and names the agent who filled it in: only he can send it.
+  function withSession(body, live, agent) {
+    var params = new URLSearchParams(body);
+    params.set("csrf_token", live.csrf_token);
+    if (agent) params.set("queued_by", agent);
+    return params.toString();
+  }
   function flush() {
-    if (flushing || !navigator.onLine) return;
-    var next = load().filter(function (i) { return i.state === "waiting"; })[0];
-    if (!next) return;
+    if (flushing) return;
+    var waiting = load().filter(function (i) { return i.state === "waiting"; });
+    if (!waiting.length) return;
     flushing = true;
-    post(next.url, next.body).then(function (result) {
-      flushing = false;
-      var items = load();
-      var item = items.filter(function (i) { return i.key === next.key; })[0];
-      if (!item) return;
-      if (result.status >= 200 && result.status < 300) {
-        item.state = "sent";
-        item.receiptUrl = result.body.receipt_url;
-        item.number = result.body.number;
-      } else if (result.status === 401 || result.status === 408 || result.status === 429 || result.status >= 500) {
-        item.message = result.body.message || "HTTP " + result.status;  // keep it; try again later
+    // The phone's online flag is only a hint: ask the server who is logged in, and with which token.
+    getJson("/agen/sesi").then(function (session) {
+      var live = session.body || {};
+      if (session.status !== 200 || !live.user_id) { flushing = false; render(); return; }  // logged out: it waits
+      var next = waiting.filter(function (i) { return !i.agent || i.agent === live.user_id; })[0];
+      if (!next) { flushing = false; return; }  // another agent's forms wait for him
+      return post(next.url, withSession(next.body, live, next.agent)).then(function (result) {
+        flushing = false;
+        var items = load();
+        var item = items.filter(function (i) { return i.key === next.key; })[0];
+        if (!item) return;
+        var retry = result.status === 401 || result.status === 408 || result.status === 429 ||
+          result.status >= 500 || (result.body && (result.body.reason === "csrf" ||
+          result.body.reason === "queued_by_other_agent"));
+        if (result.status >= 200 && result.status < 300) {
+          item.state = "sent";
+          item.receiptUrl = result.body.receipt_url;
+          item.number = result.body.number;
+        } else if (retry) {
+          item.message = result.body.message || "HTTP " + result.status;  // keep it; try again later
+          save(items);
+          return;
+        } else {
+          item.state = "failed";
+          item.message = result.body.message || "HTTP " + result.status;
+        }
         save(items);
-        return;
-      } else {
-        item.state = "failed";
-        item.message = result.body.message || "HTTP " + result.status;
-      }
-      save(items);
-      flush();
-    }, function () { flushing = false; });  // still no connection: it waits
+        flush();
+      });
+    }).catch(function () {  // still no connection: it waits, and is tried again soon if the phone thinks it is online
+      flushing = false;
+      if (navigator.onLine) setTimeout(flush, 3000);
+    });
   }
   function enqueue(item) {
     var items = load().filter(function (i) { return i.key !== item.key; });
@@ -119,19 +148,25 @@
       body: new URLSearchParams(new FormData(form)).toString(),
       label: form.dataset.queue + (checked ? " · " + checked.parentNode.textContent.replace(/\s+/g, " ").trim() : ""),
       state: "waiting",
+      agent: document.body.dataset.user || "",
       queuedAt: Date.now()
     };
     function waitOnPhone() {
       enqueue(item);
       button.textContent = texts.queued;
     }
-    if (!navigator.onLine) { waitOnPhone(); return; }
+    // Tried even when the phone says it is offline (the flag is a hint); no answer at all means it waits.
     post(item.url, item.body).then(function (result) {
       if (result.status >= 200 && result.status < 300) {
         window.location.assign(result.body.receipt_url);
         return;
       }
-      if (result.status >= 500) { waitOnPhone(); return; }
+      // The session ended or changed meanwhile: the form waits and is sent after the next login.
+      if (result.status >= 500 || result.status === 401 || (result.body && result.body.reason === "csrf")) {
+        waitOnPhone();
+        if (error && result.status < 500) { error.textContent = result.body.message || ""; error.hidden = false; }
+        return;
+      }
       if (error) { error.textContent = result.body.message || "HTTP " + result.status; error.hidden = false; }
       delete form.dataset.busy;
       button.disabled = false;
@@ -144,6 +179,7 @@
     }
   });
   window.addEventListener("online", flush);
+  window.addEventListener("pageshow", flush);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/agen/sw.js", { scope: "/agen/" }).catch(function () {});
   }

@@ -1,7 +1,7 @@
 // Service worker of the agents' app: pages and assets are fetched from the network first and kept, so a
 // page opened once still opens with no connection; the queue page is always there. POSTs pass through:
 // app.js keeps unsent forms in the phone's storage.
-var CACHE = "iuran-agen-v1";
+var CACHE = "iuran-agen-v2";
 var SHELL = ["/agen/antrean", "/agen/static/app.js", "/agen/static/app.css"];
 
 self.addEventListener("install", function (event) {
@@ -18,7 +18,9 @@ self.addEventListener("activate", function (event) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  var url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname === "/agen/sesi") return;  // live session state: never kept, never a stand-in
   event.respondWith(fetch(request).then(function (response) {
     if (response.ok && response.type === "basic") {
       var copy = response.clone();

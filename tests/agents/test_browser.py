@@ -146,3 +146,27 @@ def test_a_double_tap_with_javascript_off_still_records_one_payment(pinned_app, 
     context.close()
 
     assert payment_count(pinned_app) == 1
+
+
+def test_a_form_that_waited_across_a_logout_and_a_new_login_is_sent_and_booked_once(pinned_app, phone, enrol):
+    enrol(name="Budi Santoso")
+    log_in_and_open(phone, "Budi Santoso")
+    phone.check("input[name=months][value='3']")
+    phone.route("**/bayar", lambda route: route.abort())  # the payment never gets through: it waits
+
+    phone.click("#pay-button")
+    phone.wait_for_selector("[data-form-status] [data-state=waiting]")
+    phone.click("header form.inline button")  # log out: the form's CSRF token dies with the session
+    phone.wait_for_url("**/agen/masuk**")
+    phone.fill("input[name=username]", "agent.pkp")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button[type=submit]")
+    phone.wait_for_url("**/agen/")
+    assert payment_count(pinned_app) == 0
+
+    phone.unroute("**/bayar")
+    phone.goto("/agen/antrean")
+    phone.wait_for_selector("#queue-list [data-state=sent]")
+
+    assert payment_count(pinned_app) == 1
+    assert phone.locator("#queue-list [data-state=failed]").count() == 0

@@ -1,0 +1,139 @@
+"""Password logins and web sessions: one throttle, one timing and one audit for /agen, /keuangan and the API.
+
+A web session is a row of ``web_sessions``; the signed cookie carries only a random id, whose SHA-256 is
+stored. Logging out revokes the row, so a cookie copied before the logout stops working at once, and
+:func:`end_sessions_of` ends every session and API token of a user (a stolen phone, a disabled account).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from sqlalchemy import CursorResult, select, update
+from werkzeug.security import check_password_hash
+
+from agents.models import ApiToken, StaffUser, WebSession
+from agents.services import DUMMY_PASSWORD_HASH
+from core import audit, ratelimit
+from core.errors import TooManyRequests, Unauthorized
+from extensions import DbSession
+
+
+class LoginThrottled(TooManyRequests):
+    """Too many tries for this username from this address, or too many failures from this address."""
+
+
+def _digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def check_password_login(
+    session: DbSession,
+    username: str,
+    password: str,
+    remote_addr: str | None,
+    config: dict[str, Any],
+    app: str,
+) -> StaffUser:
+    """The active user behind a username and password, or :class:`LoginThrottled` / :class:`Unauthorized`.
+
+    Two throttles: tries per address and username (a success resets it), and failures per address whatever
+    the username (one address guessing across many usernames). An unknown username is checked against a
+    dummy hash, so it answers in the time a real one does. Refusals are audited; the caller commits nothing.
+    """
+    username = username.strip().lower()[:64]
+    action = "auth.token" if app == "api" else "auth.web_login"
+    window = config["LOGIN_WINDOW_SECONDS"]
+    pair = f"login:{remote_addr}:{username}"
+    address = f"login-failures:{remote_addr}"
+    if ratelimit.hits(address, window) >= config["LOGIN_FAILURES_PER_ADDRESS"] or not ratelimit.allow(
+        pair, config["LOGIN_ATTEMPTS"], window
+    ):
+        audit.record(session, f"{action}_throttled", "staff_user", None, None, username=username, app=app)
+        session.commit()
+        raise LoginThrottled(f"Too many attempts from here: wait {window // 60} minutes.", retry_after=window)
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    password_ok = check_password_hash(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
+    if user is None or not password_ok or not user.is_active:
+        ratelimit.hit(address, window)
+        audit.record(session, f"{action}_refused", "staff_user", None, None, username=username, app=app)
+        session.commit()
+        raise Unauthorized("Wrong username or password.")
+    ratelimit.reset(pair)
+    return user
+
+
+def start_web_session(session: DbSession, user: StaffUser, app: str, now: datetime, lifetime_seconds: int) -> str:
+    """Store a new web session for ``user`` and return its id for the signed cookie (the caller commits)."""
+    sid = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            user_id=user.id,
+            sid_sha256=_digest(sid),
+            app=app,
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime_seconds),
+        )
+    )
+    audit.record(session, "auth.web_login", "staff_user", user.id, user.id, app=app)
+    return sid
+
+
+def user_for_web_session(session: DbSession, sid: object, now: datetime) -> StaffUser | None:
+    """The active user of a live (not revoked, not expired) web session, or None (one indexed query)."""
+    if not isinstance(sid, str) or not sid:
+        return None
+    return session.scalar(
+        select(StaffUser)
+        .join(WebSession, WebSession.user_id == StaffUser.id)
+        .where(
+            WebSession.sid_sha256 == _digest(sid),
+            WebSession.revoked_at.is_(None),
+            WebSession.expires_at > now,
+            StaffUser.is_active.is_(True),
+        )
+    )
+
+
+def end_web_session(session: DbSession, sid: object, now: datetime) -> None:
+    """Revoke one web session (logout); a copy of its cookie is refused from now on. The caller commits."""
+    if not isinstance(sid, str) or not sid:
+        return
+    user_id = session.scalar(
+        update(WebSession)
+        .where(WebSession.sid_sha256 == _digest(sid), WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(WebSession.user_id)
+    )
+    if user_id is not None:
+        audit.record(session, "auth.web_logout", "staff_user", user_id, user_id)
+
+
+def end_sessions_of(session: DbSession, user_id: int, actor_user_id: int | None, now: datetime) -> int:
+    """Revoke every web session and API token of a user at once; how many were live. The caller commits."""
+    ended = 0
+    for model in (WebSession, ApiToken):
+        result = session.execute(
+            update(model).where(model.user_id == user_id, model.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        ended += cast(CursorResult[Any], result).rowcount
+    audit.record(session, "auth.sessions_ended", "staff_user", user_id, actor_user_id, ended=ended)
+    return ended
+
+
+def safe_next(target: str, prefix: str) -> str | None:
+    """``target`` if it is a path inside ``prefix`` on this site, else None.
+
+    Refuses another host (``//evil``, ``/\\evil``), a scheme, and control characters: a CR or LF would
+    split the Location header, and the login that had just succeeded would answer 500.
+    """
+    if not target.startswith(prefix) or any(ord(c) < 0x20 or c in "\\\x7f" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(prefix):
+        return None
+    return target
