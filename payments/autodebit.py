@@ -70,6 +70,13 @@ def create_mandate(
     """Register a member's mandate with the provider; one live mandate per member."""
     existing = session.scalar(select(Mandate).where(Mandate.idempotency_key == idempotency_key))
     if existing is not None:
+        if (existing.member_id, existing.provider) != (member_id, provider_name):
+            # Another request's key (perhaps another branch's): never answer with its mandate.
+            raise Conflict(
+                "This Idempotency-Key was already used for a different request: make a new key for a new mandate.",
+                reason="idempotency_key_reused",
+            )
+        get_member(session, actor, member_id)  # a retry, by someone who may see the member
         return existing, False
     member = get_member(session, actor, member_id)
     provider = providers.get(provider_name)
@@ -474,7 +481,7 @@ def review_queue(session: DbSession, actor: StaffUser, limit: int = 500) -> list
     return list(session.scalars(query.order_by(WebhookEvent.id).limit(limit)))
 
 
-def orders_of_branch(branch_id: int) -> Select[tuple[str]]:
+def orders_of_branch(branch_id: int) -> Select[str]:
     """The order ids of the branch's members' debits, as a subquery."""
     return (
         select(DebitAttempt.order_id)

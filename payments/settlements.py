@@ -295,9 +295,9 @@ def _insert_new(session: DbSession, provider: str, lines: list[tuple[_Line, int]
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(SettlementLine.__table__)
+        insert(SettlementLine)
         .on_conflict_do_nothing(index_elements=["provider", "branch_id", "order_id"])
-        .returning(SettlementLine.__table__.c.id)
+        .returning(SettlementLine.id)
     )
     return len(session.connection().execute(statement, rows).all())
 

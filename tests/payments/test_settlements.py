@@ -425,3 +425,50 @@ def test_twin_uploads_of_one_small_report_store_each_line_once(pinned_app, world
     assert sorted(r["new_lines"] for r in reports) == [0, 3], reports
     assert [r["matched"] for r in reports] == [3, 3]
     assert sorted(r[0] for r in stored_lines(pinned_app)) == sorted(orders)
+
+
+def test_an_idempotency_key_of_another_branchs_mandate_gets_a_409_not_that_mandate(pinned_app, client, world, enrol):
+    from extensions import db
+    from payments.models import Mandate
+
+    theirs = enrol(as_="ptk_agent", nik=nik_for("6171", serial=8))
+    ours = enrol(nik=nik_for(serial=9))
+    with pinned_app.app_context():
+        mandate = Mandate(
+            member_id=theirs["id"],
+            provider="midtrans",
+            provider_ref="SBX-M-PTK",
+            account_label="****9876",
+            idempotency_key="ptk-mandate-key-1",
+        )
+        mandate.status = "active"
+        db.session.add(mandate)
+        db.session.commit()
+
+    response = client.post(
+        "/api/v1/mandates",
+        json={"member_id": ours["id"], "provider": "midtrans", "account": "1234567890", "months_per_debit": 1},
+        headers=world["agent"].headers | {"Idempotency-Key": "ptk-mandate-key-1"},
+    )
+
+    assert response.status_code == 409, response.get_json()
+    assert "SBX-M-PTK" not in response.get_data(as_text=True) and "9876" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/branches/{ptk}/statement-lines",
+        "/api/v1/branches/{ptk}/batches",
+        "/api/v1/branches/{ptk}/reports/arrears-ageing",
+        "/api/v1/branches/{ptk}/reports/collections",
+        "/api/v1/branches/{ptk}/reports/coverage",
+        "/api/v1/branches/{ptk}/reports/collections-by-channel",
+        "/api/v1/branches/{ptk}/reports/agent-scorecard",
+    ],
+)
+def test_another_branchs_finance_routes_answer_404(pinned_app, client, world, path):
+    url = path.format(ptk=world["ptk"])
+
+    assert client.get(url, headers=world["finance"].headers).status_code == 404
+    assert client.get(url, headers=world["admin"].headers).status_code == 200
