@@ -88,4 +88,7 @@ def from_environment() -> dict[str, Any]:
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "PAYMENT_PROVIDERS": payment_providers(),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
+        # A provider's settlement report up to this size is imported within the request; a larger one is kept in
+        # the database and imported by a worker (202, then poll its Location). 1 MB is about 15,000 lines.
+        "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
     }

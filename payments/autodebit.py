@@ -3,14 +3,11 @@ batches, and matching a provider's settlement report."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from agents.models import Branch, Role, StaffUser
@@ -39,7 +36,6 @@ from payments.models import (
     Mandate,
     MandateStatusChange,
     Payment,
-    SettlementLine,
     VisitItem,
     WebhookEvent,
 )
@@ -74,6 +70,13 @@ def create_mandate(
     """Register a member's mandate with the provider; one live mandate per member."""
     existing = session.scalar(select(Mandate).where(Mandate.idempotency_key == idempotency_key))
     if existing is not None:
+        if (existing.member_id, existing.provider) != (member_id, provider_name):
+            # Another request's key (perhaps another branch's): never answer with its mandate.
+            raise Conflict(
+                "This Idempotency-Key was already used for a different request: make a new key for a new mandate.",
+                reason="idempotency_key_reused",
+            )
+        get_member(session, actor, member_id)  # a retry, by someone who may see the member
         return existing, False
     member = get_member(session, actor, member_id)
     provider = providers.get(provider_name)
@@ -466,89 +469,23 @@ def visit_list(session: DbSession, actor: StaffUser) -> list[VisitItem]:
     return list(session.scalars(query.limit(1000)))
 
 
-def review_queue(session: DbSession, limit: int = 500) -> list[WebhookEvent]:
-    """Callbacks finance must look at: unknown orders, amounts that differ, contradictions."""
-    return list(
-        session.scalars(
-            select(WebhookEvent).where(WebhookEvent.state == "review").order_by(WebhookEvent.id).limit(limit)
-        )
-    )
+def review_queue(session: DbSession, actor: StaffUser, limit: int = 500) -> list[WebhookEvent]:
+    """Callbacks finance must look at: unknown orders, amounts that differ, contradictions.
+
+    A branch sees only callbacks of its own members' orders; one that names no order we know belongs to no
+    branch, and only an admin sees it (its raw body may be anyone's)."""
+    query = select(WebhookEvent).where(WebhookEvent.state == "review")
+    scope = Scope.of(actor)
+    if scope.branch_id is not None:
+        query = query.where(WebhookEvent.order_id.in_(orders_of_branch(scope.branch_id)))
+    return list(session.scalars(query.order_by(WebhookEvent.id).limit(limit)))
 
 
-@dataclass
-class SettlementReport:
-    lines: int
-    new_lines: int
-    matched: int
-    missing_in_report: list[dict[str, Any]]
-    missing_in_ours: list[dict[str, Any]]
-    amount_mismatch: list[dict[str, Any]]
-
-
-SETTLEMENT_COLUMNS = ("order_id", "transaction_id", "gross_amount", "settlement_time")
-
-
-def import_settlement(session: DbSession, provider_name: str, text: str, now: datetime) -> SettlementReport:
-    """Read a provider's settlement CSV, keep its lines, and match them to our settled debits both ways."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in SETTLEMENT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DomainError(
-            f"The CSV needs the columns {', '.join(SETTLEMENT_COLUMNS)}; missing {', '.join(missing)}.",
-            errors={"file": {"columns": [f"missing {', '.join(missing)}"]}},
-        )
-    rows, errors = [], {}
-    for line, record in enumerate(reader, start=2):
-        amount = (record.get("gross_amount") or "").split(".")[0]
-        day = (record.get("settlement_time") or "")[:10]
-        try:
-            rows.append(
-                (record["order_id"].strip(), record.get("transaction_id"), int(amount), date.fromisoformat(day))
-            )
-        except (ValueError, AttributeError):
-            errors[f"line {line}"] = ["needs an order_id, a whole gross_amount and a settlement_time YYYY-MM-DD…"]
-    if errors:
-        raise DomainError("Some lines of the CSV cannot be read; nothing was imported.", errors={"file": errors})
-    known = set(session.scalars(select(SettlementLine.order_id).where(SettlementLine.provider == provider_name)))
-    new = [r for r in rows if r[0] not in known]
-    session.add_all(
-        SettlementLine(provider=provider_name, order_id=o, transaction_id=t, amount_idr=a, settled_on=d)
-        for o, t, a, d in new
-    )
-    session.commit()
-    if not rows:
-        return SettlementReport(0, 0, 0, [], [], [])
-    first, last = min(r[3] for r in rows), max(r[3] for r in rows)
-    ours = {
-        a.order_id: (a, p)
-        for a, p in session.execute(
-            select(DebitAttempt, Payment)
-            .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
-            .join(Mandate, Mandate.id == DebitRequest.mandate_id)
-            .join(Payment, Payment.id == DebitRequest.payment_id)
-            .where(Mandate.provider == provider_name, DebitAttempt.status.in_(["settled", "refunded"]))
-            .where(Payment.paid_on.between(first - timedelta(days=1), last + timedelta(days=1)))
-        ).all()
-    }
-    reported = {r[0]: r for r in rows}
-    mismatch = [
-        {"order_id": o, "ours_idr": ours[o][0].amount_idr, "report_idr": reported[o][2]}
-        for o in reported.keys() & ours.keys()
-        if ours[o][0].amount_idr != reported[o][2]
-    ]
-    return SettlementReport(
-        lines=len(rows),
-        new_lines=len(new),
-        matched=len(reported.keys() & ours.keys()) - len(mismatch),
-        missing_in_report=[
-            {"order_id": o, "amount_idr": a.amount_idr, "paid_on": str(p.paid_on)}
-            for o, (a, p) in sorted(ours.items())
-            if o not in reported
-        ],
-        missing_in_ours=[
-            {"order_id": o, "amount_idr": r[2], "settled_on": str(r[3])}
-            for o, r in sorted(reported.items())
-            if o not in ours
-        ],
-        amount_mismatch=mismatch,
+def orders_of_branch(branch_id: int) -> Select[str]:
+    """The order ids of the branch's members' debits, as a subquery."""
+    return (
+        select(DebitAttempt.order_id)
+        .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
+        .join(Member, Member.id == DebitRequest.member_id)
+        .where(Member.branch_id == branch_id)
     )

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.months import Month
@@ -253,13 +264,18 @@ class WebhookEvent(Model):
 
 
 class SettlementLine(Model):
-    """A line of a provider's settlement report, to match against our settled debits."""
+    """A line of a provider's settlement report, to match against our settled debits.
+
+    It belongs to the branch of its order's member: one merchant account's report holds lines of several
+    branches, and a branch's import stores only its own, so another branch's upload never makes a line here
+    a duplicate (the branch is in the unique key)."""
 
     __tablename__ = "settlement_lines"
-    __table_args__ = (UniqueConstraint("provider", "order_id"),)
+    __table_args__ = (UniqueConstraint("provider", "branch_id", "order_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(32))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     order_id: Mapped[str] = mapped_column(String(64))
     transaction_id: Mapped[str | None] = mapped_column(String(80))
     amount_idr: Mapped[int]
@@ -267,6 +283,35 @@ class SettlementLine(Model):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The bank statement line of the provider's payout that brought this money to the branch's account.
     statement_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id"), index=True)
+
+
+class SettlementImport(Model):
+    """A settlement report too large to import within the request: the file waits here (not on a disk: a
+    worker may run on another host) until an RQ job imports it chunk by chunk, committing its progress."""
+
+    __tablename__ = "settlement_imports"
+    __table_args__ = (
+        # NULLs never collide in a unique key, so an admin's import (every branch) has the scope 'all'.
+        UniqueConstraint("provider", "scope", "file_sha256"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'invalid', 'failed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)  # None: an admin's
+    scope: Mapped[str] = mapped_column(String(16))  # 'branch:<id>' or 'all'
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped once imported (or refused)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    rows_total: Mapped[int] = mapped_column(default=0)  # known once the worker has read the file
+    rows_done: Mapped[int] = mapped_column(default=0)
+    new_lines: Mapped[int] = mapped_column(default=0)  # committed with each chunk: a resumed run counts on
+    report: Mapped[str | None] = mapped_column(Text)  # JSON: the final SettlementReport
+    errors: Mapped[str | None] = mapped_column(Text)  # JSON: the rows refused, by row and field
+    uploaded_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
 
 
 class VisitItem(Model):

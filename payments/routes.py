@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from redis.exceptions import RedisError
 
 from agents.auth import current_user, require_roles
 from agents.models import Role
 from core.clock import app_now
 from core.errors import DomainError
 from extensions import db
+from payments import settlements
 from payments.autodebit import (
     change_mandate,
     create_mandate,
-    import_settlement,
     mandates_of,
     review_queue,
     run_debits,
@@ -37,6 +39,7 @@ from payments.schemas import (
     MandateSchema,
     ReceiptSchema,
     ReversalRequestSchema,
+    SettlementImportSchema,
     SettlementReportSchema,
     VisitSchema,
     WebhookEventSchema,
@@ -51,6 +54,8 @@ from payments.services import (
     reverse_payment,
 )
 from workers.queues import schedule_outbox_delivery
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("payments", __name__, description="Cash contributions, receipts, reversals and deposits")
 
@@ -236,21 +241,89 @@ class ReviewQueue(MethodView):
     @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
     @bp.response(200, WebhookEventSchema(many=True))
     def get(self) -> list[Any]:
-        """Callbacks finance must look at: unknown orders, amounts that differ, contradictions."""
-        return review_queue(db.session)
+        """Callbacks of the branch's orders finance must look at (an admin also sees those of no known order)."""
+        return review_queue(db.session, current_user())
 
 
 @bp.route("/settlements/<string:provider_name>")
 class Settlements(MethodView):
     @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
-    @bp.response(200, SettlementReportSchema)
+    @bp.response(200, SettlementReportSchema, description="A small report, imported: what matched, what is missing")
+    @bp.alt_response(
+        202, schema=SettlementImportSchema, description="A large report, queued: poll the Location for its progress"
+    )
+    @bp.alt_response(422, description="Rows refused, by row and field; nothing was imported")
     @bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}}}})
     def post(self, provider_name: str) -> Any:
-        """Import a provider's settlement report (CSV body) and list what is missing on either side."""
+        """Import a provider's settlement report (CSV body): the caller's branch's lines, matched both ways.
+
+        Lines of another branch's orders, or of no order we know, are counted and left alone. A report larger
+        than SETTLEMENT_INLINE_BYTES is imported by a worker: 202 with a Location to poll (200 once done; the
+        same file again changes nothing)."""
         if provider_name not in current_app.config["PAYMENT_PROVIDERS"]:
             raise DomainError(f"No provider called {provider_name!r}.", errors={"path": {"provider_name": ["unknown"]}})
-        text = request.get_data(as_text=True)
-        return import_settlement(db.session, provider_name, text, app_now())
+        content = request.get_data()
+        now = app_now()
+        if len(content) <= current_app.config["SETTLEMENT_INLINE_BYTES"]:
+            return settlements.import_settlement(db.session, current_user(), provider_name, content, now)
+        record, new = settlements.start_settlement_import(db.session, current_user(), provider_name, content, now)
+        if record.status == "invalid":
+            raise settlements.refusal_of(record)
+        if record.status != "done" and (new or record.status == "failed" or not _job_alive(record.id)):
+            _queue_settlement_import(record.id)
+        response = jsonify(SettlementImportSchema().dump(settlements.describe_import(record)))
+        response.status_code = 200 if record.status == "done" else 202
+        response.headers["Location"] = url_for("payments.SettlementImportById", import_id=record.id)
+        return response
+
+
+@bp.route("/settlement-imports/<int:import_id>")
+class SettlementImportById(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.response(200, SettlementImportSchema)
+    def get(self, import_id: int) -> Any:
+        """A large settlement report's import: its progress, then its report (or the rows refused)."""
+        return settlements.describe_import(settlements.settlement_import_for(db.session, current_user(), import_id))
+
+
+def _job_id(import_id: int) -> str:
+    return f"settlement-import-{import_id}"
+
+
+def _job_alive(import_id: int) -> bool:
+    """Whether the RQ job of an unfinished import is still queued or running (Redis unreachable: assume so)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from extensions import redis_connection
+
+    try:
+        job = Job.fetch(_job_id(import_id), connection=redis_connection())
+    except NoSuchJobError:
+        return False
+    except RedisError:
+        return True
+    return job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled")
+
+
+def _queue_settlement_import(import_id: int) -> None:
+    """Enqueue the import of a kept report, after the commit that kept it; one job id per import."""
+    from workers.jobs import import_settlement_report
+    from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
+
+    try:
+        queue(LOW).enqueue(import_settlement_report, import_id, job_id=_job_id(import_id), job_timeout=LONG_JOB_TIMEOUT)
+    except RedisError as error:  # the file is kept: the same upload again queues it
+        log.exception("could not enqueue settlement import %s", import_id)
+        raise QueueUnavailable(
+            "The report is kept but could not be queued (the job queue is unavailable): send the same file again "
+            "in a minute."
+        ) from error
+
+
+class QueueUnavailable(DomainError):
+    status = 503
+    name = "Service Unavailable"
 
 
 @bp.route("/debit-runs")

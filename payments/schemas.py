@@ -143,11 +143,31 @@ class WebhookEventSchema(Schema):
 
 class SettlementReportSchema(Schema):
     lines = fields.Integer()
-    new_lines = fields.Integer()
+    new_lines = fields.Integer(metadata={"description": "Lines of the caller's branch stored for the first time"})
     matched = fields.Integer()
+    not_this_branch = fields.Integer(
+        metadata={"description": "Lines of another branch's orders: left for that branch's finance, not stored"}
+    )
+    unknown_order = fields.Integer(metadata={"description": "Lines naming no order of ours: not stored"})
     missing_in_report = fields.List(fields.Dict(), metadata={"description": "Settled here, absent from the report"})
     missing_in_ours = fields.List(fields.Dict(), metadata={"description": "In the report, not settled here"})
     amount_mismatch = fields.List(fields.Dict())
+
+
+class SettlementImportSchema(Schema):
+    """A large settlement report imported by a worker: its progress, then its report or the rows refused."""
+
+    id = fields.Integer()
+    provider = fields.String()
+    branch_id = fields.Integer(allow_none=True, metadata={"description": "None: an admin's import, every branch"})
+    status = fields.String(metadata={"description": "queued, running, done, invalid (rows refused) or failed"})
+    rows_total = fields.Integer(metadata={"description": "Known once the worker has read the file"})
+    rows_done = fields.Integer()
+    size_bytes = fields.Integer()
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
+    report = fields.Nested(SettlementReportSchema, allow_none=True)
+    errors = fields.Dict(allow_none=True, metadata={"description": "Rows refused, by row and field"})
 
 
 class DebitRunSchema(Schema):

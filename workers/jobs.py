@@ -179,3 +179,14 @@ def end_finished_programmes() -> list[int]:
         if ended:
             schedule_outbox_delivery()
         return ended
+
+
+def import_settlement_report(import_id: int) -> dict[str, int]:
+    """Import a large settlement report the API kept in the database, chunk by chunk; safe to re-run."""
+    from core.clock import utcnow
+    from extensions import db
+    from payments.settlements import run_settlement_import
+
+    with _app().app_context():
+        record = run_settlement_import(db.session, import_id, utcnow())
+        return {"rows_done": record.rows_done, "new_lines": record.new_lines}

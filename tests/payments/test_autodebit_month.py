@@ -338,6 +338,8 @@ def test_a_month_of_1000_mandates_pays_each_member_once_despite_failures_duplica
         "lines": count,
         "new_lines": count,
         "matched": count,
+        "not_this_branch": 0,
+        "unknown_order": 0,
         "missing_in_report": [],
         "missing_in_ours": [],
         "amount_mismatch": [],

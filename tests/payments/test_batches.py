@@ -484,7 +484,11 @@ def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(clien
             )
             db.session.add(
                 SettlementLine(
-                    provider="midtrans", order_id=f"ORD-{n}", amount_idr=8_400, settled_on=date(2026, 11, 19)
+                    provider="midtrans",
+                    branch_id=world["pkp"],
+                    order_id=f"ORD-{n}",
+                    amount_idr=8_400,
+                    settled_on=date(2026, 11, 19),
                 )
             )
         db.session.commit()

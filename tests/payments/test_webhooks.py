@@ -217,14 +217,16 @@ def test_an_unknown_provider_is_a_404_and_a_malformed_body_a_400(client, debit):
     assert post(client, body).status_code == 400
 
 
-def test_an_unknown_order_goes_to_finances_review_queue(pinned_app, client, world, debit):
+def test_an_unknown_order_goes_to_the_admins_review_queue(pinned_app, client, world, debit):
     post(client, midtrans("IUR-999-1", "settlement", 8_400))
     process(pinned_app)
 
-    queue = client.get("/api/v1/webhook-events/review", headers=world["finance"].headers).get_json()
+    queue = client.get("/api/v1/webhook-events/review", headers=world["admin"].headers).get_json()
 
     assert [e["order_id"] for e in queue] == ["IUR-999-1"]
     assert "unknown order_id" in queue[0]["note"]
+    # It names no order of any branch: a branch's finance does not see it (its raw body may be anyone's).
+    assert client.get("/api/v1/webhook-events/review", headers=world["finance"].headers).get_json() == []
     assert client.get("/api/v1/webhook-events/review", headers=world["agent"].headers).status_code == 403
 
 
