@@ -1,7 +1,7 @@
 """settlement lines carry their branch; large settlement reports wait in settlement_imports for a worker
 
-Revision ID: 0009_settlement_branches
-Revises: 0008_members_branch_id
+Revision ID: 0010_settlement_branches
+Revises: 0009_web_sessions
 Create Date: 2026-12-05 12:30:00
 
 A settlement line belongs to the branch of its order's member. Existing lines get it from their order; a
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_settlement_branches'
-down_revision = '0008_members_branch_id'
+revision = '0010_settlement_branches'
+down_revision = '0009_web_sessions'
 branch_labels = None
 depends_on = None
 
