@@ -143,6 +143,13 @@ def log_out() -> None:
     session.clear()
 
 
+def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:
+    """The login page again, saying why: wrong password (401) or too many tries (429, with Retry-After)."""
+    key = "login_throttled" if refused.status == 429 else "login_failed"
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+    return render_template(template, error=t(key)), refused.status, headers
+
+
 def password_login(app: str) -> StaffUser:
     """The login form's user, or the service's LoginThrottled (429) / Unauthorized (401)."""
     return check_password_login(
@@ -209,9 +216,7 @@ def login() -> ResponseReturnValue:
     try:
         user = password_login("agen")
     except DomainError as refused:
-        key = "login_throttled" if refused.status == 429 else "login_failed"
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
-        return render_template("agen/login.html", error=t(key)), refused.status, headers
+        return refused_login("agen/login.html", refused)
     if user.role != Role.AGENT:
         return render_template("agen/login.html", error=t("agents_only")), 403
     log_in(user, "agen")

@@ -47,7 +47,7 @@ from agents.i18n import language, rupiah
 from agents.incentives import CSV_COLUMNS, AgentStatement
 from agents.logins import safe_next
 from agents.models import Agent, Branch, Role, StaffUser
-from agents.web import csrf_token, log_in, log_out, password_login, web_user
+from agents.web import csrf_token, log_in, log_out, password_login, refused_login, web_user
 from collection import sponsors
 from collection.models import Member
 from collection.months import Month
@@ -257,9 +257,7 @@ def login() -> ResponseReturnValue:
     try:
         user = password_login("keuangan")
     except DomainError as refused:
-        key = "login_throttled" if refused.status == 429 else "login_failed"
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
-        return render_template("keuangan/login.html", error=t(key)), refused.status, headers
+        return refused_login("keuangan/login.html", refused)
     if user.role not in FINANCE_ROLES:
         return render_template("keuangan/login.html", error=t("finance_only")), 403
     log_in(user, "keuangan")
