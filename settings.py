@@ -80,4 +80,6 @@ def from_environment() -> dict[str, Any]:
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "PAYMENT_PROVIDERS": payment_providers(),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
+        # A bank statement of more lines than this is imported by a worker (202, progress to poll), not in the request.
+        "STATEMENT_INLINE_LINES": int(os.environ.get("STATEMENT_INLINE_LINES", 5000)),
     }
