@@ -447,8 +447,10 @@ def _carries(words: list[str], wanted: list[str], line: StatementLine, deposit: 
     joined = "".join(wanted)
     if len(joined) < MIN_REFERENCE_LENGTH:
         return False
-    if not line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS) <= deposit.deposited_on <= line.booked_on + timedelta(
-        1
+    if (
+        not line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS)
+        <= deposit.deposited_on
+        <= line.booked_on + timedelta(1)
     ):
         return False
     if joined.isdigit() and len(joined) < SHORT_NUMERIC_REFERENCE and deposit.amount_idr != line.amount_idr:

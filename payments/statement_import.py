@@ -184,9 +184,12 @@ def _messages(error: DomainError) -> list[str]:
     return rows or [error.message]
 
 
-def import_for(session: DbSession, actor: StaffUser, import_id: int) -> bank.ImportReport:
-    """An import of a branch the caller works for, with its progress or its report; a 404 for another branch's."""
+def import_for(session: DbSession, actor: StaffUser, import_id: int, branch_id: int | None = None) -> bank.ImportReport:
+    """An import of a branch the caller works for (of ``branch_id``, when given), with its progress or its report;
+    a 404 for another branch's."""
     record = session.get(StatementImport, import_id) if 0 < import_id <= MAX_ID else None
+    if record is not None and branch_id is not None and record.branch_id != branch_id:
+        record = None
     if record is not None:
         try:
             bank.branch_for(session, actor, record.branch_id)

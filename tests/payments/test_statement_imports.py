@@ -4,6 +4,7 @@ field bounded to its column, and a large file imported by a worker with progress
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -206,3 +207,25 @@ def test_another_branch_cannot_see_an_import(client, world, pinned_app, make_sta
     assert theirs.status_code == 404
     assert absurd.status_code == 404
     assert admin.status_code == 200 and admin.get_json()["status"] == "queued"
+
+
+def test_the_finance_page_sends_a_large_upload_to_a_worker_and_shows_its_progress_then_its_report(
+    client, world, pinned_app, rq_burst
+):
+    from tests.payments.test_finance_web import login, upload_form
+
+    pinned_app.config["STATEMENT_INLINE_LINES"] = 10
+    login(client)
+
+    queued = upload_form(client, big_statement(25))
+
+    assert queued.status_code == 303
+    waiting = client.get(queued.headers["Location"])
+    page = waiting.get_data(as_text=True)
+    assert waiting.status_code == 200
+    assert 'id="import-status"' in page and "Menunggu giliran" in page and 'http-equiv="refresh"' in page
+    rq_burst("low")
+    done = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-status"' not in done and 'http-equiv="refresh"' not in done
+    assert re.search(r"Baris kredit</dt><dd>25</dd>", done)
+    assert 'id="report-unmatched">25<' in done
