@@ -120,8 +120,8 @@ def run_import(
             session.delete(upload)
             session.commit()
             return record
-        del upload  # the parsed lines are what is needed from here on
-        session.expunge_all()
+        session.expunge(upload)  # the parsed lines are what is needed from here on, not the file's bytes
+        del upload
         record = _locked(session, import_id)
         bank.describe(record, parsed)
         record.status, record.lines_done = StatementImportStatus.STORING, 0
