@@ -91,4 +91,6 @@ def from_environment() -> dict[str, Any]:
         # A provider's settlement report up to this size is imported within the request; a larger one is kept in
         # the database and imported by a worker (202, then poll its Location). 1 MB is about 15,000 lines.
         "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
+        # A bank statement of more lines than this is imported by a worker (202, progress to poll), not in the request.
+        "STATEMENT_INLINE_LINES": int(os.environ.get("STATEMENT_INLINE_LINES", 5000)),
     }

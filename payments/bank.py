@@ -20,13 +20,14 @@ the proposer can never decide his own proposal (maker-checker, also a database c
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agents.models import Branch, Role, StaffUser
@@ -41,10 +42,20 @@ from payments.models import (
     MatchProposal,
     SettlementLine,
     StatementImport,
+    StatementImportStatus,
     StatementLine,
     StatementLineStatus,
 )
-from payments.statements import BANK_FORMATS, StatementFormatError, normalise, parse_statement
+from payments.statements import (
+    BANK_FORMATS,
+    BankFormat,
+    ParsedLine,
+    ParsedStatement,
+    StatementFormatError,
+    check_columns,
+    normalise,
+    parse_statement,
+)
 
 Progress = Callable[[str, int], Callable[[int], None]]
 
@@ -56,6 +67,9 @@ AMOUNT_WINDOW_DAYS = 2
 FINANCE_ROLES = (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)
 MAX_STATEMENT_BYTES = 20_000_000  # a busy branch's month is a few MB
 MAX_REASON = 200  # match_proposals.reason
+NO_MATCH = "no deposit or provider payout with this reference or amount"
+CHUNK = 5000  # lines per IN list, per insert and per matching step: far below PostgreSQL's 65,535 parameters
+HEADER_BYTES = 64_000  # what a large upload's header is checked in before it waits for a worker
 
 
 @dataclass
@@ -72,6 +86,10 @@ class ImportReport:
     last_booked_on: date | None
     matched: dict[str, int] = field(default_factory=dict)  # by match kind, among this import's new lines
     unmatched: int = 0
+    status: str = StatementImportStatus.DONE  # a large file's import, by a worker: its stage
+    lines_total: int = 0
+    lines_done: int = 0  # of the stage: lines stored, then lines matched
+    errors: list[str] = field(default_factory=list)  # why a worker refused the file (its rows) or broke off
 
 
 def branch_for(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
@@ -84,36 +102,9 @@ def branch_for(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
     return branch
 
 
-def import_statement(
-    session: DbSession,
-    branch: Branch,
-    bank: str,
-    filename: str,
-    content: bytes,
-    actor_id: int | None,
-    now: datetime,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Import a statement file and match its new credits; the same file again changes nothing.
-
-    ``progress(stage, total)`` is called as each stage starts and returns a callback that counts steps:
-    the CLI's progress bars.
-    """
-    bank_format = BANK_FORMATS.get(bank)
-    if bank_format is None:
-        raise field_error(
-            "bank",
-            location="form",
-            message=f"Unknown bank format '{bank}': use one of {', '.join(sorted(BANK_FORMATS))}.",
-        )
-    digest = hashlib.sha256(content).hexdigest()
-    # One import per branch at a time: two overlapping statements must not both add the lines they share.
-    session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())
-    known = session.scalar(
-        select(StatementImport).where(StatementImport.branch_id == branch.id, StatementImport.file_sha256 == digest)
-    )
-    if known is not None:
-        return _report(session, known, already_imported=True)
+def read_statement(content: bytes, bank: str, progress: Progress | None = None) -> ParsedStatement:
+    """The credit lines of a statement file, or a 422 naming the field or every row that cannot be read."""
+    bank_format = bank_format_of(bank)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -132,58 +123,168 @@ def import_statement(
             "Check the bank format, or fix the rows and import the file again.",
             errors={"files": {"file": parsed.errors}},
         )
+    return parsed
+
+
+def bank_format_of(bank: str) -> BankFormat:
+    """The column mapping of a bank's code; a 422 on the form's ``bank`` for an unknown one."""
+    bank_format = BANK_FORMATS.get(bank)
+    if bank_format is None:
+        raise field_error(
+            "bank",
+            location="form",
+            message=f"Unknown bank format '{bank}': use one of {', '.join(sorted(BANK_FORMATS))}.",
+        )
+    return bank_format
+
+
+def check_header(content: bytes, bank: str) -> None:
+    """Refuse at once (a 422) a file that is not text or has no header of the bank's format: what a large
+    upload is checked for before it waits for a worker, which reads its rows."""
+    bank_format = bank_format_of(bank)
+    head = content[:HEADER_BYTES]
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not a character cut at the end of the sample
+            text = head.decode("cp1252", errors="strict") if _is_cp1252(head) else ""
+            if not text:
+                raise field_error(
+                    "file", "The file is not text in UTF-8 or Windows-1252: export it as CSV.", "files"
+                ) from None
+        else:
+            text = head[: error.start].decode("utf-8-sig")
+    lines = text.splitlines()[:-1] or text.splitlines()  # the last line of the sample may be cut
+    try:
+        check_columns(lines, bank_format)
+    except StatementFormatError as error:
+        raise field_error("file", str(error), "files") from None
+
+
+def import_statement(
+    session: DbSession,
+    branch: Branch,
+    bank: str,
+    filename: str,
+    content: bytes,
+    actor_id: int | None,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a statement file and match its new credits, in one transaction; the same file again changes nothing.
+
+    ``progress(stage, total)`` is called as each stage starts and returns a callback that counts steps:
+    the CLI's progress bars. Lines are read and written in chunks (PostgreSQL takes at most 65,535 parameters
+    in a statement); a large upload goes to a worker instead (payments/statement_import.py).
+    """
+    bank_format_of(bank)
+    digest = hashlib.sha256(content).hexdigest()
+    # One import per branch at a time: two overlapping statements must not both add the lines they share.
+    session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())
+    known = session.scalar(
+        select(StatementImport).where(StatementImport.branch_id == branch.id, StatementImport.file_sha256 == digest)
+    )
+    if known is not None and known.status == StatementImportStatus.REFUSED:
+        session.delete(known)  # a file a worker refused: read it again, and refuse it here if it still is bad
+        session.flush()
+    elif known is not None:
+        return report(session, known, already_imported=True)
+    parsed = read_statement(content, bank, progress)
     record = StatementImport(
         branch_id=branch.id,
         bank=bank,
         filename=filename[:200] or "statement.csv",
         file_sha256=digest,
-        first_booked_on=parsed.first_day,
-        last_booked_on=parsed.last_day,
-        credit_lines=len(parsed.lines),
-        debit_lines=parsed.debit_rows,
-        skipped_credits=parsed.skipped_credits,
         imported_by_user_id=actor_id,
         imported_at=now,
+        status=StatementImportStatus.DONE,
+        finished_at=now,
     )
+    describe(record, parsed)
     session.add(record)
     try:
         session.flush()
     except IntegrityError:  # the same file, imported at this moment by someone else
         session.rollback()
         return import_statement(session, branch, bank, filename, content, actor_id, now, progress)
-    keys = {line.line_key for line in parsed.lines}
-    existing = set(
-        session.scalars(
-            select(StatementLine.line_key).where(
-                StatementLine.branch_id == branch.id, StatementLine.bank == bank, StatementLine.line_key.in_(keys)
-            )
-        )
-    )
-    new = [line for line in parsed.lines if line.line_key not in existing]
-    session.add_all(
-        StatementLine(
-            branch_id=branch.id,
-            import_id=record.id,
-            bank=bank,
-            line_key=line.line_key,
-            row_number=line.row_number,
-            booked_on=line.booked_on,
-            amount_idr=line.amount_idr,
-            description=line.description,
-            reference=line.reference,
-        )
-        for line in new
-    )
-    record.new_lines = len(new)
-    session.flush()
+    record.new_lines = store_lines(session, branch.id, bank, record.id, parsed.lines)
+    record.lines_done = len(parsed.lines)
     match_lines(
-        session, branch.id, now, import_id=record.id, on_line=progress("credits", len(new)) if progress else None
+        session,
+        branch.id,
+        now,
+        import_id=record.id,
+        on_line=progress("credits", record.new_lines) if progress else None,
     )
     audit.record(
-        session, "statement.imported", "statement_import", record.id, actor_id, bank=bank, lines=len(new), sha=digest
+        session,
+        "statement.imported",
+        "statement_import",
+        record.id,
+        actor_id,
+        bank=bank,
+        lines=record.new_lines,
+        sha=digest,
     )
     session.commit()
-    return _report(session, record, already_imported=False)
+    return report(session, record, already_imported=False)
+
+
+def describe(record: StatementImport, parsed: ParsedStatement) -> None:
+    """Put what the file holds on its import (its days, its credits, debits and credits with sen)."""
+    record.first_booked_on = parsed.first_day
+    record.last_booked_on = parsed.last_day
+    record.credit_lines = record.lines_total = len(parsed.lines)
+    record.debit_lines = parsed.debit_rows
+    record.skipped_credits = parsed.skipped_credits
+
+
+def store_lines(
+    session: DbSession,
+    branch_id: int,
+    bank: str,
+    import_id: int,
+    lines: Sequence[ParsedLine],
+    on_chunk: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
+) -> int:
+    """Add the credits not known yet (from an overlapping file, or an earlier run of this import), a chunk at a
+    time: one IN list and one multi-row insert each. Returns how many were added; the caller commits."""
+    added = 0
+    for start in range(0, len(lines), chunk):
+        part = lines[start : start + chunk]
+        known = set(
+            session.scalars(
+                select(StatementLine.line_key).where(
+                    StatementLine.branch_id == branch_id,
+                    StatementLine.bank == bank,
+                    StatementLine.line_key.in_([line.line_key for line in part]),
+                )
+            )
+        )
+        rows = [
+            {
+                "branch_id": branch_id,
+                "import_id": import_id,
+                "bank": bank,
+                "line_key": line.line_key,
+                "row_number": line.row_number,
+                "booked_on": line.booked_on,
+                "amount_idr": line.amount_idr,
+                "description": line.description,
+                "reference": line.reference,
+                "status": StatementLineStatus.UNMATCHED.value,
+                "note": NO_MATCH,  # what matching says of most lines: it then writes only the others
+            }
+            for line in part
+            if line.line_key not in known
+        ]
+        if rows:
+            session.execute(insert(StatementLine), rows)
+        added += len(rows)
+        if on_chunk:
+            on_chunk(len(part))
+    return added
 
 
 def _is_cp1252(content: bytes) -> bool:
@@ -194,7 +295,8 @@ def _is_cp1252(content: bytes) -> bool:
     return True
 
 
-def _report(session: DbSession, record: StatementImport, already_imported: bool) -> ImportReport:
+def report(session: DbSession, record: StatementImport, already_imported: bool = False) -> ImportReport:
+    """What an import did (or, for a worker's, has done so far)."""
     counts = session.execute(
         select(StatementLine.status, StatementLine.match_kind, func.count())
         .where(StatementLine.import_id == record.id)
@@ -215,6 +317,10 @@ def _report(session: DbSession, record: StatementImport, already_imported: bool)
         last_booked_on=record.last_booked_on,
         matched=matched,
         unmatched=unmatched,
+        status=record.status,
+        lines_total=record.lines_total,
+        lines_done=record.lines_done,
+        errors=json.loads(record.errors) if record.errors else [],
     )
 
 
@@ -224,43 +330,64 @@ def match_lines(
     now: datetime,
     import_id: int | None = None,
     on_line: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
 ) -> int:
     """Match the branch's unmatched credits (of one import, or all); returns how many were matched.
 
     Two passes: first a reference with the exact amount (so of two credits naming one deposit, the one of
-    its amount takes it), then everything else in booking order.
+    its amount takes it), then everything else in booking order. Each pass goes a chunk of lines at a time,
+    reading the deposits and payouts still open in the chunk's days afresh: ``on_chunk(lines)`` may commit
+    between chunks (a worker's progress). The caller commits.
     """
-    query = select(StatementLine).where(
-        StatementLine.branch_id == branch_id, StatementLine.status == StatementLineStatus.UNMATCHED
-    )
-    if import_id is not None:
-        query = query.where(StatementLine.import_id == import_id)
-    lines = list(session.scalars(query.order_by(StatementLine.booked_on, StatementLine.id)))
-    if not lines:
-        return 0
-    first = min(line.booked_on for line in lines) - timedelta(days=REFERENCE_WINDOW_DAYS)
-    last = max(line.booked_on for line in lines) + timedelta(days=1)
-    taken = select(StatementLine.deposit_id).where(StatementLine.deposit_id.is_not(None))
-    deposits = list(
-        session.scalars(
-            select(Deposit)
-            .where(Deposit.branch_id == branch_id, Deposit.deposited_on.between(first, last), Deposit.id.not_in(taken))
-            .order_by(Deposit.deposited_on, Deposit.id)
-        )
-    )
-    payouts = _unmatched_payouts(session, branch_id, first, last)
     matched = 0
-    for line in lines:
-        exact = [d for d in _by_reference(line, deposits) if d.amount_idr == line.amount_idr]
-        if len(exact) == 1:
-            _take_deposit(line, exact[0], deposits, "reference", now)
-            matched += 1
-    for line in lines:
-        if line.status == StatementLineStatus.UNMATCHED and _match_one(line, deposits, payouts, now):
-            matched += 1
-        if on_line:
-            on_line(1)
-    session.flush()
+    for exact_pass in (True, False):
+        after: tuple[date, int] | None = None
+        while True:
+            query = select(StatementLine).where(
+                StatementLine.branch_id == branch_id, StatementLine.status == StatementLineStatus.UNMATCHED
+            )
+            if import_id is not None:
+                query = query.where(StatementLine.import_id == import_id)
+            if after is not None:
+                query = query.where(
+                    or_(
+                        StatementLine.booked_on > after[0],
+                        and_(StatementLine.booked_on == after[0], StatementLine.id > after[1]),
+                    )
+                )
+            lines = list(session.scalars(query.order_by(StatementLine.booked_on, StatementLine.id).limit(chunk)))
+            if not lines:
+                break
+            after = (lines[-1].booked_on, lines[-1].id)
+            first = lines[0].booked_on - timedelta(days=REFERENCE_WINDOW_DAYS)
+            last = lines[-1].booked_on + timedelta(days=1)
+            deposits = _open_deposits(session, branch_id, first, last)
+            if exact_pass:
+                for line in lines:
+                    exact = [d for d in deposits.by_reference(line) if d.amount_idr == line.amount_idr]
+                    if len(exact) == 1:
+                        _take_deposit(line, exact[0], deposits, "reference", now)
+                        matched += 1
+            else:
+                payouts = _unmatched_payouts(session, branch_id, first, last)
+                why_not: dict[str, list[int]] = defaultdict(list)
+                for line in lines:
+                    note = _match_one(line, deposits, payouts, now)
+                    if note is None:
+                        matched += 1
+                    elif note != line.note:
+                        why_not[note].append(line.id)
+                    if on_line:
+                        on_line(1)
+                for note, ids in why_not.items():  # one UPDATE per reason, not one per line
+                    session.execute(
+                        update(StatementLine).where(StatementLine.id.in_(ids)).values(note=note),
+                        execution_options={"synchronize_session": "evaluate"},
+                    )
+            session.flush()
+            if on_chunk:
+                on_chunk(0 if exact_pass else len(lines))
     return matched
 
 
@@ -269,44 +396,92 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"[0-9A-Z]+", text.upper())
 
 
-def _by_reference(line: StatementLine, deposits: list[Deposit]) -> list[Deposit]:
-    """Deposits whose reference the line carries as whole words, declared within the window before it.
+class OpenDeposits:
+    """Deposits no credit has taken yet, found by the reference words a line carries or by its amount: an
+    index, so a statement of 150,000 lines against a month of deposits is not lines × deposits comparisons."""
 
-    ``BRI-7781`` is found in ``SETORAN BRI 7781`` or ``SETORAN BRI7781``, never inside ``BRI77810`` or
-    a date; a short numeric reference (under :data:`SHORT_NUMERIC_REFERENCE` digits) also needs the amount.
-    """
-    words = tokens(f"{line.reference or ''} {line.description}")
-    found = []
-    for deposit in deposits:
-        wanted = tokens(deposit.bank_reference)
-        joined = "".join(wanted)
-        if len(joined) < MIN_REFERENCE_LENGTH:
-            continue
-        if (
-            not line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS)
-            <= deposit.deposited_on
-            <= line.booked_on + timedelta(1)
-        ):
-            continue
-        if joined.isdigit() and len(joined) < SHORT_NUMERIC_REFERENCE and deposit.amount_idr != line.amount_idr:
-            continue
-        run = len(wanted)
-        if joined in words or any(words[i : i + run] == wanted for i in range(len(words) - run + 1)):
-            found.append(deposit)
-    return found
+    def __init__(self, deposits: Iterable[Deposit]) -> None:
+        self._by_words: dict[str, list[Deposit]] = defaultdict(list)
+        self._by_amount: dict[int, list[Deposit]] = defaultdict(list)
+        self._longest = 1  # the most words a deposit's reference has
+        self._words: dict[int, list[str]] = {}
+        for deposit in deposits:
+            wanted = tokens(deposit.bank_reference)
+            self._words[deposit.id] = wanted
+            if len("".join(wanted)) >= MIN_REFERENCE_LENGTH:
+                self._by_words["".join(wanted)].append(deposit)
+                self._longest = max(self._longest, len(wanted))
+            self._by_amount[deposit.amount_idr].append(deposit)
+
+    def by_reference(self, line: StatementLine) -> list[Deposit]:
+        """Deposits whose reference the line carries as whole words, declared within the window before it.
+
+        ``BRI-7781`` is found in ``SETORAN BRI 7781`` or ``SETORAN BRI7781``, never inside ``BRI77810`` or
+        a date; a short numeric reference (under :data:`SHORT_NUMERIC_REFERENCE` digits) also needs the amount.
+        """
+        words = tokens(f"{line.reference or ''} {line.description}")
+        runs = {"".join(words[i : i + n]) for i in range(len(words)) for n in range(1, self._longest + 1)}
+        found = {d.id: d for run in runs for d in self._by_words.get(run, ())}
+        return sorted(
+            (d for d in found.values() if _carries(words, self._words[d.id], line, d)),
+            key=lambda d: (d.deposited_on, d.id),
+        )
+
+    def by_amount(self, line: StatementLine) -> list[Deposit]:
+        """Deposits of exactly the line's amount declared in the :data:`AMOUNT_WINDOW_DAYS` before it."""
+        return [
+            d
+            for d in self._by_amount.get(line.amount_idr, ())
+            if line.booked_on - timedelta(days=AMOUNT_WINDOW_DAYS) <= d.deposited_on <= line.booked_on
+        ]
+
+    def take(self, deposit: Deposit) -> None:
+        self._by_amount[deposit.amount_idr].remove(deposit)
+        joined = "".join(self._words[deposit.id])
+        if deposit in self._by_words.get(joined, ()):
+            self._by_words[joined].remove(deposit)
+
+
+def _carries(words: list[str], wanted: list[str], line: StatementLine, deposit: Deposit) -> bool:
+    """Whether a line (its words) names a deposit (its reference's words) in the deposit's window."""
+    joined = "".join(wanted)
+    if len(joined) < MIN_REFERENCE_LENGTH:
+        return False
+    if (
+        not line.booked_on - timedelta(days=REFERENCE_WINDOW_DAYS)
+        <= deposit.deposited_on
+        <= line.booked_on + timedelta(1)
+    ):
+        return False
+    if joined.isdigit() and len(joined) < SHORT_NUMERIC_REFERENCE and deposit.amount_idr != line.amount_idr:
+        return False
+    run = len(wanted)
+    return joined in words or any(words[i : i + run] == wanted for i in range(len(words) - run + 1))
+
+
+def _open_deposits(session: DbSession, branch_id: int, first: date, last: date) -> OpenDeposits:
+    taken = select(StatementLine.deposit_id).where(StatementLine.deposit_id.is_not(None))
+    return OpenDeposits(
+        session.scalars(
+            select(Deposit)
+            .where(Deposit.branch_id == branch_id, Deposit.deposited_on.between(first, last), Deposit.id.not_in(taken))
+            .order_by(Deposit.deposited_on, Deposit.id)
+        )
+    )
 
 
 def _match_one(
     line: StatementLine,
-    deposits: list[Deposit],
+    deposits: OpenDeposits,
     payouts: dict[str, dict[date, list[SettlementLine]]],
     now: datetime,
-) -> bool:
+) -> str | None:
+    """Match one credit, or say why it stays unmatched (its note; the caller writes it)."""
     text = normalise(f"{line.reference or ''} {line.description}")
-    by_reference = _by_reference(line, deposits)
+    by_reference = deposits.by_reference(line)
     if len(by_reference) == 1:
         _take_deposit(line, by_reference[0], deposits, "reference", now)
-        return True
+        return None
     for provider, days in payouts.items():
         if normalise(provider) not in text:
             continue
@@ -320,27 +495,20 @@ def _match_one(
                 del days[day]
                 _mark(line, "settlement", now, note=f"{provider} payout of {len(settled)} debit(s) settled {day}")
                 line.provider = provider
-                return True
-    by_amount = [
-        d
-        for d in deposits
-        if d.amount_idr == line.amount_idr
-        and line.booked_on - timedelta(days=AMOUNT_WINDOW_DAYS) <= d.deposited_on <= line.booked_on
-    ]
+                return None
+    by_amount = deposits.by_amount(line)
     if len(by_amount) == 1 and not by_reference:
         _take_deposit(line, by_amount[0], deposits, "amount_date", now)
-        return True
+        return None
     if len(by_reference) > 1:
-        line.note = f"{len(by_reference)} deposits carry this reference: match it by hand"
-    elif by_amount:
-        line.note = f"{len(by_amount)} deposits of this amount in the days before: match it by hand"
-    else:
-        line.note = "no deposit or provider payout with this reference or amount"
-    return False
+        return f"{len(by_reference)} deposits carry this reference: match it by hand"
+    if by_amount:
+        return f"{len(by_amount)} deposits of this amount in the days before: match it by hand"
+    return NO_MATCH
 
 
-def _take_deposit(line: StatementLine, deposit: Deposit, deposits: list[Deposit], kind: str, now: datetime) -> None:
-    deposits.remove(deposit)
+def _take_deposit(line: StatementLine, deposit: Deposit, deposits: OpenDeposits, kind: str, now: datetime) -> None:
+    deposits.take(deposit)
     line.deposit_id = deposit.id
     note = None if deposit.amount_idr == line.amount_idr else f"deposit declared as Rp{deposit.amount_idr}"
     _mark(line, kind, now, note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,7 +15,7 @@ from collection.months import Month
 from core.clock import app_now, local_today
 from core.errors import DomainError, field_error, query_error
 from extensions import db
-from payments import bank, batches, reports
+from payments import bank, batches, reports, statement_import
 from payments.schemas import (
     AgeingSchema,
     ApproveRequestSchema,
@@ -65,7 +66,12 @@ class Statements(MethodView):
     @bp.arguments(StatementUploadSchema, location="files")
     @bp.response(201, ImportReportSchema, description="Imported and matched")
     @bp.alt_response(200, schema=ImportReportSchema, description="This file was imported before: nothing changed")
-    def post(self, form: dict[str, Any], files: dict[str, Any], branch_id: int) -> tuple[bank.ImportReport, int]:
+    @bp.alt_response(
+        202,
+        schema=ImportReportSchema,
+        description="A large file: a worker imports it; GET the Location (/statement-imports/{id}) for its progress",
+    )
+    def post(self, form: dict[str, Any], files: dict[str, Any], branch_id: int) -> Any:
         """Import a bank statement (CSV, multipart field ``file``) and match its credits."""
         branch = bank.branch_for(db.session, current_user(), branch_id)
         upload = files["file"]
@@ -73,10 +79,44 @@ class Statements(MethodView):
         if len(content) > bank.MAX_STATEMENT_BYTES:
             message = f"The file is over {bank.MAX_STATEMENT_BYTES // 1_000_000} MB: split it by month."
             raise field_error("file", message, "files")
-        report = bank.import_statement(
-            db.session, branch, form["bank"], upload.filename or "", content, current_user().id, app_now()
+        report, status = statement_import.submit(
+            db.session,
+            current_user().id,
+            branch,
+            form["bank"],
+            upload.filename or "",
+            content,
+            app_now(),
+            current_app.config["STATEMENT_INLINE_LINES"],
         )
-        return report, 200 if report.already_imported else 201
+        if status != 202:
+            return report, status
+        queue_import(report.import_id)
+        return report, 202, {"Location": url_for("finance.StatementImportById", import_id=report.import_id)}
+
+
+class Unavailable(DomainError):
+    status = 503
+    name = "Service Unavailable"
+
+
+def queue_import(import_id: int) -> None:
+    """Have a worker run (or resume) a large import; a 503 when the queue is down (the file waits: upload it again)."""
+    from workers.queues import queue_statement_import
+
+    if not queue_statement_import(import_id):
+        raise Unavailable(
+            "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+        )
+
+
+@bp.route("/statement-imports/<int:import_id>")
+class StatementImportById(MethodView):
+    @require_roles(*FINANCE)
+    @bp.response(200, ImportReportSchema)
+    def get(self, import_id: int) -> bank.ImportReport:
+        """A statement import: a worker's progress (status, lines_done of lines_total), then its report."""
+        return statement_import.import_for(db.session, current_user(), import_id)
 
 
 @bp.route("/branches/<int:branch_id>/statement-lines")

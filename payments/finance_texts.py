@@ -163,6 +163,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "period": ("Periode", "Period"),
     "matched": ("Cocok", "Matched"),
     "row_errors": ("Baris yang tidak terbaca", "Rows that cannot be read"),
+    "queue_down": (
+        "Antrean kerja sedang tidak tersedia: unggah berkas yang sama lagi sebentar lagi.",
+        "The job queue is unavailable: upload the same file again in a minute.",
+    ),
+    "import_status": ("Status impor", "Import status"),
+    "import_progress": ("{done} dari {total} baris", "{done} of {total} lines"),
+    "import_running_note": (
+        "Berkas besar diimpor di latar belakang; halaman ini memuat ulang sendiri.",
+        "A large file is imported in the background; this page reloads itself.",
+    ),
+    "import_status_queued": ("Menunggu giliran", "Queued"),
+    "import_status_storing": ("Menyimpan baris", "Storing lines"),
+    "import_status_matching": ("Mencocokkan", "Matching"),
+    "import_status_done": ("Selesai", "Done"),
+    "import_status_refused": ("Ditolak: tidak ada yang diimpor", "Refused: nothing was imported"),
+    "import_status_failed": (
+        "Terhenti: unggah berkas yang sama lagi untuk melanjutkan",
+        "Broke off: upload the same file again to resume",
+    ),
     # Ageing
     "ageing": ("Umur tunggakan", "Arrears ageing"),
     "nav_ageing": ("Tunggakan", "Arrears"),

@@ -56,11 +56,12 @@ from core.clock import app_now, local_today
 from core.csvexport import csv_filename, csv_text
 from core.errors import DomainError, Forbidden
 from extensions import db
-from payments import bank, batches, reports
+from payments import bank, batches, reports, statement_import
 from payments.finance_texts import t
 from payments.models import Deposit, MatchProposal, Receipt, StatementLine, StatementLineStatus
 from payments.schemas import ApproveRequestSchema, DecisionRequestSchema, ProposalRequestSchema, ReturnRequestSchema
 from payments.statements import BANK_FORMATS
+from workers.queues import queue_statement_import
 
 bp = Blueprint("keuangan", __name__, url_prefix="/keuangan", template_folder="templates", static_folder="static")
 
@@ -526,13 +527,41 @@ def upload_statement() -> ResponseReturnValue:
         content = upload.read(bank.MAX_STATEMENT_BYTES + 1)
         if len(content) > bank.MAX_STATEMENT_BYTES:
             raise DomainError(t("file_too_big", mb=bank.MAX_STATEMENT_BYTES // 1_000_000))
-        report = bank.import_statement(db.session, g.branch, bank_code, upload.filename, content, g.user.id, app_now())
+        report, status = statement_import.submit(
+            db.session,
+            g.user.id,
+            g.branch,
+            bank_code,
+            upload.filename,
+            content,
+            app_now(),
+            current_app.config["STATEMENT_INLINE_LINES"],
+        )
+        if status == 202 and not queue_statement_import(report.import_id):
+            raise QueueDown(t("queue_down"))
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(
             error.status, upload_error=error, upload_errors=_messages(error), chosen_bank=bank_code
         )
-    return _render_unmatched(200 if report.already_imported else 201, report=report, chosen_bank=bank_code)
+    if status == 202:  # a worker imports it: its page shows the progress
+        return redirect(url_for("keuangan.statement_import_page", import_id=report.import_id), code=303)
+    return _render_unmatched(status, report=report, chosen_bank=bank_code)
+
+
+class QueueDown(DomainError):
+    status = 503  # the file waits in the database: the same upload later queues it
+
+
+@bp.get("/mutasi/impor/<int:import_id>")
+@finance_required
+def statement_import_page(import_id: int) -> ResponseReturnValue:
+    """A large statement's import by a worker: its progress (the page reloads itself), then its report."""
+    try:
+        report = statement_import.import_for(db.session, g.user, import_id, branch_id=g.branch.id)
+    except DomainError as error:
+        return _refused(error, status=error.status)
+    return _render_unmatched(200, report=report)
 
 
 @bp.post("/mutasi/<int:line_id>/usul")

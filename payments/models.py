@@ -331,11 +331,25 @@ class VisitItem(Model):
     resolved_at: Mapped[datetime | None]
 
 
+class StatementImportStatus(StrEnum):
+    QUEUED = "queued"
+    STORING = "storing"
+    MATCHING = "matching"
+    DONE = "done"
+    REFUSED = "refused"  # a row cannot be read: nothing imported
+    FAILED = "failed"  # the run broke off: uploading the same file again resumes it
+
+
 class StatementImport(Model):
     """One bank statement file imported for a branch's account; the same file imported again is this row."""
 
     __tablename__ = "statement_imports"
-    __table_args__ = (UniqueConstraint("branch_id", "file_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("branch_id", "file_sha256"),
+        CheckConstraint(
+            "status IN ('queued', 'storing', 'matching', 'done', 'refused', 'failed')", name="status_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
@@ -350,6 +364,23 @@ class StatementImport(Model):
     skipped_credits: Mapped[int] = mapped_column(default=0)  # credits with sen (interest): never contributions
     imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A large file is imported by a worker: queued, storing its lines, matching them, then done; refused when a
+    # row cannot be read (``errors``), failed when the run broke off (the same upload resumes it).
+    status: Mapped[str] = mapped_column(String(16), default=StatementImportStatus.DONE, server_default="done")
+    lines_total: Mapped[int] = mapped_column(default=0, server_default="0")  # credit lines, once the file is read
+    lines_done: Mapped[int] = mapped_column(default=0, server_default="0")  # of the current stage
+    errors: Mapped[str | None] = mapped_column(Text)  # JSON: the rows that cannot be read, or why it failed
+    finished_at: Mapped[datetime | None]
+
+
+class StatementUpload(Model):
+    """A large statement file waiting for its worker, in the database (a worker may run on another host);
+    deleted once its import is done or refused."""
+
+    __tablename__ = "statement_uploads"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("statement_imports.id"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class StatementLineStatus(StrEnum):

@@ -213,6 +213,15 @@ class ImportReportSchema(Schema):
     last_booked_on = fields.Date(allow_none=True)
     matched = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "By match kind"})
     unmatched = fields.Integer()
+    status = fields.String(
+        metadata={
+            "description": "done; a large file's import by a worker: queued, storing, matching, then done, or "
+            "refused (rows that cannot be read: errors) or failed (upload the same file again to resume)"
+        }
+    )
+    lines_total = fields.Integer(metadata={"description": "Credit lines in the file, once a worker has read it"})
+    lines_done = fields.Integer(metadata={"description": "Lines of the current stage done: stored, then matched"})
+    errors = fields.List(fields.String(), metadata={"description": "Why the file was refused or the import broke off"})
 
 
 class ProposalSchema(Schema):

@@ -23,10 +23,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 MAX_ERRORS_SHOWN = 20
 MAX_AMOUNT_IDR = 10**13  # Rp10 trillion: far above any branch credit, and within a BIGINT
 FIRST_YEAR, LAST_YEAR = 2000, 2099  # a statement date outside these is a misread column
+MAX_DESCRIPTION = 300  # statement_lines.description: the bank's free text is cut to it, at a word
+MAX_REFERENCE = 80  # statement_lines.reference: a longer one is a misread column, and its row is refused
 
 
 @dataclass(frozen=True)
@@ -188,17 +191,21 @@ def _example(bank: BankFormat) -> str:
 
 
 def _parse_date(text: str, bank: BankFormat) -> date:
-    value = text.strip()
-    for pattern in bank.date_formats:
+    return _read_date(text.strip(), bank.date_formats)
+
+
+@lru_cache(maxsize=4096)  # a statement has a few dozen distinct days in 100,000 rows
+def _read_date(value: str, date_formats: tuple[str, ...]) -> date:
+    for pattern in date_formats:
         try:
             day = datetime.strptime(value, pattern).date()
         except ValueError:
             continue
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise ValueError(f"'{text}' is outside {FIRST_YEAR}–{LAST_YEAR}: check the date column")
+            raise ValueError(f"'{value}' is outside {FIRST_YEAR}–{LAST_YEAR}: check the date column")
         return day
-    written = " or ".join(datetime(2026, 11, 22).strftime(p) for p in bank.date_formats)
-    raise ValueError(f"'{text}' is not a date in this bank's format (write it like {written})")
+    written = " or ".join(datetime(2026, 11, 22).strftime(p) for p in date_formats)
+    raise ValueError(f"'{value}' is not a date in this bank's format (write it like {written})")
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -227,15 +234,7 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
     if "\x00" in text:
         raise StatementFormatError("The file is not text: export the statement as CSV.")
     rows = _rows(text.lstrip("\ufeff"))
-    header_at = _find_header(rows, bank)
-    header = [cell.strip().lower() for cell in rows[header_at]]
-    missing = [c for c in bank.required_columns() if c.lower() not in header]
-    if missing:
-        found = ", ".join(cell for cell in rows[header_at] if cell.strip())
-        raise StatementFormatError(
-            f"The '{bank.code}' format needs the column(s) {', '.join(missing)}; the file has {found}."
-        )
-    at = {name: header.index(name.lower()) for name in bank.required_columns()}
+    header_at, at = _header(rows, bank)
     result = ParsedStatement()
     seen: Counter[tuple[object, ...]] = Counter()
     for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
@@ -270,6 +269,38 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
             ParsedLine(line.row_number, line.booked_on, line.amount_idr, line.description, line.reference, key)
         )
     return result
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, never ending in part of a word: half a reference kept could
+    name another deposit (``BRI77810`` cut to ``BRI7781``)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if re.match(r"[0-9A-Za-z]", text[limit]):
+        cut = re.sub(r"[0-9A-Za-z]+$", "", cut) or cut
+    return cut.rstrip()
+
+
+def _header(rows: Sequence[Sequence[str]], bank: BankFormat) -> tuple[int, dict[str, int]]:
+    """The header row's index and where each column the format needs is; refused when one is missing."""
+    header_at = _find_header(rows, bank)
+    header = [cell.strip().lower() for cell in rows[header_at]]
+    missing = [c for c in bank.required_columns() if c.lower() not in header]
+    if missing:
+        found = ", ".join(cell for cell in rows[header_at] if cell.strip())
+        raise StatementFormatError(
+            f"The '{bank.code}' format needs the column(s) {', '.join(missing)}; the file has {found}."
+        )
+    return header_at, {name: header.index(name.lower()) for name in bank.required_columns()}
+
+
+def check_columns(first_lines: Sequence[str], bank: BankFormat) -> None:
+    """Refuse (:class:`StatementFormatError`) the start of a file that has no header of the bank's format."""
+    text = "\n".join(first_lines)
+    if "\x00" in text:
+        raise StatementFormatError("The file is not text: export the statement as CSV.")
+    _header(_rows(text.lstrip("\ufeff")), bank)
 
 
 def _is_summary(date_cell: str) -> bool:
@@ -320,6 +351,11 @@ def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_num
     if amount.has_sen:
         return ParsedLine(row_number, booked_on, 0, "", None, SEN_CREDIT)
     amount_idr = amount.rupiah
-    description = " ".join(_cell(row, at, c) for c in bank.description_columns).strip()[:300]
-    reference = _cell(row, at, bank.reference_column)[:80] or None
+    description = cut_at_word(" ".join(_cell(row, at, c) for c in bank.description_columns).strip(), MAX_DESCRIPTION)
+    reference = _cell(row, at, bank.reference_column) or None
+    if reference is not None and len(reference) > MAX_REFERENCE:
+        raise ValueError(
+            f"column {bank.reference_column}: the reference is longer than {MAX_REFERENCE} characters "
+            f"('{reference[:20]}…'): check the column mapping"
+        )
     return ParsedLine(row_number, booked_on, amount_idr, description, reference, "")

@@ -167,6 +167,21 @@ def import_sponsored_file(import_id: int) -> dict[str, int]:
         return {"created": record.created, "sponsored": record.sponsored, "rejected": record.rejected}
 
 
+def import_bank_statement(import_id: int) -> dict[str, object]:
+    """Import a large bank statement waiting in the database, chunk by chunk with its progress; safe to re-run
+    (a run that broke off resumes without writing a line twice)."""
+    from core.clock import utcnow
+    from extensions import db
+    from payments.statement_import import run_import
+
+    app = _app()
+    with app.app_context():
+        record = run_import(db.session, import_id, utcnow())
+        if record is None:
+            return {}
+        return {"status": record.status, "credit_lines": record.credit_lines, "new_lines": record.new_lines}
+
+
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
     from collection.sponsors import end_finished_programmes as end

@@ -56,3 +56,34 @@ def schedule_webhook_processing() -> None:
     from workers.jobs import process_webhook_events
 
     _enqueue_once("webhooks", 5, process_webhook_events, HIGH)
+
+
+def statement_import_job_id(import_id: int) -> str:
+    return f"statement-import-{import_id}"
+
+
+def queue_statement_import(import_id: int) -> bool:
+    """Have a worker import (or resume) a large statement, unless its job is queued or running already; False
+    when the queue cannot be reached (the file waits in the database: the same upload later queues it)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from extensions import redis_connection, redis_failed, redis_reachable
+    from workers.jobs import import_bank_statement
+
+    job_id = statement_import_job_id(import_id)
+    if not redis_reachable():
+        return False
+    try:
+        try:
+            job = Job.fetch(job_id, connection=redis_connection())
+            if job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled"):
+                return True
+        except NoSuchJobError:
+            pass
+        queue(LOW).enqueue(import_bank_statement, import_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
+    except RedisError:
+        redis_failed()
+        log.warning("could not enqueue statement import %s", import_id)
+        return False
+    return True
