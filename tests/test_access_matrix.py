@@ -380,3 +380,224 @@ class _StaffStub:
 def test_the_table_is_one_of_the_classes_everywhere():
     assert {cell for row in MATRIX.values() for cell in row} <= {OK, HID, REF, 401, 403}
     assert all(caller in CALLERS for _, caller in KNOWN) and all(op in MATRIX for op, _ in KNOWN)
+
+
+# --- the web pages: the agents' app, finance's desktop, the public receipt and the webhooks --------------------
+
+LOGIN, BACK = "to login", "303 back, nothing done"
+
+# fmt: off
+WEB: dict[str, tuple[Any, ...]] = {
+    # method and Flask rule                                     anon   agentA supA   finA   agentB supB   finB   admin
+    "GET /agen/":                                               (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "GET /agen/cari":                                           (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "GET /agen/anggota/<int:member_id>":                        (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
+    "POST /agen/anggota/<int:member_id>/autodebet":             (LOGIN, OK,   LOGIN, LOGIN, BACK, LOGIN, LOGIN, LOGIN),
+    "POST /agen/anggota/<int:member_id>/bayar":                 (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
+    "GET /agen/kuitansi/<string:number>":                       (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
+    "GET /agen/daftar":                                         (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "POST /agen/daftar":                                        (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "GET /agen/setoran":                                        (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "POST /agen/setoran":                                       (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "GET /agen/insentif":                                       (LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, LOGIN, LOGIN),
+    "GET /agen/antrean":                                        (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "GET /keuangan/":                                           (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/batch":                                      (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/batch/<int:batch_id>":                       (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/batch/<int:batch_id>/setujui":              (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/batch/<int:batch_id>/kembalikan":           (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
+    "GET /keuangan/mutasi":                                     (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "POST /keuangan/mutasi/unggah":                             (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "POST /keuangan/mutasi/<int:line_id>/usul":                 (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/usulan/<int:proposal_id>/putuskan":         (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
+    "GET /keuangan/tunggakan":                                  (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/setoran-harian":                             (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/insentif":                                   (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "POST /keuangan/insentif/setujui":                          (LOGIN, LOGIN, 403,  OK,    LOGIN, 403,  OK,    OK),
+    "GET /keuangan/insentif/<int:agent_id>":                    (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
+    "GET /keuangan/cakupan":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "POST /keuangan/cakupan/target":                            (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/saluran":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/kinerja":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/retensi":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /r/<string:code>":                                     (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
+}
+# fmt: on
+
+# Web routes with no row, and why.
+WEB_EXEMPT = {
+    "GET /agen/static/<path:filename>": "the app's script and stylesheet",
+    "GET /keuangan/static/<path:filename>": "the pages' stylesheet",
+    "GET /agen/sw.js": "the service worker script",
+    "GET /agen/masuk": "the login form",
+    "POST /agen/masuk": "logging in (tests/agents/test_web.py)",
+    "POST /agen/keluar": "logging out",
+    "GET /keuangan/masuk": "the login form",
+    "POST /keuangan/masuk": "logging in (tests/payments/test_finance_web.py)",
+    "POST /keuangan/keluar": "logging out",
+}
+CSRF = "csrf-token-of-the-matrix"
+
+
+def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
+    """What a page is sent: a valid form (with the session's CSRF token) naming branch A's objects."""
+    serial = CALLERS.index(caller)
+    forms: dict[str, dict[str, Any]] = {
+        "POST /agen/anggota/<int:member_id>/autodebet": {
+            "action": "create",
+            "provider": "midtrans",
+            "account": "081234567890",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        "POST /agen/anggota/<int:member_id>/bayar": {"months": "1", "idempotency_key": str(uuid.uuid4())},
+        "POST /agen/daftar": {
+            "nik": nik_for("6171" if caller.endswith("_b") else "1971", serial=300 + serial),
+            "name": "anggota halaman",
+            "occupation": "pedagang",
+            "sector": "other",
+            "declared_income_idr": "1.500.000",
+            "package": "JKK+JKM",
+        },
+        "POST /agen/setoran": {
+            "amount_idr": "1000",
+            "bank_reference": f"WEB-{caller}",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        "POST /keuangan/batch/<int:batch_id>/setujui": {"note": "selisih sudah dijelaskan"},
+        "POST /keuangan/batch/<int:batch_id>/kembalikan": {"reason": "setoran kurang"},
+        "POST /keuangan/mutasi/unggah": {
+            "bank": "generic",
+            "file": _csv_file(f"date,description,reference,amount\n2026-11-21,WEB {caller},,7000\n", "w.csv"),
+        },
+        "POST /keuangan/mutasi/<int:line_id>/usul": {"action": "ignore", "reason": "bukan setoran kami"},
+        "POST /keuangan/usulan/<int:proposal_id>/putuskan": {"decision": "reject", "note": "bukan bunga"},
+        "POST /keuangan/insentif/setujui": {"month": MONTH},
+        "POST /keuangan/cakupan/target": {"year": "2026", "targets": "1971,5000,BPS"},
+    }
+    return forms.get(rule, {}) | (
+        {"csrf_token": CSRF} if rule.startswith("POST /agen") or rule.startswith("POST /k") else {}
+    )
+
+
+def web_path(world: TwoBranches, rule: str) -> str:
+    ids = world.ids
+    values = {
+        "member_id": ids["member"],
+        "number": ids["receipt_number"],
+        "batch_id": ids["batch"],
+        "line_id": ids["line"],
+        "proposal_id": ids["proposal"],
+        "agent_id": world.staff["agent_a"].agent_id,
+        "code": ids["receipt_code"],
+        "provider_name": "midtrans",
+    }
+    path = rule.split(" ", 1)[1]
+    for name, value in values.items():
+        for kind in ("int", "string"):
+            path = path.replace(f"<{kind}:{name}>", str(value))
+    query = {"GET /agen/cari": f"?q={ids['member_name'].replace(' ', '+')}"}
+    return path + query.get(rule, "")
+
+
+def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
+    """What a refused POST must leave as it was: branch A's rows the page would change."""
+    from sqlalchemy import func, select
+
+    from extensions import db
+    from payments.models import DailyBatch, Mandate, MatchProposal, Payment
+
+    ids = world.ids
+    probes = {
+        "POST /agen/anggota/<int:member_id>/autodebet": select(func.count())
+        .select_from(Mandate)
+        .where(Mandate.member_id == ids["member"]),
+        "POST /agen/anggota/<int:member_id>/bayar": select(func.count())
+        .select_from(Payment)
+        .where(Payment.member_id == ids["member"]),
+        "POST /keuangan/batch/<int:batch_id>/setujui": select(DailyBatch.status).where(DailyBatch.id == ids["batch"]),
+        "POST /keuangan/batch/<int:batch_id>/kembalikan": select(DailyBatch.status).where(
+            DailyBatch.id == ids["batch"]
+        ),
+        "POST /keuangan/mutasi/<int:line_id>/usul": select(func.count())
+        .select_from(MatchProposal)
+        .where(MatchProposal.statement_line_id == ids["line"]),
+        "POST /keuangan/usulan/<int:proposal_id>/putuskan": select(MatchProposal.decision).where(
+            MatchProposal.id == ids["proposal"]
+        ),
+    }
+    if rule not in probes:
+        return None
+    with app.app_context():
+        return db.session.scalar(probes[rule])
+
+
+def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
+    from payments.finance_web import BRANCH_CHOICE
+
+    client = app.test_client()
+    if caller != "anonymous":
+        with client.session_transaction() as session:
+            session["user_id"] = world.staff[caller].id
+            session["csrf"] = CSRF
+            session[BRANCH_CHOICE] = world.a  # an admin's chosen branch on the finance pages
+    method = rule.split(" ", 1)[0]
+    path = web_path(world, rule)
+    if rule.startswith("POST /webhooks/"):
+        return client.post(path, data=b'{"order_id": "x"}', headers={"Content-Type": "application/json"})
+    headers = {"Accept": "application/json"} if rule.endswith("/bayar") else {}  # as the app's script sends it
+    form = web_form(world, rule, caller)
+    return client.open(path, method=method, data=form or None, headers=headers)
+
+
+def in_web_class(expected: Any, response: Any) -> bool:
+    status, location = response.status_code, response.headers.get("Location", "")
+    if expected == LOGIN:
+        return (status in (302, 303) and "/masuk" in location) or status == 401
+    if expected == BACK:
+        return status == 303 and "/masuk" not in location
+    if expected == OK and 300 <= status < 400:
+        return "/masuk" not in location
+    return in_class(expected, status)
+
+
+def _web_cells() -> list[Any]:
+    return [
+        pytest.param(rule, caller, WEB[rule][CALLERS.index(caller)], id=f"{rule} as {caller}")
+        for rule in WEB
+        for caller in RUN_ORDER
+    ]
+
+
+@pytest.mark.parametrize(("rule", "caller", "expected"), _web_cells())
+def test_the_page_answers_the_caller_as_the_table_says(matrix, rule, caller, expected):
+    app, world = matrix
+    before = web_probe(app, world, rule)
+    response = web_call(app, world, rule, caller)
+
+    body = response.get_data(as_text=True)
+    what = f"{rule} as {caller}"
+    assert response.status_code < 500, f"{what}: {response.status_code} {body[:500]}"
+    assert in_web_class(expected, response), f"{what}: expected {expected}, got {response.status_code} {body[:300]}"
+    if expected != OK:
+        assert web_probe(app, world, rule) == before, f"{what}: refused, yet branch A's data changed"
+    if must_not_see_branch_a(caller) or rule == "GET /r/<string:code>":
+        shown = {s for s in leaked(world, body) if s not in web_path(world, rule)}  # the caller sent those
+        if rule == "GET /r/<string:code>":  # the public page shows the receipt itself, and nothing else of A's
+            shown -= {world.ids["receipt_number"], world.ids["receipt_code"]}
+        assert not shown, f"{what}: shows branch A's {sorted(shown)}"
+
+
+def test_every_web_route_has_a_row_or_a_reason(openapi):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test"})
+    routes = {
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("agen", "keuangan", "public_receipt", "webhooks")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    }
+
+    assert sorted(routes - WEB.keys() - WEB_EXEMPT.keys()) == [], "add a row to WEB (or a reason to WEB_EXEMPT)"
+    assert sorted((WEB.keys() | WEB_EXEMPT.keys()) - routes) == [], "these rows name routes that are gone"
