@@ -74,6 +74,14 @@ def envelope(status: int, name: str, message: str, errors: Any = None, **extra: 
     return body
 
 
+def _named(messages: Any) -> Any:
+    """Field messages keyed by text: a multipart part sent without a name is keyed None by the parser, and the
+    envelope (sorted keys) could not be written; it is reported as '(no name)'."""
+    if isinstance(messages, dict):
+        return {"(no name)" if key is None else str(key): _named(value) for key, value in messages.items()}
+    return messages
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every error the API returns, 4xx or 5xx, uses the same envelope."""
 
@@ -96,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
         # flask-smorest drops the Allow header on 405: keep the exception's own headers.
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-        return jsonify(envelope(status, error.name, message, messages)), status, headers
+        return jsonify(envelope(status, error.name, message, _named(messages))), status, headers
 
     @app.errorhandler(sa_exc.DBAPIError)
     @app.errorhandler(sa_exc.TimeoutError)

@@ -172,3 +172,26 @@ def test_one_member_shows_the_standing_worked_out_now(pinned_app, client, world,
     one = client.get(f"/api/v1/members/{member['id']}", headers=world["agent"].headers).get_json()
 
     assert (one["status"], one["months_in_arrears"], one["arrears_idr"]) == ("in_arrears", 2, 16_800)
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        b'Content-Disposition: form-data\r\n\r\nx',  # a part with no name
+        b'Content-Disposition: form-data; filename="a.csv"\r\n\r\nx',  # a file with no field name
+    ],
+)
+def test_a_multipart_part_without_a_name_is_a_422_naming_the_fields(client, world, part):
+    # Found by schemathesis: the unnamed part became an error keyed None, and the envelope could not be sorted (500).
+    boundary = "matrixboundary"
+    body = b"--" + boundary.encode() + b"\r\n" + part + b"\r\n--" + boundary.encode() + b"--\r\n"
+    response = client.post(
+        f"/api/v1/branches/{world['pkp']}/statements",
+        data=body,
+        headers=world["finance"].headers | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    errors = response.get_json()["errors"]
+    assert errors["form"]["bank"] == ["Missing data for required field."]
+    assert set(errors["form"]) <= {"bank", "(no name)"}

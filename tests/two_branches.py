@@ -1,0 +1,347 @@
+"""Two branches with real objects of every kind, for the access matrix and the schemathesis run.
+
+Branch A (Pangkalpinang) has members, a cash payment and its receipt, a deposit, a closed day's batch, an imported
+statement with unmatched credits and open proposals, a mandate with a settled debit and a callback in finance's
+review queue, a sponsor programme with imported members and a sponsor payment. Branch B (Pontianak) has its own
+staff. Every path id the tests use points at one of branch A's objects; ``secrets`` are strings only someone who
+can see branch A's data could write in an answer (NIKs, KPJs, receipt numbers, order ids, bank references).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets as random_secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.factories import NOW, PASSWORD, Staff, nik_for
+
+DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
+MONTH = "2026-10"  # a month that has ended: its incentives can be approved
+MIDTRANS_KEY = "SB-Mid-server-dev-only"  # settings' development default
+ROLES = ("agent", "supervisor", "finance")
+
+
+@dataclass
+class TwoBranches:
+    """Ids of branch A's objects, the staff of both branches and an admin, and branch A's secrets."""
+
+    a: int
+    b: int
+    staff: dict[str, Staff]  # agent_a, supervisor_a, finance_a, agent_b, supervisor_b, finance_b, admin, ...
+    ids: dict[str, Any] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+
+
+def make_staff(app: Any, role: str, branch_id: int | None, username: str) -> Staff:
+    """A staff account with a live API token (an agent also gets a Wadah and a Perisai row)."""
+    from agents.models import Agent, ApiToken, Role, StaffUser, Wadah
+    from agents.services import _token_digest, hash_password
+    from extensions import db
+
+    with app.app_context():
+        user = StaffUser(
+            username=username,
+            password_hash=_hash(hash_password),
+            full_name=f"Test {username}",
+            role=Role(role),
+            branch_id=branch_id,
+        )
+        db.session.add(user)
+        db.session.flush()
+        agent_id = None
+        if role == Role.AGENT:
+            assert branch_id is not None
+            wadah = Wadah(branch_id=branch_id, name=f"Wadah {username}")
+            db.session.add(wadah)
+            db.session.flush()
+            agent = Agent(user_id=user.id, branch_id=branch_id, wadah_id=wadah.id, code=f"A-{user.id}")
+            db.session.add(agent)
+            db.session.flush()
+            agent_id = agent.id
+        token = random_secrets.token_urlsafe(16)
+        db.session.add(
+            ApiToken(
+                user_id=user.id,
+                token_sha256=_token_digest(token),
+                created_at=NOW,
+                expires_at=NOW + timedelta(days=400),
+            )
+        )
+        db.session.commit()
+        return Staff(user.id, user.username, branch_id, token, agent_id)
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _hash(hash_password: Any) -> str:
+    if "h" not in _HASHES:
+        _HASHES["h"] = hash_password(PASSWORD)  # scrypt is slow on purpose: once per session
+    return _HASHES["h"]
+
+
+def _ok(response: Any, *codes: int) -> dict[str, Any]:
+    assert response.status_code in (codes or (200, 201)), (response.status_code, response.get_data(as_text=True))
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def _keyed(staff: Staff) -> dict[str, str]:
+    return staff.headers | {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def midtrans_callback(order_id: str, amount: int, transaction_id: str) -> bytes:
+    """A settlement callback signed with the development server key."""
+    from payments.signatures import midtrans_signature
+
+    gross = f"{amount}.00"
+    return json.dumps(
+        {
+            "order_id": order_id,
+            "transaction_status": "settlement",
+            "status_code": "200",
+            "gross_amount": gross,
+            "transaction_id": transaction_id,
+            "status_message": "ok",
+            "payment_type": "auto_debit",
+            "signature_key": midtrans_signature(order_id, "200", gross, MIDTRANS_KEY),
+        }
+    ).encode()
+
+
+def build(app: Any) -> TwoBranches:
+    """Make both branches and branch A's objects through the API where it can, directly where it cannot."""
+    from agents.models import Branch
+    from extensions import db
+
+    client = app.test_client()
+    with app.app_context():
+        branches = [
+            Branch(
+                code="PKP", name="Kantor Cabang PKP", province_code="19", regency_code="1971", timezone="Asia/Jakarta"
+            ),
+            Branch(
+                code="PTK", name="Kantor Cabang PTK", province_code="61", regency_code="6171", timezone="Asia/Pontianak"
+            ),
+        ]
+        db.session.add_all(branches)
+        db.session.commit()
+        a, b = branches[0].id, branches[1].id
+    staff = {"admin": make_staff(app, "admin", None, "admin")}
+    for suffix, branch_id in (("a", a), ("b", b)):
+        staff[f"agent_{suffix}"] = make_staff(app, "agent", branch_id, f"agent.{suffix}")
+        staff[f"supervisor_{suffix}"] = make_staff(app, "supervisor", branch_id, f"supervisor.{suffix}")
+        staff[f"finance_{suffix}"] = make_staff(app, "branch_finance", branch_id, f"finance.{suffix}")
+    staff["maker_a"] = make_staff(app, "branch_finance", a, "maker.a")  # proposes, so the callers can decide
+    world = TwoBranches(a, b, staff)
+    agent, finance = staff["agent_a"], staff["finance_a"]
+
+    # Members, a cash payment with its receipt, and a deposit of that cash.
+    members = {}
+    for serial, (name, key) in enumerate((("matrixa tunai", "member"), ("matrixa debit", "debit_member")), start=1):
+        body = {
+            "nik": nik_for(serial=serial),
+            "name": name,
+            "phone": f"0812-3456-78{serial:02d}",
+            "occupation": "ojek online",
+            "sector": "transport",
+            "declared_income_idr": 1_000_000,
+            "package": "JKK+JKM",
+        }
+        members[key] = _ok(client.post("/api/v1/members", json=body, headers=agent.headers), 201)
+        world.ids[key] = members[key]["id"]
+        world.secrets |= {members[key]["nik"], members[key]["kpj"]}
+    world.ids["member_name"] = "matrixa tunai"
+    paid = {"member_id": world.ids["member"], "months": 3, "paid_on": DAY.isoformat()}
+    receipt = _ok(client.post("/api/v1/contributions", json=paid, headers=_keyed(agent)), 201)
+    world.ids |= {
+        "payment": receipt["payment_id"],
+        "receipt_number": receipt["number"],
+        "receipt_code": receipt["verification_code"],
+    }
+    world.secrets |= {receipt["number"], receipt["verification_code"]}
+    body = {"amount_idr": receipt["amount_idr"], "bank_reference": "SETORMATRIXA1", "deposited_on": DAY.isoformat()}
+    world.ids["deposit"] = _ok(client.post("/api/v1/deposits", json=body, headers=_keyed(agent)), 201)["id"]
+    world.secrets.add("SETORMATRIXA1")
+
+    # A statement: the deposit's credit (matched) and three credits nobody declared (the unmatched queue).
+    statement = "\n".join(
+        [
+            "date,description,reference,amount",
+            f"2026-11-19,SETORAN TUNAI SETORMATRIXA1,,{receipt['amount_idr']}",
+            "2026-11-20,TRF MATRIXA SATU,,1000001",
+            "2026-11-20,TRF MATRIXA DUA,,1000002",
+            "2026-11-20,TRF MATRIXA TIGA,,1000003",
+        ]
+    )
+    data = {"bank": "generic", "file": (io.BytesIO(statement.encode()), "mutasi-a.csv")}
+    url = f"/api/v1/branches/{a}/statements"
+    _ok(client.post(url, data=data, headers=finance.headers, content_type="multipart/form-data"), 201)
+    world.secrets |= {"TRF MATRIXA SATU", "TRF MATRIXA DUA", "TRF MATRIXA TIGA"}
+    lines = _ok(client.get(f"/api/v1/branches/{a}/statement-lines", headers=finance.headers), 200)
+    by_text = {line["description"]: line["id"] for line in lines}
+    world.ids["line"] = by_text["TRF MATRIXA SATU"]
+    for text, key in (("TRF MATRIXA DUA", "proposal"), ("TRF MATRIXA TIGA", "proposal_2")):
+        body = {"action": "ignore", "reason": "bunga bank, bukan setoran"}
+        url = f"/api/v1/statement-lines/{by_text[text]}/proposals"
+        world.ids[key] = _ok(client.post(url, json=body, headers=staff["maker_a"].headers), 201)["id"]
+
+    # The day closed into batches: the agent's batch.
+    close = client.post(f"/api/v1/branches/{a}/batches/close", json={"date": DAY.isoformat()}, headers=finance.headers)
+    _ok(close, 200)
+    batches = _ok(client.get(f"/api/v1/branches/{a}/batches?date={DAY}", headers=finance.headers), 200)
+    world.ids["batch"] = batches[0]["id"]
+
+    # A mandate with a settled debit (a payment) and a callback whose amount differs (finance's review queue).
+    _debits(app, client, world)
+
+    # A sponsor programme with members imported from CSV and the sponsor's payment.
+    sponsor = {"kind": "donor", "name": "Yayasan Matrixa", "region_code": None}
+    world.ids["sponsor"] = _ok(client.post("/api/v1/sponsors", json=sponsor, headers=finance.headers), 201)["id"]
+    programme = {
+        "code": "MATRIXA-2026",
+        "name": "Programme Matrixa",
+        "sponsor_id": world.ids["sponsor"],
+        "package": "JKK+JKM",
+        "first_month": "2026-11",
+        "months": 3,
+        "budget_idr": 50_000_000,
+    }
+    world.ids["programme"] = _ok(client.post("/api/v1/sponsor-programmes", json=programme, headers=finance.headers))[
+        "id"
+    ]
+    world.secrets.add("MATRIXA-2026")
+    rows = ["nik,name,birth_date,phone,occupation,village"]
+    for serial in (11, 12):
+        nik = nik_for(born=date(1985, 3, 4), serial=serial)
+        rows.append(f"{nik},matrixa sponsored {serial},04-03-1985,0813000000{serial},nelayan,Gerunggang")
+        world.secrets.add(nik)
+    data = {"file": (io.BytesIO(("\n".join(rows) + "\n").encode()), "peserta-a.csv")}
+    url = f"/api/v1/sponsor-programmes/{world.ids['programme']}/imports"
+    imported = _ok(client.post(url, data=data, headers=finance.headers, content_type="multipart/form-data"), 201)
+    world.ids["import"] = imported["id"]
+    url = f"/api/v1/sponsor-programmes/{world.ids['programme']}/payments"
+    sponsor_payment = _ok(client.post(url, json={}, headers=_keyed(finance)), 201)
+    world.ids["sponsor_payment"] = sponsor_payment["id"]
+    world.secrets.add(sponsor_payment["receipt_number"])
+    world.ids["new_nik"] = nik_for(born=date(1986, 5, 6), serial=21)  # for adding one person to the programme
+    return world
+
+
+def _debits(app: Any, client: Any, world: TwoBranches) -> None:
+    from collection.months import Month
+    from extensions import db
+    from payments.autodebit import process_webhook_events
+    from payments.models import DebitAttempt, DebitRequest, Mandate
+    from payments.providers import configured_providers
+
+    member_id = world.ids["debit_member"]
+    with app.app_context():
+        mandate = Mandate(
+            member_id=member_id,
+            provider="midtrans",
+            provider_ref="SBX-MATRIXA",
+            account_label="****4321",
+            status="active",
+        )
+        db.session.add(mandate)
+        db.session.flush()
+        orders = []
+        for month in (Month(2026, 11), Month(2026, 12)):
+            request = DebitRequest(
+                mandate_id=mandate.id,
+                member_id=member_id,
+                first_month=month,
+                months=1,
+                amount_idr=8_400,
+                due_on=NOW.date(),
+                status="sent",
+                attempts=1,
+            )
+            db.session.add(request)
+            db.session.flush()
+            attempt = DebitAttempt(
+                debit_request_id=request.id,
+                order_id=f"MATRIXA-{request.id}-1",
+                attempt_no=1,
+                amount_idr=8_400,
+                status="pending",
+            )
+            db.session.add(attempt)
+            orders.append(attempt.order_id)
+        db.session.commit()
+        world.ids["mandate"] = mandate.id
+    settled, differs = orders
+    for body in (
+        midtrans_callback(settled, 8_400, "trx-matrixa-1"),
+        midtrans_callback(differs, 16_800, "trx-matrixa-2"),
+    ):
+        response = client.post("/webhooks/midtrans", data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        process_webhook_events(db.session, configured_providers(app.config), app.config["CLOCK"]())
+        states = dict(db.session.execute(select(DebitAttempt.order_id, DebitAttempt.status)).all())
+    assert states[settled] == "settled", states
+    world.ids |= {"settled_order": settled, "review_order": differs}
+    world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
+
+
+@contextmanager
+def app_with_two_branches(request: Any, backend: str, tmp: Path) -> Iterator[tuple[Any, TwoBranches]]:
+    """A pinned app on a fresh database of ``backend`` (from the session's migrated template), the session's Redis
+    emptied, the Midtrans sandbox served on loopback, and :func:`build`'s two branches in it."""
+    import threading
+
+    from redis import Redis
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from extensions import db
+    from payments.sandbox import SandboxConfig, create_sandbox
+    from tests import servers
+
+    redis_url: str = request.getfixturevalue("redis_server")
+    with Redis.from_url(redis_url) as connection:
+        connection.flushdb()
+    drop = None
+    if backend == "sqlite":
+        copy = tmp / "iuran.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
+        url = f"sqlite:///{copy}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"iuran_matrix_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        url = servers.create_database(server, name, template=request.getfixturevalue("postgresql_template"))
+        drop = (server, name)
+    sandbox = create_sandbox(
+        SandboxConfig(webhook_url="http://127.0.0.1:9/unused", server_key=MIDTRANS_KEY, auto_deliver=False)
+    )
+    provider = make_server("127.0.0.1", 0, sandbox, threaded=True)
+    thread = threading.Thread(target=provider.serve_forever, daemon=True)
+    thread.start()
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "test"})
+    app.config["CLOCK"] = lambda: NOW
+    app.config["PAYMENT_PROVIDERS"]["midtrans"]["base_url"] = f"http://127.0.0.1:{provider.server_port}"
+    try:
+        yield app, build(app)
+    finally:
+        provider.shutdown()
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+        client = app.extensions.pop("iuran_redis", None)
+        if client is not None:
+            client.close()
+        if drop is not None:
+            servers.drop_database(*drop)
