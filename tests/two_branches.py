@@ -186,7 +186,8 @@ def build(app: Any) -> TwoBranches:
     )
     data = {"bank": "generic", "file": (io.BytesIO(statement.encode()), "mutasi-a.csv")}
     url = f"/api/v1/branches/{a}/statements"
-    _ok(client.post(url, data=data, headers=finance.headers, content_type="multipart/form-data"), 201)
+    imported = _ok(client.post(url, data=data, headers=finance.headers, content_type="multipart/form-data"), 201)
+    world.ids["statement_import"] = imported["import_id"]
     world.secrets |= {"TRF MATRIXA SATU", "TRF MATRIXA DUA", "TRF MATRIXA TIGA"}
     lines = _ok(client.get(f"/api/v1/branches/{a}/statement-lines", headers=finance.headers), 200)
     by_text = {line["description"]: line["id"] for line in lines}
@@ -294,6 +295,23 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     assert states[settled] == "settled", states
     world.ids |= {"settled_order": settled, "review_order": differs}
     world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
+    with app.app_context():  # a large settlement report of branch A's, as a worker left it
+        from payments.models import SettlementImport
+
+        record = SettlementImport(
+            provider="midtrans",
+            branch_id=world.a,
+            scope=f"branch:{world.a}",
+            file_sha256="a" * 64,
+            size_bytes=2_000_000,
+            status="done",
+            report=json.dumps({"order_ids": ["SETTLEMATRIXA"]}),
+            uploaded_by_user_id=world.staff["finance_a"].id,
+        )
+        db.session.add(record)
+        db.session.commit()
+        world.ids["settlement_import"] = record.id
+    world.secrets.add("SETTLEMATRIXA")
 
 
 @contextmanager
