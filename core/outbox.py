@@ -7,10 +7,10 @@ sent, so the demo runs offline; a real SMS or WhatsApp gateway is one more class
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import CursorResult, String, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,7 @@ from extensions import DbSession, Model
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+CLAIM_SECONDS = 120  # longer than any gateway call; a claim that outlives it was a delivery that died
 
 
 class OutboxMessage(Model):
@@ -36,6 +37,9 @@ class OutboxMessage(Model):
     sender: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(255))
+    # A delivery claims a text before it sends it; another delivery leaves it alone until the claim runs out
+    # (a worker killed mid-send: the text goes out once more then, which a gateway keyed by id absorbs).
+    claimed_until: Mapped[datetime | None]
 
 
 class Sender(Protocol):
@@ -77,28 +81,41 @@ def queue_message(
 
 
 def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: int = 200) -> int:
-    """Send unsent texts, oldest first; each is committed on its own so one failure stops nothing else."""
-    pending = list(
+    """Send unsent texts, oldest first, each once however many deliveries run at the same time.
+
+    Each text is claimed (a conditional UPDATE, committed) before it is sent, and marked sent after: two
+    delivery jobs on two workers never send the same text, and no lock is held while the gateway answers.
+    A failed send releases its claim, so the next delivery tries again (up to MAX_ATTEMPTS).
+    """
+    claimable = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    candidates = list(
         session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+            select(OutboxMessage.id)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS, claimable)
             .order_by(OutboxMessage.id)
             .limit(batch)
         )
     )
+    session.commit()
     sent = 0
-    for message in pending:
-        message.attempts += 1
+    for message_id in candidates:
+        claim = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None), claimable)
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxMessage.attempts + 1)
+        )
+        session.commit()
+        if cast(CursorResult[Any], claim).rowcount != 1:
+            continue  # another delivery has it, or sent it
+        message = session.get_one(OutboxMessage, message_id)
         try:
             sender.send(message.recipient, message.body)
         except Exception as error:  # a gateway can fail in any way; record it and try again later
             message.last_error = str(error)[:255]
+            message.claimed_until = None
         else:
             message.sent_at = now
             message.sender = sender.name
             sent += 1
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
+        session.commit()
     return sent

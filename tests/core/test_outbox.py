@@ -1,0 +1,99 @@
+"""The outbox: a text is sent once, also when two delivery jobs run at the same time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.factories import NOW
+
+
+class SlowSender:
+    """A gateway that takes a while per text and remembers every send."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.sent: Counter[int] = Counter()
+        self.lock = threading.Lock()
+
+    def send(self, recipient: str, body: str) -> None:
+        time.sleep(0.05)
+        with self.lock:
+            self.sent[int(body)] += 1
+
+
+def queue_texts(app: Any, count: int) -> None:
+    from core.outbox import queue_message
+    from extensions import db
+
+    with app.app_context():
+        for number in range(count):
+            queue_message(db.session, "test", "+6281234567890", str(number))
+        db.session.commit()
+
+
+def deliver(app: Any, sender: SlowSender, now: Any = NOW) -> int:
+    from core.outbox import deliver_pending
+    from extensions import db
+
+    with app.app_context():
+        try:
+            return deliver_pending(db.session, sender, now)
+        finally:
+            db.session.remove()
+
+
+def test_two_deliveries_at_once_send_each_text_once(app):
+    queue_texts(app, 12)
+    sender = SlowSender()
+    results: list[int] = []
+
+    threads = [threading.Thread(target=lambda: results.append(deliver(app, sender))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.02)  # the second starts while the first is sending
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(results) == 12
+    assert sorted(sender.sent) == list(range(12))
+    assert set(sender.sent.values()) == {1}
+
+
+def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(app):
+    from core.outbox import CLAIM_SECONDS, OutboxMessage
+    from extensions import db
+
+    queue_texts(app, 1)
+    with app.app_context():  # a delivery claimed it, then its worker was killed before it sent
+        message = db.session.scalar(select(OutboxMessage))
+        message.claimed_until = NOW + timedelta(seconds=CLAIM_SECONDS)
+        db.session.commit()
+    sender = SlowSender()
+
+    assert deliver(app, sender) == 0  # still claimed: nobody else sends it meanwhile
+    assert deliver(app, sender, NOW + timedelta(seconds=CLAIM_SECONDS + 1)) == 1
+    assert sender.sent == Counter({0: 1})
+
+
+def test_a_failed_send_is_tried_again_by_the_next_delivery(app):
+    from core.outbox import OutboxMessage
+    from extensions import db
+
+    class Failing(SlowSender):
+        def send(self, recipient: str, body: str) -> None:
+            raise RuntimeError("gateway down")
+
+    queue_texts(app, 1)
+    assert deliver(app, Failing()) == 0
+    sender = SlowSender()
+    assert deliver(app, sender) == 1
+    with app.app_context():
+        message = db.session.scalar(select(OutboxMessage))
+        assert message.attempts == 2 and message.sent_at is not None
