@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", choices=[*DATABASES, "both"], default="both")
     parser.add_argument(
         "--scenario", action="append", choices=sorted(SCENARIOS), help="run only this scenario (repeatable)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, help="scenarios run at once, each with its own servers (default: 2 short, 1 full)"
     )
     parser.add_argument("--no-netns", action="store_true", help="do not use network namespaces")
     parser.add_argument("--keep", action="store_true", help="keep the scenario folders (logs) for a look")
@@ -159,22 +163,31 @@ def outer(args: argparse.Namespace) -> int:
         flush=True,
     )
     started = time.monotonic()
+    folders: dict[str, Path] = {}
+    tasks: list[tuple[str, str]] = []
     rows: list[dict[str, Any]] = []
-    for db in dbs:
-        folder = Path(tempfile.mkdtemp(prefix=f"iuran-drill-{db}-"))
-        try:
+    try:
+        for db in dbs:
+            folders[db] = Path(tempfile.mkdtemp(prefix=f"iuran-drill-{db}-"))
             print(f"drill: {db}: migrating and seeding the template", flush=True)
-            build_template(db, folder)
-            for scenario in scenarios:
-                if db != "postgresql" and scenario in POSTGRESQL_ONLY:
-                    rows.append({"scenario": scenario, "db": db, "skipped": "no database server to stop"})
-                    continue
-                print(f"drill: {db}: {scenario}", flush=True)
-                row = run_child(db, scenario, folder, args, netns)
-                rows.append(row)
-                for event in row.get("events", []):
-                    print(f"drill:   {event}", flush=True)
-        finally:
+            build_template(db, folders[db])
+            tasks += [(db, scenario) for scenario in scenarios]
+        jobs = args.jobs or (2 if args.short else 1)
+
+        def one(task: tuple[str, str]) -> dict[str, Any]:
+            db, scenario = task
+            if db != "postgresql" and scenario in POSTGRESQL_ONLY:
+                return {"scenario": scenario, "db": db, "skipped": "no database server to stop"}
+            print(f"drill: {db}: {scenario}: starting", flush=True)
+            row = run_child(db, scenario, folders[db], args, netns)
+            lines = [row["error"]] if row.get("error") else row.get("events", [])
+            print("\n".join([f"drill: {db}: {scenario}: done", *(f"drill:   {line}" for line in lines)]), flush=True)
+            return row
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            rows = list(pool.map(one, tasks))
+    finally:
+        for folder in folders.values():
             meta_path = folder / "template.json"
             if meta_path.exists():
                 meta = json.loads(meta_path.read_text())
@@ -250,13 +263,20 @@ def inner(args: argparse.Namespace) -> int:
             cleanup.callback(stack.stop)
             stack.start_web()
             stack.start_workers()
+            phases = {"start": time.monotonic() - started}
             import settings
 
             key = str(settings.payment_providers()["midtrans"]["server_keys"][0])
             ctx = Context(stack, seeded, Size.of(args.short), key)
+            mark = time.monotonic()
             outcomes = SCENARIOS[scenario](ctx)
+            phases["load"] = time.monotonic() - mark
+            mark = time.monotonic()
             stack.drain()
+            phases["drain"] = time.monotonic() - mark
+            mark = time.monotonic()
             verdict = check(url, redis.url, outcomes, stack.texts_file)
+            phases["check"] = time.monotonic() - mark
             counts = summarise(outcomes)
             row.update(
                 requests=counts.get("requests", 0),
@@ -268,7 +288,13 @@ def inner(args: argparse.Namespace) -> int:
                 notes=verdict.notes,
                 retries={k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("retry:")},
                 statuses={k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("status:")},
-                events=[*ctx.events, f"rq workers restarted {stack.restarts} times"],
+                events=[
+                    *ctx.events,
+                    f"rq workers restarted {stack.restarts} times; statuses "
+                    + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if k.startswith("status:"))
+                    + "; seconds "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()),
+                ],
             )
         except Exception as error:
             row["error"] = f"{type(error).__name__}: {error}"

@@ -235,7 +235,7 @@ def _batches(conn: Any, verdict: Verdict) -> None:
 
 def _standings(url: str, redis_url: str, verdict: Verdict) -> None:
     """Each member's stored standing against the pure rule, recomputed from his allocations today."""
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from agents.models import Branch
     from app import create_app
@@ -243,6 +243,7 @@ def _standings(url: str, redis_url: str, verdict: Verdict) -> None:
     from collection.services import member_position
     from core.clock import local_today, utcnow
     from extensions import db
+    from payments.models import Payment
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
     wrong: list[str] = []
@@ -251,7 +252,11 @@ def _standings(url: str, redis_url: str, verdict: Verdict) -> None:
         now = utcnow()
         for branch in session.scalars(select(Branch)):
             today = local_today(branch.timezone, now)
-            for member in session.scalars(select(Member).where(Member.branch_id == branch.id)):
+            # Every member the drill could have moved: those with a payment, or whose stored standing is not
+            # the seeded one (active, nothing paid); the others are as seeded, which the rule agrees with.
+            touched = select(Payment.member_id)
+            moved = or_(Member.id.in_(touched), Member.paid_through.is_not(None), Member.status != "active")
+            for member in session.scalars(select(Member).where(Member.branch_id == branch.id, moved)):
                 rule = member_position(session, member, today).standing
                 if (member.status, member.paid_through) != (rule.status, rule.paid_through):
                     wrong.append(

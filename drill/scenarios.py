@@ -6,6 +6,7 @@ recover (drains the queues as the minute's cron sweep would), and checks the led
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -208,7 +209,8 @@ def same_key(ctx: Context) -> list[Outcome]:
         member = ctx.seeded.cash_members[r]
         token = ctx.seeded.agent_tokens[r % len(ctx.seeded.agent_tokens)]
         key = client.new_key("twin", os.getpid(), r)
-        results += client.all_at_once([lambda: client.contribution(ctx.http, token, key, member, 1)] * 20)
+        twin = functools.partial(client.contribution, ctx.http, token, key, member, 1)
+        results += client.all_at_once([twin] * 20)
     ctx.note(f"{ctx.size.twins_rounds} rounds of 20 concurrent twins")
     return results
 
