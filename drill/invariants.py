@@ -22,6 +22,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ def _rows(conn: Any, sql: str, **params: Any) -> list[Any]:
     return list(conn.execute(text(sql), params))
 
 
-def check(url: str, redis_url: str, outcomes: Sequence[Outcome], texts_file: Path | None) -> Verdict:
-    """Compare the outcomes with the database at ``url`` and check every invariant."""
+def check(
+    url: str, redis_url: str, outcomes: Sequence[Outcome], texts_file: Path | None, now: datetime | None = None
+) -> Verdict:
+    """Compare the outcomes with the database at ``url`` and check every invariant (standings as of ``now``)."""
     from sqlalchemy import create_engine
 
     verdict = Verdict()
@@ -61,7 +64,7 @@ def check(url: str, redis_url: str, outcomes: Sequence[Outcome], texts_file: Pat
             _batches(conn, verdict)
     finally:
         engine.dispose()
-    _standings(url, redis_url, verdict)
+    _standings(url, redis_url, verdict, now)
     return verdict
 
 
@@ -150,9 +153,7 @@ def _ledger(conn: Any, verdict: Verdict) -> None:
     )[0]
     if totals.paid != totals.allocated + totals.credit:
         verdict.failures.append(f"money: payments {totals.paid} != allocations {totals.allocated} + {totals.credit}")
-    missing = _rows(
-        conn, "SELECT p.id FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id WHERE r.id IS NULL"
-    )
+    missing = _rows(conn, "SELECT p.id FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id WHERE r.id IS NULL")
     if missing:
         verdict.failures.append(f"receipts: {len(missing)} payments without a receipt, e.g. payment {missing[0].id}")
 
@@ -233,7 +234,7 @@ def _batches(conn: Any, verdict: Verdict) -> None:
             )
 
 
-def _standings(url: str, redis_url: str, verdict: Verdict) -> None:
+def _standings(url: str, redis_url: str, verdict: Verdict, now: datetime | None) -> None:
     """Each member's stored standing against the pure rule, recomputed from his allocations today."""
     from sqlalchemy import or_, select
 
@@ -249,7 +250,7 @@ def _standings(url: str, redis_url: str, verdict: Verdict) -> None:
     wrong: list[str] = []
     with app.app_context():
         session = db.session
-        now = utcnow()
+        now = now or utcnow()
         for branch in session.scalars(select(Branch)):
             today = local_today(branch.timezone, now)
             # Every member the drill could have moved: those with a payment, or whose stored standing is not

@@ -114,7 +114,7 @@ def rq_worker_kill(ctx: Context) -> list[Outcome]:
 
     def fault() -> None:
         for n in range(ctx.size.faults):
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + max(3.0, ctx.size.load_s / (ctx.size.faults + 1))  # wait for a job
             victim = None
             while time.monotonic() < deadline and victim is None:
                 for proc in ctx.stack.workers:
@@ -135,10 +135,9 @@ def rq_worker_kill(ctx: Context) -> list[Outcome]:
             ctx.note(f"kill -9 rq worker {proc.pid}" + (f" mid-job (horse {horses})" if horses else " (idle)"))
             proc.wait()
             ctx.stack.supervise()
-            if n + 1 < ctx.size.faults:
-                time.sleep(ctx.size.load_s / (ctx.size.faults + 1))
 
-    return mixed_load(ctx, fault, ctx.size.load_s / (ctx.size.faults + 2))
+
+    return mixed_load(ctx, fault, 1.0)
 
 
 def redis_stop(ctx: Context) -> list[Outcome]:
@@ -236,11 +235,13 @@ def two_agents(ctx: Context) -> list[Outcome]:
     results: list[Outcome] = []
     for p in range(ctx.size.pairs):
         member = ctx.seeded.cash_members[p]
-        jobs = [
-            (
-                lambda a=a, p=p, member=member: client.contribution(
-                    ctx.http, ctx.seeded.agent_tokens[a], client.new_key("pair", os.getpid(), p, a), member
-                )
+        jobs: list[Callable[[], Outcome]] = [
+            functools.partial(
+                client.contribution,
+                ctx.http,
+                ctx.seeded.agent_tokens[a],
+                client.new_key("pair", os.getpid(), p, a),
+                member,
             )
             for a in (1, 2)
         ]
