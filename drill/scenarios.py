@@ -113,7 +113,7 @@ def rq_worker_kill(ctx: Context) -> list[Outcome]:
     """kill -9 an rq worker and its work horse while it runs a job (a batch of callbacks, or texts)."""
 
     def fault() -> None:
-        for n in range(ctx.size.faults):
+        for _ in range(ctx.size.faults):
             deadline = time.monotonic() + max(3.0, ctx.size.load_s / (ctx.size.faults + 1))  # wait for a job
             victim = None
             while time.monotonic() < deadline and victim is None:

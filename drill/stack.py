@@ -100,6 +100,9 @@ def postgres_copy(template: Postgres) -> Postgres:
     subprocess.run(["cp", "-a", template.data_dir, data_dir], check=True)  # keeps the owner and mode 0700
     with open(os.path.join(data_dir, "postgresql.conf"), "a") as conf:
         conf.write(f"unix_socket_directories = '{socket_dir}'\n")  # the last setting wins
+        # Durable, as production is: the test clusters' fsync=off and synchronous_commit=off would lose commits a
+        # client was already told about when the drill crashes the server (pg_restart found exactly that).
+        conf.write("fsync = on\nsynchronous_commit = on\nfull_page_writes = on\n")
     cluster = Postgres(template.bin_dir, data_dir, socket_dir, run_as)
     cluster.start()
     return cluster
