@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements.txt
 PYTEST_ARGS ?=
-PACKAGES := app.py settings.py extensions.py core collection agents payments workers
+PACKAGES := app.py settings.py extensions.py core collection agents payments workers drill
 
-.PHONY: venv run test lint bench
+.PHONY: venv run test lint bench drill
 
 venv: $(STAMP)
 
@@ -39,3 +39,10 @@ lint: venv
 
 bench: venv
 	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "make: no bench/__main__.py yet"; fi
+
+# The fault drills (drill/): kill, stop and hang the real processes under load on SQLite and PostgreSQL, then check
+# the ledger. DRILL_ARGS="--short" is the form the tests run; "--scenario redis_hang" runs one.
+DRILL_ARGS ?=
+drill: venv
+	IURAN_SKIP_BROWSER=1 bash scripts/ensure_system_packages.sh
+	$(PY) -m drill $(DRILL_ARGS)
