@@ -1,0 +1,222 @@
+"""Holes an outside tester found after the issue-10 fixes: each test FAILS on the code it was written against.
+
+Every test documents one hole (its docstring says which); none is xfail, so the suite stays red until fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from tests import servers
+from tests.agents.test_web import csrf
+from tests.factories import PASSWORD
+from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _terminate(app: Any, agent_id: int) -> None:
+    from agents.models import Agent
+    from extensions import db
+
+    with app.app_context():
+        db.session.execute(update(Agent).where(Agent.id == agent_id).values(status="terminated"))
+        db.session.commit()
+
+
+# --- sessions: a terminated agent keeps the API -------------------------------------------------------
+
+
+def test_a_terminated_agents_api_token_still_lists_his_branchs_members(app, client, world, enrol):
+    """Hole: a terminated agent is shut out of /agen, but his bearer token still reads members' NIK and phone."""
+    enrol()
+    _terminate(app, world["agent"].agent_id)
+
+    assert client.get("/agen/").status_code == 302  # the web app refuses him (holds)
+    listed = client.get("/api/v1/members?q=Budi", headers=world["agent"].headers)
+
+    assert listed.status_code in (401, 403), listed.get_data(as_text=True)[:200]
+
+
+def test_a_terminated_agent_still_gets_a_new_api_token(app, client, world):
+    """Hole: POST /api/v1/auth/token issues a fresh token to a terminated agent (only is_active is checked)."""
+    _terminate(app, world["agent"].agent_id)
+
+    issued = client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": PASSWORD})
+
+    assert issued.status_code in (401, 403)
+
+
+# --- logins: the throttle ----------------------------------------------------------------------------
+
+
+def test_guesses_from_one_ipv6_network_are_never_throttled(app, world):
+    """Hole: the login throttle keys on the whole IPv6 address, so one /64 network guesses a password without end."""
+    statuses = []
+    for number in range(30):
+        client = app.test_client()
+        data = {"csrf_token": csrf(client), "username": "agent.pkp", "password": f"guess-{number}"}
+        answer = client.post("/agen/masuk", data=data, environ_overrides={"REMOTE_ADDR": f"2001:db8:1:2::{number:x}"})
+        statuses.append(answer.status_code)
+
+    assert 429 in statuses, statuses
+
+
+def test_logins_tried_while_the_database_is_down_lock_the_user_out_after_it_is_back(crashable_postgres, make_staff_on):  # noqa: F811
+    """Hole: each 503 login in a database outage counts as a try; 5 lock the user out for 15 minutes after it."""
+    app, cluster = crashable_postgres
+    make_staff_on(app)
+    client = app.test_client()
+    credentials = {"username": "agent.pkp", "password": PASSWORD}
+
+    servers.admin_execute(cluster.url, "CHECKPOINT")
+    cluster.crash()
+    try:
+        during = [client.post("/api/v1/auth/token", json=credentials).status_code for _ in range(5)]
+    finally:
+        cluster.restart()
+    assert during == [503] * 5  # the phone retries as Retry-After tells it to (holds)
+
+    after = client.post("/api/v1/auth/token", json=credentials)
+    if after.status_code == 503:  # the pool's last dead connection
+        after = client.post("/api/v1/auth/token", json=credentials)
+
+    assert after.status_code == 201, (after.status_code, after.headers.get("Retry-After"))
+
+
+# --- faults: a member paid up to the horizon --------------------------------------------------------
+
+
+def test_a_payment_for_a_member_paid_up_to_the_horizon_is_a_clear_4xx_not_a_500(client, world, enrol):
+    """Hole: a member paid 24 months ahead has no open due: member_position's open_dues[0] makes every payment a 500."""
+    member = enrol()
+    headers = world["agent"].headers
+
+    def pay(months: int) -> Any:
+        return client.post(
+            "/api/v1/contributions",
+            json={"member_id": member["id"], "months": months},
+            headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+
+    statuses = []
+    for months in (12, 12, 1):
+        statuses.append(pay(months).status_code)
+        if statuses[-1] != 201:
+            break
+    assert statuses == [201, 201, 201], statuses  # paid through the horizon (holds)
+
+    one_more = pay(1)
+    schedule = client.get(f"/api/v1/members/{member['id']}/schedule", headers=headers)
+
+    assert 400 <= one_more.status_code < 500, one_more.get_data(as_text=True)[:200]
+    assert schedule.status_code == 200, schedule.get_data(as_text=True)[:200]
+
+
+# --- bodies: the form limit and a slow body ------------------------------------------------------------
+
+
+def test_a_form_sent_as_multipart_gets_the_upload_limit_not_the_forms(client, world):
+    """Hole: any route takes 20 MB (not the README's 1 MB for forms) when the body says multipart/form-data."""
+    part = b"x" * (3 * 1024 * 1024)
+    body = b'--b\r\nContent-Disposition: form-data; name="username"; filename="u.txt"\r\n\r\n' + part + b"\r\n--b--\r\n"
+
+    answer = client.post("/agen/masuk", data=body, content_type="multipart/form-data; boundary=b")
+
+    assert answer.status_code == 413, answer.status_code
+
+
+def _make_run_gunicorn_options() -> list[str]:
+    """The worker options `make run` starts gunicorn with (scripts/run.py), so the test follows a fix there."""
+    source = (ROOT / "scripts" / "run.py").read_text()
+    options = []
+    for flag in ("--workers", "--worker-class", "--threads", "--timeout"):
+        found = re.search(rf'"{flag}",\s*"([^"]+)"', source)
+        if found:
+            options += [flag, found.group(1)]
+    return options
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.sqlite_only
+def test_two_slow_request_bodies_do_not_stall_every_other_request(database_url, redis_url, instance_path):
+    """Hole: make run's 2 sync workers each wait on a body sent 1 byte a second: two such clients stall the app 30 s."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        IURAN_INSTANCE=str(instance_path),
+        SECRET_KEY="t",
+        PYTHONPATH=str(ROOT),
+    )
+    argv = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*argv, *_make_run_gunicorn_options(), "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    stop = threading.Event()
+    slow_clients: list[threading.Thread] = []
+    try:
+        for _ in range(300):  # up to 30 s to start
+            try:
+                with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+
+        def trickle() -> None:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                head = "POST /agen/masuk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                sock.sendall((head + "Content-Length: 100000\r\n\r\n").encode())
+                for _ in range(40):  # at most 20 s
+                    if stop.wait(0.5):
+                        return
+                    try:
+                        sock.sendall(b"a")
+                    except OSError:
+                        return
+
+        slow_clients = [threading.Thread(target=trickle, daemon=True) for _ in range(2)]
+        for thread in slow_clients:
+            thread.start()
+        time.sleep(1)
+
+        try:
+            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=8) as answer:
+                status = answer.status
+        except OSError as error:  # timed out behind the two slow bodies
+            status = repr(error)
+        assert status == 200
+    finally:
+        stop.set()
+        for thread in slow_clients:
+            thread.join(timeout=5)
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
