@@ -79,10 +79,11 @@ def from_environment() -> dict[str, Any]:
         # treat as secure). `make run` turns it off for a phone trying the app over the LAN.
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") == "1",
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("WEB_SESSION_SECONDS", 14 * 24 * 3600)),
-        # Logins allowed per username and address in LOGIN_WINDOW_SECONDS; failed logins per address whatever
-        # the username (many usernames from one address); receipt lookups per address and minute.
+        # Failed logins allowed in LOGIN_WINDOW_SECONDS per username and address (an IPv6 address's /64), per
+        # address whatever the username, and per username whatever the address; receipt lookups per minute.
         "LOGIN_ATTEMPTS": int(os.environ.get("LOGIN_ATTEMPTS", 5)),
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_FAILURES_PER_USERNAME": int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", 30)),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
         # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",

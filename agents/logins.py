@@ -8,6 +8,7 @@ stored. Logging out revokes the row, so a cookie copied before the logout stops 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -16,8 +17,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import CursorResult, select, update
 from werkzeug.security import check_password_hash
 
-from agents.models import ApiToken, StaffUser, WebSession
-from agents.services import DUMMY_PASSWORD_HASH
+from agents.models import Agent, ApiToken, StaffUser, WebSession
+from agents.services import DUMMY_PASSWORD_HASH, may_log_in
 from core import audit, ratelimit
 from core.errors import TooManyRequests, Unauthorized
 from extensions import DbSession
@@ -41,30 +42,56 @@ def check_password_login(
 ) -> StaffUser:
     """The active user behind a username and password, or :class:`LoginThrottled` / :class:`Unauthorized`.
 
-    Two throttles: tries per address and username (a success resets it), and failures per address whatever
-    the username (one address guessing across many usernames). An unknown username is checked against a
-    dummy hash, so it answers in the time a real one does. Refusals are audited; the caller commits nothing.
+    Three throttles count refusals: per network and username (a success resets it), per network whatever the
+    username (one address guessing across many usernames), and per username whatever the network (many
+    addresses guessing one password). An unknown username is checked against a dummy hash, so it answers in
+    the time a real one does; an agent no longer active is refused like a wrong password. Refusals are audited.
     """
     username = username.strip().lower()[:64]
     action = "auth.token" if app == "api" else "auth.web_login"
     window = config["LOGIN_WINDOW_SECONDS"]
-    pair = f"login:{remote_addr}:{username}"
-    address = f"login-failures:{remote_addr}"
-    if ratelimit.hits(address, window) >= config["LOGIN_FAILURES_PER_ADDRESS"] or not ratelimit.allow(
-        pair, config["LOGIN_ATTEMPTS"], window
+    network = address_network(remote_addr)
+    pair = f"login:{network}:{username}"
+    address = f"login-failures:{network}"
+    account = f"login-failures-user:{username}"
+    if (
+        ratelimit.hits(pair, window) >= config["LOGIN_ATTEMPTS"]
+        or ratelimit.hits(address, window) >= config["LOGIN_FAILURES_PER_ADDRESS"]
+        or ratelimit.hits(account, window) >= config["LOGIN_FAILURES_PER_USERNAME"]
     ):
         audit.record(session, f"{action}_throttled", "staff_user", None, None, username=username, app=app)
         session.commit()
         raise LoginThrottled(f"Too many attempts from here: wait {window // 60} minutes.", retry_after=window)
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     password_ok = check_password_hash(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
-    if user is None or not password_ok or not user.is_active:
-        ratelimit.hit(address, window)
+    allowed = user is not None and session.scalar(
+        select(StaffUser.id)
+        .outerjoin(Agent, Agent.user_id == StaffUser.id)
+        .where(StaffUser.id == user.id, may_log_in())
+    )
+    if user is None or not password_ok or not allowed:
+        # Only a refusal counts: a login that met a database outage (503) or succeeded costs no try.
+        for key in (pair, address, account):
+            ratelimit.hit(key, window)
         audit.record(session, f"{action}_refused", "staff_user", None, None, username=username, app=app)
         session.commit()
         raise Unauthorized("Wrong username or password.")
     ratelimit.reset(pair)
     return user
+
+
+def address_network(remote_addr: str | None) -> str:
+    """The network a client's address stands for in the throttles: an IPv4 address itself, an IPv6 address's
+    /64 (one home line or phone holds a whole /64, and could step through it)."""
+    try:
+        parsed = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return str(remote_addr)
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def start_web_session(session: DbSession, user: StaffUser, app: str, now: datetime, lifetime_seconds: int) -> str:
@@ -90,11 +117,12 @@ def user_for_web_session(session: DbSession, sid: object, now: datetime) -> Staf
     return session.scalar(
         select(StaffUser)
         .join(WebSession, WebSession.user_id == StaffUser.id)
+        .outerjoin(Agent, Agent.user_id == StaffUser.id)
         .where(
             WebSession.sid_sha256 == _digest(sid),
             WebSession.revoked_at.is_(None),
             WebSession.expires_at > now,
-            StaffUser.is_active.is_(True),
+            may_log_in(),
         )
     )
 

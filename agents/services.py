@@ -6,10 +6,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from werkzeug.security import generate_password_hash
 
-from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
+from agents.models import Agent, AgentStatus, ApiToken, Branch, Role, StaffUser, Wadah
 from core import audit
 from core.errors import field_error
 from extensions import DbSession
@@ -68,16 +68,24 @@ def issue_token(session: DbSession, user: StaffUser, now: datetime, ttl: timedel
     return token, api_token
 
 
+def may_log_in() -> ColumnElement[bool]:
+    """Who may use a login: an active account, and for an agent an active Perisai (not deactivated after 3
+    months without a transaction, not terminated for fraud: domain.md §5). Needs ``agents`` outer-joined."""
+    return and_(StaffUser.is_active.is_(True), or_(Agent.id.is_(None), Agent.status == AgentStatus.ACTIVE))
+
+
 def user_for_token(session: DbSession, token: str, now: datetime) -> StaffUser | None:
-    """The active user a bearer token belongs to, or None if it is unknown, expired or revoked (one query)."""
+    """The user a bearer token belongs to, or None if it is unknown, expired or revoked or its user may no
+    longer log in (one query)."""
     return session.scalar(
         select(StaffUser)
         .join(ApiToken, ApiToken.user_id == StaffUser.id)
+        .outerjoin(Agent, Agent.user_id == StaffUser.id)
         .where(
             ApiToken.token_sha256 == _token_digest(token),
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
-            StaffUser.is_active.is_(True),
+            may_log_in(),
         )
     )
 

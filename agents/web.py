@@ -7,6 +7,7 @@ it with fetch, keeps it on the phone when there is no connection, and sends it a
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import uuid
@@ -178,7 +179,7 @@ def agent_required(view: F) -> F:
         if request.method == "POST":
             try:
                 _check_csrf()
-                _check_queued_by(user)
+                _check_key_owner(user)
             except DomainError as error:
                 if _wants_json():
                     body = {"code": error.status, "status": error.name, "message": error.message, **error.extra}
@@ -191,15 +192,30 @@ def agent_required(view: F) -> F:
     return cast(F, wrapper)
 
 
-def _check_queued_by(user: StaffUser) -> None:
-    """A form that waited on the phone names the agent who filled it in; it is only booked for him.
+def key_owner(key: str) -> str:
+    """A signature, made when a money form is shown, that binds its idempotency key to the agent it was shown to.
 
-    The phone sends a queued form again after a re-login with the new session's CSRF token (app.js), so the
-    CSRF check is made on the session that sends it; ``queued_by`` keeps another agent who logs in on the same
-    phone from booking cash he never took.
+    The phone sends a form that waited on it with the CSRF token of the session that sends it (app.js, after a
+    logout and a new login, say); this signature keeps another agent who logs in on the same phone from
+    booking cash he never took: the server, not the phone, says whose form it is.
     """
-    queued_by = request.form.get("queued_by", "")
-    if queued_by and queued_by != str(user.id):
+    user = g.get("current_user")
+    return _key_owner(user.id if user else 0, key)
+
+
+def _key_owner(user_id: int, key: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"form-owner:{user_id}:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{user_id}.{digest}"
+
+
+bp.add_app_template_global(key_owner, "key_owner")
+
+
+def _check_key_owner(user: StaffUser) -> None:
+    """A form that carries its owner's signature is only taken from that agent (409 for anyone else)."""
+    sent = request.form.get("key_owner", "")
+    if sent and not hmac.compare_digest(sent, _key_owner(user.id, request.form.get("idempotency_key", ""))):
         raise Conflict(t("queued_by_other"), reason="queued_by_other_agent")
 
 

@@ -605,7 +605,6 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
     period = current_period(session, member)
     this_month = Month.of(today)
     horizon = this_month + PAYABLE_AHEAD_MONTHS
-    holidays = holidays_for(session, branch, period.first_month.first_day(), horizon.last_day())
     settled = set(
         session.scalars(
             select(PaymentAllocation.month).where(
@@ -616,6 +615,8 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         )
     )
     owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
+    # one month past what is paid: a member paid through the horizon is next due then
+    holidays = holidays_for(session, branch, period.first_month.first_day(), max(horizon, owed_until + 1).last_day())
     every_due = _dues(member, period.first_month, max(horizon, owed_until), table, holidays)
     standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period.started_on)
     lapsed = standing.status == MemberStatus.LAPSED
@@ -639,11 +640,13 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
                 months_covered=tuple(d.month for d in window),
             )
         )
+    # Paid through the horizon (PAYABLE_AHEAD_MONTHS): nothing can be paid yet, and the next due is past it.
+    next_due = open_dues[0] if open_dues else _dues(member, owed_until + 1, owed_until + 1, table, holidays)[0]
     return MemberPosition(
         standing=standing,
         starts_new_period=lapsed,
-        next_due_month=open_dues[0].month,
-        next_due_on=open_dues[0].due_on,
+        next_due_month=next_due.month,
+        next_due_on=next_due.due_on,
         choices=tuple(choices),
         open_dues=open_dues,
         period_dues=tuple(every_due),

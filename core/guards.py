@@ -51,11 +51,24 @@ class PayloadTooLarge(DomainError):
     name = "Request Entity Too Large"
 
 
+# The routes that take a file (a settlement report, a bank statement, a sponsor's list, coverage targets):
+# only these get MAX_UPLOAD_BYTES, whatever content type any other request says it has.
+UPLOAD_RULES = frozenset(
+    {
+        "/api/v1/settlements/<string:provider_name>",
+        "/api/v1/branches/<int:branch_id>/statements",
+        "/api/v1/sponsor-programmes/<int:programme_id>/imports",
+        "/keuangan/mutasi/unggah",
+        "/keuangan/cakupan/target",
+    }
+)
+
+
 def body_limit() -> int:
     """How many bytes of body this request may send: a callback, a form or JSON, or an uploaded file."""
     if request.path.startswith("/webhooks/"):
         return MAX_WEBHOOK_BYTES
-    if request.path.startswith("/api/v1/settlements/") or request.mimetype == "multipart/form-data":
+    if request.url_rule is not None and request.url_rule.rule in UPLOAD_RULES:
         return MAX_UPLOAD_BYTES
     return MAX_BODY_BYTES
 

@@ -384,8 +384,12 @@ def main() -> int:
                 f"{host}:{port}",
                 "--workers",
                 "2",
+                # Threads: a client sending its body slowly holds one thread, not a whole worker. A public
+                # deployment still wants a buffering proxy in front (README, Production start).
                 "--worker-class",
-                "sync",
+                "gthread",
+                "--threads",
+                "4",
                 "--graceful-timeout",
                 "5",
                 "--access-logfile",

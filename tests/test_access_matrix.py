@@ -541,12 +541,11 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
 
 
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
-    from payments.finance_web import BRANCH_CHOICE
-
     from agents.logins import start_web_session
     from agents.models import StaffUser
     from core.clock import app_now
     from extensions import db
+    from payments.finance_web import BRANCH_CHOICE
 
     client = app.test_client()
     if caller != "anonymous":

@@ -421,7 +421,8 @@ def member_form(client: Any, member_id: int) -> dict[str, str]:
     page = client.get(f"/agen/anggota/{member_id}").get_data(as_text=True)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return {"csrf_token": token, "idempotency_key": key, "months": "1"}
+    owner = re.search(r'name="key_owner" value="([^"]+)"', page).group(1)
+    return {"csrf_token": token, "idempotency_key": key, "key_owner": owner, "months": "1"}
 
 
 def json_post(client: Any, path: str, data: dict[str, str]) -> Any:
@@ -431,7 +432,7 @@ def json_post(client: Any, path: str, data: dict[str, str]) -> Any:
 def test_a_form_queued_before_a_logout_is_accepted_after_a_new_login_with_its_session_token(app, client, world, enrol):
     member = enrol()
     login(client)
-    queued = member_form(client, member["id"]) | {"queued_by": str(world["agent"].id)}
+    queued = member_form(client, member["id"])
     client.post("/agen/keluar", data={"csrf_token": queued["csrf_token"]})
     login(client)
 
@@ -454,7 +455,7 @@ def test_a_form_queued_by_one_agent_is_not_booked_for_another_who_logs_in_on_the
     member = enrol()
     other = make_staff("agent", world["pkp"], "agent2.pkp")
     login(client)
-    queued = member_form(client, member["id"]) | {"queued_by": str(world["agent"].id)}
+    queued = member_form(client, member["id"])
     client.post("/agen/keluar", data={"csrf_token": queued["csrf_token"]})
     login(client, "agent2.pkp")
 
@@ -464,6 +465,8 @@ def test_a_form_queued_by_one_agent_is_not_booked_for_another_who_logs_in_on_the
 
     assert refused.status_code == 409
     assert refused.get_json()["reason"] == "queued_by_other_agent"
+    forged = queued | {"csrf_token": live["csrf_token"], "key_owner": f"{other.id}.{'0' * 32}"}
+    assert json_post(client, f"/agen/anggota/{member['id']}/bayar", forged).status_code == 409
     assert payments(app) == 0
 
 
@@ -472,3 +475,11 @@ def test_the_session_state_needs_a_login(client, world):
 
     assert response.status_code == 401
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_every_upload_rule_names_a_route_of_the_app(app):
+    from core.guards import UPLOAD_RULES
+
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+
+    assert UPLOAD_RULES <= rules  # a renamed upload route would otherwise fall back to the 1 MB limit

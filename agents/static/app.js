@@ -78,11 +78,13 @@
       });
   }
   // A waiting form is sent with the CSRF token of the session that sends it (it may have been filled in
-  // before a logout and a new login) and names the agent who filled it in: only he can send it.
-  function withSession(body, live, agent) {
-    var params = new URLSearchParams(body);
+  // before a logout and a new login); its key_owner, signed by the server when the form was shown, makes
+  // sure it is booked only for the agent who filled it in. A form queued by an older app.js (no agent) is
+  // sent as it was.
+  function withSession(item, live) {
+    if (!item.agent) return item.body;
+    var params = new URLSearchParams(item.body);
     params.set("csrf_token", live.csrf_token);
-    if (agent) params.set("queued_by", agent);
     return params.toString();
   }
   function flush() {
@@ -96,14 +98,14 @@
       if (session.status !== 200 || !live.user_id) { flushing = false; render(); return; }  // logged out: it waits
       var next = waiting.filter(function (i) { return !i.agent || i.agent === live.user_id; })[0];
       if (!next) { flushing = false; return; }  // another agent's forms wait for him
-      return post(next.url, withSession(next.body, live, next.agent)).then(function (result) {
+      return post(next.url, withSession(next, live)).then(function (result) {
         flushing = false;
         var items = load();
         var item = items.filter(function (i) { return i.key === next.key; })[0];
         if (!item) return;
+        var reason = result.body && result.body.reason;
         var retry = result.status === 401 || result.status === 408 || result.status === 429 ||
-          result.status >= 500 || (result.body && (result.body.reason === "csrf" ||
-          result.body.reason === "queued_by_other_agent"));
+          result.status >= 500 || reason === "queued_by_other_agent" || (reason === "csrf" && item.agent);
         if (result.status >= 200 && result.status < 300) {
           item.state = "sent";
           item.receiptUrl = result.body.receipt_url;

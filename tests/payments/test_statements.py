@@ -146,7 +146,9 @@ def test_references_compare_on_letters_and_digits():
 def test_interest_and_its_tax_have_sen_and_are_skipped_not_refused():
     text = BRI.replace(
         "Saldo Akhir",
-        '30/11/2026,BUNGA,0000,,"1.234,56",\n30/11/2026,PAJAK BUNGA,0000,"246,91",\n30/11/2026,PAJAK,0000,"0,50",\nSaldo Akhir',
+        '30/11/2026,BUNGA,0000,,"1.234,56",\n'
+        '30/11/2026,PAJAK BUNGA,0000,"246,91",\n'
+        '30/11/2026,PAJAK,0000,"0,50",\nSaldo Akhir',
     )
 
     parsed = parse_statement(text, BANK_FORMATS["bri"])
