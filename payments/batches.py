@@ -48,6 +48,7 @@ from payments.models import (
     PaymentStatus,
     Receipt,
     StatementImport,
+    StatementImportStatus,
     StatementLine,
 )
 
@@ -223,11 +224,13 @@ def _judge(session: DbSession, branch: Branch, figures: BatchFigures, today: dat
 
 
 def _statement_covers(session: DbSession, branch_id: int, day: date) -> bool:
-    """Whether an imported statement runs past ``day`` (a deposit made that day is booked by then)."""
+    """Whether an imported statement runs past ``day`` (a deposit made that day is booked by then). Only a
+    finished import counts: while a worker is still storing or matching a large one, its deposits are pending."""
     return (
         session.scalar(
             select(func.count()).where(
                 StatementImport.branch_id == branch_id,
+                StatementImport.status == StatementImportStatus.DONE,
                 StatementImport.first_booked_on <= day,
                 StatementImport.last_booked_on > day,
             )

@@ -717,3 +717,30 @@ def test_targets_are_for_the_branchs_own_province(client, world):
     assert (
         "outside the branch's province 19" in response.get_json()["errors"]["json"]["targets"]["0"]["regency_code"][0]
     )
+
+
+def test_a_deposit_is_pending_while_a_worker_is_still_importing_the_statement_that_covers_its_day(client, world, enrol):
+    from extensions import db
+    from payments.models import StatementImport
+
+    member = enrol()
+    amount = pay(client, world["agent"], member["id"])["amount_idr"]
+    deposit(client, world["agent"], amount, "STILL-IMPORTING-1")
+    with client.application.app_context():  # a large statement whose worker has stored its dates, not its lines
+        db.session.add(
+            StatementImport(
+                branch_id=world["pkp"],
+                bank="generic",
+                filename="mutasi-besar.csv",
+                file_sha256="b" * 64,
+                first_booked_on=date(2026, 11, 1),
+                last_booked_on=date(2026, 11, 21),
+                status="storing",
+            )
+        )
+        db.session.commit()
+
+    figures = batches_of(client, world["finance"], world["pkp"])[code(world, "agent")]["figures"]
+
+    assert figures["variances"] == []
+    assert figures["pending"] == ["Deposit STILL-IMPORTING-1: no imported bank statement covers 2026-11-19 yet."]
