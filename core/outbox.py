@@ -7,10 +7,11 @@ sent, so the demo runs offline; a real SMS or WhatsApp gateway is one more class
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, String, Text, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, String, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,18 +81,22 @@ def queue_message(
     return True
 
 
-def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: int = 200) -> int:
+def deliver_pending(
+    session: DbSession, sender: Sender, now: datetime, batch: int = 200, claim_seconds: int = CLAIM_SECONDS
+) -> int:
     """Send unsent texts, oldest first, each once however many deliveries run at the same time.
 
     Each text is claimed (a conditional UPDATE, committed) before it is sent, and marked sent after: two
     delivery jobs on two workers never send the same text, and no lock is held while the gateway answers.
-    A failed send releases its claim, so the next delivery tries again (up to MAX_ATTEMPTS).
+    A failed send releases its claim, so the next delivery tries again (up to MAX_ATTEMPTS). ``now`` is when
+    the run starts; each claim is dated by the time the run has taken since, so a long run's later claims
+    do not start out expired.
     """
-    claimable = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    started = time.monotonic()
     candidates = list(
         session.scalars(
             select(OutboxMessage.id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS, claimable)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS, _claimable(now))
             .order_by(OutboxMessage.id)
             .limit(batch)
         )
@@ -99,10 +104,16 @@ def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: in
     session.commit()
     sent = 0
     for message_id in candidates:
+        at = now + timedelta(seconds=time.monotonic() - started)
         claim = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None), claimable)
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxMessage.attempts + 1)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.attempts < MAX_ATTEMPTS,
+                _claimable(at),
+            )
+            .values(claimed_until=at + timedelta(seconds=claim_seconds), attempts=OutboxMessage.attempts + 1)
         )
         session.commit()
         if cast(CursorResult[Any], claim).rowcount != 1:
@@ -114,8 +125,12 @@ def deliver_pending(session: DbSession, sender: Sender, now: datetime, batch: in
             message.last_error = str(error)[:255]
             message.claimed_until = None
         else:
-            message.sent_at = now
+            message.sent_at = now + timedelta(seconds=time.monotonic() - started)
             message.sender = sender.name
             sent += 1
         session.commit()
     return sent
+
+
+def _claimable(at: datetime) -> ColumnElement[bool]:
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < at)

@@ -97,3 +97,42 @@ def test_a_failed_send_is_tried_again_by_the_next_delivery(app):
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage))
         assert message.attempts == 2 and message.sent_at is not None
+
+
+def test_a_long_delivery_keeps_its_later_claims_alive(app):
+    """A run's claims are dated by the time it has taken, not by when it started: a second delivery that starts
+    after the first's start plus the claim time still finds the first's current text claimed."""
+    queue_texts(app, 4)
+    sender = SlowSender()
+    results: list[int] = []
+
+    def deliver_with_short_claims(started: float) -> None:
+        from core.outbox import deliver_pending
+        from extensions import db
+
+        with app.app_context():  # each job passes the clock as it reads it when it starts
+            try:
+                results.append(deliver_pending(db.session, sender, NOW + timedelta(seconds=started), claim_seconds=1))
+            finally:
+                db.session.remove()
+
+    sender_delay = SlowSender.send
+
+    def slow_send(self: SlowSender, recipient: str, body: str) -> None:
+        time.sleep(0.6)
+        sender_delay(self, recipient, body)
+
+    SlowSender.send = slow_send  # type: ignore[method-assign]
+    try:
+        first = threading.Thread(target=deliver_with_short_claims, args=(0.0,))
+        first.start()
+        time.sleep(1.5)  # the first run is on its third text: its start plus the 1 s claim has passed
+        second = threading.Thread(target=deliver_with_short_claims, args=(1.5,))
+        second.start()
+        first.join(timeout=60)
+        second.join(timeout=60)
+    finally:
+        SlowSender.send = sender_delay  # type: ignore[method-assign]
+
+    assert sum(results) == 4
+    assert set(sender.sent.values()) == {1}
