@@ -387,7 +387,14 @@ def run_settlement_import(
     record.status = "running"
     session.commit()
     try:
-        summary = _summarise(content)
+        try:
+            summary = _summarise(content)
+        except DomainError as unreadable:  # not UTF-8, or a broken CSV row past the header the request checked
+            record.status = "invalid"
+            record.errors = json.dumps({"message": unreadable.message} | (unreadable.errors or {}))
+            record.content, record.finished_at = None, now
+            session.commit()
+            return record
         if summary.refused:
             refusal = _refusal(summary)
             record.status, record.errors = "invalid", json.dumps({"message": refusal.message} | summary.errors)

@@ -335,6 +335,23 @@ def test_a_large_report_with_a_bad_row_fails_in_the_worker_naming_it_and_stores_
     assert again.status_code == 422 and "row 5" in again.get_json()["errors"]["file"]
 
 
+def test_a_large_report_broken_past_its_header_is_refused_by_the_worker_with_the_reason(
+    small_inline_limit, client, world, settled, rq_burst
+):
+    orders = [settled() for _ in range(3)]
+    filler = "".join(line(f"NOT-OURS-{number}") for number in range(400))  # past the first block the request reads
+    body = (HEADER + "".join(line(o) for o in orders) + filler).encode() + b"\xff\xfe not utf-8,x,1,2026-11-22\n"
+
+    queued = upload(client, world["finance"], body)
+    assert queued.status_code == 202
+    rq_burst()
+
+    status = client.get(queued.headers["Location"], headers=world["finance"].headers).get_json()
+    assert status["status"] == "invalid"
+    assert "UTF-8" in status["errors"]["message"]
+    assert stored_lines(small_inline_limit) == []
+
+
 def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
     small_inline_limit, client, world, settled, rq_burst, monkeypatch
 ):
