@@ -21,6 +21,7 @@ from extensions import DbSession, Model
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 CLAIM_SECONDS = 120  # longer than any gateway call; a claim that outlives it was a delivery that died
+MAX_BATCHES_PER_RUN = 50  # 10,000 texts a run at the most; the next run (cron's sweep, the next payment) goes on
 
 
 class OutboxMessage(Model):
@@ -93,15 +94,34 @@ def deliver_pending(
     do not start out expired.
     """
     started = time.monotonic()
-    candidates = list(
-        session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS, _claimable(now))
-            .order_by(OutboxMessage.id)
-            .limit(batch)
+    sent = 0
+    after = 0
+    for _ in range(MAX_BATCHES_PER_RUN):  # a backlog (texts held up while Redis was away) goes out in one run
+        candidates = list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.id > after,
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.attempts < MAX_ATTEMPTS,
+                    _claimable(now + timedelta(seconds=time.monotonic() - started)),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(batch)
+            )
         )
-    )
-    session.commit()
+        session.commit()
+        sent += _send_claimed(session, sender, candidates, now, started, claim_seconds)
+        if len(candidates) < batch:
+            break
+        after = candidates[-1]
+    return sent
+
+
+def _send_claimed(
+    session: DbSession, sender: Sender, candidates: list[int], now: datetime, started: float, claim_seconds: int
+) -> int:
+    """Claim each text, send it, and mark it sent (or release it when the gateway failed)."""
     sent = 0
     for message_id in candidates:
         at = now + timedelta(seconds=time.monotonic() - started)

@@ -136,3 +136,19 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
 
     assert sum(results) == 4
     assert set(sender.sent.values()) == {1}
+
+
+def test_a_backlog_larger_than_a_batch_goes_out_in_one_run(app):
+    from core.outbox import deliver_pending
+    from extensions import db
+
+    class Quick(SlowSender):
+        def send(self, recipient: str, body: str) -> None:
+            self.sent[int(body)] += 1
+
+    queue_texts(app, 25)
+    sender = Quick()
+    with app.app_context():
+        assert deliver_pending(db.session, sender, NOW, batch=10) == 25
+
+    assert sorted(sender.sent) == list(range(25))
