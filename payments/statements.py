@@ -262,11 +262,14 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
         if line.amount_idr < 0:
             result.debit_rows += 1
             continue
+        # Keyed by the whole description, as before descriptions were cut to their column: a line imported
+        # then keeps its key, and an overlapping statement does not add it again.
         identity = (line.booked_on, line.amount_idr, normalise(line.description), normalise(line.reference or ""))
         seen[identity] += 1
         key = hashlib.sha256(repr((*identity, seen[identity])).encode()).hexdigest()[:40]
+        description = cut_at_word(line.description, MAX_DESCRIPTION)
         result.lines.append(
-            ParsedLine(line.row_number, line.booked_on, line.amount_idr, line.description, line.reference, key)
+            ParsedLine(line.row_number, line.booked_on, line.amount_idr, description, line.reference, key)
         )
     return result
 
@@ -351,7 +354,7 @@ def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_num
     if amount.has_sen:
         return ParsedLine(row_number, booked_on, 0, "", None, SEN_CREDIT)
     amount_idr = amount.rupiah
-    description = cut_at_word(" ".join(_cell(row, at, c) for c in bank.description_columns).strip(), MAX_DESCRIPTION)
+    description = " ".join(_cell(row, at, c) for c in bank.description_columns).strip()  # cut once it is keyed
     reference = _cell(row, at, bank.reference_column) or None
     if reference is not None and len(reference) > MAX_REFERENCE:
         raise ValueError(

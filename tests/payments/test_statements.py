@@ -181,3 +181,15 @@ def test_a_credit_above_a_32_bit_integer_is_a_line():
     )
 
     assert [line.amount_idr for line in parsed.lines] == [3_000_000_000]
+
+
+def test_a_long_description_keeps_the_key_its_whole_text_gave_it_before_it_was_cut_to_its_column():
+    """Lines imported before descriptions were cut were keyed by their whole text: an overlapping statement
+    must find them by the same key, so two texts that differ only past the column's 300 characters differ."""
+    head = "2026-11-20,SETORAN " + "KETERANGAN " * 30
+    one = parse_statement(f"date,description,reference,amount\n{head}AKHIR SATU,,50000\n", BANK_FORMATS["generic"])
+    two = parse_statement(f"date,description,reference,amount\n{head}AKHIR DUA,,50000\n", BANK_FORMATS["generic"])
+
+    assert one.lines[0].description == two.lines[0].description  # both cut to the column, at a word
+    assert len(one.lines[0].description) <= 300
+    assert one.lines[0].line_key != two.lines[0].line_key
