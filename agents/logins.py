@@ -54,29 +54,34 @@ def check_password_login(
     pair = f"login:{network}:{username}"
     address = f"login-failures:{network}"
     account = f"login-failures-user:{username}"
-    if (
-        ratelimit.hits(pair, window) >= config["LOGIN_ATTEMPTS"]
-        or ratelimit.hits(address, window) >= config["LOGIN_FAILURES_PER_ADDRESS"]
-        or ratelimit.hits(account, window) >= config["LOGIN_FAILURES_PER_USERNAME"]
-    ):
+    # Counted before the password is checked (a check takes a scrypt's time: parallel tries must not all get
+    # past a check-then-count), and given back where the try does not count: a success (but for the pair's
+    # count, which a success resets) and a database outage.
+    keys = ((pair, config["LOGIN_ATTEMPTS"]), (address, config["LOGIN_FAILURES_PER_ADDRESS"]))
+    keys += ((account, config["LOGIN_FAILURES_PER_USERNAME"]),)
+    if any(ratelimit.hit(key, window) > limit for key, limit in keys):
         audit.record(session, f"{action}_throttled", "staff_user", None, None, username=username, app=app)
         session.commit()
         raise LoginThrottled(f"Too many attempts from here: wait {window // 60} minutes.", retry_after=window)
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    password_ok = check_password_hash(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
-    allowed = user is not None and session.scalar(
-        select(StaffUser.id)
-        .outerjoin(Agent, Agent.user_id == StaffUser.id)
-        .where(StaffUser.id == user.id, may_log_in())
-    )
+    try:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        password_ok = check_password_hash(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
+        allowed = user is not None and session.scalar(
+            select(StaffUser.id)
+            .outerjoin(Agent, Agent.user_id == StaffUser.id)
+            .where(StaffUser.id == user.id, may_log_in())
+        )
+    except Exception:
+        for key, _ in keys:
+            ratelimit.give_back(key, window)
+        raise
     if user is None or not password_ok or not allowed:
-        # Only a refusal counts: a login that met a database outage (503) or succeeded costs no try.
-        for key in (pair, address, account):
-            ratelimit.hit(key, window)
         audit.record(session, f"{action}_refused", "staff_user", None, None, username=username, app=app)
         session.commit()
         raise Unauthorized("Wrong username or password.")
     ratelimit.reset(pair)
+    for key in (address, account):
+        ratelimit.give_back(key, window)
     return user
 
 

@@ -82,6 +82,11 @@ def hit(key: str, window_seconds: int) -> int:
     return _add(key, 1, window_seconds)
 
 
+def give_back(key: str, window_seconds: int) -> None:
+    """Take back one hit counted on ``key`` (a try that turned out not to count)."""
+    _add(key, -1, window_seconds)
+
+
 def hits(key: str, window_seconds: int) -> int:
     """The hits on ``key`` in the current window, without counting one."""
     return _add(key, 0, window_seconds)

@@ -483,3 +483,21 @@ def test_every_upload_rule_names_a_route_of_the_app(app):
     rules = {rule.rule for rule in app.url_map.iter_rules()}
 
     assert UPLOAD_RULES <= rules  # a renamed upload route would otherwise fall back to the 1 MB limit
+
+
+def test_guesses_sent_in_parallel_get_no_more_tries_than_the_throttle_allows(app, world):
+    """Each try is counted before its password is checked: twelve at once still get five checks."""
+    answers: list[int] = []
+
+    def guess(number: int) -> None:
+        client = app.test_client()
+        response = client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": f"wrong-{number}"})
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(answers) == [401] * app.config["LOGIN_ATTEMPTS"] + [429] * (12 - app.config["LOGIN_ATTEMPTS"])
