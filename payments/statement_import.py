@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from agents.models import Branch, StaffUser
@@ -109,19 +109,22 @@ def run_import(
     upload = session.get(StatementUpload, import_id)
     if upload is None:  # cannot happen: the file is let go only when the import ends
         raise ValueError(f"statement import {import_id} has no file waiting")
-    branch_id, bank_code = record.branch_id, record.bank
+    branch_id, bank_code, content = record.branch_id, record.bank, upload.content
+    session.expunge(upload)  # the parsed lines are what is needed from here on, not the file's bytes
+    del upload
+    session.rollback()  # parse outside a transaction: on SQLite a transaction holds the write lock
     try:
         try:
-            parsed = bank.read_statement(upload.content, bank_code)
+            parsed = bank.read_statement(content, bank_code)
         except DomainError as error:
+            record = _locked(session, import_id)
             record.status = StatementImportStatus.REFUSED
             record.errors = json.dumps(_messages(error))
             record.finished_at = now
-            session.delete(upload)
+            session.execute(delete(StatementUpload).where(StatementUpload.import_id == import_id))
             session.commit()
             return record
-        session.expunge(upload)  # the parsed lines are what is needed from here on, not the file's bytes
-        del upload
+        del content
         record = _locked(session, import_id)
         bank.describe(record, parsed)
         record.status, record.lines_done = StatementImportStatus.STORING, 0
@@ -141,9 +144,7 @@ def run_import(
         record.status, record.lines_done = StatementImportStatus.DONE, record.lines_total
         record.finished_at = now
         record.errors = None
-        waiting = session.get(StatementUpload, import_id)
-        if waiting is not None:
-            session.delete(waiting)
+        session.execute(delete(StatementUpload).where(StatementUpload.import_id == import_id))  # not loading it
         audit.record(
             session,
             "statement.imported",
