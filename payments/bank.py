@@ -161,6 +161,13 @@ def check_header(content: bytes, bank: str) -> None:
         raise field_error("file", str(error), "files") from None
 
 
+def lock_branch(session: DbSession, branch_id: int) -> None:
+    """Take the branch's row lock: one writer of its statement lines and their matches at a time (an import,
+    a worker's chunk, a declared deposit matching lines). A no-op on SQLite, whose BEGIN IMMEDIATE already
+    serialises every writer."""
+    session.execute(select(Branch.id).where(Branch.id == branch_id).with_for_update())
+
+
 def import_statement(
     session: DbSession,
     branch: Branch,
@@ -180,7 +187,7 @@ def import_statement(
     bank_format_of(bank)
     digest = hashlib.sha256(content).hexdigest()
     # One import per branch at a time: two overlapping statements must not both add the lines they share.
-    session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())
+    lock_branch(session, branch.id)
     known = session.scalar(
         select(StatementImport).where(StatementImport.branch_id == branch.id, StatementImport.file_sha256 == digest)
     )

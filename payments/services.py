@@ -30,7 +30,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.outbox import queue_message
 from extensions import DbSession
 from payments.allocation import Due, allocate
-from payments.bank import match_lines
+from payments.bank import lock_branch, match_lines
 from payments.batches import ensure_day_open
 from payments.models import (
     BatchStatus,
@@ -434,6 +434,7 @@ def record_deposit(
         if existing is None:
             raise
         return existing, False
+    lock_branch(session, branch.id)  # an import's worker may be matching this branch's lines meanwhile
     match_lines(session, branch.id, now)  # the bank may have shown this deposit before it was declared
     after = agent_cash(session, agent, today)
     if not after.blocked:

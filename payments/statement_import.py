@@ -134,7 +134,7 @@ def run_import(
             session.commit()  # the chunk and the progress together
             if progress:
                 progress(record.lines_done)
-            _lock_branch(session, branch_id)  # one writer per branch at a time, chunk by chunk
+            bank.lock_branch(session, branch_id)  # one writer per branch at a time, chunk by chunk
 
         bank.store_lines(session, branch_id, bank_code, import_id, parsed.lines, on_chunk=step, chunk=chunk)
         record.status, record.lines_done = StatementImportStatus.MATCHING, 0
@@ -169,14 +169,10 @@ def run_import(
         raise
 
 
-def _lock_branch(session: DbSession, branch_id: int) -> None:
-    session.execute(select(Branch.id).where(Branch.id == branch_id).with_for_update())
-
-
 def _locked(session: DbSession, import_id: int) -> StatementImport:
     record = session.get(StatementImport, import_id)
     assert record is not None
-    _lock_branch(session, record.branch_id)
+    bank.lock_branch(session, record.branch_id)
     return record
 
 
