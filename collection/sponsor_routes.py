@@ -36,7 +36,7 @@ from collection.sponsor_schemas import (
     SponsorSchema,
 )
 from core.clock import app_now
-from core.errors import DomainError, field_error
+from core.errors import ServiceUnavailable, field_error
 from extensions import db
 from payments import sponsor_payments
 from payments.routes import IDEMPOTENCY_DOC, idempotency_key
@@ -45,11 +45,6 @@ from workers.queues import schedule_outbox_delivery
 bp = Blueprint("sponsors", __name__, description="Sponsor programmes: Pemda and donors paying members' contributions")
 log = logging.getLogger(__name__)
 ROLES = sponsors.PROGRAMME_ROLES
-
-
-class Unavailable(DomainError):
-    status = 503
-    name = "Service Unavailable"
 
 
 @bp.route("/sponsors")
@@ -297,6 +292,6 @@ def _queue_import(record: SponsorImport, content: bytes) -> None:
         log.exception("could not enqueue sponsor import %s", record.id)
         record.status = "failed"
         db.session.commit()
-        raise Unavailable(
+        raise ServiceUnavailable(
             "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
         ) from error

@@ -51,6 +51,16 @@ class TooManyRequests(DomainError):
     name = "Too Many Requests"
 
 
+class ServiceUnavailable(DomainError):
+    """A part the request needs is away (the job queue, say): nothing was lost; send it again in a while."""
+
+    status = 503
+    name = "Service Unavailable"
+
+    def __init__(self, message: str, retry_after: int = 30, **extra: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **extra)
+
+
 class Unauthorized(DomainError):
     status = 401
     name = "Unauthorized"

@@ -13,7 +13,7 @@ from agents.auth import current_user, require_roles
 from agents.models import Role
 from collection.months import Month
 from core.clock import app_now, local_today
-from core.errors import DomainError, field_error, query_error
+from core.errors import DomainError, ServiceUnavailable, field_error, query_error
 from extensions import db
 from payments import bank, batches, reports, statement_import
 from payments.schemas import (
@@ -95,17 +95,12 @@ class Statements(MethodView):
         return report, 202, {"Location": url_for("finance.StatementImportById", import_id=report.import_id)}
 
 
-class Unavailable(DomainError):
-    status = 503
-    name = "Service Unavailable"
-
-
 def queue_import(import_id: int) -> None:
     """Have a worker run (or resume) a large import; a 503 when the queue is down (the file waits: upload it again)."""
     from workers.queues import queue_statement_import
 
     if not queue_statement_import(import_id):
-        raise Unavailable(
+        raise ServiceUnavailable(
             "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
         )
 

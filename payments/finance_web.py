@@ -54,7 +54,7 @@ from collection.months import Month
 from core.charts import Series, bar_chart, thousands
 from core.clock import app_now, local_today
 from core.csvexport import csv_filename, csv_text
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden, ServiceUnavailable
 from extensions import db
 from payments import bank, batches, reports, statement_import
 from payments.finance_texts import t
@@ -538,7 +538,7 @@ def upload_statement() -> ResponseReturnValue:
             current_app.config["STATEMENT_INLINE_LINES"],
         )
         if status == 202 and not queue_statement_import(report.import_id):
-            raise QueueDown(t("queue_down"))
+            raise ServiceUnavailable(t("queue_down"))
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(
@@ -547,10 +547,6 @@ def upload_statement() -> ResponseReturnValue:
     if status == 202:  # a worker imports it: its page shows the progress
         return redirect(url_for("keuangan.statement_import_page", import_id=report.import_id), code=303)
     return _render_unmatched(status, report=report, chosen_bank=bank_code)
-
-
-class QueueDown(DomainError):
-    status = 503  # the file waits in the database: the same upload later queues it
 
 
 @bp.get("/mutasi/impor/<int:import_id>")

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from agents.auth import current_user, require_roles
 from agents.models import Role
 from core.clock import app_now
-from core.errors import DomainError
+from core.errors import DomainError, ServiceUnavailable
 from extensions import db
 from payments import settlements
 from payments.autodebit import (
@@ -308,22 +308,21 @@ def _job_alive(import_id: int) -> bool:
 
 def _queue_settlement_import(import_id: int) -> None:
     """Enqueue the import of a kept report, after the commit that kept it; one job id per import."""
+    from extensions import redis_failed, redis_reachable
     from workers.jobs import import_settlement_report
     from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
 
     try:
+        if not redis_reachable():  # failed a moment ago: do not wait on it again
+            raise RedisError("Redis failed a moment ago")
         queue(LOW).enqueue(import_settlement_report, import_id, job_id=_job_id(import_id), job_timeout=LONG_JOB_TIMEOUT)
     except RedisError as error:  # the file is kept: the same upload again queues it
-        log.exception("could not enqueue settlement import %s", import_id)
-        raise QueueUnavailable(
+        redis_failed()
+        log.warning("could not enqueue settlement import %s", import_id)
+        raise ServiceUnavailable(
             "The report is kept but could not be queued (the job queue is unavailable): send the same file again "
             "in a minute."
         ) from error
-
-
-class QueueUnavailable(DomainError):
-    status = 503
-    name = "Service Unavailable"
 
 
 @bp.route("/debit-runs")
