@@ -158,3 +158,19 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  row {row['row']} ({row['nik']}): {row.get('field')}: {row.get('reason')}")
         if record.rejected > 50:
             click.echo(f"  … and {record.rejected - 50} more rejected rows (GET /api/v1/sponsor-imports/{record.id})")
+
+    @app.cli.command("end-sessions")
+    @click.argument("username")
+    def end_sessions(username: str) -> None:
+        """End every web session and API token of a user at once (a lost phone, a password seen by someone)."""
+        from sqlalchemy import select
+
+        from agents.logins import end_sessions_of
+        from agents.models import StaffUser
+
+        user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"There is no user {username!r}.")
+        ended = end_sessions_of(db.session, user.id, None, utcnow())
+        db.session.commit()
+        click.echo(f"{user.username}: {ended} sessions and tokens ended; the next request of each is asked to log in")

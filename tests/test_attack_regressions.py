@@ -501,3 +501,16 @@ def test_guesses_sent_in_parallel_get_no_more_tries_than_the_throttle_allows(app
         thread.join(timeout=60)
 
     assert sorted(answers) == [401] * app.config["LOGIN_ATTEMPTS"] + [429] * (12 - app.config["LOGIN_ATTEMPTS"])
+
+
+def test_the_operator_ends_every_session_of_a_user_from_the_command_line(app, client, world):
+    login(client)
+    assert client.get("/agen/").status_code == 200
+
+    result = app.test_cli_runner().invoke(args=["end-sessions", "agent.pkp"])
+    unknown = app.test_cli_runner().invoke(args=["end-sessions", "nobody"])
+
+    assert result.exit_code == 0 and "2 sessions and tokens ended" in result.output
+    assert client.get("/agen/").status_code == 302
+    assert client.get("/api/v1/branches", headers=world["agent"].headers).status_code == 401
+    assert unknown.exit_code != 0 and "no user" in unknown.output
