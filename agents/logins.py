@@ -57,8 +57,11 @@ def check_password_login(
     # Counted before the password is checked (a check takes a scrypt's time: parallel tries must not all get
     # past a check-then-count), and given back where the try does not count: a success (but for the pair's
     # count, which a success resets) and a database outage.
-    keys = ((pair, config["LOGIN_ATTEMPTS"]), (address, config["LOGIN_FAILURES_PER_ADDRESS"]))
-    keys += ((account, config["LOGIN_FAILURES_PER_USERNAME"]),)
+    keys: list[tuple[str, int]] = [
+        (pair, config["LOGIN_ATTEMPTS"]),
+        (address, config["LOGIN_FAILURES_PER_ADDRESS"]),
+        (account, config["LOGIN_FAILURES_PER_USERNAME"]),
+    ]
     if any(ratelimit.hit(key, window) > limit for key, limit in keys):
         audit.record(session, f"{action}_throttled", "staff_user", None, None, username=username, app=app)
         session.commit()
