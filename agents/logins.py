@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from werkzeug.security import check_password_hash
 
 from agents.models import Agent, ApiToken, StaffUser, WebSession
@@ -159,6 +159,20 @@ def end_sessions_of(session: DbSession, user_id: int, actor_user_id: int | None,
         ended += cast(CursorResult[Any], result).rowcount
     audit.record(session, "auth.sessions_ended", "staff_user", user_id, actor_user_id, ended=ended)
     return ended
+
+
+SESSION_ROWS_KEPT_DAYS = 30  # an ended session's row stays this long, for a look at who was logged in when
+
+
+def purge_web_sessions(session: DbSession, now: datetime) -> int:
+    """Delete the rows of web sessions that ended (expired or revoked) over SESSION_ROWS_KEPT_DAYS ago; how
+    many. Who logged in and out stays in the audit log. Commits."""
+    before = now - timedelta(days=SESSION_ROWS_KEPT_DAYS)
+    result = session.execute(
+        delete(WebSession).where(or_(WebSession.expires_at < before, WebSession.revoked_at < before))
+    )
+    session.commit()
+    return cast(CursorResult[Any], result).rowcount
 
 
 def safe_next(target: str, prefix: str) -> str | None:

@@ -12,6 +12,7 @@ import re
 import signal
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -514,3 +515,28 @@ def test_the_operator_ends_every_session_of_a_user_from_the_command_line(app, cl
     assert client.get("/agen/").status_code == 302
     assert client.get("/api/v1/branches", headers=world["agent"].headers).status_code == 401
     assert unknown.exit_code != 0 and "no user" in unknown.output
+
+
+def test_the_rows_of_sessions_that_ended_a_month_ago_are_purged_and_live_ones_kept(app, world):
+    from agents.logins import SESSION_ROWS_KEPT_DAYS, end_web_session, purge_web_sessions, start_web_session
+    from agents.models import StaffUser, WebSession
+    from core.clock import utcnow
+    from extensions import db
+
+    now = utcnow()
+    long_ago = now - timedelta(days=SESSION_ROWS_KEPT_DAYS + 5)
+    with app.app_context():
+        user = db.session.get(StaffUser, world["agent"].id)
+        live = start_web_session(db.session, user, "agen", now, 3600)
+        expired = start_web_session(db.session, user, "agen", long_ago, 3600)
+        logged_out = start_web_session(db.session, user, "agen", long_ago, 90 * 24 * 3600)
+        recently_out = start_web_session(db.session, user, "agen", now - timedelta(days=1), 3600)
+        db.session.commit()
+        end_web_session(db.session, logged_out, long_ago + timedelta(hours=1))
+        end_web_session(db.session, recently_out, now - timedelta(hours=20))
+        db.session.commit()
+
+        assert purge_web_sessions(db.session, now) == 2
+        assert db.session.scalar(select(func.count()).select_from(WebSession)) == 2
+        assert purge_web_sessions(db.session, now) == 0
+    assert live and expired

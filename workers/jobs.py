@@ -187,6 +187,16 @@ def import_bank_statement(import_id: int) -> dict[str, object]:
         return {"status": record.status, "credit_lines": record.credit_lines, "new_lines": record.new_lines}
 
 
+def purge_web_sessions() -> int:
+    """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts)."""
+    from agents.logins import purge_web_sessions as purge
+    from core.clock import utcnow
+    from extensions import db
+
+    with _app().app_context():
+        return purge(db.session, utcnow())
+
+
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
     from collection.sponsors import end_finished_programmes as end

@@ -28,3 +28,5 @@ cron.register(jobs.fan_out_day_end, DEFAULT, cron="10 * * * *")
 # Sponsor programmes: every morning (23:30 UTC is 06:30 WIB), those whose last month has passed end, and their
 # members hear that they pay themselves from now on.
 cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)
+# Web sessions that ended a month ago: their rows go every night (22:00 UTC is 05:00 WIB).
+cron.register(jobs.purge_web_sessions, LOW, cron="0 22 * * *")
