@@ -7,7 +7,6 @@ stored. Logging out revokes the row, so a cookie copied before the logout stops 
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import secrets
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from sqlalchemy import CursorResult, delete, or_, select, update
 from werkzeug.security import check_password_hash
 
 from agents.models import Agent, ApiToken, StaffUser, WebSession
-from agents.services import DUMMY_PASSWORD_HASH, may_log_in
+from agents.services import DUMMY_PASSWORD_HASH, may_log_in, sha256_hex, user_for_credential
 from core import audit, ratelimit
 from core.errors import TooManyRequests, Unauthorized
 from extensions import DbSession
@@ -26,10 +25,6 @@ from extensions import DbSession
 
 class LoginThrottled(TooManyRequests):
     """Too many tries for this username from this address, or too many failures from this address."""
-
-
-def _digest(sid: str) -> str:
-    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def check_password_login(
@@ -108,7 +103,7 @@ def start_web_session(session: DbSession, user: StaffUser, app: str, now: dateti
     session.add(
         WebSession(
             user_id=user.id,
-            sid_sha256=_digest(sid),
+            sid_sha256=sha256_hex(sid),
             app=app,
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime_seconds),
@@ -122,17 +117,7 @@ def user_for_web_session(session: DbSession, sid: object, now: datetime) -> Staf
     """The active user of a live (not revoked, not expired) web session, or None (one indexed query)."""
     if not isinstance(sid, str) or not sid:
         return None
-    return session.scalar(
-        select(StaffUser)
-        .join(WebSession, WebSession.user_id == StaffUser.id)
-        .outerjoin(Agent, Agent.user_id == StaffUser.id)
-        .where(
-            WebSession.sid_sha256 == _digest(sid),
-            WebSession.revoked_at.is_(None),
-            WebSession.expires_at > now,
-            may_log_in(),
-        )
-    )
+    return user_for_credential(session, WebSession.sid_sha256, sha256_hex(sid), now)
 
 
 def end_web_session(session: DbSession, sid: object, now: datetime) -> None:
@@ -141,7 +126,7 @@ def end_web_session(session: DbSession, sid: object, now: datetime) -> None:
         return
     user_id = session.scalar(
         update(WebSession)
-        .where(WebSession.sid_sha256 == _digest(sid), WebSession.revoked_at.is_(None))
+        .where(WebSession.sid_sha256 == sha256_hex(sid), WebSession.revoked_at.is_(None))
         .values(revoked_at=now)
         .returning(WebSession.user_id)
     )

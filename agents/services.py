@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import generate_password_hash
 
 from agents.models import Agent, AgentStatus, ApiToken, Branch, Role, StaffUser, Wadah
@@ -54,14 +55,15 @@ def create_agent(session: DbSession, user: StaffUser, wadah: Wadah, code: str, m
     return agent
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def sha256_hex(secret: str) -> str:
+    """What is stored of a token or session id: its SHA-256, so a database leak leaks no credential."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue_token(session: DbSession, user: StaffUser, now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
     """Store a new bearer token's digest for a user whose password was checked, and return the token."""
     token = secrets.token_urlsafe(32)
-    api_token = ApiToken(user_id=user.id, token_sha256=_token_digest(token), created_at=now, expires_at=now + ttl)
+    api_token = ApiToken(user_id=user.id, token_sha256=sha256_hex(token), created_at=now, expires_at=now + ttl)
     session.add(api_token)
     audit.record(session, "auth.token_issued", "staff_user", user.id, user.id)
     session.commit()
@@ -77,14 +79,23 @@ def may_log_in() -> ColumnElement[bool]:
 def user_for_token(session: DbSession, token: str, now: datetime) -> StaffUser | None:
     """The user a bearer token belongs to, or None if it is unknown, expired or revoked or its user may no
     longer log in (one query)."""
+    return user_for_credential(session, ApiToken.token_sha256, sha256_hex(token), now)
+
+
+def user_for_credential(
+    session: DbSession, digest_column: InstrumentedAttribute[str], digest: str, now: datetime
+) -> StaffUser | None:
+    """The user of a live credential (an API token, a web session: a row with ``user_id``, ``expires_at`` and
+    ``revoked_at``) found by its digest, if that user may still log in (one indexed query)."""
+    credential = digest_column.class_
     return session.scalar(
         select(StaffUser)
-        .join(ApiToken, ApiToken.user_id == StaffUser.id)
+        .join(credential, credential.user_id == StaffUser.id)
         .outerjoin(Agent, Agent.user_id == StaffUser.id)
         .where(
-            ApiToken.token_sha256 == _token_digest(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
+            digest_column == digest,
+            credential.revoked_at.is_(None),
+            credential.expires_at > now,
             may_log_in(),
         )
     )

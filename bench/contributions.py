@@ -137,7 +137,7 @@ def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
     from sqlalchemy import insert, update
 
     from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
-    from agents.services import _token_digest, hash_password
+    from agents.services import hash_password, sha256_hex
     from app import create_app
     from collection.arrears import MemberStatus
     from collection.kpj import kpj_for
@@ -205,7 +205,7 @@ def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
             [
                 {
                     "user_id": uid,
-                    "token_sha256": _token_digest(token),
+                    "token_sha256": sha256_hex(token),
                     "created_at": now,
                     "expires_at": now + timedelta(days=2),
                 }

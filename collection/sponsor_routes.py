@@ -40,7 +40,7 @@ from core.errors import ServiceUnavailable, field_error
 from extensions import db
 from payments import sponsor_payments
 from payments.routes import IDEMPOTENCY_DOC, idempotency_key
-from workers.queues import schedule_outbox_delivery
+from workers.queues import job_alive, schedule_outbox_delivery
 
 bp = Blueprint("sponsors", __name__, description="Sponsor programmes: Pemda and donors paying members' contributions")
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class Imports(MethodView):
         record, new = sponsor_import.start_import(
             db.session, current_user(), programme, upload.filename or "", content, now
         )
-        if not new and record.status == "running" and not _job_alive(record.id):
+        if not new and record.status == "running" and not job_alive(f"sponsor-import-{record.id}"):
             _queue_import(record, content)  # its worker died (a timeout, a deploy): the import resumes
             return _import_view(record, True, "rejected", 1, 100), 202
         if not new and record.status != "failed":
@@ -258,22 +258,6 @@ def _import_view(
     view = {column: getattr(record, column) for column in ImportSchema().fields if hasattr(record, column)}
     view |= {"already_imported": already_imported, "rows": rows[start : start + page_size], "rows_matching": len(rows)}
     return view
-
-
-def _job_alive(import_id: int) -> bool:
-    """Whether the RQ job of a running import is still queued or running (unknown: assume it is)."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from extensions import redis_connection
-
-    try:
-        job = Job.fetch(f"sponsor-import-{import_id}", connection=redis_connection())
-    except NoSuchJobError:
-        return False
-    except RedisError:
-        return True
-    return job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled")
 
 
 def _queue_import(record: SponsorImport, content: bytes) -> None:

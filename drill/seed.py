@@ -55,7 +55,7 @@ def seed(url: str, redis_url: str) -> Seeded:
     from sqlalchemy import insert, select
 
     from agents.models import Agent, ApiToken, Role, StaffUser
-    from agents.services import _token_digest, hash_password
+    from agents.services import hash_password, sha256_hex
     from app import create_app
     from collection.models import Member
     from collection.months import Month
@@ -94,7 +94,7 @@ def seed(url: str, redis_url: str) -> Seeded:
         session.execute(
             insert(ApiToken).values(
                 user_id=finance_id,
-                token_sha256=_token_digest(finance_token),
+                token_sha256=sha256_hex(finance_token),
                 created_at=now,
                 expires_at=now + timedelta(days=2),
             )

@@ -9,7 +9,6 @@ from typing import Any
 from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from redis.exceptions import RedisError
 
 from agents.auth import current_user, require_roles
 from agents.models import Role
@@ -53,7 +52,7 @@ from payments.services import (
     record_deposit,
     reverse_payment,
 )
-from workers.queues import schedule_outbox_delivery
+from workers.queues import queue_settlement_import, schedule_outbox_delivery
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +268,12 @@ class Settlements(MethodView):
         record, new = settlements.start_settlement_import(db.session, current_user(), provider_name, content, now)
         if record.status == "invalid":
             raise settlements.refusal_of(record)
-        if record.status != "done" and (new or record.status == "failed" or not _job_alive(record.id)):
-            _queue_settlement_import(record.id)
+        # queued unless its job is queued or running already; a 503 only when the file would otherwise wait unseen
+        if record.status != "done" and not queue_settlement_import(record.id) and (new or record.status == "failed"):
+            raise ServiceUnavailable(
+                "The report is kept but could not be queued (the job queue is unavailable): send the same file again "
+                "in a minute."
+            )
         response = jsonify(SettlementImportSchema().dump(settlements.describe_import(record)))
         response.status_code = 200 if record.status == "done" else 202
         response.headers["Location"] = url_for("payments.SettlementImportById", import_id=record.id)
@@ -284,45 +287,6 @@ class SettlementImportById(MethodView):
     def get(self, import_id: int) -> Any:
         """A large settlement report's import: its progress, then its report (or the rows refused)."""
         return settlements.describe_import(settlements.settlement_import_for(db.session, current_user(), import_id))
-
-
-def _job_id(import_id: int) -> str:
-    return f"settlement-import-{import_id}"
-
-
-def _job_alive(import_id: int) -> bool:
-    """Whether the RQ job of an unfinished import is still queued or running (Redis unreachable: assume so)."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from extensions import redis_connection
-
-    try:
-        job = Job.fetch(_job_id(import_id), connection=redis_connection())
-    except NoSuchJobError:
-        return False
-    except RedisError:
-        return True
-    return job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled")
-
-
-def _queue_settlement_import(import_id: int) -> None:
-    """Enqueue the import of a kept report, after the commit that kept it; one job id per import."""
-    from extensions import redis_failed, redis_reachable
-    from workers.jobs import import_settlement_report
-    from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
-
-    try:
-        if not redis_reachable():  # failed a moment ago: do not wait on it again
-            raise RedisError("Redis failed a moment ago")
-        queue(LOW).enqueue(import_settlement_report, import_id, job_id=_job_id(import_id), job_timeout=LONG_JOB_TIMEOUT)
-    except RedisError as error:  # the file is kept: the same upload again queues it
-        redis_failed()
-        log.warning("could not enqueue settlement import %s", import_id)
-        raise ServiceUnavailable(
-            "The report is kept but could not be queued (the job queue is unavailable): send the same file again "
-            "in a minute."
-        ) from error
 
 
 @bp.route("/debit-runs")

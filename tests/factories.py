@@ -64,45 +64,95 @@ def make_branch(pinned_app: Any) -> Callable[..., int]:
     return make
 
 
+def create_staff(app: Any, role: str, branch_id: int | None, username: str | None = None) -> Staff:
+    """A staff account with a live API token (an agent also gets its Wadah and Perisai rows)."""
+    from agents.models import Agent, ApiToken, Role, StaffUser, Wadah
+    from agents.services import sha256_hex
+    from extensions import db
+
+    with app.app_context():
+        user = StaffUser(
+            username=username or f"{role}-{secrets.token_hex(3)}",
+            password_hash=_password_hash(),
+            full_name=f"Test {role}",
+            role=Role(role),
+            branch_id=branch_id,
+        )
+        db.session.add(user)
+        db.session.flush()
+        agent_id = None
+        if role == Role.AGENT:
+            assert branch_id is not None
+            wadah = Wadah(branch_id=branch_id, name="Wadah Test")
+            db.session.add(wadah)
+            db.session.flush()
+            agent = Agent(user_id=user.id, branch_id=branch_id, wadah_id=wadah.id, code=f"A-{user.id}")
+            db.session.add(agent)
+            db.session.flush()
+            agent_id = agent.id
+        token = secrets.token_urlsafe(16)
+        db.session.add(
+            ApiToken(
+                user_id=user.id,
+                token_sha256=sha256_hex(token),
+                created_at=NOW,
+                expires_at=NOW + timedelta(days=400),
+            )
+        )
+        db.session.commit()
+        return Staff(user.id, user.username, branch_id, token, agent_id)
+
+
+def sent_debit(
+    app: Any,
+    member_id: int,
+    provider_ref: str,
+    first_month: tuple[int, int] = (2026, 11),
+    mandate_id: int | None = None,
+    order_id: str | None = None,
+) -> tuple[int, int, str]:
+    """A Midtrans debit of Rp8.400 sent for a month, its attempt pending, on an active mandate (a new one unless
+    ``mandate_id`` names it): ``(mandate_id, request_id, order_id)``; the order is ``IUR-<request>-1`` by default."""
+    from collection.months import Month
+    from extensions import db
+    from payments.models import DebitAttempt, DebitRequest, Mandate
+
+    with app.app_context():
+        if mandate_id is None:
+            mandate = Mandate(
+                member_id=member_id, provider="midtrans", provider_ref=provider_ref, account_label="****1234"
+            )
+            mandate.status = "active"
+            db.session.add(mandate)
+            db.session.flush()
+            mandate_id = mandate.id
+        request = DebitRequest(
+            mandate_id=mandate_id,
+            member_id=member_id,
+            first_month=Month(*first_month),
+            months=1,
+            amount_idr=8_400,
+            due_on=NOW.date(),
+            status="sent",
+            attempts=1,
+        )
+        db.session.add(request)
+        db.session.flush()
+        order_id = order_id or f"IUR-{request.id}-1"
+        attempt = DebitAttempt(
+            debit_request_id=request.id, order_id=order_id, attempt_no=1, amount_idr=8_400, status="pending"
+        )
+        db.session.add(attempt)
+        db.session.commit()
+        return mandate_id, request.id, order_id
+
+
 @pytest.fixture
 def make_staff(pinned_app: Any) -> Callable[..., Staff]:
     """Build a staff account (an agent also gets its Wadah and Perisai rows) and a live API token."""
-    from agents.models import Agent, ApiToken, Role, StaffUser, Wadah
-    from agents.services import _token_digest
-    from extensions import db
 
     def make(role: str, branch_id: int | None, username: str | None = None) -> Staff:
-        with pinned_app.app_context():
-            user = StaffUser(
-                username=username or f"{role}-{secrets.token_hex(3)}",
-                password_hash=_password_hash(),
-                full_name=f"Test {role}",
-                role=Role(role),
-                branch_id=branch_id,
-            )
-            db.session.add(user)
-            db.session.flush()
-            agent_id = None
-            if role == Role.AGENT:
-                assert branch_id is not None
-                wadah = Wadah(branch_id=branch_id, name="Wadah Test")
-                db.session.add(wadah)
-                db.session.flush()
-                agent = Agent(user_id=user.id, branch_id=branch_id, wadah_id=wadah.id, code=f"A-{user.id}")
-                db.session.add(agent)
-                db.session.flush()
-                agent_id = agent.id
-            token = secrets.token_urlsafe(16)
-            db.session.add(
-                ApiToken(
-                    user_id=user.id,
-                    token_sha256=_token_digest(token),
-                    created_at=NOW,
-                    expires_at=NOW + timedelta(days=400),
-                )
-            )
-            db.session.commit()
-            return Staff(user.id, user.username, branch_id, token, agent_id)
+        return create_staff(pinned_app, role, branch_id, username)
 
     return make
 

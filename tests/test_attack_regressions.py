@@ -518,7 +518,13 @@ def test_the_operator_ends_every_session_of_a_user_from_the_command_line(app, cl
 
 
 def test_the_rows_of_sessions_that_ended_a_month_ago_are_purged_and_live_ones_kept(app, world):
-    from agents.logins import SESSION_ROWS_KEPT_DAYS, end_web_session, purge_web_sessions, start_web_session
+    from agents.logins import (
+        SESSION_ROWS_KEPT_DAYS,
+        end_web_session,
+        purge_web_sessions,
+        start_web_session,
+        user_for_web_session,
+    )
     from agents.models import StaffUser, WebSession
     from core.clock import utcnow
     from extensions import db
@@ -539,4 +545,5 @@ def test_the_rows_of_sessions_that_ended_a_month_ago_are_purged_and_live_ones_ke
         assert purge_web_sessions(db.session, now) == 2
         assert db.session.scalar(select(func.count()).select_from(WebSession)) == 2
         assert purge_web_sessions(db.session, now) == 0
-    assert live and expired
+        assert user_for_web_session(db.session, live, now) is not None  # the live one still logs its user in
+        assert user_for_web_session(db.session, expired, now) is None

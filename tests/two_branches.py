@@ -12,19 +12,18 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets as random_secrets
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from tests.factories import NOW, PASSWORD, Staff, nik_for
+from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
 MONTH = "2026-10"  # a month that has ended: its incentives can be approved
@@ -44,51 +43,8 @@ class TwoBranches:
 
 
 def make_staff(app: Any, role: str, branch_id: int | None, username: str) -> Staff:
-    """A staff account with a live API token (an agent also gets a Wadah and a Perisai row)."""
-    from agents.models import Agent, ApiToken, Role, StaffUser, Wadah
-    from agents.services import _token_digest, hash_password
-    from extensions import db
-
-    with app.app_context():
-        user = StaffUser(
-            username=username,
-            password_hash=_hash(hash_password),
-            full_name=f"Test {username}",
-            role=Role(role),
-            branch_id=branch_id,
-        )
-        db.session.add(user)
-        db.session.flush()
-        agent_id = None
-        if role == Role.AGENT:
-            assert branch_id is not None
-            wadah = Wadah(branch_id=branch_id, name=f"Wadah {username}")
-            db.session.add(wadah)
-            db.session.flush()
-            agent = Agent(user_id=user.id, branch_id=branch_id, wadah_id=wadah.id, code=f"A-{user.id}")
-            db.session.add(agent)
-            db.session.flush()
-            agent_id = agent.id
-        token = random_secrets.token_urlsafe(16)
-        db.session.add(
-            ApiToken(
-                user_id=user.id,
-                token_sha256=_token_digest(token),
-                created_at=NOW,
-                expires_at=NOW + timedelta(days=400),
-            )
-        )
-        db.session.commit()
-        return Staff(user.id, user.username, branch_id, token, agent_id)
-
-
-_HASHES: dict[str, str] = {}
-
-
-def _hash(hash_password: Any) -> str:
-    if "h" not in _HASHES:
-        _HASHES["h"] = hash_password(PASSWORD)  # scrypt is slow on purpose: once per session
-    return _HASHES["h"]
+    """A staff account with a live API token (tests/factories.py), outside any fixture."""
+    return create_staff(app, role, branch_id, username)
 
 
 def _ok(response: Any, *codes: int) -> dict[str, Any]:
@@ -240,49 +196,15 @@ def build(app: Any) -> TwoBranches:
 
 
 def _debits(app: Any, client: Any, world: TwoBranches) -> None:
-    from collection.months import Month
     from extensions import db
     from payments.autodebit import process_webhook_events
-    from payments.models import DebitAttempt, DebitRequest, Mandate
+    from payments.models import DebitAttempt
     from payments.providers import configured_providers
 
     member_id = world.ids["debit_member"]
-    with app.app_context():
-        mandate = Mandate(
-            member_id=member_id,
-            provider="midtrans",
-            provider_ref="SBX-MATRIXA",
-            account_label="****4321",
-            status="active",
-        )
-        db.session.add(mandate)
-        db.session.flush()
-        orders = []
-        for month in (Month(2026, 11), Month(2026, 12)):
-            request = DebitRequest(
-                mandate_id=mandate.id,
-                member_id=member_id,
-                first_month=month,
-                months=1,
-                amount_idr=8_400,
-                due_on=NOW.date(),
-                status="sent",
-                attempts=1,
-            )
-            db.session.add(request)
-            db.session.flush()
-            attempt = DebitAttempt(
-                debit_request_id=request.id,
-                order_id=f"MATRIXA-{request.id}-1",
-                attempt_no=1,
-                amount_idr=8_400,
-                status="pending",
-            )
-            db.session.add(attempt)
-            orders.append(attempt.order_id)
-        db.session.commit()
-        world.ids["mandate"] = mandate.id
-    settled, differs = orders
+    mandate_id, _, settled = sent_debit(app, member_id, "SBX-MATRIXA", order_id="MATRIXA-1-1")
+    _, _, differs = sent_debit(app, member_id, "SBX-MATRIXA", (2026, 12), mandate_id, order_id="MATRIXA-2-1")
+    world.ids["mandate"] = mandate_id
     for body in (
         midtrans_callback(settled, 8_400, "trx-matrixa-1"),
         midtrans_callback(differs, 16_800, "trx-matrixa-2"),

@@ -58,32 +58,55 @@ def schedule_webhook_processing() -> None:
     _enqueue_once("webhooks", 5, process_webhook_events, HIGH)
 
 
-def statement_import_job_id(import_id: int) -> str:
-    return f"statement-import-{import_id}"
+LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")
 
 
-def queue_statement_import(import_id: int) -> bool:
-    """Have a worker import (or resume) a large statement, unless its job is queued or running already; False
-    when the queue cannot be reached (the file waits in the database: the same upload later queues it)."""
+def job_alive(job_id: str) -> bool:
+    """Whether a job is queued or running; when Redis cannot say, assume it is (an upload again then waits)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
     from extensions import redis_connection, redis_failed, redis_reachable
-    from workers.jobs import import_bank_statement
 
-    job_id = statement_import_job_id(import_id)
     if not redis_reachable():
-        return False
+        return True
     try:
-        try:
-            job = Job.fetch(job_id, connection=redis_connection())
-            if job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled"):
-                return True
-        except NoSuchJobError:
-            pass
-        queue(LOW).enqueue(import_bank_statement, import_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
+        return Job.fetch(job_id, connection=redis_connection()).get_status(refresh=False) in LIVE_JOB_STATES
+    except NoSuchJobError:
+        return False
     except RedisError:
         redis_failed()
-        log.warning("could not enqueue statement import %s", import_id)
+        return True
+
+
+def queue_import(func: Callable[..., Any], import_id: int, job_id: str) -> bool:
+    """Have a worker run (or resume) a large import under its own job id, unless that job is queued or running
+    already; False when the queue cannot be reached (the file waits in the database: the same upload later
+    queues it)."""
+    from extensions import redis_failed, redis_reachable
+
+    if not redis_reachable():
+        return False
+    if job_alive(job_id):
+        return True
+    try:
+        queue(LOW).enqueue(func, import_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
+    except RedisError:
+        redis_failed()
+        log.warning("could not enqueue %s", job_id)
         return False
     return True
+
+
+def queue_statement_import(import_id: int) -> bool:
+    """A large bank statement's import (payments/statement_import.py); see :func:`queue_import`."""
+    from workers.jobs import import_bank_statement
+
+    return queue_import(import_bank_statement, import_id, f"statement-import-{import_id}")
+
+
+def queue_settlement_import(import_id: int) -> bool:
+    """A large settlement report's import (payments/settlements.py); see :func:`queue_import`."""
+    from workers.jobs import import_settlement_report
+
+    return queue_import(import_settlement_report, import_id, f"settlement-import-{import_id}")

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from collection.months import Month
-from tests.factories import NOW, nik_for
+from tests.factories import NOW, nik_for, sent_debit
 from tests.payments.test_webhooks import midtrans, post, process
 
 HEADER = "order_id,transaction_id,gross_amount,settlement_time\n"
@@ -28,37 +27,9 @@ def settled(pinned_app: Any, client: Any, enrol: Any) -> Any:
     serials = iter(range(1, 100))
 
     def make(as_: str = "agent", regency: str = "1971", status: str = "settlement") -> str:
-        from extensions import db
-        from payments.models import DebitAttempt, DebitRequest, Mandate
-
         serial = next(serials)
         member = enrol(as_=as_, nik=nik_for(regency, serial=serial))
-        with pinned_app.app_context():
-            mandate = Mandate(
-                member_id=member["id"], provider="midtrans", provider_ref=f"SBX-M-{serial}", account_label="****1234"
-            )
-            mandate.status = "active"
-            db.session.add(mandate)
-            db.session.flush()
-            request = DebitRequest(
-                mandate_id=mandate.id,
-                member_id=member["id"],
-                first_month=Month(2026, 11),
-                months=1,
-                amount_idr=8_400,
-                due_on=TODAY,
-                status="sent",
-                attempts=1,
-            )
-            db.session.add(request)
-            db.session.flush()
-            order_id = f"IUR-{request.id}-1"
-            db.session.add(
-                DebitAttempt(
-                    debit_request_id=request.id, order_id=order_id, attempt_no=1, amount_idr=8_400, status="pending"
-                )
-            )
-            db.session.commit()
+        _, _, order_id = sent_debit(pinned_app, member["id"], f"SBX-M-{serial}")
         post(client, midtrans(order_id, status, 8_400, transaction_id=f"trx-{order_id}"))
         process(pinned_app)
         return order_id

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from collection.months import Month
 from payments.signatures import midtrans_signature, sign_generic
-from tests.factories import NOW
+from tests.factories import NOW, sent_debit
 
 SERVER_KEY = "SB-Mid-server-dev-only"  # settings' development default
 SANDBOX_SECRET = "sandbox-dev-secret"
@@ -37,42 +36,9 @@ def midtrans(order_id: str, status: str, amount: int, transaction_id: str = "trx
 @pytest.fixture
 def debit(pinned_app: Any, enrol: Any) -> dict[str, Any]:
     """An active Midtrans mandate for a member and a sent debit for November 2026 (Rp8.400)."""
-    from extensions import db
-    from payments.models import DebitAttempt, DebitRequest, Mandate
-
     member = enrol()
-    with pinned_app.app_context():
-        mandate = Mandate(
-            member_id=member["id"],
-            provider="midtrans",
-            provider_ref="SBX-M-1",
-            account_label="****1234",
-            status="active",
-        )
-        db.session.add(mandate)
-        db.session.flush()
-        request = DebitRequest(
-            mandate_id=mandate.id,
-            member_id=member["id"],
-            first_month=Month(2026, 11),
-            months=1,
-            amount_idr=8_400,
-            due_on=NOW.date(),
-            status="sent",
-            attempts=1,
-        )
-        db.session.add(request)
-        db.session.flush()
-        attempt = DebitAttempt(
-            debit_request_id=request.id,
-            order_id=f"IUR-{request.id}-1",
-            attempt_no=1,
-            amount_idr=8_400,
-            status="pending",
-        )
-        db.session.add(attempt)
-        db.session.commit()
-        return {"member": member, "request_id": request.id, "order_id": attempt.order_id}
+    _, request_id, order_id = sent_debit(pinned_app, member["id"], "SBX-M-1")
+    return {"member": member, "request_id": request_id, "order_id": order_id}
 
 
 @pytest.fixture
