@@ -66,6 +66,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children_of(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 @dataclass
 class Gunicorn:
     """`gunicorn -w N 'app:create_app()'` on 127.0.0.1, its output in a log file."""
@@ -80,19 +96,7 @@ class Gunicorn:
 
     def worker_pids(self) -> list[int]:
         """The workers' process ids (children of the arbiter), from /proc."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.process.pid:
-                pids.append(int(entry.name))
-        return sorted(pids)
+        return children_of(self.process.pid)
 
     def log_tail(self, lines: int = 40) -> str:
         try:

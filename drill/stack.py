@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness import ROOT, Gunicorn, start_gunicorn
+from bench.harness import ROOT, Gunicorn, children_of, start_gunicorn
 from tests import servers
 
 
@@ -189,21 +189,6 @@ class Redis:
 
 
 # --- the app's processes -------------------------------------------------------------------------------------
-
-
-def children_of(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid``, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 @dataclass
