@@ -8,8 +8,8 @@ from flask import Flask, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import settings
-from extensions import api, db, migrate
+from core import settings
+from core.extensions import api, db, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -30,18 +30,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
 
-    import agents.models  # noqa: F401  (every model is registered before migrations look)
-    import collection.models  # noqa: F401
+    import collection.members.models  # noqa: F401
     import core.audit
     import core.outbox  # noqa: F401
-    import payments.models  # noqa: F401
-    from agents.incentive_routes import bp as incentives_bp
-    from agents.routes import bp as agents_bp
-    from collection.routes import bp as collection_bp
-    from collection.sponsor_routes import bp as sponsors_bp
+    import organisation.models  # noqa: F401  (every model is registered before migrations look)
+    import payments.ledger.models  # noqa: F401
+    from agents.incentives.routes import bp as incentives_bp
+    from collection.members.routes import bp as collection_bp
+    from collection.sponsors.routes import bp as sponsors_bp
     from core.errors import register_error_handlers
-    from payments.finance_routes import bp as finance_bp
-    from payments.routes import bp as payments_bp
+    from organisation.routes import bp as agents_bp
+    from payments.finance.routes import bp as finance_bp
+    from payments.ledger.routes import bp as payments_bp
 
     api.register_blueprint(agents_bp, url_prefix="/api/v1")
     api.register_blueprint(collection_bp, url_prefix="/api/v1")
@@ -53,10 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from core import guards
 
     guards.install(app)
-    from agents.web import bp as agents_web_bp
-    from payments.finance_web import bp as finance_web_bp
-    from payments.web import bp as public_receipt_bp
-    from payments.web import webhooks as webhooks_bp
+    from agents.field.pages import bp as agents_web_bp
+    from payments.finance.pages import bp as finance_web_bp
+    from payments.ledger.pages import bp as public_receipt_bp
+    from payments.ledger.pages import webhooks as webhooks_bp
 
     app.register_blueprint(agents_web_bp)
     app.register_blueprint(finance_web_bp)
@@ -68,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         register_bench_endpoints(app)
     _serve_swagger_ui(app)
 
-    from core.cli import register_commands
+    from commands.cli import register_commands
 
     register_commands(app)
     return app

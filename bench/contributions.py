@@ -125,7 +125,7 @@ def migrate(url: str, redis_url: str) -> None:
 
 
 def _dispose(app: Any) -> None:
-    from extensions import db
+    from core.extensions import db
 
     db.session.remove()
     for engine in db.engines.values():
@@ -136,20 +136,20 @@ def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
     """Bulk-insert the branch, agents and their tokens, members, and any past history of each agent."""
     from sqlalchemy import insert, update
 
-    from agents.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
-    from agents.services import hash_password, sha256_hex
     from app import create_app
-    from collection.arrears import MemberStatus
-    from collection.kpj import kpj_for
-    from collection.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
-    from collection.months import Month
-    from collection.names import name_keys
-    from collection.nik import Sex, fake_nik
-    from collection.rates import Package, Sector
-    from collection.services import load_rate_table
+    from collection.members.arrears import MemberStatus
+    from collection.members.kpj import kpj_for
+    from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
+    from collection.members.names import name_keys
+    from collection.members.nik import Sex, fake_nik
+    from collection.members.rates import Package, Sector
+    from collection.members.services import load_rate_table
+    from commands.demo import FAMILY_NAMES, FIRST_NAMES_M
     from core.clock import local_today, utcnow
-    from core.demo import FAMILY_NAMES, FIRST_NAMES_M
-    from extensions import db
+    from core.extensions import db
+    from core.months import Month
+    from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
+    from organisation.services import hash_password, sha256_hex
 
     started = time.monotonic()
     rng = random.Random(args.seed)
@@ -320,10 +320,10 @@ def _seed_history(
     """Past cash payments, one month each, of members fully paid for 24 months; each agent has deposited all of his."""
     from sqlalchemy import insert
 
-    from collection.months import Month
-    from collection.rates import ContributionTerms, Package, Payer, Sector, amount_due
-    from payments.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
-    from payments.receipts import new_verification_code, receipt_number
+    from collection.members.rates import ContributionTerms, Package, Payer, Sector, amount_due
+    from core.months import Month
+    from payments.ledger.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
+    from payments.ledger.receipts import new_verification_code, receipt_number
 
     span = 24
     last = Month.of(today)
@@ -540,7 +540,7 @@ def sql_profile(
     from sqlalchemy import event
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "BENCH_ENDPOINTS": True})
     client = app.test_client()

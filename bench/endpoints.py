@@ -8,7 +8,7 @@ from sqlalchemy import insert
 
 from core.audit import AuditEvent
 from core.clock import utcnow
-from extensions import db
+from core.extensions import db
 
 bp = Blueprint("bench", __name__)
 

@@ -16,7 +16,7 @@ Then, on the same data and in the same run:
 
 - ``SELECT member_id, sum(amount_idr) FROM payments GROUP BY member_id``, twice, the second (warm) one counted:
   fetched by the client, and (for reference) aggregated on the server only;
-- the full reconciliation of every branch through the real ``collection.reconciliation.reconcile_branch``, in a
+- the full reconciliation of every branch through the real ``collection.members.reconciliation.reconcile_branch``, in a
   child process of its own (so its peak RSS is its own): a first run, which writes the changes, and a second
   run on the same day, which should write nothing. PostgreSQL's CPU during each run is measured from /proc.
 
@@ -81,9 +81,9 @@ def seed(url: str, members: int, branches: int, today: date) -> dict[str, Any]:
     """Branches, members, periods, payments, allocations and mandates, in SQL; returns counts and seconds."""
     import psycopg
 
-    from collection.months import Month
-    from collection.rates import Package, Sector, default_rate_table
-    from collection.standing_sql import month_amount
+    from collection.members.rates import Package, Sector, default_rate_table
+    from collection.members.standing_sql import month_amount
+    from core.months import Month
     from tests import servers
 
     table = default_rate_table()
@@ -280,13 +280,13 @@ def child(url: str, on: str) -> int:
     """In the child: reconcile every branch twice (first run, re-run), print the figures as one JSON line."""
     from sqlalchemy import func, select
 
-    from agents.models import Branch
     from app import create_app
-    from collection.models import MemberStatusChange, StandingFlag
-    from collection.reconciliation import CHUNK, reconcile_branch, summary
+    from collection.members.models import MemberStatusChange, StandingFlag
+    from collection.members.reconciliation import CHUNK, reconcile_branch, summary
+    from core.extensions import db
     from core.outbox import OutboxMessage
-    from extensions import db
-    from payments.models import VisitItem
+    from organisation.models import Branch
+    from payments.ledger.models import VisitItem
 
     chunk = int(os.environ.get("BENCH_RECONCILE_CHUNK") or CHUNK)
     now = datetime.fromisoformat(on)
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                 f" default memory settings); {args.branches} branches, member ids interleaved; {os.cpu_count()} cores",
                 "GROUP BY s: `SELECT member_id, sum(amount_idr) FROM payments GROUP BY member_id`, warm, every row "
                 "fetched by psycopg; (server only): the same wrapped in count(*), nothing fetched.",
-                "reconcile: collection.reconciliation.reconcile_branch for every branch, in a child process; 1st run "
+                "reconcile: collection.members.reconciliation.reconcile_branch for every branch, in a child process; 1st run "
                 "writes the night's changes, the re-run (same day) should write nothing. ratio = reconcile / GROUP BY "
                 f"(aim: at most {AIM_RATIO:g}). peak RSS: the child's own (VmHWM).",
                 "",

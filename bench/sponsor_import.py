@@ -10,9 +10,9 @@ is broken (a bad NIK, a future birth date, a repeated NIK or a bad phone, in tur
 
 Timed, in this process, through the same services the CLI and the API call:
 
-- the import (``collection.sponsor_import.import_file``: reading, checking every row, bulk inserts, the report);
+- the import (``collection.sponsors.imports.import_file``: reading, checking every row, bulk inserts, the report);
 - the same file again (a no-op by its hash);
-- the bulk payment of the programme's 12 months for every member (``payments.sponsor_payments.pay_programme``);
+- the bulk payment of the programme's 12 months for every member (``collection.sponsors.payments.pay_programme``);
 - the same payment again with its Idempotency-Key (a no-op).
 
 It writes bench/results/sponsor-import-<timestamp>.txt. It measures and reports; it passes or fails on no time
@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def sponsor_file(rows: int, bad_every: int, seed: int = 61) -> tuple[bytes, int]:
     """The CSV and how many rows in it are broken on purpose."""
-    from collection.nik import districts_of, regencies_of
+    from collection.members.nik import districts_of, regencies_of
 
     rng = random.Random(seed)
     districts = [code for regency, _ in regencies_of("61") for code, _ in districts_of(regency)]
@@ -92,15 +92,15 @@ def sponsor_file(rows: int, bad_every: int, seed: int = 61) -> tuple[bytes, int]
 def run(url: str, rows: int, bad_every: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from agents.models import Branch, Role, StaffUser
     from app import create_app
-    from collection.models import Member, MemberNameKey, ProgrammeMember
-    from collection.months import Month
-    from collection.sponsor_import import import_file
-    from collection.sponsors import create_programme, create_sponsor
-    from extensions import db
-    from payments.models import PaymentAllocation
-    from payments.sponsor_payments import pay_programme
+    from collection.members.models import Member, MemberNameKey, ProgrammeMember
+    from collection.sponsors.imports import import_file
+    from collection.sponsors.payments import pay_programme
+    from collection.sponsors.programmes import create_programme, create_sponsor
+    from core.extensions import db
+    from core.months import Month
+    from organisation.models import Branch, Role, StaffUser
+    from payments.ledger.models import PaymentAllocation
 
     content, bad = sponsor_file(rows, bad_every)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})

@@ -6,7 +6,7 @@ Each database (a throwaway PostgreSQL cluster, and a SQLite file) gets a migrate
 and ``--deposits`` declared deposits over November 2026; every 100th statement line carries a deposit's reference
 (the rest are transfers nobody declared). Timed, in this process, through the services the RQ job and the CLI call:
 
-- the import of the whole file (``payments.statement_import.run_import``: reading, storing the lines chunk by
+- the import of the whole file (``payments.finance.statement_import.run_import``: reading, storing the lines chunk by
   chunk, matching them chunk by chunk, a commit with the progress after each chunk);
 - the same file again through ``submit`` (a no-op by its hash);
 - an overlapping file of the next day (the same lines and one more): reading it and finding one new line.
@@ -61,11 +61,11 @@ def statement_file(lines: int, deposits: int) -> bytes:
 def run(url: str, content: bytes, deposits: int) -> dict[str, Any]:
     from sqlalchemy import func, insert, select
 
-    from agents.models import Agent, Branch, Role, StaffUser, Wadah
     from app import create_app
-    from extensions import db
-    from payments.models import Deposit, StatementLine, StatementLineStatus
-    from payments.statement_import import run_import, submit
+    from core.extensions import db
+    from organisation.models import Agent, Branch, Role, StaffUser, Wadah
+    from payments.finance.statement_import import run_import, submit
+    from payments.ledger.models import Deposit, StatementLine, StatementLineStatus
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})
     figures: dict[str, Any] = {}

@@ -20,7 +20,7 @@ Midtrans mandate, a debit request and a pending debit attempt for each, for this
 stored settlement callback per attempt (a signed Midtrans body, state "received"), all inserted in bulk. That
 database is then copied (CREATE DATABASE ... TEMPLATE) for each way of processing it:
 
-  (a) in-process: ``payments.autodebit.process_webhook_events`` called once in this process;
+  (a) in-process: ``payments.autodebit.services.process_webhook_events`` called once in this process;
   (b) ``--rq-workers`` real `rq worker --burst` processes, one ``workers.jobs.process_webhook_events`` job
       enqueued for each: the jobs share the backlog through SELECT ... FOR UPDATE SKIP LOCKED.
 
@@ -170,7 +170,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def server_key() -> str:
     """The Midtrans server key the app will check against (settings' default unless the environment sets one)."""
-    import settings
+    from core import settings
 
     return str(settings.payment_providers()[PROVIDER]["server_keys"][0])
 
@@ -461,7 +461,7 @@ def intake_checks(
 def intake_profile(url: str, redis_url: str, key: str, count: int) -> tuple[list[SqlCount], str]:
     """Send webhook and bare-insert requests one at a time through the app in this process, counting SQL."""
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "BENCH_ENDPOINTS": True})
     client = app.test_client()
@@ -544,13 +544,13 @@ def seed_backlog(cluster_url: str, redis_url: str, size: int, seed: int, key: st
 
     from app import create_app
     from bench import contributions
-    from collection.models import Member
-    from collection.months import Month
-    from collection.rates import ContributionTerms, Package, Payer, Sector, amount_due
-    from collection.services import load_rate_table
+    from collection.members.models import Member
+    from collection.members.rates import ContributionTerms, Package, Payer, Sector, amount_due
+    from collection.members.services import load_rate_table
     from core.clock import local_today, utcnow
-    from extensions import db
-    from payments.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
+    from core.extensions import db
+    from core.months import Month
+    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
     from tests import servers
 
     started = time.monotonic()
@@ -731,9 +731,9 @@ def process_in_process(cluster_url: str, redis_url: str, backlog: Backlog, batch
 
     from app import create_app
     from core.clock import utcnow
-    from extensions import db
-    from payments.autodebit import process_webhook_events
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import process_webhook_events
 
     url = _copy(cluster_url, backlog, "a")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
@@ -975,9 +975,9 @@ def profile_processing(cluster_url: str, redis_url: str, backlog: Backlog, event
 
     from app import create_app
     from core.clock import utcnow
-    from extensions import db
-    from payments.autodebit import process_webhook_events
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import process_webhook_events
     from tests import servers
 
     events = min(events, backlog.size // 2)
@@ -1250,7 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
                     servers.drop_database(cluster.url, f"{backlog.template}_{suffix}")
             valid = valid and all(p.valid for p in processed)
             section = [
-                "== 2. processing stored settlement callbacks (payments.autodebit.process_webhook_events) ==",
+                "== 2. processing stored settlement callbacks (payments.autodebit.services.process_webhook_events) ==",
                 f"(a) one call in this process, batch {args.batch}; (b) {args.rq_workers} `rq worker --burst` "
                 f"processes, one workers.jobs.process_webhook_events job each (batch 500), sharing the backlog "
                 "through FOR UPDATE SKIP LOCKED; each on a fresh copy of the same seeded database",

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from extensions import DbSession, Model
+from core.extensions import DbSession, Model
 
 
 class AuditEvent(Model):

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from extensions import db
+from core.extensions import db
 
 
 class DomainError(Exception):

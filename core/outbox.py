@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from extensions import DbSession, Model
+from core.extensions import DbSession, Model
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

@@ -15,7 +15,7 @@ from typing import cast
 from flask import current_app
 from redis.exceptions import RedisError
 
-from extensions import redis_connection, redis_failed, redis_reachable
+from core.extensions import redis_connection, redis_failed, redis_reachable
 
 log = logging.getLogger(__name__)
 

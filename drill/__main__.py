@@ -264,7 +264,7 @@ def inner(args: argparse.Namespace) -> int:
             stack.start_web()
             stack.start_workers()
             phases = {"start": time.monotonic() - started}
-            import settings
+            from core import settings
 
             key = str(settings.payment_providers()["midtrans"]["server_keys"][0])
             ctx = Context(stack, seeded, Size.of(args.short), key)

@@ -110,7 +110,7 @@ def contribution(
 
 def midtrans_body(order_id: str, trx: str, amount_idr: int, status: str, server_key: str) -> bytes:
     """A Midtrans notification as it arrives, signed: settlement (200) or pending (201)."""
-    from payments.signatures import midtrans_signature
+    from payments.autodebit.signatures import midtrans_signature
 
     gross = f"{amount_idr}.00"
     code = "200" if status in ("settlement", "capture") else "201"

@@ -11,7 +11,7 @@ The invariants, each by SQL on the ledger (both databases):
 - every payment has its receipt, and its receipt text (exactly one) in the outbox;
 - every text was sent, and sent once (the drill's sender writes each one it sends to a file);
 - no callback left unprocessed, and every debit order settled by a callback has its payment;
-- every member's standing (status, paid through) equals the pure rule (``collection.arrears.standing_on``,
+- every member's standing (status, paid through) equals the pure rule (``collection.members.arrears.standing_on``,
   through ``member_position``) recomputed from the ledger;
 - an approved batch's frozen figures equal the ledger's cash of its day (nothing slipped in after approval).
 """
@@ -238,13 +238,13 @@ def _standings(url: str, redis_url: str, verdict: Verdict, now: datetime | None)
     """Each member's stored standing against the pure rule, recomputed from his allocations today."""
     from sqlalchemy import or_, select
 
-    from agents.models import Branch
     from app import create_app
-    from collection.models import Member
-    from collection.services import member_position
+    from collection.members.models import Member
+    from collection.members.services import member_position
     from core.clock import local_today, utcnow
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from organisation.models import Branch
+    from payments.ledger.models import Payment
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
     wrong: list[str] = []

@@ -54,16 +54,16 @@ def seed(url: str, redis_url: str) -> Seeded:
     """Migrate and seed the database at ``url``."""
     from sqlalchemy import insert, select
 
-    from agents.models import Agent, ApiToken, Role, StaffUser
-    from agents.services import hash_password, sha256_hex
     from app import create_app
-    from collection.models import Member
-    from collection.months import Month
-    from collection.rates import ContributionTerms, Package, Payer, Sector, amount_due
-    from collection.services import load_rate_table
+    from collection.members.models import Member
+    from collection.members.rates import ContributionTerms, Package, Payer, Sector, amount_due
+    from collection.members.services import load_rate_table
     from core.clock import local_today, utcnow
-    from extensions import db
-    from payments.models import DebitAttempt, DebitRequest, Deposit, Mandate
+    from core.extensions import db
+    from core.months import Month
+    from organisation.models import Agent, ApiToken, Role, StaffUser
+    from organisation.services import hash_password, sha256_hex
+    from payments.ledger.models import DebitAttempt, DebitRequest, Deposit, Mandate
 
     contributions.migrate(url, redis_url)
     options = argparse.Namespace(members=CASH_MEMBERS + DEBIT_MEMBERS, agents=AGENTS, history=0, seed=SEED)

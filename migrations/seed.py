@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from collection.due_dates import load_holidays_csv
-from collection.rates import default_rate_table
+from collection.members.due_dates import load_holidays_csv
+from collection.members.rates import default_rate_table
 
 _schedules = sa.table(
     "rate_schedules",

@@ -1,4 +1,4 @@
-"""Write collection/data/holidays_id.csv, Indonesia's national public holidays, from the `holidays` package.
+"""Write collection/members/data/holidays_id.csv, Indonesia's national public holidays, from the `holidays` package.
 
 Run from the project root: ``.venv/bin/python scripts/generate_holidays.py``. The CSV is the shipped
 data; this script records where it came from (``holidays`` 0.108, category "public", names in English).
@@ -24,7 +24,7 @@ import holidays
 
 FIRST_YEAR = 2015  # PP 44/2015 took effect in July 2015: no contribution is due earlier
 LAST_YEAR = 2030
-OUTPUT = Path(__file__).resolve().parents[1] / "collection" / "data" / "holidays_id.csv"
+OUTPUT = Path(__file__).resolve().parents[1] / "collection" / "members" / "data" / "holidays_id.csv"
 
 
 def national_holidays(first_year: int, last_year: int) -> list[tuple[str, str]]:

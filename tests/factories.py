@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery"
 
 @cache
 def _password_hash() -> str:
-    from agents.services import hash_password
+    from organisation.services import hash_password
 
     return hash_password(PASSWORD)  # one scrypt per session: it is deliberately slow
 
@@ -45,8 +45,8 @@ def pinned_app(app: Any) -> Any:
 
 @pytest.fixture
 def make_branch(pinned_app: Any) -> Callable[..., int]:
-    from agents.models import Branch
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Branch
 
     def make(code: str = "PKP", regency_code: str = "1971", timezone: str = "Asia/Jakarta") -> int:
         with pinned_app.app_context():
@@ -66,9 +66,9 @@ def make_branch(pinned_app: Any) -> Callable[..., int]:
 
 def create_staff(app: Any, role: str, branch_id: int | None, username: str | None = None) -> Staff:
     """A staff account with a live API token (an agent also gets its Wadah and Perisai rows)."""
-    from agents.models import Agent, ApiToken, Role, StaffUser, Wadah
-    from agents.services import sha256_hex
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Agent, ApiToken, Role, StaffUser, Wadah
+    from organisation.services import sha256_hex
 
     with app.app_context():
         user = StaffUser(
@@ -113,9 +113,9 @@ def sent_debit(
 ) -> tuple[int, int, str]:
     """A Midtrans debit of Rp8.400 sent for a month, its attempt pending, on an active mandate (a new one unless
     ``mandate_id`` names it): ``(mandate_id, request_id, order_id)``; the order is ``IUR-<request>-1`` by default."""
-    from collection.months import Month
-    from extensions import db
-    from payments.models import DebitAttempt, DebitRequest, Mandate
+    from core.extensions import db
+    from core.months import Month
+    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate
 
     with app.app_context():
         if mandate_id is None:
@@ -175,7 +175,7 @@ def world(make_branch: Callable[..., int], make_staff: Callable[..., Staff]) -> 
 
 def nik_for(regency: str = "1971", born: date = date(1990, 1, 12), female: bool = False, serial: int = 1) -> str:
     """A valid NIK in the first district of a regency."""
-    from collection.nik import districts_of
+    from collection.members.nik import districts_of
 
     district = districts_of(regency)[0][0]
     day = born.day + (40 if female else 0)

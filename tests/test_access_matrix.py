@@ -512,8 +512,8 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
     """What a refused POST must leave as it was: branch A's rows the page would change."""
     from sqlalchemy import func, select
 
-    from extensions import db
-    from payments.models import DailyBatch, Mandate, MatchProposal, Payment
+    from core.extensions import db
+    from payments.ledger.models import DailyBatch, Mandate, MatchProposal, Payment
 
     ids = world.ids
     probes = {
@@ -541,11 +541,11 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
 
 
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
-    from agents.logins import start_web_session
-    from agents.models import StaffUser
     from core.clock import app_now
-    from extensions import db
-    from payments.finance_web import BRANCH_CHOICE
+    from core.extensions import db
+    from organisation.logins import start_web_session
+    from organisation.models import StaffUser
+    from payments.finance.pages import BRANCH_CHOICE
 
     client = app.test_client()
     if caller != "anonymous":

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _terminate(app: Any, agent_id: int) -> None:
-    from agents.models import Agent
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Agent
 
     with app.app_context():
         db.session.execute(update(Agent).where(Agent.id == agent_id).values(status="terminated"))

@@ -128,9 +128,9 @@ def test_a_finance_cookie_copied_before_the_logout_opens_no_page_after_it(app, c
 
 
 def test_ending_a_users_sessions_ends_his_cookies_and_tokens_at_once(app, client, world):
-    from agents.logins import end_sessions_of
     from core.clock import app_now
-    from extensions import db
+    from core.extensions import db
+    from organisation.logins import end_sessions_of
 
     login(client)
     assert client.get("/agen/").status_code == 200
@@ -148,16 +148,16 @@ def test_ending_a_users_sessions_ends_his_cookies_and_tokens_at_once(app, client
 
 
 def test_an_unknown_username_is_checked_against_a_hash_like_a_known_one(client, world, monkeypatch):
-    import agents.logins
+    import organisation.logins
 
     checked: list[str] = []
-    real = agents.logins.check_password_hash
+    real = organisation.logins.check_password_hash
 
     def counting(pwhash: str, password: str) -> bool:
         checked.append(pwhash)
         return real(pwhash, password)
 
-    monkeypatch.setattr(agents.logins, "check_password_hash", counting)
+    monkeypatch.setattr(organisation.logins, "check_password_hash", counting)
 
     for path in ("/agen/masuk", "/keuangan/masuk"):
         data = {"csrf_token": csrf(client, path), "username": "nobody.here", "password": "wrong"}
@@ -210,9 +210,9 @@ def make_staff_on() -> Any:
     """An agent account on another app than the ``app`` fixture's (an app whose Redis is away, say)."""
 
     def make(app: Any) -> None:
-        from agents.models import Agent, Branch, Role, StaffUser, Wadah
-        from agents.services import hash_password
-        from extensions import db
+        from core.extensions import db
+        from organisation.models import Agent, Branch, Role, StaffUser, Wadah
+        from organisation.services import hash_password
 
         with app.app_context():
             branch = Branch(code="PKP", name="PKP", province_code="19", regency_code="1971", timezone="Asia/Jakarta")
@@ -276,7 +276,7 @@ def test_a_next_with_a_line_break_or_another_host_logs_in_and_goes_home(client, 
 
 
 def test_safe_next_keeps_a_plain_path_of_the_app():
-    from agents.logins import safe_next
+    from organisation.logins import safe_next
 
     assert safe_next("/agen/anggota/7?x=1", "/agen/") == "/agen/anggota/7?x=1"
     assert safe_next("/agen/\r\nX: y", "/agen/") is None
@@ -293,7 +293,7 @@ def crashable_postgres(instance_path: Any, redis_url: str) -> Any:
     import flask_migrate
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
 
     cluster = servers.start_postgres()
     try:
@@ -370,8 +370,8 @@ def test_cash_is_recorded_while_redis_hangs_and_the_login_throttle_still_counts(
     database_url, instance_path, hung_redis, make_staff_on
 ):
     from app import create_app
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from payments.ledger.models import Payment
     from tests.factories import enrolment
 
     app = create_app(
@@ -518,16 +518,16 @@ def test_the_operator_ends_every_session_of_a_user_from_the_command_line(app, cl
 
 
 def test_the_rows_of_sessions_that_ended_a_month_ago_are_purged_and_live_ones_kept(app, world):
-    from agents.logins import (
+    from core.clock import utcnow
+    from core.extensions import db
+    from organisation.logins import (
         SESSION_ROWS_KEPT_DAYS,
         end_web_session,
         purge_web_sessions,
         start_web_session,
         user_for_web_session,
     )
-    from agents.models import StaffUser, WebSession
-    from core.clock import utcnow
-    from extensions import db
+    from organisation.models import StaffUser, WebSession
 
     now = utcnow()
     long_ago = now - timedelta(days=SESSION_ROWS_KEPT_DAYS + 5)

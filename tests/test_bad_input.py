@@ -14,8 +14,8 @@ HUGE = 99999999999999999999
 
 
 def members(app: Any) -> int:
-    from collection.models import Member
-    from extensions import db
+    from collection.members.models import Member
+    from core.extensions import db
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Member)) or 0

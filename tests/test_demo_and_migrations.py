@@ -12,10 +12,10 @@ from tests.factories import NOW, enrolment
 
 
 def test_demo_data_is_consistent_with_the_rules_and_loads_once(app):
-    from collection.models import Member
-    from core.demo import load_demo_data
-    from extensions import db
-    from payments.models import Payment, PaymentAllocation, Receipt
+    from collection.members.models import Member
+    from commands.demo import load_demo_data
+    from core.extensions import db
+    from payments.ledger.models import Payment, PaymentAllocation, Receipt
 
     with app.app_context():
         counts = load_demo_data(db.session, NOW, members_per_branch=60)
@@ -47,7 +47,7 @@ def test_the_models_and_the_migrations_agree_and_downgrade_cleanly(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         with db.engine.connect() as connection:
@@ -60,8 +60,8 @@ def test_the_models_and_the_migrations_agree_and_downgrade_cleanly(app):
 
 @pytest.mark.postgresql_only
 def test_concurrent_enrolments_of_one_nik_make_one_member(pinned_app, world):
-    from collection.models import Member
-    from extensions import db
+    from collection.members.models import Member
+    from core.extensions import db
 
     statuses: list[int] = []
     barrier = threading.Barrier(8)

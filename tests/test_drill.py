@@ -19,9 +19,9 @@ KEY = "drill-test-0001"
 
 def _pay_and_text(app: Any, client: Any, world: dict[str, Any], enrol: Any, texts: Path, monkeypatch: Any) -> Outcome:
     """One real cash payment through the API, its text sent by the drill's file sender; the client's outcome."""
+    from core.extensions import db
     from core.outbox import deliver_pending
     from drill.textsender import FileSender
-    from extensions import db
 
     member = enrol()
     body = {"member_id": member["id"], "months": 1}

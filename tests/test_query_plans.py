@@ -10,9 +10,9 @@ from tests.factories import NOW
 
 @pytest.mark.postgresql_only
 def test_working_out_a_members_position_reads_allocations_through_an_index(pinned_app, enrol):
-    from collection.models import Member
-    from collection.services import member_position
-    from extensions import db
+    from collection.members.models import Member
+    from collection.members.services import member_position
+    from core.extensions import db
 
     member_id = enrol()["id"]
     statements: list[tuple[str, object]] = []

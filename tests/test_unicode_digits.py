@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from payments.statements import BANK_FORMATS, parse_statement
+from payments.finance.statements import BANK_FORMATS, parse_statement
 
 
 def test_a_superscript_amount_in_a_statement_is_a_row_error():

@@ -58,7 +58,7 @@ def _keyed(staff: Staff) -> dict[str, str]:
 
 def midtrans_callback(order_id: str, amount: int, transaction_id: str) -> bytes:
     """A settlement callback signed with the development server key."""
-    from payments.signatures import midtrans_signature
+    from payments.autodebit.signatures import midtrans_signature
 
     gross = f"{amount}.00"
     return json.dumps(
@@ -77,8 +77,8 @@ def midtrans_callback(order_id: str, amount: int, transaction_id: str) -> bytes:
 
 def build(app: Any) -> TwoBranches:
     """Make both branches and branch A's objects through the API where it can, directly where it cannot."""
-    from agents.models import Branch
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Branch
 
     client = app.test_client()
     with app.app_context():
@@ -196,10 +196,10 @@ def build(app: Any) -> TwoBranches:
 
 
 def _debits(app: Any, client: Any, world: TwoBranches) -> None:
-    from extensions import db
-    from payments.autodebit import process_webhook_events
-    from payments.models import DebitAttempt
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import process_webhook_events
+    from payments.ledger.models import DebitAttempt
 
     member_id = world.ids["debit_member"]
     mandate_id, _, settled = sent_debit(app, member_id, "SBX-MATRIXA", order_id="MATRIXA-1-1")
@@ -218,7 +218,7 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     world.ids |= {"settled_order": settled, "review_order": differs}
     world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
     with app.app_context():  # a large settlement report of branch A's, as a worker left it
-        from payments.models import SettlementImport
+        from payments.ledger.models import SettlementImport
 
         record = SettlementImport(
             provider="midtrans",
@@ -246,8 +246,8 @@ def app_with_two_branches(request: Any, backend: str, tmp: Path) -> Iterator[tup
     from werkzeug.serving import make_server
 
     from app import create_app
-    from extensions import db
-    from payments.sandbox import SandboxConfig, create_sandbox
+    from core.extensions import db
+    from payments.autodebit.sandbox import SandboxConfig, create_sandbox
     from tests import servers
 
     redis_url: str = request.getfixturevalue("redis_server")

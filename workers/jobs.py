@@ -33,8 +33,8 @@ def deliver_outbox() -> int:
     from redis.exceptions import RedisError
 
     from core.clock import utcnow
+    from core.extensions import db, redis_connection
     from core.outbox import SENDERS, deliver_pending
-    from extensions import db, redis_connection
 
     app = _app()
     with app.app_context():
@@ -49,8 +49,8 @@ def deliver_outbox() -> int:
 def alert_blocked_agents() -> int:
     """Raise today's alerts for agents holding cash over the limit or past the deposit deadline."""
     from core.clock import utcnow
-    from extensions import db
-    from payments.services import alert_blocked_agents as alert
+    from core.extensions import db
+    from payments.ledger.services import alert_blocked_agents as alert
 
     with _app().app_context():
         return alert(db.session, utcnow())
@@ -59,9 +59,9 @@ def alert_blocked_agents() -> int:
 def process_webhook_events() -> int:
     """Apply every stored provider callback, in batches; safe to run on many workers at once."""
     from core.clock import utcnow
-    from extensions import db, redis_connection
-    from payments.autodebit import process_webhook_events as process
-    from payments.providers import configured_providers
+    from core.extensions import db, redis_connection
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import process_webhook_events as process
 
     app = _app()
     with app.app_context():
@@ -72,9 +72,9 @@ def process_webhook_events() -> int:
 def run_debits(branch_id: int | None = None) -> dict[str, int]:
     """Create and send the debits that are due, for one branch (or all); safe to re-run."""
     from core.clock import utcnow
-    from extensions import db
-    from payments.autodebit import run_debits as run
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import run_debits as run
 
     app = _app()
     with app.app_context():
@@ -86,8 +86,8 @@ def fan_out_debit_runs() -> int:
     """One debit job per branch, so many workers on many machines share the run."""
     from sqlalchemy import select
 
-    from agents.models import Branch
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Branch
     from workers.queues import DEFAULT, LONG_JOB_TIMEOUT, queue
 
     with _app().app_context():
@@ -102,10 +102,10 @@ def reconcile_branch(branch_id: int, on: str | None = None) -> dict[str, object]
     """Recompute every standing of one branch (``on``: an ISO instant, for a re-run of a past night)."""
     from datetime import datetime
 
-    from collection.reconciliation import reconcile_branch as reconcile
-    from collection.reconciliation import summary
+    from collection.members.reconciliation import reconcile_branch as reconcile
+    from collection.members.reconciliation import summary
     from core.clock import utcnow
-    from extensions import db
+    from core.extensions import db
 
     with _app().app_context():
         now = datetime.fromisoformat(on) if on else utcnow()
@@ -114,9 +114,9 @@ def reconcile_branch(branch_id: int, on: str | None = None) -> dict[str, object]
 
 def fan_out_nightly_reconciliation() -> list[int]:
     """Hourly: one reconciliation job for each branch where it is now 01:00 (WIB, WITA or WIT)."""
-    from collection.reconciliation import branches_at_local_hour
+    from collection.members.reconciliation import branches_at_local_hour
     from core.clock import utcnow
-    from extensions import db
+    from core.extensions import db
     from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
 
     with _app().app_context():
@@ -131,8 +131,8 @@ def close_branch_days(branch_id: int, on: str | None = None) -> int:
     from datetime import datetime
 
     from core.clock import utcnow
-    from extensions import db
-    from payments.batches import close_due_days
+    from core.extensions import db
+    from payments.finance.batches import close_due_days
 
     with _app().app_context():
         return close_due_days(db.session, branch_id, datetime.fromisoformat(on) if on else utcnow())
@@ -140,10 +140,10 @@ def close_branch_days(branch_id: int, on: str | None = None) -> int:
 
 def fan_out_day_end() -> list[int]:
     """Hourly: close the day into batches in each branch where it is now the day's end (21:00 local)."""
-    from collection.reconciliation import branches_at_local_hour
+    from collection.members.reconciliation import branches_at_local_hour
     from core.clock import utcnow
-    from extensions import db
-    from payments.batches import DAY_END_HOUR
+    from core.extensions import db
+    from payments.finance.batches import DAY_END_HOUR
     from workers.queues import DEFAULT, queue
 
     with _app().app_context():
@@ -157,9 +157,9 @@ def import_sponsored_file(import_id: int) -> dict[str, int]:
     """Run a large sponsor import that the API queued (its file waits in the instance folder); safe to re-run."""
     from pathlib import Path
 
-    from collection.sponsor_import import run_import, stored_upload
+    from collection.sponsors.imports import run_import, stored_upload
     from core.clock import utcnow
-    from extensions import db
+    from core.extensions import db
 
     app = _app()
     with app.app_context():
@@ -176,8 +176,8 @@ def import_bank_statement(import_id: int) -> dict[str, object]:
     """Import a large bank statement waiting in the database, chunk by chunk with its progress; safe to re-run
     (a run that broke off resumes without writing a line twice)."""
     from core.clock import utcnow
-    from extensions import db
-    from payments.statement_import import run_import
+    from core.extensions import db
+    from payments.finance.statement_import import run_import
 
     app = _app()
     with app.app_context():
@@ -189,9 +189,9 @@ def import_bank_statement(import_id: int) -> dict[str, object]:
 
 def purge_web_sessions() -> int:
     """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts)."""
-    from agents.logins import purge_web_sessions as purge
     from core.clock import utcnow
-    from extensions import db
+    from core.extensions import db
+    from organisation.logins import purge_web_sessions as purge
 
     with _app().app_context():
         return purge(db.session, utcnow())
@@ -199,9 +199,9 @@ def purge_web_sessions() -> int:
 
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
-    from collection.sponsors import end_finished_programmes as end
+    from collection.sponsors.programmes import end_finished_programmes as end
     from core.clock import utcnow
-    from extensions import db
+    from core.extensions import db
     from workers.queues import schedule_outbox_delivery
 
     with _app().app_context():
@@ -214,8 +214,8 @@ def end_finished_programmes() -> list[int]:
 def import_settlement_report(import_id: int) -> dict[str, int]:
     """Import a large settlement report the API kept in the database, chunk by chunk; safe to re-run."""
     from core.clock import utcnow
-    from extensions import db
-    from payments.settlements import run_settlement_import
+    from core.extensions import db
+    from payments.autodebit.settlements import run_settlement_import
 
     with _app().app_context():
         record = run_settlement_import(db.session, import_id, utcnow())

@@ -19,7 +19,7 @@ ALL = (HIGH, DEFAULT, LOW)  # the order an `rq worker` drains them in
 
 def queue(name: str = DEFAULT) -> Queue:
     """The named queue on the current app's Redis (call inside an app context)."""
-    from extensions import redis_connection
+    from core.extensions import redis_connection
 
     if name not in ALL:
         raise ValueError(f"unknown queue {name!r}; expected one of {ALL}")
@@ -32,7 +32,7 @@ LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default
 def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
     per request (RQ costs milliseconds per job); the job itself works through everything pending."""
-    from extensions import redis_connection, redis_failed, redis_reachable
+    from core.extensions import redis_connection, redis_failed, redis_reachable
 
     if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
         return
@@ -66,7 +66,7 @@ def job_alive(job_id: str) -> bool:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    from extensions import redis_connection, redis_failed, redis_reachable
+    from core.extensions import redis_connection, redis_failed, redis_reachable
 
     if not redis_reachable():
         return True
@@ -83,7 +83,7 @@ def queue_import(func: Callable[..., Any], import_id: int, job_id: str) -> bool:
     """Have a worker run (or resume) a large import under its own job id, unless that job is queued or running
     already; False when the queue cannot be reached (the file waits in the database: the same upload later
     queues it)."""
-    from extensions import redis_failed, redis_reachable
+    from core.extensions import redis_failed, redis_reachable
 
     if not redis_reachable():
         return False

@@ -31,7 +31,7 @@ def test_refused_and_issued_tokens_are_audited(pinned_app, client, world):
     from sqlalchemy import select
 
     from core.audit import AuditEvent
-    from extensions import db
+    from core.extensions import db
 
     client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": "nope"})
     client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": PASSWORD})

@@ -68,8 +68,8 @@ def phone(browser: Any, live_server: str) -> Iterator[Any]:
 
 
 def payment_count(app: Any) -> int:
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from payments.ledger.models import Payment
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Payment)) or 0

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from agents.cash import cash_position, deposit_deadline, is_deposited
+from payments.ledger.cash import cash_position, deposit_deadline, is_deposited
 
 HOLIDAYS = {date(2026, 12, 25)}
 

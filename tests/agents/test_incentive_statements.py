@@ -224,8 +224,8 @@ def test_an_agent_sees_his_own_statement_and_nobody_elses(pinned_app, client, wo
 def _payment_of(client: Any, member_id: int) -> int:
     from sqlalchemy import select
 
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from payments.ledger.models import Payment
 
     with client.application.app_context():
         return int(db.session.scalar(select(Payment.id).where(Payment.member_id == member_id).limit(1)))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.incentives import (
+from agents.incentives.rules import (
     CSV_COLUMNS,
     CollectedLine,
     Enrolment,
@@ -19,8 +19,8 @@ from agents.incentives import (
     month_numbers,
     wadah_statement,
 )
-from collection.months import Month
-from collection.rates import Package
+from collection.members.rates import Package
+from core.months import Month
 
 AGENT = 7
 MARCH = Month(2026, 3)

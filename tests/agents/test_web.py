@@ -24,8 +24,8 @@ def login(client: Any, username: str = "agent.pkp", password: str = PASSWORD) ->
 
 
 def payments(app: Any) -> int:
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from payments.ledger.models import Payment
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Payment)) or 0

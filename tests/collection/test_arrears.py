@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from collection.arrears import MemberStatus, MonthDue, standing_on
-from collection.due_dates import due_date
-from collection.months import Month
+from collection.members.arrears import MemberStatus, MonthDue, standing_on
+from collection.members.due_dates import due_date
+from core.months import Month
 
 START = Month(2026, 1)
 

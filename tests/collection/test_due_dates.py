@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from collection.due_dates import (
+from collection.members.due_dates import (
     HolidayRow,
     due_date,
     load_holidays_csv,
     next_working_day,
 )
-from collection.months import Month
+from core.months import Month
 
 SHIPPED = load_holidays_csv()
 NATIONAL_HOLIDAYS = frozenset(row.on for row in SHIPPED if row.region_code is None)

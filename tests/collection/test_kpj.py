@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.kpj import is_valid_kpj, kpj_for
+from collection.members.kpj import is_valid_kpj, kpj_for
 
 
 @pytest.mark.parametrize("serial", [1, 42, 123_456, 9_999_999_999])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from collection.kpj import is_valid_kpj
+from collection.members.kpj import is_valid_kpj
 from tests.factories import enrolment, nik_for
 
 MEMBER_FIELDS = {
@@ -220,7 +220,7 @@ def test_enrolment_is_audited_and_the_audit_log_refuses_edits(pinned_app, enrol,
     from sqlalchemy.exc import DatabaseError
 
     from core.audit import AuditEvent
-    from extensions import db
+    from core.extensions import db
 
     member = enrol()
 

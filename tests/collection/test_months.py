@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from collection.months import Month
+from core.months import Month
 
 
 @pytest.mark.parametrize(

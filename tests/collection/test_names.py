@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.names import (
+from collection.members.names import (
     KEY_MAX_LENGTH,
     display_name,
     name_keys,

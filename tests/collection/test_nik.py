@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collection.nik import (
+from collection.members.nik import (
     AGENT_MIN_AGE,
     MAX_AGE,
     MEMBER_MIN_AGE,

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collection.months import Month
-from collection.rates import (
+from collection.members.rates import (
     RATES_JSON,
     AmountDue,
     Bracket,
@@ -32,6 +31,7 @@ from collection.rates import (
     load_rate_table,
     rate_table_to_data,
 )
+from core.months import Month
 
 TABLE = default_rate_table()
 JUNE_2025 = Month(2025, 6)  # before any discount

@@ -82,15 +82,15 @@ def basel_csv(count: int) -> str:
 
 
 def count(app: Any, model: Any, *where: Any) -> int:
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def member_by_nik(app: Any, nik: str) -> Any:
-    from collection.models import Member
-    from extensions import db
+    from collection.members.models import Member
+    from core.extensions import db
 
     with app.app_context():
         member = db.session.scalar(select(Member).where(Member.nik == nik))
@@ -99,8 +99,8 @@ def member_by_nik(app: Any, nik: str) -> Any:
 
 
 def reconcile(app: Any, branch_id: int, now: datetime) -> None:
-    from collection.reconciliation import reconcile_branch
-    from extensions import db
+    from collection.members.reconciliation import reconcile_branch
+    from core.extensions import db
 
     with app.app_context():
         reconcile_branch(db.session, branch_id, now)
@@ -124,10 +124,10 @@ def basel(client, world, pinned_app):
 
 
 def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned_app):
-    from collection.models import Member
-    from collection.months import Month
+    from collection.members.models import Member
+    from core.months import Month
     from core.outbox import OutboxMessage
-    from payments.models import Payment, PaymentAllocation, VisitItem
+    from payments.ledger.models import Payment, PaymentAllocation, VisitItem
 
     world, programme_id = basel, basel["basel"]
     report = world["basel_import"]
@@ -181,8 +181,8 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
     assert too_early.status_code == 409 and "runs through 2026-02" in too_early.get_json()["message"]
 
     # March 2026: the programme has ended; the daily job makes the members self-paying, once.
-    from collection.sponsors import end_finished_programmes
-    from extensions import db
+    from collection.sponsors.programmes import end_finished_programmes
+    from core.extensions import db
 
     march = at(pinned_app, 2026, 3, 2)
     with pinned_app.app_context():
@@ -224,7 +224,7 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
 
 
 def test_a_file_with_bad_rows_imports_its_good_rows_and_again_changes_nothing(client, world, pinned_app, enrol):
-    from collection.models import Member, ProgrammeMember
+    from collection.members.models import Member, ProgrammeMember
 
     at(pinned_app, 2026, 1, 5)
     sponsor_id = sponsor(client, world["finance"], "province", "Pemerintah Provinsi Kepulauan Bangka Belitung", "19")
@@ -332,7 +332,7 @@ def test_the_budget_stops_a_payment_and_a_mid_year_addition_is_covered_from_its_
 
 
 def test_a_late_sponsor_payment_is_settled_by_a_branch_arrangement_that_restores_the_period(client, world, pinned_app):
-    from collection.models import MembershipPeriod, MemberStatusChange
+    from collection.members.models import MembershipPeriod, MemberStatusChange
 
     at(pinned_app, 2025, 8, 20)
     sponsor_id = sponsor(client, world["finance"], "regency", "Pemerintah Kabupaten Bangka Selatan", "1903")
@@ -469,7 +469,7 @@ def test_ending_a_programme_counts_only_its_own_members_still_sponsored_elsewher
 
 
 def test_an_import_whose_worker_died_resumes_when_the_file_is_uploaded_again(client, world, pinned_app, rq_burst):
-    from extensions import redis_connection
+    from core.extensions import redis_connection
 
     pinned_app.config["SPONSOR_IMPORT_INLINE_ROWS"] = 2
     sponsor_id = sponsor(client, world["finance"], "donor", "PT Dermawan", None)

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collection.arrears import MonthDue, standing_on
-from collection.due_dates import due_date
-from collection.months import Month
+from collection.members.arrears import MonthDue, standing_on
+from collection.members.due_dates import due_date
+from core.months import Month
 
 PACKAGE, SECTOR = "JKK+JKM", "other"
 
@@ -98,9 +98,9 @@ def settled_run(case: Case, history: History) -> range | None:
 
 def store(session: Any, case: Case) -> tuple[int, list[int]]:
     """The branch, members, periods, payments and allocations of a case; nothing committed."""
-    from agents.models import Branch
-    from collection.models import Member, MembershipPeriod
-    from payments.models import Payment, PaymentAllocation
+    from collection.members.models import Member, MembershipPeriod
+    from organisation.models import Branch
+    from payments.ledger.models import Payment, PaymentAllocation
 
     branch = Branch(code="HYP", name="Hypothesis", province_code="19", regency_code="1971", timezone="Asia/Jakarta")
     session.add(branch)
@@ -150,7 +150,7 @@ def store(session: Any, case: Case) -> tuple[int, list[int]]:
 
 
 def calendar(case: Case) -> Any:
-    from collection.standing_sql import StandingCalendar, last_due_month
+    from collection.members.standing_sql import StandingCalendar, last_due_month
 
     free = tuple(
         ((n + 1, PACKAGE, SECTOR), month)
@@ -180,8 +180,8 @@ def test_the_sql_standing_agrees_with_the_pure_rule_when_every_month_costs_somet
 
 
 def agrees_with_the_pure_rule(session: Any, case: Case) -> None:
-    from collection.models import Member
-    from collection.standing_sql import derive_standings
+    from collection.members.models import Member
+    from collection.members.standing_sql import derive_standings
 
     try:
         branch_id, ids = store(session, case)

@@ -29,8 +29,8 @@ class SlowSender:
 
 
 def queue_texts(app: Any, count: int) -> None:
+    from core.extensions import db
     from core.outbox import queue_message
-    from extensions import db
 
     with app.app_context():
         for number in range(count):
@@ -39,8 +39,8 @@ def queue_texts(app: Any, count: int) -> None:
 
 
 def deliver(app: Any, sender: SlowSender, now: Any = NOW) -> int:
+    from core.extensions import db
     from core.outbox import deliver_pending
-    from extensions import db
 
     with app.app_context():
         try:
@@ -67,8 +67,8 @@ def test_two_deliveries_at_once_send_each_text_once(app):
 
 
 def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(app):
+    from core.extensions import db
     from core.outbox import CLAIM_SECONDS, OutboxMessage
-    from extensions import db
 
     queue_texts(app, 1)
     with app.app_context():  # a delivery claimed it, then its worker was killed before it sent
@@ -83,8 +83,8 @@ def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(
 
 
 def test_a_failed_send_is_tried_again_by_the_next_delivery(app):
+    from core.extensions import db
     from core.outbox import OutboxMessage
-    from extensions import db
 
     class Failing(SlowSender):
         def send(self, recipient: str, body: str) -> None:
@@ -107,8 +107,8 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
     results: list[int] = []
 
     def deliver_with_short_claims(started: float) -> None:
+        from core.extensions import db
         from core.outbox import deliver_pending
-        from extensions import db
 
         with app.app_context():  # each job passes the clock as it reads it when it starts
             try:
@@ -139,8 +139,8 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
 
 
 def test_a_backlog_larger_than_a_batch_goes_out_in_one_run(app):
+    from core.extensions import db
     from core.outbox import deliver_pending
-    from extensions import db
 
     class Quick(SlowSender):
         def send(self, recipient: str, body: str) -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collection.months import Month
-from payments.allocation import Due, allocate, whole_months_covered
+from core.months import Month
+from payments.ledger.allocation import Due, allocate, whole_months_covered
 
 DUES = [
     Due(Month(2026, 1), 16_800),

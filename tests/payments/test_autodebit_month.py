@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from werkzeug.serving import make_server
 
-from collection.months import Month
-from payments.mandates import RETRY_AFTER_DAYS
-from payments.sandbox import Sandbox, SandboxConfig, create_sandbox
+from core.months import Month
+from payments.autodebit.mandates import RETRY_AFTER_DAYS
+from payments.autodebit.sandbox import Sandbox, SandboxConfig, create_sandbox
 from tests.factories import NOW, nik_for
 
 SERVER_KEY = "SB-Mid-server-dev-only"  # settings' development key of the "midtrans" provider
@@ -132,12 +132,12 @@ def set_clock(app: Any, at: datetime) -> datetime:
 def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enrolled]:
     """Enrol ``count`` members on NOW in bulk (as core/demo.py does), register a mandate for each at the
     sandbox through the provider adapter, and keep those mandates as active."""
-    from collection.kpj import kpj_for
-    from collection.models import Member, MembershipPeriod, MemberStatusChange
-    from collection.services import load_rate_table
-    from extensions import db
-    from payments.models import Mandate, MandateStatusChange
-    from payments.providers import configured_providers
+    from collection.members.kpj import kpj_for
+    from collection.members.models import Member, MembershipPeriod, MemberStatusChange
+    from collection.members.services import load_rate_table
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.ledger.models import Mandate, MandateStatusChange
 
     today = NOW.date()  # 09:00 in Pangkalpinang: the same date
     with app.app_context():
@@ -213,18 +213,18 @@ def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enr
 
 
 def run_debits_at(app: Any, now: datetime) -> Any:
-    from extensions import db
-    from payments.autodebit import run_debits
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import run_debits
 
     with app.app_context():
         return run_debits(db.session, configured_providers(app.config), now)
 
 
 def process_callbacks(app: Any, now: datetime) -> int:
-    from extensions import db
-    from payments.autodebit import process_webhook_events
-    from payments.providers import configured_providers
+    from core.extensions import db
+    from payments.autodebit.providers import configured_providers
+    from payments.autodebit.services import process_webhook_events
 
     with app.app_context():
         return process_webhook_events(db.session, configured_providers(app.config), now)
@@ -241,9 +241,9 @@ def debit_day(app: Any, sandbox: ProviderSandbox, now: datetime, charges: int) -
 
 
 def the_ledger(app: Any) -> dict[str, Any]:
-    from collection.models import Member
-    from extensions import db
-    from payments.models import DebitRequest, Payment, PaymentAllocation, WebhookEvent
+    from collection.members.models import Member
+    from core.extensions import db
+    from payments.ledger.models import DebitRequest, Payment, PaymentAllocation, WebhookEvent
 
     with app.app_context():
         session = db.session
@@ -364,8 +364,8 @@ def test_a_month_of_1000_mandates_pays_each_member_once_despite_failures_duplica
 def test_members_whose_debits_fail_through_every_retry_land_on_the_visit_list_and_get_a_text(
     pinned_app, client, world, sandbox
 ):
+    from core.extensions import db
     from core.outbox import OutboxMessage
-    from extensions import db
 
     enrolled = enrol_with_mandates(pinned_app, world, 50)
     broke = {e.member_id: e for e in enrolled[::10]}  # 5 members whose every charge is denied

@@ -122,8 +122,8 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 
 def test_importing_the_same_file_again_changes_nothing(client, day):
-    from extensions import db
-    from payments.models import StatementLine
+    from core.extensions import db
+    from payments.ledger.models import StatementLine
 
     again = upload(client, day["finance"], day["pkp"], day["statement"], name="again.csv")
 
@@ -303,8 +303,8 @@ def test_approved_figures_do_not_move_when_the_ledger_does(client, day):
 
 
 def _payment_of(client: Any, agent_id: int) -> int:
-    from extensions import db
-    from payments.models import Payment
+    from core.extensions import db
+    from payments.ledger.models import Payment
 
     with client.application.app_context():
         return int(db.session.scalar(select(Payment.id).where(Payment.agent_id == agent_id)))
@@ -340,9 +340,9 @@ def test_a_deposit_on_a_day_no_statement_covers_is_pending_not_missing(client, w
 
 
 def test_returning_a_batch_texts_the_agent_with_the_reason(client, day):
-    from agents.models import StaffUser
+    from core.extensions import db
     from core.outbox import OutboxMessage
-    from extensions import db
+    from organisation.models import StaffUser
 
     with client.application.app_context():
         db.session.get(StaffUser, day["agent"].id).phone = "+6281234500001"
@@ -385,8 +385,8 @@ def test_another_branchs_finance_sees_nothing_of_this_branch(client, day, make_s
     ],
 )
 def test_a_bad_statement_is_a_422_that_names_the_problem_and_imports_nothing(client, world, bank, text, where):
-    from extensions import db
-    from payments.models import StatementImport
+    from core.extensions import db
+    from payments.ledger.models import StatementImport
 
     response = upload(client, world["finance"], world["pkp"], text, bank=bank)
 
@@ -456,9 +456,9 @@ def test_a_deposit_without_a_known_reference_matches_by_amount_and_date_but_neve
 
 
 def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(client, world, enrol):
-    from collection.months import Month
-    from extensions import db
-    from payments.models import DebitAttempt, DebitRequest, Mandate, SettlementLine, StatementLine
+    from core.extensions import db
+    from core.months import Month
+    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate, SettlementLine, StatementLine
 
     members = [enrol(nik=nik_for(serial=s)) for s in (1, 2)]
     with client.application.app_context():
@@ -529,10 +529,10 @@ def test_the_operators_cli_imports_a_statement_with_progress_and_closes_a_day(cl
 def test_the_day_end_job_closes_each_branch_at_its_own_evening(client, day):
     from datetime import datetime
 
-    from collection.reconciliation import branches_at_local_hour
-    from extensions import db
-    from payments.batches import DAY_END_HOUR, close_due_days
-    from payments.models import DailyBatch
+    from collection.members.reconciliation import branches_at_local_hour
+    from core.extensions import db
+    from payments.finance.batches import DAY_END_HOUR, close_due_days
+    from payments.ledger.models import DailyBatch
 
     with client.application.app_context():
         wib_evening = datetime(2026, 11, 19, DAY_END_HOUR - 7)  # 21:00 WIB in UTC
@@ -633,10 +633,10 @@ def test_collections_by_channel_per_month_and_the_agent_scorecard(client, day):
 
 
 def test_only_finance_decides_a_batch_even_through_the_services(client, day):
-    from agents.models import StaffUser
     from core.errors import Forbidden
-    from extensions import db
-    from payments.batches import approve_batch, return_batch
+    from core.extensions import db
+    from organisation.models import StaffUser
+    from payments.finance.batches import approve_batch, return_batch
     from tests.factories import NOW
 
     batch = close(client, day)[code(day, "agent_c")]
@@ -650,11 +650,11 @@ def test_only_finance_decides_a_batch_even_through_the_services(client, day):
 
 @pytest.mark.parametrize("reason", ["", "  ", "x" * 201])
 def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_services(client, day, reason):
-    from agents.models import StaffUser
     from core.errors import DomainError
-    from extensions import db
-    from payments.bank import propose_match
-    from payments.models import MatchProposal
+    from core.extensions import db
+    from organisation.models import StaffUser
+    from payments.finance.bank import propose_match
+    from payments.ledger.models import MatchProposal
     from tests.factories import NOW
 
     line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
@@ -720,8 +720,8 @@ def test_targets_are_for_the_branchs_own_province(client, world):
 
 
 def test_a_deposit_is_pending_while_a_worker_is_still_importing_the_statement_that_covers_its_day(client, world, enrol):
-    from extensions import db
-    from payments.models import StatementImport
+    from core.extensions import db
+    from payments.ledger.models import StatementImport
 
     member = enrol()
     amount = pay(client, world["agent"], member["id"])["amount_idr"]

@@ -19,7 +19,7 @@ def pay(client: Any, staff: Any, key: str | None = None, **body: Any) -> Any:
 
 
 def count(app: Any, model: Any) -> int:
-    from extensions import db
+    from core.extensions import db
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model)) or 0
@@ -45,7 +45,7 @@ def test_cash_for_three_months_gets_a_receipt_and_moves_the_member_at_once(clien
 
 
 def test_the_same_key_returns_the_same_receipt_and_records_one_payment(pinned_app, client, world, enrol):
-    from payments.models import Payment
+    from payments.ledger.models import Payment
 
     member = enrol()
     key = str(uuid.uuid4())
@@ -86,7 +86,7 @@ def test_the_same_key_with_other_content_is_a_409(client, world, enrol):
 def test_bad_contributions_are_4xx_naming_the_field_and_write_nothing(
     pinned_app, client, world, enrol, key, body, field
 ):
-    from payments.models import Payment
+    from payments.ledger.models import Payment
 
     member = enrol()
     headers = world["agent"].headers | (
@@ -140,8 +140,8 @@ def test_a_payment_after_lapse_starts_a_new_protection_period(pinned_app, client
 def test_cash_over_the_branch_limit_is_refused_until_a_deposit_and_the_branch_is_alerted(
     pinned_app, client, world, enrol
 ):
-    from agents.models import Branch
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import Branch
 
     with pinned_app.app_context():
         db.session.get(Branch, world["pkp"]).cash_limit_idr = 30_000
@@ -235,7 +235,7 @@ def test_only_agents_record_cash(client, world, enrol):
 
 def test_every_contribution_is_audited_with_its_device(pinned_app, client, world, enrol):
     from core.audit import AuditEvent
-    from extensions import db
+    from core.extensions import db
 
     member = enrol()
     client.post(
@@ -252,8 +252,8 @@ def test_every_contribution_is_audited_with_its_device(pinned_app, client, world
 
 
 def test_the_member_gets_a_text_and_a_real_worker_sends_it(pinned_app, client, world, enrol, rq_burst):
+    from core.extensions import db
     from core.outbox import OutboxMessage
-    from extensions import db
 
     member = enrol()
     receipt = pay(client, world["agent"], member_id=member["id"], months=1).get_json()
@@ -269,7 +269,7 @@ def test_the_member_gets_a_text_and_a_real_worker_sends_it(pinned_app, client, w
 
 @pytest.mark.postgresql_only
 def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, world, enrol):
-    from payments.models import Payment
+    from payments.ledger.models import Payment
 
     member = enrol()
     key = str(uuid.uuid4())
@@ -297,8 +297,8 @@ def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, wor
 def test_an_agent_who_keeps_the_cash_is_reported_without_trying_to_collect_more(
     pinned_app, client, world, enrol, rq_burst
 ):
-    from extensions import db
-    from payments.services import alert_blocked_agents
+    from core.extensions import db
+    from payments.ledger.services import alert_blocked_agents
 
     member = enrol()
     pay(client, world["agent"], member_id=member["id"], months=1)  # Sunday 22 Nov: due by Monday 23 Nov

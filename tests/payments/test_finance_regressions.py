@@ -34,9 +34,9 @@ def batch_of(client, staff, branch_id, agent_id, on=DAY):
 
 
 def close(app, branch_id, day):
-    from extensions import db
-    from payments.batches import close_day
-    from payments.models import DailyBatch
+    from core.extensions import db
+    from payments.finance.batches import close_day
+    from payments.ledger.models import DailyBatch
 
     with app.app_context():
         close_day(db.session, branch_id, day, NOW)
@@ -45,7 +45,7 @@ def close(app, branch_id, day):
 
 @pytest.mark.postgresql_only
 def test_cash_recorded_while_finance_approves_waits_and_is_refused(app, client, world, enrol, monkeypatch):
-    import payments.batches as batches
+    import payments.finance.batches as batches
 
     m1, m2 = enrol(nik=nik_for(serial=1)), enrol(nik=nik_for(serial=2))
     amount = pay(client, world["agent"], m1["id"], months=3)["amount_idr"]
@@ -83,9 +83,9 @@ def test_cash_recorded_while_finance_approves_waits_and_is_refused(app, client, 
 
 @pytest.mark.postgresql_only
 def test_two_overlapping_statements_imported_at_once_add_each_credit_once(app, client, world, make_staff, monkeypatch):
-    import payments.bank as bank
-    from extensions import db
-    from payments.models import StatementLine
+    import payments.finance.bank as bank
+    from core.extensions import db
+    from payments.ledger.models import StatementLine
 
     second_finance = make_staff("branch_finance", world["pkp"], "finance.two")
     first = statement(("2026-11-19", "TRF A", "X1", 100_000), ("2026-11-20", "TRF B", "X2", 200_000))
@@ -217,9 +217,9 @@ def test_held_at_end_agrees_with_undeposited_after_a_reversal(client, world, enr
 
 
 def test_cash_back_dated_twelve_days_gets_its_batch(app, client, world, enrol):
-    from extensions import db
-    from payments.batches import close_due_days
-    from payments.models import DailyBatch
+    from core.extensions import db
+    from payments.finance.batches import close_due_days
+    from payments.ledger.models import DailyBatch
 
     member = enrol()
     old = NOW.date() - timedelta(days=12)

@@ -45,8 +45,8 @@ def cells(html: str) -> list[str]:
 
 
 def statements_stored(app: Any) -> int:
-    from agents.models import IncentiveStatement
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import IncentiveStatement
 
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(IncentiveStatement)) or 0)
@@ -109,7 +109,7 @@ def test_the_incentives_page_shows_last_month_per_agent_and_per_wadah_with_a_cha
 
 
 def test_the_incentive_csvs_have_a_row_per_agent_and_per_wadah_matching_the_statements(client, october):
-    from payments.finance_web import INCENTIVE_AGENT_HEADER
+    from payments.finance.pages import INCENTIVE_AGENT_HEADER
 
     login(client)
     body = month_of(client, october, OCTOBER)
@@ -162,7 +162,7 @@ def test_one_agents_statement_lists_every_line_with_its_explanation_and_pending_
 
 
 def test_one_agents_statement_csv_is_every_line_in_the_rules_columns(client, october):
-    from agents.incentives import CSV_COLUMNS
+    from agents.incentives.rules import CSV_COLUMNS
 
     login(client)
     api = client.get(
@@ -260,17 +260,17 @@ def test_the_incentives_page_speaks_english(client, october):
 
 
 def coverage_of(app: Any, branch_id: int, year: int) -> list[Any]:
-    from agents.models import Branch
-    from extensions import db
-    from payments.reports import coverage_by_regency
+    from core.extensions import db
+    from organisation.models import Branch
+    from payments.finance.reports import coverage_by_regency
 
     with app.app_context():
         return coverage_by_regency(db.session, db.session.get(Branch, branch_id), year)
 
 
 def targets_stored(app: Any) -> int:
-    from collection.models import RegencyTarget
-    from extensions import db
+    from collection.members.models import RegencyTarget
+    from core.extensions import db
 
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(RegencyTarget)) or 0)
@@ -388,10 +388,10 @@ def test_collections_by_channel_show_twelve_months_stacked_by_channel(client, ca
 
 
 def test_the_channels_csv_matches_the_report(client, cash):
-    from agents.models import Branch
-    from collection.months import Month
-    from extensions import db
-    from payments.reports import collections_by_channel
+    from core.extensions import db
+    from core.months import Month
+    from organisation.models import Branch
+    from payments.finance.reports import collections_by_channel
 
     login(client)
     with client.application.app_context():
@@ -429,10 +429,10 @@ def test_the_scorecard_shows_this_month_per_agent_with_a_chart(client, cash):
 
 
 def test_the_scorecard_csv_matches_the_report(client, cash):
-    from agents.models import Branch
-    from extensions import db
-    from payments.finance_web import SCORECARD_HEADER
-    from payments.reports import agent_scorecard
+    from core.extensions import db
+    from organisation.models import Branch
+    from payments.finance.pages import SCORECARD_HEADER
+    from payments.finance.reports import agent_scorecard
 
     login(client)
     with client.application.app_context():
@@ -459,8 +459,8 @@ def test_the_scorecard_csv_matches_the_report(client, cash):
 @pytest.fixture
 def sponsored(pinned_app, client, world):
     """A four-member programme sponsored January to March 2026; two members paid April themselves."""
-    from collection.sponsors import end_finished_programmes
-    from extensions import db
+    from collection.sponsors.programmes import end_finished_programmes
+    from core.extensions import db
     from tests.collection.test_sponsors import RATE, basel_csv, post, programme, sponsor, upload
     from tests.collection.test_sponsors import at as at_day
 

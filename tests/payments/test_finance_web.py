@@ -92,8 +92,8 @@ def code(world: dict[str, Any], who: str) -> str:
 
 
 def batch_id(app: Any, world: dict[str, Any], who: str) -> int:
-    from extensions import db
-    from payments.models import DailyBatch
+    from core.extensions import db
+    from payments.ledger.models import DailyBatch
 
     with app.app_context():
         found = db.session.scalar(select(DailyBatch.id).where(DailyBatch.agent_id == world[who].agent_id))
@@ -102,8 +102,8 @@ def batch_id(app: Any, world: dict[str, Any], who: str) -> int:
 
 
 def batch_status(app: Any, id_: int) -> str:
-    from extensions import db
-    from payments.models import DailyBatch
+    from core.extensions import db
+    from payments.ledger.models import DailyBatch
 
     with app.app_context():
         return db.session.get(DailyBatch, id_).status
@@ -280,8 +280,8 @@ def test_a_day_that_is_not_a_date_is_a_400_not_a_500(client, day, path):
 
 
 def test_the_batch_detail_shows_deposits_with_their_bank_lines_and_the_days_contributions(client, day):
-    from extensions import db
-    from payments.models import Payment, Receipt
+    from core.extensions import db
+    from payments.ledger.models import Payment, Receipt
 
     login(client)
     with client.application.app_context():
@@ -421,8 +421,8 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 
 def proposal_of(app: Any) -> int:
-    from extensions import db
-    from payments.models import MatchProposal
+    from core.extensions import db
+    from payments.ledger.models import MatchProposal
 
     with app.app_context():
         found = db.session.scalar(select(MatchProposal.id))
@@ -517,8 +517,8 @@ def test_uploading_a_statement_shows_the_import_report_and_the_same_file_again_c
 
 
 def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(client, day):
-    from extensions import db
-    from payments.models import StatementImport
+    from core.extensions import db
+    from payments.ledger.models import StatementImport
 
     login(client)
     text = "date,description,reference,amount\n2026-11-19,X,,12x5\n19/11/2026,Y,,1000\n2026-11-20,Z,,1000\n"
@@ -553,10 +553,10 @@ def test_an_upload_without_a_file_is_refused(client, day):
 @pytest.fixture
 def arrears(client, day, enrol):
     """Four more members, as the reconciliation would leave them: owing 1 month, 2 months (two), and lapsed."""
-    from collection.arrears import MemberStatus
-    from collection.models import Member
-    from collection.months import Month
-    from extensions import db
+    from collection.members.arrears import MemberStatus
+    from collection.members.models import Member
+    from core.extensions import db
+    from core.months import Month
 
     standings = [
         (MemberStatus.IN_ARREARS, Month(2026, 10)),
@@ -634,7 +634,7 @@ def test_collections_for_a_chosen_range_and_a_backwards_range_is_refused(client,
 
 
 def test_the_batches_csv_has_a_row_per_agent_with_plain_figures(client, day):
-    from payments.finance_web import BATCH_HEADER
+    from payments.finance.pages import BATCH_HEADER
 
     login(client)
     amounts = day["amounts"]
@@ -718,8 +718,8 @@ def test_the_collections_csv_has_every_day_of_the_range(client, day):
 
 
 def test_text_that_a_spreadsheet_would_run_as_a_formula_is_neutralised(client, day):
-    from agents.models import StaffUser
-    from extensions import db
+    from core.extensions import db
+    from organisation.models import StaffUser
 
     with client.application.app_context():
         db.session.get(StaffUser, day["agent"].id).full_name = '=HYPERLINK("http://evil.test","klik")'

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from payments.sandbox import Sandbox, SandboxConfig, config_from_args, create_sandbox
+from payments.autodebit.sandbox import Sandbox, SandboxConfig, config_from_args, create_sandbox
 
 KEY = "SB-Mid-server-test"
 SECRET = "sandbox-test-secret"

@@ -46,8 +46,8 @@ def line(order_id: str, amount: str = "8400.00", transaction_id: str | None = No
 
 
 def stored_lines(app: Any) -> list[tuple[Any, ...]]:
-    from extensions import db
-    from payments.models import SettlementLine
+    from core.extensions import db
+    from payments.ledger.models import SettlementLine
 
     with app.app_context():
         return [
@@ -106,8 +106,8 @@ def test_a_line_of_no_known_order_is_counted_and_not_stored(pinned_app, client, 
 
 
 def test_an_admin_imports_every_branchs_lines_under_their_own_branch(pinned_app, client, world, settled, ptk_finance):
-    from extensions import db
-    from payments.models import SettlementLine
+    from core.extensions import db
+    from payments.ledger.models import SettlementLine
 
     ours, theirs = settled(), settled(as_="ptk_agent", regency="6171")
 
@@ -154,8 +154,8 @@ def test_the_review_queue_shows_a_branch_only_its_own_callbacks_and_unattributed
 def test_another_branchs_ids_answer_404_on_every_payments_route(
     pinned_app, client, world, enrol, make_staff, method, path
 ):
-    from extensions import db
-    from payments.models import Mandate
+    from core.extensions import db
+    from payments.ledger.models import Mandate
 
     member = enrol(as_="ptk_agent", nik=nik_for("6171", serial=7))
     paid = client.post(
@@ -227,9 +227,9 @@ def test_a_file_that_is_not_utf8_or_not_a_csv_is_a_422(pinned_app, client, world
 
 @pytest.mark.postgresql_only
 def test_a_report_of_more_orders_than_postgresql_takes_parameters_is_read_in_chunks(pinned_app, world, settled):
-    from agents.models import StaffUser
-    from extensions import db
-    from payments.settlements import import_settlement
+    from core.extensions import db
+    from organisation.models import StaffUser
+    from payments.autodebit.settlements import import_settlement
 
     ours = settled()
     body = HEADER + line(ours) + "".join(line(f"IUR-X{n}-1") for n in range(70_000))
@@ -251,8 +251,8 @@ def small_inline_limit(pinned_app: Any) -> Any:
 def test_a_large_report_is_queued_imported_by_a_worker_and_polled_by_its_branch(
     small_inline_limit, client, world, settled, ptk_finance, rq_burst
 ):
-    from extensions import db
-    from payments.models import SettlementImport
+    from core.extensions import db
+    from payments.ledger.models import SettlementImport
 
     orders = [settled() for _ in range(3)]
     theirs = settled(as_="ptk_agent", regency="6171")
@@ -326,9 +326,9 @@ def test_a_large_report_broken_past_its_header_is_refused_by_the_worker_with_the
 def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
     small_inline_limit, client, world, settled, rq_burst, monkeypatch
 ):
-    from extensions import db
-    from payments import settlements
-    from payments.models import SettlementImport
+    from core.extensions import db
+    from payments.autodebit import settlements
+    from payments.ledger.models import SettlementImport
 
     orders = [settled() for _ in range(5)]
     body = HEADER + "".join(line(o) for o in orders)
@@ -357,7 +357,7 @@ def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
     # Its job is gone from the queue; uploading the same file again queues the import once more, and it resumes.
     from rq import Queue
 
-    from extensions import redis_connection
+    from core.extensions import redis_connection
 
     with small_inline_limit.app_context():
         Queue("low", connection=redis_connection()).empty()
@@ -374,8 +374,8 @@ def test_twin_uploads_of_one_large_report_make_one_import(small_inline_limit, wo
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from extensions import db
-    from payments.models import SettlementImport
+    from core.extensions import db
+    from payments.ledger.models import SettlementImport
 
     body = HEADER + "".join(line(settled()) for _ in range(5))
     barrier = Barrier(2)
@@ -416,8 +416,8 @@ def test_twin_uploads_of_one_small_report_store_each_line_once(pinned_app, world
 
 
 def test_an_idempotency_key_of_another_branchs_mandate_gets_a_409_not_that_mandate(pinned_app, client, world, enrol):
-    from extensions import db
-    from payments.models import Mandate
+    from core.extensions import db
+    from payments.ledger.models import Mandate
 
     theirs = enrol(as_="ptk_agent", nik=nik_for("6171", serial=8))
     ours = enrol(nik=nik_for(serial=9))

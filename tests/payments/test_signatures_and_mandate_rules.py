@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from payments.mandates import (
+from payments.autodebit.mandates import (
     Effect,
     EventStatus,
     IllegalTransition,
@@ -16,8 +16,14 @@ from payments.mandates import (
     next_retry_on,
     transition,
 )
-from payments.providers import CallbackError, parse_midtrans_body
-from payments.signatures import SignatureError, midtrans_signature, sign_generic, verify_generic, verify_midtrans
+from payments.autodebit.providers import CallbackError, parse_midtrans_body
+from payments.autodebit.signatures import (
+    SignatureError,
+    midtrans_signature,
+    sign_generic,
+    verify_generic,
+    verify_midtrans,
+)
 
 # Computed with `openssl dgst -sha512` / `openssl dgst -sha256 -hmac`, not with the code under test.
 MIDTRANS_VECTORS = [

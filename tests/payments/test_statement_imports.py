@@ -23,8 +23,8 @@ def big_statement(lines: int, first: int = 0) -> str:
 
 
 def count_lines(app: Any, **where: Any) -> int:
-    from extensions import db
-    from payments.models import StatementLine
+    from core.extensions import db
+    from payments.ledger.models import StatementLine
 
     with app.app_context():
         query = select(func.count()).select_from(StatementLine)
@@ -37,9 +37,9 @@ def count_lines(app: Any, **where: Any) -> int:
 def test_a_statement_of_more_credits_than_postgresql_takes_parameters_imports_and_again_changes_nothing(
     pinned_app, world
 ):
-    from agents.models import Branch
-    from extensions import db
-    from payments.bank import import_statement
+    from core.extensions import db
+    from organisation.models import Branch
+    from payments.finance.bank import import_statement
     from tests.factories import NOW
 
     text = big_statement(LINES_OVER_PARAMETER_LIMIT)
@@ -85,8 +85,8 @@ def test_a_long_description_is_cut_at_a_word_to_its_column_and_still_matches(cli
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["matched"] == {"reference": 1}
-    from extensions import db
-    from payments.models import StatementLine
+    from core.extensions import db
+    from payments.ledger.models import StatementLine
 
     with client.application.app_context():
         (description,) = db.session.scalars(select(StatementLine.description))
@@ -130,8 +130,8 @@ def test_a_large_statement_is_queued_and_a_worker_imports_it_with_progress(clien
     assert again.status_code == 200 and again.get_json()["already_imported"] is True
     assert count_lines(pinned_app) == 40
     with pinned_app.app_context():
-        from extensions import db
-        from payments.models import StatementUpload
+        from core.extensions import db
+        from payments.ledger.models import StatementUpload
 
         assert db.session.scalar(select(func.count()).select_from(StatementUpload)) == 0  # the file is let go
 
@@ -163,8 +163,8 @@ def test_a_large_statement_in_the_wrong_format_is_refused_in_the_request(client,
 def test_an_import_whose_worker_died_resumes_without_duplicates(client, world, pinned_app, rq_burst, monkeypatch):
     """A worker killed after some chunks: the file is still in the database, and the same upload re-queues it;
     the lines already written are not written twice."""
-    import payments.statement_import as statement_import
-    from extensions import db, redis_connection
+    import payments.finance.statement_import as statement_import
+    from core.extensions import db, redis_connection
 
     pinned_app.config["STATEMENT_INLINE_LINES"] = 10
     pinned_app.config["STATEMENT_CHUNK_LINES"] = 7

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from payments.statements import BANK_FORMATS, StatementFormatError, normalise, parse_amount, parse_statement
+from payments.finance.statements import BANK_FORMATS, StatementFormatError, normalise, parse_amount, parse_statement
 
 BRI = """Rekening,0123-01-000123-30-1
 Nama,BPJS KETENAGAKERJAAN KC PANGKALPINANG

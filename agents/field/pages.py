@@ -1,0 +1,552 @@
+"""The agents' mobile web app (/agen): server-rendered pages for cheap phones on patchy data.
+
+Logins are session cookies with a CSRF token per session and a throttle per address and username. Every
+form that moves money carries an idempotency key made when the form is shown; static/agen/app.js sends
+it with fetch, keeps it on the phone when there is no connection, and sends it again, unchanged, later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from agents.incentives.statements import own_statement
+from collection.members.schemas import MemberCreateSchema
+from collection.members.services import enrol_member, find_members, get_member, member_position
+from core.clock import app_now, local_today
+from core.errors import Conflict, DomainError
+from core.extensions import db
+from core.i18n import LANGUAGES, language, month_label, months_label, rupiah, t
+from core.months import Month
+from organisation.logins import (
+    check_password_login,
+    end_web_session,
+    safe_next,
+    start_web_session,
+    user_for_web_session,
+)
+from organisation.models import Agent, AgentStatus, Branch, IncentiveStatement, Role, StaffUser
+from organisation.services import agent_of
+from payments.autodebit.mandates import LIVE_STATUSES
+from payments.autodebit.providers import configured_providers
+from payments.autodebit.services import change_mandate, create_mandate, mandates_of
+from payments.ledger.services import agent_day, receipt_by_number, record_cash_contribution, record_deposit
+from workers.queues import schedule_outbox_delivery
+
+bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@bp.app_template_global("t")
+def _t(key: str, **values: object) -> str:
+    return t(key, **values)
+
+
+@bp.app_template_global("lang")
+def _lang() -> str:
+    return language()
+
+
+@bp.app_template_filter("rupiah")
+def _rupiah(amount: int | None) -> str:
+    return rupiah(amount)
+
+
+@bp.app_template_filter("month")
+def _month(value: Any) -> str:
+    return month_label(value)
+
+
+@bp.app_template_filter("months")
+def _months(value: Any) -> str:
+    return months_label(value)
+
+
+@bp.before_app_request
+def _language() -> None:
+    chosen = request.args.get("lang")
+    g.lang = chosen if chosen in LANGUAGES else request.cookies.get("lang")
+
+
+@bp.after_app_request
+def _remember_language(response: Response) -> Response:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return cast(str, session["csrf"])
+
+
+bp.add_app_template_global(csrf_token, "csrf_token")
+
+
+class CsrfFailed(DomainError):
+    status = 400
+    name = "Bad Request"
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        # reason lets the phone tell a stale token (send again with this session's) from a refused form
+        raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
+
+
+def web_user() -> StaffUser | None:
+    """The active user of this request's live web session (see agents/logins.py), or None."""
+    if "web_user" not in g:
+        g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
+    return cast(StaffUser | None, g.web_user)
+
+
+def log_in(user: StaffUser, app: str) -> None:
+    """Start a new web session for ``user``: a fresh cookie (no fixation), a new CSRF token. Commits."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    seconds = int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
+    sid = start_web_session(db.session, user, app, app_now(), seconds)
+    db.session.commit()
+    session.clear()
+    session.permanent = True
+    session["sid"] = sid
+    csrf_token()
+
+
+def log_out() -> None:
+    """End this request's web session on the server (a copied cookie stops working) and clear the cookie."""
+    end_web_session(db.session, session.get("sid"), app_now())
+    db.session.commit()
+    session.clear()
+
+
+def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:
+    """The login page again, saying why: wrong password (401) or too many tries (429, with Retry-After)."""
+    key = "login_throttled" if refused.status == 429 else "login_failed"
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+    return render_template(template, error=t(key)), refused.status, headers
+
+
+def password_login(app: str) -> StaffUser:
+    """The login form's user, or the service's LoginThrottled (429) / Unauthorized (401)."""
+    return check_password_login(
+        db.session,
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.remote_addr,
+        current_app.config,
+        app=app,
+    )
+
+
+def agent_required(view: F) -> F:
+    """Only a logged-in, active agent; POSTs must carry the session's CSRF token."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = web_user()
+        agent = agent_of(db.session, user) if user and user.role == Role.AGENT else None
+        if user is None or agent is None or agent.status != AgentStatus.ACTIVE:
+            session.pop("sid", None)
+            if _wants_json():
+                return jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")}), 401
+            flash(t("session_expired"))
+            return redirect(url_for("agen.login", next=request.path))
+        if request.method == "POST":
+            try:
+                _check_csrf()
+                _check_key_owner(user)
+            except DomainError as error:
+                if _wants_json():
+                    body = {"code": error.status, "status": error.name, "message": error.message, **error.extra}
+                    return jsonify(body), error.status
+                flash(error.message)
+                return redirect(request.path)
+        g.current_user, g.agent = user, agent
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def key_owner(key: str) -> str:
+    """A signature, made when a money form is shown, that binds its idempotency key to the agent it was shown to.
+
+    The phone sends a form that waited on it with the CSRF token of the session that sends it (app.js, after a
+    logout and a new login, say); this signature keeps another agent who logs in on the same phone from
+    booking cash he never took: the server, not the phone, says whose form it is.
+    """
+    user = g.get("current_user")
+    return _key_owner(user.id if user else 0, key)
+
+
+def _key_owner(user_id: int, key: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"form-owner:{user_id}:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{user_id}.{digest}"
+
+
+bp.add_app_template_global(key_owner, "key_owner")
+
+
+def _check_key_owner(user: StaffUser) -> None:
+    """A form that carries its owner's signature is only taken from that agent (409 for anyone else)."""
+    sent = request.form.get("key_owner", "")
+    if sent and not hmac.compare_digest(sent, _key_owner(user.id, request.form.get("idempotency_key", ""))):
+        raise Conflict(t("queued_by_other"), reason="queued_by_other_agent")
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Log in with username and password (throttled per address and username, and per address)."""
+    if request.method == "GET":
+        return render_template("agen/login.html")
+    _check_csrf_or_flash()
+    try:
+        user = password_login("agen")
+    except DomainError as refused:
+        return refused_login("agen/login.html", refused)
+    if user.role != Role.AGENT:
+        return render_template("agen/login.html", error=t("agents_only")), 403
+    log_in(user, "agen")
+    target = safe_next(request.args.get("next", ""), "/agen/")
+    return redirect(target or url_for("agen.home"))
+
+
+def _check_csrf_or_flash() -> None:
+    # The login form has a CSRF token too (login CSRF); a stale one just shows the form again.
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        abort(make_response(render_template("agen/login.html", error=t("csrf_failed")), 400))
+
+
+@bp.post("/keluar")
+@agent_required
+def logout() -> ResponseReturnValue:
+    log_out()
+    return redirect(url_for("agen.login"))
+
+
+@bp.get("/")
+@agent_required
+def home() -> ResponseReturnValue:
+    """Today: collected, cash on hand, what must be deposited by when; and the search box."""
+    return render_template("agen/home.html", day=agent_day(db.session, g.current_user, app_now()))
+
+
+@bp.get("/cari")
+@agent_required
+def search() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()
+    members: list[Any] = []
+    error = None
+    if len(query) >= 2:
+        try:
+            members, _ = find_members(db.session, g.current_user, q=query, limit=20)
+        except DomainError:
+            error = t("invalid")
+    return render_template("agen/search.html", q=query, members=members, error=error)
+
+
+@bp.get("/anggota/<int:member_id>")
+@agent_required
+def member(member_id: int) -> ResponseReturnValue:
+    """A member's standing, next due date, and the payment choices with their amounts."""
+    found = _member_or_404(member_id)
+    position = member_position(db.session, found, _agent_today())
+    live = [m for m in mandates_of(db.session, g.current_user, found.id) if m.status in LIVE_STATUSES]
+    return render_template(
+        "agen/member.html",
+        member=found,
+        position=position,
+        key=str(uuid.uuid4()),
+        mandate=live[0] if live else None,
+        mandate_key=str(uuid.uuid4()),
+        providers=sorted(current_app.config["PAYMENT_PROVIDERS"]),
+        day=agent_day(db.session, g.current_user, app_now()),
+    )
+
+
+@bp.post("/anggota/<int:member_id>/autodebet")
+@agent_required
+def mandate(member_id: int) -> ResponseReturnValue:
+    """Set up auto-debit with the member present, or pause, resume or cancel it."""
+    action = request.form.get("action", "create")
+    try:
+        if action == "create":
+            create_mandate(
+                db.session,
+                g.current_user,
+                configured_providers(current_app.config),
+                member_id=member_id,
+                provider_name=request.form.get("provider", ""),
+                account=request.form.get("account", "").strip(),
+                months_per_debit=int(request.form.get("months_per_debit", "1") or 1),
+                idempotency_key=request.form.get("idempotency_key") or str(uuid.uuid4()),
+                now=app_now(),
+            )
+            flash(t("mandate_saved"))
+        else:
+            target = {"pause": "paused", "resume": "active", "cancel": "cancelled"}.get(action)
+            if target is None:
+                abort(400)
+            change_mandate(db.session, g.current_user, int(request.form.get("mandate_id", "0")), target, "at the agent")
+            flash(t("mandate_saved"))
+    except (DomainError, ValueError) as error:
+        db.session.rollback()
+        flash(getattr(error, "message", str(error)))
+    return redirect(url_for("agen.member", member_id=member_id), code=303)
+
+
+@bp.post("/anggota/<int:member_id>/bayar")
+@agent_required
+def pay(member_id: int) -> ResponseReturnValue:
+    """Record the cash; the same key returns the same receipt (a resubmitted or replayed form)."""
+    months = request.form.get("months", "")
+    key = request.form.get("idempotency_key", "")
+    if not months.isdecimal() or not (8 <= len(key) <= 80):
+        return _form_error(t("choose_months"), member_id)
+    try:
+        receipt, created = record_cash_contribution(
+            db.session,
+            g.current_user,
+            member_id=member_id,
+            months=int(months),
+            amount_idr=None,
+            paid_on=None,
+            idempotency_key=key,
+            now=app_now(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return _form_error(error.message, member_id, error.status)
+    if created:
+        schedule_outbox_delivery()
+    target = url_for("agen.receipt", number=receipt.number)
+    if _wants_json():
+        return jsonify({"receipt_url": target, "number": receipt.number, "created": created}), 201 if created else 200
+    return redirect(target, code=303)
+
+
+def _form_error(message: str, member_id: int, status: int = 422) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify({"code": status, "message": message}), status
+    flash(message)
+    return redirect(url_for("agen.member", member_id=member_id), code=303)
+
+
+@bp.get("/kuitansi/<string:number>")
+@agent_required
+def receipt(number: str) -> ResponseReturnValue:
+    try:
+        view = receipt_by_number(db.session, g.current_user, number)
+    except DomainError:
+        abort(404)
+    return render_template("agen/receipt.html", receipt=view)
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@agent_required
+def enrol() -> ResponseReturnValue:
+    """Enrol a member with the API's validation, its messages in the agent's language."""
+    if request.method == "GET":
+        return render_template("agen/enrol.html", form={}, errors={})
+    form = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
+    data: dict[str, Any] = {k: v for k, v in form.items() if v}
+    if "declared_income_idr" in data:  # agents type 1.500.000 the Indonesian way
+        digits = data["declared_income_idr"].replace(".", "").replace(" ", "")
+        data["declared_income_idr"] = int(digits) if digits.isdecimal() else digits
+    try:
+        payload = MemberCreateSchema().load(data)
+    except ValidationError as error:
+        messages = cast(dict[str, Any], error.messages)
+        errors = {field: _localise(field, text) for field, text in messages.items()}
+        return render_template("agen/enrol.html", form=form, errors=errors), 422
+    try:
+        created = enrol_member(db.session, g.current_user, payload, app_now())
+    except DomainError as error:
+        db.session.rollback()
+        existing = error.extra.get("existing_member")
+        if existing:
+            errors = {"nik": t("already_member", kpj=existing["kpj"])}
+        else:
+            errors = {field: _localise(field, msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
+            errors = errors or {"nik": error.message}
+        return render_template("agen/enrol.html", form=form, errors=errors), error.status
+    flash(t("enrolled", kpj=created.kpj))
+    return redirect(url_for("agen.member", member_id=created.id), code=303)
+
+
+def _localise(field: str, messages: Any) -> str:
+    """The form's message for a field in the agent's language (the API keeps its English detail)."""
+    text = " ".join(messages) if isinstance(messages, list) else str(messages)
+    if "required" in text.lower():
+        return t("required")
+    if field == "declared_income_idr":
+        return t("must_be_number")
+    if field == "phone":
+        return t("phone_invalid")
+    if field == "nik":
+        lowered = text.lower()
+        for code in ("16 digits", "digit", "province", "regency", "district", "serial", "at least"):
+            if code in lowered:
+                key = {
+                    "16 digits": "nik_length",
+                    "digit": "nik_digits",
+                    "province": "nik_province",
+                    "regency": "nik_regency",
+                    "district": "nik_district",
+                    "serial": "nik_serial",
+                    "at least": "nik_age",
+                }[code]
+                return f"{t(key)} ({text})" if key != "nik_length" else t(key)
+        return f"{t('nik_birth_date')} ({text})"
+    if field in ("birth_date", "sex"):
+        return f"{t('nik_mismatch')} ({text})"
+    return t("invalid")
+
+
+@bp.route("/setoran", methods=["GET", "POST"])
+@agent_required
+def deposit() -> ResponseReturnValue:
+    day = agent_day(db.session, g.current_user, app_now())
+    if request.method == "GET":
+        return render_template("agen/deposit.html", day=day, key=str(uuid.uuid4()), error=None)
+    amount = request.form.get("amount_idr", "").replace(".", "").strip()
+    reference = request.form.get("bank_reference", "").strip()
+    key = request.form.get("idempotency_key", "")
+    error = None
+    if not amount.isdecimal() or int(amount) <= 0:
+        error = f"{t('amount')}: {t('must_be_number')}"
+    elif len(reference) < 3:
+        error = f"{t('bank_reference')}: {t('required')}"
+    elif not 8 <= len(key) <= 80:
+        error = t("csrf_failed")
+    if error is None:
+        try:
+            recorded, _ = record_deposit(
+                db.session,
+                g.current_user,
+                amount_idr=int(amount),
+                bank_reference=reference,
+                deposited_on=None,
+                idempotency_key=key,
+                now=app_now(),
+            )
+        except DomainError as refused:
+            db.session.rollback()
+            error = refused.message
+    if error is not None:
+        return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
+    flash(t("deposit_saved", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+    return redirect(url_for("agen.home"), code=303)
+
+
+@bp.get("/insentif")
+@agent_required
+def incentives() -> ResponseReturnValue:
+    """The agent's own incentive statement for a month (this month so far by default): totals, each line with
+    how it was computed, and what his pending cash will earn. Nobody else's: the statement is the caller's."""
+    this_month = Month.of(_agent_today())
+    text = request.args.get("month", "").strip()
+    try:
+        month = Month.parse(text) if text else this_month
+        if not 2000 <= month.year <= 2099:  # the page links a month either side
+            raise ValueError(text)
+    except ValueError:
+        return render_template("agen/incentives.html", statement=None, error=t("bad_month")), 400
+    try:
+        statement = own_statement(db.session, g.current_user, month, app_now())
+    except DomainError as refused:
+        return render_template("agen/incentives.html", statement=None, error=refused.message), refused.status
+    approved = db.session.scalar(  # own_statement does not say whether the month is final; its stored row does
+        select(IncentiveStatement.id).where(
+            IncentiveStatement.holder_kind == "agent",
+            IncentiveStatement.holder_id == g.agent.id,
+            IncentiveStatement.month == month,
+        )
+    )
+    return render_template(
+        "agen/incentives.html",
+        statement=statement,
+        approved=approved is not None,
+        month=month,
+        previous_month=month - 1,
+        next_month=month + 1 if month < this_month else None,
+        error=None,
+    )
+
+
+@bp.get("/sesi")
+def session_state() -> ResponseReturnValue:
+    """Who is logged in on this phone and the session's CSRF token, for app.js to send waiting forms with:
+    a page kept by the service worker may carry the token of a session that has ended since."""
+    user = web_user()
+    if user is None or user.role != Role.AGENT:
+        response = jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")})
+        response.status_code = 401
+    else:
+        response = jsonify({"user_id": str(user.id), "csrf_token": csrf_token()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/antrean")
+def queue() -> ResponseReturnValue:
+    """What is waiting on this phone: rendered by app.js from the phone's own storage, so it works offline."""
+    return render_template("agen/queue.html")
+
+
+@bp.get("/sw.js")
+def service_worker() -> ResponseReturnValue:
+    """The service worker, served from /agen/ so that its scope is the whole app."""
+    response = send_from_directory(bp.static_folder or "", "sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/agen/"
+    return response
+
+
+def _member_or_404(member_id: int) -> Any:
+    try:
+        return get_member(db.session, g.current_user, member_id)
+    except DomainError:
+        abort(404)
+
+
+def _agent_today() -> Any:
+    agent: Agent = g.agent
+    branch = db.session.get(Branch, agent.branch_id)
+    assert branch is not None
+    return local_today(branch.timezone, app_now())

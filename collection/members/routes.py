@@ -1,0 +1,92 @@
+"""The members API: enrol, look up, a member's schedule, and the rate table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from collection.members.schemas import (
+    MemberCreateSchema,
+    MemberQuerySchema,
+    MemberSchema,
+    RatesQuerySchema,
+    RateTableSchema,
+    ScheduleQuerySchema,
+    ScheduleSchema,
+)
+from collection.members.services import (
+    MemberView,
+    describe_member_now,
+    describe_members,
+    enrol_member,
+    find_members,
+    get_member,
+    member_schedule,
+    rates_on,
+)
+from core.clock import app_now, local_today
+from core.extensions import db
+from organisation.auth import current_user, require_roles
+from organisation.models import Role
+
+bp = Blueprint("collection", __name__, description="Members, what they owe, and the contribution table")
+
+ENROLLING_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+
+
+@bp.route("/members")
+class Members(MethodView):
+    @require_roles(*ENROLLING_ROLES)
+    @bp.arguments(MemberCreateSchema)
+    @bp.response(201, MemberSchema)
+    @bp.alt_response(409, description="The NIK is already a member; the body names that member")
+    def post(self, payload: dict[str, Any]) -> MemberView:
+        """Enrol a member: the NIK is validated and checked against every branch."""
+        member = enrol_member(db.session, current_user(), payload, app_now())
+        return describe_members(db.session, [member], app_now())[0]
+
+    @require_roles()
+    @bp.arguments(MemberQuerySchema, location="query")
+    @bp.response(200, MemberSchema(many=True))
+    @bp.paginate()
+    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView]:
+        """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages."""
+        pp = pagination_parameters
+        members, total = find_members(db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters)
+        pp.item_count = total
+        return describe_members(db.session, members, app_now())
+
+
+@bp.route("/members/<int:member_id>")
+class MemberById(MethodView):
+    @require_roles()
+    @bp.response(200, MemberSchema)
+    def get(self, member_id: int) -> MemberView:
+        """One member, with this month's amount and current standing."""
+        member = get_member(db.session, current_user(), member_id)
+        return describe_member_now(db.session, member, app_now())
+
+
+@bp.route("/members/<int:member_id>/schedule")
+class MemberScheduleView(MethodView):
+    @require_roles()
+    @bp.arguments(ScheduleQuerySchema, location="query")
+    @bp.response(200, ScheduleSchema)
+    def get(self, query: dict[str, Any], member_id: int) -> dict[str, Any]:
+        """Each month's amount and due date (moved past Sundays and holidays), and whether it is settled."""
+        member = get_member(db.session, current_user(), member_id)
+        lines = member_schedule(db.session, member, query.get("first"), query.get("last"))
+        return {"member_id": member.id, "package": member.package, "bracket": member.bracket, "months": lines}
+
+
+@bp.route("/rates")
+class Rates(MethodView):
+    @bp.arguments(RatesQuerySchema, location="query")
+    @bp.response(200, RateTableSchema)
+    @bp.doc(security=[])
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The contribution table in force on a day (public: it is published law)."""
+        day = query.get("on") or local_today("Asia/Jakarta", app_now())
+        return rates_on(db.session, day)

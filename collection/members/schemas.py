@@ -1,0 +1,180 @@
+"""Request and response schemas for members, their schedules and the rate table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from collection.members.rates import Package, Sector
+from core.months import Month
+
+
+class MonthField(fields.Field):
+    """A :class:`Month` written ``YYYY-MM``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-03"}
+        metadata.update(kwargs.pop("metadata", {}))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value: Month | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Month:
+        try:
+            return Month.parse(value)
+        except (ValueError, TypeError) as error:
+            raise ValidationError(str(error)) from error
+
+
+MAX_ID = 2**31 - 1
+MAX_INCOME_IDR = 10**12  # only the bracket matters above Rp20.200.000; this bounds the column
+
+
+def has_letters(value: str) -> None:
+    """A name or occupation must have letters, not only spaces, digits or emoji (it is searched by them)."""
+    if not any(ch.isalpha() for ch in value):
+        raise ValidationError("Write it in letters.")
+
+
+def valid_day(value: Any) -> None:
+    """Business dates live in 1900–2999, like months."""
+    if not 1900 <= value.year <= 2999:
+        raise ValidationError("Give a date between 1900-01-01 and 2999-12-31.")
+
+
+_PACKAGES = [p.value for p in Package]
+_SECTORS = [s.value for s in Sector]
+
+
+class MemberCreateSchema(Schema):
+    nik = fields.String(
+        required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"}
+    )
+    name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
+    birth_date = fields.Date(validate=valid_day, metadata={"description": "Optional; when given it must match the NIK"})
+    sex = fields.String(validate=validate.OneOf(["M", "F"]), metadata={"description": "Optional; must match the NIK"})
+    phone = fields.String(
+        allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"}
+    )
+    occupation = fields.String(required=True, validate=[validate.Length(min=2, max=80), has_letters])
+    sector = fields.String(required=True, validate=validate.OneOf(_SECTORS))
+    declared_income_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_INCOME_IDR))
+    bracket = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=33),
+        metadata={"description": "Optional; when given it must match the income"},
+    )
+    package = fields.String(required=True, validate=validate.OneOf(_PACKAGES))
+    branch_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Defaults to the caller's branch"},
+    )
+    agent_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The enrolling agent; an agent enrols as himself"},
+    )
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    nik = fields.String()
+    kpj = fields.String()
+    name = fields.String()
+    birth_date = fields.Date()
+    sex = fields.String()
+    phone = fields.String(allow_none=True)
+    occupation = fields.String()
+    sector = fields.String()
+    declared_income_idr = fields.Integer()
+    bracket = fields.Integer()
+    package = fields.String()
+    branch_id = fields.Integer()
+    enrolled_by_agent_id = fields.Integer(allow_none=True)
+    enrolled_on = fields.Date()
+    monthly_amount_idr = fields.Integer(metadata={"description": "What this month's contribution is for this member"})
+    status = fields.String()
+    paid_through = MonthField(allow_none=True)
+    period_started_on = fields.Date()
+    months_in_arrears = fields.Integer(
+        allow_none=True, metadata={"description": "Worked out now on GET /members/<id>; null in lists"}
+    )
+    arrears_idr = fields.Integer(allow_none=True)
+
+
+class MemberQuerySchema(Schema):
+    nik = fields.String(validate=validate.Length(min=1, max=32))
+    kpj = fields.String(validate=validate.Length(min=1, max=32), metadata={"pattern": r"^[0-9 .-]{11,32}$"})
+    phone = fields.String(validate=validate.Length(min=1, max=32))
+    q = fields.String(
+        validate=validate.Length(min=2, max=120),
+        metadata={"description": "A name (misspellings tolerated), or a NIK, KPJ or phone number"},
+    )
+
+
+class ScheduleQuerySchema(Schema):
+    first = MonthField(
+        data_key="from", metadata={"description": "First month, YYYY-MM (default: the member's first month)"}
+    )
+    last = MonthField(data_key="to", metadata={"description": "Last month, YYYY-MM (default: 11 months after 'from')"})
+
+
+class ScheduleLineSchema(Schema):
+    month = MonthField()
+    due_on = fields.Date()
+    amount_idr = fields.Integer()
+    jkk_idr = fields.Integer()
+    jkm_idr = fields.Integer()
+    jht_idr = fields.Integer()
+    discount_idr = fields.Integer()
+    discounts = fields.List(fields.String())
+    settled = fields.Boolean()
+
+
+class ScheduleSchema(Schema):
+    member_id = fields.Integer()
+    package = fields.String()
+    bracket = fields.Integer()
+    months = fields.List(fields.Nested(ScheduleLineSchema))
+
+
+class RatesQuerySchema(Schema):
+    on = fields.Date(validate=valid_day, metadata={"description": "The day the table is in force (default: today)"})
+
+
+class BracketRateSchema(Schema):
+    number = fields.Integer()
+    income_from_idr = fields.Integer()
+    income_to_idr = fields.Integer(allow_none=True)
+    base_idr = fields.Integer()
+    jkk_idr = fields.Integer()
+    jkm_idr = fields.Integer()
+    jht_idr = fields.Integer()
+    jkk_jkm_idr = fields.Integer()
+    jkk_jkm_jht_idr = fields.Integer()
+
+
+class DiscountSchema(Schema):
+    name = fields.String()
+    programmes = fields.List(fields.String())
+    percent = fields.Integer()
+    sectors = fields.List(fields.String())
+    first_month = MonthField()
+    last_month = MonthField()
+    excluded_payers = fields.List(fields.String())
+    source = fields.String()
+
+
+class RateTableSchema(Schema):
+    on = fields.Date()
+    effective_from = MonthField()
+    effective_to = MonthField(allow_none=True)
+    jkk_rate_percent = fields.Float()
+    jkm_flat_idr = fields.Integer()
+    jht_rate_percent = fields.Float()
+    source = fields.String()
+    brackets = fields.List(fields.Nested(BracketRateSchema))
+    discounts = fields.List(fields.Nested(DiscountSchema), metadata={"description": "Discounts in force that month"})

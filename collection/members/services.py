@@ -1,0 +1,701 @@
+"""Member services: enrol, find, describe, and list what a member owes month by month."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from collection.members import nik as nik_rule
+from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
+from collection.members.due_dates import due_date
+from collection.members.kpj import KPJ_DIGITS, is_valid_kpj, kpj_for
+from collection.members.models import (
+    Holiday,
+    Member,
+    MemberNameKey,
+    MembershipPeriod,
+    MemberStatusChange,
+    RateDiscountRow,
+    RateScheduleRow,
+)
+from collection.members.names import display_name, name_keys, similarity
+from collection.members.phones import PhoneError, normalise_phone
+from collection.members.rates import Bracket as BracketRule
+from collection.members.rates import (
+    ContributionTerms,
+    Discount,
+    Package,
+    Payer,
+    Programme,
+    RateError,
+    RateSchedule,
+    RateTable,
+    Sector,
+    amount_due,
+)
+from core import audit
+from core.clock import local_today
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
+from core.extensions import DbSession
+from core.months import Month
+from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
+from organisation.services import agent_of, branch_or_404
+from payments.ledger.models import PaymentAllocation
+
+MAX_SCHEDULE_MONTHS = 120
+NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which members a caller may see: one branch, or every branch (``branch_id`` None, admins)."""
+
+    branch_id: int | None
+
+    @classmethod
+    def of(cls, user: StaffUser) -> Scope:
+        return cls(None if user.role == Role.ADMIN else user.branch_id)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as the API shows it, with this month's amount worked out."""
+
+    id: int
+    nik: str
+    kpj: str | None
+    name: str
+    birth_date: date
+    sex: str
+    phone: str | None
+    occupation: str
+    sector: str
+    declared_income_idr: int
+    bracket: int
+    package: str
+    branch_id: int
+    enrolled_by_agent_id: int | None
+    enrolled_on: date
+    monthly_amount_idr: int
+    status: str
+    paid_through: Month | None
+    period_started_on: date
+    months_in_arrears: int | None = None  # worked out live for one member; lists show the stored status
+    arrears_idr: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    month: Month
+    due_on: date
+    amount_idr: int
+    jkk_idr: int
+    jkm_idr: int
+    jht_idr: int
+    discount_idr: int
+    discounts: tuple[str, ...]
+    settled: bool
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
+REFERENCE_TTL_SECONDS = 60.0  # rates and holidays change by migration or by an admin, not per request
+_reference_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+
+def _cached(session: DbSession, key: tuple[Any, ...], load: Any) -> Any:
+    """Reference data kept per process and per database for REFERENCE_TTL_SECONDS."""
+    full_key = (str(session.get_bind().engine.url), *key)
+    hit = _reference_cache.get(full_key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _reference_cache[full_key] = (now + REFERENCE_TTL_SECONDS, value)
+    return value
+
+
+def load_rate_table(session: DbSession) -> RateTable:
+    """The effective-dated contribution table as the database holds it (cached briefly per process)."""
+    return cast(RateTable, _cached(session, ("rates",), lambda: _load_rate_table(session)))
+
+
+def _load_rate_table(session: DbSession) -> RateTable:
+    schedules = tuple(
+        RateSchedule(
+            effective_from=row.effective_from,
+            effective_to=row.effective_to,
+            jkk_rate_bp=row.jkk_rate_bp,
+            jkm_flat_idr=row.jkm_flat_idr,
+            jht_rate_bp=row.jht_rate_bp,
+            brackets=tuple(BracketRule(b.number, b.income_from_idr, b.income_to_idr, b.base_idr) for b in row.brackets),
+            source=row.source,
+        )
+        for row in session.scalars(select(RateScheduleRow).order_by(RateScheduleRow.effective_from))
+    )
+    discounts = tuple(
+        Discount(
+            name=row.name,
+            programmes=frozenset(Programme(p) for p in _split(row.programmes)),
+            percent=row.percent,
+            sectors=frozenset(Sector(s) for s in _split(row.sectors)),
+            first_month=row.first_month,
+            last_month=row.last_month,
+            excluded_payers=frozenset(Payer(p) for p in _split(row.excluded_payers)),
+            source=row.source,
+        )
+        for row in session.scalars(select(RateDiscountRow).order_by(RateDiscountRow.id))
+    )
+    return RateTable(schedules=schedules, discounts=discounts)
+
+
+def holidays_for(session: DbSession, branch: Branch, first: date, last: date) -> set[date]:
+    """National holidays plus those of the branch's province and regency, between two dates."""
+    regions = ("", branch.province_code, branch.regency_code)
+
+    def load() -> frozenset[date]:
+        rows = session.scalars(select(Holiday.on).where(Holiday.region_code.in_(regions)))
+        return frozenset(rows)
+
+    every = cast(frozenset[date], _cached(session, ("holidays", *regions), load))
+    return {day for day in every if first <= day <= last}
+
+
+def terms_of(member: Member, payer: Payer = Payer.SELF) -> ContributionTerms:
+    """What a member's contribution depends on, besides the month."""
+    return ContributionTerms(
+        bracket=member.bracket, package=Package(member.package), sector=Sector(member.sector), payer=payer
+    )
+
+
+def _view(member: Member, table: RateTable, month: Month) -> MemberView:
+    try:
+        monthly = amount_due(table, terms_of(member), month).total_idr
+    except RateError:
+        monthly = 0  # no table covers the month: nothing can be charged for it
+    return MemberView(
+        id=member.id,
+        nik=member.nik,
+        kpj=member.kpj,
+        name=member.name,
+        birth_date=member.birth_date,
+        sex=member.sex,
+        phone=member.phone,
+        occupation=member.occupation,
+        sector=member.sector,
+        declared_income_idr=member.declared_income_idr,
+        bracket=member.bracket,
+        package=member.package,
+        branch_id=member.branch_id,
+        enrolled_by_agent_id=member.enrolled_by_agent_id,
+        enrolled_on=member.enrolled_on,
+        monthly_amount_idr=monthly,
+        status=member.status,
+        paid_through=member.paid_through,
+        period_started_on=member.period_started_on,
+    )
+
+
+def describe_members(session: DbSession, members: Iterable[Member], now: datetime) -> list[MemberView]:
+    """API views of members, each with the amount due for the current month in its branch's zone."""
+    members = list(members)
+    if not members:
+        return []
+    table = load_rate_table(session)
+    zones = dict(
+        session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all()
+    )
+    return [_view(m, table, Month.of(local_today(zones[m.branch_id], now))) for m in members]
+
+
+def describe_member_now(session: DbSession, member: Member, now: datetime) -> MemberView:
+    """One member with the standing worked out now (the stored status is what the last change left)."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    standing = member_position(session, member, local_today(branch.timezone, now)).standing
+    view = describe_members(session, [member], now)[0]
+    return replace(
+        view,
+        status=standing.status,
+        paid_through=standing.paid_through,
+        months_in_arrears=standing.months_in_arrears,
+        arrears_idr=standing.arrears_idr,
+    )
+
+
+def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
+    """Validate and enrol a new member; a NIK that is already a member is a 409 naming that member."""
+    scope = Scope.of(actor)
+    branch_id = data.get("branch_id") or actor.branch_id
+    if branch_id is None:
+        raise field_error("branch_id", "Choose the member's branch: an admin has no branch of his own.")
+    if scope.branch_id is not None and branch_id != scope.branch_id:
+        raise field_error("branch_id", f"You can enrol members only into your own branch ({scope.branch_id}).")
+    branch = branch_or_404(session, branch_id)
+    today = local_today(branch.timezone, now)
+
+    # Check every field before answering, so the agent fixes the whole form in one go.
+    errors: dict[str, list[str]] = {}
+    nik: nik_rule.NikInfo | None = None
+    try:
+        nik = nik_rule.parse_nik(
+            data["nik"],
+            today,
+            typed_birth_date=data.get("birth_date"),
+            typed_sex=nik_rule.Sex(data["sex"]) if data.get("sex") else None,
+        )
+    except nik_rule.NikError as error:
+        errors[error.field] = [error.message]
+    phone = None
+    if data.get("phone"):
+        try:
+            phone = normalise_phone(data["phone"])
+        except PhoneError as error:
+            errors["phone"] = [str(error)]
+    month = Month.of(today)
+    table = load_rate_table(session)
+    bracket = None
+    try:
+        bracket = table.bracket_for_income(data["declared_income_idr"], month)
+    except RateError as error:
+        errors["declared_income_idr"] = [str(error)]
+    if bracket is not None and data.get("bracket") is not None and data["bracket"] != bracket.number:
+        income = f"Rp{data['declared_income_idr']:,}".replace(",", ".")
+        errors["bracket"] = [
+            f"An income of {income} is bracket {bracket.number}, not {data['bracket']}: "
+            "leave 'bracket' out or correct the income."
+        ]
+    if errors or nik is None or bracket is None:
+        fields = ", ".join(sorted(errors))
+        raise DomainError(f"Correct these fields: {fields}.", errors={"json": errors})
+
+    existing = session.scalar(select(Member).where(Member.nik == nik.nik))
+    if existing is not None:
+        raise _already_member(existing)
+    agent = _enrolling_agent(session, actor, branch, data.get("agent_id"))
+
+    member = Member(
+        nik=nik.nik,
+        name=display_name(data["name"]),
+        birth_date=nik.birth_date,
+        sex=nik.sex.value,
+        phone=phone,
+        occupation=data["occupation"].strip(),
+        sector=data["sector"],
+        district_code=nik.district_code,
+        declared_income_idr=data["declared_income_idr"],
+        bracket=bracket.number,
+        package=data["package"],
+        branch_id=branch.id,
+        enrolled_by_agent_id=agent.id if agent else None,
+        enrolled_on=today,
+        status=MemberStatus.ACTIVE,
+        first_month=month,
+        paid_through=None,
+        period_started_on=today,
+        name_keys=[MemberNameKey(key=key) for key in name_keys(data["name"])],
+    )
+    session.add(member)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a concurrent enrolment of the same NIK won the race
+        session.rollback()
+        winner = session.scalar(select(Member).where(Member.nik == nik.nik))
+        if winner is not None:
+            raise _already_member(winner) from error
+        raise
+    member.kpj = kpj_for(member.id)
+    session.add(MembershipPeriod(member_id=member.id, started_on=today, first_month=month))
+    session.add(
+        MemberStatusChange(
+            member_id=member.id, from_status=None, to_status=MemberStatus.ACTIVE, changed_on=today, cause="enrolled"
+        )
+    )
+    audit.record(session, "member.enrolled", "member", member.id, actor.id, branch_id=branch.id, kpj=member.kpj)
+    session.commit()
+    return member
+
+
+def _already_member(member: Member) -> Conflict:
+    return Conflict(
+        f"NIK {member.nik} is already member {member.kpj} (id {member.id}) of branch {member.branch_id}; "
+        "one member per NIK: look that member up instead of enrolling again.",
+        existing_member={"id": member.id, "kpj": member.kpj, "branch_id": member.branch_id},
+    )
+
+
+def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent_id: int | None) -> Agent | None:
+    if actor.role == Role.AGENT:
+        agent = agent_of(session, actor)
+        if agent is None or agent.status != AgentStatus.ACTIVE:
+            raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+        if agent_id is not None and agent_id != agent.id:
+            raise field_error("agent_id", "An agent enrols members as himself: leave 'agent_id' out.")
+        return agent
+    if agent_id is None:
+        return None
+    agent = session.get(Agent, agent_id)
+    if agent is None or agent.branch_id != branch.id:
+        raise field_error("agent_id", f"There is no agent {agent_id} in branch {branch.id}.")
+    return agent
+
+
+def get_member(session: DbSession, actor: StaffUser, member_id: int, lock: bool = False) -> Member:
+    """A member the caller may see (locked FOR UPDATE when asked); another branch's is a 404, as if absent."""
+    member = session.get(Member, member_id, with_for_update=lock or None)
+    scope = Scope.of(actor)
+    if member is None or (scope.branch_id is not None and member.branch_id != scope.branch_id):
+        raise NotFound(f"There is no member {member_id} in your branch.")
+    return member
+
+
+def find_members(
+    session: DbSession,
+    actor: StaffUser,
+    *,
+    nik: str | None = None,
+    kpj: str | None = None,
+    phone: str | None = None,
+    q: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[Member], int]:
+    """Members matching every given filter, visible to the caller: one page and the total count."""
+    scope = Scope.of(actor)
+    offset = min(offset, 10**7)  # a page past every member is empty, not an overflow
+    query = select(Member)
+    if scope.branch_id is not None:
+        query = query.where(Member.branch_id == scope.branch_id)
+    if q:
+        nik, kpj, phone, name = _classify_query(q, nik, kpj, phone)
+    else:
+        name = None
+    if nik is not None:
+        digits = "".join(ch for ch in nik if ch.isdecimal())
+        query = query.where(Member.nik == digits)
+    if kpj is not None:
+        digits = "".join(ch for ch in kpj if ch.isdecimal())
+        if len(digits) != KPJ_DIGITS:
+            raise query_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
+        query = query.where(Member.kpj == digits)
+    if phone is not None:
+        try:
+            query = query.where(Member.phone == normalise_phone(phone))
+        except PhoneError as error:
+            raise query_error("phone", str(error)) from error
+    if name is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
+        return page, total
+    return _find_by_name(session, query, name, offset, limit)
+
+
+def _classify_query(
+    q: str, nik: str | None, kpj: str | None, phone: str | None
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """One search box: 16 digits is a NIK, a valid KPJ is a KPJ, 08…/+62… is a phone, anything else a name."""
+    compact = "".join(ch for ch in q if ch not in " .-")
+    if compact.isdecimal() and len(compact) == 16:
+        return compact, kpj, phone, None
+    if compact.isdecimal() and is_valid_kpj(compact):
+        return nik, compact, phone, None
+    if compact.lstrip("+").isdecimal() and (
+        compact.startswith("08") or compact.startswith("+62") or compact.startswith("62")
+    ):
+        return nik, kpj, compact, None
+    return nik, kpj, phone, q
+
+
+def _find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
+    keys = name_keys(name)
+    if not keys:
+        raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
+    exact, last = keys[:-1], keys[-1]
+    key_match = or_(MemberNameKey.key.in_([*exact, last]), MemberNameKey.key.startswith(last, autoescape=True))
+    matched = func.count(func.distinct(MemberNameKey.key)).label("matched")
+    candidates = (
+        query.join(MemberNameKey, MemberNameKey.member_id == Member.id)
+        .where(key_match)
+        .group_by(Member.id)
+        .order_by(matched.desc(), Member.id)
+        .limit(NAME_SEARCH_CANDIDATES)
+        .with_only_columns(Member.id, matched)
+    )
+    scored = session.execute(candidates).all()
+    if not scored:
+        return [], 0
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([row.id for row in scored])))}
+    ranked = sorted(
+        scored,
+        key=lambda row: (-row.matched, -similarity(name, members[row.id].name), members[row.id].name, row.id),
+    )
+    return [members[row.id] for row in ranked[offset : offset + limit]], len(ranked)
+
+
+def member_schedule(session: DbSession, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:
+    """Each month from ``first`` to ``last`` with its amount, due date and whether it is settled."""
+    first = first or member.first_month
+    last = last or Month.from_index(min(first.index + 11, Month(2999, 12).index))
+    if last < first:
+        raise DomainError(
+            "'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12.",
+            errors={"query": {"to": ["must not be before 'from'"]}},
+        )
+    if last - first >= MAX_SCHEDULE_MONTHS:
+        raise DomainError(
+            f"Ask for at most {MAX_SCHEDULE_MONTHS} months at a time.",
+            errors={"query": {"to": [f"at most {MAX_SCHEDULE_MONTHS} months after 'from'"]}},
+        )
+    table = load_rate_table(session)
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    holidays = holidays_for(session, branch, first.first_day(), last.last_day())
+    settled = set(
+        session.scalars(
+            select(PaymentAllocation.month).where(
+                PaymentAllocation.member_id == member.id,
+                ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
+                PaymentAllocation.month.between(first, last),
+            )
+        )
+    )
+    lines = []
+    for month in first.until(last):
+        try:
+            due = amount_due(table, terms_of(member), month)
+        except RateError as error:
+            raise DomainError(str(error), errors={"query": {"from": [str(error)]}}) from error
+        lines.append(
+            ScheduleLine(
+                month=month,
+                due_on=due_date(month, holidays),
+                amount_idr=due.total_idr,
+                jkk_idr=due.jkk_idr,
+                jkm_idr=due.jkm_idr,
+                jht_idr=due.jht_idr,
+                discount_idr=due.discount_idr,
+                discounts=due.discounts,
+                settled=month in settled,
+            )
+        )
+    return lines
+
+
+def rates_on(session: DbSession, day: date) -> dict[str, Any]:
+    """The contribution table in force on a day: every bracket's amounts and the discounts of that month."""
+    table = load_rate_table(session)
+    month = Month.of(day)
+    try:
+        schedule = table.schedule_for(month)
+    except RateError as error:
+        raise DomainError(str(error), errors={"query": {"on": [str(error)]}}) from error
+    brackets = []
+    for bracket in schedule.brackets:
+        jkk = bracket.base_idr * schedule.jkk_rate_bp // 10_000
+        jht = bracket.base_idr * schedule.jht_rate_bp // 10_000
+        brackets.append(
+            {
+                "number": bracket.number,
+                "income_from_idr": bracket.income_from_idr,
+                "income_to_idr": bracket.income_to_idr,
+                "base_idr": bracket.base_idr,
+                "jkk_idr": jkk,
+                "jkm_idr": schedule.jkm_flat_idr,
+                "jht_idr": jht,
+                "jkk_jkm_idr": jkk + schedule.jkm_flat_idr,
+                "jkk_jkm_jht_idr": jkk + schedule.jkm_flat_idr + jht,
+            }
+        )
+    discounts = [
+        {
+            "name": d.name,
+            "programmes": sorted(d.programmes),
+            "percent": d.percent,
+            "sectors": sorted(d.sectors),
+            "first_month": d.first_month,
+            "last_month": d.last_month,
+            "excluded_payers": sorted(d.excluded_payers),
+            "source": d.source,
+        }
+        for d in table.discounts
+        if d.first_month <= month <= d.last_month
+    ]
+    return {
+        "on": day,
+        "effective_from": schedule.effective_from,
+        "effective_to": schedule.effective_to,
+        "jkk_rate_percent": schedule.jkk_rate_bp / 100,
+        "jkm_flat_idr": schedule.jkm_flat_idr,
+        "jht_rate_percent": schedule.jht_rate_bp / 100,
+        "source": schedule.source,
+        "brackets": brackets,
+        "discounts": discounts,
+    }
+
+
+@dataclass(frozen=True)
+class PaymentChoice:
+    """One way to pay at the counter: this many months, from ``first`` to ``last``, for this amount."""
+
+    months: int
+    first: Month
+    last: Month
+    amount_idr: int
+    months_covered: tuple[Month, ...]
+
+
+@dataclass(frozen=True)
+class MemberPosition:
+    """What a member owes on a day, and the ways the agent may offer to pay."""
+
+    standing: Standing
+    starts_new_period: bool  # lapsed: the next payment opens a new protection period
+    next_due_month: Month
+    next_due_on: date
+    choices: tuple[PaymentChoice, ...]
+    open_dues: tuple[MonthDue, ...]  # every payable month, earliest first, for allocation
+    period_dues: tuple[MonthDue, ...] = ()  # the period's months from its first to the horizon
+    settled: frozenset[Month] = frozenset()
+    period_started_on: date | None = None
+
+    def standing_after(self, paid: tuple[Month, ...], today: date) -> Standing:
+        """The standing once ``paid`` months are settled too: no query, the same rule."""
+        settled = self.settled | set(paid)
+        until = max(Month.of(today), *settled) if settled else Month.of(today)
+        dues = [d for d in self.period_dues if d.month <= until]
+        return standing_on(dues, settled, today, self.period_started_on)
+
+
+COUNTER_MONTHS = (1, 3, 6, 12)  # what agents offer (domain.md §3); in arrears, the arrears come first
+PAYABLE_AHEAD_MONTHS = 24  # how far ahead of the current month a payment may reach
+
+
+def current_period(session: DbSession, member: Member) -> MembershipPeriod:
+    """The member's latest protection period."""
+    period = session.scalar(
+        select(MembershipPeriod)
+        .where(MembershipPeriod.member_id == member.id)
+        .order_by(MembershipPeriod.started_on.desc(), MembershipPeriod.id.desc())
+        .limit(1)
+    )
+    assert period is not None, f"member {member.id} has no membership period"
+    return period
+
+
+def _dues(
+    member: Member, first: Month, last: Month, table: RateTable, holidays: set[date], payer: Payer = Payer.SELF
+) -> list[MonthDue]:
+    terms = terms_of(member, payer)
+    return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+
+
+def member_position(session: DbSession, member: Member, today: date) -> MemberPosition:
+    """Standing on ``today`` and the counter's choices: arrears first, then 1, 3, 6 or 12 months."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    table = load_rate_table(session)
+    period = current_period(session, member)
+    this_month = Month.of(today)
+    horizon = this_month + PAYABLE_AHEAD_MONTHS
+    settled = set(
+        session.scalars(
+            select(PaymentAllocation.month).where(
+                PaymentAllocation.member_id == member.id,
+                ~PaymentAllocation.reversed,  # NOT reversed: the partial index's own predicate
+                PaymentAllocation.month >= period.first_month,
+            )
+        )
+    )
+    owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
+    # one month past what is paid: a member paid through the horizon is next due then
+    holidays = holidays_for(session, branch, period.first_month.first_day(), max(horizon, owed_until + 1).last_day())
+    every_due = _dues(member, period.first_month, max(horizon, owed_until), table, holidays)
+    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period.started_on)
+    lapsed = standing.status == MemberStatus.LAPSED
+    if lapsed:
+        open_dues = tuple(_dues(member, this_month, horizon, table, holidays))
+    else:
+        open_dues = tuple(d for d in every_due if d.month not in settled and d.month <= horizon)
+    arrears = 0 if lapsed else standing.months_in_arrears
+    counts = sorted({n for n in ([arrears] if arrears else []) + [arrears + k for k in COUNTER_MONTHS]})
+    choices = []
+    for count in counts:
+        window = open_dues[:count]
+        if len(window) < count:
+            break
+        choices.append(
+            PaymentChoice(
+                months=count,
+                first=window[0].month,
+                last=window[-1].month,
+                amount_idr=sum(d.amount_idr for d in window),
+                months_covered=tuple(d.month for d in window),
+            )
+        )
+    # Paid through the horizon (PAYABLE_AHEAD_MONTHS): nothing can be paid yet, and the next due is past it.
+    next_due = open_dues[0] if open_dues else _dues(member, owed_until + 1, owed_until + 1, table, holidays)[0]
+    return MemberPosition(
+        standing=standing,
+        starts_new_period=lapsed,
+        next_due_month=next_due.month,
+        next_due_on=next_due.due_on,
+        choices=tuple(choices),
+        open_dues=open_dues,
+        period_dues=tuple(every_due),
+        settled=frozenset(settled),
+        period_started_on=period.started_on,
+    )
+
+
+def refresh_standing(
+    session: DbSession, member: Member, today: date, cause: str, standing: Standing | None = None
+) -> Standing:
+    """Re-derive the member's standing now (or take one just derived) and record a status change when it
+    moved (the caller commits)."""
+    if standing is None:
+        standing = member_position(session, member, today).standing
+    member.paid_through = standing.paid_through
+    if standing.status != member.status:
+        session.add(
+            MemberStatusChange(
+                member_id=member.id,
+                from_status=member.status,
+                to_status=standing.status,
+                changed_on=standing.lapsed_on or today,
+                cause=cause,
+            )
+        )
+        member.status = standing.status
+        if standing.status == MemberStatus.LAPSED:
+            period = current_period(session, member)
+            period.ended_on = standing.lapsed_on
+            period.end_cause = f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
+    return standing
+
+
+def open_new_period(session: DbSession, member: Member, today: date, cause: str) -> MembershipPeriod:
+    """After a lapse, a payment starts a new protection period from the month it pays for (domain.md §3)."""
+    old = current_period(session, member)
+    if old.ended_on is None:
+        old.ended_on = today
+        old.end_cause = old.end_cause or f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
+    period = MembershipPeriod(member_id=member.id, started_on=today, first_month=Month.of(today))
+    session.add(period)
+    member.first_month = period.first_month
+    member.period_started_on = today
+    session.add(
+        MemberStatusChange(
+            member_id=member.id, from_status=member.status, to_status=MemberStatus.ACTIVE, changed_on=today, cause=cause
+        )
+    )
+    member.status = MemberStatus.ACTIVE
+    session.flush()
+    return period

@@ -1,0 +1,176 @@
+"""Operators' commands (``flask --app app …``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+from flask import Flask, current_app
+
+from core.clock import utcnow
+from core.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every CLI command to the app."""
+
+    @app.cli.command("demo-data")
+    @click.option("--members-per-branch", default=750, show_default=True, help="Members to create in each branch.")
+    def demo_data(members_per_branch: int) -> None:
+        """Load demo branches, agents, members and a year of payments (does nothing if any branch exists)."""
+        from pathlib import Path
+
+        from commands.demo import load_demo_data, write_demo_logins
+
+        counts = load_demo_data(db.session, utcnow(), members_per_branch=members_per_branch)
+        write_demo_logins(Path(current_app.instance_path) / "demo-logins.txt")
+        if counts:
+            click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        else:
+            click.echo("demo data: the database already has branches; nothing loaded")
+
+    @app.cli.command("reconcile")
+    @click.option("--branch", "branch_code", help="Branch code (e.g. PKP); every branch when left out.")
+    @click.option("--on", "on", help="Reconcile as of this day, YYYY-MM-DD (default: now).")
+    def reconcile(branch_code: str | None, on: str | None) -> None:
+        """Recompute members' standings, flags and notices, with a progress bar."""
+        from datetime import date, datetime, time
+
+        from sqlalchemy import func, select
+
+        from collection.members.models import Member
+        from collection.members.reconciliation import reconcile_branch, summary
+        from organisation.models import Branch
+
+        query = select(Branch).order_by(Branch.code)
+        if branch_code:
+            query = query.where(Branch.code == branch_code.upper())
+        branches = list(db.session.scalars(query))
+        if not branches:
+            raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
+        try:
+            now = datetime.combine(date.fromisoformat(on), time(12)) if on else utcnow()
+        except ValueError as error:
+            raise click.BadParameter("write the day as YYYY-MM-DD", param_hint="--on") from error
+        for branch in branches:
+            total = db.session.scalar(select(func.count()).where(Member.branch_id == branch.id)) or 0
+            with click.progressbar(length=total, label=f"{branch.code} {branch.name}") as bar:
+                result = reconcile_branch(db.session, branch.id, now, on_chunk=bar.update)
+            click.echo(f"{branch.code}: {summary(result)}")
+
+    @app.cli.command("import-statement")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--bank", required=True, help="The bank's format: generic, bri, bca or mandiri.")
+    @click.option("--branch", "branch_code", required=True, help="Branch code (e.g. PKP) whose account it is.")
+    def import_statement_command(file: str, bank: str, branch_code: str) -> None:
+        """Import a bank statement CSV for a branch and match its credits, with progress bars."""
+        from contextlib import ExitStack
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from core.errors import DomainError
+        from organisation.models import Branch
+        from payments.finance.bank import import_statement
+        from payments.finance.statements import BANK_FORMATS
+
+        if bank not in BANK_FORMATS:
+            raise click.BadParameter(f"choose one of {', '.join(sorted(BANK_FORMATS))}", param_hint="--bank")
+        branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.upper()))
+        if branch is None:
+            raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
+        content = Path(file).read_bytes()
+        with ExitStack() as bars:
+
+            def progress(stage: str, total: int) -> Callable[[int], None]:
+                label = {"rows": "reading rows", "credits": "matching credits"}.get(stage, stage)
+                return bars.enter_context(click.progressbar(length=max(total, 1), label=label)).update
+
+            try:
+                report = import_statement(db.session, branch, bank, Path(file).name, content, None, utcnow(), progress)
+            except DomainError as error:
+                details = error.errors or {}
+                rows = [m for field in details.values() for messages in field.values() for m in messages]
+                raise click.ClickException("\n".join([error.message, *rows])) from error
+        if report.already_imported:
+            click.echo(f"{Path(file).name} was imported before (import {report.import_id}): nothing changed")
+            return
+        matched = ", ".join(f"{n} by {kind}" for kind, n in sorted(report.matched.items())) or "none"
+        click.echo(
+            f"import {report.import_id}: {report.credit_lines} credits ({report.new_lines} new), "
+            f"{report.debit_lines} debits and {report.skipped_credits} credits with sen skipped; "
+            f"matched {matched}; {report.unmatched} to review"
+        )
+
+    @app.cli.command("close-day")
+    @click.option("--branch", "branch_code", help="Branch code; every branch when left out.")
+    @click.option("--on", "on", required=True, help="The business day to close, YYYY-MM-DD.")
+    def close_day_command(branch_code: str | None, on: str) -> None:
+        """Close a day into agents' batches for finance (the schedule does this at each branch's day end)."""
+        from datetime import date
+
+        from sqlalchemy import select
+
+        from organisation.models import Branch
+        from payments.finance.batches import close_day
+
+        try:
+            day = date.fromisoformat(on)
+        except ValueError as error:
+            raise click.BadParameter("write the day as YYYY-MM-DD", param_hint="--on") from error
+        query = select(Branch).order_by(Branch.code)
+        if branch_code:
+            query = query.where(Branch.code == branch_code.upper())
+        for branch in list(db.session.scalars(query)):
+            click.echo(f"{branch.code}: {close_day(db.session, branch.id, day, utcnow())} batch(es) closed")
+
+    @app.cli.command("import-sponsored")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--programme", "programme_code", required=True, help="The programme's code (e.g. BASEL-APBD-2025).")
+    def import_sponsored_command(file: str, programme_code: str) -> None:
+        """Enrol a sponsor's list (CSV) into a programme, with a progress bar; the same file again changes nothing."""
+        from pathlib import Path
+
+        from collection.sponsors.imports import import_file, report_rows
+        from collection.sponsors.programmes import programme_by_code
+        from core.errors import DomainError
+
+        programme = programme_by_code(db.session, programme_code)
+        if programme is None:
+            raise click.BadParameter(f"no programme with code {programme_code!r}", param_hint="--programme")
+        content = Path(file).read_bytes()
+        rows = max(content.count(b"\n"), 1)
+        try:
+            with click.progressbar(length=rows, label=f"{programme.code} {Path(file).name}") as bar:
+                record, new = import_file(db.session, None, programme, Path(file).name, content, utcnow(), bar.update)
+        except DomainError as error:
+            details = [
+                f"  {field}: {' '.join(messages)}" for field, messages in (error.errors or {}).get("files", {}).items()
+            ]
+            raise click.ClickException("\n".join([error.message, *details])) from error
+        if not new and record.status == "done":
+            click.echo(f"{Path(file).name} was imported before (import {record.id}): nothing changed")
+        click.echo(
+            f"import {record.id}: {record.rows_total} rows: {record.created} created, {record.sponsored} sponsored, "
+            f"{record.unchanged} unchanged, {record.rejected} rejected"
+        )
+        for row in report_rows(record, "rejected")[:50]:
+            click.echo(f"  row {row['row']} ({row['nik']}): {row.get('field')}: {row.get('reason')}")
+        if record.rejected > 50:
+            click.echo(f"  … and {record.rejected - 50} more rejected rows (GET /api/v1/sponsor-imports/{record.id})")
+
+    @app.cli.command("end-sessions")
+    @click.argument("username")
+    def end_sessions(username: str) -> None:
+        """End every web session and API token of a user at once (a lost phone, a password seen by someone)."""
+        from sqlalchemy import select
+
+        from organisation.logins import end_sessions_of
+        from organisation.models import StaffUser
+
+        user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"There is no user {username!r}.")
+        ended = end_sessions_of(db.session, user.id, None, utcnow())
+        db.session.commit()
+        click.echo(f"{user.username}: {ended} sessions and tokens ended; the next request of each is asked to log in")

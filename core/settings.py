@@ -1,0 +1,97 @@
+"""Configuration from the environment: one place for every setting and its default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("IURAN_INSTANCE", ROOT / "instance"))
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE / 'iuran.db'}"
+    # Heroku-style and plain postgres URLs both mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _keys(*names: str) -> list[str]:
+    """The non-empty values of some variables: a current secret and, during rotation, the previous one."""
+    return [value for value in (os.environ.get(name, "") for name in names) if value]
+
+
+def payment_providers() -> dict[str, dict[str, Any]]:
+    """The auto-debit providers. Each points at a local sandbox (payments/sandbox.py) unless told otherwise:
+    one speaking Midtrans's scheme on port 5077, one the generic signed scheme on port 5078."""
+    return {
+        "midtrans": {
+            "scheme": "midtrans",
+            "base_url": os.environ.get("MIDTRANS_BASE_URL", "http://127.0.0.1:5077"),
+            "server_keys": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS") or ["SB-Mid-server-dev-only"],
+        },
+        "sandbox": {
+            "scheme": "signed",
+            "base_url": os.environ.get("SANDBOX_PROVIDER_URL", "http://127.0.0.1:5078"),
+            "api_key": os.environ.get("SANDBOX_API_KEY", "sandbox-api-key"),
+            "secrets": _keys("SANDBOX_WEBHOOK_SECRET", "SANDBOX_WEBHOOK_SECRET_PREVIOUS") or ["sandbox-dev-secret"],
+        },
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """The settings a process gets from its environment (the web app, RQ workers and the CLI alike)."""
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-secret-change-me"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL", f"unix://{INSTANCE / 'redis.sock'}"),
+        # Seconds the web app waits on Redis (throttles, waking workers) before it carries on without it.
+        "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+        # Retry-After (seconds) of the 503 answered while the database cannot be reached.
+        "DATABASE_RETRY_AFTER_SECONDS": int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", 5)),
+        # API bearer tokens live this long (seconds).
+        "API_TOKEN_TTL_SECONDS": int(os.environ.get("API_TOKEN_TTL_SECONDS", 12 * 3600)),
+        "API_TITLE": "iuran",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
+        "API_SPEC_OPTIONS": {
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        "JSON_SORT_KEYS": False,
+        # Reverse proxies in front of the app; their X-Forwarded-For/-Proto headers are trusted only then.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
+        # How texts leave the outbox: "log" writes them to the log (core/outbox.py lists the senders).
+        "OUTBOX_SENDER": os.environ.get("OUTBOX_SENDER", "log"),
+        # Web sessions of the agents' app.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure by default: the cookie only travels over HTTPS (and to http://localhost, which browsers
+        # treat as secure). `make run` turns it off for a phone trying the app over the LAN.
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") == "1",
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("WEB_SESSION_SECONDS", 14 * 24 * 3600)),
+        # Failed logins allowed in LOGIN_WINDOW_SECONDS per username and address (an IPv6 address's /64), per
+        # address whatever the username, and per username whatever the address; receipt lookups per minute.
+        "LOGIN_ATTEMPTS": int(os.environ.get("LOGIN_ATTEMPTS", 5)),
+        "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_FAILURES_PER_USERNAME": int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", 30)),
+        "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
+        # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
+        "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
+        "PAYMENT_PROVIDERS": payment_providers(),
+        "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
+        # A provider's settlement report up to this size is imported within the request; a larger one is kept in
+        # the database and imported by a worker (202, then poll its Location). 1 MB is about 15,000 lines.
+        "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
+        # A bank statement of more lines than this is imported by a worker (202, progress to poll), not in the request.
+        "STATEMENT_INLINE_LINES": int(os.environ.get("STATEMENT_INLINE_LINES", 5000)),
+    }

@@ -1,0 +1,48 @@
+"""Bearer-token authentication and role checks for the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, request
+
+from core.clock import app_now
+from core.errors import Forbidden, Unauthorized
+from core.extensions import db
+from organisation.models import Role, StaffUser
+from organisation.services import user_for_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> StaffUser:
+    """The authenticated user of this request (only inside a view wrapped by :func:`require_roles`)."""
+    return cast(StaffUser, g.current_user)
+
+
+def require_roles(*roles: Role) -> Callable[[F], F]:
+    """Let the view run only for a valid bearer token whose user has one of ``roles`` (any role if none given)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token.")
+            user = user_for_token(db.session, token.strip(), app_now())
+            if user is None:
+                raise Unauthorized(
+                    "The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token."
+                )
+            if roles and user.role not in roles:
+                allowed = ", ".join(sorted(roles))
+                raise Forbidden(f"This needs one of the roles {allowed}; you are '{user.role}'.")
+            g.current_user = user
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator

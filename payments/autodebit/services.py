@@ -1,0 +1,491 @@
+"""Auto-debit services: mandates, the debit run with bounded retries, provider callbacks processed in
+batches, and matching a provider's settlement report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from collection.members.due_dates import due_date
+from collection.members.models import Member
+from collection.members.services import Scope, get_member, holidays_for, member_position
+from core import audit
+from core.clock import local_today
+from core.errors import Conflict, DomainError, NotFound, field_error
+from core.extensions import DbSession
+from core.outbox import queue_message
+from organisation.models import Branch, Role, StaffUser
+from payments.autodebit.mandates import (
+    LIVE_STATUSES,
+    Effect,
+    IllegalTransition,
+    MandateStatus,
+    apply_event,
+    debit_day,
+    next_retry_on,
+    transition,
+)
+from payments.autodebit.providers import CallbackError, Provider, ProviderEvent
+from payments.ledger.models import (
+    Channel,
+    DebitAttempt,
+    DebitRequest,
+    Mandate,
+    MandateStatusChange,
+    Payment,
+    VisitItem,
+    WebhookEvent,
+)
+from payments.ledger.services import add_visit, book_payment, fingerprint, unbook_payment
+
+LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
+
+
+def _set_status(session: DbSession, mandate: Mandate, target: str, cause: str, actor_id: int | None) -> None:
+    new = transition(mandate.status, target)
+    session.add(
+        MandateStatusChange(
+            mandate_id=mandate.id, from_status=mandate.status, to_status=new, cause=cause, actor_user_id=actor_id
+        )
+    )
+    mandate.status = new
+
+
+def create_mandate(
+    session: DbSession,
+    actor: StaffUser,
+    providers: Mapping[str, Provider],
+    *,
+    member_id: int,
+    provider_name: str,
+    account: str,
+    months_per_debit: int,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[Mandate, bool]:
+    """Register a member's mandate with the provider; one live mandate per member."""
+    existing = session.scalar(select(Mandate).where(Mandate.idempotency_key == idempotency_key))
+    if existing is not None:
+        if (existing.member_id, existing.provider) != (member_id, provider_name):
+            # Another request's key (perhaps another branch's): never answer with its mandate.
+            raise Conflict(
+                "This Idempotency-Key was already used for a different request: make a new key for a new mandate.",
+                reason="idempotency_key_reused",
+            )
+        get_member(session, actor, member_id)  # a retry, by someone who may see the member
+        return existing, False
+    member = get_member(session, actor, member_id)
+    provider = providers.get(provider_name)
+    if provider is None:
+        raise field_error(
+            "provider", f"Unknown provider {provider_name!r}; choose one of {', '.join(sorted(providers))}."
+        )
+    live = session.scalar(select(Mandate).where(Mandate.member_id == member.id, Mandate.status.in_(LIVE_STATUSES)))
+    if live is not None:
+        raise Conflict(
+            f"Member {member.kpj} already has mandate {live.id} ({live.status}): cancel it before making another.",
+            reason="mandate_exists",
+            mandate_id=live.id,
+        )
+    try:
+        reference, provider_status = provider.create_mandate(member.kpj or str(member.id), account, months_per_debit)
+    except CallbackError as error:
+        raise DomainError(str(error), errors={"json": {"account": [str(error)]}}) from error
+    mandate = Mandate(
+        member_id=member.id,
+        provider=provider_name,
+        provider_ref=reference,
+        account_label=_mask_account(account),
+        months_per_debit=months_per_debit,
+        status=MandateStatus.PENDING_AUTHORISATION,
+        created_by_user_id=actor.id,
+        idempotency_key=idempotency_key,
+    )
+    session.add(mandate)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict(
+            "The member got another mandate at the same moment: reload and check.", reason="mandate_exists"
+        ) from error
+    session.add(
+        MandateStatusChange(
+            mandate_id=mandate.id, from_status=None, to_status=mandate.status, cause="created", actor_user_id=actor.id
+        )
+    )
+    if provider_status == MandateStatus.ACTIVE:
+        _set_status(session, mandate, MandateStatus.ACTIVE, f"authorised at {provider_name}", actor.id)
+    audit.record(
+        session, "mandate.created", "mandate", mandate.id, actor.id, member_id=member.id, provider=provider_name
+    )
+    session.commit()
+    return mandate, True
+
+
+def _mask_account(account: str) -> str:
+    account = account.strip()
+    return account if len(account) <= 4 else f"{'*' * min(8, len(account) - 4)}{account[-4:]}"
+
+
+def change_mandate(session: DbSession, actor: StaffUser, mandate_id: int, target: str, cause: str) -> Mandate:
+    """Pause, resume or cancel a mandate; an illegal move is a 409 that says what is allowed."""
+    mandate = session.get(Mandate, mandate_id)
+    if mandate is None:
+        raise NotFound(f"There is no mandate {mandate_id}.")
+    get_member(session, actor, mandate.member_id)  # another branch's mandate is a 404
+    if mandate.status == target:
+        return mandate
+    try:
+        _set_status(session, mandate, target, cause, actor.id)
+    except IllegalTransition as error:
+        raise Conflict(str(error), reason="illegal_transition") from error
+    if target == MandateStatus.CANCELLED:
+        for request in session.scalars(
+            select(DebitRequest).where(DebitRequest.mandate_id == mandate.id, DebitRequest.status.in_(["due", "retry"]))
+        ):
+            request.status = "cancelled"
+    audit.record(session, f"mandate.{target}", "mandate", mandate.id, actor.id, cause=cause)
+    session.commit()
+    return mandate
+
+
+def mandates_of(session: DbSession, actor: StaffUser, member_id: int) -> list[Mandate]:
+    member = get_member(session, actor, member_id)
+    return list(session.scalars(select(Mandate).where(Mandate.member_id == member.id).order_by(Mandate.id.desc())))
+
+
+@dataclass
+class DebitRunResult:
+    created: int = 0
+    sent: int = 0
+    refused: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def run_debits(
+    session: DbSession, providers: Mapping[str, Provider], now: datetime, branch_id: int | None = None
+) -> DebitRunResult:
+    """Create this period's debit requests for active mandates and send those due (new and retries).
+
+    Safe to run any number of times: a (mandate, first month) pair is requested once (a unique key),
+    and an order is charged once (a provider answers a repeated order_id with 409, taken as sent).
+    """
+    result = DebitRunResult()
+    query = (
+        select(Mandate, Member)
+        .join(Member, Member.id == Mandate.member_id)
+        .where(Mandate.status == MandateStatus.ACTIVE)
+    )
+    if branch_id is not None:
+        query = query.where(Member.branch_id == branch_id)
+    branches = {b.id: b for b in session.scalars(select(Branch))}
+    for mandate, member in session.execute(query.order_by(Mandate.id)).all():
+        today = local_today(branches[member.branch_id].timezone, now)
+        position = member_position(session, member, today)
+        window = position.open_dues[: mandate.months_per_debit]
+        if not window or today < debit_day(window[0].due_on):
+            continue
+        request = DebitRequest(
+            mandate_id=mandate.id,
+            member_id=member.id,
+            first_month=window[0].month,
+            months=len(window),
+            amount_idr=sum(d.amount_idr for d in window),
+            due_on=window[0].due_on,
+            status="due",
+            next_attempt_on=today,
+        )
+        try:
+            with session.begin_nested():
+                session.add(request)
+            result.created += 1
+        except IntegrityError:
+            pass  # already requested by an earlier run
+    session.commit()
+
+    # Plain values first: each debit commits twice, and a commit expires every object the session holds,
+    # so iterating over loaded rows would reload all of them after every debit (quadratic).
+    due = (
+        select(DebitRequest.id, DebitRequest.next_attempt_on, Mandate.provider, Mandate.provider_ref, Member.branch_id)
+        .join(Mandate, Mandate.id == DebitRequest.mandate_id)
+        .join(Member, Member.id == DebitRequest.member_id)
+        .where(DebitRequest.status.in_(["due", "retry"]), Mandate.status == MandateStatus.ACTIVE)
+    )
+    if branch_id is not None:
+        due = due.where(Member.branch_id == branch_id)
+    zones = {b.id: b.timezone for b in branches.values()}
+    rows = session.execute(due.order_by(DebitRequest.id)).all()
+    for request_id, next_attempt_on, provider_name, provider_ref, member_branch in rows:
+        today = local_today(zones[member_branch], now)
+        if next_attempt_on is not None and next_attempt_on > today:
+            continue
+        provider = providers.get(provider_name)
+        if provider is None or provider_ref is None:
+            result.skipped.append(f"debit {request_id}: provider {provider_name} is not configured")
+            continue
+        debit = session.get(DebitRequest, request_id)
+        assert debit is not None
+        debit_mandate = session.get(Mandate, debit.mandate_id)
+        debtor = session.get(Member, debit.member_id)
+        assert debit_mandate is not None and debtor is not None
+        debit.attempts += 1
+        attempt = DebitAttempt(
+            debit_request_id=debit.id,
+            order_id=f"IUR-{debit.id}-{debit.attempts}",
+            attempt_no=debit.attempts,
+            amount_idr=debit.amount_idr,
+            status="created",
+        )
+        debit.status = "sent"
+        session.add(attempt)
+        session.commit()  # recorded before the provider hears of it: a crash now re-sends the same order
+        charged = provider.charge(attempt.order_id, attempt.amount_idr, provider_ref)
+        attempt.sent_at = now
+        if charged.accepted:
+            attempt.status = "pending" if attempt.status == "created" else attempt.status
+            attempt.provider_transaction_id = charged.transaction_id or attempt.provider_transaction_id
+            result.sent += 1
+        elif charged.reason == MANDATE_UNKNOWN:
+            _mandate_lost(session, debit_mandate, attempt, debit, debtor)
+            result.refused += 1
+        else:
+            _attempt_failed(session, attempt, debit, debtor, charged.reason or "refused", now)
+            result.refused += 1
+        session.commit()
+    return result
+
+
+MANDATE_UNKNOWN = "mandate_unknown"  # the provider no longer knows the mandate (revoked, expired, lost)
+
+
+def _mandate_lost(
+    session: DbSession, mandate: Mandate, attempt: DebitAttempt, request: DebitRequest, member: Member
+) -> None:
+    """The provider refused the mandate itself: no point retrying; the mandate fails and the agent visits
+    to set up a new one (or take cash)."""
+    attempt.status = "failed"
+    attempt.failure_reason = MANDATE_UNKNOWN
+    request.status = "failed"
+    request.failure_reason = MANDATE_UNKNOWN
+    request.next_attempt_on = None
+    _set_status(session, mandate, MandateStatus.FAILED, "the provider no longer knows this mandate", None)
+    add_visit(
+        session,
+        member,
+        "mandate_failed",
+        mandate.id,
+        f"auto-debit mandate {mandate.id} at {mandate.provider} is no longer valid: set up a new one",
+    )
+    queue_message(
+        session,
+        "mandate_failed",
+        member.phone,
+        "BPJS Ketenagakerjaan: autodebet Anda tidak aktif lagi. Agen Perisai akan membantu mendaftarkan ulang, "
+        "atau bayar iuran tunai lewat agen.",
+        dedupe_key=f"mandate_failed:{mandate.id}",
+    )
+
+
+_REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
+
+
+def _attempt_failed(
+    session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, reason: str, now: datetime
+) -> None:
+    """Retry what can succeed later, on the bounded schedule; otherwise the agent visits and the member hears."""
+    attempt.status = "failed"
+    attempt.failure_reason = reason[:80]
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    lapse_month = request.first_month + LAPSE_MONTHS_AHEAD
+    holidays = holidays_for(session, branch, lapse_month.first_day(), lapse_month.last_day())
+    lapses_on = due_date(lapse_month, holidays) + timedelta(days=1)
+    retry_on = next_retry_on(today, request.attempts, reason, lapses_on)
+    request.failure_reason = reason[:80]
+    if retry_on is not None:
+        request.status = "retry"
+        request.next_attempt_on = retry_on
+        return
+    request.status = "failed"
+    request.next_attempt_on = None
+    add_visit(
+        session,
+        member,
+        "debit_failed",
+        request.id,
+        f"auto-debit for {request.first_month} failed ({reason}) after {request.attempts} tries",
+    )
+    queue_message(
+        session,
+        "debit_failed",
+        member.phone,
+        f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal "
+        f"({_REASON_TEXT.get(reason, 'ditolak bank')}). "
+        "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
+        dedupe_key=f"debit_failed:{request.id}",
+    )
+
+
+def store_webhook_event(session: DbSession, provider_name: str, event: ProviderEvent, raw_body: str) -> bool:
+    """Keep a verified callback as it arrived; False when it is a duplicate delivery (stored already)."""
+    session.add(
+        WebhookEvent(provider=provider_name, event_key=event.event_key, order_id=event.order_id, raw_body=raw_body)
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def process_webhook_events(
+    session: DbSession, providers: Mapping[str, Provider], now: datetime, batch: int = 500
+) -> int:
+    """Apply stored callbacks in order of arrival, a batch at a time; returns how many were handled.
+
+    Each event runs in a savepoint, so one that cannot be applied goes to the review queue without
+    holding back the rest. On PostgreSQL, SKIP LOCKED lets several workers share the backlog.
+    """
+    handled = 0
+    while True:
+        events = list(
+            session.scalars(
+                select(WebhookEvent)
+                .where(WebhookEvent.state == "received")
+                .order_by(WebhookEvent.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not events:
+            return handled
+        order_ids = {e.order_id for e in events if e.order_id}
+        attempts = {
+            a.order_id: a for a in session.scalars(select(DebitAttempt).where(DebitAttempt.order_id.in_(order_ids)))
+        }
+        for event in events:
+            try:
+                with session.begin_nested():
+                    state, note = _apply_event(session, event, attempts.get(event.order_id or ""), providers, now)
+            except Exception as error:  # anything unforeseen: keep the event for a person, go on with the rest
+                state, note = "review", f"could not apply: {error}"[:200]
+            event.state, event.note, event.processed_at = state, note, now
+            handled += 1
+        session.commit()
+
+
+def _apply_event(
+    session: DbSession,
+    event: WebhookEvent,
+    attempt: DebitAttempt | None,
+    providers: Mapping[str, Provider],
+    now: datetime,
+) -> tuple[str, str | None]:
+    provider = providers.get(event.provider)
+    if provider is None:
+        return "review", f"provider {event.provider} is not configured"
+    parsed = provider.parse(event.raw_body.encode())
+    if attempt is None:
+        return "review", f"unknown order_id {parsed.order_id}"
+    if parsed.amount_idr != attempt.amount_idr:
+        return "review", f"gross_amount {parsed.amount_idr} but we charged {attempt.amount_idr}"
+    outcome = apply_event(attempt.status, parsed.status)
+    if outcome.effect == Effect.IGNORE:
+        return "ignored", f"{parsed.provider_status} is not newer than {attempt.status}"
+    if outcome.effect == Effect.REVIEW:
+        return "review", f"{parsed.provider_status} contradicts {attempt.status}"
+    if outcome.effect == Effect.REFUND:
+        try:
+            confirmed = provider.confirm_status(parsed.order_id)
+        except CallbackError as error:
+            return "review", str(error)[:200]
+        if confirmed is not None and confirmed != parsed.status:
+            return "review", f"refund callback, but {event.provider} says the order is {confirmed}"
+    request = session.get(DebitRequest, attempt.debit_request_id)
+    assert request is not None
+    member = session.get(Member, request.member_id, with_for_update=True)
+    assert member is not None
+    attempt.provider_transaction_id = parsed.transaction_id
+    if outcome.effect == Effect.MARK_PENDING:
+        attempt.status = "pending"
+    elif outcome.effect == Effect.SETTLE:
+        _settle(session, attempt, request, member, now)
+    elif outcome.effect == Effect.FAIL:
+        _attempt_failed(session, attempt, request, member, parsed.reason or "failed", now)
+    elif outcome.effect == Effect.REFUND:
+        payment = session.get(Payment, request.payment_id) if request.payment_id else None
+        if payment is not None:
+            unbook_payment(session, payment, member, f"refunded by {event.provider}", None, now)
+        attempt.status = "refunded"
+        request.status = "reversed"
+    return "processed", None
+
+
+def _settle(session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, now: datetime) -> None:
+    """A settled debit becomes a payment on the ledger, allocated and receipted exactly like cash."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    position = member_position(session, member, today)
+    payment, _ = book_payment(
+        session,
+        member,
+        branch,
+        position,
+        amount_idr=attempt.amount_idr,
+        channel=Channel.AUTO_DEBIT,
+        paid_on=today,
+        idempotency_key=f"debit:{attempt.order_id}",
+        fingerprint_=fingerprint(order_id=attempt.order_id, amount=attempt.amount_idr),
+        agent_id=None,
+        actor_id=None,
+        today=today,
+        now=now,
+    )
+    attempt.status = "settled"
+    request.status = "settled"
+    request.payment_id = payment.id
+    request.next_attempt_on = None
+
+
+def visit_list(session: DbSession, actor: StaffUser) -> list[VisitItem]:
+    """Open visits: an agent's own members, or the whole branch for supervisors (all branches for admins)."""
+    query = select(VisitItem).where(VisitItem.resolved_at.is_(None)).order_by(VisitItem.created_at, VisitItem.id)
+    scope = Scope.of(actor)
+    if scope.branch_id is not None:
+        query = query.where(VisitItem.branch_id == scope.branch_id)
+    if actor.role == Role.AGENT:
+        from organisation.services import agent_of
+
+        agent = agent_of(session, actor)
+        query = query.where(VisitItem.agent_id == (agent.id if agent else -1))
+    return list(session.scalars(query.limit(1000)))
+
+
+def review_queue(session: DbSession, actor: StaffUser, limit: int = 500) -> list[WebhookEvent]:
+    """Callbacks finance must look at: unknown orders, amounts that differ, contradictions.
+
+    A branch sees only callbacks of its own members' orders; one that names no order we know belongs to no
+    branch, and only an admin sees it (its raw body may be anyone's)."""
+    query = select(WebhookEvent).where(WebhookEvent.state == "review")
+    scope = Scope.of(actor)
+    if scope.branch_id is not None:
+        query = query.where(WebhookEvent.order_id.in_(orders_of_branch(scope.branch_id)))
+    return list(session.scalars(query.order_by(WebhookEvent.id).limit(limit)))
+
+
+def orders_of_branch(branch_id: int) -> Select[str]:
+    """The order ids of the branch's members' debits, as a subquery."""
+    return (
+        select(DebitAttempt.order_id)
+        .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
+        .join(Member, Member.id == DebitRequest.member_id)
+        .where(Member.branch_id == branch_id)
+    )

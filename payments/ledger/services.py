@@ -1,0 +1,633 @@
+"""Payment services: record an agent's cash contribution, reverse it, record a deposit, describe a receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from collection.members.models import Member
+from collection.members.services import (
+    MemberPosition,
+    get_member,
+    holidays_for,
+    member_position,
+    open_new_period,
+    refresh_standing,
+)
+from core import audit
+from core.clock import local_today
+from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from core.extensions import DbSession
+from core.months import Month
+from core.outbox import queue_message
+from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
+from organisation.services import agent_of
+from payments.finance.bank import lock_branch, match_lines
+from payments.finance.batches import ensure_day_open
+from payments.ledger.allocation import Due, allocate
+from payments.ledger.cash import CashPosition, cash_position, is_deposited
+from payments.ledger.models import (
+    BatchStatus,
+    BranchAlert,
+    Channel,
+    DailyBatch,
+    Deposit,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+    Receipt,
+    VisitItem,
+)
+from payments.ledger.receipts import new_verification_code, receipt_number
+
+# Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
+# that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
+CASH_ORDER = (Payment.paid_on, Payment.recorded_at, Payment.id)
+MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """A receipt as the API and the pages show it."""
+
+    number: str
+    verification_code: str
+    payment_id: int
+    amount_idr: int
+    months_covered: tuple[Month, ...]
+    member_id: int
+    member_name: str
+    agent_id: int | None
+    paid_on: date
+    recorded_at: datetime
+    status: str
+    deposited: bool
+    reversal_reason: str | None
+
+
+def fingerprint(**fields: Any) -> str:
+    """A digest of what a request asked for, to tell a retry (same) from a reused key (different)."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _agent_for(session: DbSession, actor: StaffUser) -> Agent:
+    if actor.role != Role.AGENT:
+        raise Forbidden("Only an agent records cash; supervisors and finance see and reverse it.")
+    agent = agent_of(session, actor)
+    if agent is None or agent.status != AgentStatus.ACTIVE:
+        raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+    return agent
+
+
+def _cash_of(agent_id: int) -> Any:
+    return (Payment.agent_id == agent_id, Payment.channel == Channel.CASH, Payment.status == PaymentStatus.SETTLED)
+
+
+def _deposited_total(session: DbSession, agent_id: int) -> int:
+    return int(
+        session.scalar(select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == agent_id)) or 0
+    )
+
+
+def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
+    """The agent's cash collected, deposited and on hand, and whether he must deposit before collecting more.
+
+    Two statements whatever the agent's history: the totals, and the first payment whose running total
+    exceeds the deposits (the oldest cash still held, deposits settling the oldest cash first).
+    """
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    collected = int(
+        session.scalar(select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(*_cash_of(agent.id))) or 0
+    )
+    deposited = _deposited_total(session, agent.id)
+    oldest = None
+    if collected > deposited:
+        running = (
+            select(
+                Payment.paid_on,
+                func.sum(Payment.amount_idr).over(order_by=CASH_ORDER).label("running"),
+            )
+            .where(*_cash_of(agent.id))
+            .subquery()
+        )
+        oldest = session.scalar(
+            select(running.c.paid_on).where(running.c.running > deposited).order_by(running.c.running).limit(1)
+        )
+    holidays = holidays_for(session, branch, (oldest or today) - timedelta(days=1), today + timedelta(days=40))
+    return cash_position(
+        collected, deposited, oldest, today, branch.cash_limit_idr, branch.deposit_deadline_working_days, holidays
+    )
+
+
+def cash_deposited(session: DbSession, payment: Payment) -> bool:
+    """Whether the agent has deposited this payment's cash (oldest first); non-cash money is banked already."""
+    if payment.channel != Channel.CASH or payment.agent_id is None:
+        return True
+    through = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(
+            *_cash_of(payment.agent_id),
+            tuple_(*CASH_ORDER) <= tuple_(payment.paid_on, payment.recorded_at, payment.id),
+        )
+    )
+    return is_deposited(int(through or 0), _deposited_total(session, payment.agent_id))
+
+
+def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, tuple[int, date]]:
+    """The deposit (id, day) that covered each settled cash payment's cash, oldest cash first.
+
+    ``settled`` must be the agent's settled cash payments in :data:`CASH_ORDER`."""
+    deposits = list(
+        session.execute(
+            select(Deposit.id, Deposit.deposited_on, Deposit.amount_idr)
+            .where(Deposit.agent_id == agent_id)
+            .order_by(Deposit.deposited_on, Deposit.id)
+        )
+    )
+    covered: dict[int, tuple[int, date]] = {}
+    collected = deposited = 0
+    index = 0
+    for payment in settled:
+        collected += payment.amount_idr
+        while deposited < collected and index < len(deposits):
+            deposited += deposits[index][2]
+            index += 1
+        if deposited >= collected:
+            covered[payment.id] = (deposits[index - 1][0], deposits[index - 1][1])
+        else:
+            break  # this and every later payment are still held
+    return covered
+
+
+def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
+    found = cast(Payment | Deposit | None, session.scalar(select(model).where(model.idempotency_key == key)))
+    if found is not None and found.request_fingerprint != digest:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
+            reason="idempotency_key_reused",
+        )
+    return found
+
+
+def record_cash_contribution(
+    session: DbSession,
+    actor: StaffUser,
+    *,
+    member_id: int,
+    months: int | None,
+    amount_idr: int | None,
+    paid_on: date | None,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[ReceiptView, bool]:
+    """Record cash an agent took for a member: allocate it, issue the receipt, text the member.
+
+    Returns the receipt and whether it is new. The same key with the same content returns the first
+    receipt however often and however concurrently it arrives; with other content it is a 409.
+    """
+    agent = _agent_for(session, actor)
+    digest = fingerprint(member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=agent.id)
+    # Lock the member first: two payments for one member must not take the same months, and a concurrent
+    # twin of this request has either committed (found below) or waits for us.
+    member = get_member(session, actor, member_id, lock=True)
+    existing = _existing(session, Payment, idempotency_key, digest)
+    if existing is not None:
+        return describe_receipt(session, existing), False
+
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    paid_on = paid_on or today
+    if paid_on > today:
+        raise field_error("paid_on", f"paid_on {paid_on} is in the future: use the day the cash was received.")
+    if paid_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+        raise field_error("paid_on", f"paid_on is more than {MAX_BACKDATE_DAYS} days ago: the branch records it.")
+
+    ensure_day_open(session, agent.id, paid_on, "paid_on")
+    position = member_position(session, member, today)
+    choice = _choose(position.choices, months, amount_idr)
+    cash = agent_cash(session, agent, today)
+    if cash.blocked or choice.amount_idr > cash.room_idr():
+        _raise_cash_alert(session, agent, branch, cash, today)
+        session.commit()
+        raise _cash_refused(cash, choice.amount_idr)
+
+    try:
+        _, receipt = book_payment(
+            session,
+            member,
+            branch,
+            position,
+            amount_idr=choice.amount_idr,
+            channel=Channel.CASH,
+            paid_on=paid_on,
+            idempotency_key=idempotency_key,
+            fingerprint_=digest,
+            agent_id=agent.id,
+            actor_id=actor.id,
+            today=today,
+            now=now,
+        )
+    except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
+        session.rollback()
+        existing = _existing(session, Payment, idempotency_key, digest)
+        if existing is None:
+            raise
+        return describe_receipt(session, existing), False
+    session.commit()
+    return receipt, True
+
+
+def book_payment(
+    session: DbSession,
+    member: Member,
+    branch: Branch,
+    position: MemberPosition,
+    *,
+    amount_idr: int,
+    channel: Channel,
+    paid_on: date,
+    idempotency_key: str,
+    fingerprint_: str,
+    agent_id: int | None,
+    actor_id: int | None,
+    today: date,
+    now: datetime,
+) -> tuple[Payment, ReceiptView]:
+    """Put a payment on the member's ledger: allocate it earliest month first, issue the receipt, text the
+    member, re-derive the standing. The caller holds the member's lock and commits; the receipt view is
+    built from what is in hand, so nothing is read back after the commit."""
+    new_period = position.starts_new_period
+    if new_period:
+        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
+    result = allocate(amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
+    payment = Payment(
+        member_id=member.id,
+        channel=channel,
+        amount_idr=amount_idr,
+        credit_idr=result.credit_idr,
+        paid_on=paid_on,
+        agent_id=agent_id,
+        recorded_by_user_id=actor_id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint_,
+        recorded_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    session.add_all(
+        PaymentAllocation(payment_id=payment.id, member_id=member.id, month=a.month, amount_idr=a.amount_idr)
+        for a in result.allocations
+    )
+    receipt = Receipt(
+        payment_id=payment.id,
+        number=receipt_number(branch.code, today, payment.id),
+        verification_code=new_verification_code(),
+        issued_at=now,
+    )
+    session.add(receipt)
+    months = result.months
+    standing = None if new_period else position.standing_after(months, today)
+    refresh_standing(session, member, today, cause=f"payment {payment.id}", standing=standing)
+    covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
+    queue_message(
+        session,
+        "receipt",
+        member.phone,
+        f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
+        + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}",
+        dedupe_key=None,  # a payment is booked once: no savepoint needed to send its receipt once
+    )
+    audit.record(
+        session,
+        "contribution.recorded",
+        "payment",
+        payment.id,
+        actor_id,
+        member_id=member.id,
+        channel=str(channel),
+        amount_idr=amount_idr,
+        months=[str(m) for m in months],
+        receipt=receipt.number,
+    )
+    # Deposits never exceed the cash held before this payment, so new cash is not deposited yet.
+    return payment, _receipt_view(payment, receipt, member, tuple(months), deposited=channel != Channel.CASH)
+
+
+def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
+    offered = ", ".join(f"{c.months} months = Rp{c.amount_idr:,}".replace(",", ".") for c in choices)
+    if (months is None) == (amount_idr is None):
+        raise DomainError(
+            f"Send either 'months' or 'amount_idr', not both and not neither. This member can pay: {offered}.",
+            errors={"json": {"months": ["give months or amount_idr"]}},
+        )
+    for choice in choices:
+        if choice.months == months or choice.amount_idr == amount_idr:
+            return choice
+    field = "months" if months is not None else "amount_idr"
+    raise field_error(field, f"At the counter this member can pay: {offered}. Partial amounts are not taken.")
+
+
+def _cash_refused(cash: CashPosition, amount_idr: int) -> Conflict:
+    def rp(n: int) -> str:
+        return f"Rp{n:,}".replace(",", ".")
+
+    if cash.overdue:
+        why = f"cash collected on {cash.oldest_undeposited_on} had to be deposited by {cash.deposit_due_by}"
+    else:
+        why = f"you hold {rp(cash.on_hand_idr)}; the limit is {rp(cash.limit_idr)} and this adds {rp(amount_idr)}"
+    return Conflict(
+        f"Deposit your cash before you collect more: {why}. Record the deposit (setoran) with its bank reference.",
+        reason="deposit_required",
+        cash_on_hand_idr=cash.on_hand_idr,
+    )
+
+
+def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
+    """Tell the branch once a day that an agent is blocked by the cash rules; True if this call raised it."""
+    already = session.scalar(
+        select(BranchAlert.id).where(
+            BranchAlert.kind == "cash_limit", BranchAlert.agent_id == agent.id, BranchAlert.raised_on == today
+        )
+    )
+    if already is not None:
+        return False
+    message = (
+        f"Agent {agent.code} holds Rp{cash.on_hand_idr:,} undeposited".replace(",", ".")
+        + (f", oldest from {cash.oldest_undeposited_on} (due by {cash.deposit_due_by})" if cash.overdue else "")
+        + ": new cash is blocked until a deposit is recorded."
+    )
+    session.add(
+        BranchAlert(branch_id=branch.id, agent_id=agent.id, kind="cash_limit", message=message, raised_on=today)
+    )
+    supervisors = session.scalars(
+        select(StaffUser.phone).where(
+            StaffUser.branch_id == branch.id, StaffUser.role == Role.SUPERVISOR, StaffUser.phone.is_not(None)
+        )
+    )
+    for phone in supervisors:
+        queue_message(session, "cash_limit_alert", phone, message, dedupe_key=f"cash_limit:{agent.id}:{today}:{phone}")
+    audit.record(session, "cash.limit_alert", "agent", agent.id, None, on_hand_idr=cash.on_hand_idr)
+    return True
+
+
+def record_deposit(
+    session: DbSession,
+    actor: StaffUser,
+    *,
+    amount_idr: int,
+    bank_reference: str,
+    deposited_on: date | None,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[Deposit, bool]:
+    """Record a setoran an agent made; the same key returns the same deposit."""
+    agent = _agent_for(session, actor)
+    digest = fingerprint(
+        amount_idr=amount_idr, bank_reference=bank_reference, deposited_on=deposited_on, agent=agent.id
+    )
+    existing = _existing(session, Deposit, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    deposited_on = deposited_on or today
+    if deposited_on > today:
+        raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
+    if deposited_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+        raise field_error(
+            "deposited_on", f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: the branch records it."
+        )
+    ensure_day_open(session, agent.id, deposited_on, "deposited_on")
+    cash = agent_cash(session, agent, today)
+    if amount_idr > cash.on_hand_idr:
+        raise field_error(
+            "amount_idr",
+            f"You hold Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
+                ",", "."
+            ),
+        )
+    deposit = Deposit(
+        agent_id=agent.id,
+        branch_id=branch.id,
+        amount_idr=amount_idr,
+        deposited_on=deposited_on,
+        bank_reference=bank_reference.strip(),
+        idempotency_key=idempotency_key,
+        request_fingerprint=digest,
+        recorded_by_user_id=actor.id,
+        recorded_at=now,
+    )
+    session.add(deposit)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = _existing(session, Deposit, idempotency_key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    lock_branch(session, branch.id)  # an import's worker may be matching this branch's lines meanwhile
+    match_lines(session, branch.id, now)  # the bank may have shown this deposit before it was declared
+    after = agent_cash(session, agent, today)
+    if not after.blocked:
+        for alert in session.scalars(
+            select(BranchAlert).where(BranchAlert.agent_id == agent.id, BranchAlert.resolved_at.is_(None))
+        ):
+            alert.resolved_at = now
+    audit.record(
+        session,
+        "deposit.recorded",
+        "deposit",
+        deposit.id,
+        actor.id,
+        amount_idr=amount_idr,
+        bank_reference=bank_reference,
+    )
+    session.commit()
+    return deposit, True
+
+
+def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reason: str, now: datetime) -> ReceiptView:
+    """A supervisor undoes a wrong payment: its months reopen, its receipt says reversed. Repeating is a no-op."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("Only a supervisor reverses a payment; ask your branch supervisor.")
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"There is no payment {payment_id}.")
+    member = get_member(session, actor, payment.member_id, lock=True)  # another branch's payment is a 404 too
+    session.refresh(payment)
+    if payment.status == PaymentStatus.REVERSED:
+        return describe_receipt(session, payment)
+    unbook_payment(session, payment, member, reason, actor.id, now)
+    session.commit()
+    return describe_receipt(session, payment)
+
+
+def unbook_payment(
+    session: DbSession, payment: Payment, member: Member, reason: str, actor_id: int | None, now: datetime
+) -> None:
+    """Take a payment off the ledger: its months reopen, the standing is re-derived, the member is told.
+    The caller holds the member's lock and commits."""
+    branch = session.get(Branch, member.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    payment.status = PaymentStatus.REVERSED
+    payment.reversed_at = now
+    payment.reversed_by_user_id = actor_id
+    payment.reversal_reason = reason
+    for allocation in payment.allocations:
+        allocation.reversed = True
+    session.flush()
+    refresh_standing(session, member, today, cause=f"payment {payment.id} reversed: {reason}")
+    receipt = payment.receipt
+    queue_message(
+        session,
+        "reversal",
+        member.phone,
+        f"BPJS Ketenagakerjaan: pembayaran dengan kuitansi {receipt.number if receipt else payment.id} dibatalkan "
+        f"({reason}).",
+        dedupe_key=f"reversal:{payment.id}",
+    )
+    audit.record(session, "contribution.reversed", "payment", payment.id, actor_id, reason=reason)
+
+
+def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
+    """A payment's receipt with its months and whether the agent has deposited the cash."""
+    receipt = payment.receipt
+    if receipt is None:
+        raise NotFound(f"Payment {payment.id} has no receipt.")
+    member = session.get(Member, payment.member_id)
+    assert member is not None
+    months = tuple(sorted(a.month for a in payment.allocations))
+    return _receipt_view(payment, receipt, member, months, deposited=cash_deposited(session, payment))
+
+
+def _receipt_view(
+    payment: Payment, receipt: Receipt, member: Member, months: tuple[Month, ...], deposited: bool
+) -> ReceiptView:
+    return ReceiptView(
+        number=receipt.number,
+        verification_code=receipt.verification_code,
+        payment_id=payment.id,
+        amount_idr=payment.amount_idr,
+        months_covered=months,
+        member_id=member.id,
+        member_name=member.name,
+        agent_id=payment.agent_id,
+        paid_on=payment.paid_on,
+        recorded_at=payment.recorded_at,
+        status=payment.status,
+        deposited=deposited,
+        reversal_reason=payment.reversal_reason,
+    )
+
+
+def receipt_by_code(session: DbSession, code: str) -> ReceiptView | None:
+    """The receipt with this verification code, for the public page."""
+    payment = session.scalar(
+        select(Payment).join(Receipt, Receipt.payment_id == Payment.id).where(Receipt.verification_code == code.upper())
+    )
+    return describe_receipt(session, payment) if payment else None
+
+
+def receipt_by_number(session: DbSession, actor: StaffUser, number: str) -> ReceiptView:
+    """A receipt by its number, for staff of the member's branch."""
+    payment = session.scalar(
+        select(Payment).join(Receipt, Receipt.payment_id == Payment.id).where(Receipt.number == number)
+    )
+    if payment is None:
+        raise NotFound(f"There is no receipt {number}.")
+    get_member(session, actor, payment.member_id)
+    return describe_receipt(session, payment)
+
+
+def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, Any]:
+    """An agent's today: what he collected, his cash on hand and by when it must be deposited."""
+    agent = _agent_for(session, actor)
+    branch = session.get(Branch, agent.branch_id)
+    assert branch is not None
+    today = local_today(branch.timezone, now)
+    cash = agent_cash(session, agent, today)
+    todays = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.agent_id == agent.id, Payment.paid_on == today, Payment.status == PaymentStatus.SETTLED)
+            .order_by(Payment.recorded_at.desc())
+        )
+    )
+    return {
+        "today": today,
+        "collected_today_idr": sum(p.amount_idr for p in todays if p.channel == Channel.CASH),
+        "collected_idr": cash.collected_idr,
+        "deposited_idr": cash.deposited_idr,
+        "on_hand_idr": cash.on_hand_idr,
+        "limit_idr": cash.limit_idr,
+        "oldest_undeposited_on": cash.oldest_undeposited_on,
+        "deposit_due_by": cash.deposit_due_by,
+        "blocked": cash.blocked,
+        "payments": todays,
+        "returned_batches": [
+            {"business_date": b.business_date, "reason": b.decision_note, "returned_at": b.decided_at}
+            for b in session.scalars(
+                select(DailyBatch)
+                .where(DailyBatch.agent_id == agent.id, DailyBatch.status == BatchStatus.RETURNED)
+                .order_by(DailyBatch.business_date)
+            )
+        ],
+    }
+
+
+def branch_alerts(session: DbSession, actor: StaffUser, include_resolved: bool = False) -> list[BranchAlert]:
+    """Alerts for the caller's branch (every branch for an admin), newest first."""
+    query = select(BranchAlert).order_by(BranchAlert.raised_at.desc(), BranchAlert.id.desc())
+    if actor.role != Role.ADMIN:
+        query = query.where(BranchAlert.branch_id == actor.branch_id)
+    if not include_resolved:
+        query = query.where(BranchAlert.resolved_at.is_(None))
+    return list(session.scalars(query.limit(200)))
+
+
+def alert_blocked_agents(session: DbSession, now: datetime) -> int:
+    """Alert each branch about its agents who hold cash past the deadline or over the limit (the Lebak case).
+
+    Runs on a schedule, so an agent who stops collecting and keeps the cash is noticed too, not only one
+    who tries to record more. At most one alert per agent per day; returns how many were raised.
+    """
+    holders = session.scalars(
+        select(Agent)
+        .where(Agent.status == AgentStatus.ACTIVE)
+        .where(select(Payment.id).where(Payment.agent_id == Agent.id, Payment.channel == Channel.CASH).exists())
+        .order_by(Agent.id)
+    )
+    raised = 0
+    for agent in list(holders):
+        branch = session.get(Branch, agent.branch_id)
+        assert branch is not None
+        today = local_today(branch.timezone, now)
+        cash = agent_cash(session, agent, today)
+        if cash.blocked and _raise_cash_alert(session, agent, branch, cash, today):
+            raised += 1
+    session.commit()
+    return raised
+
+
+def add_visit(session: DbSession, member: Member, reason: str, source_id: int, note: str) -> None:
+    """Put a member on the visit list of the agent who enrolled him (the branch sees it too)."""
+    session.add(
+        VisitItem(
+            member_id=member.id,
+            branch_id=member.branch_id,
+            agent_id=member.enrolled_by_agent_id,
+            reason=reason,
+            source_id=source_id,
+            note=note[:200],
+        )
+    )
