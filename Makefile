@@ -36,6 +36,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check $(PACKAGES) scripts tests
 	$(VENV)/bin/mypy $(PACKAGES)
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "make: no bench/__main__.py yet"; fi

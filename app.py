@@ -8,8 +8,68 @@ from flask import Flask, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import settings
+import agents.field.pages
+import agents.incentives.models
+import agents.incentives.pages
+import agents.incentives.routes
+import collection.members.models
+import collection.members.routes
+import collection.sponsors.models
+import collection.sponsors.routes
+import core.audit
+import core.outbox
+import organisation.models
+import organisation.routes
+import payments.autodebit.models
+import payments.autodebit.routes
+import payments.autodebit.webhooks
+import payments.finance.batch_pages
+import payments.finance.models
+import payments.finance.pages
+import payments.finance.report_pages
+import payments.finance.routes
+import payments.finance.statement_pages
+import payments.ledger.models
+import payments.ledger.pages
+import payments.ledger.routes
+from commands.cli import register_commands
+from core import guards, i18n, settings
+from core.errors import ErrorSchema, register_error_handlers
 from core.extensions import api, db, migrate
+from organisation import web_login
+
+MODELS = (  # every table, registered before db.create_all() and Alembic look at the metadata
+    core.audit,
+    core.outbox,
+    organisation.models,
+    collection.members.models,
+    collection.sponsors.models,
+    payments.ledger.models,
+    payments.autodebit.models,
+    payments.finance.models,
+    agents.incentives.models,
+)
+API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the docs' sections
+    organisation.routes.bp,
+    collection.members.routes.bp,
+    payments.ledger.routes.bp,
+    payments.autodebit.routes.bp,
+    payments.finance.routes.bp,
+    collection.sponsors.routes.bp,
+    agents.incentives.routes.bp,
+)
+FINANCE_DESK = (  # the modules that add their pages to the finance desk's blueprint (/keuangan)
+    payments.finance.batch_pages,
+    payments.finance.statement_pages,
+    payments.finance.report_pages,
+    agents.incentives.pages,
+)
+PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
+    agents.field.pages.bp,
+    payments.finance.pages.bp,
+    payments.ledger.pages.bp,
+    payments.autodebit.webhooks.bp,
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -25,51 +85,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
-    from core.errors import ErrorSchema
-
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
-
-    import collection.members.models  # noqa: F401
-    import core.audit
-    import core.outbox  # noqa: F401
-    import organisation.models  # noqa: F401  (every model is registered before migrations look)
-    import payments.ledger.models  # noqa: F401
-    from agents.incentives.routes import bp as incentives_bp
-    from collection.members.routes import bp as collection_bp
-    from collection.sponsors.routes import bp as sponsors_bp
-    from core.errors import register_error_handlers
-    from organisation.routes import bp as agents_bp
-    from payments.finance.routes import bp as finance_bp
-    from payments.ledger.routes import bp as payments_bp
-
-    api.register_blueprint(agents_bp, url_prefix="/api/v1")
-    api.register_blueprint(collection_bp, url_prefix="/api/v1")
-    api.register_blueprint(payments_bp, url_prefix="/api/v1")
-    api.register_blueprint(finance_bp, url_prefix="/api/v1")
-    api.register_blueprint(sponsors_bp, url_prefix="/api/v1")
-    api.register_blueprint(incentives_bp, url_prefix="/api/v1")
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
     register_error_handlers(app)
-    from core import guards
-
     guards.install(app)
-    from agents.field.pages import bp as agents_web_bp
-    from payments.finance.pages import bp as finance_web_bp
-    from payments.ledger.pages import bp as public_receipt_bp
-    from payments.ledger.pages import webhooks as webhooks_bp
-
-    app.register_blueprint(agents_web_bp)
-    app.register_blueprint(finance_web_bp)
-    app.register_blueprint(public_receipt_bp)
-    app.register_blueprint(webhooks_bp)
+    i18n.install(app)
+    web_login.install(app)
+    for page_blueprint in PAGE_BLUEPRINTS:
+        app.register_blueprint(page_blueprint)
     if app.config["BENCH_ENDPOINTS"]:
-        from bench.endpoints import register as register_bench_endpoints
+        from bench.endpoints import register as register_bench_endpoints  # bench/ is tooling: only when asked
 
         register_bench_endpoints(app)
     _serve_swagger_ui(app)
-
-    from commands.cli import register_commands
-
     register_commands(app)
     return app
 

@@ -320,9 +320,10 @@ def _seed_history(
     """Past cash payments, one month each, of members fully paid for 24 months; each agent has deposited all of his."""
     from sqlalchemy import insert
 
+    from collection.members.models import PaymentAllocation
     from collection.members.rates import ContributionTerms, Package, Payer, Sector, amount_due
     from core.months import Month
-    from payments.ledger.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
+    from payments.ledger.models import Channel, Deposit, Payment, Receipt
     from payments.ledger.receipts import new_verification_code, receipt_number
 
     span = 24

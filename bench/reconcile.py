@@ -281,12 +281,11 @@ def child(url: str, on: str) -> int:
     from sqlalchemy import func, select
 
     from app import create_app
-    from collection.members.models import MemberStatusChange, StandingFlag
+    from collection.members.models import MemberStatusChange, StandingFlag, VisitItem
     from collection.members.reconciliation import CHUNK, reconcile_branch, summary
     from core.extensions import db
     from core.outbox import OutboxMessage
     from organisation.models import Branch
-    from payments.ledger.models import VisitItem
 
     chunk = int(os.environ.get("BENCH_RECONCILE_CHUNK") or CHUNK)
     now = datetime.fromisoformat(on)
@@ -439,8 +438,9 @@ def main(argv: list[str] | None = None) -> int:
                 f" default memory settings); {args.branches} branches, member ids interleaved; {os.cpu_count()} cores",
                 "GROUP BY s: `SELECT member_id, sum(amount_idr) FROM payments GROUP BY member_id`, warm, every row "
                 "fetched by psycopg; (server only): the same wrapped in count(*), nothing fetched.",
-                "reconcile: collection.members.reconciliation.reconcile_branch for every branch, in a child process; 1st run "
-                "writes the night's changes, the re-run (same day) should write nothing. ratio = reconcile / GROUP BY "
+                "reconcile: collection.members.reconciliation.reconcile_branch for every branch, in a child process; "
+                "1st run writes the night's changes, the re-run (same day) should write nothing. "
+                "ratio = reconcile / GROUP BY "
                 f"(aim: at most {AIM_RATIO:g}). peak RSS: the child's own (VmHWM).",
                 "",
                 format_table(headers, rows),

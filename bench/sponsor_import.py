@@ -93,14 +93,14 @@ def run(url: str, rows: int, bad_every: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from app import create_app
-    from collection.members.models import Member, MemberNameKey, ProgrammeMember
+    from collection.members.models import Member, MemberNameKey, PaymentAllocation
     from collection.sponsors.imports import import_file
+    from collection.sponsors.models import ProgrammeMember
     from collection.sponsors.payments import pay_programme
     from collection.sponsors.programmes import create_programme, create_sponsor
     from core.extensions import db
     from core.months import Month
     from organisation.models import Branch, Role, StaffUser
-    from payments.ledger.models import PaymentAllocation
 
     content, bad = sponsor_file(rows, bad_every)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})

@@ -64,8 +64,9 @@ def run(url: str, content: bytes, deposits: int) -> dict[str, Any]:
     from app import create_app
     from core.extensions import db
     from organisation.models import Agent, Branch, Role, StaffUser, Wadah
+    from payments.finance.models import StatementLine, StatementLineStatus
     from payments.finance.statement_import import run_import, submit
-    from payments.ledger.models import Deposit, StatementLine, StatementLineStatus
+    from payments.ledger.models import Deposit
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})
     figures: dict[str, Any] = {}

@@ -550,7 +550,7 @@ def seed_backlog(cluster_url: str, redis_url: str, size: int, seed: int, key: st
     from core.clock import local_today, utcnow
     from core.extensions import db
     from core.months import Month
-    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
+    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
     from tests import servers
 
     started = time.monotonic()

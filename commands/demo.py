@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 from collection.members.arrears import MemberStatus, MonthDue, standing_on
 from collection.members.due_dates import due_date
 from collection.members.kpj import kpj_for
-from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
+from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange, PaymentAllocation
 from collection.members.names import name_keys
 from collection.members.nik import Sex, fake_nik
 from collection.members.rates import ContributionTerms, Package, Payer, RateTable, Sector, amount_due
@@ -30,7 +30,7 @@ from core.months import Month
 from organisation.models import Agent, Branch, Role, StaffUser, Wadah
 from organisation.services import hash_password
 from payments.ledger.allocation import Due, allocate
-from payments.ledger.models import Channel, Deposit, Payment, PaymentAllocation, Receipt
+from payments.ledger.models import Channel, Deposit, Payment, Receipt
 from payments.ledger.receipts import new_verification_code, receipt_number
 
 DEMO_PASSWORD = "iuran-demo"  # every demo login; printed by `make run`, never for production

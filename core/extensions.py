@@ -14,7 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import Date, MetaData, event
+from sqlalchemy import BigInteger, Date, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -61,6 +61,9 @@ class MonthType(TypeDecorator[Month]):
         if isinstance(value, str):  # SQLite through raw SQL
             value = date.fromisoformat(value)
         return Month.of(value)
+
+
+BigInt = BigInteger().with_variant(Integer(), "sqlite")  # BIGINT on PostgreSQL; SQLite's INTEGER is 64-bit already
 
 
 @event.listens_for(Engine, "connect")

@@ -1,8 +1,9 @@
-"""The agents' app in Bahasa Indonesia (default) and English: every text the pages show, in one table."""
+"""The pages' two languages, Bahasa Indonesia (default) and English: the texts the agents' app, the login forms and
+the public receipt share, in one table, and how money and months are written."""
 
 from __future__ import annotations
 
-from flask import g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 
 from core.months import Month
 
@@ -216,3 +217,26 @@ def months_label(months: tuple[Month, ...] | list[Month]) -> str:
         return "–"
     first, last = min(months), max(months)
     return month_label(first) if first == last else f"{month_label(first)} – {month_label(last)}"
+
+
+def install(app: Flask) -> None:
+    """Give every page ``t``, ``lang`` and the money and month filters, and keep the language a user chose."""
+    app.add_template_global(t, "t")
+    app.add_template_global(language, "lang")
+    app.add_template_filter(rupiah, "rupiah")
+    app.add_template_filter(month_label, "month")
+    app.add_template_filter(months_label, "months")
+    app.before_request(_language)
+    app.after_request(_remember_language)
+
+
+def _language() -> None:
+    chosen = request.args.get("lang")
+    g.lang = chosen if chosen in LANGUAGES else request.cookies.get("lang")
+
+
+def _remember_language(response: Response) -> Response:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

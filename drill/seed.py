@@ -63,7 +63,8 @@ def seed(url: str, redis_url: str) -> Seeded:
     from core.months import Month
     from organisation.models import Agent, ApiToken, Role, StaffUser
     from organisation.services import hash_password, sha256_hex
-    from payments.ledger.models import DebitAttempt, DebitRequest, Deposit, Mandate
+    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate
+    from payments.ledger.models import Deposit
 
     contributions.migrate(url, redis_url)
     options = argparse.Namespace(members=CASH_MEMBERS + DEBIT_MEMBERS, agents=AGENTS, history=0, seed=SEED)

@@ -115,7 +115,7 @@ def sent_debit(
     ``mandate_id`` names it): ``(mandate_id, request_id, order_id)``; the order is ``IUR-<request>-1`` by default."""
     from core.extensions import db
     from core.months import Month
-    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate
+    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate
 
     with app.app_context():
         if mandate_id is None:

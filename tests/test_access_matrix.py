@@ -513,7 +513,9 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
     from sqlalchemy import func, select
 
     from core.extensions import db
-    from payments.ledger.models import DailyBatch, Mandate, MatchProposal, Payment
+    from payments.autodebit.models import Mandate
+    from payments.finance.models import MatchProposal
+    from payments.ledger.models import DailyBatch, Payment
 
     ids = world.ids
     probes = {

@@ -12,10 +12,10 @@ from tests.factories import NOW, enrolment
 
 
 def test_demo_data_is_consistent_with_the_rules_and_loads_once(app):
-    from collection.members.models import Member
+    from collection.members.models import Member, PaymentAllocation
     from commands.demo import load_demo_data
     from core.extensions import db
-    from payments.ledger.models import Payment, PaymentAllocation, Receipt
+    from payments.ledger.models import Payment, Receipt
 
     with app.app_context():
         counts = load_demo_data(db.session, NOW, members_per_branch=60)

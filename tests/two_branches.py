@@ -197,9 +197,9 @@ def build(app: Any) -> TwoBranches:
 
 def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     from core.extensions import db
+    from payments.autodebit.models import DebitAttempt
     from payments.autodebit.providers import configured_providers
     from payments.autodebit.services import process_webhook_events
-    from payments.ledger.models import DebitAttempt
 
     member_id = world.ids["debit_member"]
     mandate_id, _, settled = sent_debit(app, member_id, "SBX-MATRIXA", order_id="MATRIXA-1-1")
@@ -218,7 +218,7 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     world.ids |= {"settled_order": settled, "review_order": differs}
     world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
     with app.app_context():  # a large settlement report of branch A's, as a worker left it
-        from payments.ledger.models import SettlementImport
+        from payments.autodebit.models import SettlementImport
 
         record = SettlementImport(
             provider="midtrans",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from core.extensions import redis_connection, redis_failed, redis_reachable
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +18,18 @@ DEFAULT = "default"
 LOW = "low"
 ALL = (HIGH, DEFAULT, LOW)  # the order an `rq worker` drains them in
 
+# The jobs enqueued here are named by their path: workers.jobs imports every service, and the routes and services
+# that enqueue sit below it (tests/workers/test_queues.py checks that each name is a job there).
+DELIVER_OUTBOX = "workers.jobs.deliver_outbox"
+PROCESS_WEBHOOK_EVENTS = "workers.jobs.process_webhook_events"
+IMPORT_BANK_STATEMENT = "workers.jobs.import_bank_statement"
+IMPORT_SETTLEMENT_REPORT = "workers.jobs.import_settlement_report"
+IMPORT_SPONSORED_FILE = "workers.jobs.import_sponsored_file"
+JOBS = (DELIVER_OUTBOX, PROCESS_WEBHOOK_EVENTS, IMPORT_BANK_STATEMENT, IMPORT_SETTLEMENT_REPORT, IMPORT_SPONSORED_FILE)
+
 
 def queue(name: str = DEFAULT) -> Queue:
     """The named queue on the current app's Redis (call inside an app context)."""
-    from core.extensions import redis_connection
-
     if name not in ALL:
         raise ValueError(f"unknown queue {name!r}; expected one of {ALL}")
     return Queue(name, connection=redis_connection())
@@ -29,16 +38,14 @@ def queue(name: str = DEFAULT) -> Queue:
 LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default of 180 s would cut them off
 
 
-def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name: str) -> None:
+def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
     per request (RQ costs milliseconds per job); the job itself works through everything pending."""
-    from core.extensions import redis_connection, redis_failed, redis_reachable
-
     if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
         return
     try:
         if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
-            queue(queue_name).enqueue(func, job_timeout=LONG_JOB_TIMEOUT)
+            queue(queue_name).enqueue(job, job_timeout=LONG_JOB_TIMEOUT)
     except RedisError:
         redis_failed()
         log.warning("could not enqueue %s; the periodic sweep will do it", flag)
@@ -46,16 +53,12 @@ def _enqueue_once(flag: str, seconds: int, func: Callable[..., Any], queue_name:
 
 def schedule_outbox_delivery() -> None:
     """Have the outbox sent soon (texts of receipts and notices)."""
-    from workers.jobs import deliver_outbox
-
-    _enqueue_once("outbox", 2, deliver_outbox, DEFAULT)
+    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT)
 
 
 def schedule_webhook_processing() -> None:
     """Have stored provider callbacks processed soon, in one batch job."""
-    from workers.jobs import process_webhook_events
-
-    _enqueue_once("webhooks", 5, process_webhook_events, HIGH)
+    _enqueue_once("webhooks", 5, PROCESS_WEBHOOK_EVENTS, HIGH)
 
 
 LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")
@@ -63,11 +66,6 @@ LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")
 
 def job_alive(job_id: str) -> bool:
     """Whether a job is queued or running; when Redis cannot say, assume it is (an upload again then waits)."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from core.extensions import redis_connection, redis_failed, redis_reachable
-
     if not redis_reachable():
         return True
     try:
@@ -79,18 +77,16 @@ def job_alive(job_id: str) -> bool:
         return True
 
 
-def queue_import(func: Callable[..., Any], import_id: int, job_id: str) -> bool:
+def queue_import(job: str, import_id: int, job_id: str) -> bool:
     """Have a worker run (or resume) a large import under its own job id, unless that job is queued or running
     already; False when the queue cannot be reached (the file waits in the database: the same upload later
     queues it)."""
-    from core.extensions import redis_failed, redis_reachable
-
     if not redis_reachable():
         return False
     if job_alive(job_id):
         return True
     try:
-        queue(LOW).enqueue(func, import_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
+        queue(LOW).enqueue(job, import_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
     except RedisError:
         redis_failed()
         log.warning("could not enqueue %s", job_id)
@@ -99,14 +95,10 @@ def queue_import(func: Callable[..., Any], import_id: int, job_id: str) -> bool:
 
 
 def queue_statement_import(import_id: int) -> bool:
-    """A large bank statement's import (payments/statement_import.py); see :func:`queue_import`."""
-    from workers.jobs import import_bank_statement
-
-    return queue_import(import_bank_statement, import_id, f"statement-import-{import_id}")
+    """A large bank statement's import (payments/finance/statement_import.py); see :func:`queue_import`."""
+    return queue_import(IMPORT_BANK_STATEMENT, import_id, f"statement-import-{import_id}")
 
 
 def queue_settlement_import(import_id: int) -> bool:
-    """A large settlement report's import (payments/settlements.py); see :func:`queue_import`."""
-    from workers.jobs import import_settlement_report
-
-    return queue_import(import_settlement_report, import_id, f"settlement-import-{import_id}")
+    """A large settlement report's import (payments/autodebit/settlements.py); see :func:`queue_import`."""
+    return queue_import(IMPORT_SETTLEMENT_REPORT, import_id, f"settlement-import-{import_id}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -17,7 +16,6 @@ from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -35,138 +33,29 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from agents.incentives.models import IncentiveStatement
 from agents.incentives.statements import own_statement
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member, member_position
 from core.clock import app_now, local_today
 from core.errors import Conflict, DomainError
 from core.extensions import db
-from core.i18n import LANGUAGES, language, month_label, months_label, rupiah, t
+from core.i18n import rupiah, t
 from core.months import Month
-from organisation.logins import (
-    check_password_login,
-    end_web_session,
-    safe_next,
-    start_web_session,
-    user_for_web_session,
-)
-from organisation.models import Agent, AgentStatus, Branch, IncentiveStatement, Role, StaffUser
+from organisation.logins import safe_next
+from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of
+from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login, refused_login, web_user
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
-from payments.ledger.services import agent_day, receipt_by_number, record_cash_contribution, record_deposit
+from payments.finance.deposits import record_deposit
+from payments.ledger.services import agent_day, receipt_by_number, record_cash_contribution
 from workers.queues import schedule_outbox_delivery
 
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@bp.app_template_global("t")
-def _t(key: str, **values: object) -> str:
-    return t(key, **values)
-
-
-@bp.app_template_global("lang")
-def _lang() -> str:
-    return language()
-
-
-@bp.app_template_filter("rupiah")
-def _rupiah(amount: int | None) -> str:
-    return rupiah(amount)
-
-
-@bp.app_template_filter("month")
-def _month(value: Any) -> str:
-    return month_label(value)
-
-
-@bp.app_template_filter("months")
-def _months(value: Any) -> str:
-    return months_label(value)
-
-
-@bp.before_app_request
-def _language() -> None:
-    chosen = request.args.get("lang")
-    g.lang = chosen if chosen in LANGUAGES else request.cookies.get("lang")
-
-
-@bp.after_app_request
-def _remember_language(response: Response) -> Response:
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
-        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax")
-    return response
-
-
-def csrf_token() -> str:
-    """The session's CSRF token, made on first use."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return cast(str, session["csrf"])
-
-
-bp.add_app_template_global(csrf_token, "csrf_token")
-
-
-class CsrfFailed(DomainError):
-    status = 400
-    name = "Bad Request"
-
-
-def _check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-        # reason lets the phone tell a stale token (send again with this session's) from a refused form
-        raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
-
-
-def web_user() -> StaffUser | None:
-    """The active user of this request's live web session (see agents/logins.py), or None."""
-    if "web_user" not in g:
-        g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
-    return cast(StaffUser | None, g.web_user)
-
-
-def log_in(user: StaffUser, app: str) -> None:
-    """Start a new web session for ``user``: a fresh cookie (no fixation), a new CSRF token. Commits."""
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    seconds = int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
-    sid = start_web_session(db.session, user, app, app_now(), seconds)
-    db.session.commit()
-    session.clear()
-    session.permanent = True
-    session["sid"] = sid
-    csrf_token()
-
-
-def log_out() -> None:
-    """End this request's web session on the server (a copied cookie stops working) and clear the cookie."""
-    end_web_session(db.session, session.get("sid"), app_now())
-    db.session.commit()
-    session.clear()
-
-
-def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:
-    """The login page again, saying why: wrong password (401) or too many tries (429, with Retry-After)."""
-    key = "login_throttled" if refused.status == 429 else "login_failed"
-    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
-    return render_template(template, error=t(key)), refused.status, headers
-
-
-def password_login(app: str) -> StaffUser:
-    """The login form's user, or the service's LoginThrottled (429) / Unauthorized (401)."""
-    return check_password_login(
-        db.session,
-        request.form.get("username", ""),
-        request.form.get("password", ""),
-        request.remote_addr,
-        current_app.config,
-        app=app,
-    )
 
 
 def agent_required(view: F) -> F:
@@ -184,7 +73,7 @@ def agent_required(view: F) -> F:
             return redirect(url_for("agen.login", next=request.path))
         if request.method == "POST":
             try:
-                _check_csrf()
+                check_csrf()
                 _check_key_owner(user)
             except DomainError as error:
                 if _wants_json():

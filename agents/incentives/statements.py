@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from agents.incentives.models import IncentiveLine, IncentiveStatement
 from agents.incentives.rules import (
     AgentStatement,
     CollectedLine,
@@ -39,26 +40,16 @@ from agents.incentives.rules import (
     agent_statement,
     wadah_statement,
 )
-from collection.members.models import Member
+from collection.members.models import Member, PaymentAllocation
 from collection.members.rates import Package
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import DbSession
 from core.months import Month
-from organisation.models import Agent, Branch, IncentiveLine, IncentiveStatement, Role, StaffUser, Wadah
-from payments.ledger.models import (
-    BatchStatus,
-    Channel,
-    DailyBatch,
-    Deposit,
-    Payment,
-    PaymentAllocation,
-    PaymentStatus,
-)
-from payments.ledger.models import (
-    StatementLine as BankLine,
-)
+from organisation.models import Agent, Branch, Role, StaffUser, Wadah
+from payments.finance.models import StatementLine as BankLine
+from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Payment, PaymentStatus
 from payments.ledger.services import CASH_ORDER, cash_covered_on
 
 RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives.py, in one place

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.members.arrears import MemberStatus
@@ -182,112 +182,43 @@ class StandingFlag(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-BigInt = BigInteger().with_variant(Integer(), "sqlite")
+class VisitItem(Model):
+    """A member an agent should visit: a failed auto-debit now, members in arrears later."""
 
-
-class Sponsor(Model):
-    """Who pays for vulnerable workers for a while: a province, regency or city government (APBD), or a donor."""
-
-    __tablename__ = "sponsors"
-    __table_args__ = (
-        UniqueConstraint("kind", "name"),
-        CheckConstraint("kind IN ('province', 'regency', 'city', 'donor')", name="kind_known"),
-        CheckConstraint("kind = 'donor' OR region_code IS NOT NULL", name="government_has_region"),
-    )
+    __tablename__ = "visit_items"
+    __table_args__ = (UniqueConstraint("reason", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(120))
-    region_code: Mapped[str | None] = mapped_column(String(4))  # province (2 digits) or regency/city (4)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SponsorProgramme(Model):
-    """A sponsor's programme in one branch: a period of months, a package, a budget, and its members."""
-
-    __tablename__ = "sponsor_programmes"
-    __table_args__ = (
-        CheckConstraint("months BETWEEN 1 AND 24", name="months_range"),
-        CheckConstraint("budget_idr > 0", name="budget_positive"),
-        CheckConstraint("package IN ('JKK+JKM', 'JKK+JKM+JHT')", name="package_known"),
-        CheckConstraint("status IN ('open', 'ended')", name="status_known"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. BASEL-APBD-2025
-    name: Mapped[str] = mapped_column(String(160))
-    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), index=True)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
-    package: Mapped[str] = mapped_column(String(16))
-    first_month: Mapped[Month] = mapped_column(MonthType())
-    months: Mapped[int]
-    budget_idr: Mapped[int] = mapped_column(BigInt)
-    status: Mapped[str] = mapped_column(String(8), default="open")
-    ended_on: Mapped[date | None]  # when its members became self-paying (notices and visits sent)
-    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    @property
-    def last_month(self) -> Month:
-        return self.first_month + (self.months - 1)
-
-
-class ProgrammeMember(Model):
-    """A member in a programme; added mid-year (APBD Perubahan), he is covered from his own first month."""
-
-    __tablename__ = "programme_members"
-    __table_args__ = (UniqueConstraint("programme_id", "member_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(ForeignKey("sponsor_programmes.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    first_month: Mapped[Month] = mapped_column(MonthType())
-    added_on: Mapped[date]
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("sponsor_imports.id"))
-    created_member: Mapped[bool] = mapped_column(default=False)  # enrolled by the import, not a member before
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SponsorImport(Model):
-    """A bulk enrolment file for a programme, with its outcome per row; the same file again is this row."""
-
-    __tablename__ = "sponsor_imports"
-    __table_args__ = (
-        UniqueConstraint("programme_id", "file_sha256"),
-        CheckConstraint("status IN ('running', 'done', 'failed')", name="status_known"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(ForeignKey("sponsor_programmes.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    file_sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(8), default="running")
-    rows_total: Mapped[int] = mapped_column(default=0)
-    rows_done: Mapped[int] = mapped_column(default=0)  # progress of a running import
-    created: Mapped[int] = mapped_column(default=0)
-    sponsored: Mapped[int] = mapped_column(default=0)  # already members, now in the programme
-    unchanged: Mapped[int] = mapped_column(default=0)  # already in the programme
-    rejected: Mapped[int] = mapped_column(default=0)
-    report: Mapped[str | None] = mapped_column(Text)  # JSON: per row, its outcome and the reason
-    imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-
-
-class RegencyTarget(Model):
-    """The working population a branch aims to cover in a regency or city, for the coverage report."""
-
-    __tablename__ = "regency_targets"
-    __table_args__ = (
-        UniqueConstraint("branch_id", "regency_code", "year"),
-        CheckConstraint("target_population > 0", name="target_positive"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
-    regency_code: Mapped[str] = mapped_column(String(4))
-    year: Mapped[int]
-    target_population: Mapped[int] = mapped_column(BigInt)  # informal workers to cover
-    source: Mapped[str | None] = mapped_column(String(200))
-    updated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # debit_failed
+    source_id: Mapped[int]  # the debit request (or whatever the reason names)
+    note: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class PaymentAllocation(Model):
+    """The part of a payment that settles one month; a month is settled at most once while not reversed."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        Index(
+            "uq_payment_allocations_member_month_live",
+            "member_id",
+            "month",
+            unique=True,
+            sqlite_where=text("NOT reversed"),
+            postgresql_where=text("NOT reversed"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    month: Mapped[Month] = mapped_column(MonthType())
+    amount_idr: Mapped[int]
+    reversed: Mapped[bool] = mapped_column(default=False)
+

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
-from collection.members.models import Member, MembershipPeriod, MemberStatusChange, StandingFlag
+from collection.members.models import Member, MembershipPeriod, MemberStatusChange, StandingFlag, VisitItem
 from collection.members.rates import RateTable
 from collection.members.services import holidays_for, load_rate_table
 from collection.members.standing_sql import (
@@ -44,7 +44,6 @@ from core.extensions import DbSession
 from core.months import Month
 from core.outbox import OutboxMessage
 from organisation.models import Branch
-from payments.ledger.models import VisitItem
 
 CHUNK = 5000  # members per range: one statement and one transaction each
 LAPSE_CAUSE = "more than 3 consecutive unpaid months"

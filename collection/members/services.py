@@ -21,6 +21,7 @@ from collection.members.models import (
     MemberNameKey,
     MembershipPeriod,
     MemberStatusChange,
+    PaymentAllocation,
     RateDiscountRow,
     RateScheduleRow,
 )
@@ -46,7 +47,6 @@ from core.extensions import DbSession
 from core.months import Month
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of, branch_or_404
-from payments.ledger.models import PaymentAllocation
 
 MAX_SCHEDULE_MONTHS = 120
 NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
@@ -575,6 +575,8 @@ class MemberPosition:
 
 
 COUNTER_MONTHS = (1, 3, 6, 12)  # what agents offer (domain.md §3); in arrears, the arrears come first
+
+
 PAYABLE_AHEAD_MONTHS = 24  # how far ahead of the current month a payment may reach
 
 

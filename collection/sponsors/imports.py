@@ -37,26 +37,12 @@ from sqlalchemy.exc import IntegrityError
 from collection.members import nik as nik_rule
 from collection.members.arrears import MemberStatus
 from collection.members.kpj import kpj_for
-from collection.members.models import (
-    Member,
-    MemberNameKey,
-    MembershipPeriod,
-    MemberStatusChange,
-    ProgrammeMember,
-    Sponsor,
-    SponsorImport,
-    SponsorProgramme,
-)
+from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
 from collection.members.names import display_name, name_keys
 from collection.members.phones import PhoneError, normalise_phone
 from collection.members.rates import Sector
-from collection.sponsors.programmes import (
-    SPONSORED_BRACKET,
-    ProgrammeStatus,
-    SponsorKind,
-    coverage_from,
-    programme_for,
-)
+from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorImport, SponsorProgramme
+from collection.sponsors.programmes import SPONSORED_BRACKET, ProgrammeStatus, SponsorKind, coverage_from, programme_for
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error

@@ -35,17 +35,11 @@ from sqlalchemy.exc import IntegrityError
 
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
-from collection.members.models import (
-    Member,
-    MembershipPeriod,
-    MemberStatusChange,
-    ProgrammeMember,
-    Sponsor,
-    SponsorProgramme,
-)
+from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
 from collection.members.rates import ContributionTerms, Package, Payer, RateError, RateTable, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
 from collection.sponsors.imports import insert_rows, reserve_ids
+from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorPayment, SponsorProgramme
 from collection.sponsors.programmes import SPONSORED_BRACKET, budget_used, payer_of, programme_for, sponsored_terms
 from core import audit
 from core.clock import local_today
@@ -53,7 +47,7 @@ from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
 from core.months import Month
 from organisation.models import Branch, Role, StaffUser
-from payments.ledger.models import Channel, Payment, PaymentAllocation, PaymentStatus, SponsorPayment
+from payments.ledger.models import Channel, Payment, PaymentStatus
 from payments.ledger.receipts import new_verification_code
 from payments.ledger.services import fingerprint
 

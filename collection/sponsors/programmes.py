@@ -19,10 +19,11 @@ from sqlalchemy import and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
-from collection.members.models import Member, ProgrammeMember, Sponsor, SponsorProgramme
+from collection.members.models import Member, PaymentAllocation
 from collection.members.nik import region_name
 from collection.members.rates import ContributionTerms, Package, Payer, RateError, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
+from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorPayment, SponsorProgramme
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
@@ -30,7 +31,7 @@ from core.extensions import DbSession
 from core.months import Month
 from core.outbox import OutboxMessage
 from organisation.models import Branch, Role, StaffUser
-from payments.ledger.models import Channel, Payment, PaymentAllocation, SponsorPayment
+from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit
 
 PROGRAMME_ROLES = (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)

@@ -12,10 +12,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from redis.exceptions import RedisError
 
-from collection.members.models import SponsorImport
 from collection.sponsors import imports as sponsor_import
 from collection.sponsors import payments as sponsor_payments
 from collection.sponsors import programmes as sponsors
+from collection.sponsors.models import SponsorImport
 from collection.sponsors.schemas import (
     AddMemberRequestSchema,
     BreakdownSchema,
@@ -39,9 +39,9 @@ from collection.sponsors.schemas import (
 from core.clock import app_now
 from core.errors import ServiceUnavailable, field_error
 from core.extensions import db
+from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from organisation.auth import current_user, require_roles
-from payments.ledger.routes import IDEMPOTENCY_DOC, idempotency_key
-from workers.queues import job_alive, schedule_outbox_delivery
+from workers.queues import IMPORT_SPONSORED_FILE, LONG_JOB_TIMEOUT, LOW, job_alive, queue, schedule_outbox_delivery
 
 bp = Blueprint("sponsors", __name__, description="Sponsor programmes: Pemda and donors paying members' contributions")
 log = logging.getLogger(__name__)
@@ -263,15 +263,12 @@ def _import_view(
 
 def _queue_import(record: SponsorImport, content: bytes) -> None:
     """Keep the file where the worker finds it and enqueue its import (after the commit that registered it)."""
-    from workers.jobs import import_sponsored_file
-    from workers.queues import LONG_JOB_TIMEOUT, LOW, queue
-
     path = sponsor_import.stored_upload(Path(current_app.instance_path), record.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     try:
         queue(LOW).enqueue(
-            import_sponsored_file, record.id, job_id=f"sponsor-import-{record.id}", job_timeout=LONG_JOB_TIMEOUT
+            IMPORT_SPONSORED_FILE, record.id, job_id=f"sponsor-import-{record.id}", job_timeout=LONG_JOB_TIMEOUT
         )
     except RedisError as error:
         log.exception("could not enqueue sponsor import %s", record.id)

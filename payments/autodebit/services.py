@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
-from collection.members.models import Member
+from collection.members.models import Member, VisitItem
 from collection.members.services import Scope, get_member, holidays_for, member_position
 from core import audit
 from core.clock import local_today
@@ -29,17 +29,9 @@ from payments.autodebit.mandates import (
     next_retry_on,
     transition,
 )
+from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, MandateStatusChange, WebhookEvent
 from payments.autodebit.providers import CallbackError, Provider, ProviderEvent
-from payments.ledger.models import (
-    Channel,
-    DebitAttempt,
-    DebitRequest,
-    Mandate,
-    MandateStatusChange,
-    Payment,
-    VisitItem,
-    WebhookEvent,
-)
+from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit, book_payment, fingerprint, unbook_payment
 
 LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses

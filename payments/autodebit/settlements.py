@@ -33,7 +33,8 @@ from core import audit
 from core.errors import DomainError, NotFound
 from core.extensions import DbSession
 from organisation.models import StaffUser
-from payments.ledger.models import DebitAttempt, DebitRequest, Mandate, Payment, SettlementImport, SettlementLine
+from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementImport, SettlementLine
+from payments.ledger.models import Payment
 
 COLUMNS = ("order_id", "transaction_id", "gross_amount", "settlement_time")
 CHUNK = 5000  # rows looked up and written together: IN-lists stay far below PostgreSQL's 65,535 parameters

@@ -35,6 +35,14 @@ from core import audit
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
 from organisation.models import Branch, Role, StaffUser
+from payments.autodebit.models import DebitAttempt, DebitRequest, SettlementLine
+from payments.finance.models import (
+    MatchProposal,
+    StatementImport,
+    StatementImportStatus,
+    StatementLine,
+    StatementLineStatus,
+)
 from payments.finance.statements import (
     BANK_FORMATS,
     BankFormat,
@@ -45,17 +53,7 @@ from payments.finance.statements import (
     normalise,
     parse_statement,
 )
-from payments.ledger.models import (
-    DebitAttempt,
-    DebitRequest,
-    Deposit,
-    MatchProposal,
-    SettlementLine,
-    StatementImport,
-    StatementImportStatus,
-    StatementLine,
-    StatementLineStatus,
-)
+from payments.ledger.models import Deposit
 
 Progress = Callable[[str, int], Callable[[int], None]]
 

@@ -38,19 +38,10 @@ from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Agent, Branch, Role, StaffUser
 from payments.finance.bank import branch_for
+from payments.finance.models import StatementImport, StatementImportStatus, StatementLine
 from payments.ledger.cash import deposit_deadline
-from payments.ledger.models import (
-    BatchStatus,
-    Channel,
-    DailyBatch,
-    Deposit,
-    Payment,
-    PaymentStatus,
-    Receipt,
-    StatementImport,
-    StatementImportStatus,
-    StatementLine,
-)
+from payments.ledger.days import lock_agent
+from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Payment, PaymentStatus, Receipt
 
 DAY_END_HOUR = 21  # local time: the hour at which each branch's day is closed into batches
 MAX_NOTE = 300  # daily_batches.decision_note
@@ -434,26 +425,6 @@ def _decider(actor: StaffUser) -> None:
     """Approving or returning a batch is branch finance's decision (an admin may stand in); supervisors see."""
     if actor.role not in (Role.BRANCH_FINANCE, Role.ADMIN):
         raise Forbidden("Only branch finance approves or returns a batch.")
-
-
-def lock_agent(session: DbSession, agent_id: int) -> None:
-    """Serialise an agent's money with finance's decisions on his days: cash and deposits take this lock
-    before they check the day is open, and an approval takes it before it reads the day's figures, so
-    nothing can land in a day between the approval's reading and its commit."""
-    session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
-
-
-def ensure_day_open(session: DbSession, agent_id: int, day: date, field_name: str) -> None:
-    """Refuse money dated on a day whose batch finance has approved: that day is locked."""
-    lock_agent(session, agent_id)
-    status = session.scalar(
-        select(DailyBatch.status).where(DailyBatch.agent_id == agent_id, DailyBatch.business_date == day)
-    )
-    if status == BatchStatus.APPROVED:
-        raise Conflict(
-            f"Finance has approved and locked your batch of {day}: record this with today's date.",
-            errors={"json": {field_name: [f"the batch of {day} is locked"]}},
-        )
 
 
 def figures_to_json(figures: BatchFigures) -> str:

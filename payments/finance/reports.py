@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from collection.members.arrears import MemberStatus
 from collection.members.due_dates import due_date
-from collection.members.models import Member, MemberStatusChange, RegencyTarget
+from collection.members.models import Member, MemberStatusChange
 from collection.members.nik import region_name
 from collection.members.services import holidays_for
 from core import audit
@@ -30,6 +30,7 @@ from core.errors import DomainError
 from core.extensions import DbSession
 from core.months import Month
 from organisation.models import Agent, Branch
+from payments.finance.models import RegencyTarget
 from payments.ledger.models import BatchStatus, Channel, DailyBatch, Payment, PaymentStatus
 from payments.ledger.services import CASH_ORDER, cash_covered_on
 

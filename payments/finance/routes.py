@@ -12,12 +12,13 @@ from flask_smorest import Blueprint
 from core.clock import app_now, local_today
 from core.errors import DomainError, ServiceUnavailable, field_error, query_error
 from core.extensions import db
+from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from core.months import Month
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.finance import bank, batches, reports, statement_import
-from payments.finance.statements import BANK_FORMATS
-from payments.ledger.schemas import (
+from payments.finance.deposits import record_deposit
+from payments.finance.schemas import (
     AgeingSchema,
     ApproveRequestSchema,
     BatchQuerySchema,
@@ -30,6 +31,8 @@ from payments.ledger.schemas import (
     CoverageQuerySchema,
     CoverageRowSchema,
     DecisionRequestSchema,
+    DepositRequestSchema,
+    DepositSchema,
     ImportReportSchema,
     MonthRangeQuerySchema,
     ProposalRequestSchema,
@@ -43,6 +46,7 @@ from payments.ledger.schemas import (
     StatementUploadSchema,
     TargetsRequestSchema,
 )
+from payments.finance.statements import BANK_FORMATS
 
 bp = Blueprint("finance", __name__, description="Branch finance: bank statements, daily batches and reports")
 
@@ -323,3 +327,24 @@ class AgentScorecard(MethodView):
         branch = bank.branch_for(db.session, current_user(), branch_id)
         first, last = _month_range(query, branch, default_months=1)
         return reports.agent_scorecard(db.session, branch, first.first_day(), last.last_day())
+
+
+@bp.route("/deposits")
+class Deposits(MethodView):
+    @require_roles(Role.AGENT)
+    @bp.arguments(DepositRequestSchema)
+    @bp.response(201, DepositSchema)
+    @bp.alt_response(200, schema=DepositSchema, description="A retry: the deposit of the first request")
+    @bp.doc(**IDEMPOTENCY_DOC)
+    def post(self, payload: dict[str, Any]) -> tuple[Any, int]:
+        """Record a deposit (setoran) of collected cash, with the bank's reference."""
+        deposit, created = record_deposit(
+            db.session,
+            current_user(),
+            amount_idr=payload["amount_idr"],
+            bank_reference=payload["bank_reference"],
+            deposited_on=payload.get("deposited_on"),
+            idempotency_key=idempotency_key(),
+            now=app_now(),
+        )
+        return deposit, 201 if created else 200

@@ -24,7 +24,7 @@ from core.errors import DomainError, NotFound
 from core.extensions import DbSession
 from organisation.models import Branch, StaffUser
 from payments.finance import bank
-from payments.ledger.models import StatementImport, StatementImportStatus, StatementLine, StatementUpload
+from payments.finance.models import StatementImport, StatementImportStatus, StatementLine, StatementUpload
 
 INLINE_LINES = 5000  # a file of more lines than this goes to a worker (settings: STATEMENT_INLINE_LINES)
 RUNNING = (StatementImportStatus.QUEUED, StatementImportStatus.STORING, StatementImportStatus.MATCHING)

@@ -3,7 +3,8 @@
 Deposits settle the oldest collected cash first (first in, first out). So a payment's cash is deposited
 once everything the agent collected up to and including it is covered by his deposits, and the oldest
 cash still held is the first payment whose running total exceeds them. The database computes those
-running totals (payments/services.py); this module decides what they mean.
+running totals (payments/ledger/services.py); this module decides what they mean. Each branch sets its own limit
+and deadline (organisation/models.py: Branch).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from collection.members.due_dates import next_working_day
-
-DEFAULT_CASH_LIMIT_IDR = 5_000_000  # per branch: branches.cash_limit_idr
-DEFAULT_DEPOSIT_DEADLINE_WORKING_DAYS = 1  # per branch: branches.deposit_deadline_working_days
 
 
 @dataclass(frozen=True)

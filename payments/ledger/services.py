@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from collection.members.models import Member
+from collection.members.models import Member, PaymentAllocation, VisitItem
 from collection.members.services import (
     MemberPosition,
     get_member,
@@ -28,10 +28,9 @@ from core.months import Month
 from core.outbox import queue_message
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of
-from payments.finance.bank import lock_branch, match_lines
-from payments.finance.batches import ensure_day_open
 from payments.ledger.allocation import Due, allocate
 from payments.ledger.cash import CashPosition, cash_position, is_deposited
+from payments.ledger.days import ensure_day_open
 from payments.ledger.models import (
     BatchStatus,
     BranchAlert,
@@ -39,10 +38,8 @@ from payments.ledger.models import (
     DailyBatch,
     Deposit,
     Payment,
-    PaymentAllocation,
     PaymentStatus,
     Receipt,
-    VisitItem,
 )
 from payments.ledger.receipts import new_verification_code, receipt_number
 
@@ -76,7 +73,7 @@ def fingerprint(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _agent_for(session: DbSession, actor: StaffUser) -> Agent:
+def agent_for(session: DbSession, actor: StaffUser) -> Agent:
     if actor.role != Role.AGENT:
         raise Forbidden("Only an agent records cash; supervisors and finance see and reverse it.")
     agent = agent_of(session, actor)
@@ -165,7 +162,7 @@ def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -
     return covered
 
 
-def _existing(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
+def existing_request(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
     found = cast(Payment | Deposit | None, session.scalar(select(model).where(model.idempotency_key == key)))
     if found is not None and found.request_fingerprint != digest:
         raise Conflict(
@@ -191,12 +188,12 @@ def record_cash_contribution(
     Returns the receipt and whether it is new. The same key with the same content returns the first
     receipt however often and however concurrently it arrives; with other content it is a 409.
     """
-    agent = _agent_for(session, actor)
+    agent = agent_for(session, actor)
     digest = fingerprint(member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=agent.id)
     # Lock the member first: two payments for one member must not take the same months, and a concurrent
     # twin of this request has either committed (found below) or waits for us.
     member = get_member(session, actor, member_id, lock=True)
-    existing = _existing(session, Payment, idempotency_key, digest)
+    existing = existing_request(session, Payment, idempotency_key, digest)
     if existing is not None:
         return describe_receipt(session, existing), False
 
@@ -236,7 +233,7 @@ def record_cash_contribution(
         )
     except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
         session.rollback()
-        existing = _existing(session, Payment, idempotency_key, digest)
+        existing = existing_request(session, Payment, idempotency_key, digest)
         if existing is None:
             raise
         return describe_receipt(session, existing), False
@@ -377,84 +374,6 @@ def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: Ca
     return True
 
 
-def record_deposit(
-    session: DbSession,
-    actor: StaffUser,
-    *,
-    amount_idr: int,
-    bank_reference: str,
-    deposited_on: date | None,
-    idempotency_key: str,
-    now: datetime,
-) -> tuple[Deposit, bool]:
-    """Record a setoran an agent made; the same key returns the same deposit."""
-    agent = _agent_for(session, actor)
-    digest = fingerprint(
-        amount_idr=amount_idr, bank_reference=bank_reference, deposited_on=deposited_on, agent=agent.id
-    )
-    existing = _existing(session, Deposit, idempotency_key, digest)
-    if existing is not None:
-        return existing, False
-    branch = session.get(Branch, agent.branch_id)
-    assert branch is not None
-    today = local_today(branch.timezone, now)
-    deposited_on = deposited_on or today
-    if deposited_on > today:
-        raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
-    if deposited_on < today - timedelta(days=MAX_BACKDATE_DAYS):
-        raise field_error(
-            "deposited_on", f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: the branch records it."
-        )
-    ensure_day_open(session, agent.id, deposited_on, "deposited_on")
-    cash = agent_cash(session, agent, today)
-    if amount_idr > cash.on_hand_idr:
-        raise field_error(
-            "amount_idr",
-            f"You hold Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
-                ",", "."
-            ),
-        )
-    deposit = Deposit(
-        agent_id=agent.id,
-        branch_id=branch.id,
-        amount_idr=amount_idr,
-        deposited_on=deposited_on,
-        bank_reference=bank_reference.strip(),
-        idempotency_key=idempotency_key,
-        request_fingerprint=digest,
-        recorded_by_user_id=actor.id,
-        recorded_at=now,
-    )
-    session.add(deposit)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        existing = _existing(session, Deposit, idempotency_key, digest)
-        if existing is None:
-            raise
-        return existing, False
-    lock_branch(session, branch.id)  # an import's worker may be matching this branch's lines meanwhile
-    match_lines(session, branch.id, now)  # the bank may have shown this deposit before it was declared
-    after = agent_cash(session, agent, today)
-    if not after.blocked:
-        for alert in session.scalars(
-            select(BranchAlert).where(BranchAlert.agent_id == agent.id, BranchAlert.resolved_at.is_(None))
-        ):
-            alert.resolved_at = now
-    audit.record(
-        session,
-        "deposit.recorded",
-        "deposit",
-        deposit.id,
-        actor.id,
-        amount_idr=amount_idr,
-        bank_reference=bank_reference,
-    )
-    session.commit()
-    return deposit, True
-
-
 def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reason: str, now: datetime) -> ReceiptView:
     """A supervisor undoes a wrong payment: its months reopen, its receipt says reversed. Repeating is a no-op."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
@@ -551,7 +470,7 @@ def receipt_by_number(session: DbSession, actor: StaffUser, number: str) -> Rece
 
 def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, Any]:
     """An agent's today: what he collected, his cash on hand and by when it must be deposited."""
-    agent = _agent_for(session, actor)
+    agent = agent_for(session, actor)
     branch = session.get(Branch, agent.branch_id)
     assert branch is not None
     today = local_today(branch.timezone, now)

@@ -29,9 +29,8 @@ def rows(app: Any, model: Any, *columns: Any) -> list[tuple[Any, ...]]:
 
 
 def test_a_member_who_stops_paying_falls_into_arrears_and_is_told_once(pinned_app, client, world, enrol):
-    from collection.members.models import MemberStatusChange, StandingFlag
+    from collection.members.models import MemberStatusChange, StandingFlag, VisitItem
     from core.outbox import OutboxMessage
-    from payments.ledger.models import VisitItem
 
     member = enrol(sector="other")
     later = NOW + timedelta(days=40)  # 1 Jan 2027: November and December unpaid
@@ -123,10 +122,10 @@ def test_the_operators_cli_reconciles_with_a_progress_bar(pinned_app, enrol):
 def test_a_member_who_paid_ahead_past_a_hole_is_in_arrears_for_the_hole(pinned_app, client, world, enrol):
     import uuid
 
-    from collection.members.models import Member, StandingFlag
+    from collection.members.models import Member, PaymentAllocation, StandingFlag
     from core.extensions import db
     from core.months import Month
-    from payments.ledger.models import Payment, PaymentAllocation
+    from payments.ledger.models import Payment
 
     member = enrol(sector="other")
     client.post(

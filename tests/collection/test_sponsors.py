@@ -124,10 +124,10 @@ def basel(client, world, pinned_app):
 
 
 def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned_app):
-    from collection.members.models import Member
+    from collection.members.models import Member, PaymentAllocation, VisitItem
     from core.months import Month
     from core.outbox import OutboxMessage
-    from payments.ledger.models import Payment, PaymentAllocation, VisitItem
+    from payments.ledger.models import Payment
 
     world, programme_id = basel, basel["basel"]
     report = world["basel_import"]
@@ -224,7 +224,8 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
 
 
 def test_a_file_with_bad_rows_imports_its_good_rows_and_again_changes_nothing(client, world, pinned_app, enrol):
-    from collection.members.models import Member, ProgrammeMember
+    from collection.members.models import Member
+    from collection.sponsors.models import ProgrammeMember
 
     at(pinned_app, 2026, 1, 5)
     sponsor_id = sponsor(client, world["finance"], "province", "Pemerintah Provinsi Kepulauan Bangka Belitung", "19")

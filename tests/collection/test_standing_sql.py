@@ -98,9 +98,9 @@ def settled_run(case: Case, history: History) -> range | None:
 
 def store(session: Any, case: Case) -> tuple[int, list[int]]:
     """The branch, members, periods, payments and allocations of a case; nothing committed."""
-    from collection.members.models import Member, MembershipPeriod
+    from collection.members.models import Member, MembershipPeriod, PaymentAllocation
     from organisation.models import Branch
-    from payments.ledger.models import Payment, PaymentAllocation
+    from payments.ledger.models import Payment
 
     branch = Branch(code="HYP", name="Hypothesis", province_code="19", regency_code="1971", timezone="Asia/Jakarta")
     session.add(branch)

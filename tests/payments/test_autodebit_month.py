@@ -136,8 +136,8 @@ def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enr
     from collection.members.models import Member, MembershipPeriod, MemberStatusChange
     from collection.members.services import load_rate_table
     from core.extensions import db
+    from payments.autodebit.models import Mandate, MandateStatusChange
     from payments.autodebit.providers import configured_providers
-    from payments.ledger.models import Mandate, MandateStatusChange
 
     today = NOW.date()  # 09:00 in Pangkalpinang: the same date
     with app.app_context():
@@ -241,9 +241,10 @@ def debit_day(app: Any, sandbox: ProviderSandbox, now: datetime, charges: int) -
 
 
 def the_ledger(app: Any) -> dict[str, Any]:
-    from collection.members.models import Member
+    from collection.members.models import Member, PaymentAllocation
     from core.extensions import db
-    from payments.ledger.models import DebitRequest, Payment, PaymentAllocation, WebhookEvent
+    from payments.autodebit.models import DebitRequest, WebhookEvent
+    from payments.ledger.models import Payment
 
     with app.app_context():
         session = db.session

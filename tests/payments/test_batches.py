@@ -123,7 +123,7 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 def test_importing_the_same_file_again_changes_nothing(client, day):
     from core.extensions import db
-    from payments.ledger.models import StatementLine
+    from payments.finance.models import StatementLine
 
     again = upload(client, day["finance"], day["pkp"], day["statement"], name="again.csv")
 
@@ -386,7 +386,7 @@ def test_another_branchs_finance_sees_nothing_of_this_branch(client, day, make_s
 )
 def test_a_bad_statement_is_a_422_that_names_the_problem_and_imports_nothing(client, world, bank, text, where):
     from core.extensions import db
-    from payments.ledger.models import StatementImport
+    from payments.finance.models import StatementImport
 
     response = upload(client, world["finance"], world["pkp"], text, bank=bank)
 
@@ -458,7 +458,8 @@ def test_a_deposit_without_a_known_reference_matches_by_amount_and_date_but_neve
 def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(client, world, enrol):
     from core.extensions import db
     from core.months import Month
-    from payments.ledger.models import DebitAttempt, DebitRequest, Mandate, SettlementLine, StatementLine
+    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementLine
+    from payments.finance.models import StatementLine
 
     members = [enrol(nik=nik_for(serial=s)) for s in (1, 2)]
     with client.application.app_context():
@@ -654,7 +655,7 @@ def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_servi
     from core.extensions import db
     from organisation.models import StaffUser
     from payments.finance.bank import propose_match
-    from payments.ledger.models import MatchProposal
+    from payments.finance.models import MatchProposal
     from tests.factories import NOW
 
     line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
@@ -721,7 +722,7 @@ def test_targets_are_for_the_branchs_own_province(client, world):
 
 def test_a_deposit_is_pending_while_a_worker_is_still_importing_the_statement_that_covers_its_day(client, world, enrol):
     from core.extensions import db
-    from payments.ledger.models import StatementImport
+    from payments.finance.models import StatementImport
 
     member = enrol()
     amount = pay(client, world["agent"], member["id"])["amount_idr"]

@@ -85,7 +85,7 @@ def test_cash_recorded_while_finance_approves_waits_and_is_refused(app, client, 
 def test_two_overlapping_statements_imported_at_once_add_each_credit_once(app, client, world, make_staff, monkeypatch):
     import payments.finance.bank as bank
     from core.extensions import db
-    from payments.ledger.models import StatementLine
+    from payments.finance.models import StatementLine
 
     second_finance = make_staff("branch_finance", world["pkp"], "finance.two")
     first = statement(("2026-11-19", "TRF A", "X1", 100_000), ("2026-11-20", "TRF B", "X2", 200_000))

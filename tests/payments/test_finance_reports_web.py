@@ -13,14 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.agents.test_incentive_statements import (
-    OCTOBER_28,
-    OCTOBER_30,
-    at,
-    enrol_many,
-    month_of,
-    settle_the_day,
-)
+from tests.agents.test_incentive_statements import OCTOBER_28, OCTOBER_30, at, enrol_many, month_of, settle_the_day
 from tests.agents.test_incentive_statements import pay as pay_now
 from tests.factories import NOW, nik_for
 from tests.payments.test_finance_web import bars, form_token, logged_in, login, parse_csv, pay, rp, token
@@ -45,8 +38,8 @@ def cells(html: str) -> list[str]:
 
 
 def statements_stored(app: Any) -> int:
+    from agents.incentives.models import IncentiveStatement
     from core.extensions import db
-    from organisation.models import IncentiveStatement
 
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(IncentiveStatement)) or 0)
@@ -109,7 +102,7 @@ def test_the_incentives_page_shows_last_month_per_agent_and_per_wadah_with_a_cha
 
 
 def test_the_incentive_csvs_have_a_row_per_agent_and_per_wadah_matching_the_statements(client, october):
-    from payments.finance.pages import INCENTIVE_AGENT_HEADER
+    from agents.incentives.pages import INCENTIVE_AGENT_HEADER
 
     login(client)
     body = month_of(client, october, OCTOBER)
@@ -269,8 +262,8 @@ def coverage_of(app: Any, branch_id: int, year: int) -> list[Any]:
 
 
 def targets_stored(app: Any) -> int:
-    from collection.members.models import RegencyTarget
     from core.extensions import db
+    from payments.finance.models import RegencyTarget
 
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(RegencyTarget)) or 0)
@@ -431,7 +424,7 @@ def test_the_scorecard_shows_this_month_per_agent_with_a_chart(client, cash):
 def test_the_scorecard_csv_matches_the_report(client, cash):
     from core.extensions import db
     from organisation.models import Branch
-    from payments.finance.pages import SCORECARD_HEADER
+    from payments.finance.report_pages import SCORECARD_HEADER
     from payments.finance.reports import agent_scorecard
 
     login(client)

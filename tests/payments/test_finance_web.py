@@ -422,7 +422,7 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 def proposal_of(app: Any) -> int:
     from core.extensions import db
-    from payments.ledger.models import MatchProposal
+    from payments.finance.models import MatchProposal
 
     with app.app_context():
         found = db.session.scalar(select(MatchProposal.id))
@@ -518,7 +518,7 @@ def test_uploading_a_statement_shows_the_import_report_and_the_same_file_again_c
 
 def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(client, day):
     from core.extensions import db
-    from payments.ledger.models import StatementImport
+    from payments.finance.models import StatementImport
 
     login(client)
     text = "date,description,reference,amount\n2026-11-19,X,,12x5\n19/11/2026,Y,,1000\n2026-11-20,Z,,1000\n"
@@ -634,7 +634,7 @@ def test_collections_for_a_chosen_range_and_a_backwards_range_is_refused(client,
 
 
 def test_the_batches_csv_has_a_row_per_agent_with_plain_figures(client, day):
-    from payments.finance.pages import BATCH_HEADER
+    from payments.finance.batch_pages import BATCH_HEADER
 
     login(client)
     amounts = day["amounts"]

@@ -47,7 +47,7 @@ def line(order_id: str, amount: str = "8400.00", transaction_id: str | None = No
 
 def stored_lines(app: Any) -> list[tuple[Any, ...]]:
     from core.extensions import db
-    from payments.ledger.models import SettlementLine
+    from payments.autodebit.models import SettlementLine
 
     with app.app_context():
         return [
@@ -107,7 +107,7 @@ def test_a_line_of_no_known_order_is_counted_and_not_stored(pinned_app, client, 
 
 def test_an_admin_imports_every_branchs_lines_under_their_own_branch(pinned_app, client, world, settled, ptk_finance):
     from core.extensions import db
-    from payments.ledger.models import SettlementLine
+    from payments.autodebit.models import SettlementLine
 
     ours, theirs = settled(), settled(as_="ptk_agent", regency="6171")
 
@@ -155,7 +155,7 @@ def test_another_branchs_ids_answer_404_on_every_payments_route(
     pinned_app, client, world, enrol, make_staff, method, path
 ):
     from core.extensions import db
-    from payments.ledger.models import Mandate
+    from payments.autodebit.models import Mandate
 
     member = enrol(as_="ptk_agent", nik=nik_for("6171", serial=7))
     paid = client.post(
@@ -252,7 +252,7 @@ def test_a_large_report_is_queued_imported_by_a_worker_and_polled_by_its_branch(
     small_inline_limit, client, world, settled, ptk_finance, rq_burst
 ):
     from core.extensions import db
-    from payments.ledger.models import SettlementImport
+    from payments.autodebit.models import SettlementImport
 
     orders = [settled() for _ in range(3)]
     theirs = settled(as_="ptk_agent", regency="6171")
@@ -328,7 +328,7 @@ def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
 ):
     from core.extensions import db
     from payments.autodebit import settlements
-    from payments.ledger.models import SettlementImport
+    from payments.autodebit.models import SettlementImport
 
     orders = [settled() for _ in range(5)]
     body = HEADER + "".join(line(o) for o in orders)
@@ -375,7 +375,7 @@ def test_twin_uploads_of_one_large_report_make_one_import(small_inline_limit, wo
     from threading import Barrier
 
     from core.extensions import db
-    from payments.ledger.models import SettlementImport
+    from payments.autodebit.models import SettlementImport
 
     body = HEADER + "".join(line(settled()) for _ in range(5))
     barrier = Barrier(2)
@@ -417,7 +417,7 @@ def test_twin_uploads_of_one_small_report_store_each_line_once(pinned_app, world
 
 def test_an_idempotency_key_of_another_branchs_mandate_gets_a_409_not_that_mandate(pinned_app, client, world, enrol):
     from core.extensions import db
-    from payments.ledger.models import Mandate
+    from payments.autodebit.models import Mandate
 
     theirs = enrol(as_="ptk_agent", nik=nik_for("6171", serial=8))
     ours = enrol(nik=nik_for(serial=9))

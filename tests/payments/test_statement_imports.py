@@ -24,7 +24,7 @@ def big_statement(lines: int, first: int = 0) -> str:
 
 def count_lines(app: Any, **where: Any) -> int:
     from core.extensions import db
-    from payments.ledger.models import StatementLine
+    from payments.finance.models import StatementLine
 
     with app.app_context():
         query = select(func.count()).select_from(StatementLine)
@@ -86,7 +86,7 @@ def test_a_long_description_is_cut_at_a_word_to_its_column_and_still_matches(cli
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["matched"] == {"reference": 1}
     from core.extensions import db
-    from payments.ledger.models import StatementLine
+    from payments.finance.models import StatementLine
 
     with client.application.app_context():
         (description,) = db.session.scalars(select(StatementLine.description))
@@ -131,7 +131,7 @@ def test_a_large_statement_is_queued_and_a_worker_imports_it_with_progress(clien
     assert count_lines(pinned_app) == 40
     with pinned_app.app_context():
         from core.extensions import db
-        from payments.ledger.models import StatementUpload
+        from payments.finance.models import StatementUpload
 
         assert db.session.scalar(select(func.count()).select_from(StatementUpload)) == 0  # the file is let go
 

@@ -83,7 +83,8 @@ def process(app: Any) -> int:
 
 def state(app: Any) -> dict[str, Any]:
     from core.extensions import db
-    from payments.ledger.models import DebitAttempt, DebitRequest, Payment, WebhookEvent
+    from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
+    from payments.ledger.models import Payment
 
     with app.app_context():
         return {
@@ -224,7 +225,7 @@ def test_insufficient_funds_is_retried_and_a_final_failure_puts_the_member_on_th
     pinned_app, client, world, debit
 ):
     from core.extensions import db
-    from payments.ledger.models import DebitAttempt, DebitRequest
+    from payments.autodebit.models import DebitAttempt, DebitRequest
 
     post(client, midtrans(debit["order_id"], "deny", 8_400))
     process(pinned_app)
@@ -291,9 +292,9 @@ def test_a_refund_is_reviewed_when_the_provider_cannot_be_asked(pinned_app, clie
 
 def test_a_mandate_the_provider_no_longer_knows_fails_and_the_agent_visits(pinned_app, client, world, enrol, provider):
     from core.extensions import db
+    from payments.autodebit.models import Mandate
     from payments.autodebit.providers import configured_providers
     from payments.autodebit.services import run_debits
-    from payments.ledger.models import Mandate
 
     member = enrol()
     with pinned_app.app_context():

@@ -1,0 +1,87 @@
+"""The web pages' login, for the agents' app and the finance desk alike: a cookie that names a server-side
+session, the session's CSRF token, and the password form."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import cast
+
+from flask import Flask, current_app, g, render_template, request, session
+from flask.typing import ResponseReturnValue
+
+from core.clock import app_now
+from core.errors import DomainError
+from core.extensions import db
+from core.i18n import t
+from organisation.logins import check_password_login, end_web_session, start_web_session, user_for_web_session
+from organisation.models import StaffUser
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return cast(str, session["csrf"])
+
+
+class CsrfFailed(DomainError):
+    status = 400
+    name = "Bad Request"
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        # reason lets the phone tell a stale token (send again with this session's) from a refused form
+        raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
+
+
+def web_user() -> StaffUser | None:
+    """The active user of this request's live web session (see organisation/logins.py), or None."""
+    if "web_user" not in g:
+        g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
+    return cast(StaffUser | None, g.web_user)
+
+
+def log_in(user: StaffUser, app: str) -> None:
+    """Start a new web session for ``user``: a fresh cookie (no fixation), a new CSRF token. Commits."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    seconds = int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
+    sid = start_web_session(db.session, user, app, app_now(), seconds)
+    db.session.commit()
+    session.clear()
+    session.permanent = True
+    session["sid"] = sid
+    csrf_token()
+
+
+def log_out() -> None:
+    """End this request's web session on the server (a copied cookie stops working) and clear the cookie."""
+    end_web_session(db.session, session.get("sid"), app_now())
+    db.session.commit()
+    session.clear()
+
+
+def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:
+    """The login page again, saying why: wrong password (401) or too many tries (429, with Retry-After)."""
+    key = "login_throttled" if refused.status == 429 else "login_failed"
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+    return render_template(template, error=t(key)), refused.status, headers
+
+
+def password_login(app: str) -> StaffUser:
+    """The login form's user, or the service's LoginThrottled (429) / Unauthorized (401)."""
+    return check_password_login(
+        db.session,
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.remote_addr,
+        current_app.config,
+        app=app,
+    )
+
+
+def install(app: Flask) -> None:
+    """Every page's forms can write ``{{ csrf_token() }}``."""
+    app.add_template_global(csrf_token, "csrf_token")

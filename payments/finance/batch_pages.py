@@ -1,0 +1,194 @@
+"""The finance desk's daily batches: an agent's day, its cash, deposits and what the bank shows of them,
+approved or returned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from core.clock import app_now
+from core.csvexport import csv_filename
+from core.errors import DomainError, Forbidden
+from core.extensions import db
+from payments.finance import batches
+from payments.finance.models import StatementLine
+from payments.finance.pages import (
+    DECIDERS,
+    bp,
+    branch_today,
+    csv_response,
+    date_arg,
+    finance_required,
+    load_form,
+    messages_of,
+    refusal_page,
+    wants_csv,
+)
+from payments.finance.schemas import ApproveRequestSchema, ReturnRequestSchema
+from payments.finance.texts import t
+
+
+@bp.get("/")
+@bp.get("/batch")
+@finance_required
+def batches_page() -> ResponseReturnValue:
+    """Every agent's batch of a day (today by default): status, figures, variances with their causes."""
+    today = branch_today()
+    day = date_arg("date", today)
+    views = batches.branch_day(db.session, g.user, g.branch.id, day, app_now())
+    if wants_csv():
+        return csv_response(csv_filename("batches", g.branch.code, day), BATCH_HEADER, [_batch_row(v) for v in views])
+    totals = {
+        name: sum(getattr(v.figures, name) for v in views)
+        for name in ("contributions", "collected_idr", "deposited_idr", "banked_idr", "undeposited_idr")
+    }
+    totals["variance_idr"] = sum(v.figures.variance_idr for v in views)
+    g.page_url = url_for("keuangan.batches_page")
+    return render_template(
+        "keuangan/batches.html",
+        views=views,
+        day=day,
+        today=today,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        totals=totals,
+    )
+
+
+BATCH_HEADER = (
+    "business_date",
+    "agent_code",
+    "agent_name",
+    "status",
+    "batch_id",
+    "contributions",
+    "collected_idr",
+    "reversed_idr",
+    "held_at_start_idr",
+    "held_at_end_idr",
+    "deposited_idr",
+    "banked_idr",
+    "undeposited_idr",
+    "deposit_due_by",
+    "variance_idr",
+    "variances",
+    "pending",
+)
+
+
+def _batch_row(view: batches.BatchView) -> list[object]:
+    f = view.figures
+    return [
+        f.business_date,
+        f.agent_code,
+        f.agent_name,
+        view.status,
+        view.id,
+        f.contributions,
+        f.collected_idr,
+        f.reversed_idr,
+        f.held_at_start_idr,
+        f.held_at_end_idr,
+        f.deposited_idr,
+        f.banked_idr,
+        f.undeposited_idr,
+        f.deposit_due_by,
+        f.variance_idr,
+        " | ".join(f"{v.kind}: {v.cause}" for v in f.variances),
+        " | ".join(f.pending),
+    ]
+
+
+@bp.get("/batch/<int:batch_id>")
+@finance_required
+def batch_page(batch_id: int) -> ResponseReturnValue:
+    """One batch: figures, deposits and the bank lines matched to them, the day's contributions, the decision."""
+    return _render_batch(batch_id)
+
+
+CONTRIBUTION_HEADER = ("business_date", "agent_code", "receipt", "member", "kpj", "amount_idr", "status", "recorded_at")
+
+
+def _render_batch(batch_id: int, error: DomainError | None = None, form: dict[str, str] | None = None) -> Any:
+    try:
+        _, view = batches.get_batch(db.session, g.user, batch_id, app_now())
+    except DomainError as refused:
+        return refusal_page(refused)
+    contributions = batches.batch_contributions(db.session, view)
+    if error is None and wants_csv():
+        f = view.figures
+        rows = [
+            [
+                f.business_date,
+                f.agent_code,
+                c["receipt"],
+                c["member"],
+                c["kpj"],
+                c["amount_idr"],
+                c["status"],
+                c["recorded_at"],
+            ]
+            for c in contributions
+        ]
+        name = csv_filename("batch", f.agent_code, f.business_date, "contributions")
+        return csv_response(name, CONTRIBUTION_HEADER, rows)
+    line_ids = [d.statement_line_id for d in view.figures.deposits if d.statement_line_id]
+    lines = (
+        {line.id: line for line in db.session.scalars(select(StatementLine).where(StatementLine.id.in_(line_ids)))}
+        if line_ids
+        else {}
+    )
+    g.page_url = url_for("keuangan.batch_page", batch_id=batch_id)
+    page = render_template(
+        "keuangan/batch.html",
+        view=view,
+        contributions=contributions,
+        lines=lines,
+        can_decide=g.user.role in DECIDERS,
+        error=error,
+        error_details=messages_of(error) if error else [],
+        error_fields={name for where in ((error.errors or {}) if error else {}).values() for name in where or {}},
+        form=form or {},
+    )
+    return page, error.status if error else 200
+
+
+@bp.post("/batch/<int:batch_id>/setujui")
+@finance_required
+def approve_batch(batch_id: int) -> ResponseReturnValue:
+    """Approve a batch (a note when it has variances): its figures are frozen and the agent's day is locked."""
+    note = request.form.get("note", "").strip()
+    try:
+        if g.user.role not in DECIDERS:
+            raise Forbidden(t("only_finance_decides"))
+        payload = load_form(ApproveRequestSchema(), {"note": note} if note else {})
+        batches.approve_batch(db.session, g.user, batch_id, payload.get("note"), app_now())
+    except DomainError as error:
+        db.session.rollback()
+        return _render_batch(batch_id, error, {"note": note})
+    flash(t("approved_flash"))
+    return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)
+
+
+@bp.post("/batch/<int:batch_id>/kembalikan")
+@finance_required
+def return_batch(batch_id: int) -> ResponseReturnValue:
+    """Return a batch to its agent with a reason; the agent gets a text."""
+    reason = request.form.get("reason", "").strip()
+    try:
+        if g.user.role not in DECIDERS:
+            raise Forbidden(t("only_finance_decides"))
+        payload = load_form(ReturnRequestSchema(), {"reason": reason})
+        batches.return_batch(db.session, g.user, batch_id, payload["reason"], app_now())
+    except DomainError as error:
+        db.session.rollback()
+        return _render_batch(batch_id, error, {"reason": reason})
+    from workers.queues import schedule_outbox_delivery
+
+    schedule_outbox_delivery()
+    flash(t("returned_flash"))
+    return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)

@@ -1,0 +1,32 @@
+"""An agent's business day: money may be dated on it until finance approves the day's batch."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from core.errors import Conflict
+from core.extensions import DbSession
+from organisation.models import Agent
+from payments.ledger.models import BatchStatus, DailyBatch
+
+
+def lock_agent(session: DbSession, agent_id: int) -> None:
+    """Serialise an agent's money with finance's decisions on his days: cash and deposits take this lock
+    before they check the day is open, and an approval takes it before it reads the day's figures, so
+    nothing can land in a day between the approval's reading and its commit."""
+    session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+
+
+def ensure_day_open(session: DbSession, agent_id: int, day: date, field_name: str) -> None:
+    """Refuse money dated on a day whose batch finance has approved: that day is locked."""
+    lock_agent(session, agent_id)
+    status = session.scalar(
+        select(DailyBatch.status).where(DailyBatch.agent_id == agent_id, DailyBatch.business_date == day)
+    )
+    if status == BatchStatus.APPROVED:
+        raise Conflict(
+            f"Finance has approved and locked your batch of {day}: record this with today's date.",
+            errors={"json": {field_name: [f"the batch of {day} is locked"]}},
+        )
