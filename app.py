@@ -24,8 +24,8 @@ import payments.autodebit.models
 import payments.autodebit.routes
 import payments.autodebit.webhooks
 import payments.finance.batch_pages
+import payments.finance.desk
 import payments.finance.models
-import payments.finance.pages
 import payments.finance.report_pages
 import payments.finance.routes
 import payments.finance.statement_pages
@@ -66,7 +66,7 @@ FINANCE_DESK = (  # the modules that add their pages to the finance desk's bluep
 )
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
-    payments.finance.pages.bp,
+    payments.finance.desk.bp,
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
 )

@@ -505,11 +505,11 @@ def intake_profile(url: str, redis_url: str, key: str, count: int) -> tuple[list
 HANDLER_PARTS = (  # (file ending, function): the parts of POST /webhooks/<provider>, in the order it runs them
     ("flask/app.py", "full_dispatch_request"),
     ("core/guards.py", "check_request"),
-    ("payments/web.py", "receive_webhook"),
-    ("payments/providers.py", "configured_providers"),
-    ("payments/providers.py", "verify"),
-    ("payments/providers.py", "parse_midtrans_body"),
-    ("payments/autodebit.py", "store_webhook_event"),
+    ("payments/autodebit/webhooks.py", "receive_webhook"),
+    ("payments/autodebit/providers.py", "configured_providers"),
+    ("payments/autodebit/providers.py", "verify"),
+    ("payments/autodebit/providers.py", "parse_midtrans_body"),
+    ("payments/autodebit/services.py", "store_webhook_event"),
     ("workers/queues.py", "schedule_webhook_processing"),
     ("flask/json/__init__.py", "jsonify"),
 )

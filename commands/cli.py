@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import date, datetime, time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
+from collection.members.models import Member
+from collection.members.reconciliation import reconcile_branch, summary
+from collection.sponsors.imports import import_file, report_rows
+from collection.sponsors.programmes import programme_by_code
+from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
+from core.errors import DomainError
 from core.extensions import db
+from organisation.logins import end_sessions_of
+from organisation.models import Branch, StaffUser
+from payments.finance.bank import import_statement
+from payments.finance.batches import close_day
+from payments.finance.statements import BANK_FORMATS
 
 
 def register_commands(app: Flask) -> None:
     """Attach every CLI command to the app."""
-
     @app.cli.command("demo-data")
     @click.option("--members-per-branch", default=750, show_default=True, help="Members to create in each branch.")
     def demo_data(members_per_branch: int) -> None:
         """Load demo branches, agents, members and a year of payments (does nothing if any branch exists)."""
-        from pathlib import Path
-
-        from commands.demo import load_demo_data, write_demo_logins
-
         counts = load_demo_data(db.session, utcnow(), members_per_branch=members_per_branch)
         write_demo_logins(Path(current_app.instance_path) / "demo-logins.txt")
         if counts:
@@ -34,14 +44,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--on", "on", help="Reconcile as of this day, YYYY-MM-DD (default: now).")
     def reconcile(branch_code: str | None, on: str | None) -> None:
         """Recompute members' standings, flags and notices, with a progress bar."""
-        from datetime import date, datetime, time
-
-        from sqlalchemy import func, select
-
-        from collection.members.models import Member
-        from collection.members.reconciliation import reconcile_branch, summary
-        from organisation.models import Branch
-
         query = select(Branch).order_by(Branch.code)
         if branch_code:
             query = query.where(Branch.code == branch_code.upper())
@@ -64,16 +66,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--branch", "branch_code", required=True, help="Branch code (e.g. PKP) whose account it is.")
     def import_statement_command(file: str, bank: str, branch_code: str) -> None:
         """Import a bank statement CSV for a branch and match its credits, with progress bars."""
-        from contextlib import ExitStack
-        from pathlib import Path
-
-        from sqlalchemy import select
-
-        from core.errors import DomainError
-        from organisation.models import Branch
-        from payments.finance.bank import import_statement
-        from payments.finance.statements import BANK_FORMATS
-
         if bank not in BANK_FORMATS:
             raise click.BadParameter(f"choose one of {', '.join(sorted(BANK_FORMATS))}", param_hint="--bank")
         branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.upper()))
@@ -107,13 +99,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--on", "on", required=True, help="The business day to close, YYYY-MM-DD.")
     def close_day_command(branch_code: str | None, on: str) -> None:
         """Close a day into agents' batches for finance (the schedule does this at each branch's day end)."""
-        from datetime import date
-
-        from sqlalchemy import select
-
-        from organisation.models import Branch
-        from payments.finance.batches import close_day
-
         try:
             day = date.fromisoformat(on)
         except ValueError as error:
@@ -129,12 +114,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--programme", "programme_code", required=True, help="The programme's code (e.g. BASEL-APBD-2025).")
     def import_sponsored_command(file: str, programme_code: str) -> None:
         """Enrol a sponsor's list (CSV) into a programme, with a progress bar; the same file again changes nothing."""
-        from pathlib import Path
-
-        from collection.sponsors.imports import import_file, report_rows
-        from collection.sponsors.programmes import programme_by_code
-        from core.errors import DomainError
-
         programme = programme_by_code(db.session, programme_code)
         if programme is None:
             raise click.BadParameter(f"no programme with code {programme_code!r}", param_hint="--programme")
@@ -163,11 +142,6 @@ def register_commands(app: Flask) -> None:
     @click.argument("username")
     def end_sessions(username: str) -> None:
         """End every web session and API token of a user at once (a lost phone, a password seen by someone)."""
-        from sqlalchemy import select
-
-        from organisation.logins import end_sessions_of
-        from organisation.models import StaffUser
-
         user = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
         if user is None:
             raise click.ClickException(f"There is no user {username!r}.")

@@ -29,8 +29,12 @@ from core.extensions import DbSession
 from core.months import Month
 from organisation.models import Agent, Branch, Role, StaffUser, Wadah
 from organisation.services import hash_password
+from payments.finance.bank import import_statement
+from payments.finance.batches import approve_batch, close_day
+from payments.finance.reports import set_targets
 from payments.ledger.allocation import Due, allocate
-from payments.ledger.models import Channel, Deposit, Payment, Receipt
+from payments.ledger.cash import deposit_deadline
+from payments.ledger.models import Channel, DailyBatch, Deposit, Payment, Receipt
 from payments.ledger.receipts import new_verification_code, receipt_number
 
 DEMO_PASSWORD = "iuran-demo"  # every demo login; printed by `make run`, never for production
@@ -144,7 +148,6 @@ INCOMES = [900_000] * 12 + [1_500_000] * 4 + [2_000_000] * 2 + [3_000_000, 5_000
 @dataclass
 class _Ledger:
     """What the simulation of one member produced, before it is written."""
-
     payments: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[list[tuple[Month, int]]] = field(default_factory=list)
     settled: set[Month] = field(default_factory=set)
@@ -220,8 +223,6 @@ APPROVED_BEFORE_DAYS = 7  # batches older than this are approved; the last week 
 def _approved_history(session: DbSession, branch: Branch, finance: StaffUser, first: date) -> None:
     """The year before the last two weeks, as finance would have left it: every agent's day approved two
     days later. Written in bulk; their figures are not frozen (no snapshot), so the pages compute them."""
-    from payments.ledger.models import DailyBatch
-
     days = set(
         session.execute(
             select(Payment.agent_id, Payment.paid_on)
@@ -261,11 +262,6 @@ def _demo_finance(
     """Two weeks of branch finance, through the same services finance uses: a bank statement of the
     agents' deposits (one short by Rp5.000, one credit nobody declared), the days closed into batches,
     the older week approved, and a target population per regency for the coverage report."""
-    from payments.finance.bank import import_statement
-    from payments.finance.batches import approve_batch, close_day
-    from payments.finance.reports import set_targets
-    from payments.ledger.models import DailyBatch
-
     finance = session.scalar(
         select(StaffUser).where(StaffUser.branch_id == branch.id, StaffUser.role == Role.BRANCH_FINANCE)
     )
@@ -465,8 +461,6 @@ def _write_deposits(
     holidays: set[date],
 ) -> None:
     """Each agent deposits each day's cash on the next working day; today's cash is still on hand."""
-    from payments.ledger.cash import deposit_deadline
-
     daily: dict[tuple[int, date], int] = {}
     for payment in payments:
         if payment["agent_id"] is not None and payment["paid_on"] < today:

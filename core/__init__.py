@@ -1,1 +1,3 @@
-"""What every package shares: the API error envelope and the append-only audit log."""
+"""Layer 1, the floor: what every layer shares. Settings, the extensions (database, Redis, the API), the clock,
+months, errors and their envelope, the audit log, the outbox of texts, request guards, rate limits, the
+Idempotency-Key header, the pages' languages, charts and CSV. Imports nothing of the project but itself."""

@@ -27,7 +27,7 @@ def _keys(*names: str) -> list[str]:
 
 
 def payment_providers() -> dict[str, dict[str, Any]]:
-    """The auto-debit providers. Each points at a local sandbox (payments/sandbox.py) unless told otherwise:
+    """The auto-debit providers. Each points at a local sandbox (payments/autodebit/sandbox.py) unless told otherwise:
     one speaking Midtrans's scheme on port 5077, one the generic signed scheme on port 5078."""
     return {
         "midtrans": {

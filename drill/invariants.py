@@ -240,7 +240,7 @@ def _standings(url: str, redis_url: str, verdict: Verdict, now: datetime | None)
 
     from app import create_app
     from collection.members.models import Member
-    from collection.members.services import member_position
+    from collection.members.position import member_position
     from core.clock import local_today, utcnow
     from core.extensions import db
     from organisation.models import Branch

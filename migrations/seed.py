@@ -1,6 +1,6 @@
 """Reference data that migrations keep in sync: the contribution table and the holiday calendar.
 
-Both ship as data files (``collection/data/``). ``seed_reference_data`` inserts what is missing and
+Both ship as data files (``collection/members/data/``). ``seed_reference_data`` inserts what is missing and
 changes nothing that exists, so a later migration can call it again after a data file gains rows.
 """
 

@@ -29,7 +29,11 @@ EXTERNAL_REDIS_URL = os.environ.pop("REDIS_URL", "")
 _SESSION_INSTANCE = tempfile.mkdtemp(prefix="iuran-test-instance-")
 os.environ["IURAN_INSTANCE"] = _SESSION_INSTANCE
 
-from tests import servers  # noqa: E402  (after the environment is read)
+from app import create_app  # noqa: E402  (these, too, after the environment is read)
+from core import settings  # noqa: E402
+from core.extensions import db  # noqa: E402
+from tests import servers  # noqa: E402
+from workers.queues import ALL  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgresql")
@@ -107,8 +111,6 @@ def _migrate(url: str) -> None:
     """Apply every migration to ``url`` through the app, as `flask db upgrade` does."""
     import flask_migrate
 
-    from app import create_app
-    from core.extensions import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
     with app.app_context():
@@ -164,8 +166,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's instance folder; settings.INSTANCE and IURAN_INSTANCE (for subprocesses) point at it."""
-    from core import settings
-
     path = tmp_path / "instance"
     path.mkdir()
     monkeypatch.setattr(settings, "INSTANCE", path)
@@ -176,9 +176,6 @@ def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def app(database_url: str, redis_url: str, instance_path: Path) -> Iterator[Any]:
     """The app on this test's own database and Redis."""
-    from app import create_app
-    from core.extensions import db
-
     flask_app = create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test"}
     )
@@ -201,8 +198,6 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def session(app: Any) -> Iterator[Any]:
     """``db.session`` inside an app context."""
-    from core.extensions import db
-
     with app.app_context():
         yield db.session
         db.session.rollback()
@@ -218,8 +213,6 @@ def rq_burst(request: pytest.FixtureRequest, redis_url: str) -> Callable[..., su
     The worker is a separate process, as in production: jobs that call ``create_app()`` find this test's
     database through DATABASE_URL, set here when the test uses ``database_url``.
     """
-    from workers.queues import ALL
-
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
     if "database_url" in request.fixturenames:
         env["DATABASE_URL"] = request.getfixturevalue("database_url")

@@ -11,6 +11,13 @@ from typing import Any
 
 import pytest
 
+from collection.members.nik import districts_of
+from core.extensions import db
+from core.months import Month
+from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
+from organisation.services import hash_password, sha256_hex
+from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate
+
 # Tests run on a pinned "now": 2026-11-22 09:00 WIB, a Sunday in the PP 50/2025 discount period for most sectors.
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC).replace(tzinfo=None)
 PASSWORD = "correct horse battery"
@@ -18,8 +25,6 @@ PASSWORD = "correct horse battery"
 
 @cache
 def _password_hash() -> str:
-    from organisation.services import hash_password
-
     return hash_password(PASSWORD)  # one scrypt per session: it is deliberately slow
 
 
@@ -45,9 +50,6 @@ def pinned_app(app: Any) -> Any:
 
 @pytest.fixture
 def make_branch(pinned_app: Any) -> Callable[..., int]:
-    from core.extensions import db
-    from organisation.models import Branch
-
     def make(code: str = "PKP", regency_code: str = "1971", timezone: str = "Asia/Jakarta") -> int:
         with pinned_app.app_context():
             branch = Branch(
@@ -66,10 +68,6 @@ def make_branch(pinned_app: Any) -> Callable[..., int]:
 
 def create_staff(app: Any, role: str, branch_id: int | None, username: str | None = None) -> Staff:
     """A staff account with a live API token (an agent also gets its Wadah and Perisai rows)."""
-    from core.extensions import db
-    from organisation.models import Agent, ApiToken, Role, StaffUser, Wadah
-    from organisation.services import sha256_hex
-
     with app.app_context():
         user = StaffUser(
             username=username or f"{role}-{secrets.token_hex(3)}",
@@ -113,10 +111,6 @@ def sent_debit(
 ) -> tuple[int, int, str]:
     """A Midtrans debit of Rp8.400 sent for a month, its attempt pending, on an active mandate (a new one unless
     ``mandate_id`` names it): ``(mandate_id, request_id, order_id)``; the order is ``IUR-<request>-1`` by default."""
-    from core.extensions import db
-    from core.months import Month
-    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate
-
     with app.app_context():
         if mandate_id is None:
             mandate = Mandate(
@@ -150,7 +144,6 @@ def sent_debit(
 @pytest.fixture
 def make_staff(pinned_app: Any) -> Callable[..., Staff]:
     """Build a staff account (an agent also gets its Wadah and Perisai rows) and a live API token."""
-
     def make(role: str, branch_id: int | None, username: str | None = None) -> Staff:
         return create_staff(pinned_app, role, branch_id, username)
 
@@ -175,8 +168,6 @@ def world(make_branch: Callable[..., int], make_staff: Callable[..., Staff]) -> 
 
 def nik_for(regency: str = "1971", born: date = date(1990, 1, 12), female: bool = False, serial: int = 1) -> str:
     """A valid NIK in the first district of a regency."""
-    from collection.members.nik import districts_of
-
     district = districts_of(regency)[0][0]
     day = born.day + (40 if female else 0)
     return f"{district}{day:02d}{born:%m%y}{serial:04d}"
@@ -200,7 +191,6 @@ def enrolment(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def enrol(client: Any, world: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """Enrol through the API (as the Pangkalpinang agent unless told otherwise); returns the member body."""
-
     def make(as_: str = "agent", **overrides: Any) -> dict[str, Any]:
         response = client.post("/api/v1/members", json=enrolment(**overrides), headers=world[as_].headers)
         assert response.status_code == 201, response.get_json()

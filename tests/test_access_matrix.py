@@ -26,12 +26,21 @@ from typing import Any
 
 import pytest
 
+from app import create_app
+from core.clock import app_now
+from core.extensions import db
+from organisation.logins import start_web_session
+from organisation.models import StaffUser
+from payments.autodebit.models import Mandate
+from payments.finance.desk import BRANCH_CHOICE
+from payments.finance.models import MatchProposal
+from payments.ledger.models import DailyBatch, Payment
 from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
 
 OK, HID, REF = "ok", "404/403", "403/404/422"
 ITEM_2 = (
-    "issue 10 item 2: finance of another branch sees branch A's data (fixed in payments/routes.py by another helper)"
+    "issue 10 item 2: finance of another branch sees branch A's data (fixed by scoping each capability's routes)"
 )
 
 CALLERS = ("anonymous", "agent_a", "supervisor_a", "finance_a", "agent_b", "supervisor_b", "finance_b", "admin")
@@ -338,8 +347,6 @@ def test_the_operation_answers_the_caller_as_the_table_says(matrix, operation, c
 
 @pytest.fixture(scope="module")
 def openapi() -> dict[str, Any]:
-    from app import create_app
-
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test"})
     response = app.test_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
@@ -438,10 +445,10 @@ WEB_EXEMPT = {
     "GET /keuangan/static/<path:filename>": "the pages' stylesheet",
     "GET /agen/sw.js": "the service worker script",
     "GET /agen/masuk": "the login form",
-    "POST /agen/masuk": "logging in (tests/agents/test_web.py)",
+    "POST /agen/masuk": "logging in (tests/agents/field/test_pages.py)",
     "POST /agen/keluar": "logging out",
     "GET /keuangan/masuk": "the login form",
-    "POST /keuangan/masuk": "logging in (tests/payments/test_finance_web.py)",
+    "POST /keuangan/masuk": "logging in (tests/payments/finance/test_desk.py)",
     "POST /keuangan/keluar": "logging out",
 }
 CSRF = "csrf-token-of-the-matrix"
@@ -512,11 +519,6 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
     """What a refused POST must leave as it was: branch A's rows the page would change."""
     from sqlalchemy import func, select
 
-    from core.extensions import db
-    from payments.autodebit.models import Mandate
-    from payments.finance.models import MatchProposal
-    from payments.ledger.models import DailyBatch, Payment
-
     ids = world.ids
     probes = {
         "POST /agen/anggota/<int:member_id>/autodebet": select(func.count())
@@ -543,12 +545,6 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
 
 
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
-    from core.clock import app_now
-    from core.extensions import db
-    from organisation.logins import start_web_session
-    from organisation.models import StaffUser
-    from payments.finance.pages import BRANCH_CHOICE
-
     client = app.test_client()
     if caller != "anonymous":
         with app.app_context():  # a live web session on the server, as a login makes
@@ -607,8 +603,6 @@ def test_the_page_answers_the_caller_as_the_table_says(matrix, rule, caller, exp
 
 
 def test_every_web_route_has_a_row_or_a_reason(openapi):
-    from app import create_app
-
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test"})
     routes = {
         f"{method} {rule.rule}"

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from core.extensions import db
+from organisation.models import Agent
 from tests import servers
-from tests.agents.test_web import csrf
+from tests.agents.field.test_pages import csrf
 from tests.factories import PASSWORD
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
 
@@ -29,9 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _terminate(app: Any, agent_id: int) -> None:
-    from core.extensions import db
-    from organisation.models import Agent
-
     with app.app_context():
         db.session.execute(update(Agent).where(Agent.id == agent_id).values(status="terminated"))
         db.session.commit()

@@ -18,8 +18,26 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import organisation.logins
+from app import create_app
+from core.clock import app_now, utcnow
+from core.errors import is_database_outage
+from core.extensions import db
+from core.guards import UPLOAD_RULES
+from organisation.logins import (
+    SESSION_ROWS_KEPT_DAYS,
+    end_sessions_of,
+    end_web_session,
+    purge_web_sessions,
+    safe_next,
+    start_web_session,
+    user_for_web_session,
+)
+from organisation.models import Agent, Branch, Role, StaffUser, Wadah, WebSession
+from organisation.services import hash_password
+from payments.ledger.models import Payment
 from tests import servers
-from tests.agents.test_web import csrf, login, payments
+from tests.agents.field.test_pages import csrf, login, payments
 from tests.factories import PASSWORD
 
 # --- 1. bodies: the limit holds for what is read, chunked or not -------------------------------------
@@ -27,7 +45,6 @@ from tests.factories import PASSWORD
 
 class EndlessBody:
     """A request body with no Content-Length (chunked), counting what the app reads of it."""
-
     def __init__(self, total: int, filler: bytes = b" ") -> None:
         self.total = total
         self.filler = filler
@@ -128,10 +145,6 @@ def test_a_finance_cookie_copied_before_the_logout_opens_no_page_after_it(app, c
 
 
 def test_ending_a_users_sessions_ends_his_cookies_and_tokens_at_once(app, client, world):
-    from core.clock import app_now
-    from core.extensions import db
-    from organisation.logins import end_sessions_of
-
     login(client)
     assert client.get("/agen/").status_code == 200
     assert client.get("/api/v1/branches", headers=world["agent"].headers).status_code == 200
@@ -148,8 +161,6 @@ def test_ending_a_users_sessions_ends_his_cookies_and_tokens_at_once(app, client
 
 
 def test_an_unknown_username_is_checked_against_a_hash_like_a_known_one(client, world, monkeypatch):
-    import organisation.logins
-
     checked: list[str] = []
     real = organisation.logins.check_password_hash
 
@@ -183,8 +194,6 @@ def test_guessing_across_many_usernames_from_one_address_is_throttled(app, clien
 
 @pytest.fixture
 def app_without_redis(database_url: str, instance_path: Any, tmp_path: Any) -> Any:
-    from app import create_app
-
     return create_app(
         {
             "TESTING": True,
@@ -208,12 +217,7 @@ def test_the_login_throttle_holds_while_redis_is_down(app_without_redis, make_st
 @pytest.fixture
 def make_staff_on() -> Any:
     """An agent account on another app than the ``app`` fixture's (an app whose Redis is away, say)."""
-
     def make(app: Any) -> None:
-        from core.extensions import db
-        from organisation.models import Agent, Branch, Role, StaffUser, Wadah
-        from organisation.services import hash_password
-
         with app.app_context():
             branch = Branch(code="PKP", name="PKP", province_code="19", regency_code="1971", timezone="Asia/Jakarta")
             db.session.add(branch)
@@ -244,8 +248,6 @@ def test_every_answer_carries_the_security_headers(client, world):
 
 
 def test_the_session_cookie_is_secure_by_default(monkeypatch, database_url, redis_url, instance_path):
-    from app import create_app
-
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test"})
     response = app.test_client().get("/agen/masuk")  # makes the session's CSRF token
@@ -276,8 +278,6 @@ def test_a_next_with_a_line_break_or_another_host_logs_in_and_goes_home(client, 
 
 
 def test_safe_next_keeps_a_plain_path_of_the_app():
-    from organisation.logins import safe_next
-
     assert safe_next("/agen/anggota/7?x=1", "/agen/") == "/agen/anggota/7?x=1"
     assert safe_next("/agen/\r\nX: y", "/agen/") is None
     assert safe_next("/agen/\\evil", "/agen/") is None
@@ -291,9 +291,6 @@ def test_safe_next_keeps_a_plain_path_of_the_app():
 def crashable_postgres(instance_path: Any, redis_url: str) -> Any:
     """An app on a PostgreSQL cluster of its own, which the test may crash and restart."""
     import flask_migrate
-
-    from app import create_app
-    from core.extensions import db
 
     cluster = servers.start_postgres()
     try:
@@ -341,8 +338,6 @@ def test_a_bad_query_is_not_mistaken_for_an_outage():
 
     from sqlalchemy import exc
 
-    from core.errors import is_database_outage
-
     locked = exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
     syntax = exc.OperationalError("SELEC 1", {}, sqlite3.OperationalError('near "SELEC": syntax error'))
     integrity = exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))
@@ -369,9 +364,6 @@ def hung_redis() -> Any:
 def test_cash_is_recorded_while_redis_hangs_and_the_login_throttle_still_counts(
     database_url, instance_path, hung_redis, make_staff_on
 ):
-    from app import create_app
-    from core.extensions import db
-    from payments.ledger.models import Payment
     from tests.factories import enrolment
 
     app = create_app(
@@ -479,8 +471,6 @@ def test_the_session_state_needs_a_login(client, world):
 
 
 def test_every_upload_rule_names_a_route_of_the_app(app):
-    from core.guards import UPLOAD_RULES
-
     rules = {rule.rule for rule in app.url_map.iter_rules()}
 
     assert UPLOAD_RULES <= rules  # a renamed upload route would otherwise fall back to the 1 MB limit
@@ -518,17 +508,6 @@ def test_the_operator_ends_every_session_of_a_user_from_the_command_line(app, cl
 
 
 def test_the_rows_of_sessions_that_ended_a_month_ago_are_purged_and_live_ones_kept(app, world):
-    from core.clock import utcnow
-    from core.extensions import db
-    from organisation.logins import (
-        SESSION_ROWS_KEPT_DAYS,
-        end_web_session,
-        purge_web_sessions,
-        start_web_session,
-        user_for_web_session,
-    )
-    from organisation.models import StaffUser, WebSession
-
     now = utcnow()
     long_ago = now - timedelta(days=SESSION_ROWS_KEPT_DAYS + 5)
     with app.app_context():

@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from collection.members.models import Member
+from core.extensions import db
 from tests.factories import PASSWORD, enrolment
 
 HUGE = 99999999999999999999
 
 
 def members(app: Any) -> int:
-    from collection.members.models import Member
-    from core.extensions import db
-
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Member)) or 0
 

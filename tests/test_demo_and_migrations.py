@@ -8,15 +8,14 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from collection.members.models import Member, PaymentAllocation
+from commands.demo import load_demo_data
+from core.extensions import db
+from payments.ledger.models import Payment, Receipt
 from tests.factories import NOW, enrolment
 
 
 def test_demo_data_is_consistent_with_the_rules_and_loads_once(app):
-    from collection.members.models import Member, PaymentAllocation
-    from commands.demo import load_demo_data
-    from core.extensions import db
-    from payments.ledger.models import Payment, Receipt
-
     with app.app_context():
         counts = load_demo_data(db.session, NOW, members_per_branch=60)
         assert counts["branches"] == 4 and counts["members"] >= 230
@@ -47,8 +46,6 @@ def test_the_models_and_the_migrations_agree_and_downgrade_cleanly(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from core.extensions import db
-
     with app.app_context():
         with db.engine.connect() as connection:
             drift = compare_metadata(MigrationContext.configure(connection), db.metadata)
@@ -60,9 +57,6 @@ def test_the_models_and_the_migrations_agree_and_downgrade_cleanly(app):
 
 @pytest.mark.postgresql_only
 def test_concurrent_enrolments_of_one_nik_make_one_member(pinned_app, world):
-    from collection.members.models import Member
-    from core.extensions import db
-
     statuses: list[int] = []
     barrier = threading.Barrier(8)
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from core.extensions import db
+from core.outbox import deliver_pending
 from drill.client import Outcome
 from drill.invariants import check
 from tests.factories import NOW
@@ -19,8 +21,6 @@ KEY = "drill-test-0001"
 
 def _pay_and_text(app: Any, client: Any, world: dict[str, Any], enrol: Any, texts: Path, monkeypatch: Any) -> Outcome:
     """One real cash payment through the API, its text sent by the drill's file sender; the client's outcome."""
-    from core.extensions import db
-    from core.outbox import deliver_pending
     from drill.textsender import FileSender
 
     member = enrol()

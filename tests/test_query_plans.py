@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
+from collection.members.models import Member
+from collection.members.position import member_position
+from core.extensions import db
 from tests.factories import NOW
 
 
 @pytest.mark.postgresql_only
 def test_working_out_a_members_position_reads_allocations_through_an_index(pinned_app, enrol):
-    from collection.members.models import Member
-    from collection.members.services import member_position
-    from core.extensions import db
-
     member_id = enrol()["id"]
     statements: list[tuple[str, object]] = []
 

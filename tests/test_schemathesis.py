@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app import create_app
 from tests.test_access_matrix import path_values
 from tests.two_branches import app_with_two_branches
 
@@ -38,8 +39,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def _labels() -> list[str]:
     """Every operation's label ("GET /api/v1/members"), read from the app's OpenAPI at collection."""
-    from app import create_app
-
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test"})
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     methods = {"get", "post", "put", "patch", "delete"}

@@ -23,6 +23,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app import create_app
+from core.extensions import db
+from organisation.models import Branch
+from payments.autodebit.models import DebitAttempt, SettlementImport
+from payments.autodebit.providers import configured_providers
+from payments.autodebit.sandbox import SandboxConfig, create_sandbox
+from payments.autodebit.services import process_webhook_events
+from payments.autodebit.signatures import midtrans_signature
 from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
@@ -34,7 +42,6 @@ ROLES = ("agent", "supervisor", "finance")
 @dataclass
 class TwoBranches:
     """Ids of branch A's objects, the staff of both branches and an admin, and branch A's secrets."""
-
     a: int
     b: int
     staff: dict[str, Staff]  # agent_a, supervisor_a, finance_a, agent_b, supervisor_b, finance_b, admin, ...
@@ -58,8 +65,6 @@ def _keyed(staff: Staff) -> dict[str, str]:
 
 def midtrans_callback(order_id: str, amount: int, transaction_id: str) -> bytes:
     """A settlement callback signed with the development server key."""
-    from payments.autodebit.signatures import midtrans_signature
-
     gross = f"{amount}.00"
     return json.dumps(
         {
@@ -77,9 +82,6 @@ def midtrans_callback(order_id: str, amount: int, transaction_id: str) -> bytes:
 
 def build(app: Any) -> TwoBranches:
     """Make both branches and branch A's objects through the API where it can, directly where it cannot."""
-    from core.extensions import db
-    from organisation.models import Branch
-
     client = app.test_client()
     with app.app_context():
         branches = [
@@ -196,11 +198,6 @@ def build(app: Any) -> TwoBranches:
 
 
 def _debits(app: Any, client: Any, world: TwoBranches) -> None:
-    from core.extensions import db
-    from payments.autodebit.models import DebitAttempt
-    from payments.autodebit.providers import configured_providers
-    from payments.autodebit.services import process_webhook_events
-
     member_id = world.ids["debit_member"]
     mandate_id, _, settled = sent_debit(app, member_id, "SBX-MATRIXA", order_id="MATRIXA-1-1")
     _, _, differs = sent_debit(app, member_id, "SBX-MATRIXA", (2026, 12), mandate_id, order_id="MATRIXA-2-1")
@@ -218,7 +215,6 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     world.ids |= {"settled_order": settled, "review_order": differs}
     world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
     with app.app_context():  # a large settlement report of branch A's, as a worker left it
-        from payments.autodebit.models import SettlementImport
 
         record = SettlementImport(
             provider="midtrans",
@@ -245,9 +241,6 @@ def app_with_two_branches(request: Any, backend: str, tmp: Path) -> Iterator[tup
     from redis import Redis
     from werkzeug.serving import make_server
 
-    from app import create_app
-    from core.extensions import db
-    from payments.autodebit.sandbox import SandboxConfig, create_sandbox
     from tests import servers
 
     redis_url: str = request.getfixturevalue("redis_server")

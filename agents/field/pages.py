@@ -35,8 +35,9 @@ from sqlalchemy import select
 
 from agents.incentives.models import IncentiveStatement
 from agents.incentives.statements import own_statement
+from collection.members.position import member_position
 from collection.members.schemas import MemberCreateSchema
-from collection.members.services import enrol_member, find_members, get_member, member_position
+from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
 from core.errors import Conflict, DomainError
 from core.extensions import db

@@ -19,7 +19,7 @@ from core.errors import DomainError
 from core.extensions import db
 from core.i18n import rupiah
 from core.months import Month
-from payments.finance.pages import (
+from payments.finance.desk import (
     DECIDERS,
     bp,
     branch_today,

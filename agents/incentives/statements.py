@@ -1,4 +1,4 @@
-"""Monthly incentive statements from the ledger: the pure rule (agents/incentives.py) fed with what happened.
+"""Monthly incentive statements from the ledger: the pure rule (agents/incentives/rules.py) fed with what happened.
 
 For a branch and a calendar month, each agent's statement is computed from:
 
@@ -6,8 +6,8 @@ For a branch and a calendar month, each agent's statement is computed from:
   network, so a member enrolled is a NIK never registered here before; a NIK registered with BPJS outside
   iuran cannot be seen and counts as new.
 - **collected lines**: every month of every cash payment the agent took. A line is *eligible* on the later
-  of two days: the day his deposits covered its cash (oldest cash first, agents/cash.py) and the day
-  finance approved its daily batch (payments/batches.py). Its contribution month number is its place among
+  of two days: the day his deposits covered its cash (oldest cash first, payments/ledger/cash.py) and the day
+  finance approved its daily batch (payments/finance/batches.py). Its contribution month number is its place among
   the member's settled months.
 
 Once finance approves a month for the branch, each statement and its lines are stored and never change:
@@ -52,7 +52,7 @@ from payments.finance.models import StatementLine as BankLine
 from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Payment, PaymentStatus
 from payments.ledger.services import CASH_ORDER, cash_covered_on
 
-RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives.py, in one place
+RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives/rules.py, in one place
 
 
 @dataclass

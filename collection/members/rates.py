@@ -309,7 +309,7 @@ def rate_table_to_data(table: RateTable) -> dict[str, Any]:
 
 @functools.cache
 def default_rate_table() -> RateTable:
-    """The shipped table, read once from ``collection/data/rates.json``."""
+    """The shipped table, read once from ``collection/members/data/rates.json``."""
     return load_rate_table(json.loads(RATES_JSON.read_text(encoding="utf-8")))
 
 

@@ -1,10 +1,10 @@
 """The standing reconciliation: re-derive every member's standing from what is settled, per branch and in
 ranges of members, and write what changed: status changes with their dates, flags, notices, visits, reminders.
 
-The deriving is set-based (collection/standing_sql.py): one statement per range of members returns only those
+The deriving is set-based (collection/members/standing_sql.py): one statement per range of members returns only those
 whose cached standing is out of date, who are due an arrears flag, or who are due a reminder today, so a
 member whose standing did not change costs no Python and no write. For the members it returns, the pure rule
-(collection/arrears.py) derives the standing again from their settled months (as the SQL's one run of them, or
+(collection/members/arrears.py) derives the standing again from their settled months (as the SQL's one run of them, or
 read again for the few with a hole), and what changed is written in bulk: on PostgreSQL one statement per table
 and range, the rows passed as one JSON document. Safe to re-run: the same input gives the same output, and
 flags, texts and visits are unique per member, kind and month (the database's unique keys are the final guard:

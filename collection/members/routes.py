@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from collection.members.position import describe_member_now
 from collection.members.schemas import (
     MemberCreateSchema,
     MemberQuerySchema,
@@ -18,7 +19,6 @@ from collection.members.schemas import (
 )
 from collection.members.services import (
     MemberView,
-    describe_member_now,
     describe_members,
     enrol_member,
     find_members,

@@ -1,7 +1,7 @@
 """Standings derived in SQL, set-based: for a range of a branch's members, the rows whose cached standing is out
 of date (or who are due an arrears flag or a reminder today), and nothing for everyone else.
 
-It is collection/arrears.py's ``standing_on`` restated over the settled months as gaps between them, so a member
+It is collection/members/arrears.py's ``standing_on`` restated over the settled months as gaps between them, so a member
 costs one pass over his settled months in the database and no Python:
 
 - the months of the period that cost nothing (no schedule covers them, or a 100% discount) count as settled:
@@ -14,7 +14,7 @@ costs one pass over his settled months in the database and no Python:
 
 The period is read from the member's cached ``first_month`` and ``period_started_on``, which enrolment and
 ``open_new_period`` set with each new period (one index lookup a member fewer than finding his latest
-``membership_periods`` row); a lapse still closes that latest row. tests/collection/test_standing_sql.py holds
+``membership_periods`` row); a lapse still closes that latest row. tests/collection/members/test_standing_sql.py holds
 the SQL to ``standing_on`` on both databases.
 """
 

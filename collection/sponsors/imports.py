@@ -21,12 +21,10 @@ the writes are multi-row inserts, chunk by chunk, each chunk committed with the 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,11 +36,10 @@ from collection.members import nik as nik_rule
 from collection.members.arrears import MemberStatus
 from collection.members.kpj import kpj_for
 from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
-from collection.members.names import display_name, name_keys
-from collection.members.phones import PhoneError, normalise_phone
-from collection.members.rates import Sector
+from collection.members.names import name_keys
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorImport, SponsorProgramme
 from collection.sponsors.programmes import SPONSORED_BRACKET, ProgrammeStatus, SponsorKind, coverage_from, programme_for
+from collection.sponsors.rows import CheckedRow, Outcome, RowOutcome, check_row, read_rows, sector_for
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
@@ -53,198 +50,15 @@ from organisation.models import Branch, StaffUser
 CHUNK = 5000  # rows written and committed together (one progress step)
 MAX_IMPORT_BYTES = 40_000_000  # 75,000 rows are about 8 MB
 INLINE_ROWS = 2000  # the API imports a file this small at once (201); a larger one goes to a worker (202)
-DEFAULT_OCCUPATION = "pekerja rentan"  # a sponsor's list without occupations: the programme's own category
-NAME_MAX = 120
-TEXT_MAX = 80
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "nik": ("nik", "no_nik", "nomor_nik", "no_ktp", "nomor_induk_kependudukan"),
-    "name": ("name", "nama", "nama_lengkap", "nama_peserta", "full_name"),
-    "birth_date": ("birth_date", "tanggal_lahir", "tgl_lahir", "date_of_birth", "dob", "lahir"),
-    "phone": ("phone", "telepon", "telp", "no_telepon", "no_telp", "no_hp", "nomor_hp", "hp", "handphone"),
-    "occupation": ("occupation", "pekerjaan", "jenis_pekerjaan", "profesi"),
-    "village": ("village", "desa", "kelurahan", "desa_kelurahan", "kelurahan_desa"),
-}
-REQUIRED_COLUMNS = ("nik", "name", "birth_date")
-
-# Occupations in the transport sector (PP 50/2025 names online and base ojek drivers, couriers and logistics):
-# one rule, a word list matched anywhere in the occupation, lower-cased. Anything else is 'other'.
-TRANSPORT_WORDS = (
-    "ojek", "ojol", "kurir", "courier", "driver", "sopir", "supir", "pengemudi", "angkot", "becak", "bentor",
-    "taksi", "taxi", "ekspedisi", "logistik", "delivery", "motoris",
-)  # fmt: skip
 
 Progress = Callable[[int], None]
-
-
-class Outcome:
-    CREATED = "created"
-    SPONSORED = "sponsored"
-    UNCHANGED = "unchanged"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    """What became of one row: ``row`` is its line in the file (the header is line 1)."""
-
-    row: int
-    nik: str
-    outcome: str
-    member_id: int | None = None
-    field: str | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class _Row:
-    """A row that passed every check that needs no database."""
-
-    row: int
-    nik: nik_rule.NikInfo
-    name: str
-    phone: str | None
-    occupation: str
-    village: str | None
-
-
-def sector_for(occupation: str) -> Sector:
-    """Transport when the occupation names a driver, rider or courier (:data:`TRANSPORT_WORDS`), else other."""
-    lowered = occupation.lower()
-    return Sector.TRANSPORT if any(word in lowered for word in TRANSPORT_WORDS) else Sector.OTHER
-
-
-def parse_birth_date(value: str) -> date:
-    """``DD-MM-YYYY`` (also with / or .) or ``YYYY-MM-DD``; raise ValueError saying how to write it."""
-    cleaned = value.strip().replace("/", "-").replace(".", "-")
-    parts = cleaned.split("-")
-    try:
-        if len(parts) == 3 and len(parts[0]) == 4:
-            return date(int(parts[0]), int(parts[1]), int(parts[2]))
-        if len(parts) == 3 and len(parts[2]) == 4:
-            return date(int(parts[2]), int(parts[1]), int(parts[0]))
-    except ValueError:
-        pass
-    raise ValueError(f"'{value.strip()}' is not a date: write the birth date as DD-MM-YYYY (e.g. 17-08-1985).")
 
 
 # --- reading the file -------------------------------------------------------------------------------------------
 
 
-def _normal_header(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").replace("/", " ").replace(".", " ").split())
-
-
-def decode(content: bytes) -> str:
-    """The file's text: UTF-8 (with or without BOM), else Windows-1252 (what Excel writes)."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return content.decode("cp1252")
-        except UnicodeDecodeError:
-            raise field_error(
-                "file", "The file is not text in UTF-8 or Windows-1252: save it as CSV.", "files"
-            ) from None
-
-
-def read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """The file's data rows with their line numbers, keyed by our column names; a 422 on the header."""
-    text_ = decode(content)
-    lines = text_.splitlines()
-    if not lines or not lines[0].strip():
-        raise field_error(
-            "file", "The file is empty: the first line must name the columns (nik,name,birth_date,…).", "files"
-        )
-    delimiter = max(",;\t", key=lines[0].count)
-    reader = csv.reader(io.StringIO(text_), delimiter=delimiter)
-    header = next(reader)
-    positions: dict[str, int] = {}
-    unknown = []
-    for index, raw in enumerate(header):
-        name = _normal_header(raw)
-        column = next((c for c, aliases in COLUMNS.items() if name in aliases), None)
-        if column is None:
-            if name:
-                unknown.append(raw.strip())
-            continue
-        if column in positions:
-            raise field_error(
-                "file", f"Two columns mean '{column}' ({header[positions[column]]!r} and {raw!r}).", "files"
-            )
-        positions[column] = index
-    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
-    if missing:
-        accepted = "; ".join(f"{c}: {', '.join(COLUMNS[c])}" for c in missing)
-        raise field_error(
-            "file",
-            f"The header has no column for {', '.join(missing)}. Name the columns on the first line; accepted names "
-            f"are {accepted}." + (f" Not understood: {', '.join(unknown)}." if unknown else ""),
-            "files",
-        )
-    rows = []
-    try:
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            rows.append(
-                (reader.line_num, {c: (record[i].strip() if i < len(record) else "") for c, i in positions.items()})
-            )
-    except csv.Error as error:
-        message = f"Line {reader.line_num} cannot be read ({error}): look for an unclosed quote."
-        raise field_error("file", message, "files") from None
-    return rows
-
-
 # --- checking rows ----------------------------------------------------------------------------------------------
-
-
-def check_row(row: int, raw: dict[str, str], today: date, region: tuple[str, str] | None) -> _Row | RowOutcome:
-    """Check a row as a single enrolment would (no database); ``region`` is a government sponsor's (code, name)."""
-    typed_nik = raw.get("nik", "")
-    nik_digits = "".join(ch for ch in typed_nik if ch.isdecimal()) or typed_nik
-
-    def rejected(field: str, reason: str) -> RowOutcome:
-        return RowOutcome(row, nik_digits, Outcome.REJECTED, None, field, reason)
-
-    born: date | None = None
-    born_error: str | None = "The birth date is missing: copy it from the KTP card as DD-MM-YYYY."
-    if raw.get("birth_date"):
-        try:
-            born, born_error = parse_birth_date(raw["birth_date"]), None
-        except ValueError as error:
-            born_error = str(error)
-    if born is not None and born > today:
-        return rejected(
-            "birth_date", f"The birth date {born:%d-%m-%Y} is in the future: check it against the KTP card."
-        )
-    try:
-        info = nik_rule.parse_nik(typed_nik, today, typed_birth_date=born)
-    except nik_rule.NikError as error:
-        return rejected(error.field, error.message)
-    if born_error is not None:
-        return rejected("birth_date", born_error)
-    if region is not None and not info.nik.startswith(region[0]):
-        where = info.province_name if len(region[0]) == 2 else info.regency_name
-        return rejected(
-            "nik",
-            f"The NIK was issued in {where} ({info.nik[: len(region[0])]}), not in {region[1]} ({region[0]}): "
-            "the sponsor pays only for workers registered in its own region.",
-        )
-    name = display_name(raw.get("name", ""))
-    if not any(ch.isalpha() for ch in name):
-        return rejected("name", "The name is missing: write it as on the KTP card.")
-    if len(name) > NAME_MAX:
-        return rejected("name", f"The name is longer than {NAME_MAX} characters: shorten it as on the KTP card.")
-    phone = None
-    if raw.get("phone"):
-        try:
-            phone = normalise_phone(raw["phone"])
-        except PhoneError as error:
-            return rejected("phone", str(error))
-    occupation = " ".join(raw.get("occupation", "").split())[:TEXT_MAX] or DEFAULT_OCCUPATION
-    village = " ".join(raw.get("village", "").split())[:TEXT_MAX] or None
-    return _Row(row, info, name, phone, occupation, village)
 
 
 # --- writing ----------------------------------------------------------------------------------------------------
@@ -276,7 +90,7 @@ class _Enrolment:
             )
         }
 
-    def write(self, rows: Sequence[_Row]) -> list[RowOutcome]:
+    def write(self, rows: Sequence[CheckedRow]) -> list[RowOutcome]:
         """Enrol or add each row; the caller commits."""
         existing = {
             row.nik: (row.id, row.branch_id, row.kpj, row.package, row.bracket)
@@ -287,8 +101,8 @@ class _Enrolment:
             )
         }
         outcomes: list[RowOutcome] = []
-        new_rows: list[_Row] = []
-        joining: list[tuple[_Row, int]] = []
+        new_rows: list[CheckedRow] = []
+        joining: list[tuple[CheckedRow, int]] = []
         for row in rows:
             found = existing.get(row.nik.nik)
             if found is None:
@@ -352,7 +166,7 @@ class _Enrolment:
             "created_at": self.now,
         }
 
-    def _create(self, rows: Sequence[_Row]) -> dict[str, int]:
+    def _create(self, rows: Sequence[CheckedRow]) -> dict[str, int]:
         """Insert new members with their KPJ, name keys, first period and status; ids reserved up front."""
         if not rows:
             return {}
@@ -562,7 +376,7 @@ def _import_rows(
     progress: Progress | None,
 ) -> list[RowOutcome]:
     outcomes: list[RowOutcome] = []
-    checked: list[_Row] = []
+    checked: list[CheckedRow] = []
     first_row: dict[str, int] = {}
     for row, raw in raw_rows:
         result = check_row(row, raw, today, region)

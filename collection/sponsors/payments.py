@@ -16,7 +16,7 @@ What a payment for months ``first``..``last`` (default: all the programme's mont
   cleared: the protection is continuous, as if the sponsor had paid on time), re-derives their standing from the
   settled months, and records the status change with its cause, naming the sponsor payment's receipt.
 
-Whether a member has lapsed is derived here from his settled months (collection/arrears.py), not taken from the
+Whether a member has lapsed is derived here from his settled months (collection/members/arrears.py), not taken from the
 cached status, so the rule holds even before the nightly reconciliation has run. The payment is refused with a
 409 naming the figures if it would take the programme past its budget. The Idempotency-Key makes a retry return
 the first payment. Everything is written with multi-row inserts and set-based updates.

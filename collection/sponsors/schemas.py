@@ -7,8 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from collection.members.rates import Package
 from collection.members.schemas import MAX_ID, MonthField, has_letters, valid_day
-from collection.sponsors.imports import Outcome
 from collection.sponsors.programmes import MAX_PROGRAMME_MONTHS, SponsorKind
+from collection.sponsors.rows import Outcome
 from core.errors import UtcDateTime
 
 MAX_BUDGET_IDR = 10**15

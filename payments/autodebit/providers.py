@@ -2,7 +2,7 @@
 
 Two callback schemes: Midtrans's (``signature_key`` in the JSON body) and a generic signed one (an
 ``X-Signature`` header over the raw body). Both providers speak the Midtrans-shaped JSON for charges and
-notifications; ``payments/sandbox.py`` is a local provider that speaks both, for the demo and the tests.
+notifications; ``payments/autodebit/sandbox.py`` is a local provider that speaks both, for the demo and the tests.
 """
 
 from __future__ import annotations

@@ -12,13 +12,15 @@ from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
 from collection.members.models import Member, VisitItem
-from collection.members.services import Scope, get_member, holidays_for, member_position
+from collection.members.position import member_position
+from collection.members.services import Scope, get_member, holidays_for
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
 from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
+from organisation.services import agent_of
 from payments.autodebit.mandates import (
     LIVE_STATUSES,
     Effect,
@@ -454,7 +456,6 @@ def visit_list(session: DbSession, actor: StaffUser) -> list[VisitItem]:
     if scope.branch_id is not None:
         query = query.where(VisitItem.branch_id == scope.branch_id)
     if actor.role == Role.AGENT:
-        from organisation.services import agent_of
 
         agent = agent_of(session, actor)
         query = query.where(VisitItem.agent_id == (agent.id if agent else -1))

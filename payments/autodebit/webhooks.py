@@ -17,7 +17,6 @@ from payments.autodebit.signatures import SignatureError
 from workers.queues import schedule_webhook_processing
 
 bp = Blueprint("webhooks", __name__)
-
 log = logging.getLogger(__name__)
 
 

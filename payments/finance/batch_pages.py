@@ -15,8 +15,7 @@ from core.csvexport import csv_filename
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from payments.finance import batches
-from payments.finance.models import StatementLine
-from payments.finance.pages import (
+from payments.finance.desk import (
     DECIDERS,
     bp,
     branch_today,
@@ -28,8 +27,10 @@ from payments.finance.pages import (
     refusal_page,
     wants_csv,
 )
+from payments.finance.models import StatementLine
 from payments.finance.schemas import ApproveRequestSchema, ReturnRequestSchema
 from payments.finance.texts import t
+from workers.queues import schedule_outbox_delivery
 
 
 @bp.get("/")
@@ -187,7 +188,6 @@ def return_batch(batch_id: int) -> ResponseReturnValue:
     except DomainError as error:
         db.session.rollback()
         return _render_batch(batch_id, error, {"reason": reason})
-    from workers.queues import schedule_outbox_delivery
 
     schedule_outbox_delivery()
     flash(t("returned_flash"))

@@ -8,7 +8,7 @@ approved it, are computed from the ledger as it is now:
 - **deposited**: the deposits (setoran) he declared that day, each with the bank credit matched to it;
 - **banked**: what those credits amount to;
 - **undeposited**: the part of this day's cash not yet covered by any deposit, oldest cash first (the
-  same rule as the agent's cash limit, agents/cash.py), due by the branch's deposit deadline.
+  same rule as the agent's cash limit, payments/ledger/cash.py), due by the branch's deposit deadline.
 
 Variances, each with its cause: a **missing deposit** (this day's cash still held after the deadline), a
 deposit **not in the bank** (no credit on a statement that covers its day), a deposit **short** or
@@ -45,7 +45,7 @@ from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Pa
 
 DAY_END_HOUR = 21  # local time: the hour at which each branch's day is closed into batches
 MAX_NOTE = 300  # daily_batches.decision_note
-CLOSE_LOOKBACK_DAYS = 31  # cash may be back-dated 30 days (payments/services.py MAX_BACKDATE_DAYS)
+CLOSE_LOOKBACK_DAYS = 31  # cash may be back-dated 30 days (payments/ledger/services.py MAX_BACKDATE_DAYS)
 
 
 @dataclass(frozen=True)

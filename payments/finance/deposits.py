@@ -12,7 +12,8 @@ from core.clock import local_today
 from core.errors import field_error
 from core.extensions import DbSession
 from organisation.models import Branch, StaffUser
-from payments.finance.bank import lock_branch, match_lines
+from payments.finance.bank import lock_branch
+from payments.finance.matching import match_lines
 from payments.ledger.days import ensure_day_open
 from payments.ledger.models import BranchAlert, Deposit
 from payments.ledger.services import MAX_BACKDATE_DAYS, agent_cash, agent_for, existing_request, fingerprint

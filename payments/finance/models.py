@@ -45,7 +45,7 @@ class StatementImport(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
-    bank: Mapped[str] = mapped_column(String(32))  # the column mapping used (payments/statements.py)
+    bank: Mapped[str] = mapped_column(String(32))  # the column mapping used (payments/finance/statements.py)
     filename: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     first_booked_on: Mapped[date | None]

@@ -20,7 +20,7 @@ from core.errors import DomainError
 from core.extensions import db
 from core.i18n import rupiah
 from payments.finance import reports
-from payments.finance.pages import (
+from payments.finance.desk import (
     DEFAULT_REPORT_DAYS,
     FIRST_TARGET_YEAR,
     LAST_TARGET_YEAR,
@@ -37,8 +37,6 @@ from payments.finance.pages import (
 from payments.finance.texts import t
 
 MAX_TARGET_ROWS = 600  # as the API's TargetsRequestSchema
-
-
 MAX_TARGET_BYTES = 200_000
 
 
@@ -274,11 +272,7 @@ def _target_errors(error: DomainError, lines: Sequence[int]) -> list[str]:
 
 
 CHANNEL_HEADER = ("month", "cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "total_idr", "payments")
-
-
 CHANNEL_FIELDS = ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr")
-
-
 CHANNEL_TEXTS = ("cash", "auto_debit", "sponsor", "bank_transfer")
 
 

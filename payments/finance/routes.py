@@ -16,7 +16,7 @@ from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from core.months import Month
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
-from payments.finance import bank, batches, reports, statement_import
+from payments.finance import bank, batches, proposals, reports, statement_import
 from payments.finance.deposits import record_deposit
 from payments.finance.schemas import (
     AgeingSchema,
@@ -47,6 +47,7 @@ from payments.finance.schemas import (
     TargetsRequestSchema,
 )
 from payments.finance.statements import BANK_FORMATS
+from workers.queues import queue_statement_import, schedule_outbox_delivery
 
 bp = Blueprint("finance", __name__, description="Branch finance: bank statements, daily batches and reports")
 
@@ -101,8 +102,6 @@ class Statements(MethodView):
 
 def queue_import(import_id: int) -> None:
     """Have a worker run (or resume) a large import; a 503 when the queue is down (the file waits: upload it again)."""
-    from workers.queues import queue_statement_import
-
     if not queue_statement_import(import_id):
         raise ServiceUnavailable(
             "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
@@ -126,8 +125,8 @@ class StatementLines(MethodView):
     def get(self, query: dict[str, Any], branch_id: int) -> list[dict[str, Any]]:
         """The branch's bank credits; by default the unmatched queue, each with any proposal awaiting a decision."""
         branch = bank.branch_for(db.session, current_user(), branch_id)
-        lines = bank.lines_of(db.session, branch.id, query["status"])
-        return bank.with_proposals(db.session, lines)
+        lines = proposals.lines_of(db.session, branch.id, query["status"])
+        return proposals.with_proposals(db.session, lines)
 
 
 @bp.route("/statement-lines/<int:line_id>/proposals")
@@ -138,7 +137,7 @@ class Proposals(MethodView):
     @bp.alt_response(409, description="The line is matched already, or has a proposal awaiting a decision")
     def post(self, payload: dict[str, Any], line_id: int) -> tuple[Any, int]:
         """Propose what an unmatched credit is (a deposit, a provider payout, or not ours: ignore)."""
-        proposal = bank.propose_match(
+        proposal = proposals.propose_match(
             db.session,
             current_user(),
             line_id,
@@ -154,7 +153,7 @@ class Proposals(MethodView):
 
 def _decide(approve: bool) -> Any:
     def decide(self: Any, payload: dict[str, Any], proposal_id: int) -> Any:
-        return bank.decide_proposal(
+        return proposals.decide_proposal(
             db.session, current_user(), proposal_id, approve=approve, note=payload.get("note"), now=app_now()
         )
 
@@ -231,7 +230,6 @@ class BatchReturn(MethodView):
     def post(self, payload: dict[str, Any], batch_id: int) -> batches.BatchView:
         """Return a batch to its agent with a reason; the agent gets a text."""
         view = batches.return_batch(db.session, current_user(), batch_id, payload["reason"], app_now())
-        from workers.queues import schedule_outbox_delivery
 
         schedule_outbox_delivery()
         return view

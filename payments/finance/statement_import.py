@@ -23,7 +23,7 @@ from core import audit
 from core.errors import DomainError, NotFound
 from core.extensions import DbSession
 from organisation.models import Branch, StaffUser
-from payments.finance import bank
+from payments.finance import bank, matching
 from payments.finance.models import StatementImport, StatementImportStatus, StatementLine, StatementUpload
 
 INLINE_LINES = 5000  # a file of more lines than this goes to a worker (settings: STATEMENT_INLINE_LINES)
@@ -139,7 +139,7 @@ def run_import(
         bank.store_lines(session, branch_id, bank_code, import_id, parsed.lines, on_chunk=step, chunk=chunk)
         record.status, record.lines_done = StatementImportStatus.MATCHING, 0
         step(0)
-        bank.match_lines(session, branch_id, now, import_id=import_id, on_chunk=step, chunk=chunk)
+        matching.match_lines(session, branch_id, now, import_id=import_id, on_chunk=step, chunk=chunk)
         record.new_lines = session.scalar(select(func.count()).where(StatementLine.import_id == import_id)) or 0
         record.status, record.lines_done = StatementImportStatus.DONE, record.lines_total
         record.finished_at = now

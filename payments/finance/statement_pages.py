@@ -14,9 +14,8 @@ from core.csvexport import csv_filename
 from core.errors import DomainError, ServiceUnavailable
 from core.extensions import db
 from organisation.models import Agent, StaffUser
-from payments.finance import bank, statement_import
-from payments.finance.models import MatchProposal, StatementLine, StatementLineStatus
-from payments.finance.pages import (
+from payments.finance import bank, proposals, statement_import
+from payments.finance.desk import (
     bp,
     branch_today,
     csv_response,
@@ -26,6 +25,7 @@ from payments.finance.pages import (
     refusal_page,
     wants_csv,
 )
+from payments.finance.models import MatchProposal, StatementLine, StatementLineStatus
 from payments.finance.schemas import DecisionRequestSchema, ProposalRequestSchema
 from payments.finance.statements import BANK_FORMATS
 from payments.finance.texts import t
@@ -55,16 +55,17 @@ def unmatched_page() -> ResponseReturnValue:
 
 
 def _render_unmatched(status: int = 200, **shown: Any) -> Any:
-    lines = bank.with_proposals(db.session, bank.lines_of(db.session, g.branch.id, StatementLineStatus.UNMATCHED))
-    proposals = [cast(MatchProposal | None, line["open_proposal"]) for line in lines]
-    proposer_ids = {p.proposed_by_user_id for p in proposals if p is not None}
+    unmatched = proposals.lines_of(db.session, g.branch.id, StatementLineStatus.UNMATCHED)
+    lines = proposals.with_proposals(db.session, unmatched)
+    open_proposals = [cast(MatchProposal | None, line["open_proposal"]) for line in lines]
+    proposer_ids = {p.proposed_by_user_id for p in open_proposals if p is not None}
     names: dict[int, str] = {}
     if proposer_ids:
         found = db.session.execute(select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(proposer_ids)))
         names = {user_id: name for user_id, name in found}
     if wants_csv() and status == 200 and not shown:
         rows = []
-        for line, p in zip(lines, proposals, strict=True):
+        for line, p in zip(lines, open_proposals, strict=True):
             rows.append(
                 [
                     line["id"],
@@ -167,7 +168,7 @@ def propose(line_id: int) -> ResponseReturnValue:
         data["deposit_id"] = int(data["deposit_id"])
     try:
         payload = load_form(ProposalRequestSchema(), data)
-        bank.propose_match(
+        proposals.propose_match(
             db.session,
             g.user,
             line_id,
@@ -195,7 +196,9 @@ def decide(proposal_id: int) -> ResponseReturnValue:
         if request.form.get("decision") not in ("approve", "reject"):
             raise DomainError("decision: approve or reject")
         payload = load_form(DecisionRequestSchema(), {"note": note} if note else {})
-        bank.decide_proposal(db.session, g.user, proposal_id, approve=approve, note=payload.get("note"), now=app_now())
+        proposals.decide_proposal(
+            db.session, g.user, proposal_id, approve=approve, note=payload.get("note"), now=app_now()
+        )
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(error.status, decide_error=(proposal_id, error))

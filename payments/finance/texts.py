@@ -1,6 +1,6 @@
 """Branch finance's desktop pages in Bahasa Indonesia (default) and English: every text they show, in one table.
 
-The language is chosen as in the agents' app (``?lang=``, then the ``lang`` cookie): agents/i18n.py.
+The language is chosen as in the agents' app (``?lang=``, then the ``lang`` cookie): core/i18n.py.
 The services' own messages (a variance's cause, a refusal) are shown as the services word them.
 """
 

@@ -16,9 +16,7 @@ from payments.ledger.receipts import CODE_ALPHABET, CODE_LENGTH, mask_name
 from payments.ledger.services import receipt_by_code
 
 log = logging.getLogger(__name__)
-
 bp = Blueprint("public_receipt", __name__, template_folder="templates")
-
 _CODE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 
 

@@ -31,7 +31,6 @@ from payments.ledger.services import (
 from workers.queues import schedule_outbox_delivery
 
 log = logging.getLogger(__name__)
-
 bp = Blueprint("payments", __name__, description="Cash contributions, receipts, reversals and deposits")
 
 

@@ -12,14 +12,8 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.models import Member, PaymentAllocation, VisitItem
-from collection.members.services import (
-    MemberPosition,
-    get_member,
-    holidays_for,
-    member_position,
-    open_new_period,
-    refresh_standing,
-)
+from collection.members.position import MemberPosition, member_position, open_new_period, refresh_standing
+from collection.members.services import get_member, holidays_for
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.extensions import db
+from core.outbox import CLAIM_SECONDS, OutboxMessage, deliver_pending, queue_message
 from tests.factories import NOW
 
 
 class SlowSender:
     """A gateway that takes a while per text and remembers every send."""
-
     name = "slow"
 
     def __init__(self) -> None:
@@ -29,9 +30,6 @@ class SlowSender:
 
 
 def queue_texts(app: Any, count: int) -> None:
-    from core.extensions import db
-    from core.outbox import queue_message
-
     with app.app_context():
         for number in range(count):
             queue_message(db.session, "test", "+6281234567890", str(number))
@@ -39,9 +37,6 @@ def queue_texts(app: Any, count: int) -> None:
 
 
 def deliver(app: Any, sender: SlowSender, now: Any = NOW) -> int:
-    from core.extensions import db
-    from core.outbox import deliver_pending
-
     with app.app_context():
         try:
             return deliver_pending(db.session, sender, now)
@@ -67,9 +62,6 @@ def test_two_deliveries_at_once_send_each_text_once(app):
 
 
 def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(app):
-    from core.extensions import db
-    from core.outbox import CLAIM_SECONDS, OutboxMessage
-
     queue_texts(app, 1)
     with app.app_context():  # a delivery claimed it, then its worker was killed before it sent
         message = db.session.scalar(select(OutboxMessage))
@@ -83,9 +75,6 @@ def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(
 
 
 def test_a_failed_send_is_tried_again_by_the_next_delivery(app):
-    from core.extensions import db
-    from core.outbox import OutboxMessage
-
     class Failing(SlowSender):
         def send(self, recipient: str, body: str) -> None:
             raise RuntimeError("gateway down")
@@ -107,9 +96,6 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
     results: list[int] = []
 
     def deliver_with_short_claims(started: float) -> None:
-        from core.extensions import db
-        from core.outbox import deliver_pending
-
         with app.app_context():  # each job passes the clock as it reads it when it starts
             try:
                 results.append(deliver_pending(db.session, sender, NOW + timedelta(seconds=started), claim_seconds=1))
@@ -139,9 +125,6 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
 
 
 def test_a_backlog_larger_than_a_batch_goes_out_in_one_run(app):
-    from core.extensions import db
-    from core.outbox import deliver_pending
-
     class Quick(SlowSender):
         def send(self, recipient: str, body: str) -> None:
             self.sent[int(body)] += 1

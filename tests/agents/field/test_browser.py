@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.extensions import db
+from payments.ledger.models import Payment
 from tests.factories import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,9 +70,6 @@ def phone(browser: Any, live_server: str) -> Iterator[Any]:
 
 
 def payment_count(app: Any) -> int:
-    from core.extensions import db
-    from payments.ledger.models import Payment
-
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Payment)) or 0
 

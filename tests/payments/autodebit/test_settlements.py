@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.extensions import db, redis_connection
+from organisation.models import StaffUser
+from payments.autodebit import settlements
+from payments.autodebit.models import Mandate, SettlementImport, SettlementLine
+from payments.autodebit.settlements import import_settlement
 from tests.factories import NOW, nik_for, sent_debit
-from tests.payments.test_webhooks import midtrans, post, process
+from tests.payments.autodebit.test_webhooks import midtrans, post, process
 
 HEADER = "order_id,transaction_id,gross_amount,settlement_time\n"
 TODAY = NOW.date()  # 09:00 WIB in both branches
@@ -46,9 +51,6 @@ def line(order_id: str, amount: str = "8400.00", transaction_id: str | None = No
 
 
 def stored_lines(app: Any) -> list[tuple[Any, ...]]:
-    from core.extensions import db
-    from payments.autodebit.models import SettlementLine
-
     with app.app_context():
         return [
             tuple(row)
@@ -106,9 +108,6 @@ def test_a_line_of_no_known_order_is_counted_and_not_stored(pinned_app, client, 
 
 
 def test_an_admin_imports_every_branchs_lines_under_their_own_branch(pinned_app, client, world, settled, ptk_finance):
-    from core.extensions import db
-    from payments.autodebit.models import SettlementLine
-
     ours, theirs = settled(), settled(as_="ptk_agent", regency="6171")
 
     report = upload(client, world["admin"], HEADER + line(ours) + line(theirs)).get_json()
@@ -154,8 +153,6 @@ def test_the_review_queue_shows_a_branch_only_its_own_callbacks_and_unattributed
 def test_another_branchs_ids_answer_404_on_every_payments_route(
     pinned_app, client, world, enrol, make_staff, method, path
 ):
-    from core.extensions import db
-    from payments.autodebit.models import Mandate
 
     member = enrol(as_="ptk_agent", nik=nik_for("6171", serial=7))
     paid = client.post(
@@ -227,10 +224,6 @@ def test_a_file_that_is_not_utf8_or_not_a_csv_is_a_422(pinned_app, client, world
 
 @pytest.mark.postgresql_only
 def test_a_report_of_more_orders_than_postgresql_takes_parameters_is_read_in_chunks(pinned_app, world, settled):
-    from core.extensions import db
-    from organisation.models import StaffUser
-    from payments.autodebit.settlements import import_settlement
-
     ours = settled()
     body = HEADER + line(ours) + "".join(line(f"IUR-X{n}-1") for n in range(70_000))
     with pinned_app.app_context():
@@ -251,8 +244,6 @@ def small_inline_limit(pinned_app: Any) -> Any:
 def test_a_large_report_is_queued_imported_by_a_worker_and_polled_by_its_branch(
     small_inline_limit, client, world, settled, ptk_finance, rq_burst
 ):
-    from core.extensions import db
-    from payments.autodebit.models import SettlementImport
 
     orders = [settled() for _ in range(3)]
     theirs = settled(as_="ptk_agent", regency="6171")
@@ -326,9 +317,6 @@ def test_a_large_report_broken_past_its_header_is_refused_by_the_worker_with_the
 def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
     small_inline_limit, client, world, settled, rq_burst, monkeypatch
 ):
-    from core.extensions import db
-    from payments.autodebit import settlements
-    from payments.autodebit.models import SettlementImport
 
     orders = [settled() for _ in range(5)]
     body = HEADER + "".join(line(o) for o in orders)
@@ -357,8 +345,6 @@ def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
     # Its job is gone from the queue; uploading the same file again queues the import once more, and it resumes.
     from rq import Queue
 
-    from core.extensions import redis_connection
-
     with small_inline_limit.app_context():
         Queue("low", connection=redis_connection()).empty()
     assert upload(client, world["finance"], body).status_code == 202
@@ -373,9 +359,6 @@ def test_a_worker_killed_mid_import_resumes_without_doubling_anything(
 def test_twin_uploads_of_one_large_report_make_one_import(small_inline_limit, world, settled):
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
-
-    from core.extensions import db
-    from payments.autodebit.models import SettlementImport
 
     body = HEADER + "".join(line(settled()) for _ in range(5))
     barrier = Barrier(2)
@@ -416,9 +399,6 @@ def test_twin_uploads_of_one_small_report_store_each_line_once(pinned_app, world
 
 
 def test_an_idempotency_key_of_another_branchs_mandate_gets_a_409_not_that_mandate(pinned_app, client, world, enrol):
-    from core.extensions import db
-    from payments.autodebit.models import Mandate
-
     theirs = enrol(as_="ptk_agent", nik=nik_for("6171", serial=8))
     ours = enrol(nik=nik_for(serial=9))
     with pinned_app.app_context():

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_incentive_statements import OCTOBER_28, OCTOBER_30, at, enrol_many, pay, settle_the_day
-from tests.agents.test_web import login
+from tests.agents.field.test_pages import login
+from tests.agents.incentives.test_statements import OCTOBER_28, OCTOBER_30, at, enrol_many, pay, settle_the_day
 from tests.factories import NOW
 
 

@@ -7,31 +7,38 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from collection.members.models import (
+    Member,
+    MembershipPeriod,
+    MemberStatusChange,
+    PaymentAllocation,
+    StandingFlag,
+    VisitItem,
+)
+from collection.members.reconciliation import reconcile_branch, summary
+from core.extensions import db
+from core.months import Month
+from core.outbox import OutboxMessage
+from organisation.models import Branch
+from payments.ledger.models import Payment
 from tests.factories import NOW
+from workers import jobs
+from workers.queues import LOW, queue
 
 
 def reconcile(app: Any, at: Any) -> dict[str, Any]:
-    from collection.members.reconciliation import reconcile_branch, summary
-    from core.extensions import db
-
     with app.app_context():
-        from organisation.models import Branch
 
         branch_id = db.session.scalar(select(Branch.id).where(Branch.code == "PKP"))
         return summary(reconcile_branch(db.session, branch_id, at, chunk=2))
 
 
 def rows(app: Any, model: Any, *columns: Any) -> list[tuple[Any, ...]]:
-    from core.extensions import db
-
     with app.app_context():
         return [tuple(r) for r in db.session.execute(select(*columns).order_by(model.id)).all()]
 
 
 def test_a_member_who_stops_paying_falls_into_arrears_and_is_told_once(pinned_app, client, world, enrol):
-    from collection.members.models import MemberStatusChange, StandingFlag, VisitItem
-    from core.outbox import OutboxMessage
-
     member = enrol(sector="other")
     later = NOW + timedelta(days=40)  # 1 Jan 2027: November and December unpaid
 
@@ -48,9 +55,6 @@ def test_a_member_who_stops_paying_falls_into_arrears_and_is_told_once(pinned_ap
 
 
 def test_three_months_owed_is_flagged_and_four_is_a_lapse_dated_and_closing_the_period(pinned_app, enrol):
-    from collection.members.models import Member, MembershipPeriod, StandingFlag
-    from core.extensions import db
-
     member = enrol(sector="other")
     reconcile(pinned_app, NOW + timedelta(days=40))
     reconcile(pinned_app, NOW + timedelta(days=60))  # 21 Jan 2027: Nov, Dec, Jan overdue: 3 months
@@ -67,8 +71,6 @@ def test_three_months_owed_is_flagged_and_four_is_a_lapse_dated_and_closing_the_
 def test_members_who_pay_by_hand_get_a_reminder_before_the_due_date(pinned_app, enrol, client, world):
     import uuid
 
-    from core.outbox import OutboxMessage
-
     member = enrol(sector="other")
     client.post(
         "/api/v1/contributions",
@@ -84,17 +86,11 @@ def test_members_who_pay_by_hand_get_a_reminder_before_the_due_date(pinned_app, 
 
 
 def test_a_real_worker_reconciles_a_branch(pinned_app, enrol, rq_burst):
-    from collection.members.models import Member
-    from core.extensions import db
-    from workers.jobs import reconcile_branch
-    from workers.queues import LOW, queue
-
     member = enrol(sector="other")
     with pinned_app.app_context():
-        from organisation.models import Branch
 
         branch_id = db.session.scalar(select(Branch.id).where(Branch.code == "PKP"))
-        queue(LOW).enqueue(reconcile_branch, branch_id, (NOW + timedelta(days=40)).isoformat())
+        queue(LOW).enqueue(jobs.reconcile_branch, branch_id, (NOW + timedelta(days=40)).isoformat())
 
     rq_burst()
 
@@ -103,9 +99,6 @@ def test_a_real_worker_reconciles_a_branch(pinned_app, enrol, rq_burst):
 
 
 def test_the_operators_cli_reconciles_with_a_progress_bar(pinned_app, enrol):
-    from collection.members.models import StandingFlag
-    from core.extensions import db
-
     enrol(sector="other")
     runner = pinned_app.test_cli_runner()
 
@@ -121,11 +114,6 @@ def test_the_operators_cli_reconciles_with_a_progress_bar(pinned_app, enrol):
 
 def test_a_member_who_paid_ahead_past_a_hole_is_in_arrears_for_the_hole(pinned_app, client, world, enrol):
     import uuid
-
-    from collection.members.models import Member, PaymentAllocation, StandingFlag
-    from core.extensions import db
-    from core.months import Month
-    from payments.ledger.models import Payment
 
     member = enrol(sector="other")
     client.post(

@@ -10,6 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.audit import AuditEvent
+from core.extensions import db
+from core.outbox import OutboxMessage
+from organisation.models import Branch
+from payments.ledger.models import Payment
+from payments.ledger.services import alert_blocked_agents
 from tests.factories import NOW, nik_for
 
 
@@ -19,8 +25,6 @@ def pay(client: Any, staff: Any, key: str | None = None, **body: Any) -> Any:
 
 
 def count(app: Any, model: Any) -> int:
-    from core.extensions import db
-
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model)) or 0
 
@@ -45,8 +49,6 @@ def test_cash_for_three_months_gets_a_receipt_and_moves_the_member_at_once(clien
 
 
 def test_the_same_key_returns_the_same_receipt_and_records_one_payment(pinned_app, client, world, enrol):
-    from payments.ledger.models import Payment
-
     member = enrol()
     key = str(uuid.uuid4())
 
@@ -86,7 +88,6 @@ def test_the_same_key_with_other_content_is_a_409(client, world, enrol):
 def test_bad_contributions_are_4xx_naming_the_field_and_write_nothing(
     pinned_app, client, world, enrol, key, body, field
 ):
-    from payments.ledger.models import Payment
 
     member = enrol()
     headers = world["agent"].headers | (
@@ -140,8 +141,6 @@ def test_a_payment_after_lapse_starts_a_new_protection_period(pinned_app, client
 def test_cash_over_the_branch_limit_is_refused_until_a_deposit_and_the_branch_is_alerted(
     pinned_app, client, world, enrol
 ):
-    from core.extensions import db
-    from organisation.models import Branch
 
     with pinned_app.app_context():
         db.session.get(Branch, world["pkp"]).cash_limit_idr = 30_000
@@ -234,9 +233,6 @@ def test_only_agents_record_cash(client, world, enrol):
 
 
 def test_every_contribution_is_audited_with_its_device(pinned_app, client, world, enrol):
-    from core.audit import AuditEvent
-    from core.extensions import db
-
     member = enrol()
     client.post(
         "/api/v1/contributions",
@@ -252,9 +248,6 @@ def test_every_contribution_is_audited_with_its_device(pinned_app, client, world
 
 
 def test_the_member_gets_a_text_and_a_real_worker_sends_it(pinned_app, client, world, enrol, rq_burst):
-    from core.extensions import db
-    from core.outbox import OutboxMessage
-
     member = enrol()
     receipt = pay(client, world["agent"], member_id=member["id"], months=1).get_json()
 
@@ -269,8 +262,6 @@ def test_the_member_gets_a_text_and_a_real_worker_sends_it(pinned_app, client, w
 
 @pytest.mark.postgresql_only
 def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, world, enrol):
-    from payments.ledger.models import Payment
-
     member = enrol()
     key = str(uuid.uuid4())
     barrier = threading.Barrier(50)
@@ -297,8 +288,6 @@ def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, wor
 def test_an_agent_who_keeps_the_cash_is_reported_without_trying_to_collect_more(
     pinned_app, client, world, enrol, rq_burst
 ):
-    from core.extensions import db
-    from payments.ledger.services import alert_blocked_agents
 
     member = enrol()
     pay(client, world["agent"], member_id=member["id"], months=1)  # Sunday 22 Nov: due by Monday 23 Nov

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from core.extensions import db
+from payments.ledger.models import Payment
 from tests.factories import nik_for
 
 OCTOBER_28 = datetime(2026, 10, 28, 3, 0)  # 10:00 WIB, a Wednesday
@@ -223,9 +225,6 @@ def test_an_agent_sees_his_own_statement_and_nobody_elses(pinned_app, client, wo
 
 def _payment_of(client: Any, member_id: int) -> int:
     from sqlalchemy import select
-
-    from core.extensions import db
-    from payments.ledger.models import Payment
 
     with client.application.app_context():
         return int(db.session.scalar(select(Payment.id).where(Payment.member_id == member_id).limit(1)))

@@ -1,15 +1,14 @@
-"""Branch finance's desktop pages (/keuangan): the agents' daily batches, the unmatched bank credits with
-maker-checker, arrears ageing and collections per day, the agents' and Wadahs' monthly incentives with
-finance's approval, and the reports that steer a branch (coverage by regency with its targets, collections
-by channel per month, the agent scorecard, sponsor retention), each with its CSV export, charts drawn on
-the server.
+"""The finance desk (/keuangan), branch finance's desktop pages: the blueprint, the login, the branch in view, and
+what every page of it shares (dates and months from the query, CSV exports, the page that says what was refused).
 
-Server-rendered for office PCs on a patchy connection: no JavaScript, nothing from a CDN. The login is the
-agents' app's session cookie (one session, one CSRF token per session, the same login throttle), for branch
-finance, supervisors and admins; an admin picks the branch (``?cabang=``), the others see their own. Every
-page is a service of payments/batches.py, bank.py or reports.py, agents/incentive_statements.py or
-collection/sponsors.py; a service's refusal is shown on the page it
-came from, with the status it carries.
+Server-rendered for office PCs on a patchy connection: no JavaScript, nothing from a CDN. The login is the web
+session of organisation/web_login.py (one session, one CSRF token per session, the same login throttle as the
+agents' app), for branch finance, supervisors and admins; an admin picks the branch (``?cabang=``), the others see
+their own. The pages themselves attach to this blueprint from the modules of their capability:
+payments/finance/batch_pages.py (daily batches), statement_pages.py (bank statements and the unmatched credits),
+report_pages.py (ageing, collections, coverage, channels, the scorecard, sponsor retention) and
+agents/incentives/pages.py (the month's incentives). Every page is a service of its capability; a service's
+refusal is shown on the page it came from, with the status it carries.
 """
 
 from __future__ import annotations
@@ -52,9 +51,7 @@ from payments.finance import bank
 from payments.finance.texts import t
 
 bp = Blueprint("keuangan", __name__, url_prefix="/keuangan", template_folder="templates", static_folder="static")
-
 F = TypeVar("F", bound=Callable[..., Any])
-
 FINANCE_ROLES = bank.FINANCE_ROLES
 DECIDERS = (Role.BRANCH_FINANCE, Role.ADMIN)  # a supervisor sees batches; finance approves or returns them
 DEFAULT_REPORT_DAYS = 30

@@ -13,6 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from collection.members.arrears import MemberStatus
+from collection.members.models import Member
+from core.extensions import db
+from core.months import Month
+from organisation.models import StaffUser
+from payments.finance.batch_pages import BATCH_HEADER
+from payments.finance.models import MatchProposal, StatementImport
+from payments.ledger.models import DailyBatch, Payment, Receipt
 from tests.factories import PASSWORD, nik_for
 
 DAY = date(2026, 11, 19)  # a Thursday; the pinned now is Sunday 22 November, past the deposit deadline (Friday)
@@ -92,9 +100,6 @@ def code(world: dict[str, Any], who: str) -> str:
 
 
 def batch_id(app: Any, world: dict[str, Any], who: str) -> int:
-    from core.extensions import db
-    from payments.ledger.models import DailyBatch
-
     with app.app_context():
         found = db.session.scalar(select(DailyBatch.id).where(DailyBatch.agent_id == world[who].agent_id))
         assert found is not None
@@ -102,9 +107,6 @@ def batch_id(app: Any, world: dict[str, Any], who: str) -> int:
 
 
 def batch_status(app: Any, id_: int) -> str:
-    from core.extensions import db
-    from payments.ledger.models import DailyBatch
-
     with app.app_context():
         return db.session.get(DailyBatch, id_).status
 
@@ -173,7 +175,7 @@ def test_an_agent_cannot_log_in_to_the_finance_pages(client, world):
 
 
 def test_an_agents_session_from_the_agents_app_does_not_open_the_finance_pages(client, world):
-    from tests.agents.test_web import login as agent_login
+    from tests.agents.field.test_pages import login as agent_login
 
     assert agent_login(client).status_code == 302
     assert client.get("/agen/").status_code == 200
@@ -280,9 +282,6 @@ def test_a_day_that_is_not_a_date_is_a_400_not_a_500(client, day, path):
 
 
 def test_the_batch_detail_shows_deposits_with_their_bank_lines_and_the_days_contributions(client, day):
-    from core.extensions import db
-    from payments.ledger.models import Payment, Receipt
-
     login(client)
     with client.application.app_context():
         receipt = db.session.scalar(
@@ -421,9 +420,6 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 
 def proposal_of(app: Any) -> int:
-    from core.extensions import db
-    from payments.finance.models import MatchProposal
-
     with app.app_context():
         found = db.session.scalar(select(MatchProposal.id))
         assert found is not None
@@ -517,9 +513,6 @@ def test_uploading_a_statement_shows_the_import_report_and_the_same_file_again_c
 
 
 def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(client, day):
-    from core.extensions import db
-    from payments.finance.models import StatementImport
-
     login(client)
     text = "date,description,reference,amount\n2026-11-19,X,,12x5\n19/11/2026,Y,,1000\n2026-11-20,Z,,1000\n"
 
@@ -553,11 +546,6 @@ def test_an_upload_without_a_file_is_refused(client, day):
 @pytest.fixture
 def arrears(client, day, enrol):
     """Four more members, as the reconciliation would leave them: owing 1 month, 2 months (two), and lapsed."""
-    from collection.members.arrears import MemberStatus
-    from collection.members.models import Member
-    from core.extensions import db
-    from core.months import Month
-
     standings = [
         (MemberStatus.IN_ARREARS, Month(2026, 10)),
         (MemberStatus.IN_ARREARS, Month(2026, 9)),
@@ -634,8 +622,6 @@ def test_collections_for_a_chosen_range_and_a_backwards_range_is_refused(client,
 
 
 def test_the_batches_csv_has_a_row_per_agent_with_plain_figures(client, day):
-    from payments.finance.batch_pages import BATCH_HEADER
-
     login(client)
     amounts = day["amounts"]
 
@@ -718,9 +704,6 @@ def test_the_collections_csv_has_every_day_of_the_range(client, day):
 
 
 def test_text_that_a_spreadsheet_would_run_as_a_formula_is_neutralised(client, day):
-    from core.extensions import db
-    from organisation.models import StaffUser
-
     with client.application.app_context():
         db.session.get(StaffUser, day["agent"].id).full_name = '=HYPERLINK("http://evil.test","klik")'
         db.session.commit()

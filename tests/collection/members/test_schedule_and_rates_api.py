@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from collection.members.models import PaymentAllocation
+from core.extensions import db
+from core.months import Month
+from payments.ledger.models import Payment
 from tests.factories import nik_for
 
 
@@ -37,11 +41,6 @@ def test_the_schedule_defaults_to_a_year_from_the_first_month(client, world, enr
 
 
 def test_the_schedule_marks_settled_months(pinned_app, client, world, enrol):
-    from collection.members.models import PaymentAllocation
-    from core.extensions import db
-    from core.months import Month
-    from payments.ledger.models import Payment
-
     member = enrol()
     with pinned_app.app_context():
         payment = Payment(

@@ -11,6 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation, VisitItem
+from collection.members.reconciliation import reconcile_branch
+from collection.sponsors.models import ProgrammeMember
+from collection.sponsors.programmes import end_finished_programmes
+from core.extensions import db, redis_connection
+from core.months import Month
+from core.outbox import OutboxMessage
+from payments.ledger.models import Payment
 from tests.factories import nik_for
 
 BASEL_MEMBERS = 1768
@@ -82,16 +90,11 @@ def basel_csv(count: int) -> str:
 
 
 def count(app: Any, model: Any, *where: Any) -> int:
-    from core.extensions import db
-
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def member_by_nik(app: Any, nik: str) -> Any:
-    from collection.members.models import Member
-    from core.extensions import db
-
     with app.app_context():
         member = db.session.scalar(select(Member).where(Member.nik == nik))
         db.session.expunge_all()
@@ -99,9 +102,6 @@ def member_by_nik(app: Any, nik: str) -> Any:
 
 
 def reconcile(app: Any, branch_id: int, now: datetime) -> None:
-    from collection.members.reconciliation import reconcile_branch
-    from core.extensions import db
-
     with app.app_context():
         reconcile_branch(db.session, branch_id, now)
 
@@ -124,11 +124,6 @@ def basel(client, world, pinned_app):
 
 
 def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned_app):
-    from collection.members.models import Member, PaymentAllocation, VisitItem
-    from core.months import Month
-    from core.outbox import OutboxMessage
-    from payments.ledger.models import Payment
-
     world, programme_id = basel, basel["basel"]
     report = world["basel_import"]
     assert report["status"] == "done"
@@ -181,8 +176,6 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
     assert too_early.status_code == 409 and "runs through 2026-02" in too_early.get_json()["message"]
 
     # March 2026: the programme has ended; the daily job makes the members self-paying, once.
-    from collection.sponsors.programmes import end_finished_programmes
-    from core.extensions import db
 
     march = at(pinned_app, 2026, 3, 2)
     with pinned_app.app_context():
@@ -224,9 +217,6 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
 
 
 def test_a_file_with_bad_rows_imports_its_good_rows_and_again_changes_nothing(client, world, pinned_app, enrol):
-    from collection.members.models import Member
-    from collection.sponsors.models import ProgrammeMember
-
     at(pinned_app, 2026, 1, 5)
     sponsor_id = sponsor(client, world["finance"], "province", "Pemerintah Provinsi Kepulauan Bangka Belitung", "19")
     programme_id = programme(client, world, sponsor_id, "BABEL-2026", "2026-01", 12, 50_000_000)
@@ -333,8 +323,6 @@ def test_the_budget_stops_a_payment_and_a_mid_year_addition_is_covered_from_its_
 
 
 def test_a_late_sponsor_payment_is_settled_by_a_branch_arrangement_that_restores_the_period(client, world, pinned_app):
-    from collection.members.models import MembershipPeriod, MemberStatusChange
-
     at(pinned_app, 2025, 8, 20)
     sponsor_id = sponsor(client, world["finance"], "regency", "Pemerintah Kabupaten Bangka Selatan", "1903")
     programme_id = programme(client, world, sponsor_id, "BASEL-LATE", "2025-09", 6, 10_000_000)
@@ -470,8 +458,6 @@ def test_ending_a_programme_counts_only_its_own_members_still_sponsored_elsewher
 
 
 def test_an_import_whose_worker_died_resumes_when_the_file_is_uploaded_again(client, world, pinned_app, rq_burst):
-    from core.extensions import redis_connection
-
     pinned_app.config["SPONSOR_IMPORT_INLINE_ROWS"] = 2
     sponsor_id = sponsor(client, world["finance"], "donor", "PT Dermawan", None)
     programme_id = programme(client, world, sponsor_id, "LOST-JOB", "2026-01", 24, 10_000_000)

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from collection.members.kpj import is_valid_kpj
+from core.audit import AuditEvent
+from core.extensions import db
 from tests.factories import enrolment, nik_for
 
 MEMBER_FIELDS = {
@@ -218,9 +220,6 @@ def test_bad_search_parameters_are_422_naming_them(client, world, query, field):
 def test_enrolment_is_audited_and_the_audit_log_refuses_edits(pinned_app, enrol, world):
     from sqlalchemy import delete, select, update
     from sqlalchemy.exc import DatabaseError
-
-    from core.audit import AuditEvent
-    from core.extensions import db
 
     member = enrol()
 

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.audit import AuditEvent
+from core.extensions import db
+from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
+from payments.autodebit.providers import configured_providers
+from payments.autodebit.sandbox import SandboxConfig, create_sandbox
+from payments.autodebit.services import process_webhook_events, run_debits
 from payments.autodebit.signatures import midtrans_signature, sign_generic
+from payments.ledger.models import Payment
 from tests.factories import NOW, sent_debit
 
 SERVER_KEY = "SB-Mid-server-dev-only"  # settings' development default
@@ -48,8 +55,6 @@ def provider(pinned_app: Any) -> Any:
 
     from werkzeug.serving import make_server
 
-    from payments.autodebit.sandbox import SandboxConfig, create_sandbox
-
     sandbox_app = create_sandbox(
         SandboxConfig(webhook_url="http://127.0.0.1:9/unused", server_key=SERVER_KEY, auto_deliver=False)
     )
@@ -73,19 +78,11 @@ def post(client: Any, body: bytes, provider: str = "midtrans", headers: dict[str
 
 
 def process(app: Any) -> int:
-    from core.extensions import db
-    from payments.autodebit.providers import configured_providers
-    from payments.autodebit.services import process_webhook_events
-
     with app.app_context():
         return process_webhook_events(db.session, configured_providers(app.config), app.config["CLOCK"]())
 
 
 def state(app: Any) -> dict[str, Any]:
-    from core.extensions import db
-    from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
-    from payments.ledger.models import Payment
-
     with app.app_context():
         return {
             "events": [(e.state, e.note) for e in db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))],
@@ -143,9 +140,6 @@ def test_an_older_event_arriving_late_does_not_move_the_state_back(pinned_app, c
     ],
 )
 def test_a_forged_callback_is_a_401_logged_and_never_stored(pinned_app, client, debit, body_change):
-    from core.audit import AuditEvent
-    from core.extensions import db
-
     forged = body_change(midtrans(debit["order_id"], "settlement", 8_400))
 
     response = post(client, forged)
@@ -224,8 +218,6 @@ def test_a_refund_reverses_the_payment_and_reopens_its_months(pinned_app, client
 def test_insufficient_funds_is_retried_and_a_final_failure_puts_the_member_on_the_visit_list(
     pinned_app, client, world, debit
 ):
-    from core.extensions import db
-    from payments.autodebit.models import DebitAttempt, DebitRequest
 
     post(client, midtrans(debit["order_id"], "deny", 8_400))
     process(pinned_app)
@@ -291,11 +283,6 @@ def test_a_refund_is_reviewed_when_the_provider_cannot_be_asked(pinned_app, clie
 
 
 def test_a_mandate_the_provider_no_longer_knows_fails_and_the_agent_visits(pinned_app, client, world, enrol, provider):
-    from core.extensions import db
-    from payments.autodebit.models import Mandate
-    from payments.autodebit.providers import configured_providers
-    from payments.autodebit.services import run_debits
-
     member = enrol()
     with pinned_app.app_context():
         db.session.add(

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.extensions import db
+from payments.ledger.models import Payment
 from tests.factories import PASSWORD, nik_for
 
 
@@ -24,9 +26,6 @@ def login(client: Any, username: str = "agent.pkp", password: str = PASSWORD) ->
 
 
 def payments(app: Any) -> int:
-    from core.extensions import db
-    from payments.ledger.models import Payment
-
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Payment)) or 0
 

@@ -1,6 +1,6 @@
 """A month of auto-debit against the sandbox provider, over real HTTP both ways.
 
-The app is served on a real socket; the sandbox (payments/sandbox.py) takes our mandates and charges on
+The app is served on a real socket; the sandbox (payments/autodebit/sandbox.py) takes our mandates and charges on
 another, fails some of them, and posts every notification twice, shuffled, to our webhook. Each member
 must be paid exactly once, and exactly the members whose debits finally failed must be on the visit list.
 """
@@ -24,15 +24,25 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from werkzeug.serving import make_server
 
+from collection.members.kpj import kpj_for
+from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
+from collection.members.services import load_rate_table
+from core.extensions import db
 from core.months import Month
+from core.outbox import OutboxMessage
 from payments.autodebit.mandates import RETRY_AFTER_DAYS
+from payments.autodebit.models import DebitRequest, Mandate, MandateStatusChange, WebhookEvent
+from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import Sandbox, SandboxConfig, create_sandbox
+from payments.autodebit.services import process_webhook_events, run_debits
+from payments.ledger.models import Payment
 from tests.factories import NOW, nik_for
+from workers.queues import ALL
 
 SERVER_KEY = "SB-Mid-server-dev-only"  # settings' development key of the "midtrans" provider
 NOVEMBER = Month(2026, 11)  # members enrolled on NOW owe from November; its debit is due by NOW
 INCOME_IDR = 1_000_000
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # `rq worker --burst`, with core.clock.utcnow pinned first: jobs read the real clock (utcnow), not the app's
 # CLOCK, so without this the worker would book payments and schedule retries on today's real date.
@@ -110,8 +120,6 @@ def sandbox(pinned_app: Any, live_server: str) -> Iterator[ProviderSandbox]:
 def rq_burst_at(redis_url: str, database_url: str) -> Callable[[datetime], subprocess.CompletedProcess[str]]:
     """Run a real ``rq worker --burst`` process on every queue of this test's Redis and database, its clock
     pinned to the given instant (the conftest ``rq_burst`` runs on the real date)."""
-    from workers.queues import ALL
-
     env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
 
     def run(at: datetime) -> subprocess.CompletedProcess[str]:
@@ -130,15 +138,8 @@ def set_clock(app: Any, at: datetime) -> datetime:
 
 
 def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enrolled]:
-    """Enrol ``count`` members on NOW in bulk (as core/demo.py does), register a mandate for each at the
+    """Enrol ``count`` members on NOW in bulk (as commands/demo.py does), register a mandate for each at the
     sandbox through the provider adapter, and keep those mandates as active."""
-    from collection.members.kpj import kpj_for
-    from collection.members.models import Member, MembershipPeriod, MemberStatusChange
-    from collection.members.services import load_rate_table
-    from core.extensions import db
-    from payments.autodebit.models import Mandate, MandateStatusChange
-    from payments.autodebit.providers import configured_providers
-
     today = NOW.date()  # 09:00 in Pangkalpinang: the same date
     with app.app_context():
         bracket = load_rate_table(db.session).bracket_for_income(INCOME_IDR, NOVEMBER).number
@@ -213,19 +214,11 @@ def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enr
 
 
 def run_debits_at(app: Any, now: datetime) -> Any:
-    from core.extensions import db
-    from payments.autodebit.providers import configured_providers
-    from payments.autodebit.services import run_debits
-
     with app.app_context():
         return run_debits(db.session, configured_providers(app.config), now)
 
 
 def process_callbacks(app: Any, now: datetime) -> int:
-    from core.extensions import db
-    from payments.autodebit.providers import configured_providers
-    from payments.autodebit.services import process_webhook_events
-
     with app.app_context():
         return process_webhook_events(db.session, configured_providers(app.config), now)
 
@@ -241,11 +234,6 @@ def debit_day(app: Any, sandbox: ProviderSandbox, now: datetime, charges: int) -
 
 
 def the_ledger(app: Any) -> dict[str, Any]:
-    from collection.members.models import Member, PaymentAllocation
-    from core.extensions import db
-    from payments.autodebit.models import DebitRequest, WebhookEvent
-    from payments.ledger.models import Payment
-
     with app.app_context():
         session = db.session
         return {
@@ -365,8 +353,6 @@ def test_a_month_of_1000_mandates_pays_each_member_once_despite_failures_duplica
 def test_members_whose_debits_fail_through_every_retry_land_on_the_visit_list_and_get_a_text(
     pinned_app, client, world, sandbox
 ):
-    from core.extensions import db
-    from core.outbox import OutboxMessage
 
     enrolled = enrol_with_mandates(pinned_app, world, 50)
     broke = {e.member_id: e for e in enrolled[::10]}  # 5 members whose every charge is denied

@@ -11,6 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from collection.members.reconciliation import branches_at_local_hour
+from core.errors import DomainError, Forbidden
+from core.extensions import db
+from core.months import Month
+from core.outbox import OutboxMessage
+from organisation.models import StaffUser
+from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementLine
+from payments.finance.batches import DAY_END_HOUR, approve_batch, close_due_days, return_batch
+from payments.finance.models import MatchProposal, StatementImport, StatementLine
+from payments.finance.proposals import propose_match
+from payments.ledger.models import DailyBatch, Payment
 from tests.factories import nik_for
 
 DAY = date(2026, 11, 19)  # a Thursday; the pinned now is Sunday 22 November, past the deposit deadline (Friday)
@@ -122,9 +133,6 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
 
 def test_importing_the_same_file_again_changes_nothing(client, day):
-    from core.extensions import db
-    from payments.finance.models import StatementLine
-
     again = upload(client, day["finance"], day["pkp"], day["statement"], name="again.csv")
 
     assert again.status_code == 200
@@ -303,9 +311,6 @@ def test_approved_figures_do_not_move_when_the_ledger_does(client, day):
 
 
 def _payment_of(client: Any, agent_id: int) -> int:
-    from core.extensions import db
-    from payments.ledger.models import Payment
-
     with client.application.app_context():
         return int(db.session.scalar(select(Payment.id).where(Payment.agent_id == agent_id)))
 
@@ -340,10 +345,6 @@ def test_a_deposit_on_a_day_no_statement_covers_is_pending_not_missing(client, w
 
 
 def test_returning_a_batch_texts_the_agent_with_the_reason(client, day):
-    from core.extensions import db
-    from core.outbox import OutboxMessage
-    from organisation.models import StaffUser
-
     with client.application.app_context():
         db.session.get(StaffUser, day["agent"].id).phone = "+6281234500001"
         db.session.commit()
@@ -385,9 +386,6 @@ def test_another_branchs_finance_sees_nothing_of_this_branch(client, day, make_s
     ],
 )
 def test_a_bad_statement_is_a_422_that_names_the_problem_and_imports_nothing(client, world, bank, text, where):
-    from core.extensions import db
-    from payments.finance.models import StatementImport
-
     response = upload(client, world["finance"], world["pkp"], text, bank=bank)
 
     assert response.status_code == 422
@@ -456,11 +454,6 @@ def test_a_deposit_without_a_known_reference_matches_by_amount_and_date_but_neve
 
 
 def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(client, world, enrol):
-    from core.extensions import db
-    from core.months import Month
-    from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementLine
-    from payments.finance.models import StatementLine
-
     members = [enrol(nik=nik_for(serial=s)) for s in (1, 2)]
     with client.application.app_context():
         for n, member in enumerate(members, start=1):
@@ -530,11 +523,6 @@ def test_the_operators_cli_imports_a_statement_with_progress_and_closes_a_day(cl
 def test_the_day_end_job_closes_each_branch_at_its_own_evening(client, day):
     from datetime import datetime
 
-    from collection.members.reconciliation import branches_at_local_hour
-    from core.extensions import db
-    from payments.finance.batches import DAY_END_HOUR, close_due_days
-    from payments.ledger.models import DailyBatch
-
     with client.application.app_context():
         wib_evening = datetime(2026, 11, 19, DAY_END_HOUR - 7)  # 21:00 WIB in UTC
         assert branches_at_local_hour(db.session, wib_evening, DAY_END_HOUR) == [day["pkp"], day["ptk"]]
@@ -561,7 +549,7 @@ def test_the_agent_sees_a_returned_batch_in_his_day_until_finance_approves_it(cl
 
 
 def test_the_agents_home_page_says_which_day_came_back_and_why(client, day):
-    from tests.agents.test_web import login
+    from tests.agents.field.test_pages import login
 
     batch = close(client, day)[code(day, "agent")]
     client.post(f"/api/v1/batches/{batch['id']}/return", json={"reason": "Slip hilang"}, headers=day["finance"].headers)
@@ -634,10 +622,6 @@ def test_collections_by_channel_per_month_and_the_agent_scorecard(client, day):
 
 
 def test_only_finance_decides_a_batch_even_through_the_services(client, day):
-    from core.errors import Forbidden
-    from core.extensions import db
-    from organisation.models import StaffUser
-    from payments.finance.batches import approve_batch, return_batch
     from tests.factories import NOW
 
     batch = close(client, day)[code(day, "agent_c")]
@@ -651,11 +635,6 @@ def test_only_finance_decides_a_batch_even_through_the_services(client, day):
 
 @pytest.mark.parametrize("reason", ["", "  ", "x" * 201])
 def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_services(client, day, reason):
-    from core.errors import DomainError
-    from core.extensions import db
-    from organisation.models import StaffUser
-    from payments.finance.bank import propose_match
-    from payments.finance.models import MatchProposal
     from tests.factories import NOW
 
     line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
@@ -721,9 +700,6 @@ def test_targets_are_for_the_branchs_own_province(client, world):
 
 
 def test_a_deposit_is_pending_while_a_worker_is_still_importing_the_statement_that_covers_its_day(client, world, enrol):
-    from core.extensions import db
-    from payments.finance.models import StatementImport
-
     member = enrol()
     amount = pay(client, world["agent"], member["id"])["amount_idr"]
     deposit(client, world["agent"], amount, "STILL-IMPORTING-1")

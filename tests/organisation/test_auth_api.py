@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.audit import AuditEvent
+from core.extensions import db
 from tests.factories import NOW, PASSWORD
 
 
@@ -29,9 +31,6 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_401(client, world):
 
 def test_refused_and_issued_tokens_are_audited(pinned_app, client, world):
     from sqlalchemy import select
-
-    from core.audit import AuditEvent
-    from core.extensions import db
 
     client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": "nope"})
     client.post("/api/v1/auth/token", json={"username": "agent.pkp", "password": PASSWORD})

@@ -12,7 +12,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.agents.test_incentive_statements import (
+from core.extensions import db
+from payments.finance import bank, batches
+from payments.finance.batches import close_day, close_due_days
+from payments.finance.models import StatementLine
+from payments.ledger.models import DailyBatch
+from tests.agents.incentives.test_statements import (
     NOVEMBER_2,
     NOVEMBER_10,
     OCTOBER_28,
@@ -22,9 +27,9 @@ from tests.agents.test_incentive_statements import (
     month_of,
     settle_the_day,
 )
-from tests.agents.test_incentive_statements import pay as pay_months
+from tests.agents.incentives.test_statements import pay as pay_months
 from tests.factories import NOW, nik_for
-from tests.payments.test_batches import DAY, deposit, pay, statement, upload
+from tests.payments.finance.test_batches import DAY, deposit, pay, statement, upload
 
 
 def batch_of(client, staff, branch_id, agent_id, on=DAY):
@@ -34,10 +39,6 @@ def batch_of(client, staff, branch_id, agent_id, on=DAY):
 
 
 def close(app, branch_id, day):
-    from core.extensions import db
-    from payments.finance.batches import close_day
-    from payments.ledger.models import DailyBatch
-
     with app.app_context():
         close_day(db.session, branch_id, day, NOW)
         return db.session.scalar(select(DailyBatch.id).where(DailyBatch.business_date == day))
@@ -45,8 +46,6 @@ def close(app, branch_id, day):
 
 @pytest.mark.postgresql_only
 def test_cash_recorded_while_finance_approves_waits_and_is_refused(app, client, world, enrol, monkeypatch):
-    import payments.finance.batches as batches
-
     m1, m2 = enrol(nik=nik_for(serial=1)), enrol(nik=nik_for(serial=2))
     amount = pay(client, world["agent"], m1["id"], months=3)["amount_idr"]
     assert deposit(client, world["agent"], amount, "SLIP-77").status_code == 201
@@ -83,10 +82,6 @@ def test_cash_recorded_while_finance_approves_waits_and_is_refused(app, client, 
 
 @pytest.mark.postgresql_only
 def test_two_overlapping_statements_imported_at_once_add_each_credit_once(app, client, world, make_staff, monkeypatch):
-    import payments.finance.bank as bank
-    from core.extensions import db
-    from payments.finance.models import StatementLine
-
     second_finance = make_staff("branch_finance", world["pkp"], "finance.two")
     first = statement(("2026-11-19", "TRF A", "X1", 100_000), ("2026-11-20", "TRF B", "X2", 200_000))
     second = first + "2026-11-21,TRF C,X3,300000\n"  # the next day's export overlaps the first
@@ -217,10 +212,6 @@ def test_held_at_end_agrees_with_undeposited_after_a_reversal(client, world, enr
 
 
 def test_cash_back_dated_twelve_days_gets_its_batch(app, client, world, enrol):
-    from core.extensions import db
-    from payments.finance.batches import close_due_days
-    from payments.ledger.models import DailyBatch
-
     member = enrol()
     old = NOW.date() - timedelta(days=12)
     pay(client, world["agent"], member["id"], months=3, paid_on=old)

@@ -1,4 +1,4 @@
-"""The set-based standing (collection/standing_sql.py) agrees with the pure rule, ``standing_on``, on random
+"""The set-based standing (collection/members/standing_sql.py) agrees with the pure rule, ``standing_on``, on random
 periods and settled-month histories, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 
 from collection.members.arrears import MonthDue, standing_on
 from collection.members.due_dates import due_date
+from collection.members.models import Member, MembershipPeriod, PaymentAllocation
+from collection.members.standing_sql import StandingCalendar, derive_standings, last_due_month
 from core.months import Month
+from organisation.models import Branch
+from payments.ledger.models import Payment
 
 PACKAGE, SECTOR = "JKK+JKM", "other"
 
@@ -20,7 +24,6 @@ PACKAGE, SECTOR = "JKK+JKM", "other"
 @dataclass(frozen=True)
 class History:
     """One member: his periods (the last is current), what he settled and reversed, the months that cost nothing."""
-
     first_month: Month
     started_on: date
     older_period: bool
@@ -98,10 +101,6 @@ def settled_run(case: Case, history: History) -> range | None:
 
 def store(session: Any, case: Case) -> tuple[int, list[int]]:
     """The branch, members, periods, payments and allocations of a case; nothing committed."""
-    from collection.members.models import Member, MembershipPeriod, PaymentAllocation
-    from organisation.models import Branch
-    from payments.ledger.models import Payment
-
     branch = Branch(code="HYP", name="Hypothesis", province_code="19", regency_code="1971", timezone="Asia/Jakarta")
     session.add(branch)
     session.flush()
@@ -150,8 +149,6 @@ def store(session: Any, case: Case) -> tuple[int, list[int]]:
 
 
 def calendar(case: Case) -> Any:
-    from collection.members.standing_sql import StandingCalendar, last_due_month
-
     free = tuple(
         ((n + 1, PACKAGE, SECTOR), month)
         for n, history in enumerate(case.members)
@@ -180,9 +177,6 @@ def test_the_sql_standing_agrees_with_the_pure_rule_when_every_month_costs_somet
 
 
 def agrees_with_the_pure_rule(session: Any, case: Case) -> None:
-    from collection.members.models import Member
-    from collection.members.standing_sql import derive_standings
-
     try:
         branch_id, ids = store(session, case)
         derived = derive_standings(session, branch_id, ids[0] - 1, ids[-1], calendar(case), everyone=True)

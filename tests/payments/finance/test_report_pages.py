@@ -13,10 +13,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.agents.test_incentive_statements import OCTOBER_28, OCTOBER_30, at, enrol_many, month_of, settle_the_day
-from tests.agents.test_incentive_statements import pay as pay_now
+from agents.incentives.models import IncentiveStatement
+from agents.incentives.pages import INCENTIVE_AGENT_HEADER
+from agents.incentives.rules import CSV_COLUMNS
+from collection.sponsors.programmes import end_finished_programmes
+from core.extensions import db
+from core.months import Month
+from organisation.models import Branch
+from payments.finance.models import RegencyTarget
+from payments.finance.report_pages import SCORECARD_HEADER
+from payments.finance.reports import agent_scorecard, collections_by_channel, coverage_by_regency
+from tests.agents.incentives.test_statements import OCTOBER_28, OCTOBER_30, at, enrol_many, month_of, settle_the_day
+from tests.agents.incentives.test_statements import pay as pay_now
 from tests.factories import NOW, nik_for
-from tests.payments.test_finance_web import bars, form_token, logged_in, login, parse_csv, pay, rp, token
+from tests.payments.finance.test_desk import bars, form_token, logged_in, login, parse_csv, pay, rp, token
 
 OCTOBER = "2026-10"
 
@@ -38,9 +48,6 @@ def cells(html: str) -> list[str]:
 
 
 def statements_stored(app: Any) -> int:
-    from agents.incentives.models import IncentiveStatement
-    from core.extensions import db
-
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(IncentiveStatement)) or 0)
 
@@ -102,8 +109,6 @@ def test_the_incentives_page_shows_last_month_per_agent_and_per_wadah_with_a_cha
 
 
 def test_the_incentive_csvs_have_a_row_per_agent_and_per_wadah_matching_the_statements(client, october):
-    from agents.incentives.pages import INCENTIVE_AGENT_HEADER
-
     login(client)
     body = month_of(client, october, OCTOBER)
 
@@ -155,8 +160,6 @@ def test_one_agents_statement_lists_every_line_with_its_explanation_and_pending_
 
 
 def test_one_agents_statement_csv_is_every_line_in_the_rules_columns(client, october):
-    from agents.incentives.rules import CSV_COLUMNS
-
     login(client)
     api = client.get(
         f"/api/v1/branches/{october['pkp']}/incentives/2026-10/agents/{october['agent'].agent_id}",
@@ -253,18 +256,11 @@ def test_the_incentives_page_speaks_english(client, october):
 
 
 def coverage_of(app: Any, branch_id: int, year: int) -> list[Any]:
-    from core.extensions import db
-    from organisation.models import Branch
-    from payments.finance.reports import coverage_by_regency
-
     with app.app_context():
         return coverage_by_regency(db.session, db.session.get(Branch, branch_id), year)
 
 
 def targets_stored(app: Any) -> int:
-    from core.extensions import db
-    from payments.finance.models import RegencyTarget
-
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(RegencyTarget)) or 0)
 
@@ -381,11 +377,6 @@ def test_collections_by_channel_show_twelve_months_stacked_by_channel(client, ca
 
 
 def test_the_channels_csv_matches_the_report(client, cash):
-    from core.extensions import db
-    from core.months import Month
-    from organisation.models import Branch
-    from payments.finance.reports import collections_by_channel
-
     login(client)
     with client.application.app_context():
         expected = collections_by_channel(
@@ -422,11 +413,6 @@ def test_the_scorecard_shows_this_month_per_agent_with_a_chart(client, cash):
 
 
 def test_the_scorecard_csv_matches_the_report(client, cash):
-    from core.extensions import db
-    from organisation.models import Branch
-    from payments.finance.report_pages import SCORECARD_HEADER
-    from payments.finance.reports import agent_scorecard
-
     login(client)
     with client.application.app_context():
         branch = db.session.get(Branch, cash["pkp"])
@@ -452,10 +438,8 @@ def test_the_scorecard_csv_matches_the_report(client, cash):
 @pytest.fixture
 def sponsored(pinned_app, client, world):
     """A four-member programme sponsored January to March 2026; two members paid April themselves."""
-    from collection.sponsors.programmes import end_finished_programmes
-    from core.extensions import db
-    from tests.collection.test_sponsors import RATE, basel_csv, post, programme, sponsor, upload
-    from tests.collection.test_sponsors import at as at_day
+    from tests.collection.sponsors.test_sponsors import RATE, basel_csv, post, programme, sponsor, upload
+    from tests.collection.sponsors.test_sponsors import at as at_day
 
     at_day(pinned_app, 2025, 12, 20)
     sponsor_id = sponsor(client, world["finance"], "regency", "Pemkab Bangka Selatan", "1903")

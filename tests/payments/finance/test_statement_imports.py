@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.payments.test_batches import deposit, statement, upload
+from core.extensions import db, redis_connection
+from organisation.models import Branch
+from payments.finance import statement_import
+from payments.finance.bank import import_statement
+from payments.finance.models import StatementLine, StatementUpload
+from tests.payments.finance.test_batches import deposit, statement, upload
 
 LINES_OVER_PARAMETER_LIMIT = 66_000  # PostgreSQL takes at most 65,535 bind parameters in one statement
 
@@ -23,9 +28,6 @@ def big_statement(lines: int, first: int = 0) -> str:
 
 
 def count_lines(app: Any, **where: Any) -> int:
-    from core.extensions import db
-    from payments.finance.models import StatementLine
-
     with app.app_context():
         query = select(func.count()).select_from(StatementLine)
         for column, value in where.items():
@@ -37,9 +39,6 @@ def count_lines(app: Any, **where: Any) -> int:
 def test_a_statement_of_more_credits_than_postgresql_takes_parameters_imports_and_again_changes_nothing(
     pinned_app, world
 ):
-    from core.extensions import db
-    from organisation.models import Branch
-    from payments.finance.bank import import_statement
     from tests.factories import NOW
 
     text = big_statement(LINES_OVER_PARAMETER_LIMIT)
@@ -75,7 +74,7 @@ def test_a_row_no_column_can_hold_is_refused_by_its_row_and_nothing_is_imported(
 def test_a_long_description_is_cut_at_a_word_to_its_column_and_still_matches(client, world, enrol):
     """The bank's free text is kept to the 300 characters of its column, never ending in half a word (a cut
     reference could name another deposit)."""
-    from tests.payments.test_batches import pay
+    from tests.payments.finance.test_batches import pay
 
     member = enrol()
     amount = pay(client, world["agent"], member["id"], months=1)["amount_idr"]
@@ -85,8 +84,6 @@ def test_a_long_description_is_cut_at_a_word_to_its_column_and_still_matches(cli
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["matched"] == {"reference": 1}
-    from core.extensions import db
-    from payments.finance.models import StatementLine
 
     with client.application.app_context():
         (description,) = db.session.scalars(select(StatementLine.description))
@@ -130,8 +127,6 @@ def test_a_large_statement_is_queued_and_a_worker_imports_it_with_progress(clien
     assert again.status_code == 200 and again.get_json()["already_imported"] is True
     assert count_lines(pinned_app) == 40
     with pinned_app.app_context():
-        from core.extensions import db
-        from payments.finance.models import StatementUpload
 
         assert db.session.scalar(select(func.count()).select_from(StatementUpload)) == 0  # the file is let go
 
@@ -163,9 +158,6 @@ def test_a_large_statement_in_the_wrong_format_is_refused_in_the_request(client,
 def test_an_import_whose_worker_died_resumes_without_duplicates(client, world, pinned_app, rq_burst, monkeypatch):
     """A worker killed after some chunks: the file is still in the database, and the same upload re-queues it;
     the lines already written are not written twice."""
-    import payments.finance.statement_import as statement_import
-    from core.extensions import db, redis_connection
-
     pinned_app.config["STATEMENT_INLINE_LINES"] = 10
     pinned_app.config["STATEMENT_CHUNK_LINES"] = 7
     text = big_statement(30)
@@ -212,7 +204,7 @@ def test_another_branch_cannot_see_an_import(client, world, pinned_app, make_sta
 def test_the_finance_page_sends_a_large_upload_to_a_worker_and_shows_its_progress_then_its_report(
     client, world, pinned_app, rq_burst
 ):
-    from tests.payments.test_finance_web import login, upload_form
+    from tests.payments.finance.test_desk import login, upload_form
 
     pinned_app.config["STATEMENT_INLINE_LINES"] = 10
     login(client)
