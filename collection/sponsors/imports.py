@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from collection.members import nik as nik_rule
 from collection.members.arrears import MemberStatus
 from collection.members.kpj import kpj_for
 from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
@@ -45,6 +44,7 @@ from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
 from core.extensions import DbSession
 from core.months import Month
+from core.regions import region_name
 from organisation.models import Branch, StaffUser
 
 CHUNK = 5000  # rows written and committed together (one progress step)
@@ -261,7 +261,7 @@ def _context(session: DbSession, programme: SponsorProgramme, now: datetime) -> 
     assert branch is not None and sponsor is not None
     region = None
     if sponsor.kind != SponsorKind.DONOR and sponsor.region_code:
-        region = (sponsor.region_code, nik_rule.region_name(sponsor.region_code) or sponsor.region_code)
+        region = (sponsor.region_code, region_name(sponsor.region_code) or sponsor.region_code)
     return local_today(branch.timezone, now), region
 
 

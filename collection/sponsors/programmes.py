@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
 from collection.members.models import Member, PaymentAllocation
-from collection.members.nik import region_name
 from collection.members.rates import ContributionTerms, Package, Payer, RateError, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorPayment, SponsorProgramme
@@ -30,6 +29,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
 from core.months import Month
 from core.outbox import OutboxMessage
+from core.regions import region_name
 from organisation.models import Branch, Role, StaffUser
 from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit

@@ -23,12 +23,12 @@ from sqlalchemy import func, select
 from collection.members.arrears import MemberStatus
 from collection.members.due_dates import due_date
 from collection.members.models import Member, MemberStatusChange
-from collection.members.nik import region_name
 from collection.members.services import holidays_for
 from core import audit
 from core.errors import DomainError
 from core.extensions import DbSession
 from core.months import Month
+from core.regions import region_name
 from organisation.models import Agent, Branch
 from payments.finance.models import RegencyTarget
 from payments.ledger.models import BatchStatus, Channel, DailyBatch, Payment, PaymentStatus

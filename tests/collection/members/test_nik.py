@@ -9,19 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collection.members.nik import (
-    AGENT_MIN_AGE,
-    MAX_AGE,
-    MEMBER_MIN_AGE,
-    NikError,
-    Sex,
-    districts_of,
-    fake_nik,
-    parse_nik,
-    provinces,
-    regencies_of,
-    region_name,
-)
+from collection.members.nik import AGENT_MIN_AGE, MAX_AGE, MEMBER_MIN_AGE, NikError, Sex, fake_nik, parse_nik
+from core.regions import districts_of, provinces, regencies_of, region_name
 
 TODAY = date(2026, 11, 22)
 ALL_REGENCIES = sorted(code for province, _ in provinces() for code, _ in regencies_of(province))
