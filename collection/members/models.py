@@ -45,6 +45,9 @@ class Member(Model):
     package: Mapped[str] = mapped_column(String(16))
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     enrolled_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", use_alter=True), index=True)
+    # The agent who serves him now (his visits and reminders): the one who enrolled him, until the branch hands
+    # him to another. enrolled_by_agent_id stays who enrolled him (the acquisition incentive is his).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", use_alter=True), index=True)
     enrolled_on: Mapped[date]
     # The standing as last derived (the reconciliation re-derives it from payments; these are its cache).
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)

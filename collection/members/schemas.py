@@ -94,6 +94,7 @@ class MemberSchema(Schema):
     package = fields.String()
     branch_id = fields.Integer()
     enrolled_by_agent_id = fields.Integer(allow_none=True)
+    agent_id = fields.Integer(allow_none=True, metadata={"description": "The agent who serves the member now"})
     enrolled_on = fields.Date()
     monthly_amount_idr = fields.Integer(metadata={"description": "What this month's contribution is for this member"})
     status = fields.String()

@@ -81,6 +81,7 @@ class MemberView:
     package: str
     branch_id: int
     enrolled_by_agent_id: int | None
+    agent_id: int | None
     enrolled_on: date
     monthly_amount_idr: int
     status: str
@@ -196,6 +197,7 @@ def _view(member: Member, table: RateTable, month: Month) -> MemberView:
         package=member.package,
         branch_id=member.branch_id,
         enrolled_by_agent_id=member.enrolled_by_agent_id,
+        agent_id=member.agent_id,
         enrolled_on=member.enrolled_on,
         monthly_amount_idr=monthly,
         status=member.status,
@@ -281,6 +283,7 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
         package=data["package"],
         branch_id=branch.id,
         enrolled_by_agent_id=agent.id if agent else None,
+        agent_id=agent.id if agent else None,
         enrolled_on=today,
         status=MemberStatus.ACTIVE,
         first_month=month,

@@ -170,7 +170,7 @@ def _derived(row: Any) -> DerivedStanding:
         period_started_on=_date(row["started_on"]),
         terms=(row["bracket"], row["package"], row["sector"]),
         phone=row["phone"],
-        agent_id=row["enrolled_by_agent_id"],
+        agent_id=row["agent_id"],
         cached_status=row["cached_status"],
         cached_paid_through=None if row["cached_paid_through"] is None else _month(row["cached_paid_through"]),
         status=MemberStatus(row["status"]),
@@ -322,7 +322,7 @@ settled AS (
 WITH {ctes}
 totals AS (
     SELECT m.id AS member_id, m.status AS cached_status, m.paid_through AS cached_paid_through,
-           m.bracket, m.package, m.sector, m.phone, m.enrolled_by_agent_id, m.first_month,
+           m.bracket, m.package, m.sector, m.phone, m.agent_id, m.first_month,
            m.period_started_on AS started_on, {owed_from} AS owed_from, {d.index(owed_from)} AS owed_from_i,
            {d.index("m.paid_through")} AS cached_paid_through_i,
            {settled_columns}
@@ -370,7 +370,7 @@ standing AS (
     FROM gaps s
     {paid_through_join}
 )
-SELECT member_id, first_month, started_on, bracket, package, sector, phone, enrolled_by_agent_id, cached_status,
+SELECT member_id, first_month, started_on, bracket, package, sector, phone, agent_id, cached_status,
        cached_paid_through, status, paid_through_i, overdue, first_gap AS oldest_unpaid_i, beyond_horizon, remind,
        settled_count, first_i AS first_settled_i, last_i AS last_settled_i
 FROM standing s

@@ -191,6 +191,7 @@ class _Enrolment:
                     "package": self.programme.package,
                     "branch_id": self.programme.branch_id,
                     "enrolled_by_agent_id": None,
+                    "agent_id": None,
                     "enrolled_on": self.today,
                     "status": MemberStatus.ACTIVE.value,
                     "first_month": self.covered_from,

@@ -533,12 +533,12 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
 
 
 def add_visit(session: DbSession, member: Member, reason: str, source_id: int, note: str) -> None:
-    """Put a member on the visit list of the agent who enrolled him (the branch sees it too)."""
+    """Put a member on the visit list of the agent who serves him (the branch sees it too)."""
     session.add(
         VisitItem(
             member_id=member.id,
             branch_id=member.branch_id,
-            agent_id=member.enrolled_by_agent_id,
+            agent_id=member.agent_id,
             reason=reason,
             source_id=source_id,
             note=note[:200],

@@ -158,6 +158,7 @@ def enrol_with_mandates(app: Any, world: dict[str, Any], count: int) -> list[Enr
                 "package": "JKK+JKM",
                 "branch_id": world["pkp"],
                 "enrolled_by_agent_id": world["agent"].agent_id,
+                "agent_id": world["agent"].agent_id,
                 "enrolled_on": today,
                 "status": "active",
                 "first_month": NOVEMBER,
