@@ -154,7 +154,7 @@ class Settlements(MethodView):
             )
         response = jsonify(SettlementImportSchema().dump(settlements.describe_import(record)))
         response.status_code = 200 if record.status == "done" else 202
-        response.headers["Location"] = url_for("payments.SettlementImportById", import_id=record.id)
+        response.headers["Location"] = url_for("autodebit.SettlementImportById", import_id=record.id)
         return response
 
 
