@@ -240,12 +240,13 @@ def _views(session: DbSession, branch: Branch, files: list[RemittanceFile], now:
     today = local_today(branch.timezone, now)
     first = min(f.business_date for f in files)
     holidays = holidays_for(session, branch, first, max(today, first) + timedelta(days=31))
-    names = dict(
-        session.execute(
+    names: dict[int, str] = dict(
+        (row[0], row[1])
+        for row in session.execute(
             select(StaffUser.id, StaffUser.full_name).where(
                 StaffUser.id.in_({f.acknowledged_by_user_id for f in files if f.acknowledged_by_user_id})
             )
-        ).tuples()
+        )
     )
     views = []
     for f in files:
@@ -362,7 +363,7 @@ def write_pickup(session: DbSession, branch_id: int, instance_path: Path) -> lis
         file_id
         for file_id, name in session.execute(
             select(RemittanceFile.id, RemittanceFile.name).where(RemittanceFile.branch_id == branch_id)
-        ).tuples()
+        )
         if name not in present
     ]
     written = []
