@@ -31,8 +31,8 @@ from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
 from payments.autodebit.services import process_webhook_events
-from payments.remittance.services import make_file
 from payments.autodebit.signatures import midtrans_signature
+from payments.remittance.services import make_file
 from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
