@@ -1,6 +1,6 @@
 """Making a branch's remittance file, listing and downloading files, and finance's acknowledgement.
 
-What a file carries (set-based SQL, two INSERT … SELECT and one streamed SELECT):
+What a file carries (set-based SQL: two selections written in batches, and one streamed SELECT for the file):
 
 - every allocation (a settled contribution month) of the branch's members not carried before, unless its
   payment came by the ``imported`` channel or was reversed before any file carried it;
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import Select, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -43,6 +43,7 @@ READERS = (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN)
 ACKNOWLEDGERS = (Role.BRANCH_FINANCE, Role.ADMIN)
 MAX_REFERENCE = 64
 STREAM_ROWS = 10_000
+WRITE_ROWS = 5_000  # PostgreSQL takes at most 65,535 parameters in a statement
 
 
 # --- making a file -----------------------------------------------------------------------------------
@@ -75,18 +76,27 @@ def _new_mark(session: DbSession, covered: int, now: datetime) -> int:
     return max(covered, found or 0)
 
 
-def _add_payment_lines(session: DbSession, file_id: int, branch_id: int, covered: int) -> None:
+def _store_lines(session: DbSession, file_id: int, branch_id: int, kind: str, candidates: Select[int, int]) -> int:
+    """Write the lines ``candidates`` selects (allocation id, amount), in batches. Selected first, then inserted:
+    an INSERT … SELECT whose anti-join reads the table it grows turns quadratic on PostgreSQL."""
+    found = session.execute(candidates).all()
+    for start in range(0, len(found), WRITE_ROWS):
+        session.execute(
+            insert(RemittanceLine),
+            [
+                {"file_id": file_id, "branch_id": branch_id, "allocation_id": a, "kind": kind, "amount_idr": amount}
+                for a, amount in found[start : start + WRITE_ROWS]
+            ],
+        )
+    return len(found)
+
+
+def _add_payment_lines(session: DbSession, file_id: int, branch_id: int, covered: int) -> int:
     carried = exists().where(
         RemittanceLine.allocation_id == PaymentAllocation.id, RemittanceLine.kind == literal("payment")
     )
     candidates = (
-        select(
-            literal(file_id),
-            literal(branch_id),
-            PaymentAllocation.id,
-            literal("payment"),
-            PaymentAllocation.amount_idr,
-        )
+        select(PaymentAllocation.id, PaymentAllocation.amount_idr)
         .join(Member, Member.id == PaymentAllocation.member_id)
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
         .where(
@@ -97,16 +107,15 @@ def _add_payment_lines(session: DbSession, file_id: int, branch_id: int, covered
             ~carried,
         )
     )
-    columns = ("file_id", "branch_id", "allocation_id", "kind", "amount_idr")
-    session.execute(insert(RemittanceLine).from_select(columns, candidates))
+    return _store_lines(session, file_id, branch_id, "payment", candidates)
 
 
-def _add_reversal_lines(session: DbSession, file_id: int, branch_id: int) -> None:
+def _add_reversal_lines(session: DbSession, file_id: int, branch_id: int) -> int:
     sent = aliased(RemittanceLine)
     undone = aliased(RemittanceLine)
     already = exists().where(undone.allocation_id == sent.allocation_id, undone.kind == literal("reversal"))
     candidates = (
-        select(literal(file_id), literal(branch_id), sent.allocation_id, literal("reversal"), -sent.amount_idr)
+        select(sent.allocation_id, -sent.amount_idr)
         .join(PaymentAllocation, PaymentAllocation.id == sent.allocation_id)
         .where(
             sent.branch_id == branch_id,
@@ -116,8 +125,7 @@ def _add_reversal_lines(session: DbSession, file_id: int, branch_id: int) -> Non
             ~already,
         )
     )
-    columns = ("file_id", "branch_id", "allocation_id", "kind", "amount_idr")
-    session.execute(insert(RemittanceLine).from_select(columns, candidates))
+    return _store_lines(session, file_id, branch_id, "reversal", candidates)
 
 
 def _file_lines(session: DbSession, file_id: int) -> Iterator[Line]:
@@ -170,9 +178,8 @@ def make_file(session: DbSession, branch_id: int, now: datetime, actor_id: int |
     )
     session.add(record)
     session.flush()
-    _add_payment_lines(session, record.id, branch_id, covered)
-    _add_reversal_lines(session, record.id, branch_id)
-    count = session.scalar(select(func.count()).where(RemittanceLine.file_id == record.id)) or 0
+    count = _add_payment_lines(session, record.id, branch_id, covered)
+    count += _add_reversal_lines(session, record.id, branch_id)
     if count == 0:
         savepoint.rollback()  # nothing new: no file (the mark still moves)
     else:
