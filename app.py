@@ -32,6 +32,9 @@ import payments.finance.statement_pages
 import payments.ledger.models
 import payments.ledger.pages
 import payments.ledger.routes
+import payments.remittance.models
+import payments.remittance.pages
+import payments.remittance.routes
 from commands.cli import register_commands
 from core import guards, i18n, settings
 from core.errors import ErrorSchema, register_error_handlers
@@ -48,6 +51,7 @@ MODELS = (  # every table, registered before db.create_all() and Alembic look at
     payments.autodebit.models,
     payments.finance.models,
     agents.incentives.models,
+    payments.remittance.models,
 )
 API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the docs' sections
     organisation.routes.bp,
@@ -57,18 +61,21 @@ API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the d
     payments.finance.routes.bp,
     collection.sponsors.routes.bp,
     agents.incentives.routes.bp,
+    payments.remittance.routes.bp,
 )
 FINANCE_DESK = (  # the modules that add their pages to the finance desk's blueprint (/keuangan)
     payments.finance.batch_pages,
     payments.finance.statement_pages,
     payments.finance.report_pages,
     agents.incentives.pages,
+    payments.remittance.pages,
 )
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
     payments.finance.desk.bp,
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
+    payments.remittance.pages.templates,  # no routes: the folder of its finance-desk templates
 )
 
 

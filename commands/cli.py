@@ -24,6 +24,7 @@ from organisation.models import Branch, StaffUser
 from payments.finance.bank import import_statement
 from payments.finance.batches import close_day
 from payments.finance.statements import BANK_FORMATS
+from payments.remittance import services as remittance
 
 
 def register_commands(app: Flask) -> None:
@@ -137,6 +138,29 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  row {row['row']} ({row['nik']}): {row.get('field')}: {row.get('reason')}")
         if record.rejected > 50:
             click.echo(f"  … and {record.rejected - 50} more rejected rows (GET /api/v1/sponsor-imports/{record.id})")
+
+    @app.cli.group("remittance")
+    def remittance_group() -> None:
+        """Remittance files for BPJS Ketenagakerjaan's national system."""
+
+    @remittance_group.command("make")
+    @click.option("--branch", "branch_code", required=True, help="Branch code, e.g. PKP.")
+    def remittance_make(branch_code: str) -> None:
+        """Make the branch's next file now (what came since its last one) and write it to the pick-up folder."""
+        try:
+            branch = remittance.branch_by_code(db.session, branch_code)
+        except DomainError as error:
+            raise click.BadParameter(error.message, param_hint="--branch") from error
+        record = remittance.make_file(db.session, branch.id, utcnow())
+        folder = remittance.pickup_folder(Path(current_app.instance_path), branch.code)
+        written = remittance.write_pickup(db.session, branch.id, Path(current_app.instance_path))
+        if record is None:
+            click.echo(f"{branch.code}: nothing new since the last file; no file made")
+        else:
+            total = f"{record.total_idr:,}".replace(",", ".")
+            click.echo(f"{record.name}: {record.line_count} lines, total Rp{total}, sha256 {record.sha256}")
+        for path in written:
+            click.echo(f"written: {folder / path.name}")
 
     @app.cli.command("end-sessions")
     @click.argument("username")

@@ -35,6 +35,7 @@ from payments.autodebit.models import Mandate
 from payments.finance.desk import BRANCH_CHOICE
 from payments.finance.models import MatchProposal
 from payments.ledger.models import DailyBatch, Payment
+from payments.remittance.models import RemittanceFile
 from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
 
@@ -111,6 +112,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /branches/{branch_id}/incentives/{month}/agents/{agent_id}": (401, 403, OK, OK, 403, HID, HID, OK),
     "POST /branches/{branch_id}/incentives/{month}/approve":     (401, 403, 403, OK,  403, 403, HID, OK),
     "GET /agents/me/incentives/{month}":                         (401, OK,  403, 403, OK,  403, 403, 403),
+    "GET /branches/{branch_id}/remittance-files":                (401, 403, OK,  OK,  403, HID, HID, OK),
+    "GET /remittance-files/{file_id}":                           (401, 403, OK,  OK,  403, HID, HID, OK),
+    "GET /remittance-files/{file_id}/csv":                       (401, 403, OK,  OK,  403, HID, HID, OK),
+    "POST /remittance-files/{file_id}/acknowledgement":          (401, 403, 403, OK,  403, 403, HID, OK),
 }
 # fmt: on
 
@@ -155,6 +160,7 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         "sponsor_payment_id": ids["sponsor_payment"],
         "month": MONTH,
         "agent_id": world.staff["agent_a"].agent_id,
+        "file_id": ids["remittance_file"],
     }
 
 
@@ -256,6 +262,7 @@ REQUESTS: dict[str, Request] = {
         "content_type": "multipart/form-data",
     },
     "POST /sponsor-programmes/{programme_id}/payments": lambda w, caller: {"json": {}, "headers": _key()},
+    "POST /remittance-files/{file_id}/acknowledgement": lambda w, caller: {"json": {"reference": f"BPJS-ACK-{caller}"}},
 }
 
 
@@ -381,7 +388,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
-    "import", "sponsor_payment", "statement_import", "settlement_import",
+    "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file",
 )  # fmt: skip
 
 
@@ -434,6 +441,9 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/saluran":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/kinerja":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/retensi":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/remitansi":                                  (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/remitansi/<int:file_id>/unduh":              (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/remitansi/<int:file_id>/konfirmasi":        (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "GET /r/<string:code>":                                     (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
 }
@@ -488,6 +498,7 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /keuangan/usulan/<int:proposal_id>/putuskan": {"decision": "reject", "note": "bukan bunga"},
         "POST /keuangan/insentif/setujui": {"month": MONTH},
         "POST /keuangan/cakupan/target": {"year": "2026", "targets": "1971,5000,BPS"},
+        "POST /keuangan/remitansi/<int:file_id>/konfirmasi": {"reference": f"WEB-ACK-{caller}"},
     }
     return forms.get(rule, {}) | (
         {"csrf_token": CSRF} if rule.startswith("POST /agen") or rule.startswith("POST /k") else {}
@@ -506,6 +517,7 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "code": ids["receipt_code"],
         "provider_name": "midtrans",
         "import_id": ids["statement_import"],
+        "file_id": ids["remittance_file"],
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
@@ -536,6 +548,9 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
         .where(MatchProposal.statement_line_id == ids["line"]),
         "POST /keuangan/usulan/<int:proposal_id>/putuskan": select(MatchProposal.decision).where(
             MatchProposal.id == ids["proposal"]
+        ),
+        "POST /keuangan/remitansi/<int:file_id>/konfirmasi": select(RemittanceFile.acknowledgement_reference).where(
+            RemittanceFile.id == ids["remittance_file"]
         ),
     }
     if rule not in probes:

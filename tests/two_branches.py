@@ -2,7 +2,8 @@
 
 Branch A (Pangkalpinang) has members, a cash payment and its receipt, a deposit, a closed day's batch, an imported
 statement with unmatched credits and open proposals, a mandate with a settled debit and a callback in finance's
-review queue, a sponsor programme with imported members and a sponsor payment. Branch B (Pontianak) has its own
+review queue, a sponsor programme with imported members and a sponsor payment, and the remittance file of
+all that money. Branch B (Pontianak) has its own
 staff. Every path id the tests use points at one of branch A's objects; ``secrets`` are strings only someone who
 can see branch A's data could write in an answer (NIKs, KPJs, receipt numbers, order ids, bank references).
 """
@@ -31,6 +32,7 @@ from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
 from payments.autodebit.services import process_webhook_events
 from payments.autodebit.signatures import midtrans_signature
+from payments.remittance.services import make_file
 from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
@@ -194,6 +196,12 @@ def build(app: Any) -> TwoBranches:
     world.ids["sponsor_payment"] = sponsor_payment["id"]
     world.secrets.add(sponsor_payment["receipt_number"])
     world.ids["new_nik"] = nik_for(born=date(1986, 5, 6), serial=21)  # for adding one person to the programme
+
+    # The day's remittance file for the national system: the cash, the settled debit and the sponsor's payment.
+    with app.app_context():
+        remittance = make_file(db.session, a, NOW)
+        assert remittance is not None
+        world.ids["remittance_file"] = remittance.id
     return world
 
 

@@ -26,6 +26,7 @@ from payments.autodebit.settlements import run_settlement_import
 from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
+from payments.remittance import services as remittance
 from workers.queues import DEFAULT, LONG_JOB_TIMEOUT, LOW, queue, schedule_outbox_delivery
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,25 @@ def fan_out_day_end() -> list[int]:
         branch_ids = reconciliation.branches_at_local_hour(db.session, utcnow(), DAY_END_HOUR)
         for branch_id in branch_ids:
             queue(DEFAULT).enqueue(close_branch_days, branch_id)
+        return branch_ids
+
+
+def make_remittance_file(branch_id: int, on: str | None = None) -> dict[str, object]:
+    """After the branch's day end: its remittance file of what came since the last one (none when nothing did),
+    and every file of the branch not yet in its pick-up folder written there; safe to re-run."""
+    app = _app()
+    with app.app_context():
+        record = remittance.make_file(db.session, branch_id, datetime.fromisoformat(on) if on else utcnow())
+        written = remittance.write_pickup(db.session, branch_id, Path(app.instance_path))
+        return {"file": record.name if record else None, "written": [path.name for path in written]}
+
+
+def fan_out_remittance_files() -> list[int]:
+    """Hourly: a remittance job for each branch whose day has just ended (21:00 local, after its batches)."""
+    with _app().app_context():
+        branch_ids = reconciliation.branches_at_local_hour(db.session, utcnow(), DAY_END_HOUR)
+        for branch_id in branch_ids:
+            queue(DEFAULT).enqueue(make_remittance_file, branch_id, job_timeout=LONG_JOB_TIMEOUT)
         return branch_ids
 
 

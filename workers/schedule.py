@@ -25,6 +25,9 @@ cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *", job_timeout=L
 cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
 # Daily batches: every hour, the branches where it is now 21:00 local time close the day for finance.
 cron.register(jobs.fan_out_day_end, DEFAULT, cron="10 * * * *")
+# Remittance: every hour, the branches whose day has just ended (21:40 local, after their batches) get their file
+# for the national system, written to the pick-up folder too.
+cron.register(jobs.fan_out_remittance_files, DEFAULT, cron="40 * * * *")
 # Sponsor programmes: every morning (23:30 UTC is 06:30 WIB), those whose last month has passed end, and their
 # members hear that they pay themselves from now on.
 cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)

@@ -357,6 +357,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # Sponsor retention
     "retention": ("Retensi peserta sponsor", "Sponsor retention"),
     "nav_retention": ("Retensi", "Retention"),
+    "nav_remittance": ("Remitansi", "Remittance"),
     "programme": ("Program", "Programme"),
     "last_sponsored_month": ("Bulan sponsor terakhir", "Last sponsored month"),
     "months_after": ("{n} bln setelah", "{n} mo. after"),
