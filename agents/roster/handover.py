@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from agents.roster.models import AgentArea
 from agents.roster.rules import Area, destination
 from agents.roster.services import actor_id, agent_for, require_roster_role
+from collection.members.models import Member, VisitItem
 from core import audit
 from core.errors import Conflict, field_error
 from core.extensions import DbSession
-from collection.members.models import Member, VisitItem
 from organisation.models import Agent, AgentStatus, StaffUser
 
 BATCH = 5_000  # ids per UPDATE: PostgreSQL takes at most 65,535 parameters in a statement
@@ -70,7 +70,9 @@ def hand_over(
         Area(a.kind, a.key, a.label) for a in session.scalars(select(AgentArea).where(AgentArea.agent_id == target.id))
     ]
     if by_village and not areas:
-        raise field_error("to_agent_id", f"Agent {target.code} has no areas: give him villages first (PATCH the agent).")
+        raise field_error(
+            "to_agent_id", f"Agent {target.code} has no areas: give him villages first (PATCH the agent)."
+        )
     receivers = {target.id: Moved(target.id, target.code), default.id: Moved(default.id, default.code)}
 
     def goes_to(village: str | None, district_code: str) -> int:
@@ -102,10 +104,10 @@ def hand_over(
         counts = receivers[receiver].visits_by_reason
         counts[reason] = counts.get(reason, 0) + 1
     for receiver, member_ids in members_to.items():
-        _move(session, Member, Member.agent_id, source.id, receiver, member_ids)
+        _move(session, Member, source.id, receiver, member_ids)
         receivers[receiver].members = len(member_ids)
     for receiver, visit_ids in visits_to.items():
-        _move(session, VisitItem, VisitItem.agent_id, source.id, receiver, visit_ids)
+        _move(session, VisitItem, source.id, receiver, visit_ids)
         receivers[receiver].visits = len(visit_ids)
     report = HandOverReport(
         from_agent_id=source.id,
@@ -122,7 +124,11 @@ def hand_over(
         source.id,
         actor_id(actor),
         by_village=by_village,
-        before={"agent_id": source.id, "member_ids": [row[0] for row in member_rows], "visit_ids": [r[0] for r in visit_rows]},
+        before={
+            "agent_id": source.id,
+            "member_ids": [row[0] for row in member_rows],
+            "visit_ids": [r[0] for r in visit_rows],
+        },
         after={
             str(receiver): {"member_ids": members_to.get(receiver, []), "visit_ids": visits_to.get(receiver, [])}
             for receiver in receivers
@@ -148,14 +154,16 @@ def _receiver(session: DbSession, source: Agent, agent_id: int, name: str) -> Ag
     return receiver
 
 
-def _move(session: DbSession, model: type, column: object, source_id: int, receiver_id: int, ids: list[int]) -> None:
+def _move(
+    session: DbSession, model: type[Member] | type[VisitItem], source_id: int, receiver_id: int, ids: list[int]
+) -> None:
     """Set the agent of these rows, a batch of ids at a time, only where it is still the source (a row moved
     meanwhile stays where it went)."""
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         session.execute(
-            update(model)  # type: ignore[arg-type]
-            .where(model.id.in_(chunk), column == source_id)  # type: ignore[attr-defined]
+            update(model)
+            .where(model.id.in_(chunk), model.agent_id == source_id)
             .values(agent_id=receiver_id)
             .execution_options(synchronize_session=False)
         )

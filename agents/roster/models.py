@@ -66,9 +66,7 @@ class AgentStatusChange(Model):
     table answers "since when" for the reactivation rule and the idle clock)."""
 
     __tablename__ = "agent_status_changes"
-    __table_args__ = (
-        CheckConstraint("to_status IN ('active', 'deactivated', 'terminated')", name="to_status_known"),
-    )
+    __table_args__ = (CheckConstraint("to_status IN ('active', 'deactivated', 'terminated')", name="to_status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)

@@ -79,7 +79,9 @@ def propose_idle_deactivations(session: DbSession, now: datetime) -> dict[str, i
 
 
 def _propose(session: DbSession, agent: Agent, idle_since: datetime, now: datetime) -> bool:
-    proposal = DeactivationProposal(agent_id=agent.id, branch_id=agent.branch_id, idle_since=idle_since, proposed_at=now)
+    proposal = DeactivationProposal(
+        agent_id=agent.id, branch_id=agent.branch_id, idle_since=idle_since, proposed_at=now
+    )
     try:
         with session.begin_nested():  # a second run at the same moment: the partial unique index keeps one
             session.add(proposal)
@@ -134,9 +136,7 @@ def list_proposals(
 def _open_proposal(session: DbSession, actor: StaffUser | None, proposal_id: int) -> DeactivationProposal:
     require_roster_role(actor)
     proposal = session.get(DeactivationProposal, proposal_id, with_for_update=True)
-    if proposal is None or (
-        actor is not None and actor.role != Role.ADMIN and actor.branch_id != proposal.branch_id
-    ):
+    if proposal is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != proposal.branch_id):
         raise NotFound(f"There is no proposal {proposal_id} in your branch.")
     if proposal.status != ProposalStatus.OPEN:
         raise Conflict(f"Proposal {proposal_id} is {proposal.status} already.", reason="proposal_decided")

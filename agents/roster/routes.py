@@ -14,12 +14,12 @@ from agents.roster.schemas import (
     AgentQuerySchema,
     AgentRequestSchema,
     AgentSchema,
+    AgentStatusReasonSchema,
+    DeactivationProposalQuerySchema,
+    DeactivationProposalSchema,
     HandOverReportSchema,
     HandOverRequestSchema,
-    NoteSchema,
-    ProposalQuerySchema,
-    ProposalSchema,
-    ReasonSchema,
+    ProposalNoteSchema,
 )
 from core.clock import app_now
 from core.extensions import db
@@ -72,7 +72,7 @@ class AgentById(MethodView):
 @bp.route("/agents/<int:agent_id>/deactivate")
 class Deactivate(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(ReasonSchema)
+    @bp.arguments(AgentStatusReasonSchema)
     @bp.response(200, AgentSchema)
     @bp.alt_response(409, description="The agent is not active")
     def post(self, payload: dict[str, Any], agent_id: int) -> Any:
@@ -83,7 +83,7 @@ class Deactivate(MethodView):
 @bp.route("/agents/<int:agent_id>/terminate")
 class Terminate(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(ReasonSchema)
+    @bp.arguments(AgentStatusReasonSchema)
     @bp.response(200, AgentSchema)
     @bp.alt_response(409, description="The agent is terminated already")
     def post(self, payload: dict[str, Any], agent_id: int) -> Any:
@@ -94,7 +94,7 @@ class Terminate(MethodView):
 @bp.route("/agents/<int:agent_id>/reactivate")
 class Reactivate(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(ReasonSchema)
+    @bp.arguments(AgentStatusReasonSchema)
     @bp.response(200, AgentSchema)
     @bp.alt_response(409, description="Not deactivated, or less than 6 months since his deactivation")
     def post(self, payload: dict[str, Any], agent_id: int) -> Any:
@@ -125,8 +125,8 @@ class HandOver(MethodView):
 @bp.route("/branches/<int:branch_id>/agent-proposals")
 class BranchProposals(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(ProposalQuerySchema, location="query")
-    @bp.response(200, ProposalSchema(many=True))
+    @bp.arguments(DeactivationProposalQuerySchema, location="query")
+    @bp.response(200, DeactivationProposalSchema(many=True))
     def get(self, query: dict[str, Any], branch_id: int) -> Any:
         """Agents proposed for deactivation after 3 months without a transaction (open ones unless asked)."""
         wanted = None if query["status"] == "all" else query["status"]
@@ -137,8 +137,8 @@ class BranchProposals(MethodView):
 @bp.route("/agent-proposals/<int:proposal_id>/accept")
 class AcceptProposal(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(NoteSchema)
-    @bp.response(200, ProposalSchema)
+    @bp.arguments(ProposalNoteSchema)
+    @bp.response(200, DeactivationProposalSchema)
     @bp.alt_response(409, description="Decided already, or the agent has transacted since")
     def post(self, payload: dict[str, Any], proposal_id: int) -> Any:
         """Accept: the agent is deactivated."""
@@ -149,8 +149,8 @@ class AcceptProposal(MethodView):
 @bp.route("/agent-proposals/<int:proposal_id>/dismiss")
 class DismissProposal(MethodView):
     @require_roles(*CHANGE)
-    @bp.arguments(NoteSchema)
-    @bp.response(200, ProposalSchema)
+    @bp.arguments(ProposalNoteSchema)
+    @bp.response(200, DeactivationProposalSchema)
     @bp.alt_response(409, description="Decided already")
     def post(self, payload: dict[str, Any], proposal_id: int) -> Any:
         """Dismiss: the agent stays active, and his 3 months count again from now."""

@@ -14,12 +14,19 @@ _ID = validate.Range(min=1, max=MAX_ID)
 
 
 class AgentRequestSchema(Schema):
-    nik = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "1971011201900001"})
+    nik = fields.String(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"example": "1971011201900001"}
+    )
     name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "0812-3456-7890"})
+    phone = fields.String(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"example": "0812-3456-7890"}
+    )
     wadah_id = fields.Integer(required=True, validate=_ID)
     code = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=40), metadata={"description": "Made if left out"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "Made if left out"},
     )
     username = fields.String(
         load_default=None,
@@ -38,14 +45,16 @@ class AgentRequestSchema(Schema):
 class AgentEditSchema(Schema):
     phone = fields.String(validate=validate.Length(min=1, max=40))
     wadah_id = fields.Integer(validate=_ID)
-    areas = fields.List(fields.String(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=MAX_AREAS))
+    areas = fields.List(
+        fields.String(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=MAX_AREAS)
+    )
 
 
 class AgentQuerySchema(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in AgentStatus]))
 
 
-class AreaSchema(Schema):
+class AgentAreaSchema(Schema):
     kind = fields.String()
     key = fields.String()
     label = fields.String()
@@ -67,7 +76,7 @@ class AgentSchema(Schema):
     birth_date = fields.Date(allow_none=True)
     sex = fields.String(allow_none=True)
     member_id = fields.Integer(allow_none=True, metadata={"description": "His own membership, when iuran has it"})
-    areas = fields.List(fields.Nested(AreaSchema))
+    areas = fields.List(fields.Nested(AgentAreaSchema))
     members_served = fields.Integer()
     open_visits = fields.Integer()
     cash_on_hand_idr = fields.Integer(metadata={"description": "Cash collected and not yet deposited"})
@@ -78,7 +87,7 @@ class AgentSchema(Schema):
     )
 
 
-class ReasonSchema(Schema):
+class AgentStatusReasonSchema(Schema):
     reason = fields.String(required=True, validate=[validate.Length(min=3, max=200), has_letters])
 
 
@@ -88,7 +97,7 @@ class HandOverRequestSchema(Schema):
     default_agent_id = fields.Integer(load_default=None, allow_none=True, validate=_ID)
 
 
-class MovedSchema(Schema):
+class HandedOverSchema(Schema):
     agent_id = fields.Integer()
     agent_code = fields.String()
     members = fields.Integer()
@@ -103,20 +112,20 @@ class HandOverReportSchema(Schema):
     by_village = fields.Boolean()
     members_moved = fields.Integer()
     visits_moved = fields.Integer()
-    moved = fields.List(fields.Nested(MovedSchema))
+    moved = fields.List(fields.Nested(HandedOverSchema))
 
 
-class ProposalQuerySchema(Schema):
+class DeactivationProposalQuerySchema(Schema):
     status = fields.String(
         load_default=ProposalStatus.OPEN.value, validate=validate.OneOf([*(s.value for s in ProposalStatus), "all"])
     )
 
 
-class NoteSchema(Schema):
+class ProposalNoteSchema(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
-class ProposalSchema(Schema):
+class DeactivationProposalSchema(Schema):
     id = fields.Integer(attribute="proposal.id")
     agent_id = fields.Integer(attribute="agent.id")
     agent_code = fields.String(attribute="agent.code")

@@ -22,7 +22,7 @@ from collection.members.nik import AGENT_MIN_AGE, NikError, parse_nik
 from collection.members.phones import PhoneError, normalise_phone
 from core import audit
 from core.clock import local_today
-from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import DbSession
 from core.regions import regions
 from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah, WebSession
@@ -190,12 +190,14 @@ def _check_new_agent(session: DbSession, branch: Branch, payload: dict[str, Any]
         errors.setdefault("nik", []).append(error.message)
     else:
         holder = session.scalar(
-            select(Agent.code).join(AgentProfile, AgentProfile.agent_id == Agent.id).where(
-                AgentProfile.nik == checked["nik"].nik
-            )
+            select(Agent.code)
+            .join(AgentProfile, AgentProfile.agent_id == Agent.id)
+            .where(AgentProfile.nik == checked["nik"].nik)
         )
         if holder is not None:
-            errors.setdefault("nik", []).append(f"NIK {checked['nik'].nik} is already agent {holder}: one agent per NIK.")
+            errors.setdefault("nik", []).append(
+                f"NIK {checked['nik'].nik} is already agent {holder}: one agent per NIK."
+            )
     if not checked["name"]:
         errors.setdefault("name", []).append("Write the agent's name as on his KTP.")
     _check_phone(payload.get("phone"), checked, errors)
@@ -208,7 +210,9 @@ def _check_new_agent(session: DbSession, branch: Branch, payload: dict[str, Any]
             errors.setdefault("code", []).append(str(error))
         else:
             if session.scalar(select(Agent.id).where(Agent.code == checked["code"])) is not None:
-                errors.setdefault("code", []).append(f"The code {checked['code']} is taken: leave it out for a new one.")
+                errors.setdefault("code", []).append(
+                    f"The code {checked['code']} is taken: leave it out for a new one."
+                )
     checked["username"] = None
     if payload.get("username"):
         checked["username"] = payload["username"].strip().lower()
@@ -366,7 +370,9 @@ def describe(session: DbSession, agents: Sequence[Agent]) -> list[AgentView]:
         Payment.agent_id,
     )
     deposited = _counts(
-        session, select(Deposit.agent_id, func.sum(Deposit.amount_idr)).where(Deposit.agent_id.in_(ids)), Deposit.agent_id
+        session,
+        select(Deposit.agent_id, func.sum(Deposit.amount_idr)).where(Deposit.agent_id.in_(ids)),
+        Deposit.agent_id,
     )
     changed = dict(
         session.execute(
