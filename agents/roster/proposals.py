@@ -158,7 +158,16 @@ def accept_proposal(
     change_status(session, actor, agent.id, AgentStatus.DEACTIVATED, reason[:200], now, commit=False)
     proposal.status = ProposalStatus.ACCEPTED  # change_status marked it superseded with the other open ones
     proposal.decided_by_user_id, proposal.decided_at, proposal.note = actor_id(actor), now, note
-    audit.record(session, "agent.deactivation_accepted", "agent", agent.id, actor_id(actor), proposal_id=proposal.id)
+    audit.record(
+        session,
+        "agent.deactivation_accepted",
+        "agent",
+        agent.id,
+        actor_id(actor),
+        proposal_id=proposal.id,
+        before={"proposal": ProposalStatus.OPEN.value},
+        after={"proposal": ProposalStatus.ACCEPTED.value},
+    )
     session.commit()
     return proposal, agent
 
@@ -173,7 +182,15 @@ def dismiss_proposal(
     proposal.status = ProposalStatus.DISMISSED
     proposal.decided_by_user_id, proposal.decided_at, proposal.note = actor_id(actor), now, note
     audit.record(
-        session, "agent.deactivation_dismissed", "agent", agent.id, actor_id(actor), proposal_id=proposal.id, note=note
+        session,
+        "agent.deactivation_dismissed",
+        "agent",
+        agent.id,
+        actor_id(actor),
+        proposal_id=proposal.id,
+        note=note,
+        before={"proposal": ProposalStatus.OPEN.value},
+        after={"proposal": ProposalStatus.DISMISSED.value},
     )
     session.commit()
     return proposal, agent
