@@ -12,6 +12,8 @@ import agents.field.pages
 import agents.incentives.models
 import agents.incentives.pages
 import agents.incentives.routes
+import agents.roster.models
+import agents.roster.routes
 import collection.members.models
 import collection.members.routes
 import collection.sponsors.models
@@ -52,6 +54,7 @@ MODELS = (  # every table, registered before db.create_all() and Alembic look at
     payments.finance.models,
     agents.incentives.models,
     payments.remittance.models,
+    agents.roster.models,
 )
 API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the docs' sections
     organisation.routes.bp,
@@ -62,6 +65,7 @@ API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the d
     collection.sponsors.routes.bp,
     agents.incentives.routes.bp,
     payments.remittance.routes.bp,
+    agents.roster.routes.bp,
 )
 FINANCE_DESK = (  # the modules that add their pages to the finance desk's blueprint (/keuangan)
     payments.finance.batch_pages,

@@ -116,6 +116,18 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /remittance-files/{file_id}":                           (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /remittance-files/{file_id}/csv":                       (401, 403, OK,  OK,  403, HID, HID, OK),
     "POST /remittance-files/{file_id}/acknowledgement":          (401, 403, 403, OK,  403, 403, HID, OK),
+    # the roster (agents/roster): its changes run in this order on one agent of branch A
+    "POST /branches/{branch_id}/agents":                         (401, 403, OK,  403, 403, HID, 403, OK),
+    "GET /branches/{branch_id}/agents":                          (401, 403, OK,  OK,  403, HID, HID, OK),
+    "GET /agents/{agent_id}":                                    (401, 403, OK,  OK,  403, HID, HID, OK),
+    "PATCH /agents/{agent_id}":                                  (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agents/{agent_id}/deactivate":                        (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agents/{agent_id}/reactivate":                        (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agents/{agent_id}/terminate":                         (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agents/{agent_id}/hand-over":                         (401, 403, OK,  403, 403, HID, 403, OK),
+    "GET /branches/{branch_id}/agent-proposals":                 (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agent-proposals/{proposal_id}/accept":                (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /agent-proposals/{proposal_id}/dismiss":               (401, 403, OK,  403, 403, HID, 403, OK),
 }
 # fmt: on
 
@@ -146,7 +158,10 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         "provider_name": "midtrans",
         "branch_id": world.a,
         "line_id": ids["line"],
-        "proposal_id": ids["proposal_2" if operation.endswith("/reject") else "proposal"],
+        "proposal_id": ids[
+            ("agent_proposal" if "/agent-proposals/" in operation else "proposal")
+            + ("_2" if operation.endswith(("/reject", "/dismiss")) else "")
+        ],
         "batch_id": ids["batch"],
         "year": 2026,
         "programme_id": ids["programme"],
@@ -159,7 +174,9 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         ],
         "sponsor_payment_id": ids["sponsor_payment"],
         "month": MONTH,
-        "agent_id": world.staff["agent_a"].agent_id,
+        "agent_id": ids["roster_agent"]
+        if operation.split(" ", 1)[1].startswith("/agents/{agent_id}")
+        else world.staff["agent_a"].agent_id,
         "file_id": ids["remittance_file"],
     }
 
@@ -263,6 +280,23 @@ REQUESTS: dict[str, Request] = {
     },
     "POST /sponsor-programmes/{programme_id}/payments": lambda w, caller: {"json": {}, "headers": _key()},
     "POST /remittance-files/{file_id}/acknowledgement": lambda w, caller: {"json": {"reference": f"BPJS-ACK-{caller}"}},
+    "POST /branches/{branch_id}/agents": lambda w, caller: {
+        "json": {
+            "nik": nik_for(serial=400 + CALLERS.index(caller)),
+            "name": "perisai matriks",
+            "phone": f"0813-4200-{CALLERS.index(caller):04d}",
+            "wadah_id": w.ids["wadah"],
+            "areas": ["Gerunggang"],
+        },
+        "headers": _key(),
+    },
+    "PATCH /agents/{agent_id}": lambda w, caller: {"json": {"phone": "0813-7777-0000", "areas": ["Semabung"]}},
+    "POST /agents/{agent_id}/deactivate": lambda w, caller: {"json": {"reason": "tiga bulan tanpa transaksi"}},
+    "POST /agents/{agent_id}/reactivate": lambda w, caller: {"json": {"reason": "kembali bekerja"}},
+    "POST /agents/{agent_id}/terminate": lambda w, caller: {"json": {"reason": "penipuan setoran"}},
+    "POST /agents/{agent_id}/hand-over": lambda w, caller: {"json": {"to_agent_id": w.staff["agent_a"].agent_id}},
+    "POST /agent-proposals/{proposal_id}/accept": lambda w, caller: {"json": {"note": "setuju"}},
+    "POST /agent-proposals/{proposal_id}/dismiss": lambda w, caller: {"json": {"note": "masih aktif"}},
 }
 
 
@@ -388,7 +422,8 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
-    "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file",
+    "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
+    "agent_proposal", "agent_proposal_2",
 )  # fmt: skip
 
 

@@ -24,9 +24,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agents.roster.models import DeactivationProposal
 from app import create_app
+from core.clock import utcnow
 from core.extensions import db
-from organisation.models import Branch
+from organisation.models import Agent, Branch
 from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
@@ -202,7 +204,39 @@ def build(app: Any) -> TwoBranches:
         remittance = make_file(db.session, a, NOW)
         assert remittance is not None
         world.ids["remittance_file"] = remittance.id
+    _roster(app, client, world)
     return world
+
+
+def _roster(app: Any, client: Any, world: TwoBranches) -> None:
+    """Three agents enrolled through the roster API: one to edit, deactivate, terminate and hand over, two proposed
+    for deactivation (one to accept, one to dismiss)."""
+    supervisor = world.staff["supervisor_a"]
+    with app.app_context():
+        agent_a = world.staff["agent_a"].agent_id
+        world.ids["wadah"] = db.session.scalar(select(Agent.wadah_id).where(Agent.id == agent_a))
+    enrolled = []
+    for serial in (41, 42, 43):
+        body = {
+            "nik": nik_for(born=date(1988, 7, 9), serial=serial),
+            "name": f"perisai matrixa {serial}",
+            "phone": f"0813-4100-00{serial}",
+            "wadah_id": world.ids["wadah"],
+            "areas": ["Gerunggang"],
+        }
+        agent = _ok(client.post(f"/api/v1/branches/{world.a}/agents", json=body, headers=_keyed(supervisor)), 201)
+        enrolled.append(agent["id"])
+        world.secrets.add(agent["nik"])
+    world.ids["roster_agent"] = enrolled[0]
+    with app.app_context():
+        since = utcnow()  # after their creation (the real clock's), so that accepting one deactivates him
+        proposals = [
+            DeactivationProposal(agent_id=agent_id, branch_id=world.a, idle_since=since, proposed_at=NOW)
+            for agent_id in enrolled[1:]
+        ]
+        db.session.add_all(proposals)
+        db.session.commit()
+        world.ids["agent_proposal"], world.ids["agent_proposal_2"] = (p.id for p in proposals)
 
 
 def _debits(app: Any, client: Any, world: TwoBranches) -> None:

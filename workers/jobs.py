@@ -11,6 +11,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from agents.roster import proposals as roster_proposals
 from app import create_app
 from collection.members import reconciliation
 from collection.sponsors import imports as sponsor_imports
@@ -187,3 +188,9 @@ def import_settlement_report(import_id: int) -> dict[str, int]:
     with _app().app_context():
         record = run_settlement_import(db.session, import_id, utcnow())
         return {"rows_done": record.rows_done, "new_lines": record.new_lines}
+
+
+def propose_idle_agent_deactivations() -> dict[str, int]:
+    """Propose the deactivation of agents with no transaction for 3 months to their branch's supervisors."""
+    with _app().app_context():
+        return roster_proposals.propose_idle_deactivations(db.session, utcnow())

@@ -33,3 +33,6 @@ cron.register(jobs.fan_out_remittance_files, DEFAULT, cron="40 * * * *")
 cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Web sessions that ended a month ago: their rows go every night (22:00 UTC is 05:00 WIB).
 cron.register(jobs.purge_web_sessions, LOW, cron="0 22 * * *")
+# Agents with no transaction for 3 months: proposed for deactivation to their supervisors every morning
+# (02:00 UTC is 09:00 WIB); a re-run proposes nobody twice.
+cron.register(jobs.propose_idle_agent_deactivations, LOW, cron="0 2 * * *")

@@ -512,11 +512,12 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
     """Alert each branch about its agents who hold cash past the deadline or over the limit (the Lebak case).
 
     Runs on a schedule, so an agent who stops collecting and keeps the cash is noticed too, not only one
-    who tries to record more. At most one alert per agent per day; returns how many were raised.
+    who tries to record more, and an agent deactivated or terminated who still holds cash (he can no longer
+    record any, but the cash is the branch's to recover). At most one alert per agent per day; returns how many
+    were raised.
     """
     holders = session.scalars(
         select(Agent)
-        .where(Agent.status == AgentStatus.ACTIVE)
         .where(select(Payment.id).where(Payment.agent_id == Agent.id, Payment.channel == Channel.CASH).exists())
         .order_by(Agent.id)
     )
