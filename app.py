@@ -18,6 +18,8 @@ import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
 import core.outbox
+import organisation.account_pages
+import organisation.admin_pages
 import organisation.models
 import organisation.routes
 import payments.autodebit.models
@@ -69,6 +71,8 @@ PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     payments.finance.desk.bp,
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
+    organisation.admin_pages.bp,
+    organisation.account_pages.bp,
 )
 
 

@@ -15,6 +15,7 @@ from collection.members.models import Member
 from collection.members.reconciliation import reconcile_branch, summary
 from collection.sponsors.imports import import_file, report_rows
 from collection.sponsors.programmes import programme_by_code
+from commands.admin import admin_group
 from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
 from core.errors import DomainError
@@ -28,6 +29,8 @@ from payments.finance.statements import BANK_FORMATS
 
 def register_commands(app: Flask) -> None:
     """Attach every CLI command to the app."""
+    app.cli.add_command(admin_group)
+
     @app.cli.command("demo-data")
     @click.option("--members-per-branch", default=750, show_default=True, help="Members to create in each branch.")
     def demo_data(members_per_branch: int) -> None:
