@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+from flask.cli import AppGroup
 
 from core.errors import DomainError
 from core.extensions import db
@@ -35,7 +36,7 @@ def read_password() -> str:
     return line
 
 
-@click.group("admin")
+@click.group("admin", cls=AppGroup)
 def admin_group() -> None:
     """Administer the organisation: the first admin, branches, staff, passwords."""
 
