@@ -45,7 +45,9 @@ def test_admin_create_makes_the_first_admin_from_a_password_on_stdin_and_then_re
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "staff.created"))
         assert event.details["via"] == "cli" and event.actor_user_id is None
     client = app.test_client()
-    assert client.post("/api/v1/auth/token", json={"username": "kepala", "password": "rahasia sekali"}).status_code == 201
+    assert (
+        client.post("/api/v1/auth/token", json={"username": "kepala", "password": "rahasia sekali"}).status_code == 201
+    )
 
 
 def test_admin_create_refuses_a_short_password_and_no_password(app):
@@ -178,9 +180,7 @@ def test_disabling_on_the_page_ends_the_users_cookie(app, client, world):
     assert agent.get("/agen/").status_code == 200
     web_login(client, "/admin", "supervisor.pkp")
 
-    done = client.post(
-        f"/admin/staf/{world['agent'].id}/nonaktifkan", data={"csrf_token": csrf(client, "/admin/staf")}
-    )
+    done = client.post(f"/admin/staf/{world['agent'].id}/nonaktifkan", data={"csrf_token": csrf(client, "/admin/staf")})
 
     assert done.status_code == 303
     assert agent.get("/agen/").status_code == 302

@@ -201,9 +201,13 @@ def test_staff_edits_are_audited_with_before_and_after_and_scoped(pinned_app, cl
     other = make_staff("branch_finance", world["ptk"], "finance.ptk")
     url = f"/api/v1/staff/{world['finance'].id}"
 
-    edited = client.patch(url, json={"full_name": "Bu Keuangan", "role": "supervisor"}, headers=world["supervisor"].headers)
+    edited = client.patch(
+        url, json={"full_name": "Bu Keuangan", "role": "supervisor"}, headers=world["supervisor"].headers
+    )
     to_admin = client.patch(url, json={"role": "admin"}, headers=world["supervisor"].headers)
-    other_branch = client.patch(f"/api/v1/staff/{other.id}", json={"full_name": "X"}, headers=world["supervisor"].headers)
+    other_branch = client.patch(
+        f"/api/v1/staff/{other.id}", json={"full_name": "X"}, headers=world["supervisor"].headers
+    )
     agent = client.patch(f"/api/v1/staff/{world['agent'].id}", json={"full_name": "X"}, headers=world["admin"].headers)
 
     assert edited.status_code == 200 and edited.get_json()["role"] == "supervisor"
