@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from core.errors import DomainError
 from core.extensions import db
+from core.guards import MAX_ID
 from organisation import administration as admin
 
 
@@ -63,8 +64,10 @@ def create(username: str, full_name: str, phone: str | None) -> None:
 @click.option("--province", "province_code", required=True, help="2-digit province code, e.g. 19.")
 @click.option("--regency", "regency_code", required=True, help="4-digit regency or city code, e.g. 1971.")
 @click.option("--timezone", help="Asia/Jakarta, Asia/Makassar or Asia/Jayapura (default: the province's).")
-@click.option("--cash-limit-idr", type=click.IntRange(min=1), help="Cash an agent may hold (default 5000000).")
-@click.option("--deposit-deadline-working-days", type=click.IntRange(min=0), help="Default 1.")
+@click.option(
+    "--cash-limit-idr", type=click.IntRange(min=1, max=MAX_ID), help="Cash an agent may hold (default 5000000)."
+)
+@click.option("--deposit-deadline-working-days", type=click.IntRange(min=0, max=30), help="Default 1.")
 def branch_create(**values: Any) -> None:
     """Open a branch office."""
     try:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.errors import DomainError, Forbidden
 from core.extensions import db
+from core.guards import MAX_ID
 from core.i18n import language
 from core.regions import TIMEZONES
 from organisation import administration as admin
@@ -130,7 +131,7 @@ def _chosen_branch() -> int | None:
     if g.user.role != Role.ADMIN:
         return cast(int | None, g.user.branch_id)
     chosen = request.args.get("cabang", "")
-    return int(chosen) if chosen.isdecimal() else None
+    return int(chosen) if chosen.isdecimal() and int(chosen) <= MAX_ID else None
 
 
 # --- login -----------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.errors import UtcDateTime
+from core.guards import MAX_ID
 from core.regions import TIMEZONES
 from organisation.administration import STAFF_ROLES
 
@@ -47,7 +48,9 @@ PROVINCE_CODE = validate.Regexp(r"^[0-9]{2}$", error="A province code has 2 digi
 REGENCY_CODE = validate.Regexp(r"^[0-9]{4}$", error="A regency or city code has 4 digits, e.g. 1971.")
 ZONE = validate.OneOf(TIMEZONES, error="Choose one of Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).")
 NAME = validate.Length(min=1, max=120, error="Write 1 to 120 characters.")
-MAX_IDR = 10**12
+MAX_IDR = MAX_ID  # the column is a 32-bit integer
+OWN_BRANCH = "An admin's choice of branch; a supervisor sees his own"
+ID = validate.Range(min=1, max=MAX_ID, error=f"An id is a whole number from 1 to {MAX_ID}.")
 
 
 class BranchCreateSchema(Schema):
@@ -83,7 +86,7 @@ class WadahSchema(Schema):
 
 
 class WadahCreateSchema(Schema):
-    branch_id = fields.Integer(required=True, strict=True)
+    branch_id = fields.Integer(required=True, strict=True, validate=ID)
     name = fields.String(required=True, validate=NAME)
     agreement_ref = fields.String(allow_none=True, validate=validate.Length(max=64, error="At most 64 characters."))
 
@@ -94,7 +97,9 @@ class WadahUpdateSchema(Schema):
 
 
 class WadahQuerySchema(Schema):
-    branch_id = fields.Integer(metadata={"description": "An admin's choice of branch; a supervisor sees his own"})
+    branch_id = fields.Integer(
+        validate=ID, metadata={"description": "An admin's choice of branch; a supervisor sees his own"}
+    )
 
 
 class StaffSchema(Schema):
@@ -120,7 +125,7 @@ class StaffCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     full_name = fields.String(required=True, validate=NAME)
     role = fields.String(required=True, validate=STAFF_ROLE)
-    branch_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    branch_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=ID)
     phone = fields.String(allow_none=True, validate=PHONE)
     password = fields.String(
         load_only=True,
@@ -133,11 +138,13 @@ class StaffUpdateSchema(Schema):
     full_name = fields.String(validate=NAME)
     phone = fields.String(allow_none=True, validate=PHONE)
     role = fields.String(validate=STAFF_ROLE)
-    branch_id = fields.Integer(strict=True, allow_none=True, metadata={"description": "An admin only"})
+    branch_id = fields.Integer(strict=True, allow_none=True, validate=ID, metadata={"description": "An admin only"})
 
 
 class StaffQuerySchema(Schema):
-    branch_id = fields.Integer(metadata={"description": "An admin's choice of branch; a supervisor sees his own"})
+    branch_id = fields.Integer(
+        validate=ID, metadata={"description": "An admin's choice of branch; a supervisor sees his own"}
+    )
 
 
 class StaffWithPasswordSchema(Schema):
