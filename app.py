@@ -20,6 +20,8 @@ import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
 import core.outbox
+import organisation.account_pages
+import organisation.admin_pages
 import organisation.models
 import organisation.routes
 import payments.autodebit.models
@@ -80,6 +82,8 @@ PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
     payments.remittance.pages.templates,  # no routes: the folder of its finance-desk templates
+    organisation.admin_pages.bp,
+    organisation.account_pages.bp,
 )
 
 

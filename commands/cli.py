@@ -15,6 +15,7 @@ from collection.members.models import Member
 from collection.members.reconciliation import reconcile_branch, summary
 from collection.sponsors.imports import import_file, report_rows
 from collection.sponsors.programmes import programme_by_code
+from commands.admin import admin_group
 from commands.agents import agent_cli
 from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
@@ -31,6 +32,7 @@ from payments.remittance import services as remittance
 def register_commands(app: Flask) -> None:
     """Attach every CLI command to the app."""
     app.cli.add_command(agent_cli)
+    app.cli.add_command(admin_group)
 
     @app.cli.command("demo-data")
     @click.option("--members-per-branch", default=750, show_default=True, help="Members to create in each branch.")

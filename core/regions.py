@@ -56,3 +56,26 @@ def regencies_of(province_code: str) -> list[tuple[str, str]]:
 def districts_of(regency_code: str) -> list[tuple[str, str]]:
     """The districts of a regency or city as (6-digit code, name), by code; empty if unknown."""
     return list(regions().districts_by_regency.get(regency_code, ()))
+
+
+# Indonesia's three time zones (UU/Keppres 41/1987): WIB = UTC+7, WITA = UTC+8, WIT = UTC+9, as IANA names.
+WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
+TIMEZONES = (WIB, WITA, WIT)
+
+# The zone of each province by its 2-digit code: Sumatra, Java, West and Central Kalimantan keep WIB; Bali, Nusa
+# Tenggara, South, East and North Kalimantan and Sulawesi keep WITA; Maluku and the Papua provinces keep WIT.
+PROVINCE_TIMEZONES: dict[str, str] = {
+    **dict.fromkeys(("11", "12", "13", "14", "15", "16", "17", "18", "19", "21"), WIB),  # Sumatra, Riau Islands
+    **dict.fromkeys(("31", "32", "33", "34", "35", "36"), WIB),  # Java
+    **dict.fromkeys(("61", "62"), WIB),  # West and Central Kalimantan
+    **dict.fromkeys(("51", "52", "53"), WITA),  # Bali, Nusa Tenggara
+    **dict.fromkeys(("63", "64", "65"), WITA),  # South, East and North Kalimantan
+    **dict.fromkeys(("71", "72", "73", "74", "75", "76"), WITA),  # Sulawesi
+    **dict.fromkeys(("81", "82"), WIT),  # Maluku
+    **dict.fromkeys(("91", "92", "93", "94", "95", "96"), WIT),  # Papua
+}
+
+
+def timezone_of_province(province_code: str) -> str | None:
+    """The IANA zone (WIB, WITA or WIT) a province keeps; None for an unknown code."""
+    return PROVINCE_TIMEZONES.get(province_code)

@@ -15,6 +15,16 @@ from organisation.models import Role, StaffUser
 from organisation.services import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+
+
+def refuse_if_password_must_change(user: StaffUser) -> None:
+    """A 403 whose ``reason`` says so for a user whose password someone else set (a reset, a new account)."""
+    if user.must_change_password:
+        raise Forbidden(
+            "Your password was set by someone else: choose your own with POST /api/v1/auth/password first.",
+            reason=PASSWORD_CHANGE_REQUIRED,
+        )
 
 
 def current_user() -> StaffUser:
@@ -37,6 +47,7 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
                 raise Unauthorized(
                     "The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token."
                 )
+            refuse_if_password_must_change(user)
             if roles and user.role not in roles:
                 allowed = ", ".join(sorted(roles))
                 raise Forbidden(f"This needs one of the roles {allowed}; you are '{user.role}'.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -81,6 +81,8 @@ class StaffUser(Model):
     phone: Mapped[str | None] = mapped_column(String(16))  # E.164, for alerts
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # set by a password someone else chose (a reset, a new account): no login goes further than changing it
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branch: Mapped[Branch | None] = relationship()
@@ -133,4 +135,3 @@ class WebSession(Model):
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
-

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from typing import cast
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from core.clock import app_now
@@ -37,11 +37,21 @@ def check_csrf() -> None:
         raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
 
 
+PASSWORD_PAGE = "akun.change_password"  # organisation/account_pages.py
+
+
 def web_user() -> StaffUser | None:
-    """The active user of this request's live web session (see organisation/logins.py), or None."""
+    """The active user of this request's live web session (see organisation/logins.py), or None.
+
+    A user whose password someone else set (a reset, a new account) is sent to the password page from every
+    page of every app (/agen, /keuangan, /admin) until he has chosen his own.
+    """
     if "web_user" not in g:
         g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
-    return cast(StaffUser | None, g.web_user)
+    user = cast(StaffUser | None, g.web_user)
+    if user is not None and user.must_change_password and request.blueprint != "akun":
+        abort(redirect(url_for(PASSWORD_PAGE, next=request.path), code=303))
+    return user
 
 
 def log_in(user: StaffUser, app: str) -> None:
@@ -80,6 +90,11 @@ def password_login(app: str) -> StaffUser:
         current_app.config,
         app=app,
     )
+
+
+def password_login_as(username: str, password: str) -> StaffUser:
+    """A logged-in user's password checked again (to change it), through the same throttles as a login."""
+    return check_password_login(db.session, username, password, request.remote_addr, current_app.config, app="web")
 
 
 def install(app: Flask) -> None:

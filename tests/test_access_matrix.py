@@ -128,6 +128,19 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /branches/{branch_id}/agent-proposals":                 (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/accept":                (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/dismiss":               (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /auth/password":                                       (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /branches":                                            (401, 403, 403, 403, 403, 403, 403, OK),
+    "GET /branches/{branch_id}":                                 (401, OK,  OK,  OK,  HID, HID, HID, OK),
+    "PATCH /branches/{branch_id}":                               (401, 403, 403, 403, 403, 403, 403, OK),
+    "GET /wadahs":                                               (401, 403, OK,  403, 403, OK,  403, OK),
+    "POST /wadahs":                                              (401, 403, OK,  403, 403, REF, 403, OK),
+    "PATCH /wadahs/{wadah_id}":                                  (401, 403, OK,  403, 403, HID, 403, OK),
+    "GET /staff":                                                (401, 403, OK,  403, 403, OK,  403, OK),
+    "POST /staff":                                               (401, 403, OK,  403, 403, REF, 403, OK),
+    "PATCH /staff/{user_id}":                                    (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /staff/{user_id}/password-reset":                      (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /staff/{user_id}/disable":                             (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /staff/{user_id}/enable":                              (401, 403, OK,  403, 403, HID, 403, OK),
 }
 # fmt: on
 
@@ -178,6 +191,8 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         if operation.split(" ", 1)[1].startswith("/agents/{agent_id}")
         else world.staff["agent_a"].agent_id,
         "file_id": ids["remittance_file"],
+        "wadah_id": ids["wadah"],
+        "user_id": ids["clerk"],
     }
 
 
@@ -297,6 +312,34 @@ REQUESTS: dict[str, Request] = {
     "POST /agents/{agent_id}/hand-over": lambda w, caller: {"json": {"to_agent_id": w.staff["agent_a"].agent_id}},
     "POST /agent-proposals/{proposal_id}/accept": lambda w, caller: {"json": {"note": "setuju"}},
     "POST /agent-proposals/{proposal_id}/dismiss": lambda w, caller: {"json": {"note": "masih aktif"}},
+    # the same password again: checked through the login, refused (422) before anything changes
+    "POST /auth/password": lambda w, caller: {
+        "json": {
+            "username": "agent.a" if caller == "anonymous" else w.staff[caller].username,
+            "password": PASSWORD,
+            "new_password": PASSWORD,
+        }
+    },
+    "POST /branches": lambda w, caller: {
+        "json": {
+            "code": f"MX{CALLERS.index(caller)}",
+            "name": "Cabang matriks",
+            "province_code": "19",
+            "regency_code": "1971",
+        }
+    },
+    "PATCH /branches/{branch_id}": lambda w, caller: {"json": {"name": "Kantor Cabang PKP"}},
+    "POST /wadahs": lambda w, caller: {"json": {"branch_id": w.a, "name": f"Wadah {caller}"}},
+    "PATCH /wadahs/{wadah_id}": lambda w, caller: {"json": {"agreement_ref": f"PKS-{caller}"}},
+    "POST /staff": lambda w, caller: {
+        "json": {
+            "username": f"baru.{CALLERS.index(caller)}",
+            "full_name": "Staf Matriks",
+            "role": "branch_finance",
+            "branch_id": w.a,
+        }
+    },
+    "PATCH /staff/{user_id}": lambda w, caller: {"json": {"full_name": "Clerk A"}},
 }
 
 
@@ -423,7 +466,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
     "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
-    "agent_proposal", "agent_proposal_2",
+    "agent_proposal", "agent_proposal_2", "wadah", "clerk",
 )  # fmt: skip
 
 
@@ -481,6 +524,24 @@ WEB: dict[str, tuple[Any, ...]] = {
     "POST /keuangan/remitansi/<int:file_id>/konfirmasi":        (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "GET /r/<string:code>":                                     (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
+    "GET /admin/":                                              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "GET /admin/cabang":                                        (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
+    "POST /admin/cabang":                                       (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
+    "GET /admin/cabang/<int:branch_id>":                        (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
+    "POST /admin/cabang/<int:branch_id>":                       (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
+    "GET /admin/wadah":                                         (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "POST /admin/wadah":                                        (LOGIN, LOGIN, OK,   LOGIN, LOGIN, REF,  LOGIN, OK),
+    "GET /admin/wadah/<int:wadah_id>":                          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/wadah/<int:wadah_id>":                         (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "GET /admin/staf":                                          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "POST /admin/staf":                                         (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "GET /admin/staf/<int:user_id>":                            (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/staf/<int:user_id>":                           (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/staf/<int:user_id>/reset":                     (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/staf/<int:user_id>/nonaktifkan":               (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/staf/<int:user_id>/aktifkan":                  (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "GET /akun/kata-sandi":                                     (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "POST /akun/kata-sandi":                                    (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
 }
 # fmt: on
 
@@ -495,6 +556,10 @@ WEB_EXEMPT = {
     "GET /keuangan/masuk": "the login form",
     "POST /keuangan/masuk": "logging in (tests/payments/finance/test_desk.py)",
     "POST /keuangan/keluar": "logging out",
+    "GET /admin/masuk": "the login form",
+    "POST /admin/masuk": "logging in (tests/organisation/test_admin_cli_and_pages.py)",
+    "POST /admin/keluar": "logging out",
+    "POST /akun/keluar": "logging out from the password page",
 }
 CSRF = "csrf-token-of-the-matrix"
 
@@ -534,9 +599,27 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /keuangan/insentif/setujui": {"month": MONTH},
         "POST /keuangan/cakupan/target": {"year": "2026", "targets": "1971,5000,BPS"},
         "POST /keuangan/remitansi/<int:file_id>/konfirmasi": {"reference": f"WEB-ACK-{caller}"},
+        "POST /admin/cabang": {
+            "code": f"WX{serial}",
+            "name": "Cabang web",
+            "province_code": "19",
+            "regency_code": "1971",
+        },
+        "POST /admin/cabang/<int:branch_id>": {"name": "Kantor Cabang PKP"},
+        "POST /admin/wadah": {"branch_id": str(world.a), "name": f"Wadah web {serial}"},
+        "POST /admin/wadah/<int:wadah_id>": {"name": "Wadah Test", "agreement_ref": f"PKS-WEB-{serial}"},
+        "POST /admin/staf": {
+            "username": f"web.{serial}",
+            "full_name": "Staf Web",
+            "role": "branch_finance",
+            "branch_id": str(world.a),
+        },
+        "POST /admin/staf/<int:user_id>": {"full_name": "Clerk A", "role": "branch_finance"},
+        # two new passwords that differ: refused (422) before anything changes
+        "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
     }
     return forms.get(rule, {}) | (
-        {"csrf_token": CSRF} if rule.startswith("POST /agen") or rule.startswith("POST /k") else {}
+        {"csrf_token": CSRF} if rule.startswith(("POST /agen", "POST /k", "POST /admin", "POST /akun")) else {}
     )
 
 
@@ -553,6 +636,9 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "provider_name": "midtrans",
         "import_id": ids["statement_import"],
         "file_id": ids["remittance_file"],
+        "branch_id": world.a,
+        "wadah_id": ids["wadah"],
+        "user_id": ids["clerk"],
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
@@ -657,7 +743,7 @@ def test_every_web_route_has_a_row_or_a_reason(openapi):
     routes = {
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in ("agen", "keuangan", "public_receipt", "webhooks")
+        if rule.endpoint.split(".")[0] in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     }
 

@@ -28,7 +28,7 @@ from agents.roster.models import DeactivationProposal
 from app import create_app
 from core.clock import utcnow
 from core.extensions import db
-from organisation.models import Agent, Branch
+from organisation.models import Agent, Branch, Wadah
 from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
@@ -105,7 +105,11 @@ def build(app: Any) -> TwoBranches:
         staff[f"supervisor_{suffix}"] = make_staff(app, "supervisor", branch_id, f"supervisor.{suffix}")
         staff[f"finance_{suffix}"] = make_staff(app, "branch_finance", branch_id, f"finance.{suffix}")
     staff["maker_a"] = make_staff(app, "branch_finance", a, "maker.a")  # proposes, so the callers can decide
+    clerk = make_staff(app, "branch_finance", a, "clerk.a")  # edited, reset, disabled and enabled by the callers
     world = TwoBranches(a, b, staff)
+    world.ids["clerk"] = clerk.id
+    with app.app_context():
+        world.ids["wadah"] = db.session.scalar(select(Wadah.id).where(Wadah.branch_id == a).order_by(Wadah.id))
     agent, finance = staff["agent_a"], staff["finance_a"]
 
     # Members, a cash payment with its receipt, and a deposit of that cash.

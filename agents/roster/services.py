@@ -19,11 +19,11 @@ from agents.roster.models import AgentArea, AgentProfile, AgentStatusChange
 from agents.roster.rules import Area, normalise_code, parse_areas
 from collection.members.models import Member, VisitItem
 from collection.members.nik import AGENT_MIN_AGE, NikError, parse_nik
-from collection.members.phones import PhoneError, normalise_phone
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import DbSession
+from core.phones import PhoneError, normalise_phone
 from core.regions import regions
 from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah, WebSession
 from organisation.services import create_agent, create_user, hash_password

@@ -26,7 +26,6 @@ from collection.members.models import (
     RateScheduleRow,
 )
 from collection.members.names import display_name, name_keys, similarity
-from collection.members.phones import PhoneError, normalise_phone
 from collection.members.rates import Bracket as BracketRule
 from collection.members.rates import (
     ContributionTerms,
@@ -45,6 +44,7 @@ from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
 from core.extensions import DbSession
 from core.months import Month
+from core.phones import PhoneError, normalise_phone
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of, branch_or_404
 

@@ -10,9 +10,9 @@ from datetime import date
 
 from collection.members import nik as nik_rule
 from collection.members.names import display_name
-from collection.members.phones import PhoneError, normalise_phone
 from collection.members.rates import Sector
 from core.errors import field_error
+from core.phones import PhoneError, normalise_phone
 
 DEFAULT_OCCUPATION = "pekerja rentan"  # a sponsor's list without occupations: the programme's own category
 NAME_MAX = 120

@@ -1,7 +1,7 @@
 """the roster of field agents: their NIKs, areas, status history and the proposals to deactivate idle agents
 
 Revision ID: 0015_agent_roster
-Revises: 0013_member_agents
+Revises: 0014_administration
 Create Date: 2026-12-05 15:09:17.977734
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_agent_roster'
-down_revision = '0013_member_agents'
+down_revision = '0014_administration'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.members.phones import PhoneError, normalise_phone
+from core.phones import PhoneError, normalise_phone
 
 
 @pytest.mark.parametrize(
