@@ -127,6 +127,7 @@ def create_roster_agent(
     password = secrets.token_urlsafe(PASSWORD_BYTES)
     user = create_user(session, checked["username"] or code.lower(), password, checked["name"], Role.AGENT, branch.id)
     user.phone = checked["phone"]
+    user.must_change_password = True  # the supervisor chose it: the agent sets his own at the first login
     member_id = session.scalar(select(Member.id).where(Member.nik == checked["nik"].nik))
     agent = create_agent(session, user, checked["wadah"], code, member_id)
     try:

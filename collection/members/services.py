@@ -333,6 +333,8 @@ def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent
     agent = session.get(Agent, agent_id)
     if agent is None or agent.branch_id != branch.id:
         raise field_error("agent_id", f"There is no agent {agent_id} in branch {branch.id}.")
+    if agent.status != AgentStatus.ACTIVE:
+        raise field_error("agent_id", f"Agent {agent_id} is {agent.status}: choose an active agent of the branch.")
     return agent
 
 

@@ -24,7 +24,8 @@ def test_an_operator_scripts_the_roster(pinned_app, client, world, enrol, wadah_
     assert created.exit_code == 0, created.output
     assert "agent PKP-C1" in created.output and "first password: " in created.output
     password = created.output.rsplit("first password: ", 1)[1].strip()
-    assert client.post("/api/v1/auth/token", json={"username": "pkp-c1", "password": password}).status_code == 201
+    first_login = client.post("/api/v1/auth/token", json={"username": "pkp-c1", "password": password})
+    assert first_login.get_json()["reason"] == "password_change_required"  # the password is right, and his own next
 
     member = enrol()
     with pinned_app.app_context():

@@ -16,7 +16,7 @@ from organisation.models import ApiToken, WebSession
 from payments.ledger.models import BranchAlert
 from payments.ledger.services import alert_blocked_agents
 from tests.agents.field.test_pages import login
-from tests.factories import NOW, PASSWORD
+from tests.factories import NOW, PASSWORD, enrolment, nik_for
 
 DAY = date(2026, 11, 19)  # a Thursday: cash taken then is overdue by the pinned Sunday
 
@@ -130,3 +130,30 @@ def test_a_deactivated_agents_cash_and_batches_stay_in_finances_view(pinned_app,
     with pinned_app.app_context():  # the morning scan still tells the branch he holds the cash
         assert alert_blocked_agents(db.session, NOW) == 1
         assert db.session.scalar(select(BranchAlert.agent_id).where(BranchAlert.kind == "cash_limit")) == agent_id
+
+
+def test_a_supervisor_cannot_give_a_new_member_to_an_agent_who_is_not_active(client, world):
+    """A deactivated agent serves no one new: enrolling a member for him is refused on the field, not stored."""
+    agent_id = world["agent"].agent_id
+    assert _change(client, world, agent_id, "deactivate").status_code == 200
+    body = enrolment(nik=nik_for(serial=77), agent_id=agent_id)
+    response = client.post("/api/v1/members", json=body, headers=world["supervisor"].headers)
+    assert response.status_code == 422, response.get_json()
+    assert "agent_id" in response.get_json()["errors"]["json"]
+    assert client.get(f"/api/v1/members?nik={body['nik']}", headers=world["supervisor"].headers).get_json() == []
+
+
+def test_a_new_agent_must_change_the_password_he_was_given(app, client, world, new_agent):
+    """The first password is the supervisor's choice: the agent changes it before anything else, on the web
+    and on the API."""
+    made = new_agent()
+    username, password = made["username"], made["initial_password"]
+    token = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert token.status_code == 403, token.get_json()
+    assert token.get_json()["reason"] == "password_change_required"
+    web = app.test_client()
+    page = web.get("/agen/masuk")
+    csrf = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    web.post("/agen/masuk", data={"csrf_token": csrf, "username": username, "password": password})
+    home = web.get("/agen/")
+    assert home.status_code in (302, 303) and "/akun/kata-sandi" in home.headers["Location"]
