@@ -224,4 +224,3 @@ class PaymentAllocation(Model):
     month: Mapped[Month] = mapped_column(MonthType())
     amount_idr: Mapped[int]
     reversed: Mapped[bool] = mapped_column(default=False)
-

@@ -527,5 +527,3 @@ def rates_on(session: DbSession, day: date) -> dict[str, Any]:
         "brackets": brackets,
         "discounts": discounts,
     }
-
-

@@ -1,0 +1,32 @@
+"""Bulk writes shared by the set-based imports (a sponsor's list, a national export, a sponsor's bulk payment):
+multi-row inserts without the ORM's per-row bookkeeping, and primary keys reserved up front."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, text
+
+from core.extensions import DbSession
+
+
+def insert_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows with one Core executemany on the session's connection (batched by the driver), without the
+    ORM's per-row bookkeeping. Rows must all name the same columns."""
+    if rows:
+        session.connection().execute(insert(model.__table__), list(rows))
+
+
+def reserve_ids(session: DbSession, table: str, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``: from its sequence on PostgreSQL; on SQLite after the largest
+    id (the transaction holds SQLite's write lock from BEGIN IMMEDIATE, so nobody else can take them)."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
+        )
+        return [int(value) for (value,) in rows]
+    largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+    return list(range(int(largest) + 1, int(largest) + 1 + count))
