@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from core.extensions import DbSession
+from core.months import Month
 
 
 def insert_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -30,3 +31,25 @@ def reserve_ids(session: DbSession, table: str, count: int) -> list[int]:
         return [int(value) for (value,) in rows]
     largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
     return list(range(int(largest) + 1, int(largest) + 1 + count))
+
+
+def copy_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows fast: PostgreSQL's COPY on the session's own connection (in its transaction); elsewhere
+    :func:`insert_rows`. Rows must all name the same columns; a :class:`Month` is stored as its first day, as
+    MonthType stores it."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        insert_rows(session, model, rows)
+        return
+    columns = list(rows[0])
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {model.__table__.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([_plain(row[column]) for column in columns])
+
+
+def _plain(value: Any) -> Any:
+    return value.first_day() if isinstance(value, Month) else value

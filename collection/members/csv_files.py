@@ -12,6 +12,16 @@ from core.errors import field_error
 
 Columns = Mapping[str, Sequence[str]]  # our column name -> the header names accepted for it
 
+# A person's columns as members' lists name them (English, or Indonesian as exports and spreadsheets write them).
+PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nik": ("nik", "no_nik", "nomor_nik", "no_ktp", "nomor_induk_kependudukan"),
+    "name": ("name", "nama", "nama_lengkap", "nama_peserta", "full_name"),
+    "birth_date": ("birth_date", "tanggal_lahir", "tgl_lahir", "date_of_birth", "dob", "lahir"),
+    "phone": ("phone", "telepon", "telp", "no_telepon", "no_telp", "no_hp", "nomor_hp", "hp", "handphone"),
+    "occupation": ("occupation", "pekerjaan", "jenis_pekerjaan", "profesi"),
+    "village": ("village", "desa", "kelurahan", "desa_kelurahan", "kelurahan_desa"),
+}
+
 
 def normal_header(name: str) -> str:
     """A header name as compared: lower case, words joined by '_' ('No. KPJ' and 'no-kpj' are 'no_kpj')."""

@@ -18,14 +18,7 @@ NAME_MAX = 120
 TEXT_MAX = 80
 
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "nik": ("nik", "no_nik", "nomor_nik", "no_ktp", "nomor_induk_kependudukan"),
-    "name": ("name", "nama", "nama_lengkap", "nama_peserta", "full_name"),
-    "birth_date": ("birth_date", "tanggal_lahir", "tgl_lahir", "date_of_birth", "dob", "lahir"),
-    "phone": ("phone", "telepon", "telp", "no_telepon", "no_telp", "no_hp", "nomor_hp", "hp", "handphone"),
-    "occupation": ("occupation", "pekerjaan", "jenis_pekerjaan", "profesi"),
-    "village": ("village", "desa", "kelurahan", "desa_kelurahan", "kelurahan_desa"),
-}
+COLUMNS = csv_files.PERSON_COLUMNS
 
 
 REQUIRED_COLUMNS = ("nik", "name", "birth_date")
