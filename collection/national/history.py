@@ -4,7 +4,7 @@ everyone's (collection/members/arrears.py ``standing_on``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,7 +14,7 @@ from core.months import Month
 
 @dataclass(frozen=True)
 class History:
-    settled: tuple[tuple[Month, int], ...]  # each settled month that costs something, with its amount
+    settled: Sequence[tuple[Month, int]]  # each settled month that costs something, with its amount
     standing: Standing
 
     @property
@@ -23,26 +23,24 @@ class History:
 
 
 def history_of(
-    first: Month,
+    months: Sequence[tuple[Month, int]],
     paid_through: Month | None,
     period_started_on: date,
     today: date,
-    amount_of: Callable[[Month], int],
     due_on: Callable[[Month], date],
 ) -> History:
-    """The settled months ``first``..``paid_through`` (none when ``paid_through`` is None) and the standing on
-    ``today``, as a member's position derives it (every month of the period through today or through what is paid).
+    """The settled months (``months``' first through ``paid_through``; none when it is None) and the standing on
+    ``today``, as a member's position derives it. ``months`` are the period's months in order with what each costs,
+    from the first owed through at least this month and ``paid_through``.
 
     The months before ``paid_through`` are all settled, so only the last of them matters to ``standing_on``: it is
-    given the months from ``paid_through`` on (or from ``first`` when nothing is paid), which is the same standing
+    given the months from ``paid_through`` on (or from the first when nothing is paid), which is the same standing
     at a fraction of the cost for a member with years of history."""
-    settled: tuple[tuple[Month, int], ...] = ()
-    if paid_through is not None:
-        months = ((m, amount_of(m)) for m in first.until(paid_through))
-        settled = tuple((m, amount) for m, amount in months if amount > 0)
+    first = months[0][0]
     this_month = Month.of(today)
-    start = paid_through if paid_through is not None else first
-    owed_until = max(this_month, first, start)
-    dues = [MonthDue(m, amount_of(m), due_on(m)) for m in start.until(owed_until)]
-    paid = {paid_through} if paid_through is not None else set()
-    return History(settled, standing_on(dues, paid, today, period_started_on))
+    paid = 0 if paid_through is None else paid_through - first + 1
+    settled = [(m, amount) for m, amount in months[:paid] if amount > 0]
+    owed = max(this_month, paid_through or first) - first + 1
+    start = max(paid - 1, 0)
+    dues = [MonthDue(m, amount, due_on(m)) for m, amount in months[start:owed]]
+    return History(settled, standing_on(dues, {paid_through} if paid_through else set(), today, period_started_on))

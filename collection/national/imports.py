@@ -50,7 +50,7 @@ from collection.members.services import holidays_for, load_rate_table
 from collection.members.standing_sql import TermsKey, month_amount
 from collection.national.history import History, history_of
 from collection.national.models import NationalImport, NationalMember
-from collection.national.rows import CheckedRow, Outcome, RowOutcome, check_row, read_rows
+from collection.national.rows import PAID_AHEAD_MONTHS, CheckedRow, Outcome, RowOutcome, check_row, read_rows
 from core import audit
 from core.bulk import copy_rows, reserve_ids
 from core.clock import local_today
@@ -95,14 +95,17 @@ class _Loader:
         first = min(schedule.effective_from for schedule in self.table.schedules)
         last = date(today.year + HOLIDAY_YEARS_AHEAD, 12, 31)
         self.holidays = holidays_for(session, branch, first.first_day(), last)
-        self._amounts: dict[tuple[TermsKey, Month], int] = {}
+        self.owed_from = first
+        self.horizon = Month.of(today) + PAID_AHEAD_MONTHS
+        self._series: dict[TermsKey, list[tuple[Month, int]]] = {}
         self._due: dict[Month, date] = {}
 
-    def amount(self, terms: TermsKey, month: Month) -> int:
-        key = (terms, month)
-        found = self._amounts.get(key)
+    def series(self, terms: TermsKey) -> list[tuple[Month, int]]:
+        """Every month the rate table covers, through what may be paid ahead, with what it costs on these terms."""
+        found = self._series.get(terms)
         if found is None:
-            found = self._amounts[key] = month_amount(self.table, terms, month)
+            months = self.owed_from.until(self.horizon)
+            found = self._series[terms] = [(m, month_amount(self.table, terms, m)) for m in months]
         return found
 
     def due_on(self, month: Month) -> date:
@@ -113,14 +116,8 @@ class _Loader:
 
     def history(self, row: CheckedRow) -> History:
         terms: TermsKey = (row.bracket, row.package.value, sector_for(row.occupation).value)
-        return history_of(
-            row.first_month,
-            row.paid_through,
-            row.period_started_on,
-            self.today,
-            lambda month: self.amount(terms, month),
-            self.due_on,
-        )
+        months = self.series(terms)[row.first_month - self.owed_from :]
+        return history_of(months, row.paid_through, row.period_started_on, self.today, self.due_on)
 
     def write(self, rows: Sequence[CheckedRow]) -> list[RowOutcome]:
         """Load each row, or say why not; the caller commits."""
