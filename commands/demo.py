@@ -148,7 +148,6 @@ INCOMES = [900_000] * 12 + [1_500_000] * 4 + [2_000_000] * 2 + [3_000_000, 5_000
 @dataclass
 class _Ledger:
     """What the simulation of one member produced, before it is written."""
-
     payments: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[list[tuple[Month, int]]] = field(default_factory=list)
     settled: set[Month] = field(default_factory=set)

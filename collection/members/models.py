@@ -224,3 +224,4 @@ class PaymentAllocation(Model):
     month: Mapped[Month] = mapped_column(MonthType())
     amount_idr: Mapped[int]
     reversed: Mapped[bool] = mapped_column(default=False)
+

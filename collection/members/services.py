@@ -527,3 +527,5 @@ def rates_on(session: DbSession, day: date) -> dict[str, Any]:
         "brackets": brackets,
         "discounts": discounts,
     }
+
+
