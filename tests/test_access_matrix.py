@@ -401,7 +401,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
-    "import", "sponsor_payment", "statement_import", "settlement_import",
+    "import", "sponsor_payment", "statement_import", "settlement_import", "national_import",
 )  # fmt: skip
 
 
