@@ -4,12 +4,12 @@ multi-row inserts without the ORM's per-row bookkeeping, and primary keys reserv
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import insert, text
 
-from core.extensions import DbSession
-from core.months import Month
+from core.extensions import DbSession, MonthType
 
 
 def insert_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -35,21 +35,25 @@ def reserve_ids(session: DbSession, table: str, count: int) -> list[int]:
 
 def copy_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows fast: PostgreSQL's COPY on the session's own connection (in its transaction); elsewhere
-    :func:`insert_rows`. Rows must all name the same columns; a :class:`Month` is stored as its first day, as
-    MonthType stores it."""
+    :func:`insert_rows`. Rows must all name the same columns; a MonthType column's :class:`Month` is stored as its
+    first day, as MonthType stores it."""
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
         insert_rows(session, model, rows)
         return
     columns = list(rows[0])
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    months = [i for i, c in enumerate(columns) if isinstance(model.__table__.c[c].type, MonthType)]
     driver = session.connection().connection.driver_connection
     assert driver is not None
     statement = f"COPY {model.__table__.name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([_plain(row[column]) for column in columns])
-
-
-def _plain(value: Any) -> Any:
-    return value.first_day() if isinstance(value, Month) else value
+            line = values(row)
+            if months:
+                line = list(line)
+                for i in months:
+                    if line[i] is not None:
+                        line[i] = line[i].first_day()
+            copy.write_row(line)
