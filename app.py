@@ -16,6 +16,8 @@ import agents.roster.models
 import agents.roster.routes
 import collection.members.models
 import collection.members.routes
+import collection.national.models
+import collection.national.routes
 import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
@@ -51,6 +53,7 @@ MODELS = (  # every table, registered before db.create_all() and Alembic look at
     organisation.models,
     collection.members.models,
     collection.sponsors.models,
+    collection.national.models,
     payments.ledger.models,
     payments.autodebit.models,
     payments.finance.models,
@@ -65,6 +68,7 @@ API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the d
     payments.autodebit.routes.bp,
     payments.finance.routes.bp,
     collection.sponsors.routes.bp,
+    collection.national.routes.bp,
     agents.incentives.routes.bp,
     payments.remittance.routes.bp,
     agents.roster.routes.bp,

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from collection.members.models import Member
 from collection.members.reconciliation import reconcile_branch, summary
+from collection.national import imports as national_imports
+from collection.national.agents import assign_agents
 from collection.sponsors.imports import import_file, report_rows
 from collection.sponsors.programmes import programme_by_code
 from commands.admin import admin_group
@@ -166,6 +168,53 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{record.name}: {record.line_count} lines, total Rp{total}, sha256 {record.sha256}")
         for path in written:
             click.echo(f"written: {folder / path.name}")
+    @app.cli.command("import-members")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--branch", "branch_code", required=True, help="The branch's code (e.g. PKP).")
+    @click.option(
+        "--agents",
+        "agents_file",
+        type=click.Path(exists=True, dir_okay=False, readable=True),
+        help="A CSV kpj,agent_code: the agent who serves each member, set after the import.",
+    )
+    def import_members_command(file: str, branch_code: str, agents_file: str | None) -> None:
+        """Load a branch's existing members from the national system's export (CSV), with a progress bar; the same
+        file again changes nothing."""
+        branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.strip().upper()))
+        if branch is None:
+            raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
+        content = Path(file).read_bytes()
+        rows = max(content.count(b"\n"), 1)
+        try:
+            with click.progressbar(length=rows, label=f"{branch.code} {Path(file).name}") as bar:
+                record, new = national_imports.import_file(
+                    db.session, None, branch, Path(file).name, content, utcnow(), bar.update
+                )
+            report = (
+                assign_agents(db.session, None, branch, Path(agents_file).read_bytes(), utcnow())
+                if agents_file
+                else None
+            )
+        except DomainError as error:
+            details = [
+                f"  {field}: {' '.join(messages)}" for field, messages in (error.errors or {}).get("files", {}).items()
+            ]
+            raise click.ClickException("\n".join([error.message, *details])) from error
+        if not new and record.status == "done":
+            click.echo(f"{Path(file).name} was imported before (import {record.id}): nothing changed")
+        click.echo(
+            f"import {record.id}: {record.rows_total} rows: {record.created} created, {record.existing} already in "
+            f"iuran, {record.unchanged} unchanged, {record.rejected} rejected"
+        )
+        not_created = [r for r in national_imports.report_rows(record) if r["outcome"] in ("rejected", "existing")]
+        for row in not_created[:50]:
+            click.echo(f"  row {row['row']} ({row['kpj']}): {row['outcome']}: {row.get('field')}: {row.get('reason')}")
+        if len(not_created) > 50:
+            click.echo(f"  … and {len(not_created) - 50} more (GET /api/v1/national-imports/{record.id})")
+        if report is not None:
+            click.echo(f"agents: {report.assigned} assigned, {report.unchanged} unchanged, {report.rejected} rejected")
+            for line in [r for r in report.rows if r.outcome == "rejected"][:50]:
+                click.echo(f"  row {line.row} ({line.kpj}): {line.field}: {line.reason}")
 
     @app.cli.command("end-sessions")
     @click.argument("username")

@@ -40,9 +40,7 @@ from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
 
 OK, HID, REF = "ok", "404/403", "403/404/422"
-ITEM_2 = (
-    "issue 10 item 2: finance of another branch sees branch A's data (fixed by scoping each capability's routes)"
-)
+ITEM_2 = "issue 10 item 2: finance of another branch sees branch A's data (fixed by scoping each capability's routes)"
 
 CALLERS = ("anonymous", "agent_a", "supervisor_a", "finance_a", "agent_b", "supervisor_b", "finance_b", "admin")
 # Who runs first: those who must be refused, then branch A's own callers (who may change things), then the admin.
@@ -108,6 +106,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /sponsor-payments/{sponsor_payment_id}/members":        (401, 403, OK,  OK,  403, HID, HID, OK),
     "POST /sponsor-programmes/{programme_id}/end":               (401, 403, OK,  403, 403, HID, HID, OK),
     "GET /sponsor-programmes/{programme_id}/retention":          (401, 403, OK,  OK,  403, HID, HID, OK),
+    "POST /branches/{branch_id}/national-imports":               (401, 403, OK,  403, 403, HID, 403, OK),
+    "GET /national-imports/{import_id}":                         (401, 403, OK,  403, 403, HID, 403, OK),
+    "POST /branches/{branch_id}/member-agents":                  (401, 403, OK,  403, 403, HID, 403, OK),
     "GET /branches/{branch_id}/incentives/{month}":              (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /branches/{branch_id}/incentives/{month}/agents/{agent_id}": (401, 403, OK, OK, 403, HID, HID, OK),
     "POST /branches/{branch_id}/incentives/{month}/approve":     (401, 403, 403, OK,  403, 403, HID, OK),
@@ -183,6 +184,8 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
             if operation.startswith("GET /settlement-imports")
             else "statement_import"
             if operation.startswith("GET /statement-imports")
+            else "national_import"
+            if operation.startswith("GET /national-imports")
             else "import"
         ],
         "sponsor_payment_id": ids["sponsor_payment"],
@@ -340,6 +343,23 @@ REQUESTS: dict[str, Request] = {
         }
     },
     "PATCH /staff/{user_id}": lambda w, caller: {"json": {"full_name": "Clerk A"}},
+    "POST /branches/{branch_id}/national-imports": lambda w, caller: {
+        "data": {
+            "file": _csv_file(
+                "kpj,nik,name,birth_date,phone,occupation,package,declared_income,period_started_on,paid_through\n"
+                f"2319000{300 + CALLERS.index(caller):04d},{nik_for(serial=300 + CALLERS.index(caller))},"
+                f"nasional {caller.replace('_', ' ')},12-01-1990,081300000098,petani,JKK+JKM,1000000,"
+                "01-06-2025,2026-10\n",
+                "nasional.csv",
+            )
+        },
+        "headers": _key(),
+        "content_type": "multipart/form-data",
+    },
+    "POST /branches/{branch_id}/member-agents": lambda w, caller: {
+        "data": {"file": _csv_file(f"kpj,agent_code\n{w.ids['national_kpj']},A-{w.staff['agent_a'].id}\n", "a.csv")},
+        "content_type": "multipart/form-data",
+    },
 }
 
 
@@ -467,6 +487,7 @@ _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
     "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
     "agent_proposal", "agent_proposal_2", "wadah", "clerk",
+    "import", "sponsor_payment", "statement_import", "settlement_import", "national_import",
 )  # fmt: skip
 
 

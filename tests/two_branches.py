@@ -46,6 +46,7 @@ ROLES = ("agent", "supervisor", "finance")
 @dataclass
 class TwoBranches:
     """Ids of branch A's objects, the staff of both branches and an admin, and branch A's secrets."""
+
     a: int
     b: int
     staff: dict[str, Staff]  # agent_a, supervisor_a, finance_a, agent_b, supervisor_b, finance_b, admin, ...
@@ -209,6 +210,7 @@ def build(app: Any) -> TwoBranches:
         assert remittance is not None
         world.ids["remittance_file"] = remittance.id
     _roster(app, client, world)
+    _national(client, world)
     return world
 
 
@@ -261,7 +263,6 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
     world.ids |= {"settled_order": settled, "review_order": differs}
     world.secrets |= {settled, differs, "trx-matrixa-1", "trx-matrixa-2", "SBX-MATRIXA"}
     with app.app_context():  # a large settlement report of branch A's, as a worker left it
-
         record = SettlementImport(
             provider="midtrans",
             branch_id=world.a,
@@ -324,3 +325,21 @@ def app_with_two_branches(request: Any, backend: str, tmp: Path) -> Iterator[tup
             client.close()
         if drop is not None:
             servers.drop_database(*drop)
+
+
+def _national(client: Any, world: TwoBranches) -> None:
+    """A member of branch A loaded from the national system's export, with his months paid as imported history."""
+    nik = nik_for(born=date(1984, 2, 3), serial=31)
+    kpj = "23190000031"
+    text = (
+        "kpj,nik,name,birth_date,phone,occupation,package,declared_income,period_started_on,paid_through\n"
+        f"{kpj},{nik},matrixa nasional,03-02-1984,081300000031,petani,JKK+JKM,1000000,01-01-2025,2026-10\n"
+    )
+    supervisor = world.staff["supervisor_a"]
+    data = {"file": (io.BytesIO(text.encode()), "nasional-a.csv")}
+    url = f"/api/v1/branches/{world.a}/national-imports"
+    headers = _keyed(supervisor)
+    imported = _ok(client.post(url, data=data, headers=headers, content_type="multipart/form-data"), 201)
+    world.ids["national_import"] = imported["id"]
+    world.ids["national_kpj"] = kpj
+    world.secrets |= {nik, kpj}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from agents.roster import proposals as roster_proposals
 from app import create_app
 from collection.members import reconciliation
+from collection.national import imports as national_imports
 from collection.sponsors import imports as sponsor_imports
 from collection.sponsors import programmes
 from core.clock import utcnow
@@ -155,6 +156,19 @@ def import_sponsored_file(import_id: int) -> dict[str, int]:
         record = sponsor_imports.run_import(db.session, import_id, path.read_bytes(), utcnow())
         path.unlink(missing_ok=True)
         return {"created": record.created, "sponsored": record.sponsored, "rejected": record.rejected}
+
+
+def import_national_file(import_id: int) -> dict[str, int]:
+    """Run a large national import that the API queued (its file waits in the instance folder); safe to re-run."""
+    app = _app()
+    with app.app_context():
+        path = national_imports.stored_upload(Path(app.instance_path), import_id)
+        if not path.exists():  # done by an earlier run, which removed it
+            log.info("national import %s: no file waiting", import_id)
+            return {}
+        record = national_imports.run_import(db.session, import_id, path.read_bytes(), utcnow())
+        path.unlink(missing_ok=True)
+        return {"created": record.created, "existing": record.existing, "rejected": record.rejected}
 
 
 def import_bank_statement(import_id: int) -> dict[str, object]:

@@ -25,7 +25,15 @@ PROCESS_WEBHOOK_EVENTS = "workers.jobs.process_webhook_events"
 IMPORT_BANK_STATEMENT = "workers.jobs.import_bank_statement"
 IMPORT_SETTLEMENT_REPORT = "workers.jobs.import_settlement_report"
 IMPORT_SPONSORED_FILE = "workers.jobs.import_sponsored_file"
-JOBS = (DELIVER_OUTBOX, PROCESS_WEBHOOK_EVENTS, IMPORT_BANK_STATEMENT, IMPORT_SETTLEMENT_REPORT, IMPORT_SPONSORED_FILE)
+IMPORT_NATIONAL_FILE = "workers.jobs.import_national_file"
+JOBS = (
+    DELIVER_OUTBOX,
+    PROCESS_WEBHOOK_EVENTS,
+    IMPORT_BANK_STATEMENT,
+    IMPORT_SETTLEMENT_REPORT,
+    IMPORT_SPONSORED_FILE,
+    IMPORT_NATIONAL_FILE,
+)
 
 
 def queue(name: str = DEFAULT) -> Queue:

@@ -1,8 +1,23 @@
-"""KPJ participant card numbers: 11 digits (domain.md §4, configurable), the last one a Luhn check digit."""
+"""KPJ participant card numbers: 11 digits (domain.md §4, configurable).
+
+Two kinds live side by side in ``members.kpj`` (unique), and this module is the one place that tells them apart:
+
+- **iuran's own**, for members it enrols: ``0`` + the member's serial (its database id) zero-padded to 9 digits +
+  a Luhn check digit. Every KPJ iuran issues starts with :data:`IURAN_KPJ_PREFIX` (room for 999,999,999 members);
+- **the national system's** (BPJS Ketenagakerjaan), kept as they are when a branch imports its existing members
+  (collection/national): 11 digits that must NOT start with :data:`IURAN_KPJ_PREFIX`, so an imported KPJ can never
+  be one iuran issues, now or later. Their last digit is the national system's business: no check digit is asked.
+"""
 
 from __future__ import annotations
 
 KPJ_DIGITS = 11  # the one place the format lives; the check digit catches a typed-wrong digit at lookup
+IURAN_KPJ_PREFIX = "0"  # iuran's block: every KPJ it issues starts so; national KPJs are refused from it
+_SERIAL_DIGITS = KPJ_DIGITS - 1 - len(IURAN_KPJ_PREFIX)
+
+
+class KpjError(ValueError):
+    """A KPJ that cannot be accepted; the message says why and how to fix it."""
 
 
 def _luhn_digit(body: str) -> str:
@@ -18,13 +33,40 @@ def _luhn_digit(body: str) -> str:
 
 
 def kpj_for(serial: int) -> str:
-    """The KPJ for a member's serial number (its database id): zero-padded, then the check digit."""
-    if serial < 1 or len(str(serial)) > KPJ_DIGITS - 1:
-        raise ValueError(f"serial {serial} does not fit a {KPJ_DIGITS}-digit KPJ")
-    body = str(serial).zfill(KPJ_DIGITS - 1)
+    """The KPJ iuran issues for a member's serial number (its database id): the prefix, the zero-padded serial,
+    then the check digit."""
+    if serial < 1 or len(str(serial)) > _SERIAL_DIGITS:
+        raise ValueError(f"serial {serial} does not fit iuran's block of {KPJ_DIGITS}-digit KPJs")
+    body = IURAN_KPJ_PREFIX + str(serial).zfill(_SERIAL_DIGITS)
     return body + _luhn_digit(body)
 
 
 def is_valid_kpj(text: str) -> bool:
-    """True when ``text`` has the KPJ's length, only digits, and a matching check digit."""
-    return len(text) == KPJ_DIGITS and text.isdecimal() and _luhn_digit(text[:-1]) == text[-1]
+    """True when ``text`` is a KPJ iuran issued: its length, only digits, its prefix and a matching check digit."""
+    return (
+        len(text) == KPJ_DIGITS
+        and text.isdecimal()
+        and text.startswith(IURAN_KPJ_PREFIX)
+        and _luhn_digit(text[:-1]) == text[-1]
+    )
+
+
+def is_iuran_kpj(text: str) -> bool:
+    """True when ``text`` falls in iuran's block (whether or not its check digit matches)."""
+    return text.startswith(IURAN_KPJ_PREFIX)
+
+
+def national_kpj(typed: str) -> str:
+    """A KPJ of the national system as typed (spaces, dots and dashes allowed), as 11 digits; KpjError when it is
+    not 11 digits or falls in iuran's block."""
+    digits = "".join(ch for ch in typed if ch not in " .-")
+    if not digits:
+        raise KpjError("The KPJ is missing: copy the member's KPJ number from the national system's export.")
+    if not digits.isdecimal() or len(digits) != KPJ_DIGITS:
+        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits.")
+    if is_iuran_kpj(digits):
+        raise KpjError(
+            f"KPJ {digits} starts with {IURAN_KPJ_PREFIX}: that block is iuran's own numbering, not the national "
+            "system's. Check the number against the member's card."
+        )
+    return digits

@@ -29,17 +29,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.arrears import MemberStatus
 from collection.members.kpj import kpj_for
 from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
 from collection.members.names import name_keys
+from collection.members.occupations import sector_for
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorImport, SponsorProgramme
 from collection.sponsors.programmes import SPONSORED_BRACKET, ProgrammeStatus, SponsorKind, coverage_from, programme_for
-from collection.sponsors.rows import CheckedRow, Outcome, RowOutcome, check_row, read_rows, sector_for
+from collection.sponsors.rows import CheckedRow, Outcome, RowOutcome, check_row, read_rows
 from core import audit
+from core.bulk import insert_rows, reserve_ids
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
 from core.extensions import DbSession
@@ -220,25 +222,6 @@ class _Enrolment:
         insert_rows(self.session, MembershipPeriod, periods)
         insert_rows(self.session, MemberStatusChange, changes)
         return {row.nik.nik: member_id for member_id, row in zip(ids, rows, strict=True)}
-
-
-def insert_rows(session: DbSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows with one Core executemany on the session's connection (batched by the driver), without the
-    ORM's per-row bookkeeping. Rows must all name the same columns."""
-    if rows:
-        session.connection().execute(insert(model.__table__), list(rows))
-
-
-def reserve_ids(session: DbSession, table: str, count: int) -> list[int]:
-    """``count`` fresh primary keys for ``table``: from its sequence on PostgreSQL; on SQLite after the largest
-    id (the transaction holds SQLite's write lock from BEGIN IMMEDIATE, so nobody else can take them)."""
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
-        )
-        return [int(value) for (value,) in rows]
-    largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
-    return list(range(int(largest) + 1, int(largest) + 1 + count))
 
 
 # --- the import -------------------------------------------------------------------------------------------------

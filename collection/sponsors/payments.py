@@ -38,10 +38,10 @@ from collection.members.due_dates import due_date
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
 from collection.members.rates import ContributionTerms, Package, Payer, RateError, RateTable, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
-from collection.sponsors.imports import insert_rows, reserve_ids
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorPayment, SponsorProgramme
 from collection.sponsors.programmes import SPONSORED_BRACKET, budget_used, payer_of, programme_for, sponsored_terms
 from core import audit
+from core.bulk import insert_rows, reserve_ids
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession

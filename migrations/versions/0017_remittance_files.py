@@ -2,7 +2,7 @@
 allocations and reversals each carried, and each branch's scan mark
 
 Revision ID: 0017_remittance_files
-Revises: 0015_agent_roster
+Revises: 0016_national_members
 Create Date: 2026-12-05 15:09:33.400844
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_remittance_files'
-down_revision = '0015_agent_roster'
+down_revision = '0016_national_members'
 branch_labels = None
 depends_on = None
 

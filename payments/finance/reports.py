@@ -124,6 +124,7 @@ def collections_per_day(session: DbSession, branch: Branch, first: date, last: d
         .where(
             Member.branch_id == branch.id,
             Payment.status == PaymentStatus.SETTLED,
+            Payment.channel != Channel.IMPORTED,  # history from the national system, not money collected
             Payment.paid_on.between(first, last),
         )
         .group_by(Payment.paid_on, Payment.channel)

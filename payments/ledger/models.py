@@ -14,12 +14,16 @@ from core.extensions import Model
 
 
 class Channel(StrEnum):
-    """How the money came: agent's cash, auto-debit, a sponsor's bulk payment, or a bank transfer."""
+    """How the money came: agent's cash, auto-debit, a sponsor's bulk payment, or a bank transfer; or ``imported``:
+    months the member paid to the national system before his branch moved him into iuran (collection/national).
+    An imported row is history, not money iuran collected: no receipt, no agent, no cash, no batch, no incentive,
+    no collection report, not in the remittance to the national system, and it cannot be reversed."""
 
     CASH = "cash"
     AUTO_DEBIT = "auto_debit"
     SPONSOR = "sponsor"
     BANK_TRANSFER = "bank_transfer"
+    IMPORTED = "imported"
 
 
 class PaymentStatus(StrEnum):
@@ -34,7 +38,9 @@ class Payment(Model):
     __table_args__ = (
         CheckConstraint("amount_idr > 0", name="amount_positive"),
         CheckConstraint("credit_idr >= 0 AND credit_idr <= amount_idr", name="credit_within_amount"),
-        CheckConstraint("channel IN ('cash', 'auto_debit', 'sponsor', 'bank_transfer')", name="channel_known"),
+        CheckConstraint(
+            "channel IN ('cash', 'auto_debit', 'sponsor', 'bank_transfer', 'imported')", name="channel_known"
+        ),
         CheckConstraint("status IN ('settled', 'reversed')", name="status_known"),
         Index("ix_payments_member_paid_on", "member_id", "paid_on"),
     )

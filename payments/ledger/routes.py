@@ -64,6 +64,7 @@ class Reversal(MethodView):
     @require_roles(Role.SUPERVISOR, Role.ADMIN)
     @bp.arguments(ReversalRequestSchema)
     @bp.response(200, ReceiptSchema)
+    @bp.alt_response(409, description="History imported from the national system: it cannot be reversed")
     def post(self, payload: dict[str, Any], payment_id: int) -> ReceiptView:
         """Reverse a wrong contribution (supervisors only): its months reopen and its receipt says reversed."""
         receipt = reverse_payment(db.session, current_user(), payment_id, payload["reason"], app_now())

@@ -377,6 +377,12 @@ def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reaso
         raise NotFound(f"There is no payment {payment_id}.")
     member = get_member(session, actor, payment.member_id, lock=True)  # another branch's payment is a 404 too
     session.refresh(payment)
+    if payment.channel == Channel.IMPORTED:
+        raise Conflict(
+            f"Payment {payment.id} is the member's history imported from the national system, not a payment made in "
+            "iuran: it cannot be reversed here: the national system corrects its own records.",
+            reason="imported_history",
+        )
     if payment.status == PaymentStatus.REVERSED:
         return describe_receipt(session, payment)
     unbook_payment(session, payment, member, reason, actor.id, now)
