@@ -486,8 +486,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
     "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
-    "agent_proposal", "agent_proposal_2", "wadah", "clerk",
-    "import", "sponsor_payment", "statement_import", "settlement_import", "national_import",
+    "agent_proposal", "agent_proposal_2", "wadah", "clerk", "national_import",
 )  # fmt: skip
 
 

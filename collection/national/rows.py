@@ -12,10 +12,10 @@ from collection.members.csv_files import parse_date
 from collection.members.kpj import KpjError, national_kpj
 from collection.members.names import display_name
 from collection.members.nik import MEMBER_MIN_AGE
-from collection.members.phones import PhoneError, normalise_phone
 from collection.members.rates import Package, RateError, RateTable
 from core.errors import field_error
 from core.months import Month
+from core.phones import PhoneError, normalise_phone
 
 NAME_MAX = 120
 TEXT_MAX = 80
