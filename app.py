@@ -1,4 +1,4 @@
-"""The application factory: configuration, extensions, blueprints and CLI. Nothing else."""
+"""Layer 12, the application factory: configuration, extensions, every blueprint and the CLI. Nothing else."""
 
 from __future__ import annotations
 

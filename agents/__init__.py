@@ -1,2 +1,3 @@
-"""The field agents' (Perisai) capabilities: ``agents.incentives`` (layer 8) and ``agents.field``, their phone
-app (layer 9). Who the agents are is the organisation's (``organisation``). Only subpackages live here."""
+"""The field agents' (Perisai) capabilities: ``agents.roster`` (layer 6), ``agents.incentives`` (layer 9) and
+``agents.field``, their phone app (layer 10). Who the agents are, as logins, is the organisation's. Only
+subpackages live here."""

@@ -1,2 +1,2 @@
-"""Members and what they owe, and who pays for them: ``collection.members`` (layer 4) and
-``collection.sponsors`` (layer 6, a capability). Only subpackages live here, one per layer."""
+"""Members and what they owe, and who pays for them: ``collection.members`` (layer 4), and two capabilities of
+layer 6, ``collection.sponsors`` and ``collection.national``. Only subpackages live here."""
