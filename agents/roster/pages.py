@@ -159,9 +159,8 @@ def agents_page() -> ResponseReturnValue:
         "wadah_id": _whole(request.form.get("wadah_id", "")),
         "areas": _lines(request.form.get("areas", "")),
     }
-    for optional in ("code", "username"):
-        if request.form.get(optional, "").strip():
-            form[optional] = request.form[optional].strip()
+    if request.form.get("code", "").strip():
+        form["code"] = request.form["code"].strip()
     key = request.form.get("idempotency_key", "").strip()
     try:
         if key and not _KEY.match(key):
@@ -172,7 +171,7 @@ def agents_page() -> ResponseReturnValue:
         if not field_messages(refused) or refused.status != 422:
             raise
         db.session.rollback()
-        return _agents_list(branch, refused, key)
+        return _agents_list(branch, refused, key if _KEY.match(key) else "")
     return _page("admin/agent_created.html", 201 if created else 200, agent=view)
 
 
