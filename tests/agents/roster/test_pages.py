@@ -164,6 +164,26 @@ def test_editing_on_the_page_changes_the_phone_wadah_and_areas_the_api_shows(
     assert [a["label"] for a in shown["areas"]] == ["Semabung"]
 
 
+def test_the_edit_form_as_filled_in_keeps_a_district_a_district(client, world, browsers, new_agent):
+    agent = new_agent(areas=["Gerunggang", "197102"])
+    browser = browsers["supervisor"]
+    page = browser.get(f"/admin/agen/{agent['id']}").get_data(as_text=True)
+    filled = re.search(r'<textarea name="areas"[^>]*>([^<]*)</textarea>', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    saved = browser.post(
+        f"/admin/agen/{agent['id']}",
+        data={"csrf_token": token, "phone": "0813-9999-0003", "wadah_id": str(agent["wadah_id"]), "areas": filled},
+    )
+
+    assert saved.status_code == 303
+    shown = api_agent(client, world, agent["id"])
+    assert shown["phone"] == "+6281399990003"
+    assert sorted((a["kind"], a["key"]) for a in shown["areas"]) == sorted(
+        (a["kind"], a["key"]) for a in agent["areas"]
+    )
+
+
 def test_deactivating_reactivating_and_terminating_on_the_page_is_the_status_the_api_shows(
     pinned_app, client, world, browsers, new_agent
 ):
