@@ -13,6 +13,7 @@ import agents.incentives.models
 import agents.incentives.pages
 import agents.incentives.routes
 import agents.roster.models
+import agents.roster.pages
 import agents.roster.routes
 import collection.members.models
 import collection.members.routes
@@ -80,6 +81,9 @@ FINANCE_DESK = (  # the modules that add their pages to the finance desk's bluep
     agents.incentives.pages,
     payments.remittance.pages,
 )
+ADMIN_DESK = (  # the modules that add their pages to the administration desk's blueprint (/admin)
+    agents.roster.pages,
+)
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
     payments.finance.desk.bp,
@@ -87,6 +91,7 @@ PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     payments.autodebit.webhooks.bp,
     payments.remittance.pages.templates,  # no routes: the folder of its finance-desk templates
     organisation.admin_pages.bp,
+    agents.roster.pages.templates,  # no routes: the folder of its /admin templates
     organisation.account_pages.bp,
 )
 

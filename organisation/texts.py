@@ -31,6 +31,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_branches": ("Cabang", "Branches"),
     "nav_wadahs": ("Wadah", "Wadah"),
     "nav_staff": ("Staf", "Staff"),
+    "nav_agents": ("Agen", "Agents"),  # the roster's pages (agents/roster/pages.py)
     "branches": ("Kantor cabang", "Branch offices"),
     "new_branch": ("Cabang baru", "New branch"),
     "code": ("Kode", "Code"),

@@ -22,15 +22,17 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
+from agents.roster.models import DeactivationProposal
 from app import create_app
 from core.clock import app_now
 from core.extensions import db
 from organisation.logins import start_web_session
-from organisation.models import StaffUser
+from organisation.models import Agent, StaffUser
 from payments.autodebit.models import Mandate
 from payments.finance.desk import BRANCH_CHOICE
 from payments.finance.models import MatchProposal
@@ -560,6 +562,18 @@ WEB: dict[str, tuple[Any, ...]] = {
     "POST /admin/staf/<int:user_id>/reset":                     (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
     "POST /admin/staf/<int:user_id>/nonaktifkan":               (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
     "POST /admin/staf/<int:user_id>/aktifkan":                  (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    # the roster's pages on the /admin desk (agents/roster/pages.py), on the roster API's agent and proposals
+    "GET /admin/agen":                                          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "POST /admin/agen":                                         (LOGIN, LOGIN, OK,   LOGIN, LOGIN, REF,  LOGIN, OK),
+    "GET /admin/agen/<int:agent_id>":                           (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/<int:agent_id>":                          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/<int:agent_id>/nonaktifkan":              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/<int:agent_id>/aktifkan":                 (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/<int:agent_id>/berhentikan":              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/<int:agent_id>/serahkan":                 (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "GET /admin/agen/usulan":                                   (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
+    "POST /admin/agen/usulan/<int:proposal_id>/terima":         (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
+    "POST /admin/agen/usulan/<int:proposal_id>/tolak":          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
     "GET /akun/kata-sandi":                                     (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /akun/kata-sandi":                                    (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
 }
@@ -635,6 +649,26 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
             "branch_id": str(world.a),
         },
         "POST /admin/staf/<int:user_id>": {"full_name": "Clerk A", "role": "branch_finance"},
+        "POST /admin/agen": {
+            "branch_id": str(world.a),
+            "nik": nik_for(born=date(1987, 6, 5), serial=400 + serial),
+            "name": "perisai halaman",
+            "phone": f"0813-4200-00{serial:02d}",
+            "wadah_id": str(world.ids["wadah"]),  # branch A's: another branch's supervisor is refused on it (422)
+            "areas": "Gerunggang\n197102",
+            "idempotency_key": f"matrix-web-agent-{serial}",
+        },
+        "POST /admin/agen/<int:agent_id>": {
+            "phone": "0813-7777-0001",
+            "wadah_id": str(world.ids["wadah"]),
+            "areas": "",
+        },
+        "POST /admin/agen/<int:agent_id>/nonaktifkan": {"reason": "tiga bulan tanpa transaksi"},
+        "POST /admin/agen/<int:agent_id>/aktifkan": {"reason": "kembali bekerja"},
+        "POST /admin/agen/<int:agent_id>/berhentikan": {"reason": "penipuan setoran"},
+        "POST /admin/agen/<int:agent_id>/serahkan": {"to_agent_id": str(world.staff["agent_a"].agent_id)},
+        "POST /admin/agen/usulan/<int:proposal_id>/terima": {"note": "setuju"},
+        "POST /admin/agen/usulan/<int:proposal_id>/tolak": {"note": "masih aktif"},
         # two new passwords that differ: refused (422) before anything changes
         "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
     }
@@ -650,8 +684,10 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "number": ids["receipt_number"],
         "batch_id": ids["batch"],
         "line_id": ids["line"],
-        "proposal_id": ids["proposal"],
-        "agent_id": world.staff["agent_a"].agent_id,
+        "proposal_id": ids[("agent_proposal_2" if rule.endswith("/tolak") else "agent_proposal")]
+        if rule.startswith("POST /admin/agen/usulan/")
+        else ids["proposal"],
+        "agent_id": ids["roster_agent"] if " /admin/agen/" in rule else world.staff["agent_a"].agent_id,
         "code": ids["receipt_code"],
         "provider_name": "midtrans",
         "import_id": ids["statement_import"],
@@ -694,6 +730,18 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
             RemittanceFile.id == ids["remittance_file"]
         ),
     }
+    roster_agent = ids["roster_agent"]
+    status = select(Agent.status).where(Agent.id == roster_agent)
+    for move in ("nonaktifkan", "aktifkan", "berhentikan"):
+        probes[f"POST /admin/agen/<int:agent_id>/{move}"] = status
+    probes["POST /admin/agen/<int:agent_id>"] = (
+        select(StaffUser.phone).join(Agent, Agent.user_id == StaffUser.id).where(Agent.id == roster_agent)
+    )
+    for decision, key in (("terima", "agent_proposal"), ("tolak", "agent_proposal_2")):
+        probes[f"POST /admin/agen/usulan/<int:proposal_id>/{decision}"] = select(DeactivationProposal.status).where(
+            DeactivationProposal.id == ids[key]
+        )
+    probes["POST /admin/agen"] = select(func.count()).select_from(Agent)
     if rule not in probes:
         return None
     with app.app_context():
