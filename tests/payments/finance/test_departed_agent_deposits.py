@@ -64,9 +64,8 @@ def departed(pinned_app, client, world, enrol) -> dict[str, Any]:
     member = enrol(nik=nik_for(serial=61))
     world["amount"] = pay(client, world["agent"], member["id"])
     world["agent_id"] = agent_id = world["agent"].agent_id
-    terminated = client.post(
-        f"/api/v1/agents/{agent_id}/terminate", json={"reason": "uang iuran ditahan"}, headers=world["supervisor"].headers
-    )
+    reason = {"reason": "uang iuran ditahan"}
+    terminated = client.post(f"/api/v1/agents/{agent_id}/terminate", json=reason, headers=world["supervisor"].headers)
     assert terminated.status_code == 200, terminated.get_json()
     with pinned_app.app_context():
         assert alert_blocked_agents(db.session, NOW) == 1
@@ -301,9 +300,10 @@ def test_the_page_shows_a_refusal_on_the_agents_row(pinned_app, client, departed
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="departed-error"' in body and "undeposited cash" in body
-    assert 'name="amount_idr" inputmode="numeric" required value="{}" aria-invalid="true"'.format(
-        departed["amount"] + 1
-    ) in body
+    assert (
+        'name="amount_idr" inputmode="numeric" required value="{}" aria-invalid="true"'.format(departed["amount"] + 1)
+        in body
+    )
     with pinned_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Deposit)) == 0
 
