@@ -31,6 +31,7 @@ import payments.autodebit.models
 import payments.autodebit.routes
 import payments.autodebit.webhooks
 import payments.finance.batch_pages
+import payments.finance.departed_pages
 import payments.finance.desk
 import payments.finance.models
 import payments.finance.report_pages
@@ -77,6 +78,7 @@ API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the d
 FINANCE_DESK = (  # the modules that add their pages to the finance desk's blueprint (/keuangan)
     payments.finance.batch_pages,
     payments.finance.statement_pages,
+    payments.finance.departed_pages,
     payments.finance.report_pages,
     agents.incentives.pages,
     payments.remittance.pages,

@@ -36,7 +36,7 @@ from organisation.models import Agent, StaffUser
 from payments.autodebit.models import Mandate
 from payments.finance.desk import BRANCH_CHOICE
 from payments.finance.models import MatchProposal
-from payments.ledger.models import DailyBatch, Payment
+from payments.ledger.models import DailyBatch, Deposit, Payment
 from payments.remittance.models import RemittanceFile
 from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
@@ -128,6 +128,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "POST /agents/{agent_id}/reactivate":                        (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agents/{agent_id}/terminate":                         (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agents/{agent_id}/hand-over":                         (401, 403, OK,  403, 403, HID, 403, OK),
+    # finance declares the setoran of an agent no longer active (the roster agent, terminated above: no cash, 422)
+    "POST /agents/{agent_id}/deposits":                          (401, 403, 403, OK,  403, 403, HID, OK),
     "GET /branches/{branch_id}/agent-proposals":                 (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/accept":                (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/dismiss":               (401, 403, OK,  403, 403, HID, 403, OK),
@@ -315,6 +317,10 @@ REQUESTS: dict[str, Request] = {
     "POST /agents/{agent_id}/reactivate": lambda w, caller: {"json": {"reason": "kembali bekerja"}},
     "POST /agents/{agent_id}/terminate": lambda w, caller: {"json": {"reason": "penipuan setoran"}},
     "POST /agents/{agent_id}/hand-over": lambda w, caller: {"json": {"to_agent_id": w.staff["agent_a"].agent_id}},
+    "POST /agents/{agent_id}/deposits": lambda w, caller: {
+        "json": {"amount_idr": 1_000, "bank_reference": f"SETOR-{caller}", "deposited_on": DAY.isoformat()},
+        "headers": _key(),
+    },
     "POST /agent-proposals/{proposal_id}/accept": lambda w, caller: {"json": {"note": "setuju"}},
     "POST /agent-proposals/{proposal_id}/dismiss": lambda w, caller: {"json": {"note": "masih aktif"}},
     # the same password again: checked through the login, refused (422) before anything changes
@@ -541,6 +547,8 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/saluran":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/kinerja":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/retensi":                                    (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/agen-nonaktif":                              (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "POST /keuangan/agen-nonaktif/<int:agent_id>/setoran":      (LOGIN, LOGIN, 403,  OK,    LOGIN, 403,  HID,   OK),
     "GET /keuangan/remitansi":                                  (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/remitansi/<int:file_id>/unduh":              (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/remitansi/<int:file_id>/konfirmasi":        (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
@@ -633,6 +641,12 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /keuangan/insentif/setujui": {"month": MONTH},
         "POST /keuangan/cakupan/target": {"year": "2026", "targets": "1971,5000,BPS"},
         "POST /keuangan/remitansi/<int:file_id>/konfirmasi": {"reference": f"WEB-ACK-{caller}"},
+        "POST /keuangan/agen-nonaktif/<int:agent_id>/setoran": {
+            "amount_idr": "1000",
+            "bank_reference": f"WEB-{caller}",
+            "deposited_on": DAY.isoformat(),
+            "idempotency_key": str(uuid.uuid4()),
+        },
         "POST /admin/cabang": {
             "code": f"WX{serial}",
             "name": "Cabang web",
@@ -729,6 +743,9 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
         "POST /keuangan/remitansi/<int:file_id>/konfirmasi": select(RemittanceFile.acknowledgement_reference).where(
             RemittanceFile.id == ids["remittance_file"]
         ),
+        "POST /keuangan/agen-nonaktif/<int:agent_id>/setoran": select(func.count())
+        .select_from(Deposit)
+        .where(Deposit.agent_id == world.staff["agent_a"].agent_id),
     }
     roster_agent = ids["roster_agent"]
     status = select(Agent.status).where(Agent.id == roster_agent)

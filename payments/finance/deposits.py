@@ -1,22 +1,40 @@
-"""A setoran declared: recorded against the agent's cash, then matched with the bank lines that show it."""
+"""A setoran declared: recorded against the agent's cash, then matched with the bank lines that show it.
+
+An agent declares his own (``record_deposit``). An agent who is no longer active (deactivated or terminated) cannot
+log in, so branch finance declares his for him (``record_deposit_for_agent``): the same row, the same rules, with
+finance as the one who recorded it. Both go through ``_record``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.clock import local_today
-from core.errors import field_error
+from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
-from organisation.models import Branch, StaffUser
+from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from payments.finance.bank import lock_branch
 from payments.finance.matching import match_lines
+from payments.finance.models import StatementLine
+from payments.ledger.cash import CashPosition
 from payments.ledger.days import ensure_day_open
-from payments.ledger.models import BranchAlert, Deposit
+from payments.ledger.models import BranchAlert, Channel, Deposit, Payment, PaymentStatus
 from payments.ledger.services import MAX_BACKDATE_DAYS, agent_cash, agent_for, existing_request, fingerprint
+
+FOR_AGENT_ROLES = (Role.BRANCH_FINANCE, Role.ADMIN)  # who declares a departed agent's setoran
+
+
+@dataclass(frozen=True)
+class DepartedAgentCash:
+    """An agent no longer active who still holds cash, as finance's desk lists him."""
+
+    agent: Agent
+    cash: CashPosition
 
 
 def record_deposit(
@@ -37,6 +55,89 @@ def record_deposit(
     existing = existing_request(session, Deposit, idempotency_key, digest)
     if existing is not None:
         return existing, False
+    return _record(
+        session,
+        actor,
+        agent,
+        amount_idr=amount_idr,
+        bank_reference=bank_reference,
+        deposited_on=deposited_on,
+        idempotency_key=idempotency_key,
+        digest=digest,
+        now=now,
+    )
+
+
+def record_deposit_for_agent(
+    session: DbSession,
+    actor: StaffUser,
+    agent_id: int,
+    *,
+    amount_idr: int,
+    bank_reference: str,
+    deposited_on: date,
+    idempotency_key: str,
+    now: datetime,
+    branch_id: int | None = None,
+) -> tuple[Deposit, bool]:
+    """Branch finance records the setoran of an agent who is no longer active (he cannot log in to declare it), so
+    his cash on hand falls and the bank credit that shows it is matched. The same key returns the same deposit.
+
+    Only finance of the agent's branch or an admin (``branch_id``: the branch the desk is showing); another branch's
+    agent is a 404; an active agent is a 409 (he declares his own)."""
+    if actor.role not in FOR_AGENT_ROLES:
+        raise Forbidden("Only branch finance (or an admin) records a deposit for an agent who is no longer active.")
+    agent = session.get(Agent, agent_id)
+    if (
+        agent is None
+        or (actor.role != Role.ADMIN and actor.branch_id != agent.branch_id)
+        or (branch_id is not None and agent.branch_id != branch_id)
+    ):
+        raise NotFound(f"There is no agent {agent_id} in your branch.")
+    digest = fingerprint(
+        amount_idr=amount_idr,
+        bank_reference=bank_reference,
+        deposited_on=deposited_on,
+        agent=agent.id,
+        declared_by="branch",
+    )
+    existing = existing_request(session, Deposit, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+    if agent.status == AgentStatus.ACTIVE:
+        raise Conflict(
+            f"Agent {agent.code} is active: he records his own deposit (setoran) in his app.",
+            reason="agent_active",
+        )
+    return _record(
+        session,
+        actor,
+        agent,
+        amount_idr=amount_idr,
+        bank_reference=bank_reference,
+        deposited_on=deposited_on,
+        idempotency_key=idempotency_key,
+        digest=digest,
+        now=now,
+        for_agent=True,
+    )
+
+
+def _record(
+    session: DbSession,
+    actor: StaffUser,
+    agent: Agent,
+    *,
+    amount_idr: int,
+    bank_reference: str,
+    deposited_on: date | None,
+    idempotency_key: str,
+    digest: str,
+    now: datetime,
+    for_agent: bool = False,
+) -> tuple[Deposit, bool]:
+    """Check a deposit against the agent's day and cash, store it, match the branch's bank lines, resolve his
+    alerts once he may collect again, audit, commit. ``for_agent``: finance records it for him."""
     branch = session.get(Branch, agent.branch_id)
     assert branch is not None
     today = local_today(branch.timezone, now)
@@ -45,14 +146,17 @@ def record_deposit(
         raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
     if deposited_on < today - timedelta(days=MAX_BACKDATE_DAYS):
         raise field_error(
-            "deposited_on", f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: the branch records it."
+            "deposited_on",
+            f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: "
+            + ("iuran takes deposits of the last days only." if for_agent else "the branch records it."),
         )
     ensure_day_open(session, agent.id, deposited_on, "deposited_on")
     cash = agent_cash(session, agent, today)
     if amount_idr > cash.on_hand_idr:
+        holder = f"Agent {agent.code} holds" if for_agent else "You hold"
         raise field_error(
             "amount_idr",
-            f"You hold Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
+            f"{holder} Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
                 ",", "."
             ),
         )
@@ -84,14 +188,70 @@ def record_deposit(
             select(BranchAlert).where(BranchAlert.agent_id == agent.id, BranchAlert.resolved_at.is_(None))
         ):
             alert.resolved_at = now
-    audit.record(
-        session,
-        "deposit.recorded",
-        "deposit",
-        deposit.id,
-        actor.id,
-        amount_idr=amount_idr,
-        bank_reference=bank_reference,
-    )
+    if for_agent:
+        line_id = session.scalar(select(StatementLine.id).where(StatementLine.deposit_id == deposit.id))
+        audit.record(
+            session,
+            "deposit.recorded_for_agent",
+            "deposit",
+            deposit.id,
+            actor.id,
+            agent_id=agent.id,
+            agent_status=str(agent.status),
+            amount_idr=amount_idr,
+            bank_reference=bank_reference,
+            deposited_on=deposited_on.isoformat(),
+            cash_on_hand_before_idr=cash.on_hand_idr,
+            cash_on_hand_after_idr=after.on_hand_idr,
+            statement_line_id=line_id,
+        )
+    else:
+        audit.record(
+            session,
+            "deposit.recorded",
+            "deposit",
+            deposit.id,
+            actor.id,
+            amount_idr=amount_idr,
+            bank_reference=bank_reference,
+        )
     session.commit()
     return deposit, True
+
+
+def departed_agents_with_cash(session: DbSession, branch_id: int, today: date) -> list[DepartedAgentCash]:
+    """The branch's agents who are no longer active and still hold cash, by code, each with his cash position."""
+    collected = (
+        select(func.coalesce(func.sum(Payment.amount_idr), 0))
+        .where(
+            Payment.agent_id == Agent.id,
+            Payment.channel == Channel.CASH,
+            Payment.status == PaymentStatus.SETTLED,
+        )
+        .scalar_subquery()
+    )
+    deposited = (
+        select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == Agent.id).scalar_subquery()
+    )
+    holders = session.scalars(
+        select(Agent)
+        .where(Agent.branch_id == branch_id, Agent.status != AgentStatus.ACTIVE, collected > deposited)
+        .order_by(Agent.code)
+    )
+    return [DepartedAgentCash(agent, agent_cash(session, agent, today)) for agent in list(holders)]
+
+
+def deposits_for_departed(
+    session: DbSession, branch_id: int, limit: int = 50
+) -> list[tuple[Deposit, Agent, int | None]]:
+    """The deposits finance recorded for agents no longer able to declare them, newest first, each with the bank
+    line matched to it (None: not in the bank yet)."""
+    rows = session.execute(
+        select(Deposit, Agent, StatementLine.id)
+        .join(Agent, Agent.id == Deposit.agent_id)
+        .outerjoin(StatementLine, StatementLine.deposit_id == Deposit.id)
+        .where(Deposit.branch_id == branch_id, Deposit.recorded_by_user_id != Agent.user_id)
+        .order_by(Deposit.recorded_at.desc(), Deposit.id.desc())
+        .limit(limit)
+    )
+    return [(deposit, agent, line_id) for deposit, agent, line_id in rows]

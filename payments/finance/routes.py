@@ -17,9 +17,10 @@ from core.months import Month
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.finance import bank, batches, proposals, reports, statement_import
-from payments.finance.deposits import record_deposit
+from payments.finance.deposits import record_deposit, record_deposit_for_agent
 from payments.finance.schemas import (
     AgeingSchema,
+    AgentDepositRequestSchema,
     ApproveRequestSchema,
     BatchQuerySchema,
     BatchSchema,
@@ -342,6 +343,29 @@ class Deposits(MethodView):
             amount_idr=payload["amount_idr"],
             bank_reference=payload["bank_reference"],
             deposited_on=payload.get("deposited_on"),
+            idempotency_key=idempotency_key(),
+            now=app_now(),
+        )
+        return deposit, 201 if created else 200
+
+
+@bp.route("/agents/<int:agent_id>/deposits")
+class AgentDeposits(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.arguments(AgentDepositRequestSchema)
+    @bp.response(201, DepositSchema)
+    @bp.alt_response(200, schema=DepositSchema, description="A retry: the deposit of the first request")
+    @bp.doc(**IDEMPOTENCY_DOC)
+    def post(self, payload: dict[str, Any], agent_id: int) -> tuple[Any, int]:
+        """Record the deposit (setoran) of an agent who is no longer active (deactivated or terminated): he cannot
+        log in to declare it. Matched with the bank lines like his own; an active agent is a 409."""
+        deposit, created = record_deposit_for_agent(
+            db.session,
+            current_user(),
+            agent_id,
+            amount_idr=payload["amount_idr"],
+            bank_reference=payload["bank_reference"],
+            deposited_on=payload["deposited_on"],
             idempotency_key=idempotency_key(),
             now=app_now(),
         )

@@ -17,6 +17,14 @@ class DepositRequestSchema(Schema):
     deposited_on = fields.Date(validate=valid_day)
 
 
+class AgentDepositRequestSchema(Schema):
+    """Finance declares the setoran of an agent who is no longer active: the date on the bank slip is needed."""
+
+    amount_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    bank_reference = fields.String(required=True, validate=validate.Length(min=3, max=64))
+    deposited_on = fields.Date(required=True, validate=valid_day, metadata={"description": "The bank slip's date"})
+
+
 class DepositSchema(Schema):
     id = fields.Integer()
     agent_id = fields.Integer()
@@ -24,6 +32,7 @@ class DepositSchema(Schema):
     bank_reference = fields.String()
     deposited_on = fields.Date()
     recorded_at = UtcDateTime()
+    recorded_by_user_id = fields.Integer(metadata={"description": "The agent's login, or finance's who declared it"})
 
 
 class StatementUploadSchema(Schema):

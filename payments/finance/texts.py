@@ -358,6 +358,41 @@ TEXTS: dict[str, tuple[str, str]] = {
     "retention": ("Retensi peserta sponsor", "Sponsor retention"),
     "nav_retention": ("Retensi", "Retention"),
     "nav_remittance": ("Remitansi", "Remittance"),
+    "nav_departed": ("Agen nonaktif", "Departed agents"),
+    "departed_title": ("Agen nonaktif yang masih memegang uang", "Agents no longer active who still hold cash"),
+    "departed_note": (
+        "Agen yang dinonaktifkan atau diberhentikan tidak bisa masuk lagi untuk mencatat setorannya. Catat setorannya "
+        "di sini dengan referensi dan tanggal slip bank: setoran dicocokkan dengan mutasi bank, uang di tangannya "
+        "berkurang dan peringatannya selesai.",
+        "An agent deactivated or terminated can no longer log in to declare his deposit. Record it here with the bank "
+        "slip's reference and date: it is matched with the bank lines, his cash on hand falls and his alerts resolve.",
+    ),
+    "no_departed": (
+        "Tidak ada agen nonaktif yang masih memegang uang.",
+        "No agent who is no longer active holds cash.",
+    ),
+    "cash_on_hand": ("Uang di tangan", "Cash on hand"),
+    "oldest_cash": ("Uang tertua dari", "Oldest cash from"),
+    "record_deposit": ("Catat setoran", "Record the deposit"),
+    "slip_date": ("Tanggal slip", "Slip date"),
+    "agent_status_active": ("aktif", "active"),
+    "agent_status_deactivated": ("dinonaktifkan", "deactivated"),
+    "agent_status_terminated": ("diberhentikan", "terminated"),
+    "only_finance_records_deposit": (
+        "Hanya keuangan cabang (atau admin) yang mencatat setoran agen nonaktif.",
+        "Only branch finance (or an admin) records the deposit of an agent no longer active.",
+    ),
+    "departed_recorded": ("Setoran yang dicatat keuangan untuk agen", "Deposits finance recorded for agents"),
+    "no_departed_recorded": ("Belum ada.", "None yet."),
+    "not_in_bank_yet": ("belum ada di mutasi bank", "not on a bank statement yet"),
+    "departed_deposit_matched": (
+        "Setoran {amount} dicatat dan cocok dengan mutasi bank #{line}.",
+        "Deposit of {amount} recorded and matched with bank line #{line}.",
+    ),
+    "departed_deposit_waiting": (
+        "Setoran {amount} dicatat; belum ada di mutasi bank: akan dicocokkan saat mutasinya diunggah.",
+        "Deposit of {amount} recorded; not on a bank statement yet: it is matched when the statement is uploaded.",
+    ),
     "programme": ("Program", "Programme"),
     "last_sponsored_month": ("Bulan sponsor terakhir", "Last sponsored month"),
     "months_after": ("{n} bln setelah", "{n} mo. after"),
