@@ -120,9 +120,7 @@ def run(url: str, content: bytes) -> dict[str, Any]:
         figures["allocations"] = session.scalar(select(func.count()).select_from(PaymentAllocation))
         figures["allocated IDR"] = session.scalar(select(func.sum(PaymentAllocation.amount_idr)))
         figures["paid IDR"] = session.scalar(select(func.sum(Payment.amount_idr)))
-        figures["by status"] = dict(
-            session.execute(select(Member.status, func.count()).group_by(Member.status)).tuples().all()
-        )
+        figures["by status"] = dict(session.execute(select(Member.status, func.count()).group_by(Member.status)).all())
         session.remove()
         for engine in db.engines.values():
             engine.dispose()

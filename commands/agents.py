@@ -1,4 +1,5 @@
-"""The roster for scripting: ``flask --app app agent create|deactivate|terminate|reactivate|hand-over|list``."""
+"""The roster for scripting: ``flask --app app agent create|deactivate|terminate|reactivate|hand-over|assign-by-area|
+list``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from agents.roster import handover, proposals, services, status
+from agents.roster import assignment, handover, proposals, services, status
 from core.clock import utcnow
 from core.errors import DomainError
 from core.extensions import db
@@ -125,6 +126,32 @@ def hand_over(code: str, to_code: str, by_village: bool, default_code: str | Non
     for moved in report.moved:
         if moved.members or moved.visits:
             click.echo(f"  to {moved.agent_code}: {moved.members} members, {moved.visits} visits")
+
+
+@agent_cli.command("assign-by-area")
+@click.option("--branch", "branch_code", required=True, help="Branch code, e.g. PKP.")
+@_refusals
+def assign_by_area(branch_code: str) -> None:
+    """Give members without a serving agent to the one active agent whose areas cover their village or district."""
+    branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.strip().upper()))
+    if branch is None:
+        raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
+    echo_area_assignment(assignment.assign_by_area(db.session, None, branch.id, utcnow()))
+
+
+def echo_area_assignment(report: assignment.AreaAssignmentReport) -> None:
+    """What an assignment by area did, with the first members it left and why."""
+    click.echo(
+        f"by area: {report.without_agent} members without an agent: {report.assigned} assigned, {report.left} left"
+    )
+    for code, count in report.assigned_by_agent.items():
+        click.echo(f"  to {code}: {count}")
+    for reason, count in report.left_by_reason.items():
+        click.echo(f"  left, {reason}: {count}")
+    for left in report.left_members[:50]:
+        agents = f" ({', '.join(left.agent_codes)})" if left.agent_codes else ""
+        where = f"{left.kpj}, {left.village or '-'}, {left.district_code}"
+        click.echo(f"  member {left.member_id} ({where}): {left.reason}{agents}")
 
 
 @agent_cli.command("list")

@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from agents.roster.assignment import assign_by_area as assign_by_area_service
 from collection.members.models import Member
 from collection.members.reconciliation import reconcile_branch, summary
 from collection.national import imports as national_imports
@@ -18,7 +19,7 @@ from collection.national.agents import assign_agents
 from collection.sponsors.imports import import_file, report_rows
 from collection.sponsors.programmes import programme_by_code
 from commands.admin import admin_group
-from commands.agents import agent_cli
+from commands.agents import agent_cli, echo_area_assignment
 from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
 from core.errors import DomainError
@@ -168,6 +169,7 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{record.name}: {record.line_count} lines, total Rp{total}, sha256 {record.sha256}")
         for path in written:
             click.echo(f"written: {folder / path.name}")
+
     @app.cli.command("import-members")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--branch", "branch_code", required=True, help="The branch's code (e.g. PKP).")
@@ -177,7 +179,13 @@ def register_commands(app: Flask) -> None:
         type=click.Path(exists=True, dir_okay=False, readable=True),
         help="A CSV kpj,agent_code: the agent who serves each member, set after the import.",
     )
-    def import_members_command(file: str, branch_code: str, agents_file: str | None) -> None:
+    @click.option(
+        "--assign-by-area",
+        is_flag=True,
+        help="Then give members still without an agent to the one active agent whose areas cover their village "
+        "or district.",
+    )
+    def import_members_command(file: str, branch_code: str, agents_file: str | None, assign_by_area: bool) -> None:
         """Load a branch's existing members from the national system's export (CSV), with a progress bar; the same
         file again changes nothing."""
         branch = db.session.scalar(select(Branch).where(Branch.code == branch_code.strip().upper()))
@@ -195,6 +203,7 @@ def register_commands(app: Flask) -> None:
                 if agents_file
                 else None
             )
+            by_area = assign_by_area_service(db.session, None, branch.id, utcnow()) if assign_by_area else None
         except DomainError as error:
             details = [
                 f"  {field}: {' '.join(messages)}" for field, messages in (error.errors or {}).get("files", {}).items()
@@ -215,6 +224,8 @@ def register_commands(app: Flask) -> None:
             click.echo(f"agents: {report.assigned} assigned, {report.unchanged} unchanged, {report.rejected} rejected")
             for line in [r for r in report.rows if r.outcome == "rejected"][:50]:
                 click.echo(f"  row {line.row} ({line.kpj}): {line.field}: {line.reason}")
+        if by_area is not None:
+            echo_area_assignment(by_area)
 
     @app.cli.command("end-sessions")
     @click.argument("username")

@@ -130,6 +130,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "POST /agents/{agent_id}/hand-over":                         (401, 403, OK,  403, 403, HID, 403, OK),
     # finance declares the setoran of an agent no longer active (the roster agent, terminated above: no cash, 422)
     "POST /agents/{agent_id}/deposits":                          (401, 403, 403, OK,  403, 403, HID, OK),
+    "POST /branches/{branch_id}/member-agents/by-area":          (401, 403, OK,  403, 403, HID, 403, OK),
     "GET /branches/{branch_id}/agent-proposals":                 (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/accept":                (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/dismiss":               (401, 403, OK,  403, 403, HID, 403, OK),

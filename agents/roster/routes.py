@@ -8,13 +8,14 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from agents.roster import handover, proposals, services, status
+from agents.roster import assignment, handover, proposals, services, status
 from agents.roster.schemas import (
     AgentEditSchema,
     AgentQuerySchema,
     AgentRequestSchema,
     AgentSchema,
     AgentStatusReasonSchema,
+    AreaAssignmentReportSchema,
     DeactivationProposalQuerySchema,
     DeactivationProposalSchema,
     HandOverReportSchema,
@@ -120,6 +121,17 @@ class HandOver(MethodView):
             by_village=payload["by_village"],
             default_agent_id=payload["default_agent_id"],
         )
+
+
+@bp.route("/branches/<int:branch_id>/member-agents/by-area")
+class MemberAgentsByArea(MethodView):
+    @require_roles(*CHANGE)
+    @bp.response(200, AreaAssignmentReportSchema)
+    def post(self, branch_id: int) -> Any:
+        """Give each member of the branch who has no serving agent to the one active agent whose areas cover his
+        village, or else his district; members two agents cover, or none, are left and listed with why. Again:
+        moves nothing more (members who have an agent keep him)."""
+        return assignment.assign_by_area(db.session, current_user(), branch_id, app_now())
 
 
 @bp.route("/branches/<int:branch_id>/agent-proposals")

@@ -129,3 +129,35 @@ def destination(
         ):
             return target_id
     return default_id
+
+
+@dataclass(frozen=True, slots=True)
+class AreaMatch:
+    """Who covers a member by area: his agent, or None with why (``no_area``, ``ambiguous_village``,
+    ``ambiguous_district``) and the agents in question."""
+
+    agent_id: int | None
+    reason: str | None = None
+    candidates: tuple[int, ...] = ()
+
+
+def area_agent(
+    village: str | None,
+    district_code: str,
+    by_village: Mapping[str, frozenset[int]],
+    by_district: Mapping[str, frozenset[int]],
+) -> AreaMatch:
+    """The one agent whose areas cover a member's village (its key), or else his district. A village covered by
+    two agents is ambiguous (the district is not asked: the village is the finer area); a district too."""
+    key = village_key(village)
+    village_agents = by_village.get(key, frozenset()) if key else frozenset()
+    if len(village_agents) == 1:
+        return AreaMatch(next(iter(village_agents)))
+    if village_agents:
+        return AreaMatch(None, "ambiguous_village", tuple(sorted(village_agents)))
+    district_agents = by_district.get(district_code, frozenset())
+    if len(district_agents) == 1:
+        return AreaMatch(next(iter(district_agents)))
+    if district_agents:
+        return AreaMatch(None, "ambiguous_district", tuple(sorted(district_agents)))
+    return AreaMatch(None, "no_area")

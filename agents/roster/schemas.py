@@ -115,6 +115,25 @@ class HandOverReportSchema(Schema):
     moved = fields.List(fields.Nested(HandedOverSchema))
 
 
+class LeftMemberSchema(Schema):
+    member_id = fields.Integer()
+    kpj = fields.String(allow_none=True)
+    village = fields.String(allow_none=True)
+    district_code = fields.String()
+    reason = fields.String(metadata={"description": "no_area, ambiguous_village or ambiguous_district"})
+    agent_codes = fields.List(fields.String(), metadata={"description": "the agents whose areas all cover him"})
+
+
+class AreaAssignmentReportSchema(Schema):
+    branch_id = fields.Integer()
+    without_agent = fields.Integer(metadata={"description": "members who had no serving agent before this run"})
+    assigned = fields.Integer()
+    left = fields.Integer()
+    assigned_by_agent = fields.Dict(keys=fields.String(), values=fields.Integer())
+    left_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+    left_members = fields.List(fields.Nested(LeftMemberSchema), metadata={"description": "the first 1,000 left"})
+
+
 class DeactivationProposalQuerySchema(Schema):
     status = fields.String(
         load_default=ProposalStatus.OPEN.value, validate=validate.OneOf([*(s.value for s in ProposalStatus), "all"])

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,11 +47,11 @@ from collection.members.occupations import sector_for
 from collection.members.rates import RateTable
 from collection.members.services import holidays_for, load_rate_table
 from collection.members.standing_sql import TermsKey, month_amount
-from collection.national.history import History, history_of
+from collection.national.history import History, Series, history_of, series_of
 from collection.national.models import NationalImport, NationalMember
 from collection.national.rows import PAID_AHEAD_MONTHS, CheckedRow, Outcome, RowOutcome, check_row, read_rows
 from core import audit
-from core.bulk import copy_rows, reserve_ids
+from core.bulk import copy_rows, copy_text, insert_tuples, reserve_ids
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
@@ -65,6 +64,7 @@ CHUNK = 5000  # rows written and committed together (one progress step)
 MAX_IMPORT_BYTES = 40_000_000  # 100,000 rows are about 13 MB
 INLINE_ROWS = 2000  # the API imports a file this small at once (201); a larger one goes to a worker (202)
 HOLIDAY_YEARS_AHEAD = 3  # due dates are needed up to what may be paid ahead (24 months)
+ALLOCATION_COLUMNS = ("payment_id", "member_id", "month", "amount_idr", "reversed")
 
 Progress = Callable[[int], None]
 
@@ -97,15 +97,24 @@ class _Loader:
         self.holidays = holidays_for(session, branch, first.first_day(), last)
         self.owed_from = first
         self.horizon = Month.of(today) + PAID_AHEAD_MONTHS
-        self._series: dict[TermsKey, list[tuple[Month, int]]] = {}
+        self.copy = session.get_bind().dialect.name == "postgresql"
+        self._series: dict[TermsKey, Series] = {}
+        # Per terms, each costly month of the series as an allocation's last columns: COPY text on PostgreSQL
+        # ("\t2026-01-01\t20800\tf"), else (day as stored, amount, reversed); a member's months are a slice of it.
+        self._tails: dict[TermsKey, list[Any]] = {}
         self._due: dict[Month, date] = {}
 
-    def series(self, terms: TermsKey) -> list[tuple[Month, int]]:
+    def series(self, terms: TermsKey) -> Series:
         """Every month the rate table covers, through what may be paid ahead, with what it costs on these terms."""
         found = self._series.get(terms)
         if found is None:
             months = self.owed_from.until(self.horizon)
-            found = self._series[terms] = [(m, month_amount(self.table, terms, m)) for m in months]
+            found = self._series[terms] = series_of([(m, month_amount(self.table, terms, m)) for m in months])
+            costly = [found.months[i] for i in found.costly]
+            if self.copy:
+                self._tails[terms] = [f"\t{m.first_day().isoformat()}\t{amount}\tf" for m, amount in costly]
+            else:
+                self._tails[terms] = [(m.first_day().isoformat(), amount, False) for m, amount in costly]
         return found
 
     def due_on(self, month: Month) -> date:
@@ -114,10 +123,9 @@ class _Loader:
             found = self._due[month] = due_date(month, self.holidays)
         return found
 
-    def history(self, row: CheckedRow) -> History:
-        terms: TermsKey = (row.bracket, row.package.value, sector_for(row.occupation).value)
-        months = self.series(terms)[row.first_month - self.owed_from :]
-        return history_of(months, row.paid_through, row.period_started_on, self.today, self.due_on)
+    def history(self, row: CheckedRow, terms: TermsKey) -> History:
+        series = self.series(terms)
+        return history_of(series, row.first_month, row.paid_through, row.period_started_on, self.today, self.due_on)
 
     def write(self, rows: Sequence[CheckedRow]) -> list[RowOutcome]:
         """Load each row, or say why not; the caller commits."""
@@ -175,11 +183,15 @@ class _Loader:
         """Insert new members with their KPJ, name keys, period, status, imported payment and its months."""
         if not rows:
             return {}
-        histories = [self.history(row) for row in rows]
+        sectors = [sector_for(row.occupation).value for row in rows]
+        terms = [(row.bracket, row.package.value, sector) for row, sector in zip(rows, sectors, strict=True)]
+        histories = [self.history(row, t) for row, t in zip(rows, terms, strict=True)]
         member_ids = reserve_ids(self.session, "members", len(rows))
         payment_ids = iter(reserve_ids(self.session, "payments", sum(1 for h in histories if h.settled)))
-        members, keys, periods, changes, payments, allocations, brought = [], [], [], [], [], [], []
-        for member_id, row, history in zip(member_ids, rows, histories, strict=True):
+        members, keys, periods, changes, payments, brought = [], [], [], [], [], []
+        allocation_text: list[str] = []  # PostgreSQL: COPY's text, a member's months at a time
+        allocation_rows: list[tuple[Any, ...]] = []  # elsewhere: one tuple a month
+        for member_id, row, history, sector, term in zip(member_ids, rows, histories, sectors, terms, strict=True):
             standing = history.standing
             lapsed_on = standing.lapsed_on if standing.status == MemberStatus.LAPSED else None
             members.append(
@@ -193,7 +205,7 @@ class _Loader:
                     "phone": row.phone,
                     "occupation": row.occupation,
                     "village": row.village,
-                    "sector": sector_for(row.occupation).value,
+                    "sector": sector,
                     "district_code": row.nik.district_code,
                     "declared_income_idr": row.declared_income_idr,
                     "bracket": row.bracket,
@@ -227,16 +239,12 @@ class _Loader:
             if history.settled:
                 payment_id = next(payment_ids)
                 payments.append(self._payment(payment_id, member_id, row, history))
-                allocations += [
-                    {
-                        "payment_id": payment_id,
-                        "member_id": member_id,
-                        "month": month,
-                        "amount_idr": amount,
-                        "reversed": False,
-                    }
-                    for month, amount in history.settled
-                ]
+                tails = self._tails[term][history.settled_from : history.settled_to]
+                if self.copy:
+                    line = f"{payment_id}\t{member_id}"
+                    allocation_text.append(line + f"\n{line}".join(tails) + "\n")
+                else:
+                    allocation_rows += [(payment_id, member_id, *tail) for tail in tails]
             brought.append(
                 {
                     "member_id": member_id,
@@ -251,7 +259,10 @@ class _Loader:
         copy_rows(self.session, MembershipPeriod, periods)
         copy_rows(self.session, MemberStatusChange, changes)
         copy_rows(self.session, Payment, payments)
-        copy_rows(self.session, PaymentAllocation, allocations)
+        if self.copy:
+            copy_text(self.session, PaymentAllocation, ALLOCATION_COLUMNS, "".join(allocation_text))
+        else:
+            insert_tuples(self.session, PaymentAllocation, ALLOCATION_COLUMNS, allocation_rows)
         copy_rows(self.session, NationalMember, brought)
         return {row.row: member_id for member_id, row in zip(member_ids, rows, strict=True)}
 
@@ -452,7 +463,7 @@ def _import_rows(
 
 
 def _compact(outcome: RowOutcome) -> dict[str, Any]:
-    return {k: v for k, v in asdict(outcome).items() if v is not None}
+    return {k: v for k, v in vars(outcome).items() if v is not None}  # its fields, in order (no deep copy)
 
 
 def import_file(

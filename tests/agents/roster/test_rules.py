@@ -8,7 +8,9 @@ import pytest
 
 from agents.roster.rules import (
     Area,
+    AreaMatch,
     IllegalMove,
+    area_agent,
     destination,
     is_idle,
     move,
@@ -107,3 +109,25 @@ def test_a_member_goes_to_the_agent_whose_area_holds_his_village_or_district():
     assert destination(None, "197102", areas, 1, 2) == 1
     assert destination("Semabung", "197101", areas, 1, 2) == 2
     assert destination(None, "197101", areas, 1, 2) == 2
+
+
+VILLAGES = {"gerunggang": frozenset({1}), "semabung": frozenset({2, 3})}
+DISTRICT_AGENTS = {"197101": frozenset({4}), "197102": frozenset({5, 6})}
+
+
+@pytest.mark.parametrize(
+    ("village", "district", "match"),
+    [
+        ("Gerunggang", "197102", AreaMatch(1)),  # the village first, though two agents hold his district
+        ("  GERUNGGANG ", "197101", AreaMatch(1)),
+        ("Bacang", "197101", AreaMatch(4)),  # nobody holds his village: his district
+        (None, "197101", AreaMatch(4)),
+        ("", "197101", AreaMatch(4)),
+        ("Semabung", "197101", AreaMatch(None, "ambiguous_village", (2, 3))),  # not his district's agent
+        ("Bacang", "197102", AreaMatch(None, "ambiguous_district", (5, 6))),
+        ("Bacang", "197103", AreaMatch(None, "no_area")),
+        (None, "197103", AreaMatch(None, "no_area")),
+    ],
+)
+def test_a_member_by_area_goes_to_the_one_agent_of_his_village_or_else_district(village, district, match):
+    assert area_agent(village, district, VILLAGES, DISTRICT_AGENTS) == match

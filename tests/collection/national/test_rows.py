@@ -122,3 +122,16 @@ def test_a_header_without_income_or_bracket_is_a_422_naming_both():
     assert "declared_income or bracket" in refused.value.message or "declared_income or bracket" in str(
         refused.value.errors
     )
+
+
+@pytest.mark.parametrize("header", ["village", "desa", "kelurahan", "Desa/Kelurahan"])
+def test_the_village_column_is_optional_and_kept_tidied(header):
+    text = f"kpj,nik,name,birth_date,occupation,package,declared_income,period_started_on,paid_through,{header}\n"
+    text += f"23190000007,{NIK},siti,03-02-1984,petani,JKK+JKM,1500000,15-03-2024,2026-10,  Bukit   Merapin \n"
+    [(line, raw)] = read_rows(text.encode())
+
+    row = check_row(line, raw, TODAY, TABLE)
+
+    assert isinstance(row, CheckedRow) and row.village == "Bukit Merapin"
+    without = check_row(2, good(), TODAY, TABLE)
+    assert isinstance(without, CheckedRow) and without.village is None
