@@ -24,6 +24,7 @@ from core.extensions import db
 from organisation.models import Agent
 from tests import servers
 from tests.agents.field.test_pages import csrf
+from tests.collection.national.test_national_import import export, line, upload
 from tests.factories import PASSWORD
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
 
@@ -219,3 +220,19 @@ def test_two_slow_request_bodies_do_not_stall_every_other_request(database_url, 
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+# --- issue 12: the national import ---------------------------------------------------------------------
+
+
+def test_a_national_row_with_an_income_past_a_bigint_is_rejected_not_a_500(client, world):
+    """Hole: a declared income past 2^63 in the national export passed the row checks and broke the insert (500 on
+    PostgreSQL, the import left 'failed'); it is one rejected row naming declared_income."""
+    huge = line(2, "2026-06").replace(",1000000,", ",9223372036854775808,")
+    response = upload(client, world["supervisor"], world["pkp"], export(line(1, "2026-06"), huge))
+
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["created"], body["rejected"]) == (1, 1)
+    [rejected] = [row for row in body["rows"] if row["outcome"] == "rejected"]
+    assert rejected["field"] == "declared_income" and rejected["row"] == 3
