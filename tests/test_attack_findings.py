@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from collection.members.kpj import KpjError, national_kpj
 from core.extensions import db
 from organisation.models import Agent
 from tests import servers
@@ -236,3 +237,11 @@ def test_a_national_row_with_an_income_past_a_bigint_is_rejected_not_a_500(clien
     assert (body["created"], body["rejected"]) == (1, 1)
     [rejected] = [row for row in body["rows"] if row["outcome"] == "rejected"]
     assert rejected["field"] == "declared_income" and rejected["row"] == 3
+
+
+@pytest.mark.parametrize("typed", ["٠١٢٣٤٥٦٧٨٩١", "２３１９０００００１２", "2319000001２"])
+def test_a_national_kpj_of_digits_that_are_not_ascii_is_refused(typed):
+    """Hole: national_kpj took any Unicode decimal digits ('٠' is a zero), so a KPJ in iuran's own block passed the
+    block check, and the same number typed in ASCII and in full-width digits could be two members' KPJs."""
+    with pytest.raises(KpjError):
+        national_kpj(typed)
