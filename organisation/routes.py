@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -38,6 +38,13 @@ from organisation.services import issue_token
 
 bp = Blueprint("agents", __name__, description="Staff logins, API tokens, branch offices, Wadah and staff accounts")
 MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@bp.after_request
+def _not_cached(response: Response) -> Response:
+    """Tokens and temporary passwords are answered once, and kept by no cache (as the /admin pages do)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/auth/token")

@@ -25,6 +25,7 @@ from core.extensions import db
 from organisation.models import Agent
 from tests import servers
 from tests.agents.field.test_pages import csrf
+from tests.agents.roster.conftest import agent_body
 from tests.collection.national.test_national_import import export, line, upload
 from tests.factories import PASSWORD
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
@@ -245,3 +246,31 @@ def test_a_national_kpj_of_digits_that_are_not_ascii_is_refused(typed):
     block check, and the same number typed in ASCII and in full-width digits could be two members' KPJs."""
     with pytest.raises(KpjError):
         national_kpj(typed)
+
+
+# --- issue 12: passwords in API answers ------------------------------------------------------------------
+
+
+def test_every_api_answer_that_carries_a_password_or_a_token_is_no_store(client, world):
+    """Hole: POST /staff and /staff/{id}/password-reset answer a temporary password, POST /branches/{id}/agents
+    an agent's first password, and /auth/token a bearer token, each without Cache-Control: no-store, so a
+    proxy or the browser's cache could keep a credential (the /admin pages showing the same send no-store)."""
+    supervisor = world["supervisor"]
+    created = client.post(
+        "/api/v1/staff",
+        json={"username": "kasir.dua", "full_name": "Kasir Dua", "role": "branch_finance", "branch_id": world["pkp"]},
+        headers=supervisor.headers,
+    )
+    reset = client.post(f"/api/v1/staff/{created.get_json()['user']['id']}/password-reset", headers=supervisor.headers)
+    token = client.post("/api/v1/auth/token", json={"username": "finance.pkp", "password": PASSWORD})
+    with client.application.app_context():
+        wadah_id = db.session.get(Agent, world["agent"].agent_id).wadah_id
+    enrolled = client.post(
+        f"/api/v1/branches/{world['pkp']}/agents",
+        json=agent_body(wadah_id),
+        headers=supervisor.headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+
+    answers = {"staff": created, "reset": reset, "token": token, "agent": enrolled}
+    assert [a.status_code for a in answers.values()] == [201, 200, 201, 201]
+    assert {name: a.headers.get("Cache-Control") for name, a in answers.items()} == dict.fromkeys(answers, "no-store")
