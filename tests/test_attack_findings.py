@@ -274,3 +274,26 @@ def test_every_api_answer_that_carries_a_password_or_a_token_is_no_store(client,
     answers = {"staff": created, "reset": reset, "token": token, "agent": enrolled}
     assert [a.status_code for a in answers.values()] == [201, 200, 201, 201]
     assert {name: a.headers.get("Cache-Control") for name, a in answers.items()} == dict.fromkeys(answers, "no-store")
+
+
+# --- issue 12: the roster's replayed enrolment ------------------------------------------------------------
+
+
+def test_a_replayed_enrolment_does_not_replace_the_password_the_agent_chose(client, world):
+    """Hole: a retry of an enrolment with its Idempotency-Key gave the agent a new first password whenever he had
+    no session or token yet; an agent who had chosen his own password (POST /auth/password, which starts none) had
+    it silently replaced by one the replaying supervisor knew, and no longer marked to be changed."""
+    with client.application.app_context():
+        wadah_id = db.session.get(Agent, world["agent"].agent_id).wadah_id
+    url = f"/api/v1/branches/{world['pkp']}/agents"
+    headers = world["supervisor"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post(url, json=agent_body(wadah_id), headers=headers).get_json()
+    own = {"username": first["username"], "password": first["initial_password"], "new_password": "kopi pagi di pasar"}
+    assert client.post("/api/v1/auth/password", json=own).status_code == 200
+
+    again = client.post(url, json=agent_body(wadah_id), headers=headers)
+
+    assert again.status_code == 200 and again.get_json()["id"] == first["id"]
+    assert again.get_json().get("initial_password") is None
+    login = client.post("/api/v1/auth/token", json={"username": first["username"], "password": own["new_password"]})
+    assert login.status_code == 201, login.get_json()
