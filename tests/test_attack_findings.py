@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, select, update
 
 from collection.members.kpj import KpjError, national_kpj
+from core.audit import AuditEvent
 from core.extensions import db
 from organisation.models import Agent
+from payments.remittance.models import RemittanceFile
+from payments.remittance.services import make_file
 from tests import servers
 from tests.agents.field.test_pages import csrf
 from tests.agents.roster.conftest import agent_body
 from tests.collection.national.test_national_import import export, line, upload
-from tests.factories import PASSWORD
+from tests.factories import NOW, PASSWORD
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -297,3 +300,55 @@ def test_a_replayed_enrolment_does_not_replace_the_password_the_agent_chose(clie
     assert again.get_json().get("initial_password") is None
     login = client.post("/api/v1/auth/token", json={"username": first["username"], "password": own["new_password"]})
     assert login.status_code == 201, login.get_json()
+
+
+# --- issue 12: remittance acknowledgements at once -------------------------------------------------------
+
+
+@pytest.mark.postgresql_only
+def test_a_second_acknowledgement_at_the_same_moment_is_a_409_and_not_audited_as_done(pinned_app, client, world, enrol):
+    """Hole: two acknowledgements of a file at once, with different references: the later one's UPDATE (WHERE not yet
+    acknowledged) changed nothing, yet it answered 200 and the audit log recorded its reference as the file's."""
+    member = enrol()
+    paid = client.post(
+        "/api/v1/contributions",
+        json={"member_id": member["id"], "months": 1},
+        headers=world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert paid.status_code == 201
+    with pinned_app.app_context():
+        made = make_file(db.session, world["pkp"], NOW)
+        assert made is not None
+        file_id = made.id
+    with pinned_app.app_context():
+        engine = db.engine
+    raced = []
+
+    def other_desk_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE remittance_files") and not raced:
+            raced.append(True)
+            with engine.begin() as other:  # the other finance desk's request commits first
+                other.execute(
+                    update(RemittanceFile)
+                    .where(RemittanceFile.id == file_id)
+                    .values(
+                        acknowledged_at=NOW, acknowledged_by_user_id=world["admin"].id, acknowledgement_reference="A-1"
+                    )
+                )
+
+    event.listen(engine, "before_cursor_execute", other_desk_first)
+    try:
+        late = client.post(
+            f"/api/v1/remittance-files/{file_id}/acknowledgement",
+            json={"reference": "B-2"},
+            headers=world["finance"].headers,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", other_desk_first)
+
+    assert raced
+    assert late.status_code == 409, late.get_json()
+    with pinned_app.app_context():
+        audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "remittance_file.acknowledged"))
+        assert [e.details["after"]["acknowledgement_reference"] for e in audited] == []
+        assert db.session.get(RemittanceFile, file_id).acknowledgement_reference == "A-1"
