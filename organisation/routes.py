@@ -128,6 +128,7 @@ class Wadahs(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(WadahCreateSchema)
     @bp.response(201, WadahSchema)
+    @bp.alt_response(409, description="The branch has a Wadah of that name already")
     def post(self, payload: dict[str, Any]) -> Wadah:
         """Add a Wadah to a branch (an admin any, a supervisor his own)."""
         return admin.create_wadah(
@@ -140,6 +141,7 @@ class WadahItem(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(WadahUpdateSchema)
     @bp.response(200, WadahSchema)
+    @bp.alt_response(409, description="The branch has another Wadah of that name")
     def patch(self, payload: dict[str, Any], wadah_id: int) -> Wadah:
         """Rename a Wadah or change its agreement's reference."""
         return admin.update_wadah(db.session, current_user(), wadah_id, payload)

@@ -23,7 +23,7 @@ from sqlalchemy import event, select, update
 from collection.members.kpj import KpjError, national_kpj
 from core.audit import AuditEvent
 from core.extensions import db
-from organisation.models import Agent
+from organisation.models import Agent, Wadah
 from payments.remittance.models import RemittanceFile
 from payments.remittance.services import make_file
 from tests import servers
@@ -352,3 +352,31 @@ def test_a_second_acknowledgement_at_the_same_moment_is_a_409_and_not_audited_as
         audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "remittance_file.acknowledged"))
         assert [e.details["after"]["acknowledgement_reference"] for e in audited] == []
         assert db.session.get(RemittanceFile, file_id).acknowledgement_reference == "A-1"
+
+
+# --- issue 12: a Wadah sent twice -------------------------------------------------------------------------
+
+
+def test_a_retried_wadah_creation_makes_no_second_wadah_of_that_name(pinned_app, client, world):
+    """Hole: POST /wadahs sent twice (a retry after a lost answer) made two Wadah of one name in the branch, and
+    `flask agent create --wadah <name>` then took either; the second is a 409 naming the first."""
+    body = {"branch_id": world["pkp"], "name": "Wadah Perisai Gerunggang"}
+    first = client.post("/api/v1/wadahs", json=body, headers=world["supervisor"].headers)
+    again = client.post(
+        "/api/v1/wadahs", json=body | {"name": " wadah perisai  gerunggang"}, headers=world["admin"].headers
+    )
+    other_branch = client.post(
+        "/api/v1/wadahs", json=body | {"branch_id": world["ptk"]}, headers=world["admin"].headers
+    )
+    renamed = client.post("/api/v1/wadahs", json=body | {"name": "Wadah Dua"}, headers=world["supervisor"].headers)
+    rename = client.patch(
+        f"/api/v1/wadahs/{renamed.get_json()['id']}", json={"name": body["name"]}, headers=world["supervisor"].headers
+    )
+
+    assert (first.status_code, again.status_code, other_branch.status_code) == (201, 409, 201)
+    assert str(first.get_json()["id"]) in again.get_json()["message"]
+    assert rename.status_code == 409
+    with pinned_app.app_context():
+        names = db.session.scalars(select(Wadah.name).where(Wadah.branch_id == world["pkp"]))
+        assert sorted(names) == ["Wadah Dua", "Wadah Perisai Gerunggang", "Wadah Test"]
+
