@@ -380,3 +380,24 @@ def test_a_retried_wadah_creation_makes_no_second_wadah_of_that_name(pinned_app,
         names = db.session.scalars(select(Wadah.name).where(Wadah.branch_id == world["pkp"]))
         assert sorted(names) == ["Wadah Dua", "Wadah Perisai Gerunggang", "Wadah Test"]
 
+
+# --- issue 12: a long member-agents CSV -------------------------------------------------------------------
+
+
+def test_a_member_agents_csv_of_more_than_65535_kpjs_is_answered_not_a_500(client, world):
+    """Hole: the member-agents CSV looked every KPJ up in one IN (...): a file under the body limit with 66,000 rows
+    passed more parameters than PostgreSQL takes in a statement (65,535), and the upload was a 500."""
+    text = "kpj,agent_code\n" + "".join(f"2{n:010d},A\n" for n in range(66_000))
+    body = (  # made here: the test client would spool a body this large to a file it never closes
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="agents.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + text.encode() + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        f"/api/v1/branches/{world['pkp']}/member-agents",
+        data=body,
+        headers=world["supervisor"].headers,
+        content_type="multipart/form-data; boundary=b",
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["rows_total"], response.get_json()["rejected"]) == (66_000, 66_000)
