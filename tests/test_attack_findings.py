@@ -31,6 +31,7 @@ from tests.agents.field.test_pages import csrf
 from tests.agents.roster.conftest import agent_body
 from tests.collection.national.test_national_import import export, line, upload
 from tests.factories import NOW, PASSWORD
+from tests.organisation.test_admin_cli_and_pages import web_login
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -401,3 +402,27 @@ def test_a_member_agents_csv_of_more_than_65535_kpjs_is_answered_not_a_500(clien
 
     assert response.status_code == 200, response.get_json()
     assert (response.get_json()["rows_total"], response.get_json()["rejected"]) == (66_000, 66_000)
+
+
+# --- issue 12: numbers a page or the CLI cannot read -------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/admin/staf", "/admin/wadah"])
+def test_an_admins_branch_filter_of_thousands_of_digits_is_ignored_not_a_500(client, world, page):
+    """Hole: /admin/staf?cabang= and /admin/wadah?cabang= passed any decimal text to int(): past 4,300 digits
+    Python refuses it (ValueError) and the page was a 500."""
+    web_login(client, "/admin", "admin")
+
+    response = client.get(f"{page}?cabang={'1' * 5000}")
+
+    assert response.status_code == 200
+
+
+def test_the_cli_names_a_wadah_it_cannot_read_as_an_id_instead_of_crashing(pinned_app, world):
+    """Hole: `flask agent create --wadah ²` took '²' for an id ('²'.isdigit() is true) and died in int()."""
+    result = pinned_app.test_cli_runner().invoke(
+        args=["agent", "create", "--branch", "PKP", "--nik", "1", "--name", "a b", "--phone", "0812", "--wadah", "²"]
+    )
+
+    assert result.exit_code != 0 and not isinstance(result.exception, ValueError), repr(result.exception)
+    assert "wadah_id" in result.output
