@@ -15,6 +15,7 @@ from agents.roster import assignment, handover, proposals, services, status
 from core.clock import utcnow
 from core.errors import DomainError
 from core.extensions import db
+from core.guards import MAX_ID
 from organisation.models import Branch, Wadah
 
 agent_cli = AppGroup("agent", help="The branch's roster of field agents (Perisai).")
@@ -38,6 +39,11 @@ def _refusals(command: F) -> F:
             raise click.ClickException("\n".join([error.message, *fields])) from error
 
     return cast(F, wrapper)
+
+
+def _an_id(text: str) -> bool:
+    """Whether ``text`` reads as a row's id ('²' is a digit to isdigit(), not to int())."""
+    return text.isascii() and text.isdecimal() and 0 < len(text) <= len(str(MAX_ID)) and int(text) <= MAX_ID
 
 
 @agent_cli.command("create")
@@ -65,7 +71,7 @@ def create(
     if branch is None:
         raise click.BadParameter(f"no branch with code {branch_code!r}", param_hint="--branch")
     wadah = db.session.scalar(select(Wadah).where(Wadah.branch_id == branch.id, Wadah.name == wadah_name.strip())) or (
-        db.session.get(Wadah, int(wadah_name)) if wadah_name.strip().isdigit() else None
+        db.session.get(Wadah, int(wadah_name)) if _an_id(wadah_name.strip()) else None
     )
     payload = {
         "nik": nik,

@@ -131,7 +131,8 @@ def _chosen_branch() -> int | None:
     if g.user.role != Role.ADMIN:
         return cast(int | None, g.user.branch_id)
     chosen = request.args.get("cabang", "")
-    return int(chosen) if chosen.isdecimal() and int(chosen) <= MAX_ID else None
+    readable = chosen.isascii() and chosen.isdecimal() and len(chosen) <= len(str(MAX_ID))  # int() refuses 4,301 digits
+    return int(chosen) if readable and int(chosen) <= MAX_ID else None
 
 
 # --- login -----------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
@@ -209,7 +209,8 @@ def create_wadah(
 ) -> Wadah:
     """A new agents' association of a branch. Commits."""
     _branch_in_reach(session, actor, branch_id)
-    wadah = Wadah(branch_id=branch_id, name=name.strip(), agreement_ref=(agreement_ref or "").strip() or None)
+    name = _free_wadah_name(session, branch_id, name)
+    wadah = Wadah(branch_id=branch_id, name=name, agreement_ref=(agreement_ref or "").strip() or None)
     session.add(wadah)
     session.flush()
     audit.record(
@@ -219,12 +220,27 @@ def create_wadah(
     return wadah
 
 
+def _free_wadah_name(session: DbSession, branch_id: int, name: str, wadah_id: int | None = None) -> str:
+    """The name with its spaces tidied, if no other Wadah of the branch has it (in any case): a retried creation
+    must not make a second one, and the CLI finds a Wadah by its name."""
+    name = " ".join(name.split())
+    taken = session.scalar(
+        select(Wadah.id).where(
+            Wadah.branch_id == branch_id, func.lower(Wadah.name) == name.lower(), Wadah.id != (wadah_id or 0)
+        )
+    )
+    if taken is not None:
+        message = f"Wadah {taken} of this branch is named {name!r} already: use it, or choose another name."
+        raise Conflict(message, errors={"json": {"name": [message]}}, reason="name_taken")
+    return name
+
+
 def update_wadah(session: DbSession, actor: StaffUser | None, wadah_id: int, changes: dict[str, Any]) -> Wadah:
     """Rename a Wadah or change its agreement's reference. Commits."""
     wadah = wadah_in_reach(session, actor, wadah_id)
     before = _view(wadah, WADAH_FIELDS)
     if changes.get("name") is not None:
-        wadah.name = changes["name"].strip()
+        wadah.name = _free_wadah_name(session, wadah.branch_id, changes["name"], wadah.id)
     if "agreement_ref" in changes:
         wadah.agreement_ref = (changes["agreement_ref"] or "").strip() or None
     after = _view(wadah, WADAH_FIELDS)

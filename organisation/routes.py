@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -38,6 +38,13 @@ from organisation.services import issue_token
 
 bp = Blueprint("agents", __name__, description="Staff logins, API tokens, branch offices, Wadah and staff accounts")
 MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@bp.after_request
+def _not_cached(response: Response) -> Response:
+    """Tokens and temporary passwords are answered once, and kept by no cache (as the /admin pages do)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/auth/token")
@@ -121,6 +128,7 @@ class Wadahs(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(WadahCreateSchema)
     @bp.response(201, WadahSchema)
+    @bp.alt_response(409, description="The branch has a Wadah of that name already")
     def post(self, payload: dict[str, Any]) -> Wadah:
         """Add a Wadah to a branch (an admin any, a supervisor his own)."""
         return admin.create_wadah(
@@ -133,6 +141,7 @@ class WadahItem(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(WadahUpdateSchema)
     @bp.response(200, WadahSchema)
+    @bp.alt_response(409, description="The branch has another Wadah of that name")
     def patch(self, payload: dict[str, Any], wadah_id: int) -> Wadah:
         """Rename a Wadah or change its agreement's reference."""
         return admin.update_wadah(db.session, current_user(), wadah_id, payload)

@@ -18,13 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, select, update
 
+from collection.members.kpj import KpjError, national_kpj
+from core.audit import AuditEvent
 from core.extensions import db
-from organisation.models import Agent
+from organisation.models import Agent, Wadah
+from payments.remittance.models import RemittanceFile
+from payments.remittance.services import make_file
 from tests import servers
 from tests.agents.field.test_pages import csrf
-from tests.factories import PASSWORD
+from tests.agents.roster.conftest import agent_body
+from tests.collection.national.test_national_import import export, line, upload
+from tests.factories import NOW, PASSWORD
+from tests.organisation.test_admin_cli_and_pages import web_login
 from tests.test_attack_regressions import crashable_postgres, make_staff_on  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +226,203 @@ def test_two_slow_request_bodies_do_not_stall_every_other_request(database_url, 
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+# --- issue 12: the national import ---------------------------------------------------------------------
+
+
+def test_a_national_row_with_an_income_past_a_bigint_is_rejected_not_a_500(client, world):
+    """Hole: a declared income past 2^63 in the national export passed the row checks and broke the insert (500 on
+    PostgreSQL, the import left 'failed'); it is one rejected row naming declared_income."""
+    huge = line(2, "2026-06").replace(",1000000,", ",9223372036854775808,")
+    response = upload(client, world["supervisor"], world["pkp"], export(line(1, "2026-06"), huge))
+
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["created"], body["rejected"]) == (1, 1)
+    [rejected] = [row for row in body["rows"] if row["outcome"] == "rejected"]
+    assert rejected["field"] == "declared_income" and rejected["row"] == 3
+
+
+@pytest.mark.parametrize("typed", ["٠١٢٣٤٥٦٧٨٩١", "２３１９０００００１２", "2319000001２"])
+def test_a_national_kpj_of_digits_that_are_not_ascii_is_refused(typed):
+    """Hole: national_kpj took any Unicode decimal digits ('٠' is a zero), so a KPJ in iuran's own block passed the
+    block check, and the same number typed in ASCII and in full-width digits could be two members' KPJs."""
+    with pytest.raises(KpjError):
+        national_kpj(typed)
+
+
+# --- issue 12: passwords in API answers ------------------------------------------------------------------
+
+
+def test_every_api_answer_that_carries_a_password_or_a_token_is_no_store(client, world):
+    """Hole: POST /staff and /staff/{id}/password-reset answer a temporary password, POST /branches/{id}/agents
+    an agent's first password, and /auth/token a bearer token, each without Cache-Control: no-store, so a
+    proxy or the browser's cache could keep a credential (the /admin pages showing the same send no-store)."""
+    supervisor = world["supervisor"]
+    created = client.post(
+        "/api/v1/staff",
+        json={"username": "kasir.dua", "full_name": "Kasir Dua", "role": "branch_finance", "branch_id": world["pkp"]},
+        headers=supervisor.headers,
+    )
+    reset = client.post(f"/api/v1/staff/{created.get_json()['user']['id']}/password-reset", headers=supervisor.headers)
+    token = client.post("/api/v1/auth/token", json={"username": "finance.pkp", "password": PASSWORD})
+    with client.application.app_context():
+        wadah_id = db.session.get(Agent, world["agent"].agent_id).wadah_id
+    enrolled = client.post(
+        f"/api/v1/branches/{world['pkp']}/agents",
+        json=agent_body(wadah_id),
+        headers=supervisor.headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+
+    answers = {"staff": created, "reset": reset, "token": token, "agent": enrolled}
+    assert [a.status_code for a in answers.values()] == [201, 200, 201, 201]
+    assert {name: a.headers.get("Cache-Control") for name, a in answers.items()} == dict.fromkeys(answers, "no-store")
+
+
+# --- issue 12: the roster's replayed enrolment ------------------------------------------------------------
+
+
+def test_a_replayed_enrolment_does_not_replace_the_password_the_agent_chose(client, world):
+    """Hole: a retry of an enrolment with its Idempotency-Key gave the agent a new first password whenever he had
+    no session or token yet; an agent who had chosen his own password (POST /auth/password, which starts none) had
+    it silently replaced by one the replaying supervisor knew, and no longer marked to be changed."""
+    with client.application.app_context():
+        wadah_id = db.session.get(Agent, world["agent"].agent_id).wadah_id
+    url = f"/api/v1/branches/{world['pkp']}/agents"
+    headers = world["supervisor"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post(url, json=agent_body(wadah_id), headers=headers).get_json()
+    own = {"username": first["username"], "password": first["initial_password"], "new_password": "kopi pagi di pasar"}
+    assert client.post("/api/v1/auth/password", json=own).status_code == 200
+
+    again = client.post(url, json=agent_body(wadah_id), headers=headers)
+
+    assert again.status_code == 200 and again.get_json()["id"] == first["id"]
+    assert again.get_json().get("initial_password") is None
+    login = client.post("/api/v1/auth/token", json={"username": first["username"], "password": own["new_password"]})
+    assert login.status_code == 201, login.get_json()
+
+
+# --- issue 12: remittance acknowledgements at once -------------------------------------------------------
+
+
+@pytest.mark.postgresql_only
+def test_a_second_acknowledgement_at_the_same_moment_is_a_409_and_not_audited_as_done(pinned_app, client, world, enrol):
+    """Hole: two acknowledgements of a file at once, with different references: the later one's UPDATE (WHERE not yet
+    acknowledged) changed nothing, yet it answered 200 and the audit log recorded its reference as the file's."""
+    member = enrol()
+    paid = client.post(
+        "/api/v1/contributions",
+        json={"member_id": member["id"], "months": 1},
+        headers=world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert paid.status_code == 201
+    with pinned_app.app_context():
+        made = make_file(db.session, world["pkp"], NOW)
+        assert made is not None
+        file_id = made.id
+    with pinned_app.app_context():
+        engine = db.engine
+    raced = []
+
+    def other_desk_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE remittance_files") and not raced:
+            raced.append(True)
+            with engine.begin() as other:  # the other finance desk's request commits first
+                other.execute(
+                    update(RemittanceFile)
+                    .where(RemittanceFile.id == file_id)
+                    .values(
+                        acknowledged_at=NOW, acknowledged_by_user_id=world["admin"].id, acknowledgement_reference="A-1"
+                    )
+                )
+
+    event.listen(engine, "before_cursor_execute", other_desk_first)
+    try:
+        late = client.post(
+            f"/api/v1/remittance-files/{file_id}/acknowledgement",
+            json={"reference": "B-2"},
+            headers=world["finance"].headers,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", other_desk_first)
+
+    assert raced
+    assert late.status_code == 409, late.get_json()
+    with pinned_app.app_context():
+        audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "remittance_file.acknowledged"))
+        assert [e.details["after"]["acknowledgement_reference"] for e in audited] == []
+        assert db.session.get(RemittanceFile, file_id).acknowledgement_reference == "A-1"
+
+
+# --- issue 12: a Wadah sent twice -------------------------------------------------------------------------
+
+
+def test_a_retried_wadah_creation_makes_no_second_wadah_of_that_name(pinned_app, client, world):
+    """Hole: POST /wadahs sent twice (a retry after a lost answer) made two Wadah of one name in the branch, and
+    `flask agent create --wadah <name>` then took either; the second is a 409 naming the first."""
+    body = {"branch_id": world["pkp"], "name": "Wadah Perisai Gerunggang"}
+    first = client.post("/api/v1/wadahs", json=body, headers=world["supervisor"].headers)
+    again = client.post(
+        "/api/v1/wadahs", json=body | {"name": " wadah perisai  gerunggang"}, headers=world["admin"].headers
+    )
+    other_branch = client.post(
+        "/api/v1/wadahs", json=body | {"branch_id": world["ptk"]}, headers=world["admin"].headers
+    )
+    renamed = client.post("/api/v1/wadahs", json=body | {"name": "Wadah Dua"}, headers=world["supervisor"].headers)
+    rename = client.patch(
+        f"/api/v1/wadahs/{renamed.get_json()['id']}", json={"name": body["name"]}, headers=world["supervisor"].headers
+    )
+
+    assert (first.status_code, again.status_code, other_branch.status_code) == (201, 409, 201)
+    assert str(first.get_json()["id"]) in again.get_json()["message"]
+    assert rename.status_code == 409
+    with pinned_app.app_context():
+        names = db.session.scalars(select(Wadah.name).where(Wadah.branch_id == world["pkp"]))
+        assert sorted(names) == ["Wadah Dua", "Wadah Perisai Gerunggang", "Wadah Test"]
+
+
+# --- issue 12: a long member-agents CSV -------------------------------------------------------------------
+
+
+def test_a_member_agents_csv_of_more_than_65535_kpjs_is_answered_not_a_500(client, world):
+    """Hole: the member-agents CSV looked every KPJ up in one IN (...): a file under the body limit with 66,000 rows
+    passed more parameters than PostgreSQL takes in a statement (65,535), and the upload was a 500."""
+    text = "kpj,agent_code\n" + "".join(f"2{n:010d},A\n" for n in range(66_000))
+    body = (  # made here: the test client would spool a body this large to a file it never closes
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="agents.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + text.encode() + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        f"/api/v1/branches/{world['pkp']}/member-agents",
+        data=body,
+        headers=world["supervisor"].headers,
+        content_type="multipart/form-data; boundary=b",
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["rows_total"], response.get_json()["rejected"]) == (66_000, 66_000)
+
+
+# --- issue 12: numbers a page or the CLI cannot read -------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/admin/staf", "/admin/wadah"])
+def test_an_admins_branch_filter_of_thousands_of_digits_is_ignored_not_a_500(client, world, page):
+    """Hole: /admin/staf?cabang= and /admin/wadah?cabang= passed any decimal text to int(): past 4,300 digits
+    Python refuses it (ValueError) and the page was a 500."""
+    web_login(client, "/admin", "admin")
+
+    response = client.get(f"{page}?cabang={'1' * 5000}")
+
+    assert response.status_code == 200
+
+
+def test_the_cli_names_a_wadah_it_cannot_read_as_an_id_instead_of_crashing(pinned_app, world):
+    """Hole: `flask agent create --wadah ²` took '²' for an id ('²'.isdigit() is true) and died in int()."""
+    result = pinned_app.test_cli_runner().invoke(
+        args=["agent", "create", "--branch", "PKP", "--nik", "1", "--name", "a b", "--phone", "0812", "--wadah", "²"]
+    )
+
+    assert result.exit_code != 0 and not isinstance(result.exception, ValueError), repr(result.exception)
+    assert "wadah_id" in result.output

@@ -44,7 +44,7 @@ class BranchAgents(MethodView):
         """Enrol an agent of the branch: his NIK (18 or older), name, phone, Wadah, code and areas."""
         key = idempotency_key()
         view, created = services.create_roster_agent(db.session, current_user(), branch_id, payload, app_now(), key)
-        return view, 201 if created else 200
+        return view, 201 if created else 200, {"Cache-Control": "no-store"}  # his first password: kept by no cache
 
     @require_roles(*VIEW)
     @bp.arguments(AgentQuerySchema, location="query")

@@ -172,7 +172,9 @@ def _repeated_create(session: DbSession, actor: StaffUser | None, key: str, dige
     logged_in = session.scalar(
         select(func.count()).select_from(ApiToken).where(ApiToken.user_id == agent.user_id)
     ) or session.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == agent.user_id))
-    if not logged_in:  # the first answer was lost on its way: the caller never saw the password
+    # The first answer was lost on its way (the caller never saw the password): only while the agent still has
+    # that first password (must change it) and has never logged in; a password he chose is never replaced.
+    if not logged_in and agent.user.must_change_password:
         password = secrets.token_urlsafe(PASSWORD_BYTES)
         agent.user.password_hash = hash_password(password)
         audit.record(session, "agent.first_password_reissued", "agent", agent.id, actor_id(actor))

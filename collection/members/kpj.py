@@ -45,6 +45,7 @@ def is_valid_kpj(text: str) -> bool:
     """True when ``text`` is a KPJ iuran issued: its length, only digits, its prefix and a matching check digit."""
     return (
         len(text) == KPJ_DIGITS
+        and text.isascii()
         and text.isdecimal()
         and text.startswith(IURAN_KPJ_PREFIX)
         and _luhn_digit(text[:-1]) == text[-1]
@@ -62,8 +63,8 @@ def national_kpj(typed: str) -> str:
     digits = "".join(ch for ch in typed if ch not in " .-")
     if not digits:
         raise KpjError("The KPJ is missing: copy the member's KPJ number from the national system's export.")
-    if not digits.isdecimal() or len(digits) != KPJ_DIGITS:
-        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits.")
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) != KPJ_DIGITS:  # '٠' is decimal, not 0
+        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits 0-9.")
     if is_iuran_kpj(digits):
         raise KpjError(
             f"KPJ {digits} starts with {IURAN_KPJ_PREFIX}: that block is iuran's own numbering, not the national "

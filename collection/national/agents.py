@@ -21,6 +21,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "agent_code": ("agent_code", "agent", "kode_agen", "agen", "kode_perisai", "perisai"),
 }
 MAX_ASSIGNMENT_BYTES = 20_000_000
+LOOKUP_BATCH = 5_000  # KPJs looked up per query
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,14 @@ def assign_agents(
     branch, the agent active; report every row; commit."""
     raw_rows = csv_files.read_rows(content, COLUMNS, tuple(COLUMNS), "kpj,agent_code")
     kpjs = {"".join(ch for ch in raw["kpj"] if ch.isdecimal()) for _, raw in raw_rows}
+    wanted = sorted(kpjs)
     members = {
         r.kpj: (r.id, r.agent_id)
+        for start in range(0, len(wanted), LOOKUP_BATCH)  # PostgreSQL takes at most 65,535 parameters
         for r in session.execute(
-            select(Member.kpj, Member.id, Member.agent_id).where(Member.branch_id == branch.id, Member.kpj.in_(kpjs))
+            select(Member.kpj, Member.id, Member.agent_id).where(
+                Member.branch_id == branch.id, Member.kpj.in_(wanted[start : start + LOOKUP_BATCH])
+            )
         )
     }
     agents = {a.code.upper(): a for a in session.scalars(select(Agent).where(Agent.branch_id == branch.id)) if a.code}

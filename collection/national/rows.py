@@ -13,6 +13,7 @@ from collection.members.kpj import KpjError, national_kpj
 from collection.members.names import display_name
 from collection.members.nik import MEMBER_MIN_AGE
 from collection.members.rates import Package, RateError, RateTable
+from collection.members.schemas import MAX_INCOME_IDR
 from core.errors import field_error
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
@@ -233,6 +234,8 @@ def _bracket(raw: dict[str, str], today: date, table: RateTable) -> tuple[int, i
     if raw.get("declared_income"):
         try:
             income = parse_rupiah(raw["declared_income"])
+            if income > MAX_INCOME_IDR:
+                raise ValueError(f"'{raw['declared_income'].strip()[:40]}' is more than any monthly income: check it.")
             by_income = table.bracket_for_income(income, month).number
         except (ValueError, RateError) as error:
             raise _FieldError("declared_income", str(error)) from None

@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Select, exists, func, insert, literal, select, update
+from sqlalchemy import CursorResult, Select, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -330,11 +331,14 @@ def acknowledge(session: DbSession, actor: StaffUser, file_id: int, reference: s
             f"{record.acknowledgement_reference}; an acknowledgement is not changed.",
             reason="already_acknowledged",
         )
-    session.execute(
+    done = session.execute(
         update(RemittanceFile)
         .where(RemittanceFile.id == record.id, RemittanceFile.acknowledged_at.is_(None))
         .values(acknowledged_at=now, acknowledged_by_user_id=actor.id, acknowledgement_reference=reference)
     )
+    if cast(CursorResult[Any], done).rowcount == 0:  # another request acknowledged it meanwhile: answer as after it
+        session.rollback()
+        return acknowledge(session, actor, file_id, reference, now)
     audit.record(
         session,
         "remittance_file.acknowledged",
