@@ -1,4 +1,5 @@
-"""Members and what they owe: members, their membership periods and status history, the rate table, holidays."""
+"""Members and what they owe: members, periods and status history, the months paid, flags and visits,
+the rate table and holidays."""
 
 from __future__ import annotations
 

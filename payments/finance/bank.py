@@ -1,21 +1,5 @@
-"""The branch's bank account: statement import, matching credits to deposits and payouts, and manual matches.
-
-Matching, for each credit not yet matched, in this order:
-
-1. **Reference.** An agent's deposit whose bank reference (letters and digits, at least
-   :data:`MIN_REFERENCE_LENGTH`) appears in the line's reference or description, declared within
-   :data:`REFERENCE_WINDOW_DAYS` before the booking (or the day after). The amounts may differ: the batch
-   then shows the deposit as short or over.
-2. **Provider payout.** A line naming a payment provider (its name in the description) whose amount is
-   exactly the sum of that provider's unmatched settlement lines for this branch's members on one day in
-   the :data:`PAYOUT_WINDOW_DAYS` before the booking.
-3. **Amount and date.** The one unmatched deposit of exactly that amount declared in the
-   :data:`AMOUNT_WINDOW_DAYS` before the booking. Two or more candidates are never guessed between.
-
-Anything else goes to the branch's unmatched queue. There a person proposes a match (or that the credit
-is not contribution money and is ignored, with the reason), and a second person approves or rejects it:
-the proposer can never decide his own proposal (maker-checker, also a database constraint).
-"""
+"""The branch's bank account: statements imported (read, checked, stored) and their credits matched
+(payments/finance/matching.py; what the matcher leaves goes to payments/finance/proposals.py)."""
 
 from __future__ import annotations
 

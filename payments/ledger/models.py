@@ -1,4 +1,4 @@
-"""Money: the payment ledger, each payment's allocation to months, and receipts."""
+"""Money: the payment ledger, receipts, deposits, branch alerts and agents' daily batches."""
 
 from __future__ import annotations
 

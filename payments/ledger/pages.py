@@ -1,5 +1,4 @@
-"""The HTTP surface outside the JSON API: the public receipt page ``/r/<code>`` (no login, the payment and
-nothing else about the member) and the providers' webhooks."""
+"""The public receipt page ``/r/<code>``: no login, the payment and nothing else about the member."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The payments API: agents' cash contributions with receipts, reversals, deposits and the agent's day."""
+"""The ledger's API: agents' cash contributions with receipts, reversals, an agent's cash and the branch's alerts."""
 
 from __future__ import annotations
 

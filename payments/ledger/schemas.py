@@ -1,4 +1,4 @@
-"""Request and response schemas of the payments API."""
+"""Request and response schemas of the ledger's API."""
 
 from __future__ import annotations
 

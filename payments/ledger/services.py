@@ -1,4 +1,4 @@
-"""Payment services: record an agent's cash contribution, reverse it, record a deposit, describe a receipt."""
+"""Ledger services: record an agent's cash contribution, reverse it, an agent's cash and alerts, receipts."""
 
 from __future__ import annotations
 
