@@ -72,6 +72,9 @@ def from_environment() -> dict[str, Any]:
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
         # How texts leave the outbox: "log" writes them to the log (core/outbox.py lists the senders).
         "OUTBOX_SENDER": os.environ.get("OUTBOX_SENDER", "log"),
+        # How long a delivery's claim on a text lasts (core/outbox.py): a delivery that died holding it (a killed
+        # worker, the database gone between claim and send) leaves the text to the next delivery after this.
+        "OUTBOX_CLAIM_SECONDS": int(os.environ.get("OUTBOX_CLAIM_SECONDS", 120)),
         # Web sessions of the agents' app.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

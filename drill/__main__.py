@@ -254,6 +254,8 @@ def inner(args: argparse.Namespace) -> int:
                 "IURAN_INSTANCE": str(folder),
                 "SECRET_KEY": "drill-" + os.urandom(8).hex(),
                 "OUTBOX_SENDER": "drill_file",
+                # a delivery the drill kills leaves its claim; short, so the drain's second sweep sends the text
+                "OUTBOX_CLAIM_SECONDS": str(stacks.DRILL_CLAIM_SECONDS),
                 "DRILL_TEXTS_FILE": str(folder / "texts.jsonl"),
                 "PYTHONPATH": str(ROOT),
             }

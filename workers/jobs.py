@@ -60,7 +60,7 @@ def deliver_outbox() -> int:
         except RedisError:  # the texts are in the database: they go out whether Redis answers or not
             log.warning("could not clear the outbox flag; delivering anyway")
         sender = SENDERS[app.config["OUTBOX_SENDER"]]()
-        return deliver_pending(db.session, sender, utcnow())
+        return deliver_pending(db.session, sender, utcnow(), claim_seconds=app.config["OUTBOX_CLAIM_SECONDS"])
 
 
 def alert_blocked_agents() -> int:
