@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from core.errors import field_error
 
@@ -102,3 +104,15 @@ def parse_date(value: str, what: str = "birth date", example: str = "17-08-1985"
     except ValueError:
         pass
     raise ValueError(f"'{value.strip()}' is not a date: write the {what} as DD-MM-YYYY (e.g. {example}).")
+
+
+def report_text(outcomes: Sequence[Any]) -> str:
+    """An import's per-row report as stored: each row's outcome (a dataclass) without its empty fields."""
+    rows = [{k: v for k, v in vars(o).items() if v is not None} for o in outcomes]  # fields in order, no deep copy
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def report_rows(report: str | None, outcome: str | None = None) -> list[dict[str, Any]]:
+    """A stored per-row report read back, optionally the rows of one outcome only."""
+    rows: list[dict[str, Any]] = json.loads(report) if report else []
+    return [r for r in rows if outcome is None or r["outcome"] == outcome]

@@ -24,7 +24,6 @@ multi-row inserts (COPY on PostgreSQL), chunk by chunk, each chunk committed wit
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from collection.members import csv_files
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus
 from collection.members.due_dates import due_date
 from collection.members.models import (
@@ -399,7 +399,7 @@ def run_import(
     record.unchanged = counts[Outcome.UNCHANGED]
     record.rejected = counts[Outcome.REJECTED]
     record.rows_done = record.rows_total = len(outcomes)
-    record.report = json.dumps([_compact(o) for o in outcomes], separators=(",", ":"))
+    record.report = csv_files.report_text(outcomes)
     record.status = "done"
     record.finished_at = now
     audit.record(
@@ -462,9 +462,6 @@ def _import_rows(
     return sorted(outcomes, key=lambda o: o.row)
 
 
-def _compact(outcome: RowOutcome) -> dict[str, Any]:
-    return {k: v for k, v in vars(outcome).items() if v is not None}  # its fields, in order (no deep copy)
-
 
 def import_file(
     session: DbSession,
@@ -484,8 +481,7 @@ def import_file(
 
 def report_rows(record: NationalImport, outcome: str | None = None) -> list[dict[str, Any]]:
     """The per-row report of a finished import, optionally of one outcome only."""
-    rows: list[dict[str, Any]] = json.loads(record.report) if record.report else []
-    return [r for r in rows if outcome is None or r["outcome"] == outcome]
+    return csv_files.report_rows(record.report, outcome)
 
 
 def import_for(session: DbSession, actor: StaffUser, import_id: int) -> NationalImport:

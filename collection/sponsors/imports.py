@@ -22,9 +22,7 @@ the writes are multi-row inserts, chunk by chunk, each chunk committed with the 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from collection.members import csv_files
 from collection.members.arrears import MemberStatus
 from collection.members.kpj import kpj_for
 from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
@@ -333,7 +332,7 @@ def run_import(
     record.unchanged = counts[Outcome.UNCHANGED]
     record.rejected = counts[Outcome.REJECTED]
     record.rows_done = record.rows_total = len(outcomes)
-    record.report = json.dumps([_compact(o) for o in outcomes], separators=(",", ":"))
+    record.report = csv_files.report_text(outcomes)
     record.status = "done"
     record.finished_at = now
     audit.record(
@@ -395,9 +394,6 @@ def _import_rows(
     return sorted(outcomes, key=lambda o: o.row)
 
 
-def _compact(outcome: RowOutcome) -> dict[str, Any]:
-    return {k: v for k, v in asdict(outcome).items() if v is not None}
-
 
 def import_file(
     session: DbSession,
@@ -417,8 +413,7 @@ def import_file(
 
 def report_rows(record: SponsorImport, outcome: str | None = None) -> list[dict[str, Any]]:
     """The per-row report of a finished import, optionally of one outcome only."""
-    rows: list[dict[str, Any]] = json.loads(record.report) if record.report else []
-    return [r for r in rows if outcome is None or r["outcome"] == outcome]
+    return csv_files.report_rows(record.report, outcome)
 
 
 def import_for(session: DbSession, actor: StaffUser, import_id: int) -> SponsorImport:
