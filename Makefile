@@ -47,7 +47,7 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check $(PACKAGES) scripts tests
+	$(VENV)/bin/ruff check $(PACKAGES) scripts tests deploy
 	$(VENV)/bin/mypy $(PACKAGES)
 	$(VENV)/bin/lint-imports
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,14 @@ def on_starting(server: Any) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
 
 
+def metrics_child_exit() -> Callable[[Any, Any], None]:
+    """The metrics module's hook (imported when first needed, so the config loads without the app)."""
+    module, _, name = METRICS_CHILD_EXIT.partition(":")
+    hook: Callable[[Any, Any], None] = getattr(importlib.import_module(module), name)
+    return hook
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker exited: its live gauges leave the multiprocess metrics (the metrics module does the work)."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return
-    module, _, name = METRICS_CHILD_EXIT.partition(":")
-    getattr(importlib.import_module(module), name)(server, worker)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_child_exit()(server, worker)
