@@ -4,16 +4,19 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-requirements.txt
+# The development lock (the runtime's packages plus the tools); production installs requirements/runtime.txt alone.
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-dev.txt
 PYTEST_ARGS ?=
 PACKAGES := app.py core organisation collection payments agents workers commands drill
 
-.PHONY: venv run test lint bench drill
+.PHONY: venv run test lint bench drill lock
 
 venv: $(STAMP)
 
-# Re-install only when requirements.txt's content changed: the stamp is a copy of the last one installed.
-$(STAMP): requirements.txt
+# Re-install only when the lock's content changed: the stamp is a copy of the last lock installed. Every package is
+# checked against the lock's hashes (--require-hashes), dependencies included.
+$(STAMP): $(LOCK)
 	@set -e; \
 	if [ ! -x $(PY) ]; then \
 		if command -v python3.11 >/dev/null 2>&1; then base=python3.11; else base=python3; fi; \
@@ -21,10 +24,20 @@ $(STAMP): requirements.txt
 			|| { echo "make: Python 3.11 or newer is needed; found $$($$base --version 2>&1)" >&2; exit 1; }; \
 		$$base -m venv $(VENV); \
 	fi
-	@if cmp -s requirements.txt $(STAMP); then touch $(STAMP); else \
-		echo "$(PY) -m pip install -r requirements.txt"; \
-		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt && cp requirements.txt $(STAMP); \
+	@if cmp -s $(LOCK) $(STAMP); then touch $(STAMP); else \
+		echo "$(PY) -m pip install --require-hashes -r $(LOCK)"; \
+		$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK) && cp $(LOCK) $(STAMP); \
 	fi
+
+# Regenerate both locks from requirements/*.in, with hashes, by pip-tools in a throwaway venv of its own (never
+# .venv). Existing pins are kept unless an .in file asks otherwise; LOCK_ARGS=--upgrade moves everything forward.
+LOCK_VENV ?= /tmp/iuran-lock-venv
+LOCK_ARGS ?=
+LOCK_FLAGS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --quiet
+lock:
+	@[ -x $(LOCK_VENV)/bin/pip-compile ] || { python3.11 -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2; }
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/runtime.txt requirements/runtime.in
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/dev.txt requirements/dev.in
 
 run: venv
 	$(PY) scripts/run.py
@@ -34,7 +47,7 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check $(PACKAGES) scripts tests
+	$(VENV)/bin/ruff check $(PACKAGES) scripts tests deploy
 	$(VENV)/bin/mypy $(PACKAGES)
 	$(VENV)/bin/lint-imports
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the tests need are installed: PostgreSQL's server (the fixtures start a
-# throwaway cluster) and Chromium (the browser tests drive it with Playwright; Playwright's own browser
+# throwaway cluster), Redis's server (tests/test_production.py runs Debian's /usr/bin/redis-server) and Chromium (the browser tests drive it with Playwright; Playwright's own browser
 # download does not work on these machines). Nothing is installed when it is already there; PostgreSQL is
 # skipped when DATABASE_URL names a server, Chromium when IURAN_SKIP_BROWSER=1.
 set -euo pipefail
@@ -10,6 +10,7 @@ case "${DATABASE_URL:-}" in
   postgres://*|postgresql://*|postgresql+*://*) echo "ensure: using DATABASE_URL; not installing PostgreSQL" ;;
   *) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql) ;;
 esac
+[ -x /usr/bin/redis-server ] || packages+=(redis-server)
 if [ "${IURAN_SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   packages+=(chromium)
 fi
@@ -30,6 +31,10 @@ $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
 
 if [[ " ${packages[*]} " == *" postgresql "* ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   echo "ensure: postgresql installed but no initdb under /usr/lib/postgresql/*/bin" >&2
+  exit 1
+fi
+if [[ " ${packages[*]} " == *" redis-server "* ]] && [ ! -x /usr/bin/redis-server ]; then
+  echo "ensure: redis-server installed but not at /usr/bin/redis-server" >&2
   exit 1
 fi
 if [[ " ${packages[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2>&1; then
