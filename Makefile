@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements.txt
 PYTEST_ARGS ?=
-PACKAGES := app.py core organisation collection payments agents workers commands drill
+PACKAGES := app.py core organisation collection payments agents workers commands operations drill
 
 .PHONY: venv run test lint bench drill
 
