@@ -90,6 +90,8 @@ class RedactFilter(logging.Filter):
         except Exception:  # a bad format string: logging reports it when it formats
             return True
         record.msg, record.args = redact(message), None
+        if record.exc_text:  # a traceback another handler formatted first (the formatters mask their own)
+            record.exc_text = redact(record.exc_text)
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD_ATTRS and key not in CONTEXT_FIELDS:
                 record.__dict__[key] = redact_value(value, key)
