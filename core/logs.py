@@ -246,7 +246,8 @@ def _start_sentry(config: Mapping[str, Any]) -> None:
     sentry_sdk.init(
         dsn=dsn,
         integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
+        # send_default_pii=False, as sentry-sdk 2.75 spells it: no user, no cookies, no request bodies
+        data_collection={"user_info": False, "http_bodies": []},
         environment=str(config.get("IURAN_ENV") or os.environ.get("IURAN_ENV") or "development"),
         before_send=_scrub_event,
         before_breadcrumb=_scrub_breadcrumb,
