@@ -110,4 +110,6 @@ def from_environment() -> dict[str, Any]:
         "READY_REQUIRES_CRON": os.environ.get("READY_REQUIRES_CRON", "1") == "1",
         # /metrics wants "Authorization: Bearer <METRICS_TOKEN>" when set; without it, only loopback may read it.
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # A scrape reads the database and Redis at most this often per process (several Prometheus servers).
+        "METRICS_CACHE_SECONDS": float(os.environ.get("METRICS_CACHE_SECONDS", 10)),
     }
