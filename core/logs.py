@@ -213,6 +213,7 @@ def configure(config: Mapping[str, Any], stream: TextIO | None = None) -> loggin
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a dozen lines at each import else
     _route_rq_loggers_to_root()
     _start_sentry(config)
     return handler
