@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-dev.txt
 PYTEST_ARGS ?=
-PACKAGES := app.py core organisation collection payments agents workers commands drill
+PACKAGES := app.py core organisation collection payments agents workers commands operations drill
 
 .PHONY: venv run test lint bench drill lock
 

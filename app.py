@@ -23,6 +23,8 @@ import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
 import core.outbox
+import operations.metrics
+import operations.routes
 import organisation.account_pages
 import organisation.admin_pages
 import organisation.models
@@ -44,7 +46,7 @@ import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
 from commands.cli import register_commands
-from core import guards, i18n, settings
+from core import guards, i18n, logs, settings
 from core.errors import ErrorSchema, register_error_handlers
 from core.extensions import api, db, migrate
 from organisation import web_login
@@ -95,6 +97,7 @@ PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     organisation.admin_pages.bp,
     agents.roster.pages.templates,  # no routes: the folder of its /admin templates
     organisation.account_pages.bp,
+    operations.routes.bp,  # /healthz, /readyz, /metrics
 )
 
 
@@ -104,6 +107,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
+    logs.configure(app.config)  # one logging set-up for web, CLI and workers (each builds the app)
     settings.INSTANCE.mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         proxies = app.config["PROXY_COUNT"]
@@ -116,6 +120,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     register_error_handlers(app)
+    logs.install(app)  # first: every request gets its id and access line, refused or not
+    operations.metrics.install(app)
     guards.install(app)
     i18n.install(app)
     web_login.install(app)

@@ -97,4 +97,19 @@ def from_environment() -> dict[str, Any]:
         "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
         # A bank statement of more lines than this is imported by a worker (202, progress to poll), not in the request.
         "STATEMENT_INLINE_LINES": int(os.environ.get("STATEMENT_INLINE_LINES", 5000)),
+        # Logs (core/logs.py): "json" lines on stdout in production, readable "text" lines elsewhere.
+        "LOG_FORMAT": os.environ.get(
+            "LOG_FORMAT", "json" if os.environ.get("IURAN_ENV") == "production" else "text"
+        ).lower(),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        # Error reports to Sentry (or a compatible server) when set; nothing leaves the machine otherwise.
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN", ""),
+        # /readyz (core/health.py) answers 503 unless a worker's heartbeat and the cron scheduler's are recent;
+        # set 0 on a host that runs the web app only and is judged ready without them.
+        "READY_REQUIRES_WORKER": os.environ.get("READY_REQUIRES_WORKER", "1") == "1",
+        "READY_REQUIRES_CRON": os.environ.get("READY_REQUIRES_CRON", "1") == "1",
+        # /metrics wants "Authorization: Bearer <METRICS_TOKEN>" when set; without it, only loopback may read it.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # A scrape reads the database and Redis at most this often per process (several Prometheus servers).
+        "METRICS_CACHE_SECONDS": float(os.environ.get("METRICS_CACHE_SECONDS", 10)),
     }

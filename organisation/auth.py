@@ -8,6 +8,7 @@ from typing import Any, TypeVar, cast
 
 from flask import g, request
 
+from core import logs
 from core.clock import app_now
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
@@ -52,6 +53,7 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
                 allowed = ", ".join(sorted(roles))
                 raise Forbidden(f"This needs one of the roles {allowed}; you are '{user.role}'.")
             g.current_user = user
+            logs.bind(user_id=user.id, branch_id=user.branch_id)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

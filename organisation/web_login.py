@@ -10,6 +10,7 @@ from typing import cast
 from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from core import logs
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
@@ -48,6 +49,8 @@ def web_user() -> StaffUser | None:
     """
     if "web_user" not in g:
         g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
+        if g.web_user is not None:
+            logs.bind(user_id=g.web_user.id, branch_id=g.web_user.branch_id)
     user = cast(StaffUser | None, g.web_user)
     if user is not None and user.must_change_password and request.blueprint != "akun":
         abort(redirect(url_for(PASSWORD_PAGE, next=request.path), code=303))

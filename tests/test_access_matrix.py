@@ -585,6 +585,10 @@ WEB: dict[str, tuple[Any, ...]] = {
     "POST /admin/agen/usulan/<int:proposal_id>/tolak":          (LOGIN, LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, OK),
     "GET /akun/kata-sandi":                                     (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /akun/kata-sandi":                                    (LOGIN, OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    # the operator's addresses (operations/routes.py): no login; /metrics answers loopback (the test client's)
+    "GET /healthz":                                             (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "GET /readyz":                                              (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "GET /metrics":                                             (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
 }
 # fmt: on
 
@@ -829,7 +833,8 @@ def test_every_web_route_has_a_row_or_a_reason(openapi):
     routes = {
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun")
+        if rule.endpoint.split(".")[0]
+        in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun", "operations")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     }
 

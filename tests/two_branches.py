@@ -311,6 +311,7 @@ def app_with_two_branches(request: Any, backend: str, tmp: Path) -> Iterator[tup
     thread.start()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "test"})
     app.config["CLOCK"] = lambda: NOW
+    app.config.update(READY_REQUIRES_WORKER=False, READY_REQUIRES_CRON=False)  # no worker or cron beside this world
     app.config["PAYMENT_PROVIDERS"]["midtrans"]["base_url"] = f"http://127.0.0.1:{provider.server_port}"
     try:
         yield app, build(app)

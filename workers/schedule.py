@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from rq import cron
 
+from core import logs, settings
 from workers import jobs
 from workers.queues import DEFAULT, HIGH, LONG_JOB_TIMEOUT, LOW
+
+logs.configure(settings.from_environment())  # `rq cron` logs as the app does (rq set up its own handler first)
 
 cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
 # Texts are enqueued after each commit; this sweep catches any that were not (Redis was down, say).

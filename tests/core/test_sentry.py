@@ -1,0 +1,94 @@
+"""Error reports, when SENTRY_DSN is set: sent to the server the DSN names (a local stand-in here), masked."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+import sentry_sdk
+
+from app import create_app
+from core import logs
+from tests.factories import PASSWORD, nik_for
+
+
+class _Collector(BaseHTTPRequestHandler):
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        encoding = self.headers.get("Content-Encoding", "")
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        self.received.append(body)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def sentry_server() -> Iterator[tuple[str, list[bytes]]]:
+    """A stand-in for Sentry on loopback: it keeps every envelope it is sent."""
+    received: ClassVar[list[bytes]] = []
+    handler = type("Collector", (_Collector,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://public@127.0.0.1:{server.server_address[1]}/1", received
+    finally:
+        logs.configure({})  # no DSN: the client closes
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unexpected_error_is_reported_with_its_type_and_without_a_nik_or_password(sentry_server, tmp_path):
+    dsn, received = sentry_server
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/iuran.db",
+            "SECRET_KEY": "test",
+            "SENTRY_DSN": dsn,
+            "IURAN_ENV": "staging",
+        }
+    )
+    nik = nik_for(serial=91)
+
+    @app.post("/test-boom")
+    def boom() -> str:
+        password = PASSWORD  # a local variable Sentry would show with the frame
+        raise LookupError(f"member {nik} not found with password={password}")
+
+    response = app.test_client().post("/test-boom", data={"nik": nik, "password": PASSWORD})
+    assert response.status_code == 500
+    sentry_sdk.flush(timeout=5)
+
+    sent = b"".join(received).decode("utf-8", "replace")
+    assert "LookupError" in sent
+    assert '"environment":"staging"' in sent.replace(" ", "")
+    assert nik not in sent and PASSWORD not in sent
+    assert nik[:6] + "**********" in sent
+
+
+def test_without_a_dsn_nothing_is_sent(sentry_server, tmp_path):
+    _, received = sentry_server
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/iuran.db", "SECRET_KEY": "t"})
+
+    @app.get("/test-boom")
+    def boom() -> str:
+        raise LookupError("nobody listens")
+
+    assert app.test_client().get("/test-boom").status_code == 500
+    sentry_sdk.flush(timeout=1)
+    assert received == []

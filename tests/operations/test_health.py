@@ -1,0 +1,113 @@
+"""/healthz and /readyz: alive whatever else is down; ready only with the database at the head of its migrations,
+Redis, a worker's and the cron scheduler's heartbeats (those two can be switched off)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+from sqlalchemy import text
+
+from app import create_app
+from core.extensions import db, redis_connection
+from core.health import migration_heads
+
+
+def test_healthz_answers_with_the_database_and_redis_gone(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/iuran.db",
+            "REDIS_URL": f"unix://{tmp_path}/no-redis.sock",
+            "SECRET_KEY": "test",
+        }
+    )
+    client = app.test_client()
+
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    assert body["checks"]["redis"]["ok"] is False
+    assert str(tmp_path) not in ready.get_data(as_text=True)
+
+
+def test_without_a_worker_and_cron_it_is_not_ready_unless_told_they_are_not_needed(app):
+    client = app.test_client()
+
+    waiting = client.get("/readyz")
+    assert waiting.status_code == 503
+    checks = waiting.get_json()["checks"]
+    assert checks["database"]["ok"] and checks["redis"]["ok"]
+    assert checks["migrations"] == {"ok": True, "current": migration_heads()[0], "head": migration_heads()[0]}
+    assert checks["worker"] == {"ok": False, "count": 0, "last_heartbeat_seconds_ago": None, "required": True}
+    assert checks["cron"]["ok"] is False
+
+    app.config.update(READY_REQUIRES_WORKER=False, READY_REQUIRES_CRON=False)
+    web_only = client.get("/readyz")
+    assert web_only.status_code == 200
+    assert web_only.get_json()["status"] == "ok"
+    assert web_only.get_json()["checks"]["worker"]["required"] is False
+
+
+def _register_worker_and_cron(app: Any) -> tuple[Worker, CronScheduler]:
+    """A worker and a cron scheduler registered in Redis as `rq worker` and `rq cron` register themselves."""
+    with app.app_context():
+        connection = redis_connection()
+        worker = Worker([Queue("default", connection=connection)], connection=connection)
+        worker.register_birth()
+        worker.heartbeat()
+        scheduler = CronScheduler(connection)
+        scheduler.register_birth()
+        scheduler.heartbeat()
+    return worker, scheduler
+
+
+def test_with_a_worker_and_cron_beating_it_is_ready_and_names_no_host(app):
+    worker, scheduler = _register_worker_and_cron(app)
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 200, ready.get_json()
+    checks = ready.get_json()["checks"]
+    assert checks["worker"]["ok"] and checks["worker"]["count"] == 1
+    assert 0 <= checks["worker"]["last_heartbeat_seconds_ago"] < 60
+    assert checks["cron"]["ok"] and checks["cron"]["count"] == 1
+    body = ready.get_data(as_text=True)
+    assert socket.gethostname() not in body and worker.name not in body and scheduler.name not in body
+    assert app.config["SQLALCHEMY_DATABASE_URI"] not in body and app.config["REDIS_URL"] not in body
+
+
+def test_a_worker_silent_for_more_than_two_minutes_is_not_enough(app):
+    worker, _ = _register_worker_and_cron(app)
+    with app.app_context():
+        redis_connection().hset(worker.key, "last_heartbeat", "2020-01-01T00:00:00.000000Z")
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["worker"]["ok"] is False
+    assert ready.get_json()["checks"]["worker"]["last_heartbeat_seconds_ago"] > 120
+
+
+def test_a_database_behind_its_migrations_is_not_ready(app):
+    _register_worker_and_cron(app)
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0016_older'"))
+        db.session.commit()
+
+    ready = app.test_client().get("/readyz")
+
+    assert ready.status_code == 503
+    migrations = ready.get_json()["checks"]["migrations"]
+    assert migrations == {"ok": False, "current": "0016_older", "head": migration_heads()[0]}
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_the_checks_need_no_login(app, path):
+    assert app.test_client().get(path).status_code in (200, 503)
