@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 # The metrics module's gunicorn hook: `module:function`, called with (server, worker) when a worker exits.
-METRICS_CHILD_EXIT = "core.metrics:child_exit"
+METRICS_CHILD_EXIT = "operations.metrics:child_exit"
 
 
 def _bind() -> str:
