@@ -70,7 +70,7 @@ class StandInGateway:
         """Record one request and decide its answer; the caller sleeps for a "hang" (returned as status 0)."""
         payload = json.loads(raw)
         key = headers.get("idempotency-key", "")
-        recipient = str(payload.get("to", ""))
+        recipient = _recipient(payload)
         received = Received(key, recipient, payload, headers, time.monotonic())
         with self.lock:
             self.requests.append(received)
@@ -151,3 +151,21 @@ class StandInGateway:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+RECIPIENT_FIELDS = ("to", "destination", "recipient", "phone")
+
+
+def _recipient(node: Any) -> str:
+    """The first value under a recipient's usual field name, however deep the gateway's body nests it."""
+    if isinstance(node, dict):
+        for name in RECIPIENT_FIELDS:
+            if isinstance(node.get(name), str):
+                return str(node[name])
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            found = _recipient(item)
+            if found:
+                return found
+    return ""
