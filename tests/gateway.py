@@ -6,7 +6,8 @@ was taken before is answered 200 and not delivered again. It fails as told, per 
 the first tries of each of that recipient's texts, then "ok"): "500", "429:<seconds>" (with Retry-After), "hang" (takes
 the text, then answers only after ``hang_seconds``: the sender times out) and "400"; a recipient that is not an
 Indonesian E.164 number always gets 400. ``hold_first`` holds the first request until a second one is in flight (or
-``hold_seconds`` pass), so a test can prove two deliveries sent at the same time (``max_in_flight``).
+``hold_seconds`` pass), so a test can prove two deliveries sent at the same time (``max_in_flight``);
+``delay_seconds`` makes every answer take that long (a real gateway's round trip).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class StandInGateway:
     plans: Mapping[str, Sequence[str]] = field(default_factory=dict)
     token: str = ""  # when set, a request without "Authorization: Bearer <token>" gets 401
     hang_seconds: float = 2.0
+    delay_seconds: float = 0.0  # each answer takes this long, as a real gateway's round trip does
     hold_first: bool = False
     hold_seconds: float = 30.0
     requests: list[Received] = field(default_factory=list)
@@ -115,6 +117,8 @@ class StandInGateway:
                 try:
                     if first and gateway.hold_first:
                         gateway.second_arrived.wait(gateway.hold_seconds)
+                    if gateway.delay_seconds:
+                        time.sleep(gateway.delay_seconds)
                     status, extra, body = gateway.handle(headers, raw)
                     if status == 0:  # took the text; answers too late for the sender
                         time.sleep(gateway.hang_seconds)
