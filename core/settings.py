@@ -70,10 +70,25 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
         # Reverse proxies in front of the app; their X-Forwarded-For/-Proto headers are trusted only then.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
-        # How texts leave the outbox: "log" writes them to the log (core/outbox.py lists the senders).
+        # How texts leave the outbox (core/senders.py): "log" writes them to the log; "http" posts each to an SMS or
+        # WhatsApp gateway with the OUTBOX_GATEWAY_* settings below.
         "OUTBOX_SENDER": os.environ.get("OUTBOX_SENDER", "log"),
+        # The gateway's address, and its credentials: a token sent as a bearer, or a user and password (basic auth).
+        "OUTBOX_GATEWAY_URL": os.environ.get("OUTBOX_GATEWAY_URL", ""),
+        "OUTBOX_GATEWAY_TOKEN": os.environ.get("OUTBOX_GATEWAY_TOKEN", ""),
+        "OUTBOX_GATEWAY_USER": os.environ.get("OUTBOX_GATEWAY_USER", ""),
+        "OUTBOX_GATEWAY_PASSWORD": os.environ.get("OUTBOX_GATEWAY_PASSWORD", ""),
+        # The JSON body of each request; {recipient}, {body} and {message_id} inside its strings are filled in.
+        "OUTBOX_GATEWAY_BODY": os.environ.get(
+            "OUTBOX_GATEWAY_BODY", '{"to": "{recipient}", "text": "{body}", "reference": "{message_id}"}'
+        ),
+        # Seconds to wait on each request, and how many more requests a text gets within one delivery after a
+        # connection error, a timeout, 408, 429 or 5xx (with backoff); then it waits for a later delivery.
+        "OUTBOX_GATEWAY_TIMEOUT_SECONDS": float(os.environ.get("OUTBOX_GATEWAY_TIMEOUT_SECONDS", 10)),
+        "OUTBOX_GATEWAY_RETRIES": int(os.environ.get("OUTBOX_GATEWAY_RETRIES", 3)),
         # How long a delivery's claim on a text lasts (core/outbox.py): a delivery that died holding it (a killed
-        # worker, the database gone between claim and send) leaves the text to the next delivery after this.
+        # worker, the database gone between claim and send) leaves the text to the next delivery after this. The HTTP
+        # sender stops retrying a text at three quarters of it, so a slow gateway never outlives the claim.
         "OUTBOX_CLAIM_SECONDS": int(os.environ.get("OUTBOX_CLAIM_SECONDS", 120)),
         # Web sessions of the agents' app.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -19,7 +19,8 @@ from collection.sponsors import imports as sponsor_imports
 from collection.sponsors import programmes
 from core.clock import utcnow
 from core.extensions import db, redis_connection
-from core.outbox import SENDERS, deliver_pending
+from core.outbox import deliver_pending
+from core.senders import configured_sender
 from organisation import logins
 from organisation.models import Branch
 from payments.autodebit import services as autodebit
@@ -59,7 +60,7 @@ def deliver_outbox() -> int:
             redis_connection().delete("iuran:scheduled:outbox")  # texts queued from now on schedule anew
         except RedisError:  # the texts are in the database: they go out whether Redis answers or not
             log.warning("could not clear the outbox flag; delivering anyway")
-        sender = SENDERS[app.config["OUTBOX_SENDER"]]()
+        sender = configured_sender(app.config)
         return deliver_pending(db.session, sender, utcnow(), claim_seconds=app.config["OUTBOX_CLAIM_SECONDS"])
 
 

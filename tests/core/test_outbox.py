@@ -8,10 +8,11 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
+from core import outbox
 from core.extensions import db
-from core.outbox import CLAIM_SECONDS, OutboxMessage, deliver_pending, queue_message
+from core.outbox import CLAIM_SECONDS, OutboxMessage, OutgoingText, deliver_pending, queue_message, retry_delay
 from tests.factories import NOW
 
 
@@ -23,10 +24,10 @@ class SlowSender:
         self.sent: Counter[int] = Counter()
         self.lock = threading.Lock()
 
-    def send(self, recipient: str, body: str) -> None:
+    def send(self, text: OutgoingText) -> None:
         time.sleep(0.05)
         with self.lock:
-            self.sent[int(body)] += 1
+            self.sent[int(text.body)] += 1
 
 
 def queue_texts(app: Any, count: int) -> None:
@@ -74,15 +75,19 @@ def test_a_text_claimed_by_a_delivery_that_died_is_sent_once_its_claim_runs_out(
     assert sender.sent == Counter({0: 1})
 
 
-def test_a_failed_send_is_tried_again_by_the_next_delivery(app):
+def test_a_failed_send_is_tried_again_by_a_delivery_after_its_wait(app):
     class Failing(SlowSender):
-        def send(self, recipient: str, body: str) -> None:
+        def send(self, text: OutgoingText) -> None:
             raise RuntimeError("gateway down")
 
     queue_texts(app, 1)
     assert deliver(app, Failing()) == 0
     sender = SlowSender()
-    assert deliver(app, sender) == 1
+    assert deliver(app, sender) == 0  # the next sweep at once leaves it: it waits a minute (retry_delay(1))
+    with app.app_context():
+        message = db.session.scalar(select(OutboxMessage))
+        assert message.last_error == "gateway down" and message.claimed_until >= NOW + retry_delay(1)
+    assert deliver(app, sender, NOW + retry_delay(1) + timedelta(seconds=5)) == 1
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage))
         assert message.attempts == 2 and message.sent_at is not None
@@ -104,9 +109,9 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
 
     sender_delay = SlowSender.send
 
-    def slow_send(self: SlowSender, recipient: str, body: str) -> None:
+    def slow_send(self: SlowSender, text: OutgoingText) -> None:
         time.sleep(0.6)
-        sender_delay(self, recipient, body)
+        sender_delay(self, text)
 
     SlowSender.send = slow_send  # type: ignore[method-assign]
     try:
@@ -126,8 +131,8 @@ def test_a_long_delivery_keeps_its_later_claims_alive(app):
 
 def test_a_backlog_larger_than_a_batch_goes_out_in_one_run(app):
     class Quick(SlowSender):
-        def send(self, recipient: str, body: str) -> None:
-            self.sent[int(body)] += 1
+        def send(self, text: OutgoingText) -> None:
+            self.sent[int(text.body)] += 1
 
     queue_texts(app, 25)
     sender = Quick()
@@ -135,3 +140,52 @@ def test_a_backlog_larger_than_a_batch_goes_out_in_one_run(app):
         assert deliver_pending(db.session, sender, NOW, batch=10) == 25
 
     assert sorted(sender.sent) == list(range(25))
+
+
+class MeetingSender(SlowSender):
+    """The first send of each of two deliveries waits until the other delivery is sending too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(2, timeout=30)
+        self.calls = 0
+
+    def send(self, text: OutgoingText) -> None:
+        with self.lock:
+            self.sent[int(text.body)] += 1
+            self.calls += 1
+            meet = self.calls <= 2
+        if meet:
+            self.barrier.wait()
+
+
+def two_deliveries_at_once(app: Any, sender: SlowSender) -> list[int]:
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(deliver(app, sender))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_deliveries_sending_at_the_same_moment_send_different_texts(app):
+    queue_texts(app, 6)
+    sender = MeetingSender()
+
+    assert sum(two_deliveries_at_once(app, sender)) == 6
+
+    assert sender.sent == Counter(dict.fromkeys(range(6), 1))
+
+
+def test_without_the_claim_two_deliveries_at_once_send_the_same_text_twice(app, monkeypatch):
+    """What the claim prevents: with it bypassed (any text claimable, as when unsent rows were just read), the
+    two deliveries meeting in their first send are both sending the oldest text."""
+    monkeypatch.setattr(outbox, "_claimable", lambda at: true())
+    queue_texts(app, 6)
+    sender = MeetingSender()
+
+    two_deliveries_at_once(app, sender)
+
+    assert sender.sent[0] == 2
+    assert sum(sender.sent.values()) > 6
