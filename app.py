@@ -23,6 +23,7 @@ import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
 import core.outbox
+import core.periodic
 import organisation.account_pages
 import organisation.admin_pages
 import organisation.models
@@ -52,6 +53,7 @@ from organisation import web_login
 MODELS = (  # every table, registered before db.create_all() and Alembic look at the metadata
     core.audit,
     core.outbox,
+    core.periodic,
     organisation.models,
     collection.members.models,
     collection.sponsors.models,
