@@ -31,7 +31,15 @@ from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
-from workers.queues import DEFAULT, LONG_JOB_TIMEOUT, LOW, job_alive, queue, schedule_outbox_delivery
+from workers.queues import (
+    DEFAULT,
+    LONG_JOB_TIMEOUT,
+    LOW,
+    job_alive,
+    queue,
+    queue_debit_runs,
+    schedule_outbox_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +114,12 @@ def run_debits(branch_id: int | None = None) -> dict[str, int]:
 
 
 def fan_out_debit_runs() -> int:
-    """One debit job per branch, so many workers on many machines share the run."""
+    """One debit job per branch, so many workers on many machines share the run (as POST /debit-runs does)."""
     with _app().app_context():
-        branch_ids = list(db.session.scalars(select(Branch.id)))
-        target = queue(DEFAULT)
-        for branch_id in branch_ids:
-            target.enqueue(run_debits, branch_id, job_timeout=LONG_JOB_TIMEOUT)  # re-running is harmless
-        return len(branch_ids)
+        job_ids = queue_debit_runs(list(db.session.scalars(select(Branch.id).order_by(Branch.id))))
+        if job_ids is None:
+            raise RuntimeError("the job queue could not be reached")
+        return len(job_ids)
 
 
 # When each branch's periodic jobs are due, local time (hour, minute); core/periodic.py records each success, and a
