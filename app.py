@@ -23,6 +23,7 @@ import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
 import core.outbox
+import core.periodic
 import operations.metrics
 import operations.routes
 import organisation.account_pages
@@ -54,6 +55,7 @@ from organisation import web_login
 MODELS = (  # every table, registered before db.create_all() and Alembic look at the metadata
     core.audit,
     core.outbox,
+    core.periodic,
     organisation.models,
     collection.members.models,
     collection.sponsors.models,

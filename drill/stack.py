@@ -227,6 +227,8 @@ class Stack:
             "-m",
             "drill.textsender",
             "worker",
+            "-w",
+            "workers.worker.IuranWorker",
             "-u",
             self.env["REDIS_URL"],
             "--name",

@@ -46,11 +46,8 @@ def register() -> None:
 
 def main() -> None:
     register()
-    # Imported once here, not in every work horse: each job runs in a fork, which then starts in ms, not seconds.
+    # The drill's stack passes `-w workers.worker.IuranWorker`: the app is built once, before the work horses fork.
     from rq.cli import main as rq_main
-
-    import app  # noqa: F401
-    import workers.jobs  # noqa: F401
 
     sys.argv[0] = "rq"
     rq_main()

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from core.settings import payment_providers  # noqa: E402
 from workers.queues import ALL as QUEUES  # noqa: E402
 
+WORKER_CLASS = "workers.worker.IuranWorker"
 STOP_GRACE_SECONDS = 15.0
 RESTART_PAUSE_SECONDS = 5.0
 
@@ -400,7 +401,8 @@ def main() -> int:
             ],
             env,
         )
-        worker = [str(BIN / "rq"), "worker", "--with-scheduler", "-u", url, *QUEUES]
+        # IuranWorker builds the app once, before its jobs fork (workers/worker.py).
+        worker = [str(BIN / "rq"), "worker", "-w", WORKER_CLASS, "--with-scheduler", "-u", url, *QUEUES]
         sup.start("rq worker", worker, env, restart=True)
         # rq cron reads cron fields in local time; UTC makes workers/schedule.py mean the same everywhere.
         cron = [str(BIN / "rq"), "cron", "-u", url, "workers.schedule"]

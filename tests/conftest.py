@@ -208,7 +208,8 @@ def session(app: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def rq_burst(request: pytest.FixtureRequest, redis_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run a real ``rq worker --burst`` on the given queues against this test's Redis (and database).
+    """Run a real ``rq worker --burst`` (workers.worker.IuranWorker, as deployed) on the given queues against this
+    test's Redis (and database).
 
     The worker is a separate process, as in production: jobs that call ``create_app()`` find this test's
     database through DATABASE_URL, set here when the test uses ``database_url``.
@@ -218,7 +219,8 @@ def rq_burst(request: pytest.FixtureRequest, redis_url: str) -> Callable[..., su
         env["DATABASE_URL"] = request.getfixturevalue("database_url")
 
     def run(*queues: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        argv = [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "-u", redis_url, *(queues or ALL)]
+        rq = str(Path(sys.executable).parent / "rq")
+        argv = [rq, "worker", "--burst", "-w", "workers.worker.IuranWorker", "-u", redis_url, *(queues or ALL)]
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode != 0:
             raise AssertionError(f"rq worker exited {done.returncode}:\n{done.stdout}\n{done.stderr}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from collection.members import reconciliation
 from collection.national import imports as national_imports
 from collection.sponsors import imports as sponsor_imports
 from collection.sponsors import programmes
+from core import periodic
 from core.clock import utcnow
 from core.extensions import db, redis_connection
 from core.outbox import deliver_pending
@@ -30,15 +32,41 @@ from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
-from workers.queues import DEFAULT, LONG_JOB_TIMEOUT, LOW, queue, schedule_outbox_delivery
+from workers.queues import (
+    DEFAULT,
+    LONG_JOB_TIMEOUT,
+    LOW,
+    job_alive,
+    queue,
+    queue_debit_runs,
+    schedule_outbox_delivery,
+)
 
 log = logging.getLogger(__name__)
 
 
+BUILT_IN_PID = "iuran_built_in_pid"  # app.extensions: the process that built the app
+
+
 @cache
 def _app() -> Any:
-    """One app per worker process (an RQ job runs in a fork of it, or in it for SimpleWorker)."""
-    return create_app()
+    """One app per worker process: workers.worker.IuranWorker builds it before its work horses fork, so each job
+    starts warm (under a plain ``rq worker`` each job's fork builds it again: seconds per job)."""
+    app = create_app()
+    app.extensions[BUILT_IN_PID] = os.getpid()
+    return app
+
+
+worker_app = _app  # the public name, for workers.worker
+
+
+def probe() -> dict[str, int]:
+    """Open the app and its database from a worker and say which process built the app and which ran the job
+    (bench/jobs.py times it; tests check that IuranWorker built the app before the fork)."""
+    app = _app()
+    with app.app_context():
+        db.session.execute(select(1)).scalar_one()
+        return {"app_built_in": app.extensions[BUILT_IN_PID], "ran_in": os.getpid()}
 
 
 def heartbeat() -> str:
@@ -87,44 +115,91 @@ def run_debits(branch_id: int | None = None) -> dict[str, int]:
 
 
 def fan_out_debit_runs() -> int:
-    """One debit job per branch, so many workers on many machines share the run."""
+    """One debit job per branch, so many workers on many machines share the run (as POST /debit-runs does)."""
     with _app().app_context():
-        branch_ids = list(db.session.scalars(select(Branch.id)))
-        target = queue(DEFAULT)
-        for branch_id in branch_ids:
-            target.enqueue(run_debits, branch_id, job_timeout=LONG_JOB_TIMEOUT)  # re-running is harmless
-        return len(branch_ids)
+        job_ids = queue_debit_runs(list(db.session.scalars(select(Branch.id).order_by(Branch.id))))
+        if job_ids is None:
+            raise RuntimeError("the job queue could not be reached")
+        return len(job_ids)
+
+
+# When each branch's periodic jobs are due, local time (hour, minute); core/periodic.py records each success, and a
+# fan-out enqueues every branch whose last success is older than its most recent due time (a missed hour catches up).
+PERIODIC = {
+    periodic.RECONCILIATION: (1, 0),
+    periodic.DAY_END: (DAY_END_HOUR, 0),
+    periodic.REMITTANCE: (DAY_END_HOUR, 40),  # after the day's batches
+}
+
+
+def _record_success(job: str, branch_id: int, at: datetime) -> None:
+    """After the branch job's work committed: the period it covered is done (core/periodic.py)."""
+    branch = db.session.get(Branch, branch_id)
+    if branch is None:
+        return
+    hour, minute = PERIODIC[job]
+    period = periodic.period_at(branch.timezone, at, hour, minute)
+    periodic.record(db.session, job, branch_id, period, utcnow())
+
+
+def _fan_out(job: str, at: str | None, enqueue: Any) -> list[int]:
+    """Enqueue, through ``enqueue(due, job_id)``, every branch whose ``job`` is due and not queued or running."""
+    now = datetime.fromisoformat(at) if at else utcnow()
+    hour, minute = PERIODIC[job]
+    branches = db.session.execute(select(Branch.id, Branch.timezone).order_by(Branch.id))
+    zones = [(branch_id, zone) for branch_id, zone in branches]
+    enqueued = []
+    for due in periodic.due(db.session, job, zones, now, hour, minute):
+        job_id = f"periodic-{job}-{due.branch_id}-{due.period.isoformat()}"
+        if job_alive(job_id):  # still queued or running since an earlier fan-out
+            continue
+        enqueue(due, job_id)
+        enqueued.append(due.branch_id)
+    return enqueued
 
 
 def reconcile_branch(branch_id: int, on: str | None = None) -> dict[str, object]:
     """Recompute every standing of one branch (``on``: an ISO instant, for a re-run of a past night)."""
     with _app().app_context():
         now = datetime.fromisoformat(on) if on else utcnow()
-        return reconciliation.summary(reconciliation.reconcile_branch(db.session, branch_id, now))
+        result = reconciliation.summary(reconciliation.reconcile_branch(db.session, branch_id, now))
+        _record_success(periodic.RECONCILIATION, branch_id, now)
+        return result
 
 
-def fan_out_nightly_reconciliation() -> list[int]:
-    """Hourly: one reconciliation job for each branch where it is now 01:00 (WIB, WITA or WIT)."""
+def fan_out_nightly_reconciliation(at: str | None = None) -> list[int]:
+    """Hourly: one reconciliation job for each branch whose last night (01:00 local: WIB, WITA or WIT) is not yet
+    reconciled; ``at``: an ISO instant instead of now."""
     with _app().app_context():
-        branch_ids = reconciliation.branches_at_local_hour(db.session, utcnow(), 1)
-        for branch_id in branch_ids:
-            queue(LOW).enqueue(reconcile_branch, branch_id, job_timeout=LONG_JOB_TIMEOUT)
-        return branch_ids
+        return _fan_out(
+            periodic.RECONCILIATION,
+            at,
+            lambda due, job_id: queue(LOW).enqueue(
+                reconcile_branch, due.branch_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT
+            ),
+        )
 
 
 def close_branch_days(branch_id: int, on: str | None = None) -> int:
     """Close the branch's day (and any day a missed run left open) into agents' batches for finance."""
     with _app().app_context():
-        return close_due_days(db.session, branch_id, datetime.fromisoformat(on) if on else utcnow())
+        now = datetime.fromisoformat(on) if on else utcnow()
+        created = close_due_days(db.session, branch_id, now)
+        _record_success(periodic.DAY_END, branch_id, now)
+        return created
 
 
-def fan_out_day_end() -> list[int]:
-    """Hourly: close the day into batches in each branch where it is now the day's end (21:00 local)."""
+def fan_out_day_end(at: str | None = None) -> list[int]:
+    """Hourly: close the day into batches in each branch whose last day end (21:00 local) is not yet done; a late
+    run closes that day, not the one under way."""
     with _app().app_context():
-        branch_ids = reconciliation.branches_at_local_hour(db.session, utcnow(), DAY_END_HOUR)
-        for branch_id in branch_ids:
-            queue(DEFAULT).enqueue(close_branch_days, branch_id)
-        return branch_ids
+        return _fan_out(
+            periodic.DAY_END,
+            at,
+            lambda due, job_id: queue(DEFAULT).enqueue(
+                close_branch_days, due.branch_id, due.at.isoformat(), job_id=job_id
+            ),
+        )
 
 
 def make_remittance_file(branch_id: int, on: str | None = None) -> dict[str, object]:
@@ -132,18 +207,24 @@ def make_remittance_file(branch_id: int, on: str | None = None) -> dict[str, obj
     and every file of the branch not yet in its pick-up folder written there; safe to re-run."""
     app = _app()
     with app.app_context():
-        record = remittance.make_file(db.session, branch_id, datetime.fromisoformat(on) if on else utcnow())
+        now = datetime.fromisoformat(on) if on else utcnow()
+        record = remittance.make_file(db.session, branch_id, now)
         written = remittance.write_pickup(db.session, branch_id, Path(app.instance_path))
+        _record_success(periodic.REMITTANCE, branch_id, now)
         return {"file": record.name if record else None, "written": [path.name for path in written]}
 
 
-def fan_out_remittance_files() -> list[int]:
-    """Hourly: a remittance job for each branch whose day has just ended (21:00 local, after its batches)."""
+def fan_out_remittance_files(at: str | None = None) -> list[int]:
+    """Hourly: a remittance job for each branch whose last day end (21:40 local, after its batches) has no file
+    job done yet."""
     with _app().app_context():
-        branch_ids = reconciliation.branches_at_local_hour(db.session, utcnow(), DAY_END_HOUR)
-        for branch_id in branch_ids:
-            queue(DEFAULT).enqueue(make_remittance_file, branch_id, job_timeout=LONG_JOB_TIMEOUT)
-        return branch_ids
+        return _fan_out(
+            periodic.REMITTANCE,
+            at,
+            lambda due, job_id: queue(DEFAULT).enqueue(
+                make_remittance_file, due.branch_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT
+            ),
+        )
 
 
 def import_sponsored_file(import_id: int) -> dict[str, int]:

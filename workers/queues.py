@@ -26,6 +26,7 @@ IMPORT_BANK_STATEMENT = "workers.jobs.import_bank_statement"
 IMPORT_SETTLEMENT_REPORT = "workers.jobs.import_settlement_report"
 IMPORT_SPONSORED_FILE = "workers.jobs.import_sponsored_file"
 IMPORT_NATIONAL_FILE = "workers.jobs.import_national_file"
+RUN_DEBITS = "workers.jobs.run_debits"
 JOBS = (
     DELIVER_OUTBOX,
     PROCESS_WEBHOOK_EVENTS,
@@ -33,6 +34,7 @@ JOBS = (
     IMPORT_SETTLEMENT_REPORT,
     IMPORT_SPONSORED_FILE,
     IMPORT_NATIONAL_FILE,
+    RUN_DEBITS,
 )
 
 
@@ -72,14 +74,20 @@ def schedule_webhook_processing() -> None:
 LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")
 
 
+def _live(job_id: str) -> bool:
+    """Whether a job is queued or running (raises RedisError when Redis cannot say)."""
+    try:
+        return Job.fetch(job_id, connection=redis_connection()).get_status(refresh=False) in LIVE_JOB_STATES
+    except NoSuchJobError:
+        return False
+
+
 def job_alive(job_id: str) -> bool:
     """Whether a job is queued or running; when Redis cannot say, assume it is (an upload again then waits)."""
     if not redis_reachable():
         return True
     try:
-        return Job.fetch(job_id, connection=redis_connection()).get_status(refresh=False) in LIVE_JOB_STATES
-    except NoSuchJobError:
-        return False
+        return _live(job_id)
     except RedisError:
         redis_failed()
         return True
@@ -110,3 +118,24 @@ def queue_statement_import(import_id: int) -> bool:
 def queue_settlement_import(import_id: int) -> bool:
     """A large settlement report's import (payments/autodebit/settlements.py); see :func:`queue_import`."""
     return queue_import(IMPORT_SETTLEMENT_REPORT, import_id, f"settlement-import-{import_id}")
+
+
+def queue_debit_runs(branch_ids: list[int]) -> list[str] | None:
+    """One debit job per branch (job id ``debit-run-<branch>``; a branch whose job is queued or running keeps it);
+    the job ids, or None when the queue cannot be reached (the branches queued before it failed run; the same
+    request again queues the rest)."""
+    if not redis_reachable():
+        return None
+    job_ids = []
+    try:
+        target = queue(DEFAULT)
+        for branch_id in branch_ids:
+            job_id = f"debit-run-{branch_id}"
+            if not _live(job_id):
+                target.enqueue(RUN_DEBITS, branch_id, job_id=job_id, job_timeout=LONG_JOB_TIMEOUT)
+            job_ids.append(job_id)
+    except RedisError:
+        redis_failed()
+        log.warning("could not enqueue the debit runs")
+        return None
+    return job_ids

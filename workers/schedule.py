@@ -2,6 +2,11 @@
 
 Cron fields are read in the scheduler's local time zone; run it with TZ=UTC (scripts/run.py does)
 so the table below means the same on every machine.
+
+Any number of ``rq cron`` processes may run (one per host, say): each job is enqueued once per period, by the
+scheduler that takes its Redis lock first (workers/cron_lock.py). The branches' nightly and evening jobs fan out
+hourly to every branch whose run is due and not yet done (core/periodic.py): an hour that no scheduler ran is
+caught up by the next.
 """
 
 from __future__ import annotations
@@ -9,10 +14,11 @@ from __future__ import annotations
 from rq import cron
 
 from core import logs, settings
-from workers import jobs
+from workers import cron_lock, jobs
 from workers.queues import DEFAULT, HIGH, LONG_JOB_TIMEOUT, LOW
 
 logs.configure(settings.from_environment())  # `rq cron` logs as the app does (rq set up its own handler first)
+cron_lock.install()  # before rq's scheduler turns the registrations below into jobs
 
 cron.register(jobs.heartbeat, LOW, cron="*/5 * * * *")
 # Texts are enqueued after each commit; this sweep catches any that were not (Redis was down, say).
@@ -24,12 +30,12 @@ cron.register(jobs.alert_blocked_agents, DEFAULT, cron="0 1,5 * * *")
 cron.register(jobs.fan_out_debit_runs, DEFAULT, cron="0 0 * * *")
 # Callbacks are processed right after they arrive; this sweep catches any whose job was not enqueued.
 cron.register(jobs.process_webhook_events, HIGH, cron="* * * * *", job_timeout=LONG_JOB_TIMEOUT)
-# Standings: every hour, the branches where it is 01:00 local time get their nightly reconciliation.
+# Standings: every hour, the branches whose 01:00 local time has passed since their last reconciliation get it.
 cron.register(jobs.fan_out_nightly_reconciliation, LOW, cron="5 * * * *")
-# Daily batches: every hour, the branches where it is now 21:00 local time close the day for finance.
+# Daily batches: every hour, the branches whose 21:00 local time has passed since their last day end close that day.
 cron.register(jobs.fan_out_day_end, DEFAULT, cron="10 * * * *")
-# Remittance: every hour, the branches whose day has just ended (21:40 local, after their batches) get their file
-# for the national system, written to the pick-up folder too.
+# Remittance: every hour, the branches whose day has ended (21:40 local, after their batches) since their last file
+# job get their file for the national system, written to the pick-up folder too.
 cron.register(jobs.fan_out_remittance_files, DEFAULT, cron="40 * * * *")
 # Sponsor programmes: every morning (23:30 UTC is 06:30 WIB), those whose last month has passed end, and their
 # members hear that they pay themselves from now on.

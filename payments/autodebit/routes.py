@@ -17,7 +17,7 @@ from organisation.models import Role
 from payments.autodebit import settlements
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.schemas import (
-    DebitRunSchema,
+    DebitRunsQueuedSchema,
     MandateChangeSchema,
     MandateQuerySchema,
     MandateRequestSchema,
@@ -31,8 +31,8 @@ from payments.autodebit.services import (
     change_mandate,
     create_mandate,
     mandates_of,
+    queue_branch_debit_runs,
     review_queue,
-    run_debits,
     visit_list,
 )
 from workers.queues import queue_settlement_import
@@ -170,7 +170,11 @@ class SettlementImportById(MethodView):
 @bp.route("/debit-runs")
 class DebitRuns(MethodView):
     @require_roles(Role.ADMIN)
-    @bp.response(200, DebitRunSchema)
+    @bp.response(202, DebitRunsQueuedSchema)
+    @bp.alt_response(503, description="The job queue is unavailable: nothing was queued; ask again in a minute")
     def post(self) -> Any:
-        """Run the debits that are due now (the schedule does this every morning)."""
-        return run_debits(db.session, configured_providers(current_app.config), app_now())
+        """Have workers run the debits that are due, one job per branch (the schedule does this every morning).
+
+        Answers at once with the jobs; a branch whose run is still queued or running keeps that job. Running a
+        branch's debits again, or twice at once, sends no debit twice."""
+        return {"jobs": queue_branch_debit_runs(db.session, current_user())}

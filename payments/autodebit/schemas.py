@@ -87,8 +87,10 @@ class SettlementImportSchema(Schema):
     errors = fields.Dict(allow_none=True, metadata={"description": "Rows refused, by row and field"})
 
 
-class DebitRunSchema(Schema):
-    created = fields.Integer()
-    sent = fields.Integer()
-    refused = fields.Integer()
-    skipped = fields.List(fields.String())
+class DebitRunJobSchema(Schema):
+    branch_id = fields.Integer()
+    job_id = fields.String(metadata={"description": "The RQ job that runs the branch's debits"})
+
+
+class DebitRunsQueuedSchema(Schema):
+    jobs = fields.List(fields.Nested(DebitRunJobSchema), metadata={"description": "One job per branch"})

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
@@ -16,7 +16,7 @@ from collection.members.position import member_position
 from collection.members.services import Scope, get_member, holidays_for
 from core import audit
 from core.clock import local_today
-from core.errors import Conflict, DomainError, NotFound, field_error
+from core.errors import Conflict, DomainError, NotFound, ServiceUnavailable, field_error
 from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
@@ -35,6 +35,7 @@ from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, Manda
 from payments.autodebit.providers import CallbackError, Provider, ProviderEvent
 from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit, book_payment, fingerprint, unbook_payment
+from workers.queues import queue_debit_runs
 
 LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
 
@@ -161,13 +162,25 @@ class DebitRunResult:
     skipped: list[str] = field(default_factory=list)
 
 
+def queue_branch_debit_runs(session: DbSession, actor: StaffUser) -> list[dict[str, object]]:
+    """Have workers run the debits that are due, one job per branch (workers/queues.py queue_debit_runs)."""
+    branch_ids = list(session.scalars(select(Branch.id).order_by(Branch.id)))
+    job_ids = queue_debit_runs(branch_ids)
+    if job_ids is None:
+        raise ServiceUnavailable("The job queue is unavailable: nothing was lost; ask for the debit run in a minute.")
+    audit.record(session, "debit_run.queued", "debit_run", None, actor.id, jobs=job_ids)
+    session.commit()
+    return [{"branch_id": b, "job_id": j} for b, j in zip(branch_ids, job_ids, strict=True)]
+
+
 def run_debits(
     session: DbSession, providers: Mapping[str, Provider], now: datetime, branch_id: int | None = None
 ) -> DebitRunResult:
     """Create this period's debit requests for active mandates and send those due (new and retries).
 
-    Safe to run any number of times: a (mandate, first month) pair is requested once (a unique key),
-    and an order is charged once (a provider answers a repeated order_id with 409, taken as sent).
+    Safe to run any number of times, and at once: a (mandate, first month) pair is requested once (a unique key),
+    a debit is claimed under a row lock before its attempt is sent, and an order is charged once (a provider
+    answers a repeated order_id with 409, taken as sent).
     """
     result = DebitRunResult()
     query = (
@@ -222,8 +235,21 @@ def run_debits(
         if provider is None or provider_ref is None:
             result.skipped.append(f"debit {request_id}: provider {provider_name} is not configured")
             continue
-        debit = session.get(DebitRequest, request_id)
-        assert debit is not None
+        # Claimed under a row lock, its state read again: another run (two jobs of a branch at once) may have
+        # sent it since the list above was read, and a second attempt would charge the member twice.
+        debit = session.scalar(
+            select(DebitRequest)
+            .where(
+                DebitRequest.id == request_id,
+                DebitRequest.status.in_(["due", "retry"]),
+                or_(DebitRequest.next_attempt_on.is_(None), DebitRequest.next_attempt_on <= today),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if debit is None:
+            session.rollback()
+            continue
         debit_mandate = session.get(Mandate, debit.mandate_id)
         debtor = session.get(Member, debit.member_id)
         assert debit_mandate is not None and debtor is not None
