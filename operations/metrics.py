@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from core.clock import utcnow
 from core.extensions import db, redis_connection
 from core.outbox import MAX_ATTEMPTS, OutboxMessage
+from core.periodic import PeriodicRun
 from payments.autodebit.models import WebhookEvent
 from payments.ledger.models import Payment
 from workers.queues import ALL
@@ -118,12 +119,10 @@ def read_database(snapshot: Snapshot, now: datetime) -> None:
 
 
 def read_branch_last_runs(connection: Any) -> list[tuple[int, str, float]]:
-    """THE PLACE for each branch's last successful nightly reconciliation and day-end: (branch id, job, unix time).
-
-    Empty until the table of periodic runs (core/periodic.py, issue 13 part 6) arrives; then one SELECT of its
-    rows here fills ``iuran_branch_last_success_timestamp_seconds{branch_id, job}``.
-    """
-    return []
+    """Each branch's last successful nightly reconciliation, day end and remittance file (core/periodic.py):
+    (branch id, job, unix time), for ``iuran_branch_last_success_timestamp_seconds{branch_id, job}``."""
+    rows = connection.execute(select(PeriodicRun.branch_id, PeriodicRun.job, PeriodicRun.finished_at))
+    return [(int(branch_id), job, finished_at.replace(tzinfo=UTC).timestamp()) for branch_id, job, finished_at in rows]
 
 
 def read_queues(snapshot: Snapshot) -> None:

@@ -7,13 +7,14 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
+from core import periodic
 from core.clock import utcnow
 from core.extensions import db, redis_connection
 from core.outbox import MAX_ATTEMPTS, OutboxMessage
@@ -71,6 +72,23 @@ def test_payments_backlogs_and_queues_are_read_at_scrape_time(pinned_app, client
     assert metrics["iuran_rq_failed_jobs", (("queue", "low"),)] == 1
     assert metrics["iuran_rq_failed_jobs", (("queue", "high"),)] == 0
     assert metrics["iuran_metrics_source_up", (("source", "database"),)] == 1
+
+
+def test_each_branch_s_last_reconciliation_and_day_end_are_published(pinned_app, client, world):
+    pinned_app.config["METRICS_CACHE_SECONDS"] = 0
+    branch_id = world["pkp"]
+    night = datetime(2026, 12, 4, 18, 0, 5)  # 01:00 WIB on the 5th, and a few seconds
+    with pinned_app.app_context():
+        periodic.record(db.session, "reconciliation", branch_id, date(2026, 12, 5), night)
+        periodic.record(db.session, "day_end", branch_id, date(2026, 12, 4), night - timedelta(hours=4))
+
+    metrics = scrape(client)
+
+    name = "iuran_branch_last_success_timestamp_seconds"
+    labels = (("branch_id", str(branch_id)), ("job", "reconciliation"))
+    assert metrics[name, labels] == night.replace(tzinfo=UTC).timestamp()
+    assert metrics[name, (("branch_id", str(branch_id)), ("job", "day_end"))] == metrics[name, labels] - 4 * 3600
+    assert not [key for key in metrics if key[0] == name and ("job", "remittance") in key[1]]
 
 
 def test_request_latency_is_labelled_by_endpoint_never_by_path(client, world):
