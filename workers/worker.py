@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from flask import Flask
@@ -75,3 +76,19 @@ class IuranWorker(Worker):
             self.log.exception("work horse: could not set aside the worker's connections")
             os._exit(1)
         super().main_work_horse(job, queue)
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        """Run the job (in the horse), with one log line for its start and one for its end, each carrying its id."""
+        ids = {"job_id": job.id, "job_func": job.func_name}
+        log.info("job %s started", job.func_name, extra=ids)
+        started = time.monotonic()
+        done = super().perform_job(job, queue, execution)
+        took = round((time.monotonic() - started) * 1000, 1)
+        log.info(
+            "job %s %s in %.1f ms",
+            job.func_name,
+            "finished" if done else "failed",
+            took,
+            extra=ids | {"duration_ms": took, "outcome": "finished" if done else "failed"},
+        )
+        return done

@@ -170,7 +170,18 @@ def test_a_real_worker_writes_json_lines_with_the_job_id(pinned_app, client, wor
     env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=database_url, PYTHONPATH=str(ROOT), LOG_FORMAT="json")
     rq = str(Path(sys.executable).parent / "rq")
     done = subprocess.run(
-        [rq, "worker", "--burst", "-c", "workers.rq_settings", "-u", redis_url, DEFAULT],
+        [
+            rq,
+            "worker",
+            "--burst",
+            "-c",
+            "workers.rq_settings",
+            "-w",
+            "workers.worker.IuranWorker",
+            "-u",
+            redis_url,
+            DEFAULT,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -186,6 +197,9 @@ def test_a_real_worker_writes_json_lines_with_the_job_id(pinned_app, client, wor
     texts = [line for line in lines if line["message"].startswith("text to ")]
     assert texts and all(line["job_id"] == job_id for line in texts)
     assert texts[0]["job_func"] == DELIVER_OUTBOX
+    ends = [line for line in lines if line.get("outcome") == "finished"]  # the worker class's line at each job's end
+    assert [(line["job_id"], line["job_func"]) for line in ends] == [(job_id, DELIVER_OUTBOX)]
+    assert ends[0]["duration_ms"] >= 0
     worker_lines = [line["message"] for line in lines if line["logger"] == "rq.worker"]
     assert any(job_id in message for message in worker_lines)
     assert len(worker_lines) == len(set(worker_lines)), "rq's lines are written once each"
