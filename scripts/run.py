@@ -32,6 +32,7 @@ from core.settings import payment_providers  # noqa: E402
 from workers.queues import ALL as QUEUES  # noqa: E402
 
 WORKER_CLASS = "workers.worker.IuranWorker"
+RQ_SETTINGS = "workers.rq_settings"  # the app's logging, set up before rq's own
 STOP_GRACE_SECONDS = 15.0
 RESTART_PAUSE_SECONDS = 5.0
 
@@ -377,35 +378,43 @@ def main() -> int:
             sup.start(sandbox.label, sandbox.argv, env)
         for sandbox in sandboxes:
             _wait_for_port(sup, sandbox.label, sandbox.host, sandbox.port)
+        # The production settings (deploy/gunicorn.conf.py: its metrics folder emptied at start, a dead worker's
+        # metrics marked dead, the app's own access lines), on this address with 2 workers of 4 threads.
+        metrics = instance / "metrics"
         sup.start(
             "web",
             [
                 str(BIN / "gunicorn"),
+                "--config",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "--bind",
                 f"{host}:{port}",
                 "--workers",
                 "2",
-                # Threads: a client sending its body slowly holds one thread, not a whole worker. A public
-                # deployment still wants a buffering proxy in front (README, Production start).
-                "--worker-class",
-                "gthread",
                 "--threads",
                 "4",
                 "--graceful-timeout",
                 "5",
-                "--access-logfile",
-                "-",
-                "--control-socket",
-                str(instance / "gunicorn.ctl"),  # not ~/.gunicorn, shared by every run
                 "app:create_app()",
             ],
-            env,
+            dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics)),
         )
         # IuranWorker builds the app once, before its jobs fork (workers/worker.py).
-        worker = [str(BIN / "rq"), "worker", "-w", WORKER_CLASS, "--with-scheduler", "-u", url, *QUEUES]
+        worker = [
+            str(BIN / "rq"),
+            "worker",
+            "-c",
+            RQ_SETTINGS,
+            "-w",
+            WORKER_CLASS,
+            "--with-scheduler",
+            "-u",
+            url,
+            *QUEUES,
+        ]
         sup.start("rq worker", worker, env, restart=True)
         # rq cron reads cron fields in local time; UTC makes workers/schedule.py mean the same everywhere.
-        cron = [str(BIN / "rq"), "cron", "-u", url, "workers.schedule"]
+        cron = [str(BIN / "rq"), "cron", "-c", RQ_SETTINGS, "-u", url, "workers.schedule"]
         sup.start("rq cron", cron, dict(env, TZ="UTC"), restart=True)
         _wait_for_port(sup, "web", callback_host, port)
         _announce(base, env, instance, sandboxes)

@@ -149,6 +149,8 @@ def _make_run_gunicorn_options() -> list[str]:
     """The worker options `make run` starts gunicorn with (scripts/run.py), so the test follows a fix there."""
     source = (ROOT / "scripts" / "run.py").read_text()
     options = []
+    if '"deploy" / "gunicorn.conf.py"' in source:  # the production config file, then the flags that override it
+        options += ["--config", str(ROOT / "deploy" / "gunicorn.conf.py")]
     for flag in ("--workers", "--worker-class", "--threads", "--timeout"):
         found = re.search(rf'"{flag}",\s*"([^"]+)"', source)
         if found:
