@@ -301,7 +301,8 @@ def test_files_over_a_megabyte_are_taken_not_refused_as_too_large(client, world,
     assert min(len(members.encode()), len(agents.encode())) > 1024 * 1024
     supervisor, branch_id = world["supervisor"], world["pkp"]
 
-    queued = client.post(f"/api/v1/branches/{branch_id}/national-imports", **multipart(supervisor, members, "members-1"))
+    body = multipart(supervisor, members, "members-01")
+    queued = client.post(f"/api/v1/branches/{branch_id}/national-imports", **body)
     assigned = client.post(f"/api/v1/branches/{branch_id}/member-agents", **multipart(supervisor, agents, "agents-1"))
 
     assert queued.status_code == 202, queued.get_json()
