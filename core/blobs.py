@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import DbSession, Model
 
@@ -41,7 +41,7 @@ class StoredFile(Model):
     key: Mapped[str] = mapped_column(String(100))  # whose file: the import's id
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int]
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # loaded only by get()
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only by get()
     created_at: Mapped[datetime]
 
 
