@@ -22,6 +22,7 @@ import collection.national.routes
 import collection.sponsors.models
 import collection.sponsors.routes
 import core.audit
+import core.blobs
 import core.outbox
 import core.periodic
 import operations.metrics
@@ -54,6 +55,7 @@ from organisation import web_login
 
 MODELS = (  # every table, registered before db.create_all() and Alembic look at the metadata
     core.audit,
+    core.blobs,
     core.outbox,
     core.periodic,
     organisation.models,

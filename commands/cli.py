@@ -160,8 +160,9 @@ def register_commands(app: Flask) -> None:
         except DomainError as error:
             raise click.BadParameter(error.message, param_hint="--branch") from error
         record = remittance.make_file(db.session, branch.id, utcnow())
-        folder = remittance.pickup_folder(Path(current_app.instance_path), branch.code)
-        written = remittance.write_pickup(db.session, branch.id, Path(current_app.instance_path))
+        pickup_dir = Path(current_app.config["REMITTANCE_PICKUP_DIR"])
+        folder = remittance.pickup_folder(pickup_dir, branch.code)
+        written = remittance.write_pickup(db.session, branch.id, pickup_dir)
         if record is None:
             click.echo(f"{branch.code}: nothing new since the last file; no file made")
         else:

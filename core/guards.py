@@ -51,13 +51,16 @@ class PayloadTooLarge(DomainError):
     name = "Request Entity Too Large"
 
 
-# The routes that take a file (a settlement report, a bank statement, a sponsor's list, coverage targets):
+# The routes that take a file (a settlement report, a bank statement, a sponsor's list, the national system's
+# members and their agents, coverage targets):
 # only these get MAX_UPLOAD_BYTES, whatever content type any other request says it has.
 UPLOAD_RULES = frozenset(
     {
         "/api/v1/settlements/<string:provider_name>",
         "/api/v1/branches/<int:branch_id>/statements",
         "/api/v1/sponsor-programmes/<int:programme_id>/imports",
+        "/api/v1/branches/<int:branch_id>/national-imports",
+        "/api/v1/branches/<int:branch_id>/member-agents",
         "/keuangan/mutasi/unggah",
         "/keuangan/cakupan/target",
     }

@@ -110,6 +110,10 @@ def from_environment() -> dict[str, Any]:
         # A provider's settlement report up to this size is imported within the request; a larger one is kept in
         # the database and imported by a worker (202, then poll its Location). 1 MB is about 15,000 lines.
         "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
+        # Where each branch's remittance files are written for the national system's pick-up (<dir>/<branch code>/):
+        # an export, not something web and workers share (the files are in the database); on several worker hosts,
+        # one folder that all of them reach (a mount the pick-up reads).
+        "REMITTANCE_PICKUP_DIR": os.environ.get("REMITTANCE_PICKUP_DIR", str(INSTANCE / "remittance")),
         # A bank statement of more lines than this is imported by a worker (202, progress to poll), not in the request.
         "STATEMENT_INLINE_LINES": int(os.environ.get("STATEMENT_INLINE_LINES", 5000)),
         # Logs (core/logs.py): "json" lines on stdout in production, readable "text" lines elsewhere.

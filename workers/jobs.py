@@ -209,7 +209,7 @@ def make_remittance_file(branch_id: int, on: str | None = None) -> dict[str, obj
     with app.app_context():
         now = datetime.fromisoformat(on) if on else utcnow()
         record = remittance.make_file(db.session, branch_id, now)
-        written = remittance.write_pickup(db.session, branch_id, Path(app.instance_path))
+        written = remittance.write_pickup(db.session, branch_id, Path(app.config["REMITTANCE_PICKUP_DIR"]))
         _record_success(periodic.REMITTANCE, branch_id, now)
         return {"file": record.name if record else None, "written": [path.name for path in written]}
 
@@ -228,28 +228,24 @@ def fan_out_remittance_files(at: str | None = None) -> list[int]:
 
 
 def import_sponsored_file(import_id: int) -> dict[str, int]:
-    """Run a large sponsor import that the API queued (its file waits in the instance folder); safe to re-run."""
+    """Run a large sponsor import that the API queued (its file waits in the database); safe to re-run."""
     app = _app()
     with app.app_context():
-        path = sponsor_imports.stored_upload(Path(app.instance_path), import_id)
-        if not path.exists():  # done by an earlier run, which removed it
+        record = sponsor_imports.run_kept_import(db.session, import_id, utcnow(), Path(app.instance_path))
+        if record is None:  # done by an earlier run, which let the file go
             log.info("sponsor import %s: no file waiting", import_id)
             return {}
-        record = sponsor_imports.run_import(db.session, import_id, path.read_bytes(), utcnow())
-        path.unlink(missing_ok=True)
         return {"created": record.created, "sponsored": record.sponsored, "rejected": record.rejected}
 
 
 def import_national_file(import_id: int) -> dict[str, int]:
-    """Run a large national import that the API queued (its file waits in the instance folder); safe to re-run."""
+    """Run a large national import that the API queued (its file waits in the database); safe to re-run."""
     app = _app()
     with app.app_context():
-        path = national_imports.stored_upload(Path(app.instance_path), import_id)
-        if not path.exists():  # done by an earlier run, which removed it
+        record = national_imports.run_kept_import(db.session, import_id, utcnow(), Path(app.instance_path))
+        if record is None:  # done by an earlier run, which let the file go
             log.info("national import %s: no file waiting", import_id)
             return {}
-        record = national_imports.run_import(db.session, import_id, path.read_bytes(), utcnow())
-        path.unlink(missing_ok=True)
         return {"created": record.created, "existing": record.existing, "rejected": record.rejected}
 
 

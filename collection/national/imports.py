@@ -50,7 +50,7 @@ from collection.members.standing_sql import TermsKey, month_amount
 from collection.national.history import History, Series, history_of, series_of
 from collection.national.models import NationalImport, NationalMember
 from collection.national.rows import PAID_AHEAD_MONTHS, CheckedRow, Outcome, RowOutcome, check_row, read_rows
-from core import audit
+from core import audit, blobs
 from core.bulk import copy_rows, copy_text, insert_tuples, reserve_ids
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
@@ -63,6 +63,7 @@ ROLES = (Role.SUPERVISOR, Role.ADMIN)  # a branch's members are loaded by its su
 CHUNK = 5000  # rows written and committed together (one progress step)
 MAX_IMPORT_BYTES = 40_000_000  # 100,000 rows are about 13 MB
 INLINE_ROWS = 2000  # the API imports a file this small at once (201); a larger one goes to a worker (202)
+UPLOAD_KIND = "national_import"  # a large file waits for its worker in the database (core/blobs.py) under this kind
 HOLIDAY_YEARS_AHEAD = 3  # due dates are needed up to what may be paid ahead (24 months)
 ALLOCATION_COLUMNS = ("payment_id", "member_id", "month", "amount_idr", "reversed")
 
@@ -384,6 +385,7 @@ def run_import(
         if failed is not None:
             failed.status = "failed"
             failed.finished_at = now
+            blobs.delete(session, UPLOAD_KIND, str(import_id))  # it resumes when the same file is uploaded again
             session.commit()
         if isinstance(error, IntegrityError):  # a NIK or KPJ written meanwhile by another writer: resume it
             raise Conflict(
@@ -402,6 +404,7 @@ def run_import(
     record.report = csv_files.report_text(outcomes)
     record.status = "done"
     record.finished_at = now
+    blobs.delete(session, UPLOAD_KIND, str(record.id))  # the report holds what is needed from here on
     audit.record(
         session,
         "national_import.done",
@@ -462,7 +465,6 @@ def _import_rows(
     return sorted(outcomes, key=lambda o: o.row)
 
 
-
 def import_file(
     session: DbSession,
     actor: StaffUser | None,
@@ -495,6 +497,30 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int) -> National
     raise NotFound(f"There is no national import {import_id}.")
 
 
-def stored_upload(instance: Path, import_id: int) -> Path:
-    """Where a large upload waits for its worker (the instance folder, shared by the web app and the workers)."""
-    return instance / "national-imports" / f"{import_id}.csv"
+def keep_upload(session: DbSession, import_id: int, content: bytes, now: datetime) -> None:
+    """Keep a large file in the database for its worker, which may run on another host, and commit; the same file
+    again (an upload resuming the import) changes nothing."""
+    record = session.get(NationalImport, import_id)
+    if record is None or hashlib.sha256(content).hexdigest() != record.file_sha256:
+        raise ValueError(f"the content is not the file of national import {import_id}")
+    blobs.put(session, UPLOAD_KIND, str(import_id), content, now)
+    session.commit()
+
+
+def run_kept_import(
+    session: DbSession, import_id: int, now: datetime, old_folder: Path | None = None
+) -> NationalImport | None:
+    """Run a queued import with the file kept in the database; None when no file waits (the import ended and let it
+    go: a re-run does nothing). ``old_folder``: the instance folder, where the release before kept large files; a
+    file left there is taken for one release (upgraded while an import was queued), and removed once imported."""
+    content = blobs.get(session, UPLOAD_KIND, str(import_id))
+    old = None if old_folder is None else old_folder / "national-imports" / f"{import_id}.csv"
+    if content is None and old is not None and old.is_file():
+        content = old.read_bytes()
+    session.rollback()  # the rows are read outside a transaction (on SQLite one holds the write lock)
+    if content is None:
+        return None
+    record = run_import(session, import_id, content, now)
+    if old is not None:
+        old.unlink(missing_ok=True)
+    return record

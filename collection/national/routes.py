@@ -3,7 +3,7 @@ once, large ones by a worker), the import's report, and the serving agents from 
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -56,7 +56,7 @@ class Imports(MethodView):
             db.session, current_user(), branch, upload.filename or "", content, now, key
         )
         if not new and record.status == "running" and not job_alive(_job_id(record)):
-            _queue(record, content)  # its worker died (a timeout, a deploy): the import resumes
+            _queue(record, content, now)  # its worker died (a timeout, a deploy): the import resumes
             return _view(record, True, None, 1, 100), 202
         if not new and record.status != "failed":
             return _view(record, True, None, 1, 100), 200 if record.status == "done" else 202
@@ -64,7 +64,7 @@ class Imports(MethodView):
         if record.rows_total <= inline_rows:
             record = national_import.run_import(db.session, record.id, content, now)
             return _view(record, False, None, 1, 100), 201
-        _queue(record, content)
+        _queue(record, content, now)
         return _view(record, False, None, 1, 100), 202
 
 
@@ -109,11 +109,10 @@ def _job_id(record: NationalImport) -> str:
     return f"national-import-{record.id}"
 
 
-def _queue(record: NationalImport, content: bytes) -> None:
-    """Keep the file where the worker finds it and enqueue its import (after the commit that registered it)."""
-    path = national_import.stored_upload(Path(current_app.instance_path), record.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+def _queue(record: NationalImport, content: bytes, now: datetime) -> None:
+    """Keep the file in the database, where a worker on any host finds it, and enqueue its import (after the
+    commit that registered it)."""
+    national_import.keep_upload(db.session, record.id, content, now)
     if not queue_import(IMPORT_NATIONAL_FILE, record.id, _job_id(record)):
         raise ServiceUnavailable(
             "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."

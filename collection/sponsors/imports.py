@@ -39,7 +39,7 @@ from collection.members.occupations import sector_for
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorImport, SponsorProgramme
 from collection.sponsors.programmes import SPONSORED_BRACKET, ProgrammeStatus, SponsorKind, coverage_from, programme_for
 from collection.sponsors.rows import CheckedRow, Outcome, RowOutcome, check_row, read_rows
-from core import audit
+from core import audit, blobs
 from core.bulk import insert_rows, reserve_ids
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
@@ -51,6 +51,7 @@ from organisation.models import Branch, StaffUser
 CHUNK = 5000  # rows written and committed together (one progress step)
 MAX_IMPORT_BYTES = 40_000_000  # 75,000 rows are about 8 MB
 INLINE_ROWS = 2000  # the API imports a file this small at once (201); a larger one goes to a worker (202)
+UPLOAD_KIND = "sponsor_import"  # a large file waits for its worker in the database (core/blobs.py) under this kind
 
 
 Progress = Callable[[int], None]
@@ -317,6 +318,7 @@ def run_import(
         if failed is not None:
             failed.status = "failed"
             failed.finished_at = now
+            blobs.delete(session, UPLOAD_KIND, str(import_id))  # it resumes when the same file is uploaded again
             session.commit()
         if isinstance(error, IntegrityError):  # a NIK enrolled meanwhile by another import: resume it
             raise Conflict(
@@ -335,6 +337,7 @@ def run_import(
     record.report = csv_files.report_text(outcomes)
     record.status = "done"
     record.finished_at = now
+    blobs.delete(session, UPLOAD_KIND, str(record.id))  # the report holds what is needed from here on
     audit.record(
         session,
         "sponsor_import.done",
@@ -425,9 +428,44 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int) -> SponsorI
     raise NotFound(f"There is no sponsor import {import_id}.")
 
 
-def stored_upload(instance: Path, import_id: int) -> Path:
-    """Where a large upload waits for its worker (the instance folder, shared by the web app and the workers)."""
-    return instance / "sponsor-imports" / f"{import_id}.csv"
+def keep_upload(session: DbSession, import_id: int, content: bytes, now: datetime) -> None:
+    """Keep a large file in the database for its worker, which may run on another host, and commit; the same file
+    again (an upload resuming the import) changes nothing."""
+    record = session.get(SponsorImport, import_id)
+    if record is None or hashlib.sha256(content).hexdigest() != record.file_sha256:
+        raise ValueError(f"the content is not the file of sponsor import {import_id}")
+    blobs.put(session, UPLOAD_KIND, str(import_id), content, now)
+    session.commit()
+
+
+def not_queued(session: DbSession, import_id: int, now: datetime) -> None:
+    """A kept file that no worker will run (the queue could not be reached): the import failed, the file goes (the
+    same upload later keeps it again and resumes)."""
+    record = session.get(SponsorImport, import_id)
+    if record is not None:
+        record.status = "failed"
+        record.finished_at = now
+    blobs.delete(session, UPLOAD_KIND, str(import_id))
+    session.commit()
+
+
+def run_kept_import(
+    session: DbSession, import_id: int, now: datetime, old_folder: Path | None = None
+) -> SponsorImport | None:
+    """Run a queued import with the file kept in the database; None when no file waits (the import ended and let it
+    go: a re-run does nothing). ``old_folder``: the instance folder, where the release before kept large files; a
+    file left there is taken for one release (upgraded while an import was queued), and removed once imported."""
+    content = blobs.get(session, UPLOAD_KIND, str(import_id))
+    old = None if old_folder is None else old_folder / "sponsor-imports" / f"{import_id}.csv"
+    if content is None and old is not None and old.is_file():
+        content = old.read_bytes()
+    session.rollback()  # the rows are read outside a transaction (on SQLite one holds the write lock)
+    if content is None:
+        return None
+    record = run_import(session, import_id, content, now)
+    if old is not None:
+        old.unlink(missing_ok=True)
+    return record
 
 
 # --- one member -------------------------------------------------------------------------------------------------

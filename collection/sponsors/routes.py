@@ -4,7 +4,7 @@ programme and its retention report."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -148,7 +148,7 @@ class Imports(MethodView):
             db.session, current_user(), programme, upload.filename or "", content, now
         )
         if not new and record.status == "running" and not job_alive(f"sponsor-import-{record.id}"):
-            _queue_import(record, content)  # its worker died (a timeout, a deploy): the import resumes
+            _queue_import(record, content, now)  # its worker died (a timeout, a deploy): the import resumes
             return _import_view(record, True, "rejected", 1, 100), 202
         if not new and record.status != "failed":
             status = 200 if record.status == "done" else 202
@@ -157,7 +157,7 @@ class Imports(MethodView):
         if record.rows_total <= inline_rows:
             record = sponsor_import.run_import(db.session, record.id, content, now)
             return _import_view(record, False, "rejected", 1, 100), 201
-        _queue_import(record, content)
+        _queue_import(record, content, now)
         return _import_view(record, False, "rejected", 1, 100), 202
 
 
@@ -261,19 +261,17 @@ def _import_view(
     return view
 
 
-def _queue_import(record: SponsorImport, content: bytes) -> None:
-    """Keep the file where the worker finds it and enqueue its import (after the commit that registered it)."""
-    path = sponsor_import.stored_upload(Path(current_app.instance_path), record.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+def _queue_import(record: SponsorImport, content: bytes, now: datetime) -> None:
+    """Keep the file in the database, where a worker on any host finds it, and enqueue its import (after the
+    commit that registered it)."""
+    sponsor_import.keep_upload(db.session, record.id, content, now)
     try:
         queue(LOW).enqueue(
             IMPORT_SPONSORED_FILE, record.id, job_id=f"sponsor-import-{record.id}", job_timeout=LONG_JOB_TIMEOUT
         )
     except RedisError as error:
         log.exception("could not enqueue sponsor import %s", record.id)
-        record.status = "failed"
-        db.session.commit()
+        sponsor_import.not_queued(db.session, record.id, now)
         raise ServiceUnavailable(
             "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
         ) from error

@@ -358,17 +358,20 @@ def acknowledge(session: DbSession, actor: StaffUser, file_id: int, reference: s
 # --- the pick-up folder ----------------------------------------------------------------------------
 
 
-def pickup_folder(instance_path: Path, branch_code: str) -> Path:
-    return instance_path / "remittance" / branch_code
+def pickup_folder(pickup_dir: Path, branch_code: str) -> Path:
+    """The branch's pick-up folder under ``REMITTANCE_PICKUP_DIR``."""
+    return pickup_dir / branch_code
 
 
-def write_pickup(session: DbSession, branch_id: int, instance_path: Path) -> list[Path]:
-    """Write every file of the branch missing from its pick-up folder (``remittance/<branch code>/``), each
-    atomically (a temporary name, then renamed): a re-run writes what an earlier one did not."""
+def write_pickup(session: DbSession, branch_id: int, pickup_dir: Path) -> list[Path]:
+    """Write every file of the branch missing from its pick-up folder (``<pickup_dir>/<branch code>/``), each
+    atomically (a temporary name, then renamed): a re-run writes what an earlier one did not. The files stay in the
+    database too; the folder is an export for the national system's pick-up (REMITTANCE_PICKUP_DIR, one folder that
+    every worker host writes to, e.g. a mount), nothing the app reads back."""
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound(f"There is no branch {branch_id}.")
-    folder = pickup_folder(instance_path, branch.code)
+    folder = pickup_folder(pickup_dir, branch.code)
     folder.mkdir(parents=True, exist_ok=True)
     present = set(os.listdir(folder))
     missing = [
