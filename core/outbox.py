@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, CursorResult, String, Text, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Index, String, Text, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +47,16 @@ class OutboxMessage(Model):
     # (a worker killed mid-send: the text goes out once more then, which a gateway keyed by id absorbs). After a
     # failed send it holds the time of the next try.
     claimed_until: Mapped[datetime | None]
+
+    # The unsent texts, however long the table of sent ones grows: what each delivery and each metrics scrape reads.
+    __table_args__ = (
+        Index(
+            "ix_outbox_messages_unsent",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
 
 
 @dataclass(frozen=True)
