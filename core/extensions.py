@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from flask import current_app
 from flask_migrate import Migrate
@@ -96,14 +96,19 @@ def redis_connection() -> Redis:
     client = current_app.extensions.get("iuran_redis")
     if client is None:
         timeout = current_app.config["REDIS_SOCKET_TIMEOUT"]
-        client = Redis.from_url(
+        made = Redis.from_url(
             current_app.config["REDIS_URL"],
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        current_app.extensions["iuran_redis"] = client
-    return client
+        # Threads of one web worker may get here at once: one client wins, for all of them. (A client replaced
+        # after another thread took it would be collected and close its pool's sockets under that thread's
+        # pipeline: "Bad file descriptor", a 500.)
+        client = current_app.extensions.setdefault("iuran_redis", made)
+        if client is not made:
+            made.close()
+    return cast(Redis, client)
 
 
 _REDIS_PAUSE_SECONDS = 5.0
