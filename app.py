@@ -104,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
+    settings.check(app.config)  # IURAN_ENV=production refuses unsafe settings, naming each (core/settings.py)
     settings.INSTANCE.mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         proxies = app.config["PROXY_COUNT"]
