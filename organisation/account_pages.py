@@ -50,7 +50,8 @@ def change_password() -> ResponseReturnValue:
         db.session.rollback()
         details = [m for fields in (refused.errors or {}).values() for ms in fields.values() for m in ms]
         message = details[0] if details else refused.message
-        return render_template("akun/password.html", user=user, error=message), refused.status
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return render_template("akun/password.html", user=user, error=message), refused.status, headers
     target = _next() or HOME_OF_ROLE.get(user.role, "/admin/")
     log_in(user, target.strip("/").split("/")[0])
     return redirect(target, code=303)
