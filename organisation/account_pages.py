@@ -17,7 +17,7 @@ from organisation.models import Role
 from organisation.texts import t
 from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login_as, web_user
 
-bp = Blueprint("akun", __name__, url_prefix="/akun", template_folder="templates")
+bp = Blueprint("akun", __name__, url_prefix="/akun", template_folder="templates", static_folder="static")
 APPS = ("/agen/", "/keuangan/", "/admin/")
 HOME_OF_ROLE = {Role.AGENT: "/agen/", Role.BRANCH_FINANCE: "/keuangan/"}  # supervisors and admins: /admin/
 
