@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.agents.field import test_browser
-from tests.agents.field.test_browser import CHROMIUM, PHONE, log_in_and_open
+from tests.agents.field.conftest import CHROMIUM, PHONE
+from tests.agents.field.test_browser import log_in_and_open
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-browser, live_server, phone = test_browser.browser, test_browser.live_server, test_browser.phone  # the fixtures
 
 # Every violation the page reports, gathered before any of its scripts run (an init script is not under the CSP).
 WATCH_POLICY = """
