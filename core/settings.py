@@ -18,7 +18,8 @@ ENVIRONMENTS = ("development", "production")
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
 MIN_SECRET_KEY_LENGTH = 32
 # The payment providers' development secrets (payment_providers below): known to anyone who reads this file, so a
-# callback signed with one would be believed. The variable that replaces each.
+# callback signed with one would be believed. MIDTRANS_SERVER_KEY, SANDBOX_WEBHOOK_SECRET and SANDBOX_API_KEY
+# replace them; production refuses to start without.
 DEVELOPMENT_MIDTRANS_SERVER_KEY = "SB-Mid-server-dev-only"
 DEVELOPMENT_SANDBOX_SECRET = "sandbox-dev-secret"
 DEVELOPMENT_SANDBOX_API_KEY = "sandbox-api-key"
