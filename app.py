@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, send_from_directory
-from flask.typing import ResponseReturnValue
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import agents.field.pages
@@ -48,7 +47,7 @@ import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
 from commands.cli import register_commands
-from core import guards, i18n, logs, settings
+from core import docs, guards, i18n, logs, settings
 from core.errors import ErrorSchema, register_error_handlers
 from core.extensions import api, db, migrate
 from organisation import web_login
@@ -112,6 +111,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     logs.configure(app.config)  # one logging set-up for web, CLI and workers (each builds the app)
+    settings.check(app.config)  # IURAN_ENV=production refuses unsafe settings, naming each (core/settings.py)
     settings.INSTANCE.mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         proxies = app.config["PROXY_COUNT"]
@@ -135,15 +135,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from bench.endpoints import register as register_bench_endpoints  # bench/ is tooling: only when asked
 
         register_bench_endpoints(app)
-    _serve_swagger_ui(app)
+    docs.install(app)
     register_commands(app)
     return app
-
-
-def _serve_swagger_ui(app: Flask) -> None:
-    """Swagger UI's files come from a pinned package, so the docs page works with no CDN."""
-    import swagger_ui_bundle
-
-    @app.get("/static/swagger-ui/<path:filename>")
-    def swagger_ui_static(filename: str) -> ResponseReturnValue:
-        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

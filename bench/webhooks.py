@@ -744,7 +744,9 @@ def process_in_process(cluster_url: str, redis_url: str, backlog: Backlog, batch
         progress.start()
         meter.start()
         started = time.monotonic()
-        handled = process_webhook_events(db.session, configured_providers(app.config), utcnow(), batch=batch)
+        handled = process_webhook_events(
+            db.session, configured_providers(app.config), utcnow(), app.config["PUBLIC_BASE_URL"], batch=batch
+        )
         wall = time.monotonic() - started
         cpu = meter.stop()
         progress.stop()
@@ -993,7 +995,7 @@ def profile_processing(cluster_url: str, redis_url: str, backlog: Backlog, event
         providers = configured_providers(app.config)
         with counting_sql(db.engine, counts), GcClock() as gc_clock:
             started = time.perf_counter()
-            counts.units = process_webhook_events(db.session, providers, utcnow())
+            counts.units = process_webhook_events(db.session, providers, utcnow(), app.config["PUBLIC_BASE_URL"])
             counts.wall_s = time.perf_counter() - started
         servers.admin_execute(
             url,
@@ -1002,7 +1004,7 @@ def profile_processing(cluster_url: str, redis_url: str, backlog: Backlog, event
         )
         started = time.perf_counter()
         profiler.enable()
-        profiled = process_webhook_events(db.session, providers, utcnow())
+        profiled = process_webhook_events(db.session, providers, utcnow(), app.config["PUBLIC_BASE_URL"])
         profiler.disable()
         profiled_wall = time.perf_counter() - started
         db.session.remove()

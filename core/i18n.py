@@ -3,7 +3,7 @@ the public receipt share, in one table, and how money and months are written."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from core.months import Month
 
@@ -238,5 +238,7 @@ def _language() -> None:
 def _remember_language(response: Response) -> Response:
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
-        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax")
+        # Like the session's: no script reads it, and in production it only travels over HTTPS.
+        secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", secure=secure, httponly=True)
     return response

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("IURAN_INSTANCE", ROOT / "instance"))
+
+# IURAN_ENV: "development" (the default: `make run`, the tests) or "production", where check() refuses to start a
+# process (web, worker, cron, CLI) with any setting that is only fit for a developer's machine.
+ENVIRONMENTS = ("development", "production")
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
+MIN_SECRET_KEY_LENGTH = 32
+# The payment providers' development secrets (payment_providers below): known to anyone who reads this file, so a
+# callback signed with one would be believed. MIDTRANS_SERVER_KEY, SANDBOX_WEBHOOK_SECRET and SANDBOX_API_KEY
+# replace them; production refuses to start without.
+DEVELOPMENT_MIDTRANS_SERVER_KEY = "SB-Mid-server-dev-only"
+DEVELOPMENT_SANDBOX_SECRET = "sandbox-dev-secret"
+DEVELOPMENT_SANDBOX_API_KEY = "sandbox-api-key"
+
+log = logging.getLogger(__name__)
 
 
 def _database_url() -> str:
@@ -19,6 +36,19 @@ def _database_url() -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _default_redis_url() -> str:
+    return f"unix://{INSTANCE / 'redis.sock'}"
+
+
+def _public_base_url(environment: str) -> str:
+    """Where members open their receipts (the text's link): PUBLIC_BASE_URL; on a developer's machine the
+    address `make run` serves (PORT, 5000 by default); in production no default (check() asks for it)."""
+    url = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    if url or environment == "production":
+        return url
+    return f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
 
 
 def _keys(*names: str) -> list[str]:
@@ -33,23 +63,33 @@ def payment_providers() -> dict[str, dict[str, Any]]:
         "midtrans": {
             "scheme": "midtrans",
             "base_url": os.environ.get("MIDTRANS_BASE_URL", "http://127.0.0.1:5077"),
-            "server_keys": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS") or ["SB-Mid-server-dev-only"],
+            "server_keys": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_SERVER_KEY_PREVIOUS")
+            or [DEVELOPMENT_MIDTRANS_SERVER_KEY],
         },
         "sandbox": {
             "scheme": "signed",
             "base_url": os.environ.get("SANDBOX_PROVIDER_URL", "http://127.0.0.1:5078"),
-            "api_key": os.environ.get("SANDBOX_API_KEY", "sandbox-api-key"),
-            "secrets": _keys("SANDBOX_WEBHOOK_SECRET", "SANDBOX_WEBHOOK_SECRET_PREVIOUS") or ["sandbox-dev-secret"],
+            "api_key": os.environ.get("SANDBOX_API_KEY", DEVELOPMENT_SANDBOX_API_KEY),
+            "secrets": _keys("SANDBOX_WEBHOOK_SECRET", "SANDBOX_WEBHOOK_SECRET_PREVIOUS")
+            or [DEVELOPMENT_SANDBOX_SECRET],
         },
     }
 
 
 def from_environment() -> dict[str, Any]:
     """The settings a process gets from its environment (the web app, RQ workers and the CLI alike)."""
+    environment = os.environ.get("IURAN_ENV", "development").strip() or "development"
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-secret-change-me"),
+        # "development" or "production" (see check(): what production refuses to start with).
+        "IURAN_ENV": environment,
+        # Signs the session cookie and the forms' key_owner: in production at least 32 characters, never the default.
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY),
+        # Unset: SQLite in the instance folder, on a developer's machine only (production refuses it).
         "SQLALCHEMY_DATABASE_URI": _database_url(),
-        "REDIS_URL": os.environ.get("REDIS_URL", f"unix://{INSTANCE / 'redis.sock'}"),
+        # Unset: the socket of the private Redis `make run` starts (production refuses it).
+        "REDIS_URL": os.environ.get("REDIS_URL", _default_redis_url()),
+        # The address members reach the site at, without a trailing slash: texts carry PUBLIC_BASE_URL/r/<code>.
+        "PUBLIC_BASE_URL": _public_base_url(environment).rstrip("/"),
         # Seconds the web app waits on Redis (throttles, waking workers) before it carries on without it.
         "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
         # Retry-After (seconds) of the 503 answered while the database cannot be reached.
@@ -103,10 +143,15 @@ def from_environment() -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", 20)),
         "LOGIN_FAILURES_PER_USERNAME": int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", 30)),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", 900)),
-        # Reference endpoints for benchmarks (bench/endpoints.py); never on in production.
+        # Reference endpoints for benchmarks (bench/endpoints.py); production refuses to start with them.
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "PAYMENT_PROVIDERS": payment_providers(),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
+        # Refused (forged, stale) provider callbacks allowed per address in WEBHOOK_REFUSAL_WINDOW_SECONDS; past it,
+        # callbacks from that address are answered 429 with Retry-After before their signature is checked. Another
+        # address, the provider's, is not held back by them.
+        "WEBHOOK_REFUSALS_PER_ADDRESS": int(os.environ.get("WEBHOOK_REFUSALS_PER_ADDRESS", 60)),
+        "WEBHOOK_REFUSAL_WINDOW_SECONDS": int(os.environ.get("WEBHOOK_REFUSAL_WINDOW_SECONDS", 900)),
         # A provider's settlement report up to this size is imported within the request; a larger one is kept in
         # the database and imported by a worker (202, then poll its Location). 1 MB is about 15,000 lines.
         "SETTLEMENT_INLINE_BYTES": int(os.environ.get("SETTLEMENT_INLINE_BYTES", 1_000_000)),
@@ -132,3 +177,78 @@ def from_environment() -> dict[str, Any]:
         # A scrape reads the database and Redis at most this often per process (several Prometheus servers).
         "METRICS_CACHE_SECONDS": float(os.environ.get("METRICS_CACHE_SECONDS", 10)),
     }
+
+
+class Misconfigured(RuntimeError):
+    """The settings are unfit for this environment; the message lists every problem and its fix.
+
+    A RuntimeError, not SystemExit: gunicorn halts on a worker that fails to boot, but would start again and
+    again a worker that exits.
+    """
+
+
+def problems(config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``config`` for its IURAN_ENV, one line per setting that must change (empty: fine)."""
+    environment = config.get("IURAN_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        return [f"IURAN_ENV={environment!r}: use 'development' (the default) or 'production'"]
+    if environment != "production":
+        return []
+    found: list[str] = []
+    secret = str(config.get("SECRET_KEY") or "")
+    if secret == DEVELOPMENT_SECRET_KEY:
+        found.append("SECRET_KEY: not set (the development default); set a random one of 32+ characters")
+    elif len(secret) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"SECRET_KEY: {len(secret)} characters; use a random one of {MIN_SECRET_KEY_LENGTH}+")
+    database = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not database or database.startswith("sqlite"):
+        found.append(
+            "DATABASE_URL: not set (or SQLite, one file on one host); set postgresql://user@host/iuran, the one "
+            "database every process shares"
+        )
+    if config.get("REDIS_URL") in (None, "", _default_redis_url()):
+        found.append("REDIS_URL: not set; set redis://host:6379/0, the one Redis every process shares")
+    base = str(config.get("PUBLIC_BASE_URL") or "")
+    parts = urlsplit(base)
+    if not base:
+        found.append("PUBLIC_BASE_URL: not set; set the address members open receipts at (https://iuran.example.id)")
+    elif parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        found.append(f"PUBLIC_BASE_URL={base!r}: give an http(s) address with a host, e.g. https://iuran.example.id")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        found.append("SESSION_COOKIE_SECURE=0: session cookies must be Secure in production; remove it (serve HTTPS)")
+    if not config.get("SESSION_COOKIE_HTTPONLY"):
+        found.append("SESSION_COOKIE_HTTPONLY: session cookies must be HttpOnly in production")
+    if config.get("BENCH_ENDPOINTS"):
+        found.append("IURAN_BENCH=1: the benchmark endpoints must not run in production; remove it")
+    if config.get("DEBUG"):
+        found.append("FLASK_DEBUG: the debugger runs any code it is sent; turn it off in production")
+    providers = config.get("PAYMENT_PROVIDERS") or {}
+    midtrans = providers.get("midtrans") or {}
+    if DEVELOPMENT_MIDTRANS_SERVER_KEY in midtrans.get("server_keys", ()):
+        found.append("MIDTRANS_SERVER_KEY: not set (the development key); set the server key Midtrans gave you")
+    sandbox = providers.get("sandbox") or {}
+    if DEVELOPMENT_SANDBOX_SECRET in sandbox.get("secrets", ()):
+        found.append("SANDBOX_WEBHOOK_SECRET: not set (the development secret); set the provider's webhook secret")
+    if sandbox.get("api_key") == DEVELOPMENT_SANDBOX_API_KEY:
+        found.append("SANDBOX_API_KEY: not set (the development key); set the provider's API key")
+    return found
+
+
+_warned_default_secret = False
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse to start with settings unfit for IURAN_ENV, naming every problem at once (:class:`Misconfigured`).
+
+    create_app calls it after its overrides, so the web app, workers, cron and the CLI all refuse alike. In
+    development the default SECRET_KEY is allowed, with one warning in the log.
+    """
+    found = problems(config)
+    if found:
+        environment = config.get("IURAN_ENV", "development")
+        lines = "\n".join(f"  - {problem}" for problem in found)
+        raise Misconfigured(f"iuran will not start (IURAN_ENV={environment}): fix these settings:\n{lines}")
+    global _warned_default_secret
+    if config.get("SECRET_KEY") == DEVELOPMENT_SECRET_KEY and not _warned_default_secret:
+        _warned_default_secret = True
+        log.warning("SECRET_KEY is the development default: anyone can forge a login; never use it beyond this machine")

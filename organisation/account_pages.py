@@ -17,7 +17,7 @@ from organisation.models import Role
 from organisation.texts import t
 from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login_as, web_user
 
-bp = Blueprint("akun", __name__, url_prefix="/akun", template_folder="templates")
+bp = Blueprint("akun", __name__, url_prefix="/akun", template_folder="templates", static_folder="static")
 APPS = ("/agen/", "/keuangan/", "/admin/")
 HOME_OF_ROLE = {Role.AGENT: "/agen/", Role.BRANCH_FINANCE: "/keuangan/"}  # supervisors and admins: /admin/
 
@@ -50,7 +50,8 @@ def change_password() -> ResponseReturnValue:
         db.session.rollback()
         details = [m for fields in (refused.errors or {}).values() for ms in fields.values() for m in ms]
         message = details[0] if details else refused.message
-        return render_template("akun/password.html", user=user, error=message), refused.status
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return render_template("akun/password.html", user=user, error=message), refused.status, headers
     target = _next() or HOME_OF_ROLE.get(user.role, "/admin/")
     log_in(user, target.strip("/").split("/")[0])
     return redirect(target, code=303)

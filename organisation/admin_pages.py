@@ -36,7 +36,7 @@ from organisation.schemas import (
 from organisation.texts import t
 from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login, refused_login, web_user
 
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
 F = TypeVar("F", bound=Callable[..., Any])
 MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
 INTEGER_FIELDS = ("branch_id", "cash_limit_idr", "deposit_deadline_working_days")

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash
 from core import audit, ratelimit
 from core.errors import TooManyRequests, Unauthorized
 from core.extensions import DbSession
+from core.refusals import record_refusal
 from organisation.models import Agent, ApiToken, StaffUser, WebSession
 from organisation.services import DUMMY_PASSWORD_HASH, may_log_in, sha256_hex, user_for_credential
 
@@ -40,7 +41,8 @@ def check_password_login(
     Three throttles count refusals: per network and username (a success resets it), per network whatever the
     username (one address guessing across many usernames), and per username whatever the network (many
     addresses guessing one password). An unknown username is checked against a dummy hash, so it answers in
-    the time a real one does; an agent no longer active is refused like a wrong password. Refusals are audited.
+    the time a real one does; an agent no longer active is refused like a wrong password. Refusals are audited
+    in aggregate per address (core/refusals.py: the 1st, 10th, 100th… of a window, each with its count).
     """
     username = username.strip().lower()[:64]
     action = "auth.token" if app == "api" else "auth.web_login"
@@ -58,7 +60,7 @@ def check_password_login(
         (account, config["LOGIN_FAILURES_PER_USERNAME"]),
     ]
     if any(ratelimit.hit(key, window) > limit for key, limit in keys):
-        audit.record(session, f"{action}_throttled", "staff_user", None, None, username=username, app=app)
+        record_refusal(session, f"{action}_throttled", network, window, "staff_user", username=username, app=app)
         session.commit()
         raise LoginThrottled(f"Too many attempts from here: wait {window // 60} minutes.", retry_after=window)
     try:
@@ -74,7 +76,7 @@ def check_password_login(
             ratelimit.give_back(key, window)
         raise
     if user is None or not password_ok or not allowed:
-        audit.record(session, f"{action}_refused", "staff_user", None, None, username=username, app=app)
+        record_refusal(session, f"{action}_refused", network, window, "staff_user", username=username, app=app)
         session.commit()
         raise Unauthorized("Wrong username or password.")
     ratelimit.reset(pair)

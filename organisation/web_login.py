@@ -7,7 +7,19 @@ import hmac
 import secrets
 from typing import cast
 
-from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from core import logs
@@ -39,6 +51,20 @@ def check_csrf() -> None:
 
 
 PASSWORD_PAGE = "akun.change_password"  # organisation/account_pages.py
+# Sent when a session ends (a logout; a request whose session the server ended: a logout elsewhere, a disabled
+# account, an agent deactivated): the browser drops its HTTP cache of this site, pages that showed members. Not
+# "storage": the agents' app keeps unsent cash forms in the phone's storage, bound to their agent (key_owner),
+# and they must survive a logout. The service worker drops its own copies of pages (agents/field/static/sw.js).
+CLEAR_SITE_DATA = '"cache"'
+
+
+def clear_cached_pages() -> None:
+    """Answer this request with Clear-Site-Data: "cache"."""
+
+    @after_this_request
+    def _clear(response: Response) -> Response:
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
 
 
 def web_user() -> StaffUser | None:
@@ -51,6 +77,8 @@ def web_user() -> StaffUser | None:
         g.web_user = user_for_web_session(db.session, session.get("sid"), app_now())
         if g.web_user is not None:
             logs.bind(user_id=g.web_user.id, branch_id=g.web_user.branch_id)
+        if g.web_user is None and session.get("sid"):
+            clear_cached_pages()  # a session the server has ended: logged out elsewhere, disabled, expired
     user = cast(StaffUser | None, g.web_user)
     if user is not None and user.must_change_password and request.blueprint != "akun":
         abort(redirect(url_for(PASSWORD_PAGE, next=request.path), code=303))
@@ -70,10 +98,12 @@ def log_in(user: StaffUser, app: str) -> None:
 
 
 def log_out() -> None:
-    """End this request's web session on the server (a copied cookie stops working) and clear the cookie."""
+    """End this request's web session on the server (a copied cookie stops working), clear the cookie and the
+    browser's cached pages (Clear-Site-Data)."""
     end_web_session(db.session, session.get("sid"), app_now())
     db.session.commit()
     session.clear()
+    clear_cached_pages()
 
 
 def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:

@@ -362,6 +362,7 @@ def main() -> int:
 
     callback_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     base = f"http://[{callback_host}]:{port}" if ":" in callback_host else f"http://{callback_host}:{port}"
+    env.setdefault("PUBLIC_BASE_URL", base)  # the receipt link in members' texts points at this server
     sandboxes = _payment_sandboxes(env, base)
     _check_ports(host, port, sandboxes)
 

@@ -26,6 +26,7 @@ import pytest
 # (settings.INSTANCE) out of the working tree: nothing a test does may touch ./instance.
 EXTERNAL_DATABASE_URL = os.environ.pop("DATABASE_URL", "")
 EXTERNAL_REDIS_URL = os.environ.pop("REDIS_URL", "")
+os.environ.pop("IURAN_ENV", None)  # the suite runs in development; tests of production mode set it themselves
 _SESSION_INSTANCE = tempfile.mkdtemp(prefix="iuran-test-instance-")
 os.environ["IURAN_INSTANCE"] = _SESSION_INSTANCE
 

@@ -596,6 +596,8 @@ WEB: dict[str, tuple[Any, ...]] = {
 WEB_EXEMPT = {
     "GET /agen/static/<path:filename>": "the app's script and stylesheet",
     "GET /keuangan/static/<path:filename>": "the pages' stylesheet",
+    "GET /admin/static/<path:filename>": "the pages' stylesheet",
+    "GET /akun/static/<path:filename>": "the password page's stylesheet",
     "GET /agen/sw.js": "the service worker script",
     "GET /agen/masuk": "the login form",
     "POST /agen/masuk": "logging in (tests/agents/field/test_pages.py)",

@@ -257,7 +257,9 @@ def _debits(app: Any, client: Any, world: TwoBranches) -> None:
         response = client.post("/webhooks/midtrans", data=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 200, response.get_data(as_text=True)
     with app.app_context():
-        process_webhook_events(db.session, configured_providers(app.config), app.config["CLOCK"]())
+        process_webhook_events(
+            db.session, configured_providers(app.config), app.config["CLOCK"](), app.config["PUBLIC_BASE_URL"]
+        )
         states = dict(db.session.execute(select(DebitAttempt.order_id, DebitAttempt.status)).all())
     assert states[settled] == "settled", states
     world.ids |= {"settled_order": settled, "review_order": differs}

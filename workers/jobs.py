@@ -103,7 +103,9 @@ def process_webhook_events() -> int:
     app = _app()
     with app.app_context():
         redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
-        return autodebit.process_webhook_events(db.session, configured_providers(app.config), utcnow())
+        return autodebit.process_webhook_events(
+            db.session, configured_providers(app.config), utcnow(), app.config["PUBLIC_BASE_URL"]
+        )
 
 
 def run_debits(branch_id: int | None = None) -> dict[str, int]:

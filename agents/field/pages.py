@@ -239,6 +239,7 @@ def pay(member_id: int) -> ResponseReturnValue:
             paid_on=None,
             idempotency_key=key,
             now=app_now(),
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
         )
     except DomainError as error:
         db.session.rollback()

@@ -366,9 +366,10 @@ def store_webhook_event(session: DbSession, provider_name: str, event: ProviderE
 
 
 def process_webhook_events(
-    session: DbSession, providers: Mapping[str, Provider], now: datetime, batch: int = 500
+    session: DbSession, providers: Mapping[str, Provider], now: datetime, public_base_url: str, batch: int = 500
 ) -> int:
-    """Apply stored callbacks in order of arrival, a batch at a time; returns how many were handled.
+    """Apply stored callbacks in order of arrival, a batch at a time; returns how many were handled. A settled
+    debit's receipt is texted to the member with its link at ``public_base_url`` (the PUBLIC_BASE_URL setting).
 
     Each event runs in a savepoint, so one that cannot be applied goes to the review queue without
     holding back the rest. On PostgreSQL, SKIP LOCKED lets several workers share the backlog.
@@ -393,7 +394,8 @@ def process_webhook_events(
         for event in events:
             try:
                 with session.begin_nested():
-                    state, note = _apply_event(session, event, attempts.get(event.order_id or ""), providers, now)
+                    attempt = attempts.get(event.order_id or "")
+                    state, note = _apply_event(session, event, attempt, providers, now, public_base_url)
             except Exception as error:  # anything unforeseen: keep the event for a person, go on with the rest
                 state, note = "review", f"could not apply: {error}"[:200]
             event.state, event.note, event.processed_at = state, note, now
@@ -407,6 +409,7 @@ def _apply_event(
     attempt: DebitAttempt | None,
     providers: Mapping[str, Provider],
     now: datetime,
+    public_base_url: str,
 ) -> tuple[str, str | None]:
     provider = providers.get(event.provider)
     if provider is None:
@@ -436,7 +439,7 @@ def _apply_event(
     if outcome.effect == Effect.MARK_PENDING:
         attempt.status = "pending"
     elif outcome.effect == Effect.SETTLE:
-        _settle(session, attempt, request, member, now)
+        _settle(session, attempt, request, member, now, public_base_url)
     elif outcome.effect == Effect.FAIL:
         _attempt_failed(session, attempt, request, member, parsed.reason or "failed", now)
     elif outcome.effect == Effect.REFUND:
@@ -448,7 +451,14 @@ def _apply_event(
     return "processed", None
 
 
-def _settle(session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, now: datetime) -> None:
+def _settle(
+    session: DbSession,
+    attempt: DebitAttempt,
+    request: DebitRequest,
+    member: Member,
+    now: datetime,
+    public_base_url: str,
+) -> None:
     """A settled debit becomes a payment on the ledger, allocated and receipted exactly like cash."""
     branch = session.get(Branch, member.branch_id)
     assert branch is not None
@@ -468,6 +478,7 @@ def _settle(session: DbSession, attempt: DebitAttempt, request: DebitRequest, me
         actor_id=None,
         today=today,
         now=now,
+        public_base_url=public_base_url,
     )
     attempt.status = "settled"
     request.status = "settled"
@@ -482,7 +493,6 @@ def visit_list(session: DbSession, actor: StaffUser) -> list[VisitItem]:
     if scope.branch_id is not None:
         query = query.where(VisitItem.branch_id == scope.branch_id)
     if actor.role == Role.AGENT:
-
         agent = agent_of(session, actor)
         query = query.where(VisitItem.agent_id == (agent.id if agent else -1))
     return list(session.scalars(query.limit(1000)))

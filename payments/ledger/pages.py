@@ -24,7 +24,8 @@ def show(code: str) -> ResponseReturnValue:
     """Amount, months, date and whether the cash reached the bank; a masked name; rate-limited per address."""
     per_minute = current_app.config["RECEIPT_LOOKUPS_PER_MINUTE"]
     if not ratelimit.allow(f"receipt:{request.remote_addr}", per_minute, 60):
-        return render_template("public_receipt.html", receipt=None, message=t("too_many_lookups")), 429
+        page = render_template("public_receipt.html", receipt=None, message=t("too_many_lookups"))
+        return page, 429, {"Retry-After": "60"}  # the window is a minute
     code = code.strip().upper()
     receipt = receipt_by_code(db.session, code) if _CODE.match(code) else None
     if receipt is None:

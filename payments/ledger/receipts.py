@@ -21,6 +21,11 @@ def new_verification_code(randbelow: Callable[[int], int] = secrets.randbelow) -
     return "".join(CODE_ALPHABET[randbelow(len(CODE_ALPHABET))] for _ in range(CODE_LENGTH))
 
 
+def receipt_link(public_base_url: str, verification_code: str) -> str:
+    """The public receipt page a member opens from the text: ``https://iuran.example.id/r/7K3QX9PM2A``."""
+    return f"{public_base_url.rstrip('/')}/r/{verification_code}"
+
+
 def mask_name(name: str) -> str:
     """``Budi Santoso`` → ``B*** S******``: enough for a member to recognise, too little to identify."""
     return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split() if word)

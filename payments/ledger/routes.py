@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -53,6 +54,7 @@ class Contributions(MethodView):
             paid_on=payload.get("paid_on"),
             idempotency_key=idempotency_key(),
             now=app_now(),
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
         )
         if created:
             schedule_outbox_delivery()

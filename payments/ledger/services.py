@@ -35,7 +35,7 @@ from payments.ledger.models import (
     PaymentStatus,
     Receipt,
 )
-from payments.ledger.receipts import new_verification_code, receipt_number
+from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number
 
 # Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
 # that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
@@ -176,8 +176,10 @@ def record_cash_contribution(
     paid_on: date | None,
     idempotency_key: str,
     now: datetime,
+    public_base_url: str,
 ) -> tuple[ReceiptView, bool]:
-    """Record cash an agent took for a member: allocate it, issue the receipt, text the member.
+    """Record cash an agent took for a member: allocate it, issue the receipt, text the member (with the link to
+    the receipt at ``public_base_url``, the PUBLIC_BASE_URL setting).
 
     Returns the receipt and whether it is new. The same key with the same content returns the first
     receipt however often and however concurrently it arrives; with other content it is a 409.
@@ -224,6 +226,7 @@ def record_cash_contribution(
             actor_id=actor.id,
             today=today,
             now=now,
+            public_base_url=public_base_url,
         )
     except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
         session.rollback()
@@ -250,10 +253,11 @@ def book_payment(
     actor_id: int | None,
     today: date,
     now: datetime,
+    public_base_url: str,
 ) -> tuple[Payment, ReceiptView]:
     """Put a payment on the member's ledger: allocate it earliest month first, issue the receipt, text the
-    member, re-derive the standing. The caller holds the member's lock and commits; the receipt view is
-    built from what is in hand, so nothing is read back after the commit."""
+    member (with the receipt's link at ``public_base_url``), re-derive the standing. The caller holds the member's
+    lock and commits; the receipt view is built from what is in hand, so nothing is read back after the commit."""
     new_period = position.starts_new_period
     if new_period:
         open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
@@ -286,13 +290,14 @@ def book_payment(
     months = result.months
     standing = None if new_period else position.standing_after(months, today)
     refresh_standing(session, member, today, cause=f"payment {payment.id}", standing=standing)
+    link = receipt_link(public_base_url, receipt.verification_code)
     covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
     queue_message(
         session,
         "receipt",
         member.phone,
         f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
-        + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: /r/{receipt.verification_code}",
+        + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: {link}",
         dedupe_key=None,  # a payment is booked once: no savepoint needed to send its receipt once
     )
     audit.record(

@@ -175,10 +175,11 @@
       button.textContent = label;
     }, waitOnPhone);
   });
+  // Logging out: the service worker drops the pages it kept (they show members), and keeps the app shell;
+  // the forms waiting in localStorage stay, for their agent's next login.
   document.addEventListener("submit", function (event) {
-    if (event.target.getAttribute("action") === "/agen/keluar" && window.caches) {
-      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
-    }
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (event.target.getAttribute("action") === "/agen/keluar" && worker) worker.postMessage({ type: "logged-out" });
   });
   window.addEventListener("online", flush);
   window.addEventListener("pageshow", flush);

@@ -221,7 +221,7 @@ def run_debits_at(app: Any, now: datetime) -> Any:
 
 def process_callbacks(app: Any, now: datetime) -> int:
     with app.app_context():
-        return process_webhook_events(db.session, configured_providers(app.config), now)
+        return process_webhook_events(db.session, configured_providers(app.config), now, app.config["PUBLIC_BASE_URL"])
 
 
 def debit_day(app: Any, sandbox: ProviderSandbox, now: datetime, charges: int) -> None:

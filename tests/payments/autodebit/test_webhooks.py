@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.extensions import db
+from core.outbox import OutboxMessage
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, WebhookEvent
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
 from payments.autodebit.services import process_webhook_events, run_debits
 from payments.autodebit.signatures import midtrans_signature, sign_generic
-from payments.ledger.models import Payment
+from payments.ledger.models import Payment, Receipt
 from tests.factories import NOW, sent_debit
 
 SERVER_KEY = "SB-Mid-server-dev-only"  # settings' development default
@@ -79,7 +80,9 @@ def post(client: Any, body: bytes, provider: str = "midtrans", headers: dict[str
 
 def process(app: Any) -> int:
     with app.app_context():
-        return process_webhook_events(db.session, configured_providers(app.config), app.config["CLOCK"]())
+        return process_webhook_events(
+            db.session, configured_providers(app.config), app.config["CLOCK"](), app.config["PUBLIC_BASE_URL"]
+        )
 
 
 def state(app: Any) -> dict[str, Any]:
@@ -105,6 +108,11 @@ def test_a_settled_debit_becomes_a_payment_allocated_like_cash_with_a_receipt(pi
     assert after["requests"][0][0] == "settled"
     member = client.get(f"/api/v1/members/{debit['member']['id']}", headers=world["agent"].headers).get_json()
     assert member["paid_through"] == "2026-11"
+    with pinned_app.app_context():
+        text = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "receipt")).one().body
+        code = db.session.scalars(select(Receipt.verification_code)).one()
+    assert text.endswith(f"Cek: {pinned_app.config['PUBLIC_BASE_URL']}/r/{code}")
+    assert pinned_app.config["PUBLIC_BASE_URL"].startswith("http://")  # the development default has a host
 
 
 def test_a_duplicate_delivery_is_a_no_op(pinned_app, client, debit):

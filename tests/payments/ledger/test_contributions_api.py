@@ -260,6 +260,18 @@ def test_the_member_gets_a_text_and_a_real_worker_sends_it(pinned_app, client, w
         assert message.sent_at is not None and message.sender == "log"
 
 
+def test_the_text_links_the_receipt_at_the_public_address_with_its_host(pinned_app, client, world, enrol):
+    pinned_app.config["PUBLIC_BASE_URL"] = "https://iuran.example.id"
+    member = enrol()
+
+    receipt = pay(client, world["agent"], member_id=member["id"], months=1).get_json()
+
+    with pinned_app.app_context():
+        body = db.session.scalars(select(OutboxMessage)).one().body
+    assert body.endswith(f"Cek: https://iuran.example.id/r/{receipt['verification_code']}")
+    assert client.get(f"/r/{receipt['verification_code']}").status_code == 200  # the path the link names
+
+
 @pytest.mark.postgresql_only
 def test_fifty_concurrent_requests_with_one_key_make_one_payment(pinned_app, world, enrol):
     member = enrol()
