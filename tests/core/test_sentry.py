@@ -60,7 +60,7 @@ def test_an_unexpected_error_is_reported_with_its_type_and_without_a_nik_or_pass
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/iuran.db",
             "SECRET_KEY": "test",
             "SENTRY_DSN": dsn,
-            "IURAN_ENV": "staging",
+            "IURAN_ENV": "development",
         }
     )
     nik = nik_for(serial=91)
@@ -76,7 +76,7 @@ def test_an_unexpected_error_is_reported_with_its_type_and_without_a_nik_or_pass
 
     sent = b"".join(received).decode("utf-8", "replace")
     assert "LookupError" in sent
-    assert '"environment":"staging"' in sent.replace(" ", "")
+    assert '"environment":"development"' in sent.replace(" ", "")
     assert nik not in sent and PASSWORD not in sent
     assert nik[:6] + "**********" in sent
 
