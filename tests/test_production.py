@@ -65,7 +65,20 @@ JOB_ID_FIELD = "job_id"  # the JSON log field of an RQ job's id
 READY_CHECKS = ("database", "migrations", "redis", "worker", "cron")  # /readyz's checks, each {"ok": true} when ready
 READY_WAIT_SECONDS = 90  # the worker's and the cron's heartbeats may take a minute to arrive
 LATENCY_METRIC = "iuran_http_request_duration_seconds"  # a histogram: its _bucket samples are checked
-BOOKED_METRIC = "iuran_payments_total"  # with a channel label; the cash booked over HTTP is checked
+BOOKED_METRIC = "iuran_payments_total"
+STEP_REQUESTS = (  # (method, path, status) of the access lines the day's steps must leave in the logs
+    ("POST", "/api/v1/auth/token", 201),
+    ("POST", "/api/v1/members", 201),
+    ("POST", "/api/v1/contributions", 201),
+    ("POST", "/webhooks/sandbox", 200),
+    ("POST", "/webhooks/sandbox", 401),
+)
+STEP_ENDPOINTS = (
+    "agents.Tokens",
+    "collection.Members",
+    "payments.Contributions",
+    "webhooks.receive_webhook",
+)  # with a channel label; the cash booked over HTTP is checked
 # ---------------------------------------------------------------------------------------------------------------
 
 SECRET_KEY = "k" * 8 + uuid.uuid4().hex  # 40 characters, not the default
@@ -567,6 +580,15 @@ def _a_working_day(layout: Layout, base: str, folder: Path, database_url: str, r
     assert re.search(rf"^{LATENCY_METRIC}_bucket\{{.*\}} [1-9]", text, re.MULTILINE), text[:3000]
     cash = re.search(rf"^{BOOKED_METRIC}\{{[^}}]*channel=\"cash\"[^}}]*\}} ([0-9.e+]+)$", text, re.MULTILINE)
     assert cash and float(cash.group(1)) >= 1, text[:3000]
+    debited = re.search(rf"^{BOOKED_METRIC}\{{[^}}]*channel=\"auto_debit\"[^}}]*\}} ([0-9.e+]+)$", text, re.MULTILINE)
+    assert debited and float(debited.group(1)) >= 1, text[:3000]  # booked by a worker, read from the database
+    for endpoint in STEP_ENDPOINTS:  # each step's requests, in the latency histogram by endpoint
+        assert re.search(
+            rf'^{LATENCY_METRIC}_count\{{endpoint="{re.escape(endpoint)}",status="2\d\d"\}} [1-9]', text, re.M
+        ), endpoint
+    assert re.search(
+        r'^iuran_branch_last_success_timestamp_seconds\{branch_id="\d+",job="reconciliation"\} [1-9]', text, re.M
+    )
 
     # 9. The logs: JSON lines carrying the enrolment's request id and the reconciliation's job id; no secrets.
     layout.stop()  # every line flushed
@@ -576,6 +598,11 @@ def _a_working_day(layout: Layout, base: str, folder: Path, database_url: str, r
     assert request_id, f"the enrolment's answer has no {REQUEST_ID_HEADER} header"
     assert any(r.get(REQUEST_ID_FIELD) == request_id for r in records), "no log line of the enrolment's request"
     assert any(r.get(JOB_ID_FIELD) == job.id for r in records), "no log line of the reconciliation job"
+    access = {(r.get("method"), r.get("path"), r.get("status")) for r in records if r.get("logger") == "iuran.access"}
+    for step in STEP_REQUESTS:  # the login, the enrolment, the payment and the callback each have their access line
+        assert step in access, (step, sorted(access)[:40])
+    ended = {r.get("job_func") for r in records if r.get("outcome") == "finished"}
+    assert {"workers.jobs.reconcile_branch", "workers.jobs.process_webhook_events"} <= ended, ended
     phones = ("6281234567890", "081234567890", "0812-3456-7890", "6281355550001", "0813-5555-0001")
     for secret in (member_nik, agent_nik, *secrets_seen, *phones):
         leaked = [line for line in lines if secret in line]
