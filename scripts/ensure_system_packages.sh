@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the tests need are installed: PostgreSQL's server (the fixtures start a
-# throwaway cluster), Redis's server (tests/test_production.py runs Debian's /usr/bin/redis-server) and Chromium (the browser tests drive it with Playwright; Playwright's own browser
-# download does not work on these machines). Nothing is installed when it is already there; PostgreSQL is
+# throwaway cluster), Redis's server (tests/test_production.py runs Debian's /usr/bin/redis-server) and Chromium
+# (the browser tests drive it with Playwright; Playwright's own browser download does not work on these machines). Nothing is installed when it is already there; PostgreSQL is
 # skipped when DATABASE_URL names a server, Chromium when IURAN_SKIP_BROWSER=1.
 set -euo pipefail
 
