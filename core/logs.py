@@ -36,7 +36,10 @@ MASK = "***"
 # What people and browsers put between the digits of a NIK or a phone number: spaces, dots, dashes, brackets, a
 # form's "+" for a space, and the same percent-encoded in a query string (%20 %2B %2D %2E %28 %29).
 _SEP = r"(?:[\s.()+-]|%2[0BDE89bde])"
-_NIK = re.compile(rf"(?<!\d)(?<!\d[\s.()+-])(?<!\d%2[0BDE89bde])\d(?:{_SEP}?\d){{15}}(?!{_SEP}?\d)")
+# A NIK's groups are split by spaces or dots, not dashes: a job's UUID (8-4-4-4-12, hex) holds 16 digits so split now
+# and then, and its line must keep it.
+_NIK_SEP = r"(?:[\s.+]|%2[0BEbe])"
+_NIK = re.compile(rf"(?<!\d)(?<!\d[\s.+])(?<!\d%2[0BEbe])\d(?:{_NIK_SEP}?\d){{15}}(?!{_NIK_SEP}?\d)")
 # +62…, 62… or 08…, 8 to 15 digits, with separators between groups as people write them (+62 (0)812-3456-7890).
 _PHONE = re.compile(
     rf"(?<![\w+])(?:(?:\+|%2[Bb])?62{_SEP}{{0,3}}(?:0\){_SEP}{{0,2}})?|0)8(?:{_SEP}{{0,2}}\d){{5,13}}(?!{_SEP}?\d)"

@@ -50,6 +50,7 @@ PHONE_FORMS = ("0812-3456-7890", "081234567890", "+6281234567890", "628123456789
         ("?phone=%2B6281234567890", "?phone=+6281******890"),
         ("a 17-digit run 1234 5678 9012 3456 7 is not a NIK", "a 17-digit run 1234 5678 9012 3456 7 is not a NIK"),
         ("2026-12-05 19:08:21,449 took 60012.2 ms", "2026-12-05 19:08:21,449 took 60012.2 ms"),
+        ("job 9a1b2c3d-1234-4567-8901-234567890abc OK", "job 9a1b2c3d-1234-4567-8901-234567890abc OK"),
         ("receipt KW-2026-000123 for Rp 150000", "receipt KW-2026-000123 for Rp 150000"),
         ("Authorization: Bearer abc.DEF-123_x", "Authorization: Bearer ***"),
         ("login password=hunter2&user=x", "login password=***&user=x"),
