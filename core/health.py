@@ -6,9 +6,10 @@ error text (which can name a host), only the error's type.
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -16,6 +17,7 @@ from redis import Redis
 from rq import Worker
 from rq.cron import CronScheduler
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from core.extensions import db, redis_connection
 from core.settings import ROOT
@@ -34,18 +36,58 @@ def _failed(error: Exception) -> dict[str, Any]:
     return {"ok": False, "error": type(error).__name__}
 
 
+class DatabaseTimeout(Exception):
+    """The database did not answer within the check's time (a frozen server, a full backlog)."""
+
+
+def _read_database(engine: Engine) -> tuple[tuple[str, ...], float]:
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {DATABASE_TIMEOUT_MS}")
+        connection.execute(text("SELECT 1"))
+        current = tuple(sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+    return current, round((time.perf_counter() - started) * 1000, 1)
+
+
+def _read_database_within_timeout(engine: Engine) -> tuple[tuple[str, ...], float]:
+    """:func:`_read_database` in a thread of its own, waited for DATABASE_TIMEOUT_MS at most.
+
+    statement_timeout is the server's own: a server that is frozen (SIGSTOP, a stalled disk, a full listen backlog)
+    never answers, and a connection waits on it for ever. The probe answers anyway; the thread left waiting is the
+    only one of this process (a probe finding it still there answers at once), so probes cannot pile up threads
+    and pool connections on a hung database.
+    """
+    busy = current_app.extensions.setdefault("iuran_readyz_database", threading.Lock())
+    if not busy.acquire(blocking=False):
+        raise DatabaseTimeout("the previous check is still waiting on the database")
+    outcome: dict[str, Any] = {}
+
+    def read() -> None:
+        try:
+            outcome["value"] = _read_database(engine)
+        except Exception as error:
+            outcome["error"] = error
+        finally:
+            busy.release()
+
+    thread = threading.Thread(target=read, name="readyz-database", daemon=True)
+    thread.start()
+    thread.join(DATABASE_TIMEOUT_MS / 1000)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" not in outcome:
+        raise DatabaseTimeout(f"no answer within {DATABASE_TIMEOUT_MS} ms")
+    return cast(tuple[tuple[str, ...], float], outcome["value"])
+
+
 def check_database() -> tuple[dict[str, Any], dict[str, Any]]:
     """The database answers ``SELECT 1`` within DATABASE_TIMEOUT_MS, and its migrations are at the head."""
-    started = time.perf_counter()
     try:
-        with db.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {DATABASE_TIMEOUT_MS}")
-            connection.execute(text("SELECT 1"))
-            current = tuple(sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+        current, ms = _read_database_within_timeout(db.engine)
     except Exception as error:  # unreachable, timed out, or never migrated: not ready, whatever the cause
         return _failed(error), {"ok": False}
-    database = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    database = {"ok": True, "ms": ms}
     heads = migration_heads()
     migrations = {"ok": current == heads, "current": ",".join(current) or None, "head": ",".join(heads)}
     return database, migrations

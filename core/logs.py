@@ -33,9 +33,28 @@ RQ_LOGGERS = ("rq", "rq.worker", "rq.job", "rq.cron", "rq.scheduler")  # rq give
 # --- masking ------------------------------------------------------------------------------------------------
 
 MASK = "***"
-_NIK = re.compile(r"(?<!\d)(\d{6})\d{10}(?!\d)")
-# +62…, 62… or 08…, 8 to 15 digits, with spaces or dashes between groups as people write them.
-_PHONE = re.compile(r"(?<![\w+])(\+?62|0)8(?:[ -]?\d){5,13}(?!\d)")
+# What people and browsers put between the digits of a NIK or a phone number: spaces, dots, dashes, brackets, a
+# form's "+" for a space, and the same percent-encoded in a query string (%20 %2B %2D %2E %28 %29).
+_SEP = r"(?:[\s.()+-]|%2[0BDE89bde])"
+# A NIK's groups are split by spaces or dots, not dashes: a job's UUID (8-4-4-4-12, hex) holds 16 digits so split now
+# and then, and its line must keep it.
+_NIK_SEP = r"(?:[\s.+]|%2[0BEbe])"
+_NIK = re.compile(rf"(?<!\d)(?<!\d[\s.+])(?<!\d%2[0BEbe])\d(?:{_NIK_SEP}?\d){{15}}(?!{_NIK_SEP}?\d)")
+# +62…, 62… or 08…, 8 to 15 digits, with separators between groups as people write them (+62 (0)812-3456-7890).
+_PHONE = re.compile(
+    rf"(?<![\w+])(?:(?:\+|%2[Bb])?62{_SEP}{{0,3}}(?:0\){_SEP}{{0,2}})?|0)8(?:{_SEP}{{0,2}}\d){{5,13}}(?!{_SEP}?\d)"
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", _PERCENT.sub(" ", text))
+
+
+def _mask_nik(match: re.Match[str]) -> str:
+    return _digits(match.group(0))[:6] + "*" * 10
+
+
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _QUOTED_SECRET = re.compile(r"(?i)(\b\w*(?:password|secret)\w*[\"']?\s*[=:]\s*)([\"'])(?:\\.|(?!\2).)*\2")
 _BARE_SECRET = re.compile(r"(?i)(\b\w*(?:password|secret)\w*\s*=\s*)[^\s&\"',;]+")
@@ -45,8 +64,9 @@ _SECRET_KEYS = re.compile(r"(?i)password|secret|token|authorization|cookie|dsn")
 
 def _mask_phone(match: re.Match[str]) -> str:
     text = match.group(0)
-    digits = re.sub(r"\D", "", text)
-    return ("+" if text.startswith("+") else "") + digits[:4] + "*" * (len(digits) - 7) + digits[-3:]
+    digits = _digits(text)
+    plus = text.startswith("+") or text[:3].upper() == "%2B"
+    return ("+" if plus else "") + digits[:4] + "*" * (len(digits) - 7) + digits[-3:]
 
 
 def redact(text: str) -> str:
@@ -54,7 +74,7 @@ def redact(text: str) -> str:
     passwords and session cookies masked."""
     if not text:
         return text
-    text = _NIK.sub(r"\1**********", text)
+    text = _NIK.sub(_mask_nik, text)
     text = _PHONE.sub(_mask_phone, text)
     text = _BEARER.sub(rf"\1{MASK}", text)
     text = _QUOTED_SECRET.sub(rf"\1\2{MASK}\2", text)

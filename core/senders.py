@@ -125,8 +125,10 @@ class HttpSender:
         """One request: (None, _) when the gateway took the text, else the failure and whether to try again now."""
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
+            # A 2xx status is the gateway's answer: its body is not read (a huge or endless one would time out,
+            # and a text the gateway took would count as not sent and go again).
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                pass
             return None, False
         except urllib.error.HTTPError as error:
             with error:

@@ -17,6 +17,8 @@ INSTANCE = Path(os.environ.get("IURAN_INSTANCE", ROOT / "instance"))
 ENVIRONMENTS = ("development", "production")
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
 MIN_SECRET_KEY_LENGTH = 32
+# A random key of 32+ characters has far more distinct ones than this; 32 spaces or "a" * 40 has one.
+MIN_SECRET_KEY_DISTINCT = 10
 # The payment providers' development secrets (payment_providers below): known to anyone who reads this file, so a
 # callback signed with one would be believed. MIDTRANS_SERVER_KEY, SANDBOX_WEBHOOK_SECRET and SANDBOX_API_KEY
 # replace them; production refuses to start without.
@@ -198,8 +200,13 @@ def problems(config: Mapping[str, Any]) -> list[str]:
     secret = str(config.get("SECRET_KEY") or "")
     if secret == DEVELOPMENT_SECRET_KEY:
         found.append("SECRET_KEY: not set (the development default); set a random one of 32+ characters")
-    elif len(secret) < MIN_SECRET_KEY_LENGTH:
-        found.append(f"SECRET_KEY: {len(secret)} characters; use a random one of {MIN_SECRET_KEY_LENGTH}+")
+    elif len(secret.strip()) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"SECRET_KEY: {len(secret.strip())} characters; use a random one of {MIN_SECRET_KEY_LENGTH}+")
+    elif len(set(secret.strip())) < MIN_SECRET_KEY_DISTINCT:
+        found.append(
+            f"SECRET_KEY: {len(set(secret.strip()))} different characters, easily guessed; use a random one of "
+            f"{MIN_SECRET_KEY_LENGTH}+"
+        )
     database = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     if not database or database.startswith("sqlite"):
         found.append(

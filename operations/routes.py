@@ -43,6 +43,19 @@ def _loopback(address: str | None) -> bool:
         return False
 
 
+def _forwarded_for() -> list[str]:
+    """Every address a proxy says it forwards for (X-Forwarded-For, X-Real-IP, Forwarded's for=): a loopback peer
+    forwarding for someone else (nginx on this host, PROXY_COUNT not set) is not a caller on this machine."""
+    headers = request.headers
+    found = [part.strip() for part in headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    found += [headers["X-Real-IP"].strip()] if headers.get("X-Real-IP", "").strip() else []
+    for element in headers.get("Forwarded", "").replace(",", ";").split(";"):
+        name, _, value = element.strip().partition("=")
+        if name.lower() == "for":
+            found.append(value.strip().strip('"').removeprefix("[").split("]")[0])
+    return found
+
+
 def check_metrics_access() -> None:
     """The bearer token when METRICS_TOKEN is set (401 otherwise); else a loopback caller (403 otherwise)."""
     token = current_app.config.get("METRICS_TOKEN") or ""
@@ -50,7 +63,7 @@ def check_metrics_access() -> None:
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
             raise Unauthorized("Send 'Authorization: Bearer <METRICS_TOKEN>' to read the metrics.")
-    elif not _loopback(request.remote_addr):
+    elif not _loopback(request.remote_addr) or not all(_loopback(a) for a in _forwarded_for()):
         raise Forbidden("The metrics are served to this machine only; set METRICS_TOKEN to read them from afar.")
 
 

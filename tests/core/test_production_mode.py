@@ -20,7 +20,7 @@ FLASK = str(Path(sys.executable).parent / "flask")
 # Everything production asks for; each test takes one away or spoils it.
 GOOD = {
     "IURAN_ENV": "production",
-    "SECRET_KEY": "k" * 40,
+    "SECRET_KEY": "k4Qv9-Zr2mXw8LpT1sBn7YcH3dFj6GeR5uAo",
     "DATABASE_URL": "postgresql://iuran@127.0.0.1:1/iuran",  # never connected to: `flask routes` needs no database
     "REDIS_URL": "redis://127.0.0.1:1/0",
     "PUBLIC_BASE_URL": "https://iuran.example.id/",
@@ -101,6 +101,10 @@ def test_production_refuses_the_defaults_naming_every_problem_at_once(environmen
     [
         ({"SECRET_KEY": "short-but-not-default"}, "SECRET_KEY: 21 characters"),
         ({"SECRET_KEY": settings.DEVELOPMENT_SECRET_KEY}, "SECRET_KEY: not set"),
+        ({"SECRET_KEY": " " * 40}, "SECRET_KEY: 0 characters"),  # a forged session is signed with it at once
+        ({"SECRET_KEY": " short-but-not-default" + " " * 20}, "SECRET_KEY: 21 characters"),
+        ({"SECRET_KEY": "k" * 40}, "SECRET_KEY: 1 different characters"),
+        ({"SECRET_KEY": "changeme" * 4}, "SECRET_KEY: 7 different characters"),
         ({"DATABASE_URL": "sqlite:////var/lib/iuran/iuran.db"}, "DATABASE_URL"),
         ({"PUBLIC_BASE_URL": "iuran.example.id"}, "PUBLIC_BASE_URL='iuran.example.id'"),
         ({"PUBLIC_BASE_URL": "ftp://iuran.example.id"}, "PUBLIC_BASE_URL='ftp://iuran.example.id'"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -185,6 +187,50 @@ def test_a_gateway_nobody_answers_at_is_tried_retries_plus_one_times():
     assert len(waits.seconds) == 2
 
 
+def test_a_gateway_that_took_the_text_but_never_finishes_its_answer_gets_it_once():
+    """A gateway that answers 200 and then trickles or never ends its body (a huge one, a stalled proxy): reading
+    the body timed out, the text counted as not sent, and it was posted again at each retry, a second SMS each."""
+    posts: list[bytes] = []
+    held: list[socket.socket] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer_and_stall() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(body) < length:
+                body += connection.recv(65536)
+            posts.append(body)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"
+            )
+            held.append(connection)  # the rest of the body never comes, and the connection stays open
+
+    thread = threading.Thread(target=answer_and_stall, daemon=True)
+    thread.start()
+    try:
+        sender = HttpSender(f"http://127.0.0.1:{server.getsockname()[1]}/m", timeout=0.5, retries=2, sleep=Waits())
+        sender.send(text(1))
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+        server.close()
+
+    assert len(posts) == 1
+
+
 def test_retries_stop_before_the_claim_on_the_text_would_run_out(gateway):
     gateway.plans = {"+6281111111111": ["500"] * 10}
     waits = Waits()
@@ -258,7 +304,7 @@ def test_a_text_the_gateway_keeps_failing_waits_for_its_next_try_and_ends_the_ru
 
     assert deliver(app, sender) == 0  # two tries of the first text, then the run ends: the gateway is failing
     failing = messages(app)["+6281111111111"]
-    assert failing.attempts == 1 and failing.last_error == "gateway answered 500: {\"error\": \"internal error\"}"
+    assert failing.attempts == 1 and failing.last_error == 'gateway answered 500: {"error": "internal error"}'
     assert failing.claimed_until is not None and failing.claimed_until >= NOW + retry_delay(1)
     assert gateway.raw_per_recipient() == {"+6281111111111": 2}
 

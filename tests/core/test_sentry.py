@@ -81,6 +81,28 @@ def test_an_unexpected_error_is_reported_with_its_type_and_without_a_nik_or_pass
     assert nik[:6] + "**********" in sent
 
 
+def test_a_nik_or_phone_in_the_query_string_is_masked_however_it_is_written(sentry_server, tmp_path):
+    """Sentry reports the request's query string as the browser encoded it: a NIK searched with spaces (``+`` or
+    ``%20``) and a phone's ``+`` (``%2B``) went out whole."""
+    dsn, received = sentry_server
+    database = f"sqlite:///{tmp_path}/iuran.db"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "t", "SENTRY_DSN": dsn})
+
+    @app.get("/test-boom")
+    def boom() -> str:
+        raise LookupError("no such member")
+
+    query = "nik=3201+0112+3456+0001&nik2=3201%200112%203456%200002&phone=%2B62+812-3456-7890&phone2=%2B6281234567891"
+    assert app.test_client().get(f"/test-boom?{query}").status_code == 500
+    sentry_sdk.flush(timeout=5)
+
+    sent = b"".join(received).decode("utf-8", "replace")
+    assert "LookupError" in sent
+    for written in ("3201+0112+3456+0001", "3201%200112%203456%200002", "812-3456-7890", "6281234567891"):
+        assert written not in sent
+    assert "nik=320101**********&nik2=320101**********&phone=+6281******890&phone2=+6281******891" in sent
+
+
 def test_without_a_dsn_nothing_is_sent(sentry_server, tmp_path):
     _, received = sentry_server
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/iuran.db", "SECRET_KEY": "t"})

@@ -3,7 +3,11 @@ Redis, a worker's and the cron scheduler's heartbeats (those two can be switched
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import threading
 from typing import Any
 
 import pytest
@@ -14,6 +18,7 @@ from sqlalchemy import text
 from app import create_app
 from core.extensions import db, redis_connection
 from core.health import migration_heads
+from tests import servers
 
 
 def test_healthz_answers_with_the_database_and_redis_gone(tmp_path):
@@ -111,3 +116,45 @@ def test_a_database_behind_its_migrations_is_not_ready(app):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_the_checks_need_no_login(app, path):
     assert app.test_client().get(path).status_code in (200, 503)
+
+
+def _server_processes(cluster: servers.PostgresCluster) -> list[int]:
+    """The postmaster of a private cluster and every backend it forked."""
+    with open(os.path.join(cluster.data_dir, "postmaster.pid")) as handle:
+        postmaster = int(handle.readline())
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    return [postmaster, *map(int, children)]
+
+
+def test_readyz_answers_while_the_database_is_frozen(redis_url, instance_path):
+    """A frozen PostgreSQL (SIGSTOP: it accepts connections and never answers) left /readyz waiting for ever, its
+    statement_timeout being the server's own: the load balancer's probe hung instead of taking the host out."""
+    cluster = servers.start_postgres()
+    frozen: list[int] = []
+    try:
+        url = servers.create_database(cluster.url, "readyz_frozen")
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "t"})
+        client = app.test_client()
+        assert client.get("/readyz").get_json()["checks"]["database"]["ok"] is False  # reached: no migrations yet
+        frozen = _server_processes(cluster)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        answers: list[Any] = []
+
+        def probe_twice() -> None:
+            for _ in range(2):  # the second finds the first's check still waiting on the database
+                answers.append(client.get("/readyz"))
+
+        probing = threading.Thread(target=probe_twice, daemon=True)
+        probing.start()
+        probing.join(timeout=60)  # a bound, not a timing: before the fix the probe never answered
+
+        assert not probing.is_alive(), "/readyz still waiting on the frozen database"
+        assert [answer.status_code for answer in answers] == [503, 503]
+        assert [answer.get_json()["checks"]["database"] for answer in answers] == [
+            {"ok": False, "error": "DatabaseTimeout"}
+        ] * 2
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        cluster.stop()

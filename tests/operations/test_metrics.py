@@ -121,6 +121,21 @@ def test_without_a_token_only_loopback_may_read_the_metrics(app):
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
 
 
+def test_without_a_token_a_caller_a_loopback_proxy_forwards_is_not_this_machine(app):
+    """nginx on this host in front of gunicorn, and PROXY_COUNT left at 0 (its default): every caller from the
+    internet came from 127.0.0.1 and read the metrics (branch ids, backlogs, queue names)."""
+    client = app.test_client()
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+
+    for header in ("X-Forwarded-For", "X-Real-IP"):
+        assert client.get("/metrics", environ_base=local, headers={header: "203.0.113.9"}).status_code == 403
+    assert client.get("/metrics", environ_base=local, headers={"Forwarded": "for=203.0.113.9"}).status_code == 403
+    spoofed = {"X-Forwarded-For": "127.0.0.1, 203.0.113.9"}  # what nginx makes of a client's own header
+    assert client.get("/metrics", environ_base=local, headers=spoofed).status_code == 403
+    scraped_through_the_proxy = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "::1"}
+    assert client.get("/metrics", environ_base=local, headers=scraped_through_the_proxy).status_code == 200
+
+
 def test_with_a_token_the_metrics_want_it_from_everyone(app):
     app.config["METRICS_TOKEN"] = "scrape-secret-1"
     client = app.test_client()
