@@ -296,20 +296,27 @@ def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id()
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    path = g.get("log_path") or request.path
     access_log.info(
         "%s %s -> %s in %s ms",
         request.method,
-        request.path,
+        path,
         response.status_code,
         duration_ms,
         extra={
             "method": request.method,
-            "path": request.path,
+            "path": path,
             "status": response.status_code,
             "duration_ms": duration_ms,
         },
     )
     return response
+
+
+def hide_path() -> None:
+    """Log this request's route (``/r/<string:code>``) instead of its path: for a URL that is itself a secret."""
+    if has_request_context() and request.url_rule is not None:
+        g.log_path = request.url_rule.rule
 
 
 def install(app: Flask) -> None:

@@ -8,7 +8,7 @@ import re
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from core import ratelimit
+from core import logs, ratelimit
 from core.extensions import db
 from core.i18n import t
 from payments.ledger.receipts import CODE_ALPHABET, CODE_LENGTH, mask_name
@@ -22,6 +22,7 @@ _CODE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 @bp.get("/r/<string:code>")
 def show(code: str) -> ResponseReturnValue:
     """Amount, months, date and whether the cash reached the bank; a masked name; rate-limited per address."""
+    logs.hide_path()  # the code opens the receipt: it stays out of the access log
     per_minute = current_app.config["RECEIPT_LOOKUPS_PER_MINUTE"]
     if not ratelimit.allow(f"receipt:{request.remote_addr}", per_minute, 60):
         page = render_template("public_receipt.html", receipt=None, message=t("too_many_lookups"))

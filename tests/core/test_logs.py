@@ -216,3 +216,27 @@ def test_a_real_worker_writes_json_lines_with_the_job_id(pinned_app, client, wor
     worker_lines = [line["message"] for line in lines if line["logger"] == "rq.worker"]
     assert any(job_id in message for message in worker_lines)
     assert len(worker_lines) == len(set(worker_lines)), "rq's lines are written once each"
+
+
+def test_a_receipt_s_code_stays_out_of_the_access_line(pinned_app, client, world, enrol):
+    """Hole (the attack on issue 13): the access line logged /r/<code>, and the code is all it takes to open the
+    member's receipt. The line names the route instead."""
+    member = enrol()
+    paid = client.post(
+        "/api/v1/contributions",
+        json={"member_id": member["id"], "months": 1},
+        headers=world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    code = paid.get_json()["verification_code"]
+    stream = io.StringIO()
+    logs.configure({"LOG_FORMAT": "json"}, stream=stream)
+    try:
+        assert client.get(f"/r/{code}").status_code == 200
+        assert client.get("/r/NOSUCHCODE").status_code == 404
+    finally:
+        logs.configure({})
+    output = stream.getvalue()
+
+    assert code not in output
+    paths = [line["path"] for line in _lines(output) if line["logger"] == "iuran.access"]
+    assert paths == ["/r/<string:code>", "/r/<string:code>"]
