@@ -46,7 +46,16 @@ from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of
-from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login, refused_login, web_user
+from organisation.web_login import (
+    check_csrf,
+    csrf_matches,
+    csrf_token,
+    log_in,
+    log_out,
+    password_login,
+    refused_login,
+    web_user,
+)
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
@@ -138,8 +147,7 @@ def login() -> ResponseReturnValue:
 
 def _check_csrf_or_flash() -> None:
     # The login form has a CSRF token too (login CSRF); a stale one just shows the form again.
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+    if not csrf_matches(request.form.get("csrf_token", "")):
         abort(make_response(render_template("agen/login.html", error=t("csrf_failed")), 400))
 
 
