@@ -47,7 +47,7 @@ import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
 from commands.cli import register_commands
-from core import docs, guards, i18n, logs, settings
+from core import compression, docs, guards, i18n, logs, settings
 from core.errors import ErrorSchema, register_error_handlers
 from core.extensions import api, db, migrate
 from organisation import web_login
@@ -125,6 +125,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     register_error_handlers(app)
     logs.install(app)  # first: every request gets its id and access line, refused or not
+    compression.install(app)  # its after_request runs after every other but the access line's
     operations.metrics.install(app)
     guards.install(app)
     i18n.install(app)

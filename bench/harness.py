@@ -49,15 +49,19 @@ def ensure_wrk() -> str:
     return found
 
 
+ENSURE_SCRIPT = ROOT / "scripts" / "ensure_system_packages.sh"
+
+
 def ensure_postgres_server() -> None:
-    """PostgreSQL's server binaries, installed by scripts/ensure_postgres.sh (as `make test` does) if missing."""
+    """PostgreSQL's server binaries (and Redis's), installed by scripts/ensure_system_packages.sh as `make test`
+    does if missing; not Chromium, which no benchmark drives (IURAN_SKIP_BROWSER=1)."""
     from tests import servers
 
     try:
         servers.postgres_bin_dir()
     except RuntimeError:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        subprocess.run(["bash", str(ROOT / "scripts" / "ensure_postgres.sh")], check=True, env=env)
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"IURAN_SKIP_BROWSER": "1"}
+        subprocess.run(["bash", str(ENSURE_SCRIPT)], check=True, env=env)
 
 
 def free_port() -> int:

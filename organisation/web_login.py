@@ -3,6 +3,7 @@ session, the session's CSRF token, and the password form."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from typing import cast
@@ -32,10 +33,33 @@ from organisation.models import StaffUser
 
 
 def csrf_token() -> str:
-    """The session's CSRF token, made on first use."""
+    """The session's CSRF token, made on first use, as a page writes it: masked with fresh random bytes each time
+    (the mask, then the token XOR the mask), so that no two compressed pages carry the same bytes for the secret
+    and their sizes tell a BREACH attacker nothing about it (core/compression.py). Any masking of the session's
+    token is accepted (csrf_matches)."""
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
-    return cast(str, session["csrf"])
+    raw = cast(str, session["csrf"]).encode()
+    mask = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(mask + bytes(a ^ b for a, b in zip(raw, mask, strict=True))).decode()
+
+
+def csrf_matches(sent: str) -> bool:
+    """Whether a form's token is this session's: masked as csrf_token writes it, or bare (the session's own)."""
+    expected = cast(str, session.get("csrf", ""))
+    if not sent or not expected:
+        return False
+    if hmac.compare_digest(sent, expected):
+        return True
+    try:
+        data = base64.urlsafe_b64decode(sent.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
+    half = len(data) // 2
+    if len(data) % 2 or half != len(expected.encode()):
+        return False
+    unmasked = bytes(a ^ b for a, b in zip(data[half:], data[:half], strict=True))
+    return hmac.compare_digest(unmasked, expected.encode())
 
 
 class CsrfFailed(DomainError):
@@ -44,8 +68,7 @@ class CsrfFailed(DomainError):
 
 
 def check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+    if not csrf_matches(request.form.get("csrf_token", "")):
         # reason lets the phone tell a stale token (send again with this session's) from a refused form
         raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
 

@@ -37,7 +37,7 @@ def postgres_bin_dir() -> Path:
     if initdb:
         return Path(initdb).parent
     raise RuntimeError(
-        "PostgreSQL's server is not installed: run `bash scripts/ensure_postgres.sh` "
+        "PostgreSQL's server is not installed: run `IURAN_SKIP_BROWSER=1 bash scripts/ensure_system_packages.sh` "
         "(apt-get install postgresql) or set DATABASE_URL to a PostgreSQL server"
     )
 

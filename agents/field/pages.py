@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -46,7 +47,16 @@ from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of
-from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login, refused_login, web_user
+from organisation.web_login import (
+    check_csrf,
+    csrf_matches,
+    csrf_token,
+    log_in,
+    log_out,
+    password_login,
+    refused_login,
+    web_user,
+)
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
@@ -138,8 +148,7 @@ def login() -> ResponseReturnValue:
 
 def _check_csrf_or_flash() -> None:
     # The login form has a CSRF token too (login CSRF); a stale one just shows the form again.
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+    if not csrf_matches(request.form.get("csrf_token", "")):
         abort(make_response(render_template("agen/login.html", error=t("csrf_failed")), 400))
 
 
@@ -150,11 +159,15 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("agen.login"))
 
 
+TODAY_SHOWN = 20  # today's receipts on the home page: the page stays small on a busy day; the sum counts them all
+
+
 @bp.get("/")
 @agent_required
 def home() -> ResponseReturnValue:
     """Today: collected, cash on hand, what must be deposited by when; and the search box."""
-    return render_template("agen/home.html", day=agent_day(db.session, g.current_user, app_now()))
+    day = agent_day(db.session, g.current_user, app_now())
+    return render_template("agen/home.html", day=day, TODAY_SHOWN=TODAY_SHOWN)
 
 
 @bp.get("/cari")
@@ -390,15 +403,41 @@ def incentives() -> ResponseReturnValue:
             IncentiveStatement.month == month,
         )
     )
+    lines, pending = _page_of(statement.lines, "page"), _page_of(statement.pending_lines, "pending_page")
     return render_template(
         "agen/incentives.html",
         statement=statement,
+        lines=lines,
+        pending=pending,
         approved=approved is not None,
         month=month,
         previous_month=month - 1,
         next_month=month + 1 if month < this_month else None,
         error=None,
     )
+
+
+INCENTIVE_LINES_PER_PAGE = 50  # a page stays a few KB on the wire however many lines the month holds
+
+
+@dataclass(frozen=True)
+class LinesPage:
+    """One page of a statement's lines: the lines, this page's number, the last page's, and how many in all."""
+
+    lines: Sequence[Any]
+    number: int
+    last: int
+    count: int
+
+
+def _page_of(lines: Sequence[Any], argument: str) -> LinesPage:
+    """The page of ``lines`` that the query's ``argument`` names (1 when absent or not a number; the last when
+    beyond it)."""
+    text = request.args.get(argument, "")
+    last = max(1, -(-len(lines) // INCENTIVE_LINES_PER_PAGE))
+    number = min(int(text), last) if text.isdecimal() and len(text) < 7 and int(text) >= 1 else 1
+    start = (number - 1) * INCENTIVE_LINES_PER_PAGE
+    return LinesPage(lines[start : start + INCENTIVE_LINES_PER_PAGE], number, last, len(lines))
 
 
 @bp.get("/sesi")

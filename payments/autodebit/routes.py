@@ -104,13 +104,21 @@ class MandateResume(MethodView):
     )
 
 
+VISITS_PAGE_SIZE = 100  # a day's round; before pages the list stopped, silently, at 1,000
+VISITS_MAX_PAGE_SIZE = 1000
+
+
 @bp.route("/visits")
 class Visits(MethodView):
     @require_roles()
     @bp.response(200, VisitSchema(many=True))
-    def get(self) -> list[Any]:
-        """Members to visit: an agent's own, or the branch's for supervisors."""
-        return visit_list(db.session, current_user())
+    @bp.paginate(page_size=VISITS_PAGE_SIZE, max_page_size=VISITS_MAX_PAGE_SIZE)
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Members to visit, oldest first, in pages (``page``, ``page_size``; the total is in X-Pagination): an
+        agent's own, or the branch's for supervisors."""
+        pp = pagination_parameters
+        visits, pp.item_count = visit_list(db.session, current_user(), offset=pp.first_item, limit=pp.page_size)
+        return visits
 
 
 @bp.route("/webhook-events/review")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
@@ -486,16 +486,19 @@ def _settle(
     request.next_attempt_on = None
 
 
-def visit_list(session: DbSession, actor: StaffUser) -> list[VisitItem]:
-    """Open visits: an agent's own members, or the whole branch for supervisors (all branches for admins)."""
-    query = select(VisitItem).where(VisitItem.resolved_at.is_(None)).order_by(VisitItem.created_at, VisitItem.id)
+def visit_list(session: DbSession, actor: StaffUser, offset: int = 0, limit: int = 100) -> tuple[list[VisitItem], int]:
+    """One page of the open visits, oldest first, and how many there are: an agent's own members, or the whole
+    branch for supervisors (all branches for admins)."""
+    query = select(VisitItem).where(VisitItem.resolved_at.is_(None))
     scope = Scope.of(actor)
     if scope.branch_id is not None:
         query = query.where(VisitItem.branch_id == scope.branch_id)
     if actor.role == Role.AGENT:
         agent = agent_of(session, actor)
         query = query.where(VisitItem.agent_id == (agent.id if agent else -1))
-    return list(session.scalars(query.limit(1000)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(VisitItem.created_at, VisitItem.id).offset(offset).limit(limit)
+    return list(session.scalars(page)), total
 
 
 def review_queue(session: DbSession, actor: StaffUser, limit: int = 500) -> list[WebhookEvent]:

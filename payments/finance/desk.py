@@ -13,7 +13,6 @@ refusal is shown on the page it came from, with the status it carries.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import wraps
@@ -46,7 +45,7 @@ from core.i18n import language, rupiah
 from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Branch, Role
-from organisation.web_login import csrf_token, log_in, log_out, password_login, refused_login, web_user
+from organisation.web_login import csrf_matches, csrf_token, log_in, log_out, password_login, refused_login, web_user
 from payments.finance import bank
 from payments.finance.texts import t
 
@@ -108,8 +107,7 @@ def _export_url() -> str:
 
 
 def _csrf_ok() -> bool:
-    sent = request.form.get("csrf_token", "")
-    return bool(sent) and hmac.compare_digest(sent, session.get("csrf", ""))
+    return csrf_matches(request.form.get("csrf_token", ""))
 
 
 def finance_required(view: F) -> F:
@@ -270,5 +268,3 @@ def logout() -> ResponseReturnValue:
 
 
 # --- reports that steer a branch ---------------------------------------------------------------------
-
-
