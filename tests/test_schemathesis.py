@@ -62,10 +62,13 @@ def _run(operation: Any, mode: GenerationMode, headers: dict[str, str], real_ids
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        # The WSGI client does not decode a compressed body as an HTTP client would (compression has its own tests:
+        # tests/core/test_compression.py), so the answers are asked for plain.
+        headers_plain = headers | {"Accept-Encoding": "identity"}
+        case.call_and_validate(headers=headers_plain, checks=CHECKS)
         if real_ids and case.path_parameters:
             case.path_parameters = {name: real_ids[name] for name in case.path_parameters}
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=headers_plain, checks=CHECKS)
 
     run()
 
