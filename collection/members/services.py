@@ -89,6 +89,7 @@ class MemberView:
     period_started_on: date
     months_in_arrears: int | None = None  # worked out live for one member; lists show the stored status
     arrears_idr: int | None = None
+    village: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def _view(member: Member, table: RateTable, month: Month) -> MemberView:
         status=member.status,
         paid_through=member.paid_through,
         period_started_on=member.period_started_on,
+        village=member.village,
     )
 
 
@@ -355,10 +357,12 @@ def find_members(
     kpj: str | None = None,
     phone: str | None = None,
     q: str | None = None,
+    status: list[str] | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[list[Member], int]:
-    """Members matching every given filter, visible to the caller: one page and the total count."""
+    """Members matching every given filter, visible to the caller: one page and the total count (by name; by id
+    when filtered by status)."""
     scope = Scope.of(actor)
     offset = min(offset, 10**7)  # a page past every member is empty, not an overflow
     query = select(Member)
@@ -381,9 +385,12 @@ def find_members(
             query = query.where(Member.phone == normalise_phone(phone))
         except PhoneError as error:
             raise query_error("phone", str(error)) from error
+    if status:
+        query = query.where(Member.status.in_(status))  # ix_members_branch_status
     if name is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
+        order = (Member.id,) if status else (Member.name, Member.id)  # by status: the CSV's keyset order
+        page = list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
         return page, total
     return _find_by_name(session, query, name, offset, limit)
 
@@ -529,5 +536,3 @@ def rates_on(session: DbSession, day: date) -> dict[str, Any]:
         "brackets": brackets,
         "discounts": discounts,
     }
-
-

@@ -1,0 +1,134 @@
+"""The list of whom to chase: a branch's members in arrears or lapsed, with the months and amount each owes.
+
+Who is on it is the reconciled standing (``members.status``, kept by the nightly reconciliation and by every
+payment; read through the index ``ix_members_branch_status``), so a member who never paid is on it as soon as the
+rules put him in arrears. What each owes is worked out now by the same rule as his own position
+(arrears.py's ``standing_on`` over his period's months and his settled months), for a page of members at once:
+one query for their settled months, and the lists of dues shared by members on the same terms.
+The CSV walks the list in chunks by id (keyset), so a branch of any size is never in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
+from collection.members.due_dates import due_date
+from collection.members.models import Member
+from collection.members.services import Scope, holidays_for, load_rate_table
+from collection.members.standing_sql import TermsKey, month_amount, settled_months
+from core.clock import local_today
+from core.csvexport import csv_lines
+from core.extensions import DbSession
+from core.months import Month
+from organisation.models import Agent, Branch, StaffUser
+
+CHASE_STATUSES = (MemberStatus.IN_ARREARS, MemberStatus.LAPSED)
+CSV_CHUNK = 1000  # members read per statement while streaming the CSV
+
+CSV_HEADER = (
+    "kpj",
+    "name",
+    "status",
+    "months_owed",
+    "amount_owed_idr",
+    "last_paid_month",
+    "agent_code",
+    "agent_name",
+    "village",
+    "phone",
+)
+
+
+def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> dict[int, Standing]:
+    """Each member's standing on his branch's today, by ``standing_on`` (the rule of his own position)."""
+    if not members:
+        return {}
+    table = load_rate_table(session)
+    settled = settled_months(session, [m.id for m in members])
+    branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
+    standings: dict[int, Standing] = {}
+    dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
+    for branch_id, branch in branches.items():
+        today = local_today(branch.timezone, now)
+        this_month = Month.of(today)
+        mine = [m for m in members if m.branch_id == branch_id]
+        lasts = {}
+        for m in mine:
+            months = {month for month in settled.get(m.id, ()) if month >= m.first_month}
+            settled[m.id] = months
+            lasts[m.id] = max(this_month, m.first_month, *months)
+        first = min(m.first_month for m in mine)
+        holidays = holidays_for(session, branch, first.first_day(), max(lasts.values()).last_day())
+        due_dates: dict[Month, date] = {}
+        for m in mine:
+            terms: TermsKey = (m.bracket, m.package, m.sector)
+            key = (terms, m.first_month, lasts[m.id])
+            dues = dues_cache.get(key)
+            if dues is None:
+                dues = dues_cache[key] = []
+                for month in m.first_month.until(lasts[m.id]):
+                    amount = month_amount(table, terms, month)
+                    if amount > 0:
+                        if month not in due_dates:
+                            due_dates[month] = due_date(month, holidays)
+                        dues.append(MonthDue(month, amount, due_dates[month]))
+            standings[m.id] = standing_on(dues, settled[m.id], today, m.period_started_on)
+        dues_cache.clear()  # due dates are the branch's (its holidays)
+    return standings
+
+
+@dataclass(frozen=True)
+class ChaseRow:
+    member: Member
+    standing: Standing
+    agent_code: str | None
+    agent_name: str | None
+
+
+def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[ChaseRow]:
+    """Every member the caller may see with one of ``statuses``, by id, read CSV_CHUNK at a time."""
+    scope = Scope.of(actor)
+    after = 0
+    while True:
+        query = (
+            select(Member, Agent.code, StaffUser.full_name)
+            .outerjoin(Agent, Agent.id == Member.agent_id)
+            .outerjoin(StaffUser, StaffUser.id == Agent.user_id)
+            .where(Member.status.in_(list(statuses)), Member.id > after)
+            .order_by(Member.id)
+            .limit(CSV_CHUNK)
+        )
+        if scope.branch_id is not None:
+            query = query.where(Member.branch_id == scope.branch_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        standings = owed_now(session, [row[0] for row in rows], now)
+        for member, code, name in rows:
+            yield ChaseRow(member, standings[member.id], code, name)
+        after = rows[-1][0].id  # the session holds its objects weakly: a written chunk is let go
+
+
+def chase_csv(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[str]:
+    """The chase list as CSV text, a chunk of lines at a time (core/csvexport.py: no cell starts a formula)."""
+    rows = (
+        (
+            r.member.kpj,
+            r.member.name,
+            r.member.status,
+            r.standing.months_in_arrears,
+            r.standing.arrears_idr,
+            str(r.standing.paid_through) if r.standing.paid_through else None,
+            r.agent_code,
+            r.agent_name,
+            r.member.village,
+            r.member.phone,
+        )
+        for r in chase_rows(session, actor, statuses, now)
+    )
+    return csv_lines(CSV_HEADER, rows, every=CSV_CHUNK)
