@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import select, text, type_coerce
+from sqlalchemy.types import NullType
 
 from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
-from collection.members.models import Member
+from collection.members.models import Member, PaymentAllocation
 from collection.members.services import Scope, holidays_for, load_rate_table
-from collection.members.standing_sql import TermsKey, month_amount, settled_months
+from collection.members.standing_sql import TermsKey, month_amount
 from core.clock import local_today
 from core.csvexport import csv_lines
 from core.extensions import DbSession
@@ -29,6 +31,8 @@ from organisation.models import Agent, Branch, StaffUser
 
 CHASE_STATUSES = (MemberStatus.IN_ARREARS, MemberStatus.LAPSED)
 CSV_CHUNK = 1000  # members read per statement while streaming the CSV
+
+_month_amount = lru_cache(maxsize=65536)(month_amount)  # the table is immutable and hashable: kept for the process
 
 CSV_HEADER = (
     "kpj",
@@ -49,7 +53,7 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
     if not members:
         return {}
     table = load_rate_table(session)
-    settled = settled_months(session, [m.id for m in members])
+    settled = _settled(session, [m.id for m in members])
     branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
     standings: dict[int, Standing] = {}
     dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
@@ -65,6 +69,7 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
         first = min(m.first_month for m in mine)
         holidays = holidays_for(session, branch, first.first_day(), max(lasts.values()).last_day())
         due_dates: dict[Month, date] = {}
+        derived: dict[tuple[object, ...], Standing] = {}  # members on the same terms who paid the same months
         for m in mine:
             terms: TermsKey = (m.bracket, m.package, m.sector)
             key = (terms, m.first_month, lasts[m.id])
@@ -72,14 +77,36 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
             if dues is None:
                 dues = dues_cache[key] = []
                 for month in m.first_month.until(lasts[m.id]):
-                    amount = month_amount(table, terms, month)
+                    amount = _month_amount(table, terms, month)
                     if amount > 0:
                         if month not in due_dates:
                             due_dates[month] = due_date(month, holidays)
                         dues.append(MonthDue(month, amount, due_dates[month]))
-            standings[m.id] = standing_on(dues, settled[m.id], today, m.period_started_on)
+            same = (key, m.period_started_on, frozenset(settled[m.id]))
+            if same not in derived:
+                derived[same] = standing_on(dues, settled[m.id], today, m.period_started_on)
+            standings[m.id] = derived[same]
         dues_cache.clear()  # due dates are the branch's (its holidays)
     return standings
+
+
+def _settled(session: DbSession, member_ids: list[int]) -> dict[int, set[Month]]:
+    """The members' settled (NOT reversed) months: a page is a few thousand rows of a few dozen distinct months,
+    each made a Month once."""
+    months: dict[object, Month] = {}
+    settled: dict[int, set[Month]] = {}
+    rows = session.execute(
+        select(PaymentAllocation.member_id, type_coerce(PaymentAllocation.month, NullType())).where(
+            PaymentAllocation.member_id.in_(member_ids),
+            text("NOT payment_allocations.reversed"),  # the partial index's own predicate, on SQLite too
+        )
+    )
+    for member_id, raw in rows:  # the driver's value: a date (PostgreSQL) or its ISO text (SQLite)
+        month = months.get(raw)
+        if month is None:
+            month = months[raw] = Month.of(raw if isinstance(raw, date) else date.fromisoformat(str(raw)))
+        settled.setdefault(member_id, set()).add(month)
+    return settled
 
 
 @dataclass(frozen=True)

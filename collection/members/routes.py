@@ -39,6 +39,7 @@ from organisation.models import Role
 bp = Blueprint("collection", __name__, description="Members, what they owe, and the contribution table")
 
 ENROLLING_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+MAX_PAGE_SIZE = 1000  # a branch's chase list of thousands in a few pages
 CHASE_CSV_ROLES = (Role.SUPERVISOR, Role.BRANCH_FINANCE, Role.ADMIN)  # the whole list with phones: the branch office
 
 
@@ -56,7 +57,7 @@ class Members(MethodView):
     @require_roles()
     @bp.arguments(MemberQuerySchema, location="query")
     @bp.response(200, MemberSchema(many=True))
-    @bp.paginate()
+    @bp.paginate(max_page_size=MAX_PAGE_SIZE)
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView]:
         """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages.
 
