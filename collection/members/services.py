@@ -178,11 +178,15 @@ def terms_of(member: Member, payer: Payer = Payer.SELF) -> ContributionTerms:
     )
 
 
-def _view(member: Member, table: RateTable, month: Month) -> MemberView:
-    try:
-        monthly = amount_due(table, terms_of(member), month).total_idr
-    except RateError:
-        monthly = 0  # no table covers the month: nothing can be charged for it
+def _view(member: Member, table: RateTable, month: Month, amounts: dict[tuple[Any, ...], int]) -> MemberView:
+    key = (member.bracket, member.package, member.sector, month)  # members on the same terms share the amount
+    monthly = amounts.get(key)
+    if monthly is None:
+        try:
+            monthly = amount_due(table, terms_of(member), month).total_idr
+        except RateError:
+            monthly = 0  # no table covers the month: nothing can be charged for it
+        amounts[key] = monthly
     return MemberView(
         id=member.id,
         nik=member.nik,
@@ -217,7 +221,9 @@ def describe_members(session: DbSession, members: Iterable[Member], now: datetim
     zones = dict(
         session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_({m.branch_id for m in members}))).all()
     )
-    return [_view(m, table, Month.of(local_today(zones[m.branch_id], now))) for m in members]
+    months = {branch_id: Month.of(local_today(zone, now)) for branch_id, zone in zones.items()}
+    amounts: dict[tuple[Any, ...], int] = {}
+    return [_view(m, table, months[m.branch_id], amounts) for m in members]
 
 
 def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now: datetime) -> Member:
