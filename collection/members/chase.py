@@ -49,63 +49,75 @@ CSV_HEADER = (
 
 
 def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> dict[int, Standing]:
-    """Each member's standing on his branch's today, by ``standing_on`` (the rule of his own position)."""
+    """Each member's standing on his branch's today, by ``standing_on`` (the rule of his own position). Members
+    on the same terms, in the same period and with the same settled months share one derivation."""
     if not members:
         return {}
     table = load_rate_table(session)
-    settled = _settled(session, [m.id for m in members])
+    settled = _settled_days(session, [m.id for m in members])
     branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
+    month_of: dict[date, Month] = {}
+
+    def as_month(day: date) -> Month:
+        month = month_of.get(day)
+        if month is None:
+            month = month_of[day] = Month.of(day)
+        return month
+
     standings: dict[int, Standing] = {}
-    dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
     for branch_id, branch in branches.items():
         today = local_today(branch.timezone, now)
         this_month = Month.of(today)
         mine = [m for m in members if m.branch_id == branch_id]
-        lasts = {}
-        for m in mine:
-            months = {month for month in settled.get(m.id, ()) if month >= m.first_month}
-            settled[m.id] = months
-            lasts[m.id] = max(this_month, m.first_month, *months)
+        latest = max((max(settled[m.id]) for m in mine if settled.get(m.id)), default=today)
         first = min(m.first_month for m in mine)
-        holidays = holidays_for(session, branch, first.first_day(), max(lasts.values()).last_day())
+        holidays = holidays_for(session, branch, first.first_day(), max(as_month(latest), this_month).last_day())
         due_dates: dict[Month, date] = {}
-        derived: dict[tuple[object, ...], Standing] = {}  # members on the same terms who paid the same months
+        first_days: dict[Month, date] = {}
+        dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
+        derived: dict[tuple[object, ...], Standing] = {}
         for m in mine:
+            first_day = first_days.get(m.first_month)
+            if first_day is None:
+                first_day = first_days[m.first_month] = m.first_month.first_day()
+            days = frozenset(d for d in settled.get(m.id, ()) if d >= first_day)
             terms: TermsKey = (m.bracket, m.package, m.sector)
-            key = (terms, m.first_month, lasts[m.id])
-            dues = dues_cache.get(key)
-            if dues is None:
-                dues = dues_cache[key] = []
-                for month in m.first_month.until(lasts[m.id]):
-                    amount = _month_amount(table, terms, month)
-                    if amount > 0:
-                        if month not in due_dates:
-                            due_dates[month] = due_date(month, holidays)
-                        dues.append(MonthDue(month, amount, due_dates[month]))
-            same = (key, m.period_started_on, frozenset(settled[m.id]))
-            if same not in derived:
-                derived[same] = standing_on(dues, settled[m.id], today, m.period_started_on)
-            standings[m.id] = derived[same]
-        dues_cache.clear()  # due dates are the branch's (its holidays)
+            same = (terms, m.first_month, m.period_started_on, days)
+            standing = derived.get(same)
+            if standing is None:
+                months = {as_month(d) for d in days}
+                last = max(this_month, m.first_month, *months)
+                key = (terms, m.first_month, last)
+                dues = dues_cache.get(key)
+                if dues is None:
+                    dues = dues_cache[key] = []
+                    for month in m.first_month.until(last):
+                        amount = _month_amount(table, terms, month)
+                        if amount > 0:
+                            if month not in due_dates:
+                                due_dates[month] = due_date(month, holidays)
+                            dues.append(MonthDue(month, amount, due_dates[month]))
+                standing = derived[same] = standing_on(dues, months, today, m.period_started_on)
+            standings[m.id] = standing
     return standings
 
 
-def _settled(session: DbSession, member_ids: list[int]) -> dict[int, set[Month]]:
-    """The members' settled (NOT reversed) months: a page is a few thousand rows of a few dozen distinct months,
-    each made a Month once."""
-    months: dict[object, Month] = {}
-    settled: dict[int, set[Month]] = {}
+def _settled_days(session: DbSession, member_ids: list[int]) -> dict[int, set[date]]:
+    """The first days of the members' settled (NOT reversed) months, as the driver gives them (a date, or on
+    SQLite its ISO text, each read once): a page is thousands of rows of a few dozen distinct months."""
+    days: dict[object, date] = {}
+    settled: dict[int, set[date]] = {}
     rows = session.execute(
         select(PaymentAllocation.member_id, type_coerce(PaymentAllocation.month, NullType())).where(
             PaymentAllocation.member_id.in_(member_ids),
             text("NOT payment_allocations.reversed"),  # the partial index's own predicate, on SQLite too
         )
     )
-    for member_id, raw in rows:  # the driver's value: a date (PostgreSQL) or its ISO text (SQLite)
-        month = months.get(raw)
-        if month is None:
-            month = months[raw] = Month.of(raw if isinstance(raw, date) else date.fromisoformat(str(raw)))
-        settled.setdefault(member_id, set()).add(month)
+    for member_id, raw in rows:
+        day = days.get(raw)
+        if day is None:
+            day = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        settled.setdefault(member_id, set()).add(day)
     return settled
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -20,6 +20,7 @@ from collection.members.schemas import (
     RateTableSchema,
     ScheduleQuerySchema,
     ScheduleSchema,
+    member_bodies,
 )
 from collection.members.services import (
     MemberView,
@@ -58,7 +59,7 @@ class Members(MethodView):
     @bp.arguments(MemberQuerySchema, location="query")
     @bp.response(200, MemberSchema(many=True))
     @bp.paginate(max_page_size=MAX_PAGE_SIZE)
-    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView]:
+    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView] | Response:
         """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages.
 
         ``status=in_arrears,lapsed`` is the list of whom to chase: those members, by id, each with the months
@@ -71,10 +72,11 @@ class Members(MethodView):
         if not filters.get("status"):
             return views
         owed = owed_now(db.session, members, now)
-        return [
+        views = [
             replace(v, months_in_arrears=owed[v.id].months_in_arrears, arrears_idr=owed[v.id].arrears_idr)
             for v in views
         ]
+        return jsonify(member_bodies(views))  # MemberSchema's output, pages of up to 1,000 made faster
 
 
 @bp.route("/members/chase.csv")

@@ -140,3 +140,20 @@ def test_only_the_branch_office_gets_the_csv_and_no_branch_sees_another(
     assert ptk == [ids["other_branch"]]
     assert len(admin) == 5  # every branch's
     assert bad.status_code == 422 and "in_arrears" in bad.get_json()["errors"]["query"]["status"][0]
+
+
+def test_the_fast_bodies_are_what_the_member_schema_dumps() -> None:
+    from datetime import date
+
+    from collection.members.schemas import MemberSchema, member_bodies
+    from collection.members.services import MemberView
+
+    views = [
+        MemberView(1, "1971015201900001", "12345678901", "Budi", date(1990, 1, 12), "M", "+6281234567890", "ojek",
+                   "transport", 1_000_000, 1, "JKK+JKM", 1, 2, 3, date(2026, 11, 22), 16_800, "lapsed",
+                   Month(2026, 12), date(2026, 11, 22), 4, 67_200, "Desa Air Itam"),
+        MemberView(2, "1971015201900002", None, "Siti", date(1991, 2, 1), "F", None, "dagang", "other", 0, 1,
+                   "JKK+JKM+JHT", 1, None, None, date(2026, 1, 5), 0, "in_arrears", None, date(2026, 1, 5)),
+    ]  # fmt: skip
+
+    assert member_bodies(views) == MemberSchema(many=True).dump(views)
