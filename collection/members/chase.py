@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import cast
 
 from sqlalchemy import select, text, type_coerce
 from sqlalchemy.types import NullType
@@ -21,7 +22,7 @@ from sqlalchemy.types import NullType
 from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
 from collection.members.models import Member, PaymentAllocation
-from collection.members.services import Scope, holidays_for, load_rate_table
+from collection.members.services import Scope, holidays_for, load_rate_table, member_rows
 from collection.members.standing_sql import TermsKey, month_amount
 from core.clock import local_today
 from core.csvexport import csv_lines
@@ -135,7 +136,8 @@ def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], no
     after = 0
     while True:
         query = (
-            select(Member, Agent.code, StaffUser.full_name)
+            member_rows(select(Member))
+            .add_columns(Agent.code.label("agent_code"), StaffUser.full_name.label("agent_name"))
             .outerjoin(Agent, Agent.id == Member.agent_id)
             .outerjoin(StaffUser, StaffUser.id == Agent.user_id)
             .where(Member.status.in_(list(statuses)), Member.id > after)
@@ -147,10 +149,11 @@ def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], no
         rows = session.execute(query).all()
         if not rows:
             return
-        standings = owed_now(session, [row[0] for row in rows], now)
-        for member, code, name in rows:
-            yield ChaseRow(member, standings[member.id], code, name)
-        after = rows[-1][0].id  # the session holds its objects weakly: a written chunk is let go
+        members = cast(list[Member], rows)  # plain rows, read as members (services.member_rows)
+        standings = owed_now(session, members, now)
+        for row in rows:
+            yield ChaseRow(cast(Member, row), standings[row.id], row.agent_code, row.agent_name)
+        after = rows[-1].id
 
 
 def chase_csv(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Response, jsonify, stream_with_context
@@ -72,11 +71,11 @@ class Members(MethodView):
         if not filters.get("status"):
             return views
         owed = owed_now(db.session, members, now)
-        views = [
-            replace(v, months_in_arrears=owed[v.id].months_in_arrears, arrears_idr=owed[v.id].arrears_idr)
-            for v in views
-        ]
-        return jsonify(member_bodies(views))  # MemberSchema's output, pages of up to 1,000 made faster
+        bodies = member_bodies(views)  # MemberSchema's output, pages of up to 1,000 made faster
+        for body in bodies:
+            standing = owed[body["id"]]
+            body["months_in_arrears"], body["arrears_idr"] = standing.months_in_arrears, standing.arrears_idr
+        return jsonify(bodies)
 
 
 @bp.route("/members/chase.csv")

@@ -395,10 +395,19 @@ def find_members(
         query = query.where(Member.status.in_(status))  # ix_members_branch_status
     if name is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        order = (Member.id,) if status else (Member.name, Member.id)  # by status: the CSV's keyset order
-        page = list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
+        if status:  # the chase list, by id (the CSV's keyset order), as plain rows (see member_rows)
+            rows = session.execute(member_rows(query).order_by(Member.id).offset(offset).limit(limit))
+            return cast(list[Member], list(rows)), total
+        page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
         return page, total
     return _find_by_name(session, query, name, offset, limit)
+
+
+def member_rows(query: Any) -> Any:
+    """``query`` selecting the members' columns as plain rows, not ORM objects: read-only lists of thousands (the
+    chase list) read them as they would members (same names) without the identity map and object state, a third
+    of such a list's time."""
+    return query.with_only_columns(*cast(Any, Member.__table__).c)
 
 
 def _classify_query(
