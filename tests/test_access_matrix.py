@@ -54,6 +54,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "POST /auth/token":                                          (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /branches":                                             (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /members":                                              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /members/chase.csv":                                    (401, 403, OK,  OK,  403, OK,  OK,  OK),
     "POST /members":                                             (401, OK,  OK,  403, REF, REF, 403, OK),
     "GET /members/{member_id}":                                  (401, OK,  OK,  OK,  HID, HID, HID, OK),
     "GET /members/{member_id}/schedule":                         (401, OK,  OK,  OK,  HID, HID, HID, OK),
@@ -214,6 +215,8 @@ REQUESTS: dict[str, Request] = {
         "json": {"username": "agent.a" if caller == "anonymous" else w.staff[caller].username, "password": PASSWORD}
     },
     "GET /members": lambda w, caller: {"query_string": {"q": w.ids["member_name"]}},
+    # every status: branch A's members would be in branch B's answer if the list were not scoped
+    "GET /members/chase.csv": lambda w, caller: {"query_string": {"status": "active,in_arrears,lapsed"}},
     "POST /members": lambda w, caller: {
         "json": {
             "nik": nik_for(serial=100 + CALLERS.index(caller)),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from collection.members.chase import chase_csv, owed_now
 from collection.members.position import describe_member_now
 from collection.members.schemas import (
+    ChaseQuerySchema,
     MemberCreateSchema,
     MemberQuerySchema,
     MemberSchema,
@@ -16,6 +19,7 @@ from collection.members.schemas import (
     RateTableSchema,
     ScheduleQuerySchema,
     ScheduleSchema,
+    member_bodies,
 )
 from collection.members.services import (
     MemberView,
@@ -27,6 +31,7 @@ from collection.members.services import (
     rates_on,
 )
 from core.clock import app_now, local_today
+from core.csvexport import csv_filename
 from core.extensions import db
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
@@ -34,6 +39,8 @@ from organisation.models import Role
 bp = Blueprint("collection", __name__, description="Members, what they owe, and the contribution table")
 
 ENROLLING_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+MAX_PAGE_SIZE = 1000  # a branch's chase list of thousands in a few pages
+CHASE_CSV_ROLES = (Role.SUPERVISOR, Role.BRANCH_FINANCE, Role.ADMIN)  # the whole list with phones: the branch office
 
 
 @bp.route("/members")
@@ -50,13 +57,43 @@ class Members(MethodView):
     @require_roles()
     @bp.arguments(MemberQuerySchema, location="query")
     @bp.response(200, MemberSchema(many=True))
-    @bp.paginate()
-    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView]:
-        """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages."""
+    @bp.paginate(max_page_size=MAX_PAGE_SIZE)
+    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView] | Response:
+        """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages.
+
+        ``status=in_arrears,lapsed`` is the list of whom to chase: those members, by id, each with the months
+        and amount owed worked out now (the CSV is GET /members/chase.csv)."""
         pp = pagination_parameters
+        now = app_now()
         members, total = find_members(db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters)
         pp.item_count = total
-        return describe_members(db.session, members, app_now())
+        views = describe_members(db.session, members, now)
+        if not filters.get("status"):
+            return views
+        owed = owed_now(db.session, members, now)
+        bodies = member_bodies(views)  # MemberSchema's output, pages of up to 1,000 made faster
+        for body in bodies:
+            standing = owed[body["id"]]
+            body["months_in_arrears"], body["arrears_idr"] = standing.months_in_arrears, standing.arrears_idr
+        return jsonify(bodies)
+
+
+@bp.route("/members/chase.csv")
+class ChaseCsv(MethodView):
+    @require_roles(*CHASE_CSV_ROLES)
+    @bp.arguments(ChaseQuerySchema, location="query")
+    @bp.response(200, content_type="text/csv", description="One line per member, streamed")
+    def get(self, query: dict[str, Any]) -> Response:
+        """The list of whom to chase as CSV: KPJ, name, status, months and amount owed (rupiah), last paid month,
+        agent, village, phone; the caller's branch (an admin's: every branch), by id."""
+        now = app_now()
+        user = current_user()
+        lines = chase_csv(db.session, user, query["status"], now)
+        response = Response(stream_with_context(lines), mimetype="text/csv")
+        name = csv_filename("chase", user.branch_id or "all", *query["status"], local_today("Asia/Jakarta", now))
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @bp.route("/members/<int:member_id>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -101,9 +103,53 @@ class MemberSchema(Schema):
     paid_through = MonthField(allow_none=True)
     period_started_on = fields.Date()
     months_in_arrears = fields.Integer(
-        allow_none=True, metadata={"description": "Worked out now on GET /members/<id>; null in lists"}
+        allow_none=True,
+        metadata={"description": "Worked out now on GET /members/<id> and in lists filtered by status; else null"},
     )
     arrears_idr = fields.Integer(allow_none=True)
+    village = fields.String(allow_none=True, metadata={"description": "Kelurahan/desa"})
+
+
+_STATUSES = ("active", "in_arrears", "lapsed")
+
+
+class StatusListField(fields.Field):
+    """Statuses separated by commas, ``in_arrears,lapsed``: a list of distinct known statuses."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "pattern": r"^[a-z_]+(,[a-z_]+)*$", "example": "in_arrears,lapsed"}
+        metadata.update(kwargs.pop("metadata", {}))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, str):
+            raise ValidationError("Give statuses separated by commas, e.g. in_arrears,lapsed.")
+        parts = [p.strip() for p in value.split(",")]
+        unknown = [p for p in parts if p not in _STATUSES]
+        if unknown or not parts:
+            raise ValidationError(
+                f"Unknown status {', '.join(repr(p) for p in unknown)}: give {', '.join(_STATUSES)}, "
+                "separated by commas (e.g. in_arrears,lapsed)."
+            )
+        return sorted(set(parts))
+
+
+def member_bodies(views: Sequence[Any]) -> list[dict[str, Any]]:
+    """Member views as MemberSchema dumps them, without marshmallow's per-field cost (a chase list is thousands
+    of members): every field of the schema, dates in ISO, months as YYYY-MM. A test holds it to the schema."""
+    names = list(MemberSchema().fields)
+    bodies = []
+    for view in views:
+        body = {}
+        for name in names:
+            value = getattr(view, name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, Month):
+                value = str(value)
+            body[name] = value
+        bodies.append(body)
+    return bodies
 
 
 class MemberQuerySchema(Schema):
@@ -113,6 +159,19 @@ class MemberQuerySchema(Schema):
     q = fields.String(
         validate=validate.Length(min=2, max=120),
         metadata={"description": "A name (misspellings tolerated), or a NIK, KPJ or phone number"},
+    )
+    status = StatusListField(
+        metadata={
+            "description": "Only members with these reconciled statuses, by id (the list of whom to chase: "
+            "in_arrears,lapsed); each with months_in_arrears and arrears_idr worked out now"
+        }
+    )
+
+
+class ChaseQuerySchema(Schema):
+    status = StatusListField(
+        load_default=["in_arrears", "lapsed"],
+        metadata={"description": "The statuses to list (default in_arrears,lapsed)"},
     )
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import pytest
 
-from core.csvexport import BOM, csv_filename, csv_text, safe_cell
+from core.csvexport import BOM, csv_filename, csv_lines, csv_text, safe_cell
 
 
 class Colour(StrEnum):
@@ -80,3 +80,15 @@ def test_an_empty_list_is_just_the_header():
 )
 def test_a_download_name_has_no_character_a_header_or_a_path_could_trip_on(parts, name):
     assert csv_filename(*parts) == name
+
+
+def test_the_streamed_text_is_the_whole_text_in_pieces_of_rows():
+    header = ("name", "amount_idr")
+    rows = [("=SUM(A1)", 1), ("Budi", -2), ("Siti", 3)]
+
+    pieces = list(csv_lines(header, iter(rows), every=2))
+
+    assert "".join(pieces) == csv_text(header, rows)
+    assert len(pieces) == 3  # the header, two rows, the last row
+    with pytest.raises(ValueError, match="2 cells"):
+        list(csv_lines(("a", "b", "c"), [("x", "y")]))

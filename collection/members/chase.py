@@ -1,0 +1,176 @@
+"""The list of whom to chase: a branch's members in arrears or lapsed, with the months and amount each owes.
+
+Who is on it is the reconciled standing (``members.status``, kept by the nightly reconciliation and by every
+payment; read through the index ``ix_members_branch_status``), so a member who never paid is on it as soon as the
+rules put him in arrears. What each owes is worked out now by the same rule as his own position
+(arrears.py's ``standing_on`` over his period's months and his settled months), for a page of members at once:
+one query for their settled months, and the lists of dues shared by members on the same terms.
+The CSV walks the list in chunks by id (keyset), so a branch of any size is never in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import cast
+
+from sqlalchemy import select, text, type_coerce
+from sqlalchemy.types import NullType
+
+from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
+from collection.members.due_dates import due_date
+from collection.members.models import Member, PaymentAllocation
+from collection.members.services import Scope, holidays_for, load_rate_table, member_rows
+from collection.members.standing_sql import TermsKey, month_amount
+from core.clock import local_today
+from core.csvexport import csv_lines
+from core.extensions import DbSession
+from core.months import Month
+from organisation.models import Agent, Branch, StaffUser
+
+CHASE_STATUSES = (MemberStatus.IN_ARREARS, MemberStatus.LAPSED)
+CSV_CHUNK = 1000  # members read per statement while streaming the CSV
+
+_month_amount = lru_cache(maxsize=65536)(month_amount)  # the table is immutable and hashable: kept for the process
+
+CSV_HEADER = (
+    "kpj",
+    "name",
+    "status",
+    "months_owed",
+    "amount_owed_idr",
+    "last_paid_month",
+    "agent_code",
+    "agent_name",
+    "village",
+    "phone",
+)
+
+
+def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> dict[int, Standing]:
+    """Each member's standing on his branch's today, by ``standing_on`` (the rule of his own position). Members
+    on the same terms, in the same period and with the same settled months share one derivation."""
+    if not members:
+        return {}
+    table = load_rate_table(session)
+    settled = _settled_days(session, [m.id for m in members])
+    branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
+    month_of: dict[date, Month] = {}
+
+    def as_month(day: date) -> Month:
+        month = month_of.get(day)
+        if month is None:
+            month = month_of[day] = Month.of(day)
+        return month
+
+    standings: dict[int, Standing] = {}
+    for branch_id, branch in branches.items():
+        today = local_today(branch.timezone, now)
+        this_month = Month.of(today)
+        mine = [m for m in members if m.branch_id == branch_id]
+        latest = max((max(settled[m.id]) for m in mine if settled.get(m.id)), default=today)
+        first = min(m.first_month for m in mine)
+        holidays = holidays_for(session, branch, first.first_day(), max(as_month(latest), this_month).last_day())
+        due_dates: dict[Month, date] = {}
+        first_days: dict[Month, date] = {}
+        dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
+        derived: dict[tuple[object, ...], Standing] = {}
+        for m in mine:
+            first_day = first_days.get(m.first_month)
+            if first_day is None:
+                first_day = first_days[m.first_month] = m.first_month.first_day()
+            days = frozenset(d for d in settled.get(m.id, ()) if d >= first_day)
+            terms: TermsKey = (m.bracket, m.package, m.sector)
+            same = (terms, m.first_month, m.period_started_on, days)
+            standing = derived.get(same)
+            if standing is None:
+                months = {as_month(d) for d in days}
+                last = max(this_month, m.first_month, *months)
+                key = (terms, m.first_month, last)
+                dues = dues_cache.get(key)
+                if dues is None:
+                    dues = dues_cache[key] = []
+                    for month in m.first_month.until(last):
+                        amount = _month_amount(table, terms, month)
+                        if amount > 0:
+                            if month not in due_dates:
+                                due_dates[month] = due_date(month, holidays)
+                            dues.append(MonthDue(month, amount, due_dates[month]))
+                standing = derived[same] = standing_on(dues, months, today, m.period_started_on)
+            standings[m.id] = standing
+    return standings
+
+
+def _settled_days(session: DbSession, member_ids: list[int]) -> dict[int, set[date]]:
+    """The first days of the members' settled (NOT reversed) months, as the driver gives them (a date, or on
+    SQLite its ISO text, each read once): a page is thousands of rows of a few dozen distinct months."""
+    days: dict[object, date] = {}
+    settled: dict[int, set[date]] = {}
+    rows = session.execute(
+        select(PaymentAllocation.member_id, type_coerce(PaymentAllocation.month, NullType())).where(
+            PaymentAllocation.member_id.in_(member_ids),
+            text("NOT payment_allocations.reversed"),  # the partial index's own predicate, on SQLite too
+        )
+    )
+    for member_id, raw in rows:
+        day = days.get(raw)
+        if day is None:
+            day = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        settled.setdefault(member_id, set()).add(day)
+    return settled
+
+
+@dataclass(frozen=True)
+class ChaseRow:
+    member: Member
+    standing: Standing
+    agent_code: str | None
+    agent_name: str | None
+
+
+def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[ChaseRow]:
+    """Every member the caller may see with one of ``statuses``, by id, read CSV_CHUNK at a time."""
+    scope = Scope.of(actor)
+    after = 0
+    while True:
+        query = (
+            member_rows(select(Member))
+            .add_columns(Agent.code.label("agent_code"), StaffUser.full_name.label("agent_name"))
+            .outerjoin(Agent, Agent.id == Member.agent_id)
+            .outerjoin(StaffUser, StaffUser.id == Agent.user_id)
+            .where(Member.status.in_(list(statuses)), Member.id > after)
+            .order_by(Member.id)
+            .limit(CSV_CHUNK)
+        )
+        if scope.branch_id is not None:
+            query = query.where(Member.branch_id == scope.branch_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        members = cast(list[Member], rows)  # plain rows, read as members (services.member_rows)
+        standings = owed_now(session, members, now)
+        for row in rows:
+            yield ChaseRow(cast(Member, row), standings[row.id], row.agent_code, row.agent_name)
+        after = rows[-1].id
+
+
+def chase_csv(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[str]:
+    """The chase list as CSV text, a chunk of lines at a time (core/csvexport.py: no cell starts a formula)."""
+    rows = (
+        (
+            r.member.kpj,
+            r.member.name,
+            r.member.status,
+            r.standing.months_in_arrears,
+            r.standing.arrears_idr,
+            str(r.standing.paid_through) if r.standing.paid_through else None,
+            r.agent_code,
+            r.agent_name,
+            r.member.village,
+            r.member.phone,
+        )
+        for r in chase_rows(session, actor, statuses, now)
+    )
+    return csv_lines(CSV_HEADER, rows, every=CSV_CHUNK)
