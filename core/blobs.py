@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint, insert, select
 from sqlalchemy import delete as sql_delete
@@ -96,3 +97,14 @@ def get(session: DbSession, kind: str, key: str) -> bytes | None:
 def delete(session: DbSession, kind: str, key: str) -> None:
     """Let the file ``kind``/``key`` go (not committed); nothing happens when none is kept."""
     session.execute(sql_delete(StoredFile).where(StoredFile.kind == kind, StoredFile.key == key))
+
+
+def waiting_upload(session: DbSession, kind: str, key: str, old_file: Path | None) -> bytes | None:
+    """The file a queued import waits with, for its worker: from the database, or (for one release) from
+    ``old_file``, where the release before kept it in the instance folder; None when none waits (the import ended
+    and let it go). Ends the read's transaction (on SQLite one would hold the write lock through the import)."""
+    content = get(session, kind, key)
+    if content is None and old_file is not None and old_file.is_file():
+        content = old_file.read_bytes()
+    session.rollback()
+    return content

@@ -513,11 +513,8 @@ def run_kept_import(
     """Run a queued import with the file kept in the database; None when no file waits (the import ended and let it
     go: a re-run does nothing). ``old_folder``: the instance folder, where the release before kept large files; a
     file left there is taken for one release (upgraded while an import was queued), and removed once imported."""
-    content = blobs.get(session, UPLOAD_KIND, str(import_id))
     old = None if old_folder is None else old_folder / "national-imports" / f"{import_id}.csv"
-    if content is None and old is not None and old.is_file():
-        content = old.read_bytes()
-    session.rollback()  # the rows are read outside a transaction (on SQLite one holds the write lock)
+    content = blobs.waiting_upload(session, UPLOAD_KIND, str(import_id), old)
     if content is None:
         return None
     record = run_import(session, import_id, content, now)
