@@ -229,6 +229,8 @@ def problems(config: Mapping[str, Any]) -> list[str]:
         found.append("IURAN_BENCH=1: the benchmark endpoints must not run in production; remove it")
     if config.get("DEBUG"):
         found.append("FLASK_DEBUG: the debugger runs any code it is sent; turn it off in production")
+    if config.get("OUTBOX_SENDER") == "http" and not urlsplit(str(config.get("OUTBOX_GATEWAY_URL") or "")).netloc:
+        found.append("OUTBOX_GATEWAY_URL: not an address; OUTBOX_SENDER=http sends texts to it (https://gateway/…)")
     providers = config.get("PAYMENT_PROVIDERS") or {}
     midtrans = providers.get("midtrans") or {}
     if DEVELOPMENT_MIDTRANS_SERVER_KEY in midtrans.get("server_keys", ()):

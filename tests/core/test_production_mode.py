@@ -111,6 +111,8 @@ def test_production_refuses_the_defaults_naming_every_problem_at_once(environmen
         ({"SANDBOX_WEBHOOK_SECRET": settings.DEVELOPMENT_SANDBOX_SECRET}, "SANDBOX_WEBHOOK_SECRET"),
         ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG"),
         ({"IURAN_ENV": "staging"}, "IURAN_ENV='staging'"),
+        ({"OUTBOX_SENDER": "http"}, "OUTBOX_GATEWAY_URL"),  # texts would fail one by one, for hours, in silence
+        ({"OUTBOX_SENDER": "http", "OUTBOX_GATEWAY_URL": "gateway.local/send"}, "OUTBOX_GATEWAY_URL"),
     ],
 )
 def test_production_refuses_each_unsafe_setting(environment, changes, named):
