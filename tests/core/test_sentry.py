@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
+import brotli
 import pytest
 import sentry_sdk
 
@@ -27,6 +28,8 @@ class _Collector(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         elif encoding == "deflate":
             body = zlib.decompress(body)
+        elif encoding == "br":  # what sentry-sdk sends once brotli is installed (Flask-Compress brings it)
+            body = brotli.decompress(body)
         self.received.append(body)
         self.send_response(200)
         self.end_headers()

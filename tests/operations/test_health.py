@@ -131,6 +131,7 @@ def test_readyz_answers_while_the_database_is_frozen(redis_url, instance_path):
     statement_timeout being the server's own: the load balancer's probe hung instead of taking the host out."""
     cluster = servers.start_postgres()
     frozen: list[int] = []
+    app = None
     try:
         url = servers.create_database(cluster.url, "readyz_frozen")
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "t"})
@@ -157,4 +158,9 @@ def test_readyz_answers_while_the_database_is_frozen(redis_url, instance_path):
     finally:
         for pid in frozen:
             os.kill(pid, signal.SIGCONT)
+        for left in [thread for thread in threading.enumerate() if thread.name == "readyz-database"]:
+            left.join(timeout=30)  # the check left waiting gets its answer now, and gives its connection back
+        if app is not None:
+            with app.app_context():
+                db.engine.dispose()  # no open connection left for the garbage collector to find in a later test
         cluster.stop()
