@@ -14,8 +14,10 @@ bytes under a taken name is an error. None of the functions commits: the caller'
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint, insert, select
 from sqlalchemy import delete as sql_delete
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.extensions import DbSession, Model
 
 _SELECT_CONTENT = "SELECT content FROM stored_files WHERE kind = %s AND key = %s"
+T = TypeVar("T")
 MAX_BYTES = 64 * 1024 * 1024  # larger than any upload the app accepts (40 MB); bytea and SQLite BLOBs take 1 GB
 
 
@@ -99,12 +102,20 @@ def delete(session: DbSession, kind: str, key: str) -> None:
     session.execute(sql_delete(StoredFile).where(StoredFile.kind == kind, StoredFile.key == key))
 
 
-def waiting_upload(session: DbSession, kind: str, key: str, old_file: Path | None) -> bytes | None:
-    """The file a queued import waits with, for its worker: from the database, or (for one release) from
-    ``old_file``, where the release before kept it in the instance folder; None when none waits (the import ended
-    and let it go). Ends the read's transaction (on SQLite one would hold the write lock through the import)."""
+def run_waiting_upload(
+    session: DbSession, kind: str, key: str, old_file: Path | None, run: Callable[[bytes], T]
+) -> T | None:
+    """Run ``run`` on the file a queued import waits with: from the database, or (for one release) from
+    ``old_file``, where the release before kept it in the instance folder, removed once run. None when no file
+    waits (the import ended and let it go: a re-run does nothing). The read's transaction ends before ``run``
+    (on SQLite one would hold the write lock through the import)."""
     content = get(session, kind, key)
     if content is None and old_file is not None and old_file.is_file():
         content = old_file.read_bytes()
     session.rollback()
-    return content
+    if content is None:
+        return None
+    done = run(content)
+    if old_file is not None:
+        old_file.unlink(missing_ok=True)
+    return done

@@ -514,10 +514,6 @@ def run_kept_import(
     go: a re-run does nothing). ``old_folder``: the instance folder, where the release before kept large files; a
     file left there is taken for one release (upgraded while an import was queued), and removed once imported."""
     old = None if old_folder is None else old_folder / "national-imports" / f"{import_id}.csv"
-    content = blobs.waiting_upload(session, UPLOAD_KIND, str(import_id), old)
-    if content is None:
-        return None
-    record = run_import(session, import_id, content, now)
-    if old is not None:
-        old.unlink(missing_ok=True)
-    return record
+    return blobs.run_waiting_upload(
+        session, UPLOAD_KIND, str(import_id), old, lambda content: run_import(session, import_id, content, now)
+    )
