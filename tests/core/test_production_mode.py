@@ -57,6 +57,20 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     return set_to
 
 
+# What production refuses when started with the defaults (and IURAN_BENCH=1, SESSION_COOKIE_SECURE=0).
+UNSAFE_DEFAULTS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PUBLIC_BASE_URL",
+    "SESSION_COOKIE_SECURE",
+    "IURAN_BENCH",
+    "MIDTRANS_SERVER_KEY",
+    "SANDBOX_WEBHOOK_SECRET",
+    "SANDBOX_API_KEY",
+)
+
+
 def test_production_starts_with_every_setting_it_asks_for(environment):
     environment()
     app = create_app()
@@ -81,17 +95,7 @@ def test_production_refuses_the_defaults_naming_every_problem_at_once(environmen
         create_app()
 
     message = str(refused.value)
-    for name in (
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "PUBLIC_BASE_URL",
-        "SESSION_COOKIE_SECURE",
-        "IURAN_BENCH",
-        "MIDTRANS_SERVER_KEY",
-        "SANDBOX_WEBHOOK_SECRET",
-        "SANDBOX_API_KEY",
-    ):
+    for name in UNSAFE_DEFAULTS:
         assert f"  - {name}" in message, name
     assert message.count("\n  - ") == 9
 
@@ -176,17 +180,7 @@ def test_flask_refuses_to_start_in_production_with_the_defaults_and_says_what_to
     done = _flask_routes({"IURAN_ENV": "production", "IURAN_BENCH": "1", "SESSION_COOKIE_SECURE": "0"}, tmp_path)
 
     assert done.returncode != 0
-    for name in (
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "PUBLIC_BASE_URL",
-        "SESSION_COOKIE_SECURE",
-        "IURAN_BENCH",
-        "MIDTRANS_SERVER_KEY",
-        "SANDBOX_WEBHOOK_SECRET",
-        "SANDBOX_API_KEY",
-    ):
+    for name in UNSAFE_DEFAULTS:
         assert f"  - {name}" in done.stderr, (name, done.stderr[-2000:])
     assert "/agen/masuk" not in done.stdout
 
