@@ -21,6 +21,7 @@ from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.guards import MAX_ID
 from core.i18n import language
+from core.paging import asked_page, desk_page, desk_window
 from core.regions import TIMEZONES
 from organisation import administration as admin
 from organisation.logins import safe_next
@@ -220,8 +221,11 @@ def wadahs_page() -> ResponseReturnValue:
         admin.create_wadah(db.session, g.user, values["branch_id"], values["name"], values.get("agreement_ref"))
         flash(t("saved"))
         return redirect(url_for("admin.wadahs_page"), code=303)
-    wadahs = admin.wadahs_of(db.session, g.user, _chosen_branch())
-    return render_template("admin/wadahs.html", wadahs=wadahs, branches=_branches(), chosen=_chosen_branch())
+    number = asked_page()
+    wadahs, count = admin.wadah_page(db.session, g.user, _chosen_branch(), *desk_window(number))
+    return render_template(
+        "admin/wadahs.html", wadahs=wadahs, branches=_branches(), chosen=_chosen_branch(), page=desk_page(count, number)
+    )
 
 
 @bp.route("/wadah/<int:wadah_id>", methods=["GET", "POST"])
@@ -257,8 +261,11 @@ def staff_page() -> ResponseReturnValue:
             values.get("password"),
         )
         return render_template("admin/password_shown.html", staff=user, password=generated), 201
-    people = admin.staff_of(db.session, g.user, _chosen_branch())
-    return render_template("admin/staff.html", people=people, branches=_branches(), chosen=_chosen_branch())
+    number = asked_page()
+    people, count = admin.staff_page(db.session, g.user, _chosen_branch(), *desk_window(number))
+    return render_template(
+        "admin/staff.html", people=people, branches=_branches(), chosen=_chosen_branch(), page=desk_page(count, number)
+    )
 
 
 @bp.route("/staf/<int:user_id>", methods=["GET", "POST"])

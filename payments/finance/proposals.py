@@ -21,15 +21,10 @@ from payments.ledger.models import Deposit
 MAX_REASON = 200  # match_proposals.reason
 
 
-def lines_of(session: DbSession, branch_id: int, status: str, limit: int = 1000) -> list[StatementLine]:
-    """The branch's credits of one status, oldest first (the unmatched queue by default)."""
-    return line_page(session, branch_id, status, 0, limit)[0]
-
-
 def line_page(
-    session: DbSession, branch_id: int, status: str, offset: int, limit: int
+    session: DbSession, branch_id: int, status: str, offset: int, limit: int | None
 ) -> tuple[list[StatementLine], int]:
-    """One page of the branch's credits of one status, oldest first, and how many there are."""
+    """One page of the branch's credits of one status (``limit`` None: all), oldest first, and how many."""
     query = (
         select(StatementLine)
         .where(StatementLine.branch_id == branch_id, StatementLine.status == status)
