@@ -183,7 +183,12 @@ def branches_page() -> ResponseReturnValue:
         branch = admin.create_branch(db.session, g.user, form_values(BranchCreateSchema(), _BRANCH_FORM))
         flash(f"{t('saved')} {branch.code}")
         return redirect(url_for("admin.branches_page"), code=303)
-    return render_template("admin/branches.html", branches=_branches())
+    number = asked_page()
+    offset, size = desk_window(number)
+    branches = _branches()  # a few hundred at most, and the other pages' choice of branch reads them all
+    return render_template(
+        "admin/branches.html", branches=branches[offset : offset + size], page=desk_page(len(branches), number)
+    )
 
 
 _BRANCH_FORM = (

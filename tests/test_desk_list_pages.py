@@ -1,6 +1,7 @@
 """The desks' list pages in pages of 100 (core/paging.py desk_page, organisation/templates/admin/_pager.html): the
-staff of a branch (/admin/staf, every login on one page before) and the unmatched bank credits (/keuangan/mutasi,
-which stopped silently at 1,000), walked by their "next" links: every line once, none missing; the CSV whole."""
+staff of a branch (/admin/staf, every login on one page before), the branches (/admin/cabang) and the unmatched
+bank credits (/keuangan/mutasi, which stopped silently at 1,000), walked by their "next" links: every line once,
+none missing; the CSV whole."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import insert, select
 
 from core.extensions import db
 from core.paging import DESK_PAGE_SIZE
-from organisation.models import StaffUser
+from organisation.models import Branch, StaffUser
 from tests.factories import PASSWORD
 from tests.organisation.test_admin_cli_and_pages import csrf, web_login
 
@@ -65,6 +66,30 @@ def test_the_staff_page_pages_a_branch_of_many_logins(app: Any, client: Any, wor
     assert set(usernames) == expected
     assert "2 / 2" in client.get("/admin/staf?page=2").get_data(as_text=True)
     assert client.get("/admin/staf?page=abc").status_code == 200  # not a number: the first page
+
+
+def test_an_admin_pages_the_branches(app: Any, client: Any, world: dict[str, Any]) -> None:
+    with app.app_context():
+        db.session.execute(
+            insert(Branch),
+            [
+                {
+                    "code": f"X{n:03d}",
+                    "name": f"Cabang {n}",
+                    "province_code": "19",
+                    "regency_code": "1971",
+                    "timezone": "Asia/Jakarta",
+                }
+                for n in range(EXTRA)
+            ],
+        )
+        db.session.commit()
+        expected = set(db.session.scalars(select(Branch.code)))
+    assert web_login(client, "/admin", "admin").status_code == 303
+
+    codes, pages = _walk(client, "/admin/cabang", re.compile(r"<tr><td>([A-Z0-9]+)</td><td>"))
+
+    assert pages == 2 and len(codes) == len(set(codes)) == len(expected) and set(codes) == expected
 
 
 def test_the_unmatched_queue_pages_its_credits_and_its_csv_holds_them_all(
