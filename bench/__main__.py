@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("contributions", "webhooks")  # modules of this package, run in this order
+BENCHMARKS = ("contributions", "webhooks", "chase_list")  # modules of this package, run in this order
 
 
 def main(argv: list[str] | None = None) -> int:

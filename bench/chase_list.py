@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import csv
 import io
-import os
 import statistics
 import sys
 import time
@@ -36,13 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     code_fingerprint,
-    ensure_postgres_server,
+    dispose,
     format_table,
-    git_describe,
+    migrated_app,
+    result_title,
     run_guarded,
+    throwaway_database,
+    write_result,
 )
 
 TIMEZONE = "Asia/Jakarta"
@@ -243,31 +243,14 @@ def measure(app: Any, members: int, runs: int, now: datetime) -> dict[str, Any]:
 
 
 def run_backend(name: str, args: argparse.Namespace, cleanup: contextlib.ExitStack, instance: Path) -> dict[str, Any]:
-    from app import create_app
-    from bench import contributions
-    from core.extensions import db
-    from tests import servers
-
-    if name == "sqlite":
-        url = f"sqlite:///{instance / 'chase.sqlite'}"
-        version = "SQLite (file)"
-    else:
-        ensure_postgres_server()
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
-        url = servers.create_database(cluster.url, "iuran_bench_chase")
-        version = f"PostgreSQL {Path(servers.postgres_bin_dir()).parent.name} (throwaway cluster, unix socket)"
+    url, version = throwaway_database(name, cleanup, instance, "iuran_bench_chase")
     print(f"bench: {name}: migrating", flush=True)
-    contributions.migrate(url, DUMMY_REDIS)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})
+    app = migrated_app(url, DUMMY_REDIS)
     now = datetime.now(UTC).replace(tzinfo=None)
     print(f"bench: {name}: seeding {args.members:,} members and reconciling", flush=True)
     figures = measure(app, args.members, args.runs, now)
     figures["version"] = version
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose(app)
     return figures
 
 
@@ -316,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         text = "\n".join(
             [
-                f"iuran benchmark: the list of whom to chase — {started_at:%Y-%m-%d %H:%M} UTC, commit "
-                f"{git_describe()} (app code {code_at_start}); {os.cpu_count()} cores",
+                result_title("the list of whom to chase", started_at, code_at_start),
                 f"list: every page of GET /api/v1/members?status=in_arrears,lapsed&page_size={PAGE_SIZE} as the "
                 "branch's finance officer (Flask test client, in process); CSV: GET /api/v1/members/chase.csv read "
                 f"to its end. {args.runs} timed runs after a warm-up. Aim: list < {AIM_MS:g} ms.",
@@ -328,12 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         text += "\n\nvalid\n" if valid else "\n\nNOT VALID (see above)\n"
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"chase_list-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text)
-        print()
-        print(text, end="")
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("chase_list", started_at, text)
         return 0 if valid else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

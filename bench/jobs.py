@@ -16,11 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from redis import Redis
 from rq import Queue
 from rq.worker import Worker
+
+from bench.harness import code_fingerprint, result_title, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 RQ = Path(sys.executable).parent / "rq"
@@ -112,14 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(
         os.environ, REDIS_URL=url, DATABASE_URL=database, IURAN_INSTANCE=str(folder / "instance"), PYTHONPATH=str(ROOT)
     )
+    started_at = datetime.now(UTC)
+    lines = [
+        result_title("a trivial RQ job end to end", started_at, code_fingerprint()),
+        f"{args.jobs} jobs of {PROBE}, one at a time, enqueue -> result; database {database.split(':')[0]}",
+    ]
     try:
-        print(f"{args.jobs} jobs of {PROBE}, one at a time, enqueue -> result; database {database.split(':')[0]}")
+        print(lines[-1], flush=True)
         for worker_class, label in WORKER_CLASSES:
             timings = measure(worker_class, url, env, args.jobs, folder / "worker.log")
-            print(
-                f"  {label:<45} median {statistics.median(timings):8.1f} ms   p95 {percentile(timings, 0.95):8.1f} ms",
-                flush=True,
+            lines.append(
+                f"  {label:<45} median {statistics.median(timings):8.1f} ms   p95 {percentile(timings, 0.95):8.1f} ms"
             )
+            print(lines[-1], flush=True)
+        write_result("jobs", started_at, "\n".join(lines))
     finally:
         redis.terminate()
         redis.wait(timeout=10)

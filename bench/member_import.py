@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     code_fingerprint,
-    ensure_postgres_server,
     format_table,
     git_describe,
+    migrate,
     run_guarded,
+    throwaway_postgres,
+    write_result,
 )
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # nothing here talks to Redis
@@ -139,21 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from tests import servers
 
         content = national_file(args.rows)
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
+        cluster = throwaway_postgres(cleanup)
         urls = {"PostgreSQL": servers.create_database(cluster.url, "iuran_bench_national")}
         if not args.skip_sqlite:
             urls["SQLite"] = f"sqlite:///{instance / 'bench-national.db'}"
         rows, ok, details = [], True, []
         for name, url in urls.items():
             print(f"bench: {name}: migrating, then importing {args.rows:,} rows", flush=True)
-            contributions.migrate(url, DUMMY_REDIS)
+            migrate(url, DUMMY_REDIS)
             f = run(url, content)
             ok = ok and f["checks ok"]
             rows.append([name, f"{f['import s']:.1f}", f"{f['rows'] / f['import s']:,.0f}", f"{f['again s']:.3f}"])
@@ -175,12 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"checks {'ok' if ok else 'FAILED'}",
             ]
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"member-import-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n")
-        print()
-        print(text)
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("member-import", started_at, text)
         return 0 if ok else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

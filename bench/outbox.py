@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.harness import RESULTS, code_fingerprint, ensure_postgres_server, format_table, git_describe, run_guarded
+from bench.harness import (
+    code_fingerprint,
+    dispose,
+    format_table,
+    migrated_app,
+    result_title,
+    run_guarded,
+    throwaway_postgres,
+    throwaway_redis,
+    write_result,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -42,28 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from app import create_app
-        from bench import contributions
-        from core.extensions import db
         from tests import servers
         from tests.gateway import StandInGateway
         from tests.outbox_workers import deliver_with_workers, queue_texts
 
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL and Redis", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
-        redis = servers.start_redis()
-        cleanup.callback(redis.stop)
+        cluster = throwaway_postgres(cleanup)
+        redis = throwaway_redis(cleanup)
         rows, ok, lines = [], True, []
         for delay_ms, workers in [(ms, n) for ms in args.gateway_ms for n in args.workers]:
             url = servers.create_database(cluster.url, f"iuran_bench_outbox_{workers}")
-            contributions.migrate(url, redis.url)
-            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url})
+            app = migrated_app(url, redis.url)
             expected = queue_texts(app, args.texts, args.repeated, args.per_repeated)
-            with app.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
+            dispose(app)
             total = sum(expected.values())
             print(f"bench: {total:,} texts, {workers} worker(s), gateway {delay_ms:g} ms", flush=True)
             with StandInGateway(delay_seconds=delay_ms / 1000).running() as gateway:
@@ -88,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             servers.drop_database(cluster.url, f"iuran_bench_outbox_{workers}")
         text = "\n".join(
             [
-                f"iuran benchmark: outbox delivery — {started_at:%Y-%m-%d %H:%M} UTC, commit {git_describe()} "
-                f"(app code {code_at_start}); {os.cpu_count()} cores",
+                result_title("outbox delivery", started_at, code_at_start),
                 "rq worker --burst processes (a fork per job), sender http to a stand-in gateway on 127.0.0.1 in the "
                 "benchmark's process; PostgreSQL: throwaway cluster, unix socket, fsync off",
                 "",
@@ -114,12 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"checks {'ok' if ok else 'FAILED'}",
             ]
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"outbox-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n")
-        print()
-        print(text)
-        print(f"\nwritten to {path.relative_to(RESULTS.parent.parent)}")
+        write_result("outbox", started_at, text)
         return 0 if ok else 1
 
     return run_guarded(body, clear_env=("DATABASE_URL", "REDIS_URL", "OUTBOX_SENDER"))

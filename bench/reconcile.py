@@ -41,15 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
     ROOT,
     CpuMeter,
     code_fingerprint,
-    ensure_postgres_server,
     format_table,
     git_describe,
+    migrate,
     run_guarded,
+    throwaway_postgres,
     wait_until_quiet,
+    write_result,
 )
 
 TIMEZONE = "Asia/Jakarta"
@@ -354,20 +355,16 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from core.clock import local_today, utcnow
         from tests import servers
 
         if args.chunk:
             os.environ["BENCH_RECONCILE_CHUNK"] = str(args.chunk)
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
+        cluster = throwaway_postgres(cleanup)
         postmaster = int((Path(cluster.data_dir) / "postmaster.pid").read_text().split()[0])
         template = servers.create_database(cluster.url, "iuran_bench_template")
         print("bench: migrating", flush=True)
-        contributions.migrate(template, DUMMY_REDIS)
+        migrate(template, DUMMY_REDIS)
         now = utcnow()
         today = local_today(TIMEZONE, now)
         rows: list[list[object]] = []
@@ -454,12 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         text += "\n\nvalid\n" if valid else "\n\nNOT VALID (see above)\n"
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"reconcile-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text)
-        print()
-        print(text, end="")
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("reconcile", started_at, text)
         return 0 if valid else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

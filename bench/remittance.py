@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS, ensure_postgres_server, format_table, git_describe
+from bench.harness import ensure_postgres_server, format_table, git_describe, write_result
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # making a file never talks to Redis
 NOW = datetime(2026, 11, 1, 14, 0)  # 21:00 WIB on 1 November 2026: the day end after the month
@@ -242,17 +242,15 @@ def run_one(backend: str, members: int, stack: ExitStack) -> list[list[Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    started_at = datetime.now(UTC)
     all_rows: list[list[Any]] = []
     for backend in [b.strip() for b in args.db.split(",") if b.strip()]:
         with ExitStack() as stack:
             all_rows += run_one(backend, args.members, stack)
     header = ["database", "file", "lines", "total_idr", "bytes", "seconds"]
     table = format_table(header, all_rows)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = f"bench.remittance, {args.members:,} members, {git_describe()}\n{table}\n"
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"remittance-{stamp}.txt").write_text(report)
+    write_result("remittance", started_at, report)
     return 0
 
 

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     code_fingerprint,
-    ensure_postgres_server,
     format_table,
     git_describe,
+    migrate,
     run_guarded,
+    throwaway_postgres,
+    write_result,
 )
 
 RATE = 16_800
@@ -206,16 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from tests import servers
 
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
+        cluster = throwaway_postgres(cleanup)
         url = servers.create_database(cluster.url, "iuran_bench_sponsors")
         print("bench: migrating", flush=True)
-        contributions.migrate(url, DUMMY_REDIS)
+        migrate(url, DUMMY_REDIS)
         print(f"bench: importing {args.rows:,} rows, then paying 12 months for them", flush=True)
         figures = run(url, args.rows, args.bad_every)
         rows = [
@@ -243,12 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"checks {'ok' if figures['checks ok'] else 'FAILED'}",
             ]
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"sponsor-import-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n")
-        print()
-        print(text)
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("sponsor-import", started_at, text)
         return 0 if figures["checks ok"] else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

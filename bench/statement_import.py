@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     code_fingerprint,
-    ensure_postgres_server,
     format_table,
     git_describe,
+    migrate,
     run_guarded,
+    throwaway_postgres,
+    write_result,
 )
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # nothing here talks to Redis
@@ -141,14 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from tests import servers
 
         content = statement_file(args.lines, args.deposits)
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
+        cluster = throwaway_postgres(cleanup)
         urls = {
             "PostgreSQL": servers.create_database(cluster.url, "iuran_bench_statements"),
             "SQLite": f"sqlite:///{instance / 'bench-statements.db'}",
@@ -157,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         expected_matched = min(args.deposits, (args.lines + 99) // 100)
         for name, url in urls.items():
             print(f"bench: {name}: migrating, then importing {args.lines:,} lines", flush=True)
-            contributions.migrate(url, DUMMY_REDIS)
+            migrate(url, DUMMY_REDIS)
             f = run(url, content, args.deposits)
             ok = ok and (
                 f["status"] == "done"
@@ -193,12 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"checks {'ok' if ok else 'FAILED'}",
             ]
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"statement-import-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n")
-        print()
-        print(text)
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("statement-import", started_at, text)
         return 0 if ok else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

@@ -23,7 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS, ROOT, ensure_postgres_server, format_table, git_describe, run_guarded
+from bench.harness import (
+    ROOT,
+    format_table,
+    git_describe,
+    migrate,
+    run_guarded,
+    throwaway_postgres,
+    write_result,
+)
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # nothing here talks to Redis
 
@@ -88,17 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC)
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from tests import servers
 
-        ensure_postgres_server()
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
+        cluster = throwaway_postgres(cleanup)
         postgres = servers.create_database(cluster.url, "iuran_bench_blobs")
         sqlite = f"sqlite:///{tempfile.mkdtemp(dir=instance)}/blobs.db"
         results = {}
         for name, url in (("SQLite", sqlite), ("PostgreSQL", postgres)):
-            contributions.migrate(url, DUMMY_REDIS)
+            migrate(url, DUMMY_REDIS)
             results[name] = _measure(url, args.mb)
         rows = [
             [name, f"{r['put']:.0f}", f"{r['get']:.0f}", "yes" if r["same"] else "NO"] for name, r in results.items()
@@ -111,11 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 format_table(["database", "put + commit MB", "get MB", "read back equal"], rows),
             ]
         )
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"stored-files-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n")
-        print(text)
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("stored-files", started_at, text)
         return 0 if all(r["same"] for r in results.values()) else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))

@@ -21,6 +21,7 @@ from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.guards import MAX_ID
 from core.i18n import language
+from core.paging import asked_page, desk_page, desk_window
 from core.regions import TIMEZONES
 from organisation import administration as admin
 from organisation.logins import safe_next
@@ -182,7 +183,12 @@ def branches_page() -> ResponseReturnValue:
         branch = admin.create_branch(db.session, g.user, form_values(BranchCreateSchema(), _BRANCH_FORM))
         flash(f"{t('saved')} {branch.code}")
         return redirect(url_for("admin.branches_page"), code=303)
-    return render_template("admin/branches.html", branches=_branches())
+    number = asked_page()
+    offset, size = desk_window(number)
+    branches = _branches()  # a few hundred at most, and the other pages' choice of branch reads them all
+    return render_template(
+        "admin/branches.html", branches=branches[offset : offset + size], page=desk_page(len(branches), number)
+    )
 
 
 _BRANCH_FORM = (
@@ -220,8 +226,11 @@ def wadahs_page() -> ResponseReturnValue:
         admin.create_wadah(db.session, g.user, values["branch_id"], values["name"], values.get("agreement_ref"))
         flash(t("saved"))
         return redirect(url_for("admin.wadahs_page"), code=303)
-    wadahs = admin.wadahs_of(db.session, g.user, _chosen_branch())
-    return render_template("admin/wadahs.html", wadahs=wadahs, branches=_branches(), chosen=_chosen_branch())
+    number = asked_page()
+    wadahs, count = admin.wadah_page(db.session, g.user, _chosen_branch(), *desk_window(number))
+    return render_template(
+        "admin/wadahs.html", wadahs=wadahs, branches=_branches(), chosen=_chosen_branch(), page=desk_page(count, number)
+    )
 
 
 @bp.route("/wadah/<int:wadah_id>", methods=["GET", "POST"])
@@ -257,8 +266,11 @@ def staff_page() -> ResponseReturnValue:
             values.get("password"),
         )
         return render_template("admin/password_shown.html", staff=user, password=generated), 201
-    people = admin.staff_of(db.session, g.user, _chosen_branch())
-    return render_template("admin/staff.html", people=people, branches=_branches(), chosen=_chosen_branch())
+    number = asked_page()
+    people, count = admin.staff_page(db.session, g.user, _chosen_branch(), *desk_window(number))
+    return render_template(
+        "admin/staff.html", people=people, branches=_branches(), chosen=_chosen_branch(), page=desk_page(count, number)
+    )
 
 
 @bp.route("/staf/<int:user_id>", methods=["GET", "POST"])

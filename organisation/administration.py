@@ -19,6 +19,7 @@ from core import audit
 from core.clock import app_now
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.paging import page_of
 from core.phones import PhoneError, normalise_phone
 from organisation.branches import branch_timezone, region_problems
 from organisation.logins import end_sessions_of
@@ -186,12 +187,19 @@ def _branch_in_reach(session: DbSession, actor: StaffUser | None, branch_id: int
 
 def wadahs_of(session: DbSession, actor: StaffUser | None, branch_id: int | None) -> list[Wadah]:
     """The Wadah of one branch (a supervisor: always his own), or of every branch for an admin."""
+    return wadah_page(session, actor, branch_id, 0, None)[0]
+
+
+def wadah_page(
+    session: DbSession, actor: StaffUser | None, branch_id: int | None, offset: int, limit: int | None
+) -> tuple[list[Wadah], int]:
+    """One page of ``wadahs_of`` (``limit`` None: all) and how many there are."""
     if actor is not None and actor.role != Role.ADMIN:
         branch_id = actor.branch_id
-    query = select(Wadah).order_by(Wadah.branch_id, Wadah.name)
+    query = select(Wadah).order_by(Wadah.branch_id, Wadah.name, Wadah.id)
     if branch_id is not None:
         query = query.where(Wadah.branch_id == branch_id)
-    return list(session.scalars(query))
+    return page_of(session, query, offset, limit)
 
 
 def wadah_in_reach(session: DbSession, actor: StaffUser | None, wadah_id: int) -> Wadah:
@@ -257,12 +265,19 @@ def update_wadah(session: DbSession, actor: StaffUser | None, wadah_id: int, cha
 
 def staff_of(session: DbSession, actor: StaffUser | None, branch_id: int | None) -> list[StaffUser]:
     """The logins of one branch (a supervisor: always his own), or everyone's for an admin; admins included."""
-    query = select(StaffUser).order_by(StaffUser.branch_id, StaffUser.role, StaffUser.username)
+    return staff_page(session, actor, branch_id, 0, None)[0]
+
+
+def staff_page(
+    session: DbSession, actor: StaffUser | None, branch_id: int | None, offset: int, limit: int | None
+) -> tuple[list[StaffUser], int]:
+    """One page of ``staff_of`` (``limit`` None: all) and how many there are."""
+    query = select(StaffUser).order_by(StaffUser.branch_id, StaffUser.role, StaffUser.username, StaffUser.id)
     if actor is not None and actor.role != Role.ADMIN:
         branch_id = actor.branch_id
     if branch_id is not None:
         query = query.where(StaffUser.branch_id == branch_id)
-    return list(session.scalars(query))
+    return page_of(session, query, offset, limit)
 
 
 def user_in_reach(session: DbSession, actor: StaffUser | None, user_id: int) -> StaffUser:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.clock import app_now
 from core.extensions import db
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE, Page
 from organisation import administration as admin
 from organisation.auth import current_user, refuse_if_password_must_change, require_roles
 from organisation.logins import check_password_login
@@ -88,6 +89,7 @@ class OwnPassword(MethodView):
 class Branches(MethodView):
     @require_roles()
     @bp.response(200, BranchSchema(many=True))
+    @bp.paginate(Page, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
     def get(self) -> list[Branch]:
         """Every branch office, for choosing one at enrolment."""
         return list(db.session.scalars(select(Branch).order_by(Branch.code)))
@@ -121,9 +123,14 @@ class Wadahs(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(WadahQuerySchema, location="query")
     @bp.response(200, WadahSchema(many=True))
-    def get(self, query: dict[str, Any]) -> list[Wadah]:
-        """The Wadah of a branch: an admin any (or all), a supervisor his own."""
-        return admin.wadahs_of(db.session, current_user(), query.get("branch_id"))
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Wadah]:
+        """The Wadah of a branch: an admin any (or all), a supervisor his own; in pages."""
+        pp = pagination_parameters
+        wadahs, pp.item_count = admin.wadah_page(
+            db.session, current_user(), query.get("branch_id"), pp.first_item, pp.page_size
+        )
+        return wadahs
 
     @require_roles(*MANAGERS)
     @bp.arguments(WadahCreateSchema)
@@ -152,9 +159,14 @@ class StaffList(MethodView):
     @require_roles(*MANAGERS)
     @bp.arguments(StaffQuerySchema, location="query")
     @bp.response(200, StaffSchema(many=True))
-    def get(self, query: dict[str, Any]) -> list[StaffUser]:
-        """The logins of a branch: an admin any (or all), a supervisor his own."""
-        return admin.staff_of(db.session, current_user(), query.get("branch_id"))
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[StaffUser]:
+        """The logins of a branch: an admin any (or all), a supervisor his own; in pages."""
+        pp = pagination_parameters
+        people, pp.item_count = admin.staff_page(
+            db.session, current_user(), query.get("branch_id"), pp.first_item, pp.page_size
+        )
+        return people
 
     @require_roles(*MANAGERS)
     @bp.arguments(StaffCreateSchema)

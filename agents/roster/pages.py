@@ -22,6 +22,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from agents.roster import handover, proposals, services, status
+from agents.roster.models import ProposalStatus
 from agents.roster.schemas import (
     AgentEditSchema,
     AgentRequestSchema,
@@ -36,6 +37,7 @@ from core.errors import DomainError, field_error
 from core.extensions import db
 from core.guards import MAX_ID
 from core.i18n import rupiah
+from core.paging import asked_page, desk_page, desk_window
 from organisation import administration as admin
 from organisation.admin_pages import bp, manager_required
 from organisation.models import AgentStatus, Branch, Role
@@ -178,7 +180,10 @@ def agents_page() -> ResponseReturnValue:
 def _agents_list(branch: Branch | None, refused: DomainError | None = None, key: str = "") -> ResponseReturnValue:
     chosen = request.args.get("status", "")
     wanted = chosen if chosen in {s.value for s in AgentStatus} else None
-    agents = services.list_agents(db.session, g.user, branch.id, wanted) if branch else []
+    number = asked_page()
+    agents, count = (
+        services.agent_page(db.session, g.user, branch.id, wanted, *desk_window(number)) if branch else ([], 0)
+    )
     wadahs = admin.wadahs_of(db.session, g.user, branch.id) if branch else []
     return _page(
         "admin/agents.html",
@@ -186,6 +191,7 @@ def _agents_list(branch: Branch | None, refused: DomainError | None = None, key:
         branch=branch,
         branches=_admin_branches(),
         agents=agents,
+        page=desk_page(count, number),
         wadahs=wadahs,
         chosen_status=wanted,
         statuses=[s.value for s in AgentStatus],
@@ -300,8 +306,19 @@ def hand_over_page(agent_id: int) -> ResponseReturnValue:
 def agent_proposals_page() -> ResponseReturnValue:
     """The branch's open proposals, oldest first, each with its accept and dismiss forms."""
     branch = _branch_in_view()
-    rows = proposals.list_proposals(db.session, g.user, branch.id) if branch else []
-    return _page("admin/agent_proposals.html", branch=branch, branches=_admin_branches(), rows=rows)
+    number = asked_page()
+    rows, count = (
+        proposals.proposal_page(db.session, g.user, branch.id, ProposalStatus.OPEN, *desk_window(number))
+        if branch
+        else ([], 0)
+    )
+    return _page(
+        "admin/agent_proposals.html",
+        branch=branch,
+        branches=_admin_branches(),
+        rows=rows,
+        page=desk_page(count, number),
+    )
 
 
 @bp.post("/agen/usulan/<int:proposal_id>/terima")

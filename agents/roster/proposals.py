@@ -21,6 +21,7 @@ from core.clock import local_today
 from core.errors import Conflict, NotFound
 from core.extensions import DbSession
 from core.outbox import queue_message
+from core.paging import rows_page_of
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from payments.ledger.models import Payment
 
@@ -120,6 +121,19 @@ def list_proposals(
     session: DbSession, actor: StaffUser | None, branch_id: int, status: str | None = ProposalStatus.OPEN
 ) -> list[tuple[DeactivationProposal, Agent]]:
     """The branch's proposals (open ones unless told), oldest first, with their agents."""
+    return proposal_page(session, actor, branch_id, status, 0, None)[0]
+
+
+def proposal_page(
+    session: DbSession,
+    actor: StaffUser | None,
+    branch_id: int,
+    status: str | None,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[tuple[DeactivationProposal, Agent]], int]:
+    """One page of the branch's proposals (``limit`` None: all), oldest first, with their agents, and how many
+    (the list stopped silently at 500)."""
     require_roster_role(actor)
     branch_for(session, actor, branch_id)
     query = (
@@ -130,7 +144,8 @@ def list_proposals(
     )
     if status:
         query = query.where(DeactivationProposal.status == status)
-    return [(p, a) for p, a in session.execute(query.limit(500)).all()]
+    rows, total = rows_page_of(session, query, offset, limit)
+    return [(p, a) for p, a in rows], total
 
 
 def _open_proposal(session: DbSession, actor: StaffUser | None, proposal_id: int) -> DeactivationProposal:

@@ -25,6 +25,7 @@ from agents.roster.schemas import (
 from core.clock import app_now
 from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 
 bp = Blueprint("roster", __name__, description="The branch's roster of field agents (Perisai)")
@@ -49,9 +50,14 @@ class BranchAgents(MethodView):
     @require_roles(*VIEW)
     @bp.arguments(AgentQuerySchema, location="query")
     @bp.response(200, AgentSchema(many=True))
-    def get(self, query: dict[str, Any], branch_id: int) -> Any:
-        """The branch's agents by code, with status, areas, members served, open visits and cash on hand."""
-        return services.list_agents(db.session, current_user(), branch_id, query["status"])
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], branch_id: int, pagination_parameters: Any) -> Any:
+        """The branch's agents by code, in pages, with status, areas, members served, open visits and cash on hand."""
+        pp = pagination_parameters
+        views, pp.item_count = services.agent_page(
+            db.session, current_user(), branch_id, query["status"], pp.first_item, pp.page_size
+        )
+        return views
 
 
 @bp.route("/agents/<int:agent_id>")
@@ -139,10 +145,15 @@ class BranchProposals(MethodView):
     @require_roles(*CHANGE)
     @bp.arguments(DeactivationProposalQuerySchema, location="query")
     @bp.response(200, DeactivationProposalSchema(many=True))
-    def get(self, query: dict[str, Any], branch_id: int) -> Any:
-        """Agents proposed for deactivation after 3 months without a transaction (open ones unless asked)."""
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], branch_id: int, pagination_parameters: Any) -> Any:
+        """Agents proposed for deactivation after 3 months without a transaction (open ones unless asked), oldest
+        first, in pages."""
+        pp = pagination_parameters
         wanted = None if query["status"] == "all" else query["status"]
-        rows = proposals.list_proposals(db.session, current_user(), branch_id, wanted)
+        rows, pp.item_count = proposals.proposal_page(
+            db.session, current_user(), branch_id, wanted, pp.first_item, pp.page_size
+        )
         return [{"proposal": p, "agent": a} for p, a in rows]
 
 

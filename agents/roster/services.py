@@ -23,6 +23,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import DbSession
+from core.paging import page_of
 from core.phones import PhoneError, normalise_phone
 from core.regions import regions
 from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah, WebSession
@@ -327,12 +328,20 @@ def list_agents(
     session: DbSession, actor: StaffUser | None, branch_id: int, status: str | None = None
 ) -> list[AgentView]:
     """The branch's agents by code, with status, areas, members served, open visits and cash on hand."""
+    return agent_page(session, actor, branch_id, status, 0, None)[0]
+
+
+def agent_page(
+    session: DbSession, actor: StaffUser | None, branch_id: int, status: str | None, offset: int, limit: int | None
+) -> tuple[list[AgentView], int]:
+    """One page of the branch's agents by code (``limit`` None: all) and how many there are."""
     require_roster_role(actor, VIEW_ROLES)
     branch_for(session, actor, branch_id)
-    query = select(Agent).where(Agent.branch_id == branch_id).order_by(Agent.code)
+    query = select(Agent).where(Agent.branch_id == branch_id).order_by(Agent.code, Agent.id)
     if status:
         query = query.where(Agent.status == status)
-    return describe(session, list(session.scalars(query)))
+    agents, total = page_of(session, query, offset, limit)
+    return describe(session, agents), total
 
 
 def show_agent(session: DbSession, actor: StaffUser | None, agent_id: int, now: datetime) -> AgentView:

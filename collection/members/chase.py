@@ -26,8 +26,10 @@ from collection.members.services import Scope, holidays_for, load_rate_table, me
 from collection.members.standing_sql import TermsKey, month_amount
 from core.clock import local_today
 from core.csvexport import csv_lines
+from core.errors import NotFound
 from core.extensions import DbSession
 from core.months import Month
+from core.paging import capped_offset, count_of
 from organisation.models import Agent, Branch, StaffUser
 
 CHASE_STATUSES = (MemberStatus.IN_ARREARS, MemberStatus.LAPSED)
@@ -122,6 +124,30 @@ def _settled_days(session: DbSession, member_ids: list[int]) -> dict[int, set[da
     return settled
 
 
+def chase_branch(session: DbSession, actor: StaffUser, branch_id: int | None) -> int | None:
+    """The branch whose list the caller gets: staff their own (naming another branch is a 404, as another
+    branch's member is), an admin the one named, or every branch (None) when none is."""
+    scope = Scope.of(actor)
+    if branch_id is None:
+        return scope.branch_id
+    if (scope.branch_id is not None and branch_id != scope.branch_id) or session.get(Branch, branch_id) is None:
+        raise NotFound(f"There is no branch {branch_id} among yours.")
+    return branch_id
+
+
+def chase_page(
+    session: DbSession, actor: StaffUser, statuses: Sequence[str], branch_id: int | None, offset: int, limit: int
+) -> tuple[list[Member], int]:
+    """One page of the members the caller may see with one of ``statuses`` (of ``branch_id`` when given, see
+    ``chase_branch``), by id as the CSV, as plain rows (services.member_rows), and how many there are."""
+    query = select(Member).where(Member.status.in_(list(statuses)))  # ix_members_branch_status
+    branch = chase_branch(session, actor, branch_id)
+    if branch is not None:
+        query = query.where(Member.branch_id == branch)
+    rows = session.execute(member_rows(query).order_by(Member.id).offset(capped_offset(offset)).limit(limit))
+    return cast(list[Member], list(rows)), count_of(session, query)
+
+
 @dataclass(frozen=True)
 class ChaseRow:
     member: Member
@@ -130,9 +156,12 @@ class ChaseRow:
     agent_name: str | None
 
 
-def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[ChaseRow]:
-    """Every member the caller may see with one of ``statuses``, by id, read CSV_CHUNK at a time."""
-    scope = Scope.of(actor)
+def chase_rows(
+    session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime, branch_id: int | None = None
+) -> Iterator[ChaseRow]:
+    """Every member the caller may see with one of ``statuses`` (of ``branch_id`` when given, see
+    ``chase_branch``), by id, read CSV_CHUNK at a time."""
+    branch = chase_branch(session, actor, branch_id)
     after = 0
     while True:
         query = (
@@ -144,8 +173,8 @@ def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], no
             .order_by(Member.id)
             .limit(CSV_CHUNK)
         )
-        if scope.branch_id is not None:
-            query = query.where(Member.branch_id == scope.branch_id)
+        if branch is not None:
+            query = query.where(Member.branch_id == branch)
         rows = session.execute(query).all()
         if not rows:
             return
@@ -156,8 +185,12 @@ def chase_rows(session: DbSession, actor: StaffUser, statuses: Sequence[str], no
         after = rows[-1].id
 
 
-def chase_csv(session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime) -> Iterator[str]:
-    """The chase list as CSV text, a chunk of lines at a time (core/csvexport.py: no cell starts a formula)."""
+def chase_csv(
+    session: DbSession, actor: StaffUser, statuses: Sequence[str], now: datetime, branch_id: int | None = None
+) -> Iterator[str]:
+    """The chase list as CSV text, a chunk of lines at a time (core/csvexport.py: no cell starts a formula); the
+    branch is checked here, before the first line is sent (see ``chase_branch``)."""
+    chase_branch(session, actor, branch_id)
     rows = (
         (
             r.member.kpj,
@@ -171,6 +204,6 @@ def chase_csv(session: DbSession, actor: StaffUser, statuses: Sequence[str], now
             r.member.village,
             r.member.phone,
         )
-        for r in chase_rows(session, actor, statuses, now)
+        for r in chase_rows(session, actor, statuses, now, branch_id)
     )
     return csv_lines(CSV_HEADER, rows, every=CSV_CHUNK)

@@ -8,7 +8,7 @@ from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from collection.members.chase import chase_csv, owed_now
+from collection.members.chase import chase_csv, chase_page, owed_now
 from collection.members.position import describe_member_now
 from collection.members.schemas import (
     ChaseQuerySchema,
@@ -32,6 +32,7 @@ from collection.members.services import (
 )
 from core.clock import app_now, local_today
 from core.csvexport import csv_filename
+from core.errors import query_error
 from core.extensions import db
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
@@ -40,6 +41,11 @@ bp = Blueprint("collection", __name__, description="Members, what they owe, and 
 
 ENROLLING_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 MAX_PAGE_SIZE = 1000  # a branch's chase list of thousands in a few pages
+SEARCHES = ("nik", "kpj", "phone", "q")
+BRANCH_ONLY_WITH_STATUS = (
+    "branch_id chooses the branch of the list of whom to chase: give it with status (e.g. status=in_arrears,lapsed) "
+    "and without nik, kpj, phone or q, which search every branch you may see."
+)
 CHASE_CSV_ROLES = (Role.SUPERVISOR, Role.BRANCH_FINANCE, Role.ADMIN)  # the whole list with phones: the branch office
 
 
@@ -62,10 +68,21 @@ class Members(MethodView):
         """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages.
 
         ``status=in_arrears,lapsed`` is the list of whom to chase: those members, by id, each with the months
-        and amount owed worked out now (the CSV is GET /members/chase.csv)."""
+        and amount owed worked out now (the CSV is GET /members/chase.csv); with ``branch_id``, one branch's
+        list (an admin any branch; other staff only their own, another is a 404)."""
         pp = pagination_parameters
         now = app_now()
-        members, total = find_members(db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters)
+        branch_id = filters.pop("branch_id", None)
+        if branch_id is not None:
+            if not filters.get("status") or any(filters.get(name) for name in SEARCHES):
+                raise query_error("branch_id", BRANCH_ONLY_WITH_STATUS)
+            members, total = chase_page(
+                db.session, current_user(), filters["status"], branch_id, pp.first_item, pp.page_size
+            )
+        else:
+            members, total = find_members(
+                db.session, current_user(), offset=pp.first_item, limit=pp.page_size, **filters
+            )
         pp.item_count = total
         views = describe_members(db.session, members, now)
         if not filters.get("status"):
@@ -85,12 +102,14 @@ class ChaseCsv(MethodView):
     @bp.response(200, content_type="text/csv", description="One line per member, streamed")
     def get(self, query: dict[str, Any]) -> Response:
         """The list of whom to chase as CSV: KPJ, name, status, months and amount owed (rupiah), last paid month,
-        agent, village, phone; the caller's branch (an admin's: every branch), by id."""
+        agent, village, phone; the caller's branch (an admin's: every branch, or the one of ``branch_id``), by id."""
         now = app_now()
         user = current_user()
-        lines = chase_csv(db.session, user, query["status"], now)
+        branch_id = query.get("branch_id")
+        lines = chase_csv(db.session, user, query["status"], now, branch_id)
         response = Response(stream_with_context(lines), mimetype="text/csv")
-        name = csv_filename("chase", user.branch_id or "all", *query["status"], local_today("Asia/Jakarta", now))
+        branch_name = branch_id or user.branch_id or "all"
+        name = csv_filename("chase", branch_name, *query["status"], local_today("Asia/Jakarta", now))
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["Cache-Control"] = "no-store"
         return response

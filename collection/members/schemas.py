@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from collection.members.rates import Package, Sector
 from core.months import Month
+from organisation.schemas import ID
 
 
 class MonthField(fields.Field):
@@ -152,6 +153,12 @@ def member_bodies(views: Sequence[Any]) -> list[dict[str, Any]]:
     return bodies
 
 
+CHASE_BRANCH_DOC = (
+    "The list of whom to chase of one branch (with status): an admin any branch (default every branch), other "
+    "staff only their own (another branch is a 404)"
+)
+
+
 class MemberQuerySchema(Schema):
     nik = fields.String(validate=validate.Length(min=1, max=32))
     kpj = fields.String(validate=validate.Length(min=1, max=32), metadata={"pattern": r"^[0-9 .-]{11,32}$"})
@@ -166,6 +173,7 @@ class MemberQuerySchema(Schema):
             "in_arrears,lapsed); each with months_in_arrears and arrears_idr worked out now"
         }
     )
+    branch_id = fields.Integer(validate=ID, metadata={"description": CHASE_BRANCH_DOC})
 
 
 class ChaseQuerySchema(Schema):
@@ -173,6 +181,7 @@ class ChaseQuerySchema(Schema):
         load_default=["in_arrears", "lapsed"],
         metadata={"description": "The statuses to list (default in_arrears,lapsed)"},
     )
+    branch_id = fields.Integer(validate=ID, metadata={"description": CHASE_BRANCH_DOC})
 
 
 class ScheduleQuerySchema(Schema):

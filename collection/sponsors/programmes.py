@@ -29,6 +29,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
 from core.months import Month
 from core.outbox import OutboxMessage
+from core.paging import page_of
 from core.regions import region_name
 from organisation.models import Branch, Role, StaffUser
 from payments.ledger.models import Channel, Payment
@@ -138,7 +139,12 @@ def create_sponsor(session: DbSession, actor: StaffUser, kind: str, name: str, r
 
 def list_sponsors(session: DbSession) -> list[Sponsor]:
     """Every sponsor, by name."""
-    return list(session.scalars(select(Sponsor).order_by(Sponsor.name, Sponsor.id)))
+    return sponsor_page(session, 0, None)[0]
+
+
+def sponsor_page(session: DbSession, offset: int, limit: int | None) -> tuple[list[Sponsor], int]:
+    """One page of the sponsors by name (``limit`` None: all) and how many there are."""
+    return page_of(session, select(Sponsor).order_by(Sponsor.name, Sponsor.id), offset, limit)
 
 
 # --- programmes -------------------------------------------------------------------------------------------------
@@ -256,13 +262,21 @@ def describe_programmes(session: DbSession, programmes: Sequence[SponsorProgramm
 
 def list_programmes(session: DbSession, actor: StaffUser, status: str | None = None) -> list[ProgrammeFigures]:
     """The programmes of the caller's branch (every branch for an admin), newest first."""
+    return programme_page(session, actor, status, 0, None)[0]
+
+
+def programme_page(
+    session: DbSession, actor: StaffUser, status: str | None, offset: int, limit: int | None
+) -> tuple[list[ProgrammeFigures], int]:
+    """One page of ``list_programmes`` (``limit`` None: all), each with its figures, and how many there are."""
     _require(actor)
     query = select(SponsorProgramme).order_by(SponsorProgramme.first_month.desc(), SponsorProgramme.id.desc())
     if actor.role != Role.ADMIN:
         query = query.where(SponsorProgramme.branch_id == actor.branch_id)
     if status:
         query = query.where(SponsorProgramme.status == status)
-    return describe_programmes(session, list(session.scalars(query)))
+    programmes, total = page_of(session, query, offset, limit)
+    return describe_programmes(session, programmes), total
 
 
 def change_budget(session: DbSession, actor: StaffUser, programme_id: int, budget_idr: int) -> SponsorProgramme:

@@ -40,6 +40,7 @@ from core.clock import app_now
 from core.errors import ServiceUnavailable, field_error
 from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE, Page
 from organisation.auth import current_user, require_roles
 from workers.queues import IMPORT_SPONSORED_FILE, LONG_JOB_TIMEOUT, LOW, job_alive, queue, schedule_outbox_delivery
 
@@ -62,9 +63,12 @@ class Sponsors(MethodView):
 
     @require_roles(*ROLES)
     @bp.response(200, SponsorSchema(many=True))
-    def get(self) -> Any:
-        """Every sponsor."""
-        return sponsors.list_sponsors(db.session)
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, pagination_parameters: Any) -> Any:
+        """Every sponsor, by name, in pages."""
+        pp = pagination_parameters
+        found, pp.item_count = sponsors.sponsor_page(db.session, pp.first_item, pp.page_size)
+        return found
 
 
 @bp.route("/sponsor-programmes")
@@ -81,9 +85,14 @@ class Programmes(MethodView):
     @require_roles(*ROLES)
     @bp.arguments(ProgrammeQuerySchema, location="query")
     @bp.response(200, ProgrammeSchema(many=True))
-    def get(self, query: dict[str, Any]) -> Any:
-        """The programmes of your branch, with members and budget used and left."""
-        return sponsors.list_programmes(db.session, current_user(), query.get("status"))
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> Any:
+        """The programmes of your branch, newest first, in pages, with members and budget used and left."""
+        pp = pagination_parameters
+        found, pp.item_count = sponsors.programme_page(
+            db.session, current_user(), query.get("status"), pp.first_item, pp.page_size
+        )
+        return found
 
 
 @bp.route("/sponsor-programmes/<int:programme_id>")
@@ -199,8 +208,9 @@ class ProgrammePayments(MethodView):
 
     @require_roles(*ROLES)
     @bp.response(200, SponsorPaymentSchema(many=True))
+    @bp.paginate(Page, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
     def get(self, programme_id: int) -> Any:
-        """The programme's sponsor payments, oldest first."""
+        """The programme's sponsor payments, oldest first, in pages."""
         return sponsor_payments.list_sponsor_payments(db.session, current_user(), programme_id)
 
 

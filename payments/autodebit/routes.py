@@ -12,10 +12,12 @@ from core.clock import app_now
 from core.errors import DomainError, ServiceUnavailable
 from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE, Page
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.autodebit import settlements
 from payments.autodebit.providers import configured_providers
+from payments.autodebit.review import review_page
 from payments.autodebit.schemas import (
     DebitRunsQueuedSchema,
     MandateChangeSchema,
@@ -32,7 +34,6 @@ from payments.autodebit.services import (
     create_mandate,
     mandates_of,
     queue_branch_debit_runs,
-    review_queue,
     visit_list,
 )
 from workers.queues import queue_settlement_import
@@ -70,8 +71,9 @@ class Mandates(MethodView):
     @require_roles()
     @bp.arguments(MandateQuerySchema, location="query")
     @bp.response(200, MandateSchema(many=True))
+    @bp.paginate(Page, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
     def get(self, query: dict[str, Any]) -> list[Any]:
-        """A member's mandates, newest first."""
+        """A member's mandates, newest first, in pages."""
         return mandates_of(db.session, current_user(), query["member_id"])
 
 
@@ -125,9 +127,13 @@ class Visits(MethodView):
 class ReviewQueue(MethodView):
     @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
     @bp.response(200, WebhookEventSchema(many=True))
-    def get(self) -> list[Any]:
-        """Callbacks of the branch's orders finance must look at (an admin also sees those of no known order)."""
-        return review_queue(db.session, current_user())
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Callbacks of the branch's orders finance must look at (an admin also sees those of no known order),
+        oldest first, in pages."""
+        pp = pagination_parameters
+        events, pp.item_count = review_page(db.session, current_user(), pp.first_item, pp.page_size)
+        return events
 
 
 @bp.route("/settlements/<string:provider_name>")

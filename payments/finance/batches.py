@@ -299,6 +299,20 @@ def branch_day(
     session: DbSession, actor: StaffUser, branch_id: int, day: date | None, now: datetime
 ) -> list[BatchView]:
     """Every agent's batch of a day (today by default), closed or still open, with figures and variances."""
+    return branch_day_page(session, actor, branch_id, day, now, 0, None)[0]
+
+
+def branch_day_page(
+    session: DbSession,
+    actor: StaffUser,
+    branch_id: int,
+    day: date | None,
+    now: datetime,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[BatchView], int]:
+    """One page of a day's batches by agent code (``limit`` None: all of them) and how many agents the day has;
+    only the page's batches have their figures worked out."""
     branch = branch_for(session, actor, branch_id)
     today = local_today(branch.timezone, now)
     day = day or today
@@ -313,10 +327,9 @@ def branch_day(
         agent = session.get(Agent, agent_id)
         assert agent is not None
         agents[agent_id] = agent
-    return [
-        _view(session, branch, agents[i], batches.get(i), day, today)
-        for i in sorted(agents, key=lambda i: agents[i].code)
-    ]
+    ordered = sorted(agents, key=lambda i: agents[i].code)
+    page = ordered[offset:] if limit is None else ordered[offset : offset + limit]
+    return [_view(session, branch, agents[i], batches.get(i), day, today) for i in page], len(ordered)
 
 
 def get_batch(

@@ -15,6 +15,7 @@ from core.clock import app_now
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.i18n import rupiah
+from core.paging import asked_page, desk_page, desk_window
 from payments.finance.deposits import (
     FOR_AGENT_ROLES,
     departed_agents_with_cash,
@@ -40,10 +41,13 @@ def departed_page() -> ResponseReturnValue:
 def _render(status: int = 200, error: tuple[int, DomainError] | None = None, form: dict[str, str] | None = None) -> Any:
     today = branch_today()
     g.page_url = url_for("keuangan.departed_page")
+    number = asked_page()
+    recorded, count = deposits_for_departed(db.session, g.branch.id, *desk_window(number))
     page = render_template(
         "keuangan/departed.html",
         holders=departed_agents_with_cash(db.session, g.branch.id, today),
-        recorded=deposits_for_departed(db.session, g.branch.id),
+        recorded=recorded,
+        page=desk_page(count, number, endpoint="keuangan.departed_page"),
         today=today,
         can_record=g.user.role in FOR_AGENT_ROLES,
         error=error,

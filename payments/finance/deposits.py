@@ -17,6 +17,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.paging import rows_page_of
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from payments.finance.bank import lock_branch
 from payments.finance.matching import match_lines
@@ -242,16 +243,17 @@ def departed_agents_with_cash(session: DbSession, branch_id: int, today: date) -
 
 
 def deposits_for_departed(
-    session: DbSession, branch_id: int, limit: int = 50
-) -> list[tuple[Deposit, Agent, int | None]]:
-    """The deposits finance recorded for agents no longer able to declare them, newest first, each with the bank
-    line matched to it (None: not in the bank yet)."""
-    rows = session.execute(
+    session: DbSession, branch_id: int, offset: int = 0, limit: int | None = 50
+) -> tuple[list[tuple[Deposit, Agent, int | None]], int]:
+    """A page of the deposits finance recorded for agents no longer able to declare them, newest first, each with
+    the bank line matched to it (None: not in the bank yet), and how many there are (the page stopped silently at
+    the newest 50)."""
+    query = (
         select(Deposit, Agent, StatementLine.id)
         .join(Agent, Agent.id == Deposit.agent_id)
         .outerjoin(StatementLine, StatementLine.deposit_id == Deposit.id)
         .where(Deposit.branch_id == branch_id, Deposit.recorded_by_user_id != Agent.user_id)
         .order_by(Deposit.recorded_at.desc(), Deposit.id.desc())
-        .limit(limit)
     )
-    return [(deposit, agent, line_id) for deposit, agent, line_id in rows]
+    rows, total = rows_page_of(session, query, offset, limit)
+    return [(deposit, agent, line_id) for deposit, agent, line_id in rows], total

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from core import audit
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.paging import page_of
 from organisation.models import StaffUser
 from payments.autodebit.models import SettlementLine
 from payments.finance.bank import branch_for
@@ -20,16 +21,16 @@ from payments.ledger.models import Deposit
 MAX_REASON = 200  # match_proposals.reason
 
 
-def lines_of(session: DbSession, branch_id: int, status: str, limit: int = 1000) -> list[StatementLine]:
-    """The branch's credits of one status, oldest first (the unmatched queue by default)."""
-    return list(
-        session.scalars(
-            select(StatementLine)
-            .where(StatementLine.branch_id == branch_id, StatementLine.status == status)
-            .order_by(StatementLine.booked_on, StatementLine.id)
-            .limit(limit)
-        )
+def line_page(
+    session: DbSession, branch_id: int, status: str, offset: int, limit: int | None
+) -> tuple[list[StatementLine], int]:
+    """One page of the branch's credits of one status (``limit`` None: all), oldest first, and how many."""
+    query = (
+        select(StatementLine)
+        .where(StatementLine.branch_id == branch_id, StatementLine.status == status)
+        .order_by(StatementLine.booked_on, StatementLine.id)
     )
+    return page_of(session, query, offset, limit)
 
 
 def with_proposals(session: DbSession, lines: list[StatementLine]) -> list[dict[str, object]]:

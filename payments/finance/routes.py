@@ -14,6 +14,7 @@ from core.errors import DomainError, ServiceUnavailable, field_error, query_erro
 from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from core.months import Month
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.finance import bank, batches, proposals, reports, statement_import
@@ -123,10 +124,13 @@ class StatementLines(MethodView):
     @require_roles(*FINANCE)
     @bp.arguments(StatementLineQuerySchema, location="query")
     @bp.response(200, StatementLineSchema(many=True))
-    def get(self, query: dict[str, Any], branch_id: int) -> list[dict[str, Any]]:
-        """The branch's bank credits; by default the unmatched queue, each with any proposal awaiting a decision."""
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], branch_id: int, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """The branch's bank credits, oldest first, in pages; by default the unmatched queue, each with any
+        proposal awaiting a decision."""
+        pp = pagination_parameters
         branch = bank.branch_for(db.session, current_user(), branch_id)
-        lines = proposals.lines_of(db.session, branch.id, query["status"])
+        lines, pp.item_count = proposals.line_page(db.session, branch.id, query["status"], pp.first_item, pp.page_size)
         return proposals.with_proposals(db.session, lines)
 
 
@@ -185,9 +189,15 @@ class Batches(MethodView):
     @require_roles(*FINANCE)
     @bp.arguments(BatchQuerySchema, location="query")
     @bp.response(200, BatchSchema(many=True))
-    def get(self, query: dict[str, Any], branch_id: int) -> list[batches.BatchView]:
-        """Every agent's batch of a day (default today), with its figures, variances and status."""
-        return batches.branch_day(db.session, current_user(), branch_id, query.get("date"), app_now())
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, query: dict[str, Any], branch_id: int, pagination_parameters: Any) -> list[batches.BatchView]:
+        """Every agent's batch of a day (default today), by agent code, in pages, with its figures, variances and
+        status."""
+        pp = pagination_parameters
+        views, pp.item_count = batches.branch_day_page(
+            db.session, current_user(), branch_id, query.get("date"), app_now(), pp.first_item, pp.page_size
+        )
+        return views
 
 
 @bp.route("/branches/<int:branch_id>/batches/close")

@@ -13,6 +13,7 @@ from core.clock import app_now
 from core.csvexport import csv_filename
 from core.errors import DomainError, ServiceUnavailable
 from core.extensions import db
+from core.paging import asked_page, desk_page, desk_window
 from organisation.models import Agent, StaffUser
 from payments.finance import bank, proposals, statement_import
 from payments.finance.desk import (
@@ -55,7 +56,10 @@ def unmatched_page() -> ResponseReturnValue:
 
 
 def _render_unmatched(status: int = 200, **shown: Any) -> Any:
-    unmatched = proposals.lines_of(db.session, g.branch.id, StatementLineStatus.UNMATCHED)
+    csv_asked = wants_csv() and status == 200 and not shown
+    number = asked_page()
+    offset, limit = (0, None) if csv_asked else desk_window(number)  # the CSV: every line
+    unmatched, count = proposals.line_page(db.session, g.branch.id, StatementLineStatus.UNMATCHED, offset, limit)
     lines = proposals.with_proposals(db.session, unmatched)
     open_proposals = [cast(MatchProposal | None, line["open_proposal"]) for line in lines]
     proposer_ids = {p.proposed_by_user_id for p in open_proposals if p is not None}
@@ -63,7 +67,7 @@ def _render_unmatched(status: int = 200, **shown: Any) -> Any:
     if proposer_ids:
         found = db.session.execute(select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(proposer_ids)))
         names = {user_id: name for user_id, name in found}
-    if wants_csv() and status == 200 and not shown:
+    if csv_asked:
         rows = []
         for line, p in zip(lines, open_proposals, strict=True):
             rows.append(
@@ -86,6 +90,7 @@ def _render_unmatched(status: int = 200, **shown: Any) -> Any:
     page = render_template(
         "keuangan/unmatched.html",
         lines=lines,
+        page=desk_page(count, number, endpoint="keuangan.unmatched_page"),
         names=names,
         deposits=_unbanked_deposits(g.branch.id),
         providers=sorted(current_app.config.get("PAYMENT_PROVIDERS", {})),

@@ -12,8 +12,10 @@ from flask_smorest import Blueprint
 from core.clock import app_now
 from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
+from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
+from payments.ledger.alerts import alert_page
 from payments.ledger.schemas import (
     AlertSchema,
     CashPositionSchema,
@@ -24,7 +26,6 @@ from payments.ledger.schemas import (
 from payments.ledger.services import (
     ReceiptView,
     agent_day,
-    branch_alerts,
     receipt_by_number,
     record_cash_contribution,
     reverse_payment,
@@ -96,8 +97,9 @@ class MyCash(MethodView):
 class Alerts(MethodView):
     @require_roles(Role.SUPERVISOR, Role.BRANCH_FINANCE, Role.ADMIN)
     @bp.response(200, AlertSchema(many=True))
-    def get(self) -> list[Any]:
-        """Open alerts of the branch, such as agents blocked by the cash rules."""
-        return branch_alerts(db.session, current_user())
-
-
+    @bp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Open alerts of the branch, such as agents blocked by the cash rules, newest first, in pages."""
+        pp = pagination_parameters
+        alerts, pp.item_count = alert_page(db.session, current_user(), pp.first_item, pp.page_size)
+        return alerts

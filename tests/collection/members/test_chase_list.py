@@ -142,6 +142,36 @@ def test_only_the_branch_office_gets_the_csv_and_no_branch_sees_another(
     assert bad.status_code == 422 and "in_arrears" in bad.get_json()["errors"]["query"]["status"][0]
 
 
+def test_an_admin_chooses_the_branch_and_no_one_else_reaches_another(
+    client: Any, world: dict[str, Any], branch_of_debtors: dict[str, int]
+) -> None:
+    """An admin has no branch: without branch_id his list is every branch's, mixed; with it, one branch's (the
+    list and the CSV). Staff naming another branch get a 404, as for another branch's member."""
+    ids = branch_of_debtors
+    admin, finance = world["admin"].headers, world["finance"].headers
+    pkp_list = [m["id"] for m in _listed(client, admin, branch_id=world["pkp"], page_size=100)]
+    ptk_list = [m["id"] for m in _listed(client, admin, branch_id=world["ptk"])]
+    ptk_csv = _csv(client, admin, branch_id=world["ptk"])
+    own = [m["id"] for m in _listed(client, finance, branch_id=world["pkp"], page_size=100)]
+    paged = [m["id"] for page in (1, 2) for m in _listed(client, admin, branch_id=world["pkp"], page=page, page_size=3)]
+
+    assert pkp_list == sorted([ids["three"], ids["never"], ids["sponsored"], ids["one"]]) == own == paged
+    assert ptk_list == [ids["other_branch"]]
+    assert [r["name"] for r in ptk_csv] == ["Anggota Ptk"]
+    for headers, branch in ((finance, world["ptk"]), (world["ptk_agent"].headers, world["pkp"]), (admin, 999_999)):
+        listed = client.get("/api/v1/members", query_string={"status": "lapsed", "branch_id": branch}, headers=headers)
+        assert listed.status_code == 404, listed.get_json()
+    csv_other = client.get("/api/v1/members/chase.csv", query_string={"branch_id": world["ptk"]}, headers=finance)
+    assert csv_other.status_code == 404 and csv_other.get_json()["code"] == 404  # the envelope, not a CSV
+    without_status = client.get("/api/v1/members", query_string={"branch_id": world["pkp"]}, headers=admin)
+    with_a_search = client.get(
+        "/api/v1/members", query_string={"branch_id": world["pkp"], "status": "lapsed", "q": "anggota"}, headers=admin
+    )
+    zero = client.get("/api/v1/members", query_string={"branch_id": 0, "status": "lapsed"}, headers=admin)
+    for refused in (without_status, with_a_search, zero):
+        assert refused.status_code == 422 and "branch_id" in refused.get_json()["errors"]["query"]
+
+
 def test_the_fast_bodies_are_what_the_member_schema_dumps() -> None:
     from datetime import date
 
