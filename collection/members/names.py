@@ -111,17 +111,40 @@ def similarity(a: str, b: str) -> float:
     key), so an old spelling (Soekarno for Sukarno) ranks above a different name (Sukarni) but below the
     exact one.
     """
-    left, right = name_tokens(a), name_tokens(b)
-    if not left and not right:
-        return 1.0 if a.strip() == b.strip() else 0.0
-    as_written = _ratio(" ".join(left), " ".join(right))
-    respelled = _ratio(" ".join(map(_respell, left)), " ".join(map(_respell, right)))
-    return (as_written + respelled) / 2
+    return Likeness(a).score(b)
 
 
-def _ratio(left: str, right: str) -> float:
-    """difflib's similarity ratio of two strings, 0 to 1."""
-    return difflib.SequenceMatcher(None, left, right, autojunk=False).ratio()
+class Likeness:
+    """``similarity(query, name)`` for many names against one query: the query's tokens are worked out once, and
+    ``bound`` gives a cheap upper limit of the score (difflib's quick_ratio, which counts shared letters in any
+    order), so a ranking need not score the names that cannot reach the page."""
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        tokens = name_tokens(query)
+        self._empty = not tokens
+        self._written = difflib.SequenceMatcher(None, autojunk=False)
+        self._written.set_seq1(" ".join(tokens))
+        self._respelled = difflib.SequenceMatcher(None, autojunk=False)
+        self._respelled.set_seq1(" ".join(map(_respell, tokens)))
+
+    def score(self, name: str) -> float:
+        """similarity(query, name)."""
+        tokens = name_tokens(name)
+        if self._empty and not tokens:
+            return 1.0 if self.query.strip() == name.strip() else 0.0
+        self._written.set_seq2(" ".join(tokens))
+        self._respelled.set_seq2(" ".join(map(_respell, tokens)))
+        return (self._written.ratio() + self._respelled.ratio()) / 2
+
+    def bound(self, name: str) -> float:
+        """A number never below ``score(name)`` (the same ratios counted from letters alone), in a tenth of the time."""
+        tokens = name_tokens(name)
+        if self._empty and not tokens:
+            return 1.0
+        self._written.set_seq2(" ".join(tokens))
+        self._respelled.set_seq2(" ".join(map(_respell, tokens)))
+        return (self._written.quick_ratio() + self._respelled.quick_ratio()) / 2
 
 
 def _respell(word: str) -> str:

@@ -1,0 +1,115 @@
+"""Member search by name at national scale: candidates from the name keys' index, ranked over ids and names only,
+and only the page's members loaded.
+
+1. Candidates: the members with the most matching name keys (equal keys for every typed token but the last, the
+   last also by key prefix, for type-ahead), at most ``NAME_SEARCH_CANDIDATES`` of them, by matched count and then
+   id. One query reads the keys from ix_member_name_keys_key_member alone (PostgreSQL: varchar_pattern_ops, so the
+   prefix is an index range under any collation; SQLite: a range on the key), joins members only when the caller
+   is held to a branch or another filter applies, and returns each candidate's id, matched count and name.
+2. Ranking: by matched count, then similarity to the query, name and id, as always; but similarity is worked out
+   only for the candidates that can reach the page (see ``rank``).
+3. The page: one query loads the page's members.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, and_, func, select, union_all
+
+from collection.members.models import Member, MemberNameKey
+from collection.members.names import Likeness, name_keys
+from core.errors import query_error
+from core.extensions import DbSession
+
+NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
+
+
+class Candidate(NamedTuple):
+    id: int
+    matched: int
+    name: str
+
+
+def find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
+    """One page of the members of ``query`` (a select of Member, with the caller's filters) whose names match
+    ``name``, best first, and the number of candidates (at most NAME_SEARCH_CANDIDATES)."""
+    keys = name_keys(name)
+    if not keys:
+        raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
+    found = candidates(session, query, keys)
+    stop = offset + limit
+    if offset >= len(found):
+        return [], len(found)
+    page = rank(found, Likeness(name), stop)[offset:stop]
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.id for c in page])))}
+    return [members[c.id] for c in page], len(found)
+
+
+def candidates(session: DbSession, query: Any, keys: Sequence[str]) -> list[Candidate]:
+    """The best key matches (matched count, then id) with their names, in one round trip."""
+    exact, last = list(keys[:-1]), keys[-1]
+    key = MemberNameKey.key
+    by_prefix: ColumnElement[bool]
+    if session.get_bind().dialect.name == "postgresql":
+        # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape
+        by_prefix = key.like(last + "%")
+    else:  # SQLite's LIKE ignores case and its index; the same keys as a range of the binary order
+        by_prefix = and_(key >= last, key < last[:-1] + chr(ord(last[-1]) + 1))
+    # Each member's matching keys, counted once each: the equal keys, then the prefix keys not already equal.
+    # Two index ranges joined by UNION ALL stay index-only scans (an OR would read the table's rows).
+    matches: Any = select(MemberNameKey.member_id).where(by_prefix)
+    if exact:
+        matches = union_all(
+            select(MemberNameKey.member_id).where(key.in_(exact)),
+            matches.where(key.not_in(exact)),
+        )
+    matching = matches.subquery("matching")
+    matched = func.count().label("matched")
+    best = select(matching.c.member_id.label("id"), matched).group_by(matching.c.member_id)
+    if query.whereclause is not None:  # held to a branch, or another filter: only the members the query selects
+        best = best.where(matching.c.member_id.in_(query.with_only_columns(Member.id).scalar_subquery()))
+    best = best.order_by(matched.desc(), matching.c.member_id).limit(NAME_SEARCH_CANDIDATES)
+    top = best.subquery("best")
+    rows = session.execute(select(top.c.id, top.c.matched, Member.name).join(Member, Member.id == top.c.id))
+    return [Candidate(row.id, row.matched, row.name) for row in rows]
+
+
+def rank(found: Sequence[Candidate], likeness: Likeness, stop: int) -> list[Candidate]:
+    """The first ``stop`` candidates in the order (more keys matched, more similar, name, id).
+
+    Similarity is the costly part (difflib), so it is worked out only for the groups of equal matched count that
+    reach into the first ``stop``; in a group larger than what is still needed, names are scored in order of
+    their upper bound until no unscored name can come before the last one needed."""
+    ranked: list[Candidate] = []
+    by_matched = sorted(found, key=lambda c: -c.matched)
+    for _, grouped in itertools.groupby(by_matched, key=lambda c: c.matched):
+        needed = stop - len(ranked)
+        if needed <= 0:
+            break
+        group = list(grouped)
+        if len(group) <= needed:
+            ranked += sorted(group, key=lambda c: (-likeness.score(c.name), c.name, c.id))
+        else:
+            ranked += _best(group, likeness, needed)
+    return ranked
+
+
+def _best(group: list[Candidate], likeness: Likeness, needed: int) -> list[Candidate]:
+    """The ``needed`` best of a group of equal matched count, by (more similar, name, id)."""
+    bounded = sorted(((likeness.bound(c.name), c) for c in group), key=lambda pair: -pair[0])
+    scored: list[tuple[float, str, int, Candidate]] = []
+    top_scores: list[float] = []  # a min-heap of the ``needed`` best scores so far: [0] is the last one needed
+    for bound, candidate in bounded:
+        if len(top_scores) == needed and bound < top_scores[0]:
+            break  # this one and every later one score below ``needed`` others (an equal score may still win on name)
+        score = likeness.score(candidate.name)
+        scored.append((-score, candidate.name, candidate.id, candidate))
+        if len(top_scores) < needed:
+            heapq.heappush(top_scores, score)
+        elif score > top_scores[0]:
+            heapq.heapreplace(top_scores, score)
+    return [entry[3] for entry in heapq.nsmallest(needed, scored, key=lambda entry: entry[:3])]
