@@ -127,24 +127,36 @@ class Likeness:
         self._written.set_seq1(" ".join(tokens))
         self._respelled = difflib.SequenceMatcher(None, autojunk=False)
         self._respelled.set_seq1(" ".join(map(_respell, tokens)))
+        self._scores: dict[str, float] = {}
+        self._bounds: dict[str, float] = {}
 
     def score(self, name: str) -> float:
-        """similarity(query, name)."""
-        tokens = name_tokens(name)
-        if self._empty and not tokens:
-            return 1.0 if self.query.strip() == name.strip() else 0.0
-        self._written.set_seq2(" ".join(tokens))
-        self._respelled.set_seq2(" ".join(map(_respell, tokens)))
-        return (self._written.ratio() + self._respelled.ratio()) / 2
+        """similarity(query, name); remembered by name, as common names come back many times in one search."""
+        known = self._scores.get(name)
+        if known is None:
+            tokens = name_tokens(name)
+            if self._empty and not tokens:
+                known = 1.0 if self.query.strip() == name.strip() else 0.0
+            else:
+                self._written.set_seq2(" ".join(tokens))
+                self._respelled.set_seq2(" ".join(map(_respell, tokens)))
+                known = (self._written.ratio() + self._respelled.ratio()) / 2
+            self._scores[name] = known
+        return known
 
     def bound(self, name: str) -> float:
-        """A number never below ``score(name)`` (the same ratios counted from letters alone), in a tenth of the time."""
-        tokens = name_tokens(name)
-        if self._empty and not tokens:
-            return 1.0
-        self._written.set_seq2(" ".join(tokens))
-        self._respelled.set_seq2(" ".join(map(_respell, tokens)))
-        return (self._written.quick_ratio() + self._respelled.quick_ratio()) / 2
+        """A number never below ``score(name)`` (the same ratios counted from letters alone), in a third of the time."""
+        known = self._bounds.get(name)
+        if known is None:
+            tokens = name_tokens(name)
+            if self._empty and not tokens:
+                known = 1.0
+            else:
+                self._written.set_seq2(" ".join(tokens))
+                self._respelled.set_seq2(" ".join(map(_respell, tokens)))
+                known = (self._written.quick_ratio() + self._respelled.quick_ratio()) / 2
+            self._bounds[name] = known
+        return known
 
 
 def _respell(word: str) -> str:

@@ -1,0 +1,153 @@
+"""Name search at national scale: the same results and order as ranking every candidate in full, only the page's
+members loaded, and (PostgreSQL, under a language collation) the name keys read through their index."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select, text
+
+from collection.members.models import Member, MemberNameKey
+from collection.members.names import Likeness, name_keys, similarity
+from collection.members.search import NAME_SEARCH_CANDIDATES, Candidate, rank
+from collection.members.services import find_members
+from core.extensions import db
+from organisation.models import StaffUser
+
+NAMES = [
+    "Siti Aminah", "Siti Aminah", "Sitti Aminah", "Siti Amina", "Siti Nurhaliza", "Siti Nurhalisa", "Sri Wahyuni",
+    "Sri Wahyuningsih", "Soekarno", "Sukarno", "Sukarni", "Budi Santoso", "Boedi Santosa", "Budi Susanto",
+    "Bambang Sutrisno", "Rina Lestari", "Rini Lestari", "Rino Lestari", "Rina Wijaya", "Achmad Yusuf", "Ahmad Jusuf",
+    "Akhmad Yusup", "Muhammad Rizki", "Mohammad Rizky", "Dewi Sartika", "Dewi Sri", "Djoko Widodo", "Joko Widodo",
+    "Tjahjo Kumolo", "Cahyo Kumolo", "Nur Aini", "Nur'aini", "Nurul Huda", "Made Wirawan", "Nyoman Sudarsana",
+]  # fmt: skip
+QUERIES = [
+    "siti", "Siti A", "sit", "s", "Siti Aminah", "sukarno", "Budi Santoso", "budi s", "rina lestari", "lest",
+    "Ahmad Yusuf", "muh", "Joko W", "nur", "Dewi Sri", "xyz", "nyoman s", "Made",
+]  # fmt: skip
+
+
+def reference(names: dict[int, str], query: str) -> tuple[list[int], int]:
+    """Every member ranked in full, as name search always ranked them (main before issue 14)."""
+    keys = name_keys(query)
+    exact, last = keys[:-1], keys[-1]
+    scored = []
+    for member_id, name in names.items():
+        matched = sum(1 for key in name_keys(name) if key in exact or key.startswith(last))
+        if matched:
+            scored.append((member_id, matched))
+    scored = sorted(scored, key=lambda pair: (-pair[1], pair[0]))[:NAME_SEARCH_CANDIDATES]
+    ranked = sorted(scored, key=lambda p: (-p[1], -similarity(query, names[p[0]]), names[p[0]], p[0]))
+    return [member_id for member_id, _ in ranked], len(ranked)
+
+
+@pytest.fixture
+def seeded(pinned_app: Any, world: dict[str, Any], enrol: Any) -> dict[int, str]:
+    """The names above enrolled in Pangkalpinang, and again (a second NIK each) in Pontianak: id → name."""
+    from tests.factories import nik_for
+
+    names = {}
+    for serial, name in enumerate(NAMES, start=1):
+        names[enrol(nik=nik_for(serial=serial), name=name)["id"]] = name
+        other = enrol(as_="ptk_agent", nik=nik_for("6171", serial=serial), name=name)
+        names[other["id"]] = name
+    return names
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_name_search_gives_the_full_ranking_page_by_page(pinned_app, world, seeded, role):
+    with pinned_app.app_context():
+        actor = db.session.get(StaffUser, world[role].id)
+        visible = {i: n for i, n in seeded.items() if actor.branch_id is None or i in _branch_ids(actor.branch_id)}
+        for query in QUERIES:
+            if not name_keys(query):
+                continue
+            expected, total = reference(visible, query)
+            for offset, limit in ((0, 20), (0, 3), (3, 3), (5, 100), (len(expected), 5)):
+                page, found = find_members(db.session, actor, q=query, offset=offset, limit=limit)
+                assert [m.id for m in page] == expected[offset : offset + limit], (query, offset, limit)
+                assert found == total, query
+            db.session.rollback()
+
+
+def _branch_ids(branch_id: int) -> set[int]:
+    return set(db.session.scalars(select(Member.id).where(Member.branch_id == branch_id)))
+
+
+def test_name_search_loads_only_the_pages_members(pinned_app, world, seeded):
+    loaded: list[int] = []
+    with pinned_app.app_context():
+        actor = db.session.get(StaffUser, world["admin"].id)
+
+        def count(target: Any, context: Any) -> None:
+            loaded.append(target.id)
+
+        event.listen(Member, "load", count)
+        try:
+            page, total = find_members(db.session, actor, q="siti", limit=2)
+        finally:
+            event.remove(Member, "load", count)
+    assert total > 2
+    assert sorted(loaded) == sorted(m.id for m in page)  # not the other candidates
+
+
+def test_ranking_with_bounds_gives_the_same_order_as_scoring_every_candidate() -> None:
+    rng = random.Random(14)
+    words = ["Siti", "Sitti", "Aminah", "Amina", "Sri", "Suri", "Wahyu", "Wahyuni", "Nur", "Nurul", "Ani", "Sari"]
+    for trial in range(200):
+        query = " ".join(rng.sample(words, rng.randint(1, 2)))
+        found = [
+            Candidate(i, rng.randint(1, 3), " ".join(rng.choice(words) for _ in range(rng.randint(1, 3))))
+            for i in rng.sample(range(1, 10_000), rng.randint(0, 60))
+        ]
+        full = sorted(found, key=lambda c: (-c.matched, -similarity(query, c.name), c.name, c.id))
+        stop = rng.randint(1, 70)
+        assert rank(found, Likeness(query), stop) == full[:stop], (trial, query, stop)
+
+
+def test_the_bound_is_never_below_the_score() -> None:
+    likeness = Likeness("Siti Nurhaliza")
+    for name in NAMES + ["", "123", "Hj.", "Nurhaliza Siti"]:
+        assert likeness.bound(name) >= likeness.score(name) == similarity("Siti Nurhaliza", name)
+
+
+@pytest.mark.postgresql_only
+def test_under_a_language_collation_the_search_reads_name_keys_through_the_index(pinned_app, world, seeded):
+    """A production database's collation is a language's, not C: there a plain btree does not serve LIKE 'S3%'."""
+    statements: list[tuple[str, Any]] = []
+    with pinned_app.app_context():
+        db.session.execute(text('ALTER TABLE member_name_keys ALTER COLUMN key TYPE varchar(40) COLLATE "und-x-icu"'))
+        db.session.execute(insert(MemberNameKey), [{"member_id": m, "key": f"Z{n}"} for m in seeded for n in range(60)])
+        db.session.commit()
+        db.session.execute(text("ANALYZE member_name_keys"))
+        db.session.commit()
+        actor = db.session.get(StaffUser, world["agent"].id)
+
+        def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            statements.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            for query in ("siti", "Siti A", "Budi Santoso"):
+                find_members(db.session, actor, q=query)
+            find_members(db.session, actor, nik="1971011201900001")
+            find_members(db.session, actor, kpj="12345678901")
+            find_members(db.session, actor, phone="0812-3456-7890")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        connection = db.session.connection()
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plans = {
+            statement: "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+            for statement, parameters in statements
+        }
+    searches = [plan for statement, plan in plans.items() if "member_name_keys" in statement]
+    assert searches
+    for plan in searches:
+        assert "Seq Scan on member_name_keys" not in plan, plan
+        assert "ix_member_name_keys_key_member" in plan, plan
+        assert "~>=~" in plan, plan  # the typed prefix is an index range (varchar_pattern_ops), not a filter
+    for statement, plan in plans.items():
+        assert "Seq Scan on members" not in plan, plan
