@@ -3,9 +3,10 @@ and only the page's members loaded.
 
 1. Candidates: the members with the most matching name keys (equal keys for every typed token but the last, the
    last also by key prefix, for type-ahead), at most ``NAME_SEARCH_CANDIDATES`` of them, by matched count and then
-   id. One query reads the keys from ix_member_name_keys_key_member alone (PostgreSQL: varchar_pattern_ops, so the
-   prefix is an index range under any collation; SQLite: a range on the key), joins members only when the caller
-   is held to a branch or another filter applies, and returns each candidate's id, matched count and name.
+   id, each typed token reading at most KEY_WINDOW keys (see ``candidates``). One query reads the keys from an
+   index alone, ix_member_name_keys_key_member across branches or ix_member_name_keys_branch_key_member within one
+   (PostgreSQL: varchar_pattern_ops, so the prefix is an index range under any collation; SQLite: a range on the
+   key), and returns each candidate's id, matched count and name.
 2. Ranking: by matched count, then similarity to the query, name and id, as always; but similarity is worked out
    only for the candidates that can reach the page (see ``rank``).
 3. The page: one query loads the page's members.
@@ -18,7 +19,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, union_all
+from sqlalchemy import ColumnElement, and_, func, select, text, union_all
 
 from collection.members.models import Member, MemberNameKey
 from collection.members.names import Likeness, name_keys
@@ -26,6 +27,7 @@ from core.errors import query_error
 from core.extensions import DbSession
 
 NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
+KEY_WINDOW = 5_000  # name keys read per typed token (see candidates): bounds a search's work at any size
 
 
 class Candidate(NamedTuple):
@@ -34,13 +36,16 @@ class Candidate(NamedTuple):
     name: str
 
 
-def find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
-    """One page of the members of ``query`` (a select of Member, with the caller's filters) whose names match
-    ``name``, best first, and the number of candidates (at most NAME_SEARCH_CANDIDATES)."""
+def find_by_name(
+    session: DbSession, query: Any, branch_id: int | None, name: str, offset: int, limit: int
+) -> tuple[list[Member], int]:
+    """One page of the members of a branch (``branch_id``; None: every branch) whose names match ``name``, best
+    first, and the number of candidates (at most NAME_SEARCH_CANDIDATES). ``query``, a select of Member, holds
+    the caller's other filters (NIK, KPJ, phone, status), or is None."""
     keys = name_keys(name)
     if not keys:
         raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
-    found = candidates(session, query, keys)
+    found = candidates(session, query, branch_id, keys)
     stop = offset + limit
     if offset >= len(found):
         return [], len(found)
@@ -49,32 +54,47 @@ def find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: 
     return [members[c.id] for c in page], len(found)
 
 
-def candidates(session: DbSession, query: Any, keys: Sequence[str]) -> list[Candidate]:
-    """The best key matches (matched count, then id) with their names, in one round trip."""
+def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequence[str]) -> list[Candidate]:
+    """The best key matches (matched count, then id) with their names, in one round trip.
+
+    Each typed token reads at most KEY_WINDOW keys of the visible members, in the index's order: an equal key by
+    member id; the last token's prefix by key (the equal key first, as it sorts before its extensions), then member
+    id. The candidates are the members with most matches among those rows. Below KEY_WINDOW rows per token, which
+    is every search within a branch and every full name but the commonest nationally, that is every match."""
     exact, last = list(keys[:-1]), keys[-1]
     key = MemberNameKey.key
     by_prefix: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
-        # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape
+        # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape. The index's varchar_pattern_ops
+        # order is byte order, written ORDER BY key USING ~<~ (its less-than), so a LIMIT stops the index scan.
         by_prefix = key.like(last + "%")
+        prefix_order = [text("member_name_keys.key USING ~<~"), MemberNameKey.member_id]
     else:  # SQLite's LIKE ignores case and its index; the same keys as a range of the binary order
         by_prefix = and_(key >= last, key < last[:-1] + chr(ord(last[-1]) + 1))
+        prefix_order = [key, MemberNameKey.member_id]
+
+    def window(condition: ColumnElement[bool], order: list[Any]) -> Any:
+        rows = select(MemberNameKey.member_id).where(condition)
+        if branch_id is not None:  # ix_member_name_keys_branch_key_member: that branch's keys alone
+            rows = rows.where(MemberNameKey.branch_id == branch_id)
+        if query is not None:  # another filter: only the members the query selects
+            rows = rows.where(MemberNameKey.member_id.in_(query.with_only_columns(Member.id).scalar_subquery()))
+        return select(rows.order_by(*order).limit(KEY_WINDOW).subquery().c.member_id)
+
     # Each member's matching keys, counted once each: the equal keys, then the prefix keys not already equal.
-    # Two index ranges joined by UNION ALL stay index-only scans (an OR would read the table's rows).
-    matches: Any = select(MemberNameKey.member_id).where(by_prefix)
-    if exact:
-        matches = union_all(
-            select(MemberNameKey.member_id).where(key.in_(exact)),
-            matches.where(key.not_in(exact)),
-        )
+    prefix = window(and_(by_prefix, key.not_in(exact)) if exact else by_prefix, prefix_order)
+    windows = [window(key == equal, [MemberNameKey.member_id]) for equal in exact]
+    matches: Any = union_all(*windows, prefix) if windows else prefix
     matching = matches.subquery("matching")
     matched = func.count().label("matched")
-    best = select(matching.c.member_id.label("id"), matched).group_by(matching.c.member_id)
-    if query.whereclause is not None:  # held to a branch, or another filter: only the members the query selects
-        best = best.where(matching.c.member_id.in_(query.with_only_columns(Member.id).scalar_subquery()))
-    best = best.order_by(matched.desc(), matching.c.member_id).limit(NAME_SEARCH_CANDIDATES)
-    top = best.subquery("best")
-    rows = session.execute(select(top.c.id, top.c.matched, Member.name).join(Member, Member.id == top.c.id))
+    best = (
+        select(matching.c.member_id.label("id"), matched)
+        .group_by(matching.c.member_id)
+        .order_by(matched.desc(), matching.c.member_id)
+        .limit(NAME_SEARCH_CANDIDATES)
+        .subquery("best")
+    )
+    rows = session.execute(select(best.c.id, best.c.matched, Member.name).join(Member, Member.id == best.c.id))
     return [Candidate(row.id, row.matched, row.name) for row in rows]
 
 

@@ -297,7 +297,7 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
         first_month=month,
         paid_through=None,
         period_started_on=today,
-        name_keys=[MemberNameKey(key=key) for key in name_keys(data["name"])],
+        name_keys=[MemberNameKey(key=key, branch_id=branch.id) for key in name_keys(data["name"])],
     )
     session.add(member)
     try:
@@ -400,7 +400,8 @@ def find_members(
             return cast(list[Member], list(rows)), total
         page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
         return page, total
-    return find_by_name(session, query, name, offset, limit)
+    filtered = nik is not None or kpj is not None or phone is not None or bool(status)
+    return find_by_name(session, query if filtered else None, scope.branch_id, name, offset, limit)
 
 
 def member_rows(query: Any) -> Any:
