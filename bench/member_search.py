@@ -6,8 +6,9 @@ A private PostgreSQL cluster (tests/servers.py) with a database created under an
 (``id-ID``), as a production server's would be: under the C collation that the tests use, a plain btree already
 serves a prefix LIKE, which hides the problem. The schema is migrated, then ``--members`` members are seeded with
 COPY across 40 branches, with their name keys (``names.name_keys``, as enrolment writes them). Names come from
-Indonesian given names and family names, drawn with a Zipf weighting (Siti, Muhammad, Sri, Nur… are very common)
-plus 3% made-up rare names built from syllables; then VACUUM ANALYZE.
+Indonesian given names and family names, drawn with a Zipf-Mandelbrot weighting (Siti is the first word of 4% of
+names, the hundredth given name a tenth as common), plus 3% made-up rare names built from syllables; then VACUUM
+ANALYZE. (A run of the earlier, steeper weighting, Siti in 15% of names: bench/results/member-search-20261205-210900.)
 
 Searches (``GET /api/v1/members?q=…&page_size=20``), each timed ``--runs`` times after one warm-up, as an admin
 (every branch) and as an agent (one branch of ~25,000 members):
@@ -33,6 +34,7 @@ import argparse
 import contextlib
 import functools
 import io
+import itertools
 import os
 import random
 import sys
@@ -90,9 +92,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --- names -----------------------------------------------------------------------------------------------------
 
 
+def _weights(count: int) -> list[float]:
+    """Zipf-Mandelbrot weights 1/(k + 10): the first word about 4% of all (Siti, the commonest given name), the
+    tenth half as common as the first, the hundredth a tenth."""
+    return [1 / (k + 10) for k in range(1, count + 1)]
+
+
+_CUMULATIVE = {n: list(itertools.accumulate(_weights(n))) for n in (len(GIVEN), len(FAMILY))}
+
+
 def _zipf(rng: random.Random, words: list[str]) -> str:
-    """A word of ``words``, the k-th about 1/k as often as the first."""
-    return words[min(int(len(words) ** rng.random()) - 1, len(words) - 1)]
+    return rng.choices(words, cum_weights=_CUMULATIVE[len(words)])[0]
 
 
 def rare_word(rng: random.Random) -> str:

@@ -3,14 +3,16 @@ members loaded, and (PostgreSQL, under a language collation) the name keys read 
 
 from __future__ import annotations
 
+import difflib
 import random
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, select, text
 
+from collection.members import search
 from collection.members.models import Member, MemberNameKey
-from collection.members.names import Likeness, name_keys, similarity
+from collection.members.names import Likeness, _respell, name_keys, name_tokens, similarity
 from collection.members.search import NAME_SEARCH_CANDIDATES, Candidate, rank
 from collection.members.services import find_members
 from core.extensions import db
@@ -76,6 +78,16 @@ def _branch_ids(branch_id: int) -> set[int]:
     return set(db.session.scalars(select(Member.id).where(Member.branch_id == branch_id)))
 
 
+def test_each_typed_token_reads_at_most_the_window_of_keys_in_index_order(pinned_app, world, seeded, monkeypatch):
+    monkeypatch.setattr(search, "KEY_WINDOW", 2)
+    with pinned_app.app_context():
+        actor: Any = db.session.get(StaffUser, world["admin"].id)
+        page, total = find_members(db.session, actor, q="siti")
+    equal_key = sorted(i for i, name in seeded.items() if "S3" in name_keys(name))  # "S3" sorts before "S3…"
+    assert total == 2
+    assert sorted(m.id for m in page) == equal_key[:2]
+
+
 def test_name_search_loads_only_the_pages_members(pinned_app, world, seeded):
     loaded: list[int] = []
     with pinned_app.app_context():
@@ -107,10 +119,25 @@ def test_ranking_with_bounds_gives_the_same_order_as_scoring_every_candidate() -
         assert rank(found, Likeness(query), stop) == full[:stop], (trial, query, stop)
 
 
-def test_the_bound_is_never_below_the_score() -> None:
-    likeness = Likeness("Siti Nurhaliza")
-    for name in [*NAMES, "", "123", "Hj.", "Nurhaliza Siti"]:
-        assert likeness.bound(name) >= likeness.score(name) == similarity("Siti Nurhaliza", name)
+def difflib_similarity(a: str, b: str) -> float:
+    """similarity() as first written: the mean of difflib's ratios of the tokens as written and respelled."""
+    left, right = name_tokens(a), name_tokens(b)
+    if not left and not right:
+        return 1.0 if a.strip() == b.strip() else 0.0
+
+    def ratio(x: list[str], y: list[str]) -> float:
+        return difflib.SequenceMatcher(None, " ".join(x), " ".join(y), autojunk=False).ratio()
+
+    return (ratio(left, right) + ratio([_respell(t) for t in left], [_respell(t) for t in right])) / 2
+
+
+def test_scores_are_difflibs_and_the_bound_is_never_below_them() -> None:
+    names = [*NAMES, "", "123", "Hj.", "Nurhaliza Siti", "Tjahjo", "Soekarno Hatta", "Dzulkifli"]
+    for query in ["Siti Nurhaliza", "soekarno", "Cahyo", "Ahmad Jusuf", "12", "Hj."]:
+        likeness = Likeness(query)
+        for name in names:
+            assert likeness.score(name) == difflib_similarity(query, name) == similarity(query, name), (query, name)
+            assert likeness.bound(name) >= likeness.score(name), (query, name)
 
 
 @pytest.mark.postgresql_only
