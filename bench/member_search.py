@@ -401,6 +401,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, An
     from core.extensions import db
     from tests import servers
 
+    load = os.getloadavg()
     ensure_postgres_server()
     cluster = servers.start_postgres()
     cleanup.callback(cluster.stop)
@@ -429,7 +430,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, An
     queries = searches(random.Random(7), names)
     print(f"bench: seeded in {seed_s:.0f} s; timing {len(queries)} searches x 2 callers", flush=True)
     figures = measure(app, staff, queries, args)
-    figures.update(seed_s=seed_s, keys=keys, queries=queries, collation=collation)
+    figures.update(seed_s=seed_s, keys=keys, queries=queries, collation=collation, load=load)
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():
@@ -466,7 +467,8 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started_at: dateti
     totals = figures["results"]["after, service"]
     lines = [
         f"iuran benchmark: member search by name — {started_at:%Y-%m-%d %H:%M} UTC, commit {git_describe()} "
-        f"(app code {code}); {os.cpu_count()} cores",
+        f"(app code {code}); {os.cpu_count()} cores; load average at the start {figures['load'][0]:.1f}, at the end "
+        f"{os.getloadavg()[0]:.1f}",
         f"PostgreSQL {Path(__import__('tests.servers', fromlist=['x']).postgres_bin_dir()).parent.name}, database "
         f"collation {figures['collation']}; {args.members:,} members in {BRANCHES} branches, {figures['keys']:,} name "
         f"keys, seeded with COPY in {figures['seed_s']:.0f} s.",
@@ -498,6 +500,12 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started_at: dateti
             f"first KEY_WINDOW, so it may differ; it did in {len(capped - same)}); the first result has the name "
             f"main's first has in {len(alike)} of {searched}.",
             "every search below the window as main's: " + ("yes" if not differ else f"NO for {differ}"),
+            "first results that differ (caller, query: main's first -> this one's first):",
+            *(
+                f"  {role}, {q!r}: {before[2]} -> {figures['results']['after, service'][(role, q)][2]}"
+                for (role, q), before in sorted(figures["results"]["before"].items())
+                if (role, q) not in alike
+            ),
         ]
     return "\n".join(lines) + "\n"
 

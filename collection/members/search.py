@@ -19,7 +19,8 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, text, union_all
+from sqlalchemy import ColumnElement, and_, func, select, text, union, union_all
+from sqlalchemy.orm import aliased
 
 from collection.members.models import Member, MemberNameKey
 from collection.members.names import Likeness, name_keys
@@ -59,32 +60,48 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
 
     Each typed token reads at most KEY_WINDOW keys of the visible members, in the index's order: an equal key by
     member id; the last token's prefix by key (the equal key first, as it sorts before its extensions), then member
-    id. The candidates are the members with most matches among those rows. Below KEY_WINDOW rows per token, which
-    is every search within a branch and every full name but the commonest nationally, that is every match."""
+    id. The members found by the other tokens also have their keys with that prefix counted, wherever those fall
+    (each such member: one index range of his own keys), so typing "Darmawan Sa" still counts Darmawan Sri Saragih's
+    S keys when the S window is full of others. The candidates are the members with most matches among those rows.
+    Below KEY_WINDOW rows per token, which is every search within a branch and every full name but the commonest
+    nationally, that is every match."""
     exact, last = list(keys[:-1]), keys[-1]
-    key = MemberNameKey.key
-    by_prefix: ColumnElement[bool]
-    if session.get_bind().dialect.name == "postgresql":
-        # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape. The index's varchar_pattern_ops
-        # order is byte order, written ORDER BY key USING ~<~ (its less-than), so a LIMIT stops the index scan.
-        by_prefix = key.like(last + "%")
-        prefix_order = [text("member_name_keys.key USING ~<~"), MemberNameKey.member_id]
-    else:  # SQLite's LIKE ignores case and its index; the same keys as a range of the binary order
-        by_prefix = and_(key >= last, key < last[:-1] + chr(ord(last[-1]) + 1))
-        prefix_order = [key, MemberNameKey.member_id]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+
+    def by_prefix(column: Any) -> ColumnElement[bool]:
+        if postgresql:  # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape
+            matching = column.like(last + "%")
+        else:  # SQLite's LIKE ignores case and its index; the same keys as a range of the binary order
+            matching = and_(column >= last, column < last[:-1] + chr(ord(last[-1]) + 1))
+        return and_(matching, column.not_in(exact)) if exact else matching  # an equal key is counted once
+
+    # The index's varchar_pattern_ops order is byte order, written ORDER BY key USING ~<~ (its less-than), so a
+    # LIMIT stops the index scan; SQLite's binary order is the same.
+    key_order = text("member_name_keys.key USING ~<~") if postgresql else MemberNameKey.key
 
     def window(condition: ColumnElement[bool], order: list[Any]) -> Any:
-        rows = select(MemberNameKey.member_id).where(condition)
+        rows = select(MemberNameKey.member_id, MemberNameKey.key).where(condition)
         if branch_id is not None:  # ix_member_name_keys_branch_key_member: that branch's keys alone
             rows = rows.where(MemberNameKey.branch_id == branch_id)
         if query is not None:  # another filter: only the members the query selects
             rows = rows.where(MemberNameKey.member_id.in_(query.with_only_columns(Member.id).scalar_subquery()))
-        return select(rows.order_by(*order).limit(KEY_WINDOW).subquery().c.member_id)
+        limited = rows.order_by(*order).limit(KEY_WINDOW).subquery()
+        return select(limited.c.member_id, limited.c.key)
 
-    # Each member's matching keys, counted once each: the equal keys, then the prefix keys not already equal.
-    prefix = window(and_(by_prefix, key.not_in(exact)) if exact else by_prefix, prefix_order)
-    windows = [window(key == equal, [MemberNameKey.member_id]) for equal in exact]
-    matches: Any = union_all(*windows, prefix) if windows else prefix
+    prefix = window(by_prefix(MemberNameKey.key), [key_order, MemberNameKey.member_id])
+    matches: Any = prefix
+    if exact:
+        equal: Any = [window(MemberNameKey.key == k, [MemberNameKey.member_id]) for k in exact]
+        together: Any = union_all(*equal) if len(equal) > 1 else equal[0]
+        found = together.cte("found")
+        theirs = aliased(MemberNameKey)
+        their_prefix_keys = (
+            select(theirs.member_id, theirs.key)
+            .join(found, theirs.member_id == found.c.member_id)
+            .where(by_prefix(theirs.key))
+        )
+        # each (member, key) once: a member's prefix key may be in the window and among his own
+        matches = union(select(found.c.member_id, found.c.key), prefix, their_prefix_keys)
     matching = matches.subquery("matching")
     matched = func.count().label("matched")
     best = (

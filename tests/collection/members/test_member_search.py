@@ -88,6 +88,20 @@ def test_each_typed_token_reads_at_most_the_window_of_keys_in_index_order(pinned
     assert sorted(m.id for m in page) == equal_key[:2]
 
 
+def test_the_other_tokens_members_have_their_prefix_keys_counted_beyond_the_window(
+    pinned_app, world, enrol, monkeypatch
+):
+    from tests.factories import nik_for
+
+    enrol(nik=nik_for(serial=1), name="Sabar Sabil")  # S16, S14: the first two keys of the S window
+    darmawan = enrol(nik=nik_for(serial=2), name="Darmawan Sri Saragih")  # D655, S6, S62
+    monkeypatch.setattr(search, "KEY_WINDOW", 2)
+    with pinned_app.app_context():
+        actor: Any = db.session.get(StaffUser, world["agent"].id)
+        page, _ = find_members(db.session, actor, q="Darmawan Sa")
+    assert page[0].id == darmawan["id"]  # D655 and both S keys: 3, not 1 against Sabar Sabil's 2
+
+
 def test_name_search_loads_only_the_pages_members(pinned_app, world, seeded):
     loaded: list[int] = []
     with pinned_app.app_context():
