@@ -6,7 +6,8 @@ and only the page's members loaded.
    id, each typed token reading at most KEY_WINDOW keys (see ``candidates``). One query reads the keys from an
    index alone, ix_member_name_keys_key_member across branches or ix_member_name_keys_branch_key_member within one
    (PostgreSQL: varchar_pattern_ops, so the prefix is an index range under any collation; SQLite: a range on the
-   key), and returns each candidate's id, matched count and name.
+   key), and the primary key (member_id, key) for the prefix keys of the members the other tokens found; it returns
+   each candidate's id, matched count and name.
 2. Ranking: by matched count, then similarity to the query, name and id, as always; but similarity is worked out
    only for the candidates that can reach the page (see ``rank``).
 3. The page: one query loads the page's members.
@@ -29,6 +30,7 @@ from core.extensions import DbSession
 
 NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
 KEY_WINDOW = 5_000  # name keys read per typed token (see candidates): bounds a search's work at any size
+PREFIX_PROBES = 1_000  # members found by the other tokens whose own keys are searched for the typed prefix
 
 
 class Candidate(NamedTuple):
@@ -60,11 +62,11 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
 
     Each typed token reads at most KEY_WINDOW keys of the visible members, in the index's order: an equal key by
     member id; the last token's prefix by key (the equal key first, as it sorts before its extensions), then member
-    id. The members found by the other tokens also have their keys with that prefix counted, wherever those fall
-    (each such member: one index range of his own keys), so typing "Darmawan Sa" still counts Darmawan Sri Saragih's
-    S keys when the S window is full of others. The candidates are the members with most matches among those rows.
-    Below KEY_WINDOW rows per token, which is every search within a branch and every full name but the commonest
-    nationally, that is every match."""
+    id. The members found by the other tokens (the first PREFIX_PROBES by id) also have their keys with that prefix
+    counted, wherever those fall (each such member: one index range of his own keys), so typing "Darmawan Sa" still
+    counts Darmawan Sri Saragih's S keys when the S window is full of others. The candidates are the members with
+    most matches among those rows. Below KEY_WINDOW rows per token, which is every search within a branch and every
+    full name but the commonest nationally, that is every match."""
     exact, last = list(keys[:-1]), keys[-1]
     postgresql = session.get_bind().dialect.name == "postgresql"
 
@@ -95,9 +97,10 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
         together: Any = union_all(*equal) if len(equal) > 1 else equal[0]
         found = together.cte("found")
         theirs = aliased(MemberNameKey)
+        probed = select(found.c.member_id).order_by(found.c.member_id).limit(PREFIX_PROBES).subquery("probed")
         their_prefix_keys = (
             select(theirs.member_id, theirs.key)
-            .join(found, theirs.member_id == found.c.member_id)
+            .join(probed, theirs.member_id == probed.c.member_id)
             .where(by_prefix(theirs.key))
         )
         # each (member, key) once: a member's prefix key may be in the window and among his own
