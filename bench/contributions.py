@@ -256,7 +256,11 @@ def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
             session.execute(update(Member), [{"id": i, "kpj": kpj_for(i)} for i in ids])
             session.execute(
                 insert(MemberNameKey),
-                [{"member_id": i, "key": k} for i, row in zip(ids, rows, strict=True) for k in name_keys(row["name"])],
+                [
+                    {"member_id": i, "key": k, "branch_id": row["branch_id"]}
+                    for i, row in zip(ids, rows, strict=True)
+                    for k in name_keys(row["name"])
+                ],
             )
             session.execute(
                 insert(MembershipPeriod),

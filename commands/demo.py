@@ -374,7 +374,7 @@ def _demo_members(
     session.execute(
         insert(MemberNameKey),
         [
-            {"member_id": i, "key": key}
+            {"member_id": i, "key": key, "branch_id": row["branch_id"]}
             for i, row in zip(ids, member_rows, strict=True)
             for key in name_keys(str(row["name"]))
         ],

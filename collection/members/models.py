@@ -65,9 +65,25 @@ class MemberNameKey(Model):
     """One phonetic key per name token: the index behind misspelling-tolerant name search."""
 
     __tablename__ = "member_name_keys"
+    __table_args__ = (
+        # Name search reads (key, member_id) from an index alone: equal keys and, for the last typed token, keys by
+        # prefix (LIKE 'S53%'). On PostgreSQL a plain btree serves LIKE only under the C collation, so the key is
+        # indexed with varchar_pattern_ops (byte order), which serves = and prefix LIKE under any collation. The
+        # member's branch is copied here (a member never changes branch) so a search within a branch reads only
+        # that branch's keys.
+        Index("ix_member_name_keys_key_member", "key", "member_id", postgresql_ops={"key": "varchar_pattern_ops"}),
+        Index(
+            "ix_member_name_keys_branch_key_member",
+            "branch_id",
+            "key",
+            "member_id",
+            postgresql_ops={"key": "varchar_pattern_ops"},
+        ),
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))  # the member's, for search within a branch
 
 
 class MembershipPeriod(Model):
@@ -225,4 +241,3 @@ class PaymentAllocation(Model):
     month: Mapped[Month] = mapped_column(MonthType())
     amount_idr: Mapped[int]
     reversed: Mapped[bool] = mapped_column(default=False)
-

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from collection.members import nik as nik_rule
@@ -25,7 +25,7 @@ from collection.members.models import (
     RateDiscountRow,
     RateScheduleRow,
 )
-from collection.members.names import display_name, name_keys, similarity
+from collection.members.names import display_name, name_keys
 from collection.members.rates import Bracket as BracketRule
 from collection.members.rates import (
     ContributionTerms,
@@ -39,6 +39,7 @@ from collection.members.rates import (
     Sector,
     amount_due,
 )
+from collection.members.search import find_by_name
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
@@ -49,7 +50,6 @@ from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of, branch_or_404
 
 MAX_SCHEDULE_MONTHS = 120
-NAME_SEARCH_CANDIDATES = 500  # name search ranks at most this many best key matches, then pages them
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,7 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
         first_month=month,
         paid_through=None,
         period_started_on=today,
-        name_keys=[MemberNameKey(key=key) for key in name_keys(data["name"])],
+        name_keys=[MemberNameKey(key=key, branch_id=branch.id) for key in name_keys(data["name"])],
     )
     session.add(member)
     try:
@@ -400,7 +400,8 @@ def find_members(
             return cast(list[Member], list(rows)), total
         page = list(session.scalars(query.order_by(Member.name, Member.id).offset(offset).limit(limit)))
         return page, total
-    return _find_by_name(session, query, name, offset, limit)
+    filtered = nik is not None or kpj is not None or phone is not None or bool(status)
+    return find_by_name(session, query if filtered else None, scope.branch_id, name, offset, limit)
 
 
 def member_rows(query: Any) -> Any:
@@ -424,32 +425,6 @@ def _classify_query(
     ):
         return nik, kpj, compact, None
     return nik, kpj, phone, q
-
-
-def _find_by_name(session: DbSession, query: Any, name: str, offset: int, limit: int) -> tuple[list[Member], int]:
-    keys = name_keys(name)
-    if not keys:
-        raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
-    exact, last = keys[:-1], keys[-1]
-    key_match = or_(MemberNameKey.key.in_([*exact, last]), MemberNameKey.key.startswith(last, autoescape=True))
-    matched = func.count(func.distinct(MemberNameKey.key)).label("matched")
-    candidates = (
-        query.join(MemberNameKey, MemberNameKey.member_id == Member.id)
-        .where(key_match)
-        .group_by(Member.id)
-        .order_by(matched.desc(), Member.id)
-        .limit(NAME_SEARCH_CANDIDATES)
-        .with_only_columns(Member.id, matched)
-    )
-    scored = session.execute(candidates).all()
-    if not scored:
-        return [], 0
-    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([row.id for row in scored])))}
-    ranked = sorted(
-        scored,
-        key=lambda row: (-row.matched, -similarity(name, members[row.id].name), members[row.id].name, row.id),
-    )
-    return [members[row.id] for row in ranked[offset : offset + limit]], len(ranked)
 
 
 def member_schedule(session: DbSession, member: Member, first: Month | None, last: Month | None) -> list[ScheduleLine]:

@@ -223,7 +223,7 @@ class _Loader:
                     "updated_at": self.now,
                 }
             )
-            keys += [{"member_id": member_id, "key": key} for key in name_keys(row.name)]
+            keys += [{"member_id": member_id, "key": key, "branch_id": self.branch.id} for key in name_keys(row.name)]
             periods.append(
                 {
                     "member_id": member_id,

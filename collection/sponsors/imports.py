@@ -203,7 +203,10 @@ class _Enrolment:
                     "updated_at": self.now,
                 }
             )
-            keys += [{"member_id": member_id, "key": key} for key in name_keys(row.name)]
+            keys += [
+                {"member_id": member_id, "key": key, "branch_id": self.programme.branch_id}
+                for key in name_keys(row.name)
+            ]
             periods.append(
                 {"member_id": member_id, "started_on": self.today, "first_month": self.covered_from, "ended_on": None}
             )
@@ -395,7 +398,6 @@ def _import_rows(
         if progress:
             progress(len(chunk))
     return sorted(outcomes, key=lambda o: o.row)
-
 
 
 def import_file(
