@@ -45,13 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     code_fingerprint,
     ensure_postgres_server,
     format_table,
     git_describe,
     run_guarded,
+    write_result,
 )
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # nothing here talks to Redis
@@ -518,12 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
         figures = run(args, cleanup)
         text = report(args, figures, started_at, code_at_start)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"member-search-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text)
-        print()
-        print(text, end="")
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("member-search", started_at, text)
         return 1 if figures["differ"] else 0
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL"))
