@@ -14,6 +14,7 @@ from core.extensions import db
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
+from payments.ledger.contributions import record_cash_contribution
 from payments.ledger.schemas import (
     AlertSchema,
     CashPositionSchema,
@@ -26,7 +27,6 @@ from payments.ledger.services import (
     agent_day,
     branch_alerts,
     receipt_by_number,
-    record_cash_contribution,
     reverse_payment,
 )
 from workers.queues import schedule_outbox_delivery
@@ -99,5 +99,3 @@ class Alerts(MethodView):
     def get(self) -> list[Any]:
         """Open alerts of the branch, such as agents blocked by the cash rules."""
         return branch_alerts(db.session, current_user())
-
-
