@@ -37,3 +37,5 @@ def show(code: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+

@@ -74,3 +74,5 @@ class AlertSchema(Schema):
 
 
 # Branch finance: bank statements, matches, daily batches, reports.
+
+
