@@ -106,7 +106,13 @@ def record_cash_contribution(
         today,
         locked.cash_limit_idr,
         locked.deposit_deadline_working_days,
-        holidays((read.oldest_undeposited_on or today) - timedelta(days=1), today + timedelta(days=40)),
+        regional_holidays(
+            session,
+            locked.agent_province_code,
+            locked.agent_regency_code,
+            (read.oldest_undeposited_on or today) - timedelta(days=1),
+            today + timedelta(days=40),
+        ),
     )
     if cash.blocked or choice.amount_idr > cash.room_idr():
         agent, branch = session.get_one(Agent, locked.agent_id), session.get_one(Branch, locked.branch_id)

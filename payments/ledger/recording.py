@@ -33,13 +33,16 @@ from payments.ledger.models import Channel, Payment, PaymentStatus, Receipt
 _LOCK_COLUMNS = """
     SELECT m.id, m.name, m.phone, m.branch_id, m.status, m.paid_through, m.first_month, m.period_started_on,
            m.bracket, m.package, m.sector,
-           b.code AS branch_code, b.timezone, b.province_code, b.regency_code, b.cash_limit_idr,
-           b.deposit_deadline_working_days,
-           a.id AS agent_id, a.code AS agent_code, a.status AS agent_status
-    FROM members m JOIN branches b ON b.id = m.branch_id JOIN agents a ON a.user_id = :user_id
+           b.code AS branch_code, b.timezone, b.province_code, b.regency_code,
+           a.id AS agent_id, a.code AS agent_code, a.status AS agent_status, a.branch_id AS agent_branch_id,
+           ab.cash_limit_idr, ab.deposit_deadline_working_days,
+           ab.province_code AS agent_province_code, ab.regency_code AS agent_regency_code
+    FROM members m JOIN branches b ON b.id = m.branch_id
+    JOIN agents a ON a.user_id = :user_id JOIN branches ab ON ab.id = a.branch_id
     WHERE m.id = :member_id"""
 _LOCK_TYPES: dict[str, Any] = {"paid_through": MonthType(), "first_month": MonthType(), "period_started_on": Date()}
-# The member first, then the agent (the day lock, payments/ledger/days.py lock_agent), in one statement.
+# The member first, then the agent (the day lock, payments/ledger/days.py lock_agent), in one statement; the
+# branches are read, not locked.
 _LOCK: dict[str, Executable] = {
     "postgresql": text(_LOCK_COLUMNS + " FOR UPDATE OF m, a").columns(**_LOCK_TYPES),
     "sqlite": text(_LOCK_COLUMNS).columns(**_LOCK_TYPES),  # SQLite: BEGIN IMMEDIATE holds the one write lock
@@ -116,11 +119,15 @@ class Locked:
     timezone: str
     province_code: str
     regency_code: str
-    cash_limit_idr: int
-    deposit_deadline_working_days: int
     agent_id: int
     agent_code: str
     agent_status: str
+    agent_branch_id: int
+    # The cash rules of the agent's branch (payments/ledger/services.py agent_cash)
+    cash_limit_idr: int
+    deposit_deadline_working_days: int
+    agent_province_code: str
+    agent_regency_code: str
 
 
 @dataclass(frozen=True)
@@ -164,11 +171,14 @@ def lock_member_and_agent(session: DbSession, member_id: int, user_id: int) -> L
         timezone=row.timezone,
         province_code=row.province_code,
         regency_code=row.regency_code,
-        cash_limit_idr=row.cash_limit_idr,
-        deposit_deadline_working_days=row.deposit_deadline_working_days,
         agent_id=row.agent_id,
         agent_code=row.agent_code,
         agent_status=row.agent_status,
+        agent_branch_id=row.agent_branch_id,
+        cash_limit_idr=row.cash_limit_idr,
+        deposit_deadline_working_days=row.deposit_deadline_working_days,
+        agent_province_code=row.agent_province_code,
+        agent_regency_code=row.agent_regency_code,
     )
 
 
