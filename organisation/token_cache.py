@@ -19,9 +19,9 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
 from core.extensions import DbSession
-from organisation.models import Agent, ApiToken, StaffUser, WebSession
+from organisation.models import Agent, ApiToken, StaffUser
 
-_WATCHED = (StaffUser, Agent, ApiToken, WebSession)
+_WATCHED = (StaffUser, Agent, ApiToken)  # what decides whether a token may be used
 _lock = threading.Lock()
 _entries: dict[tuple[str, str], tuple[float, int, datetime, dict[str, Any]]] = {}
 clock = time.monotonic  # seconds; a test may step it
@@ -34,8 +34,8 @@ def cached_user(session: DbSession, digest: str, now: datetime) -> StaffUser | N
     entry = _entries.get((_database(session), digest))
     if entry is None:
         return None
-    deadline, generation, expires_at, values = entry
-    if deadline <= clock() or generation != _generation or expires_at <= now:
+    deadline, asked_at, expires_at, values = entry
+    if deadline <= clock() or asked_at != _generation or expires_at <= now:
         return None
     user = StaffUser(**values)
     make_transient_to_detached(user)
@@ -72,7 +72,7 @@ def _database(session: DbSession) -> str:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context: Any) -> None:
-    for instance in (*session.new, *session.dirty, *session.deleted):
+    for instance in (*session.dirty, *session.deleted):  # a new row cannot be behind a token verified before
         if isinstance(instance, _WATCHED):
             forget_all()
             return

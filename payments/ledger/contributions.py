@@ -34,16 +34,15 @@ from payments.ledger.recording import (
 )
 from payments.ledger.services import (
     MAX_BACKDATE_DAYS,
+    NEW_PERIOD_CAUSE,
     ReceiptView,
-    _raise_cash_alert,
     agent_for,
     describe_receipt,
     existing_request,
     fingerprint,
     key_reused,
+    raise_cash_alert,
 )
-
-NEW_PERIOD_CAUSE = "payment after lapse starts a new protection period"  # as position.py open_new_period
 
 
 def record_cash_contribution(
@@ -116,7 +115,7 @@ def record_cash_contribution(
     )
     if cash.blocked or choice.amount_idr > cash.room_idr():
         agent, branch = session.get_one(Agent, locked.agent_id), session.get_one(Branch, locked.branch_id)
-        _raise_cash_alert(session, agent, branch, cash, today)
+        raise_cash_alert(session, agent, branch, cash, today)
         session.commit()
         raise _cash_refused(cash, choice.amount_idr)
 
@@ -235,20 +234,18 @@ def cash_payment_of(
     changes: list[StatusChange] = []
     close_period: tuple[int, date | None, str | None] | None = None
     member_values: dict[str, Any] = {}
-    period_id, period_ended_on, period_end_cause = read.period_id, read.period_ended_on, read.period_end_cause
+    period_id: int | None = read.period_id  # the period a lapse would end (None: the new one, written below)
     if position.starts_new_period:  # position.py open_new_period, then refresh_standing on the new period
         if read.period_ended_on is None:
-            period_ended_on = today
-            period_end_cause = read.period_end_cause or f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
-            close_period = (read.period_id, period_ended_on, period_end_cause)
+            ended_cause = read.period_end_cause or f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months"
+            close_period = (read.period_id, today, ended_cause)
         changes.append(StatusChange(status, MemberStatus.ACTIVE, today, NEW_PERIOD_CAUSE))
         status = MemberStatus.ACTIVE
         member_values |= {"first_month": Month.of(today), "period_started_on": today, "status": status}
         settled = {m for m in read.settled if m >= Month.of(today)}
         fresh = position_from(locked.terms, Month.of(today), today, settled, table, holidays, today)
         standing = fresh.standing_after(paid, today)
-        period_id = -1  # the new period (written with the payment)
-        period_ended_on = period_end_cause = None
+        period_id = None
     else:
         standing = position.standing_after(paid, today)
     if standing.paid_through != locked.paid_through:
@@ -257,8 +254,7 @@ def cash_payment_of(
         changes.append(StatusChange(status, standing.status, standing.lapsed_on or today, "payment {payment_id}"))
         member_values["status"] = standing.status
         if standing.status == MemberStatus.LAPSED:
-            if period_id == -1:
-                raise AssertionError("a payment after a lapse cannot lapse the period it opens")
+            assert period_id is not None, "a payment after a lapse cannot lapse the period it opens"
             close_period = (period_id, standing.lapsed_on, f"more than {LAPSE_AFTER_MONTHS} consecutive unpaid months")
     return CashPayment(
         payment_id=read.new_payment_id,

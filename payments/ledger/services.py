@@ -39,6 +39,7 @@ from payments.ledger.receipts import new_verification_code, receipt_link, receip
 # that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
 CASH_ORDER = (Payment.paid_on, Payment.recorded_at, Payment.id)
 MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
+NEW_PERIOD_CAUSE = "payment after lapse starts a new protection period"
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def book_payment(
     lock and commits; the receipt view is built from what is in hand, so nothing is read back after the commit."""
     new_period = position.starts_new_period
     if new_period:
-        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
+        open_new_period(session, member, today, cause=NEW_PERIOD_CAUSE)
     result = allocate(amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
     payment = Payment(
         member_id=member.id,
@@ -245,7 +246,7 @@ def book_payment(
     return payment, _receipt_view(payment, receipt, member, tuple(months), deposited=channel != Channel.CASH)
 
 
-def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
+def raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
     """Tell the branch once a day that an agent is blocked by the cash rules; True if this call raised it."""
     already = session.scalar(
         select(BranchAlert.id).where(
@@ -438,7 +439,7 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
         assert branch is not None
         today = local_today(branch.timezone, now)
         cash = agent_cash(session, agent, today)
-        if cash.blocked and _raise_cash_alert(session, agent, branch, cash, today):
+        if cash.blocked and raise_cash_alert(session, agent, branch, cash, today):
             raised += 1
     session.commit()
     return raised
