@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -68,8 +69,22 @@ def current_period(session: DbSession, member: Member) -> MembershipPeriod:
     return period
 
 
+_DUES_KEPT = 4096  # members share their terms and months: what every request of a day asks, many times over
+_dues_kept: dict[tuple[Any, ...], tuple[RateTable, tuple[MonthDue, ...]]] = {}
+
+
 def _dues(terms: ContributionTerms, first: Month, last: Month, table: RateTable, holidays: set[date]) -> list[MonthDue]:
-    return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+    """The months from ``first`` to ``last`` with their amounts and due dates (kept per table and holidays: the
+    same arguments always give the same months)."""
+    key = (id(table), terms, first, last, frozenset(holidays))
+    kept = _dues_kept.get(key)
+    if kept is not None and kept[0] is table:
+        return list(kept[1])
+    dues = tuple(MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last))
+    if len(_dues_kept) >= _DUES_KEPT:
+        _dues_kept.clear()
+    _dues_kept[key] = (table, dues)
+    return list(dues)
 
 
 HolidaysBetween = Callable[[date, date], set[date]]
