@@ -29,6 +29,14 @@ class AuditEvent(Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def origin() -> tuple[str | None, str | None]:
+    """The address and device (User-Agent) of the request being served, what every audit event records."""
+    if not has_request_context():
+        return None, None
+    ip = request.remote_addr  # behind a proxy, ProxyFix (PROXY_COUNT) makes this the client's address
+    return ip, (request.headers.get("User-Agent") or "")[:255] or None
+
+
 def record(
     session: DbSession,
     action: str,
@@ -38,10 +46,7 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event to the caller's transaction (it commits or rolls back with the change it records)."""
-    ip = device = None
-    if has_request_context():
-        ip = request.remote_addr  # behind a proxy, ProxyFix (PROXY_COUNT) makes this the client's address
-        device = (request.headers.get("User-Agent") or "")[:255] or None
+    ip, device = origin()
     event = AuditEvent(
         action=action,
         entity_type=entity_type,

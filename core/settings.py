@@ -98,6 +98,9 @@ def from_environment() -> dict[str, Any]:
         "DATABASE_RETRY_AFTER_SECONDS": int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", 5)),
         # API bearer tokens live this long (seconds).
         "API_TOKEN_TTL_SECONDS": int(os.environ.get("API_TOKEN_TTL_SECONDS", 12 * 3600)),
+        # A verified API token is kept this long per process (organisation/token_cache.py): a revoked token or a
+        # deactivated user is refused within it by the other processes (at once by the one that made the change).
+        "TOKEN_CACHE_SECONDS": float(os.environ.get("TOKEN_CACHE_SECONDS", 5)),
         "API_TITLE": "iuran",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, request
+from flask import current_app, g, request
 
 from core import logs
 from core.clock import app_now
@@ -43,7 +43,7 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token.")
-            user = user_for_token(db.session, token.strip(), app_now())
+            user = user_for_token(db.session, token.strip(), app_now(), current_app.config["TOKEN_CACHE_SECONDS"])
             if user is None:
                 raise Unauthorized(
                     "The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -13,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from core import audit
 from core.errors import field_error
 from core.extensions import DbSession
+from organisation import token_cache
 from organisation.models import Agent, AgentStatus, ApiToken, Branch, Role, StaffUser, Wadah
 
 # Checked against when the username is unknown, so both failures take the same time.
@@ -76,10 +78,20 @@ def may_log_in() -> ColumnElement[bool]:
     return and_(StaffUser.is_active.is_(True), or_(Agent.id.is_(None), Agent.status == AgentStatus.ACTIVE))
 
 
-def user_for_token(session: DbSession, token: str, now: datetime) -> StaffUser | None:
+def user_for_token(session: DbSession, token: str, now: datetime, cache_seconds: float = 0) -> StaffUser | None:
     """The user a bearer token belongs to, or None if it is unknown, expired or revoked or its user may no
-    longer log in (one query)."""
-    return user_for_credential(session, ApiToken.token_sha256, sha256_hex(token), now)
+    longer log in (one indexed query; none for a token verified in the last ``cache_seconds``: token_cache.py)."""
+    digest = sha256_hex(token)
+    if cache_seconds > 0:
+        user = token_cache.cached_user(session, digest, now)
+        if user is not None:
+            return user
+    asked_at = token_cache.generation()
+    row = session.execute(_live(select(StaffUser, ApiToken.expires_at), ApiToken.token_sha256, digest, now)).first()
+    if row is None:
+        return None
+    token_cache.keep(session, digest, row[0], row[1], cache_seconds, asked_at)
+    return cast(StaffUser, row[0])
 
 
 def user_for_credential(
@@ -87,10 +99,13 @@ def user_for_credential(
 ) -> StaffUser | None:
     """The user of a live credential (an API token, a web session: a row with ``user_id``, ``expires_at`` and
     ``revoked_at``) found by its digest, if that user may still log in (one indexed query)."""
+    return session.scalar(_live(select(StaffUser), digest_column, digest, now))
+
+
+def _live(query: Any, digest_column: InstrumentedAttribute[str], digest: str, now: datetime) -> Any:
     credential = digest_column.class_
-    return session.scalar(
-        select(StaffUser)
-        .join(credential, credential.user_id == StaffUser.id)
+    return (
+        query.join(credential, credential.user_id == StaffUser.id)
         .outerjoin(Agent, Agent.user_id == StaffUser.id)
         .where(
             digest_column == digest,

@@ -61,7 +61,8 @@ from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
 from payments.finance.deposits import record_deposit
-from payments.ledger.services import agent_day, receipt_by_number, record_cash_contribution
+from payments.ledger.contributions import record_cash_contribution
+from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
 
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")

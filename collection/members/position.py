@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
-from collection.members.rates import Payer, RateTable, amount_due
+from collection.members.rates import ContributionTerms, RateTable, amount_due
 from collection.members.services import MemberView, describe_members, holidays_for, load_rate_table, terms_of
 from core.clock import local_today
 from core.extensions import DbSession
@@ -67,11 +69,25 @@ def current_period(session: DbSession, member: Member) -> MembershipPeriod:
     return period
 
 
-def _dues(
-    member: Member, first: Month, last: Month, table: RateTable, holidays: set[date], payer: Payer = Payer.SELF
-) -> list[MonthDue]:
-    terms = terms_of(member, payer)
-    return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+_DUES_KEPT = 4096  # members share their terms and months: what every request of a day asks, many times over
+_dues_kept: dict[tuple[Any, ...], tuple[RateTable, tuple[MonthDue, ...]]] = {}
+
+
+def _dues(terms: ContributionTerms, first: Month, last: Month, table: RateTable, holidays: set[date]) -> list[MonthDue]:
+    """The months from ``first`` to ``last`` with their amounts and due dates (kept per table and holidays: the
+    same arguments always give the same months)."""
+    key = (id(table), terms, first, last, frozenset(holidays))
+    kept = _dues_kept.get(key)
+    if kept is not None and kept[0] is table:
+        return list(kept[1])
+    dues = tuple(MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last))
+    if len(_dues_kept) >= _DUES_KEPT:
+        _dues_kept.clear()
+    _dues_kept[key] = (table, dues)
+    return list(dues)
+
+
+HolidaysBetween = Callable[[date, date], set[date]]
 
 
 def member_position(session: DbSession, member: Member, today: date) -> MemberPosition:
@@ -80,8 +96,6 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
     assert branch is not None
     table = load_rate_table(session)
     period = current_period(session, member)
-    this_month = Month.of(today)
-    horizon = this_month + PAYABLE_AHEAD_MONTHS
     settled = set(
         session.scalars(
             select(PaymentAllocation.month).where(
@@ -91,14 +105,39 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
             )
         )
     )
-    owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
+    return position_from(
+        terms_of(member),
+        period.first_month,
+        period.started_on,
+        settled,
+        table,
+        lambda first, last: holidays_for(session, branch, first, last),
+        today,
+    )
+
+
+def position_from(
+    terms: ContributionTerms,
+    first_month: Month,
+    period_started_on: date,
+    settled: set[Month],
+    table: RateTable,
+    holidays_between: HolidaysBetween,
+    today: date,
+) -> MemberPosition:
+    """The position worked out from rows already read: the period's first month and start, the months settled in
+    it (not reversed), the rate table and the branch's holidays (no query of its own beyond ``holidays_between``)."""
+    settled = {m for m in settled if m >= first_month}
+    this_month = Month.of(today)
+    horizon = this_month + PAYABLE_AHEAD_MONTHS
+    owed_until = max(this_month, first_month, *settled)  # through any months paid ahead
     # one month past what is paid: a member paid through the horizon is next due then
-    holidays = holidays_for(session, branch, period.first_month.first_day(), max(horizon, owed_until + 1).last_day())
-    every_due = _dues(member, period.first_month, max(horizon, owed_until), table, holidays)
-    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period.started_on)
+    holidays = holidays_between(first_month.first_day(), max(horizon, owed_until + 1).last_day())
+    every_due = _dues(terms, first_month, max(horizon, owed_until), table, holidays)
+    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period_started_on)
     lapsed = standing.status == MemberStatus.LAPSED
     if lapsed:
-        open_dues = tuple(_dues(member, this_month, horizon, table, holidays))
+        open_dues = tuple(_dues(terms, this_month, horizon, table, holidays))
     else:
         open_dues = tuple(d for d in every_due if d.month not in settled and d.month <= horizon)
     arrears = 0 if lapsed else standing.months_in_arrears
@@ -118,7 +157,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
             )
         )
     # Paid through the horizon (PAYABLE_AHEAD_MONTHS): nothing can be paid yet, and the next due is past it.
-    next_due = open_dues[0] if open_dues else _dues(member, owed_until + 1, owed_until + 1, table, holidays)[0]
+    next_due = open_dues[0] if open_dues else _dues(terms, owed_until + 1, owed_until + 1, table, holidays)[0]
     return MemberPosition(
         standing=standing,
         starts_new_period=lapsed,
@@ -128,7 +167,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         open_dues=open_dues,
         period_dues=tuple(every_due),
         settled=frozenset(settled),
-        period_started_on=period.started_on,
+        period_started_on=period_started_on,
     )
 
 

@@ -161,7 +161,12 @@ def _load_rate_table(session: DbSession) -> RateTable:
 
 def holidays_for(session: DbSession, branch: Branch, first: date, last: date) -> set[date]:
     """National holidays plus those of the branch's province and regency, between two dates."""
-    regions = ("", branch.province_code, branch.regency_code)
+    return regional_holidays(session, branch.province_code, branch.regency_code, first, last)
+
+
+def regional_holidays(session: DbSession, province_code: str, regency_code: str, first: date, last: date) -> set[date]:
+    """National holidays plus those of a province and a regency, between two dates (cached like the rates)."""
+    regions = ("", province_code, regency_code)
 
     def load() -> frozenset[date]:
         rows = session.scalars(select(Holiday.on).where(Holiday.region_code.in_(regions)))

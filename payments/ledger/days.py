@@ -25,6 +25,11 @@ def ensure_day_open(session: DbSession, agent_id: int, day: date, field_name: st
     status = session.scalar(
         select(DailyBatch.status).where(DailyBatch.agent_id == agent_id, DailyBatch.business_date == day)
     )
+    refuse_locked_day(status, day, field_name)
+
+
+def refuse_locked_day(status: str | None, day: date, field_name: str) -> None:
+    """The day lock's rule on the day's batch status as read after the agent's lock (None: no batch yet)."""
     if status == BatchStatus.APPROVED:
         raise Conflict(
             f"Finance has approved and locked your batch of {day}: record this with today's date.",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+
+from core.months import Month
 
 # Crockford's base32 without I, L, O, U: nothing a member can misread on a phone screen.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -24,6 +26,15 @@ def new_verification_code(randbelow: Callable[[int], int] = secrets.randbelow) -
 def receipt_link(public_base_url: str, verification_code: str) -> str:
     """The public receipt page a member opens from the text: ``https://iuran.example.id/r/7K3QX9PM2A``."""
     return f"{public_base_url.rstrip('/')}/r/{verification_code}"
+
+
+def receipt_text(amount_idr: int, months: Sequence[Month], number: str, code: str, link: str) -> str:
+    """The text a member gets for a payment: the amount, the months it covered, the receipt and where to check it."""
+    covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
+    return (
+        f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
+        + f"Kuitansi {number}, kode {code}. Cek: {link}"
+    )
 
 
 def mask_name(name: str) -> str:

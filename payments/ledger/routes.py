@@ -16,6 +16,7 @@ from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.ledger.alerts import alert_page
+from payments.ledger.contributions import record_cash_contribution
 from payments.ledger.schemas import (
     AlertSchema,
     CashPositionSchema,
@@ -27,7 +28,6 @@ from payments.ledger.services import (
     ReceiptView,
     agent_day,
     receipt_by_number,
-    record_cash_contribution,
     reverse_payment,
 )
 from workers.queues import schedule_outbox_delivery

@@ -9,14 +9,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.exc import IntegrityError
 
 from collection.members.models import Member, PaymentAllocation, VisitItem
-from collection.members.position import MemberPosition, member_position, open_new_period, refresh_standing
+from collection.members.position import MemberPosition, open_new_period, refresh_standing
 from collection.members.services import get_member, holidays_for
 from core import audit
 from core.clock import local_today
-from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
+from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import DbSession
 from core.months import Month
 from core.outbox import queue_message
@@ -24,7 +23,6 @@ from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from organisation.services import agent_of
 from payments.ledger.allocation import Due, allocate
 from payments.ledger.cash import CashPosition, cash_position, is_deposited
-from payments.ledger.days import ensure_day_open
 from payments.ledger.models import (
     BatchStatus,
     BranchAlert,
@@ -35,12 +33,13 @@ from payments.ledger.models import (
     PaymentStatus,
     Receipt,
 )
-from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number
+from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number, receipt_text
 
 # Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
 # that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
 CASH_ORDER = (Payment.paid_on, Payment.recorded_at, Payment.id)
 MAX_BACKDATE_DAYS = 30  # a form queued offline may arrive days late; older cash goes through the branch
+NEW_PERIOD_CAUSE = "payment after lapse starts a new protection period"
 
 
 @dataclass(frozen=True)
@@ -159,83 +158,16 @@ def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -
 def existing_request(session: DbSession, model: type[Payment] | type[Deposit], key: str, digest: str) -> Any:
     found = cast(Payment | Deposit | None, session.scalar(select(model).where(model.idempotency_key == key)))
     if found is not None and found.request_fingerprint != digest:
-        raise Conflict(
-            "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
-            reason="idempotency_key_reused",
-        )
+        raise key_reused()
     return found
 
 
-def record_cash_contribution(
-    session: DbSession,
-    actor: StaffUser,
-    *,
-    member_id: int,
-    months: int | None,
-    amount_idr: int | None,
-    paid_on: date | None,
-    idempotency_key: str,
-    now: datetime,
-    public_base_url: str,
-) -> tuple[ReceiptView, bool]:
-    """Record cash an agent took for a member: allocate it, issue the receipt, text the member (with the link to
-    the receipt at ``public_base_url``, the PUBLIC_BASE_URL setting).
-
-    Returns the receipt and whether it is new. The same key with the same content returns the first
-    receipt however often and however concurrently it arrives; with other content it is a 409.
-    """
-    agent = agent_for(session, actor)
-    digest = fingerprint(member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=agent.id)
-    # Lock the member first: two payments for one member must not take the same months, and a concurrent
-    # twin of this request has either committed (found below) or waits for us.
-    member = get_member(session, actor, member_id, lock=True)
-    existing = existing_request(session, Payment, idempotency_key, digest)
-    if existing is not None:
-        return describe_receipt(session, existing), False
-
-    branch = session.get(Branch, member.branch_id)
-    assert branch is not None
-    today = local_today(branch.timezone, now)
-    paid_on = paid_on or today
-    if paid_on > today:
-        raise field_error("paid_on", f"paid_on {paid_on} is in the future: use the day the cash was received.")
-    if paid_on < today - timedelta(days=MAX_BACKDATE_DAYS):
-        raise field_error("paid_on", f"paid_on is more than {MAX_BACKDATE_DAYS} days ago: the branch records it.")
-
-    ensure_day_open(session, agent.id, paid_on, "paid_on")
-    position = member_position(session, member, today)
-    choice = _choose(position.choices, months, amount_idr)
-    cash = agent_cash(session, agent, today)
-    if cash.blocked or choice.amount_idr > cash.room_idr():
-        _raise_cash_alert(session, agent, branch, cash, today)
-        session.commit()
-        raise _cash_refused(cash, choice.amount_idr)
-
-    try:
-        _, receipt = book_payment(
-            session,
-            member,
-            branch,
-            position,
-            amount_idr=choice.amount_idr,
-            channel=Channel.CASH,
-            paid_on=paid_on,
-            idempotency_key=idempotency_key,
-            fingerprint_=digest,
-            agent_id=agent.id,
-            actor_id=actor.id,
-            today=today,
-            now=now,
-            public_base_url=public_base_url,
-        )
-    except IntegrityError:  # a twin with the same key committed first (the unique key is the guard)
-        session.rollback()
-        existing = existing_request(session, Payment, idempotency_key, digest)
-        if existing is None:
-            raise
-        return describe_receipt(session, existing), False
-    session.commit()
-    return receipt, True
+def key_reused() -> Conflict:
+    """The 409 for an Idempotency-Key that came before with other content."""
+    return Conflict(
+        "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
+        reason="idempotency_key_reused",
+    )
 
 
 def book_payment(
@@ -260,7 +192,7 @@ def book_payment(
     lock and commits; the receipt view is built from what is in hand, so nothing is read back after the commit."""
     new_period = position.starts_new_period
     if new_period:
-        open_new_period(session, member, today, cause="payment after lapse starts a new protection period")
+        open_new_period(session, member, today, cause=NEW_PERIOD_CAUSE)
     result = allocate(amount_idr, [Due(d.month, d.amount_idr) for d in position.open_dues])
     payment = Payment(
         member_id=member.id,
@@ -291,13 +223,11 @@ def book_payment(
     standing = None if new_period else position.standing_after(months, today)
     refresh_standing(session, member, today, cause=f"payment {payment.id}", standing=standing)
     link = receipt_link(public_base_url, receipt.verification_code)
-    covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
     queue_message(
         session,
         "receipt",
         member.phone,
-        f"BPJS Ketenagakerjaan: iuran Rp{amount_idr:,} untuk {covered} diterima. ".replace(",", ".")
-        + f"Kuitansi {receipt.number}, kode {receipt.verification_code}. Cek: {link}",
+        receipt_text(amount_idr, months, receipt.number, receipt.verification_code, link),
         dedupe_key=None,  # a payment is booked once: no savepoint needed to send its receipt once
     )
     audit.record(
@@ -316,36 +246,7 @@ def book_payment(
     return payment, _receipt_view(payment, receipt, member, tuple(months), deposited=channel != Channel.CASH)
 
 
-def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
-    offered = ", ".join(f"{c.months} months = Rp{c.amount_idr:,}".replace(",", ".") for c in choices)
-    if (months is None) == (amount_idr is None):
-        raise DomainError(
-            f"Send either 'months' or 'amount_idr', not both and not neither. This member can pay: {offered}.",
-            errors={"json": {"months": ["give months or amount_idr"]}},
-        )
-    for choice in choices:
-        if choice.months == months or choice.amount_idr == amount_idr:
-            return choice
-    field = "months" if months is not None else "amount_idr"
-    raise field_error(field, f"At the counter this member can pay: {offered}. Partial amounts are not taken.")
-
-
-def _cash_refused(cash: CashPosition, amount_idr: int) -> Conflict:
-    def rp(n: int) -> str:
-        return f"Rp{n:,}".replace(",", ".")
-
-    if cash.overdue:
-        why = f"cash collected on {cash.oldest_undeposited_on} had to be deposited by {cash.deposit_due_by}"
-    else:
-        why = f"you hold {rp(cash.on_hand_idr)}; the limit is {rp(cash.limit_idr)} and this adds {rp(amount_idr)}"
-    return Conflict(
-        f"Deposit your cash before you collect more: {why}. Record the deposit (setoran) with its bank reference.",
-        reason="deposit_required",
-        cash_on_hand_idr=cash.on_hand_idr,
-    )
-
-
-def _raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
+def raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: CashPosition, today: date) -> bool:
     """Tell the branch once a day that an agent is blocked by the cash rules; True if this call raised it."""
     already = session.scalar(
         select(BranchAlert.id).where(
@@ -538,7 +439,7 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
         assert branch is not None
         today = local_today(branch.timezone, now)
         cash = agent_cash(session, agent, today)
-        if cash.blocked and _raise_cash_alert(session, agent, branch, cash, today):
+        if cash.blocked and raise_cash_alert(session, agent, branch, cash, today):
             raised += 1
     session.commit()
     return raised

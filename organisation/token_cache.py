@@ -1,0 +1,84 @@
+"""A verified API token kept for a few seconds per process, so a burst of requests checks it once.
+
+What is kept is the user's row as the token's one indexed query returned it (with the rule that he may still log
+in: an active account, an active Perisai) and the token's expiry. A hit is checked against the expiry on every
+request (a token past ``expires_at`` is refused at once, whatever the cache holds). Anything this process writes
+to a staff account, an agent or a token (an ORM flush, or an ORM UPDATE/DELETE through a session) empties the
+cache at once; a change made by another process (another web worker, a worker job, a command) is seen within
+TOKEN_CACHE_SECONDS at the most (core/settings.py; 0 turns the cache off).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
+
+from core.extensions import DbSession
+from organisation.models import Agent, ApiToken, StaffUser
+
+_WATCHED = (StaffUser, Agent, ApiToken)  # what decides whether a token may be used
+_lock = threading.Lock()
+_entries: dict[tuple[str, str], tuple[float, int, datetime, dict[str, Any]]] = {}
+clock = time.monotonic  # seconds; a test may step it
+_generation = 0  # bumped by every local write to a watched table; an entry of an older generation is stale
+
+
+def cached_user(session: DbSession, digest: str, now: datetime) -> StaffUser | None:
+    """The user of a token verified within the last TOKEN_CACHE_SECONDS, attached to ``session`` without a
+    query; None when nothing valid is kept (the caller asks the database)."""
+    entry = _entries.get((_database(session), digest))
+    if entry is None:
+        return None
+    deadline, asked_at, expires_at, values = entry
+    if deadline <= clock() or asked_at != _generation or expires_at <= now:
+        return None
+    user = StaffUser(**values)
+    make_transient_to_detached(user)
+    return session.merge(user, load=False)
+
+
+def generation() -> int:
+    """Taken before the database is asked: a write in between makes what it answered stale at once."""
+    return _generation
+
+
+def keep(session: DbSession, digest: str, user: StaffUser, expires_at: datetime, seconds: float, asked_at: int) -> None:
+    """Keep a user the database verified (when the cache was at generation ``asked_at``) for ``seconds``."""
+    if seconds <= 0:
+        return
+    values = {attr.key: getattr(user, attr.key) for attr in inspect(StaffUser).column_attrs}
+    with _lock:
+        if len(_entries) > 10_000:  # tokens of a day's staff fit many times; more is a flood: start again
+            _entries.clear()
+        _entries[(_database(session), digest)] = (clock() + seconds, asked_at, expires_at, values)
+
+
+def forget_all() -> None:
+    """Empty the cache (a local write to a staff account, an agent or a token; tests)."""
+    global _generation
+    with _lock:
+        _generation += 1
+        _entries.clear()
+
+
+def _database(session: DbSession) -> str:
+    return str(session.get_bind().engine.url)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: Any) -> None:
+    for instance in (*session.dirty, *session.deleted):  # a new row cannot be behind a token verified before
+        if isinstance(instance, _WATCHED):
+            forget_all()
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_orm_execute(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ in _WATCHED for m in state.all_mappers):
+        forget_all()

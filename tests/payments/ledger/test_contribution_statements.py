@@ -1,0 +1,59 @@
+"""Recording cash is a handful of statements: the token, one locking read, one read after the locks, one write."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event
+
+from core.extensions import db
+from tests.factories import nik_for
+
+# PostgreSQL: the token check, the member and agent FOR UPDATE, the read after the locks, the CTE that writes.
+MOST_STATEMENTS_POSTGRESQL = 4
+# SQLite: the same, with the read after the locks as 5 statements and the write as 6 (payment, allocations,
+# receipt, text, audit event, member).
+MOST_STATEMENTS_SQLITE = 13
+
+
+def statements_of(app: Any, send: Any) -> list[str]:
+    """The SQL statements ``send()`` runs on the app's engine (BEGIN and COMMIT aside)."""
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_one_contribution_is_at_most_four_statements_on_postgresql(pinned_app, client, world, enrol):
+    pinned_app.config["TOKEN_CACHE_SECONDS"] = 0  # the token looked up too (a cached token makes it 3)
+    agent = world["agent"]
+    first, second = enrol(), enrol(nik=nik_for(serial=2))
+
+    def pay(member_id: int) -> Any:
+        headers = agent.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        return client.post("/api/v1/contributions", json={"member_id": member_id, "months": 3}, headers=headers)
+
+    assert pay(first["id"]).status_code == 201  # rates and holidays are cached per process after this one
+    responses: list[Any] = []
+    seen = statements_of(pinned_app, lambda: responses.append(pay(second["id"])))
+
+    assert responses[0].status_code == 201, responses[0].get_json()
+    assert responses[0].get_json()["months_covered"] == ["2026-11", "2026-12", "2027-01"]
+    bound = MOST_STATEMENTS_POSTGRESQL if db_name(pinned_app) == "postgresql" else MOST_STATEMENTS_SQLITE
+    assert len(seen) <= bound, "\n".join(s[:120] for s in seen)
+
+
+def db_name(app: Any) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
