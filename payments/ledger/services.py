@@ -410,16 +410,6 @@ def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, 
     }
 
 
-def branch_alerts(session: DbSession, actor: StaffUser, include_resolved: bool = False) -> list[BranchAlert]:
-    """Alerts for the caller's branch (every branch for an admin), newest first."""
-    query = select(BranchAlert).order_by(BranchAlert.raised_at.desc(), BranchAlert.id.desc())
-    if actor.role != Role.ADMIN:
-        query = query.where(BranchAlert.branch_id == actor.branch_id)
-    if not include_resolved:
-        query = query.where(BranchAlert.resolved_at.is_(None))
-    return list(session.scalars(query.limit(200)))
-
-
 def alert_blocked_agents(session: DbSession, now: datetime) -> int:
     """Alert each branch about its agents who hold cash past the deadline or over the limit (the Lebak case).
 
