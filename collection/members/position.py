@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -78,10 +79,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
     """Standing on ``today`` and the counter's choices: arrears first, then 1, 3, 6 or 12 months."""
     branch = session.get(Branch, member.branch_id)
     assert branch is not None
-    table = load_rate_table(session)
     period = current_period(session, member)
-    this_month = Month.of(today)
-    horizon = this_month + PAYABLE_AHEAD_MONTHS
     settled = set(
         session.scalars(
             select(PaymentAllocation.month).where(
@@ -91,11 +89,35 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
             )
         )
     )
-    owed_until = max(this_month, period.first_month, *settled)  # through any months paid ahead
+    return position_from(
+        member,
+        period.first_month,
+        period.started_on,
+        settled,
+        load_rate_table(session),
+        lambda first, last: holidays_for(session, branch, first, last),
+        today,
+    )
+
+
+def position_from(
+    member: Member,
+    first_month: Month,
+    period_started_on: date,
+    settled: set[Month],
+    table: RateTable,
+    holidays_between: Callable[[date, date], set[date]],
+    today: date,
+) -> MemberPosition:
+    """:func:`member_position` from what it reads: the current period's first month and start, the months settled
+    in it, the rates and the branch's holidays; no query (payments/ledger/bulk.py reads these for a batch)."""
+    this_month = Month.of(today)
+    horizon = this_month + PAYABLE_AHEAD_MONTHS
+    owed_until = max(this_month, first_month, *settled)  # through any months paid ahead
     # one month past what is paid: a member paid through the horizon is next due then
-    holidays = holidays_for(session, branch, period.first_month.first_day(), max(horizon, owed_until + 1).last_day())
-    every_due = _dues(member, period.first_month, max(horizon, owed_until), table, holidays)
-    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period.started_on)
+    holidays = holidays_between(first_month.first_day(), max(horizon, owed_until + 1).last_day())
+    every_due = _dues(member, first_month, max(horizon, owed_until), table, holidays)
+    standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period_started_on)
     lapsed = standing.status == MemberStatus.LAPSED
     if lapsed:
         open_dues = tuple(_dues(member, this_month, horizon, table, holidays))
@@ -128,7 +150,7 @@ def member_position(session: DbSession, member: Member, today: date) -> MemberPo
         open_dues=open_dues,
         period_dues=tuple(every_due),
         settled=frozenset(settled),
-        period_started_on=period.started_on,
+        period_started_on=period_started_on,
     )
 
 

@@ -1,0 +1,183 @@
+"""Stored callbacks applied a batch at a time: read in a handful of statements, decided in Python, written in bulk.
+
+``process_webhook_events`` (services.py) hands each locked batch to :func:`apply_batch`. The batch's members are
+locked in id order, its attempts and debits read after the locks, each event decided by the same rules as the
+one-by-one path (:func:`verdict`, then mandates.apply_event), and what follows written with one statement per
+table: settlements booked by payments/ledger/bulk.py, attempts, debits and events updated by primary key.
+
+What the batch does not apply itself it hands back, to go one by one through the savepoint path: every event of
+a member with more than one event in the batch (the second must see what the first did), failures and refunds
+(retry schedules, visits, the provider asked about a refund) and a lapsed member's payment (a new period).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from core.clock import local_today, utcnow
+from core.extensions import DbSession
+from organisation.models import Branch
+from payments.autodebit.mandates import Effect, EventOutcome, apply_event
+from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
+from payments.autodebit.providers import Provider, ProviderEvent
+from payments.ledger.bulk import Booking, book_payments, bookable, lock_members, positions
+from payments.ledger.models import Channel
+from payments.ledger.services import fingerprint
+
+ONE_BY_ONE = (Effect.FAIL, Effect.REFUND)  # effects the batch leaves to the savepoint path
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an event comes to before anything is written: a final state and note (review, ignored), or an
+    outcome to apply to its attempt."""
+
+    state: str | None = None
+    note: str | None = None
+    provider: Provider | None = None
+    parsed: ProviderEvent | None = None
+    outcome: EventOutcome | None = None
+
+
+def verdict(
+    event: WebhookEvent, attempt_status: str | None, attempt_amount: int | None, providers: Mapping[str, Provider]
+) -> Verdict:
+    """The checks every callback passes before it moves an attempt (both paths use these): a configured provider,
+    a body it understands (else it raises), an order we sent, the amount we charged, a move forward."""
+    provider = providers.get(event.provider)
+    if provider is None:
+        return Verdict("review", f"provider {event.provider} is not configured")
+    parsed = provider.parse(event.raw_body.encode())
+    if attempt_status is None:
+        return Verdict("review", f"unknown order_id {parsed.order_id}")
+    if parsed.amount_idr != attempt_amount:
+        return Verdict("review", f"gross_amount {parsed.amount_idr} but we charged {attempt_amount}")
+    outcome = apply_event(attempt_status, parsed.status)
+    if outcome.effect == Effect.IGNORE:
+        return Verdict("ignored", f"{parsed.provider_status} is not newer than {attempt_status}")
+    if outcome.effect == Effect.REVIEW:
+        return Verdict("review", f"{parsed.provider_status} contradicts {attempt_status}")
+    return Verdict(provider=provider, parsed=parsed, outcome=outcome)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    id: int
+    order_id: str
+    amount_idr: int
+    status: str
+    request_id: int
+    member_id: int
+
+
+def apply_batch(
+    session: DbSession,
+    events: Sequence[WebhookEvent],
+    providers: Mapping[str, Provider],
+    now: datetime,
+    public_base_url: str,
+) -> list[WebhookEvent]:
+    """Apply the batch's events that can be applied together; return the others, in order, for the one-by-one
+    path. Writes nothing for the events returned. The caller holds the events' locks and commits; on any
+    exception it rolls back what this wrote and replays the whole batch one by one."""
+    order_ids = sorted({e.order_id for e in events if e.order_id})
+    members = lock_members(
+        session,
+        select(DebitRequest.member_id)
+        .join(DebitAttempt, DebitAttempt.debit_request_id == DebitRequest.id)
+        .where(DebitAttempt.order_id.in_(order_ids)),
+    )
+    attempts = {
+        row.order_id: _Attempt(*row)
+        for row in session.execute(
+            select(
+                DebitAttempt.id,
+                DebitAttempt.order_id,
+                DebitAttempt.amount_idr,
+                DebitAttempt.status,
+                DebitAttempt.debit_request_id,
+                DebitRequest.member_id,
+            )
+            .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
+            .where(DebitAttempt.order_id.in_(order_ids))
+        )
+    }
+    per_member = Counter(attempts[e.order_id].member_id for e in events if e.order_id in attempts)
+    left: list[WebhookEvent] = []
+    finished: list[dict[str, object]] = []  # event rows: state, note
+    moves: list[tuple[WebhookEvent, _Attempt, ProviderEvent, Effect]] = []
+    for event in events:
+        attempt = attempts.get(event.order_id or "")
+        if attempt is not None and per_member[attempt.member_id] > 1:
+            left.append(event)
+            continue
+        try:
+            status, amount = (attempt.status, attempt.amount_idr) if attempt else (None, None)
+            found = verdict(event, status, amount, providers)
+        except Exception as error:  # as the one-by-one path: the event goes to review, the rest go on
+            finished.append({"id": event.id, "state": "review", "note": f"could not apply: {error}"[:200]})
+            continue
+        if found.state is not None:
+            finished.append({"id": event.id, "state": found.state, "note": found.note})
+        elif found.outcome is None or found.outcome.effect in ONE_BY_ONE:
+            left.append(event)
+        else:
+            assert attempt is not None and found.parsed is not None
+            moves.append((event, attempt, found.parsed, found.outcome.effect))
+
+    branches = {b.id: b for b in session.scalars(select(Branch))}
+    zones = {b.id: b.timezone for b in branches.values()}
+    settling = [members[a.member_id] for _, a, _, effect in moves if effect == Effect.SETTLE]
+    held = positions(session, settling, branches, lambda m: local_today(zones[m.branch_id], now))
+    bookings: list[Booking] = []
+    settled: list[tuple[WebhookEvent, _Attempt, ProviderEvent]] = []
+    attempt_rows: list[dict[str, object]] = []
+    for event, attempt, parsed, effect in moves:
+        member = members[attempt.member_id]
+        if effect == Effect.MARK_PENDING:
+            attempt_rows.append(
+                {"id": attempt.id, "status": "pending", "provider_transaction_id": parsed.transaction_id}
+            )
+            finished.append({"id": event.id, "state": "processed", "note": None})
+            continue
+        today = local_today(zones[member.branch_id], now)
+        booking = Booking(
+            member=member,
+            branch=branches[member.branch_id],
+            position=held[member.id],
+            amount_idr=attempt.amount_idr,
+            channel=Channel.AUTO_DEBIT,
+            paid_on=today,
+            idempotency_key=f"debit:{attempt.order_id}",
+            fingerprint=fingerprint(order_id=attempt.order_id, amount=attempt.amount_idr),
+            agent_id=None,
+            actor_id=None,
+            today=today,
+        )
+        if not bookable(booking):
+            left.append(event)
+            continue
+        bookings.append(booking)
+        settled.append((event, attempt, parsed))
+
+    booked = book_payments(session, bookings, now, public_base_url)
+    request_rows: list[dict[str, object]] = []
+    for (event, attempt, parsed), payment in zip(settled, booked, strict=True):
+        attempt_rows.append({"id": attempt.id, "status": "settled", "provider_transaction_id": parsed.transaction_id})
+        request_rows.append(
+            {"id": attempt.request_id, "status": "settled", "payment_id": payment.payment_id, "next_attempt_on": None}
+        )
+        finished.append({"id": event.id, "state": "processed", "note": None})
+    if attempt_rows:
+        session.execute(update(DebitAttempt), [r | {"updated_at": utcnow()} for r in attempt_rows])
+    if request_rows:
+        session.execute(update(DebitRequest), [r | {"updated_at": utcnow()} for r in request_rows])
+    if finished:
+        session.execute(update(WebhookEvent), [r | {"processed_at": now} for r in finished])
+    left.sort(key=lambda e: e.id)
+    return left

@@ -1,0 +1,240 @@
+"""Booking many payments at once: the members' positions read for a whole batch in a few queries, and the
+payments, allocations, receipts, texts, audit events and standings written with one statement each.
+
+It mirrors payments/ledger/services.py ``book_payment`` (the one-by-one path, which stays the reference): the same
+allocation, receipt number and code, text, audit details and standing. A batch holds each member once, and only
+members whose payment opens no new period (a lapsed member's payment goes one by one: it ends the old period).
+The caller holds the members' locks (:func:`lock_members`) and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+
+from collection.members.arrears import MemberStatus
+from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
+from collection.members.position import MemberPosition, position_from
+from collection.members.services import holidays_for, load_rate_table
+from core.audit import AuditEvent
+from core.clock import utcnow
+from core.extensions import DbSession
+from core.months import Month
+from core.outbox import OutboxMessage
+from organisation.models import Branch
+from payments.ledger.allocation import Due, allocate
+from payments.ledger.models import Channel, Payment, PaymentStatus, Receipt
+from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number
+
+
+class NotBookableInBulk(Exception):
+    """A booking the bulk writer does not make (the caller books it one by one instead)."""
+
+
+def lock_members(session: DbSession, member_ids: Select[Any] | Iterable[int]) -> dict[int, Member]:
+    """Lock the members, in id order (two batches that share members wait for each other, never deadlock), and
+    read them afresh; one statement."""
+    query = (
+        select(Member)
+        .where(Member.id.in_(member_ids if isinstance(member_ids, Select) else list(member_ids)))
+        .order_by(Member.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {member.id: member for member in session.scalars(query)}
+
+
+def positions(
+    session: DbSession, members: Sequence[Member], branches: Mapping[int, Branch], today_of: Callable[[Member], date]
+) -> dict[int, MemberPosition]:
+    """Each member's position on his branch's today: two statements for the batch (the current periods and the
+    months settled), then :func:`position_from` as ``member_position`` computes it."""
+    if not members:
+        return {}
+    ids = [m.id for m in members]
+    current: dict[int, tuple[date, int, Month]] = {}
+    for member_id, period_id, started_on, first_month in session.execute(
+        select(
+            MembershipPeriod.member_id, MembershipPeriod.id, MembershipPeriod.started_on, MembershipPeriod.first_month
+        ).where(MembershipPeriod.member_id.in_(ids))
+    ):
+        best = current.get(member_id)
+        if best is None or (started_on, period_id) > best[:2]:  # the latest period, as current_period orders
+            current[member_id] = (started_on, period_id, first_month)
+    settled: dict[int, set[Month]] = {member_id: set() for member_id in ids}
+    for member_id, month in session.execute(
+        select(PaymentAllocation.member_id, PaymentAllocation.month).where(
+            PaymentAllocation.member_id.in_(ids), ~PaymentAllocation.reversed
+        )
+    ):
+        settled[member_id].add(month)
+    table = load_rate_table(session)
+    result = {}
+    for member in members:
+        if member.id not in current:
+            raise AssertionError(f"member {member.id} has no membership period")
+        started_on, _, first_month = current[member.id]
+        branch = branches[member.branch_id]
+        result[member.id] = position_from(
+            member,
+            first_month,
+            started_on,
+            {m for m in settled[member.id] if m >= first_month},
+            table,
+            lambda first, last, branch=branch: holidays_for(session, branch, first, last),  # type: ignore[misc]
+            today_of(member),
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One payment to book, with what ``book_payment`` takes."""
+
+    member: Member
+    branch: Branch
+    position: MemberPosition
+    amount_idr: int
+    channel: Channel
+    paid_on: date
+    idempotency_key: str
+    fingerprint: str
+    agent_id: int | None
+    actor_id: int | None
+    today: date
+
+
+@dataclass(frozen=True)
+class Booked:
+    payment_id: int
+    receipt_number: str
+    verification_code: str
+    months: tuple[Month, ...]
+
+
+def bookable(booking: Booking) -> bool:
+    """Whether the bulk writer books it: a lapsed member's payment opens a new period, one by one."""
+    return not booking.position.starts_new_period
+
+
+def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime, public_base_url: str) -> list[Booked]:
+    """Put the payments on the ledger as ``book_payment`` does each, in bulk: allocated earliest month first, a
+    receipt each, the member texted, the standing re-derived, the audit log written. Returns what was booked, in
+    the order of ``bookings``. Raises :class:`NotBookableInBulk` (having written nothing) for a member twice or a
+    payment that opens a new period."""
+    members = [b.member.id for b in bookings]
+    if len(set(members)) != len(members):
+        raise NotBookableInBulk("a member appears twice in the batch")
+    for booking in bookings:
+        if not bookable(booking):
+            raise NotBookableInBulk(f"member {booking.member.id}'s payment opens a new period")
+    if not bookings:
+        return []
+    results = [allocate(b.amount_idr, [Due(d.month, d.amount_idr) for d in b.position.open_dues]) for b in bookings]
+    payment_ids = list(
+        session.scalars(
+            insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
+            [
+                {
+                    "member_id": b.member.id,
+                    "channel": str(b.channel),
+                    "amount_idr": b.amount_idr,
+                    "credit_idr": r.credit_idr,
+                    "paid_on": b.paid_on,
+                    "status": str(PaymentStatus.SETTLED),
+                    "agent_id": b.agent_id,
+                    "recorded_by_user_id": b.actor_id,
+                    "idempotency_key": b.idempotency_key,
+                    "request_fingerprint": b.fingerprint,
+                    "recorded_at": now,
+                }
+                for b, r in zip(bookings, results, strict=True)
+            ],
+        )
+    )
+    allocations = [
+        {"payment_id": pid, "member_id": b.member.id, "month": a.month, "amount_idr": a.amount_idr, "reversed": False}
+        for b, r, pid in zip(bookings, results, payment_ids, strict=True)
+        for a in r.allocations
+    ]
+    if allocations:
+        session.execute(insert(PaymentAllocation), allocations)
+    booked = [
+        Booked(pid, receipt_number(b.branch.code, b.today, pid), new_verification_code(), r.months)
+        for b, r, pid in zip(bookings, results, payment_ids, strict=True)
+    ]
+    session.execute(
+        insert(Receipt),
+        [
+            {
+                "payment_id": k.payment_id,
+                "number": k.receipt_number,
+                "verification_code": k.verification_code,
+                "issued_at": now,
+            }
+            for k in booked
+        ],
+    )
+    changes, texts, audits = [], [], []
+    for b, k in zip(bookings, booked, strict=True):
+        member, months = b.member, k.months
+        standing = b.position.standing_after(months, b.today)
+        if standing.status == MemberStatus.LAPSED and member.status != MemberStatus.LAPSED:
+            raise NotBookableInBulk(f"member {member.id} would lapse on a payment")  # never: paying lapses nobody
+        member.paid_through = standing.paid_through  # the session flushes the members' changes in one executemany
+        if standing.status != member.status:
+            changes.append(
+                {
+                    "member_id": member.id,
+                    "from_status": member.status,
+                    "to_status": standing.status,
+                    "changed_on": standing.lapsed_on or b.today,
+                    "cause": f"payment {k.payment_id}",
+                    "recorded_at": utcnow(),
+                }
+            )
+            member.status = standing.status
+        if member.phone:
+            link = receipt_link(public_base_url, k.verification_code)
+            covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
+            texts.append(
+                {
+                    "kind": "receipt",
+                    "recipient": member.phone,
+                    "body": f"BPJS Ketenagakerjaan: iuran Rp{b.amount_idr:,} untuk {covered} diterima. ".replace(
+                        ",", "."
+                    )
+                    + f"Kuitansi {k.receipt_number}, kode {k.verification_code}. Cek: {link}",
+                    "dedupe_key": None,
+                    "created_at": utcnow(),
+                    "attempts": 0,
+                }
+            )
+        audits.append(
+            {
+                "at": utcnow(),
+                "action": "contribution.recorded",
+                "entity_type": "payment",
+                "entity_id": str(k.payment_id),
+                "actor_user_id": b.actor_id,
+                "ip": None,
+                "device": None,
+                "details": {
+                    "member_id": member.id,
+                    "channel": str(b.channel),
+                    "amount_idr": b.amount_idr,
+                    "months": [str(m) for m in months],
+                    "receipt": k.receipt_number,
+                },
+            }
+        )
+    if changes:
+        session.execute(insert(MemberStatusChange), changes)
+    if texts:
+        session.execute(insert(OutboxMessage), texts)
+    session.execute(insert(AuditEvent), audits)
+    return booked
