@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from collection.members.models import Member
 from core.clock import local_today, utcnow
 from core.extensions import DbSession
 from organisation.models import Branch
@@ -75,23 +76,32 @@ class _Attempt:
     member_id: int
 
 
-def apply_batch(
-    session: DbSession,
-    events: Sequence[WebhookEvent],
-    providers: Mapping[str, Provider],
-    now: datetime,
-    public_base_url: str,
-) -> list[WebhookEvent]:
-    """Apply the batch's events that can be applied together; return the others, in order, for the one-by-one
-    path. Writes nothing for the events returned. The caller holds the events' locks and commits; on any
-    exception it rolls back what this wrote and replays the whole batch one by one."""
+def lock_batch(session: DbSession, events: Sequence[WebhookEvent]) -> dict[int, Member]:
+    """Lock the members the batch's orders belong to, in id order (workers whose batches share members wait for
+    each other, never deadlock). Taken before the bulk path's savepoint, so a replay still holds them."""
     order_ids = sorted({e.order_id for e in events if e.order_id})
-    members = lock_members(
+    return lock_members(
         session,
         select(DebitRequest.member_id)
         .join(DebitAttempt, DebitAttempt.debit_request_id == DebitRequest.id)
         .where(DebitAttempt.order_id.in_(order_ids)),
     )
+
+
+def apply_batch(
+    session: DbSession,
+    events: Sequence[WebhookEvent],
+    members: Mapping[int, Member],
+    providers: Mapping[str, Provider],
+    now: datetime,
+    public_base_url: str,
+) -> list[WebhookEvent]:
+    """Apply the batch's events that can be applied together; return the others, in order, for the one-by-one
+    path. Writes nothing for the events returned. The caller holds the events' and the members' locks
+    (:func:`lock_batch`) and commits; on any exception it rolls back what this wrote and replays the whole batch
+    one by one. The attempts are read here, after the members' locks: another worker's settlement of the same
+    order has committed by then."""
+    order_ids = sorted({e.order_id for e in events if e.order_id})
     attempts = {
         row.order_id: _Attempt(*row)
         for row in session.execute(

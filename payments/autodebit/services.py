@@ -24,7 +24,7 @@ from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
-from payments.autodebit.batches import apply_batch, verdict
+from payments.autodebit.batches import apply_batch, lock_batch, verdict
 from payments.autodebit.mandates import (
     LIVE_STATUSES,
     Effect,
@@ -409,9 +409,10 @@ def process_webhook_events(
             return handled
         left = events
         if bulk:
+            members = lock_batch(session, events)
             try:
                 with session.begin_nested():
-                    left = apply_batch(session, events, providers, now, public_base_url)
+                    left = apply_batch(session, events, members, providers, now, public_base_url)
             except Exception as error:  # roll the batch back and replay it event by event
                 log.warning("a batch of %d callbacks failed in bulk, replaying one by one: %s", len(events), error)
                 left = events

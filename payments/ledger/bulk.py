@@ -134,10 +134,15 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
             raise NotBookableInBulk(f"member {booking.member.id}'s payment opens a new period")
     if not bookings:
         return []
+    if len({b.idempotency_key for b in bookings}) != len(bookings):
+        raise NotBookableInBulk("two payments of the batch share an idempotency key")
     results = [allocate(b.amount_idr, [Due(d.month, d.amount_idr) for d in b.position.open_dues]) for b in bookings]
-    payment_ids = list(
-        session.scalars(
-            insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
+    # Returned rows are matched by their unique key: asking for them in parameter order makes SQLite insert one
+    # row per statement.
+    ids_by_key = {
+        str(key): payment_id
+        for key, payment_id in session.execute(
+            insert(Payment).returning(Payment.idempotency_key, Payment.id),
             [
                 {
                     "member_id": b.member.id,
@@ -155,7 +160,8 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
                 for b, r in zip(bookings, results, strict=True)
             ],
         )
-    )
+    }
+    payment_ids = [ids_by_key[b.idempotency_key] for b in bookings]
     allocations = [
         {"payment_id": pid, "member_id": b.member.id, "month": a.month, "amount_idr": a.amount_idr, "reversed": False}
         for b, r, pid in zip(bookings, results, payment_ids, strict=True)
