@@ -11,7 +11,7 @@ from sqlalchemy import select
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
-from collection.members.rates import Payer, RateTable, amount_due
+from collection.members.rates import ContributionTerms, Payer, RateTable, amount_due
 from collection.members.services import MemberView, describe_members, holidays_for, load_rate_table, terms_of
 from core.clock import local_today
 from core.extensions import DbSession
@@ -52,6 +52,8 @@ class MemberPosition:
         return standing_on(dues, settled, today, self.period_started_on)
 
 
+# The dues of a run of months for members on the same terms, holidays the same: (terms, first, last, holidays).
+DuesMemo = dict[tuple[ContributionTerms, Month, Month, frozenset[date]], list[MonthDue]]
 COUNTER_MONTHS = (1, 3, 6, 12)  # what agents offer (domain.md §3); in arrears, the arrears come first
 PAYABLE_AHEAD_MONTHS = 24  # how far ahead of the current month a payment may reach
 
@@ -69,10 +71,21 @@ def current_period(session: DbSession, member: Member) -> MembershipPeriod:
 
 
 def _dues(
-    member: Member, first: Month, last: Month, table: RateTable, holidays: set[date], payer: Payer = Payer.SELF
+    member: Member,
+    first: Month,
+    last: Month,
+    table: RateTable,
+    holidays: set[date],
+    payer: Payer = Payer.SELF,
+    memo: DuesMemo | None = None,
 ) -> list[MonthDue]:
     terms = terms_of(member, payer)
-    return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+    if memo is None:
+        return [MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays)) for m in first.until(last)]
+    key = (terms, first, last, frozenset(holidays))
+    if key not in memo:  # MonthDue is frozen and no caller changes the list: members on the same terms share it
+        memo[key] = _dues(member, first, last, table, holidays, payer)
+    return memo[key]
 
 
 def member_position(session: DbSession, member: Member, today: date) -> MemberPosition:
@@ -108,19 +121,21 @@ def position_from(
     table: RateTable,
     holidays_between: Callable[[date, date], set[date]],
     today: date,
+    memo: DuesMemo | None = None,
 ) -> MemberPosition:
     """:func:`member_position` from what it reads: the current period's first month and start, the months settled
-    in it, the rates and the branch's holidays; no query (payments/ledger/bulk.py reads these for a batch)."""
+    in it, the rates and the branch's holidays; no query (payments/ledger/bulk.py reads these for a batch). ``memo``
+    keeps the months' dues for members on the same terms (one dict for a batch of members)."""
     this_month = Month.of(today)
     horizon = this_month + PAYABLE_AHEAD_MONTHS
     owed_until = max(this_month, first_month, *settled)  # through any months paid ahead
     # one month past what is paid: a member paid through the horizon is next due then
     holidays = holidays_between(first_month.first_day(), max(horizon, owed_until + 1).last_day())
-    every_due = _dues(member, first_month, max(horizon, owed_until), table, holidays)
+    every_due = _dues(member, first_month, max(horizon, owed_until), table, holidays, memo=memo)
     standing = standing_on([d for d in every_due if d.month <= owed_until], settled, today, period_started_on)
     lapsed = standing.status == MemberStatus.LAPSED
     if lapsed:
-        open_dues = tuple(_dues(member, this_month, horizon, table, holidays))
+        open_dues = tuple(_dues(member, this_month, horizon, table, holidays, memo=memo))
     else:
         open_dues = tuple(d for d in every_due if d.month not in settled and d.month <= horizon)
     arrears = 0 if lapsed else standing.months_in_arrears
@@ -140,7 +155,9 @@ def position_from(
             )
         )
     # Paid through the horizon (PAYABLE_AHEAD_MONTHS): nothing can be paid yet, and the next due is past it.
-    next_due = open_dues[0] if open_dues else _dues(member, owed_until + 1, owed_until + 1, table, holidays)[0]
+    next_due = (
+        open_dues[0] if open_dues else _dues(member, owed_until + 1, owed_until + 1, table, holidays, memo=memo)[0]
+    )
     return MemberPosition(
         standing=standing,
         starts_new_period=lapsed,

@@ -26,7 +26,7 @@ from organisation.models import Branch
 from payments.autodebit.mandates import Effect, EventOutcome, apply_event
 from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
 from payments.autodebit.providers import Provider, ProviderEvent
-from payments.ledger.bulk import Booking, book_payments, bookable, lock_members, positions
+from payments.ledger.bulk import Booking, among, book_payments, bookable, lock_members, positions
 from payments.ledger.models import Channel
 from payments.ledger.services import fingerprint
 
@@ -84,7 +84,7 @@ def lock_batch(session: DbSession, events: Sequence[WebhookEvent]) -> dict[int, 
         session,
         select(DebitRequest.member_id)
         .join(DebitAttempt, DebitAttempt.debit_request_id == DebitRequest.id)
-        .where(DebitAttempt.order_id.in_(order_ids)),
+        .where(among(session, DebitAttempt.order_id, order_ids)),
     )
 
 
@@ -114,7 +114,7 @@ def apply_batch(
                 DebitRequest.member_id,
             )
             .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
-            .where(DebitAttempt.order_id.in_(order_ids))
+            .where(among(session, DebitAttempt.order_id, order_ids))
         )
     }
     per_member = Counter(attempts[e.order_id].member_id for e in events if e.order_id in attempts)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import ARRAY, ColumnElement, Select, Table, any_, bindparam, insert, select, update
 
 from collection.members.arrears import MemberStatus
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
-from collection.members.position import MemberPosition, position_from
+from collection.members.position import DuesMemo, MemberPosition, position_from
 from collection.members.services import holidays_for, load_rate_table
 from core.audit import AuditEvent
 from core.clock import utcnow
@@ -31,6 +31,18 @@ from payments.ledger.models import Channel, Payment, PaymentStatus, Receipt
 from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number
 
 
+def among(session: DbSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, so a batch's statement is short
+    and its text the same for every batch (an IN of 500 parameters is a new statement text psycopg parses anew)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(bindparam(None, values, type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
+
+
+MEMBERS = cast(Table, Member.__table__)
+
+
 class NotBookableInBulk(Exception):
     """A booking the bulk writer does not make (the caller books it one by one instead)."""
 
@@ -40,7 +52,7 @@ def lock_members(session: DbSession, member_ids: Select[Any] | Iterable[int]) ->
     read them afresh; one statement."""
     query = (
         select(Member)
-        .where(Member.id.in_(member_ids if isinstance(member_ids, Select) else list(member_ids)))
+        .where(Member.id.in_(member_ids) if isinstance(member_ids, Select) else among(session, Member.id, member_ids))
         .order_by(Member.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -60,7 +72,7 @@ def positions(
     for member_id, period_id, started_on, first_month in session.execute(
         select(
             MembershipPeriod.member_id, MembershipPeriod.id, MembershipPeriod.started_on, MembershipPeriod.first_month
-        ).where(MembershipPeriod.member_id.in_(ids))
+        ).where(among(session, MembershipPeriod.member_id, ids))
     ):
         best = current.get(member_id)
         if best is None or (started_on, period_id) > best[:2]:  # the latest period, as current_period orders
@@ -68,11 +80,12 @@ def positions(
     settled: dict[int, set[Month]] = {member_id: set() for member_id in ids}
     for member_id, month in session.execute(
         select(PaymentAllocation.member_id, PaymentAllocation.month).where(
-            PaymentAllocation.member_id.in_(ids), ~PaymentAllocation.reversed
+            among(session, PaymentAllocation.member_id, ids), ~PaymentAllocation.reversed
         )
     ):
         settled[member_id].add(month)
     table = load_rate_table(session)
+    memo: DuesMemo = {}
     result = {}
     for member in members:
         if member.id not in current:
@@ -87,6 +100,7 @@ def positions(
             table,
             lambda first, last, branch=branch: holidays_for(session, branch, first, last),  # type: ignore[misc]
             today_of(member),
+            memo,
         )
     return result
 
@@ -137,28 +151,33 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
     if len({b.idempotency_key for b in bookings}) != len(bookings):
         raise NotBookableInBulk("two payments of the batch share an idempotency key")
     results = [allocate(b.amount_idr, [Due(d.month, d.amount_idr) for d in b.position.open_dues]) for b in bookings]
-    # Returned rows are matched by their unique key: asking for them in parameter order makes SQLite insert one
-    # row per statement.
+    # Many rows, no RETURNING (psycopg sends one short statement down a pipeline; a multi-row INSERT ... RETURNING is
+    # a statement text as long as the batch), then the ids by their unique keys.
+    session.execute(
+        insert(Payment),
+        [
+            {
+                "member_id": b.member.id,
+                "channel": str(b.channel),
+                "amount_idr": b.amount_idr,
+                "credit_idr": r.credit_idr,
+                "paid_on": b.paid_on,
+                "status": str(PaymentStatus.SETTLED),
+                "agent_id": b.agent_id,
+                "recorded_by_user_id": b.actor_id,
+                "idempotency_key": b.idempotency_key,
+                "request_fingerprint": b.fingerprint,
+                "recorded_at": now,
+            }
+            for b, r in zip(bookings, results, strict=True)
+        ],
+    )
     ids_by_key = {
         str(key): payment_id
         for key, payment_id in session.execute(
-            insert(Payment).returning(Payment.idempotency_key, Payment.id),
-            [
-                {
-                    "member_id": b.member.id,
-                    "channel": str(b.channel),
-                    "amount_idr": b.amount_idr,
-                    "credit_idr": r.credit_idr,
-                    "paid_on": b.paid_on,
-                    "status": str(PaymentStatus.SETTLED),
-                    "agent_id": b.agent_id,
-                    "recorded_by_user_id": b.actor_id,
-                    "idempotency_key": b.idempotency_key,
-                    "request_fingerprint": b.fingerprint,
-                    "recorded_at": now,
-                }
-                for b, r in zip(bookings, results, strict=True)
-            ],
+            select(Payment.idempotency_key, Payment.id).where(
+                among(session, Payment.idempotency_key, [b.idempotency_key for b in bookings])
+            )
         )
     }
     payment_ids = [ids_by_key[b.idempotency_key] for b in bookings]
@@ -185,13 +204,15 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
             for k in booked
         ],
     )
-    changes, texts, audits = [], [], []
+    changes, texts, audits, standings = [], [], [], []
     for b, k in zip(bookings, booked, strict=True):
         member, months = b.member, k.months
         standing = b.position.standing_after(months, b.today)
         if standing.status == MemberStatus.LAPSED and member.status != MemberStatus.LAPSED:
             raise NotBookableInBulk(f"member {member.id} would lapse on a payment")  # never: paying lapses nobody
-        member.paid_through = standing.paid_through  # the session flushes the members' changes in one executemany
+        standings.append(
+            {"id": member.id, "paid_through": standing.paid_through, "status": standing.status, "updated_at": utcnow()}
+        )
         if standing.status != member.status:
             changes.append(
                 {
@@ -203,7 +224,6 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
                     "recorded_at": utcnow(),
                 }
             )
-            member.status = standing.status
         if member.phone:
             link = receipt_link(public_base_url, k.verification_code)
             covered = "-" if not months else f"{months[0]}" if len(months) == 1 else f"{months[0]} s.d. {months[-1]}"
@@ -238,6 +258,11 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
                 },
             }
         )
+    # By primary key, as plain rows: the Member objects are left as read (the caller commits, which expires them).
+    session.execute(
+        update(MEMBERS).where(MEMBERS.c.id == bindparam("member")),
+        [{"member": row.pop("id")} | row for row in standings],
+    )
     if changes:
         session.execute(insert(MemberStatusChange), changes)
     if texts:
