@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from collection.members.models import Member
 from core.clock import local_today, utcnow
@@ -26,7 +26,7 @@ from organisation.models import Branch
 from payments.autodebit.mandates import Effect, EventOutcome, apply_event
 from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
 from payments.autodebit.providers import Provider, ProviderEvent
-from payments.ledger.bulk import Booking, among, book_payments, bookable, lock_members, positions
+from payments.ledger.bulk import Booking, among, book_payments, bookable, lock_members, positions, update_rows
 from payments.ledger.models import Channel
 from payments.ledger.services import fingerprint
 
@@ -183,11 +183,8 @@ def apply_batch(
             {"id": attempt.request_id, "status": "settled", "payment_id": payment.payment_id, "next_attempt_on": None}
         )
         finished.append({"id": event.id, "state": "processed", "note": None})
-    if attempt_rows:
-        session.execute(update(DebitAttempt), [r | {"updated_at": utcnow()} for r in attempt_rows])
-    if request_rows:
-        session.execute(update(DebitRequest), [r | {"updated_at": utcnow()} for r in request_rows])
-    if finished:
-        session.execute(update(WebhookEvent), [r | {"processed_at": now} for r in finished])
+    update_rows(session, DebitAttempt, [r | {"updated_at": utcnow()} for r in attempt_rows])
+    update_rows(session, DebitRequest, [r | {"updated_at": utcnow()} for r in request_rows])
+    update_rows(session, WebhookEvent, [r | {"processed_at": now} for r in finished])
     left.sort(key=lambda e: e.id)
     return left

@@ -9,12 +9,13 @@ The caller holds the members' locks (:func:`lock_members`) and commits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, Select, Table, any_, bindparam, insert, select, update
+from sqlalchemy import ARRAY, JSON, ColumnElement, Select, Table, any_, bindparam, insert, select, text, update
 
 from collection.members.arrears import MemberStatus
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
@@ -40,7 +41,65 @@ def among(session: DbSession, column: Any, values: Iterable[Any]) -> ColumnEleme
     return cast(ColumnElement[bool], column.in_(values))
 
 
-MEMBERS = cast(Table, Member.__table__)
+def insert_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) in one statement: on PostgreSQL ``INSERT ... SELECT FROM unnest(...)``
+    with one array a column, elsewhere an executemany."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    arrays, params = _arrays(session, table, names, rows)
+    session.execute(
+        text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({', '.join(arrays)})"), params
+    )
+
+
+def update_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update rows by ``id`` (dicts with the same keys, ``id`` among them) in one statement: on PostgreSQL
+    ``UPDATE ... FROM unnest(...)``, elsewhere an executemany."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    names = [n for n in rows[0] if n != "id"]
+    if session.get_bind().dialect.name != "postgresql":
+        statement = update(table).where(table.c.id == bindparam("row_id"))
+        session.execute(
+            statement.values({n: bindparam(f"v_{n}") for n in names}),
+            [{"row_id": r["id"]} | {f"v_{n}": r[n] for n in names} for r in rows],
+        )
+        return
+    arrays, params = _arrays(session, table, ["id", *names], rows)
+    sets = ", ".join(f"{n} = v.{n}" for n in names)
+    session.execute(
+        text(
+            f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(arrays)}) AS v(id, {', '.join(names)}) "
+            f"WHERE {table.name}.id = v.id"
+        ),
+        params,
+    )
+
+
+def _arrays(
+    session: DbSession, table: Table, names: list[str], rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], dict[str, list[Any]]]:
+    """Each column's values as one array parameter, cast to the column's type, through its bind processing."""
+    dialect = session.get_bind().dialect
+    arrays, params = [], {}
+    for index, name in enumerate(names):
+        column = table.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+        else:
+            process = column.type.bind_processor(dialect)
+            if process is not None:
+                values = [process(v) for v in values]
+        params[f"a{index}"] = values
+        arrays.append(f"CAST(:a{index} AS {column.type.compile(dialect=dialect)}[])")
+    return arrays, params
 
 
 class NotBookableInBulk(Exception):
@@ -86,6 +145,7 @@ def positions(
         settled[member_id].add(month)
     table = load_rate_table(session)
     memo: DuesMemo = {}
+    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}  # each branch's
     result = {}
     for member in members:
         if member.id not in current:
@@ -98,7 +158,7 @@ def positions(
             started_on,
             {m for m in settled[member.id] if m >= first_month},
             table,
-            lambda first, last, branch=branch: holidays_for(session, branch, first, last),  # type: ignore[misc]
+            lambda first, last, every=holidays[branch.id]: {d for d in every if first <= d <= last},  # type: ignore[misc]
             today_of(member),
             memo,
         )
@@ -153,8 +213,9 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
     results = [allocate(b.amount_idr, [Due(d.month, d.amount_idr) for d in b.position.open_dues]) for b in bookings]
     # Many rows, no RETURNING (psycopg sends one short statement down a pipeline; a multi-row INSERT ... RETURNING is
     # a statement text as long as the batch), then the ids by their unique keys.
-    session.execute(
-        insert(Payment),
+    insert_rows(
+        session,
+        Payment,
         [
             {
                 "member_id": b.member.id,
@@ -187,13 +248,14 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
         for a in r.allocations
     ]
     if allocations:
-        session.execute(insert(PaymentAllocation), allocations)
+        insert_rows(session, PaymentAllocation, allocations)
     booked = [
         Booked(pid, receipt_number(b.branch.code, b.today, pid), new_verification_code(), r.months)
         for b, r, pid in zip(bookings, results, payment_ids, strict=True)
     ]
-    session.execute(
-        insert(Receipt),
+    insert_rows(
+        session,
+        Receipt,
         [
             {
                 "payment_id": k.payment_id,
@@ -258,14 +320,10 @@ def book_payments(session: DbSession, bookings: Sequence[Booking], now: datetime
                 },
             }
         )
-    # By primary key, as plain rows: the Member objects are left as read (the caller commits, which expires them).
-    session.execute(
-        update(MEMBERS).where(MEMBERS.c.id == bindparam("member")),
-        [{"member": row.pop("id")} | row for row in standings],
-    )
+    update_rows(session, Member, standings)  # the Member objects stay as read (the caller commits: they expire)
     if changes:
-        session.execute(insert(MemberStatusChange), changes)
+        insert_rows(session, MemberStatusChange, changes)
     if texts:
-        session.execute(insert(OutboxMessage), texts)
-    session.execute(insert(AuditEvent), audits)
+        insert_rows(session, OutboxMessage, texts)
+    insert_rows(session, AuditEvent, audits)
     return booked
