@@ -52,8 +52,10 @@ def insert_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str
         return
     names = list(rows[0])
     arrays, params = _arrays(session, table, names, rows)
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
     session.execute(
-        text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({', '.join(arrays)})"), params
+        text(f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(arrays)})"), params
     )
 
 
@@ -72,12 +74,12 @@ def update_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str
         )
         return
     arrays, params = _arrays(session, table, ["id", *names], rows)
-    sets = ", ".join(f"{n} = v.{n}" for n in names)
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    sets = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names)
+    columns = ", ".join(quote(n) for n in names)
+    name = quote(table.name)
     session.execute(
-        text(
-            f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(arrays)}) AS v(id, {', '.join(names)}) "
-            f"WHERE {table.name}.id = v.id"
-        ),
+        text(f"UPDATE {name} SET {sets} FROM unnest({', '.join(arrays)}) AS v(id, {columns}) WHERE {name}.id = v.id"),
         params,
     )
 

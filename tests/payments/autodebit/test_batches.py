@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, func, insert, select, update
 
 from collection.members.models import Member, MembershipPeriod
+from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import OutboxMessage
 from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
@@ -90,14 +91,26 @@ def outcome(app: Any, orders: dict[str, str]) -> dict[str, Any]:
         events = db.session.scalars(select(WebhookEvent).where(WebhookEvent.order_id.in_(orders))).all()
         attempts = db.session.scalars(select(DebitAttempt).where(DebitAttempt.order_id.in_(orders))).all()
         requests = {a.order_id: db.session.get(DebitRequest, a.debit_request_id) for a in attempts}
-        payments = {
-            orders[key.removeprefix("debit:")]: (channel, amount, status)
-            for key, channel, amount, status in db.session.execute(
-                select(Payment.idempotency_key, Payment.channel, Payment.amount_idr, Payment.status).where(
-                    Payment.idempotency_key.in_([f"debit:{o}" for o in orders])
-                )
+        rows = db.session.execute(
+            select(Payment.id, Payment.idempotency_key, Payment.channel, Payment.amount_idr, Payment.status).where(
+                Payment.idempotency_key.in_([f"debit:{o}" for o in orders])
             )
+        ).all()
+        payments = {
+            orders[key.removeprefix("debit:")]: (channel, amount, status) for _, key, channel, amount, status in rows
         }
+        role_of_payment = {str(pid): orders[key.removeprefix("debit:")] for pid, key, *_ in rows}
+        audits = sorted(
+            (
+                role_of_payment[a.entity_id],
+                a.action,
+                a.actor_user_id,
+                a.ip,
+                {**a.details, "member_id": 0, "receipt": "#"},
+            )
+            for a in db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id.in_(role_of_payment)))
+            if a.entity_type == "payment"
+        )
         member_of = {a.order_id: requests[a.order_id].member_id for a in attempts}
         members = {
             orders[o]: (m.status, str(m.paid_through))
@@ -116,6 +129,7 @@ def outcome(app: Any, orders: dict[str, str]) -> dict[str, Any]:
                 (orders[o], r.status, r.next_attempt_on, r.payment_id is not None) for o, r in requests.items()
             ),
             "payments": payments,
+            "audit": audits,
             "members": members,
             "texts": texts,
         }
@@ -168,6 +182,9 @@ def test_a_mixed_batch_in_bulk_ends_exactly_as_one_by_one(pinned_app, client, me
             f"{pinned_app.config['PUBLIC_BASE_URL']}#",
         )
     ] * 5
+    assert [(role, action) for role, action, *_ in got["audit"]] == [
+        (r, "contribution.recorded") for r in sorted(got["payments"])
+    ]
     assert ("pending", "pending", "trx-pending") in got["attempts"] and ("failed", "failed", "trx-failed") in got[
         "attempts"
     ]
