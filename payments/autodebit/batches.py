@@ -15,22 +15,37 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from collection.members.models import Member
+from collection.members.due_dates import due_date
+from collection.members.models import Member, VisitItem
+from collection.members.services import holidays_for
 from core.clock import local_today, utcnow
 from core.extensions import DbSession
+from core.months import Month
+from core.outbox import OutboxMessage
 from organisation.models import Branch
-from payments.autodebit.mandates import Effect, EventOutcome, apply_event
+from payments.autodebit.mandates import Effect, EventOutcome, apply_event, next_retry_on
 from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
 from payments.autodebit.providers import Provider, ProviderEvent
-from payments.ledger.bulk import Booking, among, book_payments, bookable, lock_members, positions, update_rows
+from payments.ledger.bulk import (
+    Booking,
+    among,
+    book_payments,
+    bookable,
+    insert_rows,
+    lock_members,
+    positions,
+    update_rows,
+)
 from payments.ledger.models import Channel
 from payments.ledger.services import fingerprint
 
-ONE_BY_ONE = (Effect.FAIL, Effect.REFUND)  # effects the batch leaves to the savepoint path
+ONE_BY_ONE = (Effect.REFUND,)  # effects the batch leaves to the savepoint path (the provider is asked)
+LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
+REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,8 @@ class _Attempt:
     status: str
     request_id: int
     member_id: int
+    request_attempts: int
+    first_month: Month
 
 
 def lock_batch(session: DbSession, events: Sequence[WebhookEvent]) -> dict[int, Member]:
@@ -112,6 +129,8 @@ def apply_batch(
                 DebitAttempt.status,
                 DebitAttempt.debit_request_id,
                 DebitRequest.member_id,
+                DebitRequest.attempts,
+                DebitRequest.first_month,
             )
             .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
             .where(among(session, DebitAttempt.order_id, order_ids))
@@ -146,6 +165,10 @@ def apply_batch(
     held = positions(session, settling, branches, lambda m: local_today(zones[m.branch_id], now))
     bookings: list[Booking] = []
     settled: list[tuple[WebhookEvent, _Attempt, ProviderEvent]] = []
+    failures: list[tuple[WebhookEvent, _Attempt, ProviderEvent, Member]] = []
+    visits: list[dict[str, object]] = []
+    texts: list[dict[str, object]] = []
+    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}
     attempt_rows: list[dict[str, object]] = []
     for event, attempt, parsed, effect in moves:
         member = members[attempt.member_id]
@@ -154,6 +177,9 @@ def apply_batch(
                 {"id": attempt.id, "status": "pending", "provider_transaction_id": parsed.transaction_id}
             )
             finished.append({"id": event.id, "state": "processed", "note": None})
+            continue
+        if effect == Effect.FAIL:
+            failures.append((event, attempt, parsed, member))
             continue
         today = local_today(zones[member.branch_id], now)
         booking = Booking(
@@ -177,6 +203,43 @@ def apply_batch(
 
     booked = book_payments(session, bookings, now, public_base_url)
     request_rows: list[dict[str, object]] = []
+    for event, attempt, parsed, member in failures:
+        reason = parsed.reason or "failed"
+        attempt_rows.append(
+            {"id": attempt.id, "status": "failed", "provider_transaction_id": parsed.transaction_id}
+            | {"failure_reason": reason[:80]}
+        )
+        request_rows.append(_failed(attempt, member, reason, local_today(zones[member.branch_id], now), holidays))
+        finished.append({"id": event.id, "state": "processed", "note": None})
+        if request_rows[-1]["status"] == "failed":
+            visits.append(
+                {
+                    "member_id": member.id,
+                    "branch_id": member.branch_id,
+                    "agent_id": member.agent_id,
+                    "reason": "debit_failed",
+                    "source_id": attempt.request_id,
+                    "note": (
+                        f"auto-debit for {attempt.first_month} failed ({reason}) after {attempt.request_attempts} tries"
+                    )[:200],
+                    "created_at": utcnow(),
+                }
+            )
+            if member.phone:
+                texts.append(
+                    {
+                        "kind": "debit_failed",
+                        "recipient": member.phone,
+                        "body": f"BPJS Ketenagakerjaan: autodebet iuran {attempt.first_month} gagal "
+                        f"({REASON_TEXT.get(reason, 'ditolak bank')}). "
+                        "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
+                        "dedupe_key": f"debit_failed:{attempt.request_id}",
+                        "created_at": utcnow(),
+                        "attempts": 0,
+                    }
+                )
+    insert_rows(session, VisitItem, visits)
+    insert_rows(session, OutboxMessage, texts, skip_duplicates=True)  # a text queued before is not queued again
     for (event, attempt, parsed), payment in zip(settled, booked, strict=True):
         attempt_rows.append({"id": attempt.id, "status": "settled", "provider_transaction_id": parsed.transaction_id})
         request_rows.append(
@@ -188,3 +251,20 @@ def apply_batch(
     update_rows(session, WebhookEvent, [r | {"processed_at": now} for r in finished])
     left.sort(key=lambda e: e.id)
     return left
+
+
+def _failed(
+    attempt: _Attempt, member: Member, reason: str, today: date, holidays: Mapping[int, set[date]]
+) -> dict[str, object]:
+    """The debit's row after a failed attempt, as services.py ``_attempt_failed`` decides it: retried on the
+    bounded schedule while it can succeed before the member would lapse, else failed."""
+    lapse_month = attempt.first_month + LAPSE_MONTHS_AHEAD
+    first, last = lapse_month.first_day(), lapse_month.last_day()
+    lapses_on = due_date(lapse_month, {d for d in holidays[member.branch_id] if first <= d <= last}) + timedelta(days=1)
+    retry_on = next_retry_on(today, attempt.request_attempts, reason, lapses_on)
+    return {
+        "id": attempt.request_id,
+        "status": "retry" if retry_on is not None else "failed",
+        "next_attempt_on": retry_on,
+        "failure_reason": reason[:80],
+    }

@@ -24,7 +24,7 @@ from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
-from payments.autodebit.batches import apply_batch, lock_batch, verdict
+from payments.autodebit.batches import LAPSE_MONTHS_AHEAD, REASON_TEXT, apply_batch, lock_batch, verdict
 from payments.autodebit.mandates import (
     LIVE_STATUSES,
     Effect,
@@ -41,7 +41,6 @@ from payments.ledger.services import add_visit, book_payment, fingerprint, unboo
 from workers.queues import queue_debit_runs
 
 log = logging.getLogger(__name__)
-LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
 
 
 def _set_status(session: DbSession, mandate: Mandate, target: str, cause: str, actor_id: int | None) -> None:
@@ -315,9 +314,6 @@ def _mandate_lost(
     )
 
 
-_REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
-
-
 def _attempt_failed(
     session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, reason: str, now: datetime
 ) -> None:
@@ -350,7 +346,7 @@ def _attempt_failed(
         "debit_failed",
         member.phone,
         f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal "
-        f"({_REASON_TEXT.get(reason, 'ditolak bank')}). "
+        f"({REASON_TEXT.get(reason, 'ditolak bank')}). "
         "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
         dedupe_key=f"debit_failed:{request.id}",
     )

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, JSON, ColumnElement, Select, Table, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from collection.members.arrears import MemberStatus
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
@@ -41,28 +42,42 @@ def among(session: DbSession, column: Any, values: Iterable[Any]) -> ColumnEleme
     return cast(ColumnElement[bool], column.in_(values))
 
 
-def insert_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) in one statement: on PostgreSQL ``INSERT ... SELECT FROM unnest(...)``
-    with one array a column, elsewhere an executemany."""
+def insert_rows(
+    session: DbSession, model: type[Any], rows: Sequence[Mapping[str, Any]], skip_duplicates: bool = False
+) -> None:
+    """Insert rows (dicts with the same keys, every column without a server default given) in one statement: on
+    PostgreSQL ``INSERT ... SELECT FROM unnest(...)`` with one array a column, elsewhere an executemany.
+    ``skip_duplicates``: a row a unique key already holds is not inserted (ON CONFLICT DO NOTHING)."""
     if not rows:
         return
     table = cast(Table, model.__table__)
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
+        session.execute(sqlite_insert(table).on_conflict_do_nothing() if skip_duplicates else insert(table), list(rows))
         return
     names = list(rows[0])
     arrays, params = _arrays(session, table, names, rows)
     quote = session.get_bind().dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in names)
     session.execute(
-        text(f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(arrays)})"), params
+        text(
+            f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(arrays)})"
+            + (" ON CONFLICT DO NOTHING" if skip_duplicates else "")
+        ),
+        params,
     )
 
 
 def update_rows(session: DbSession, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Update rows by ``id`` (dicts with the same keys, ``id`` among them) in one statement: on PostgreSQL
+    """Update rows by ``id`` (dicts, ``id`` among their keys) in one statement for each set of keys: on PostgreSQL
     ``UPDATE ... FROM unnest(...)``, elsewhere an executemany."""
     if not rows:
+        return
+    shapes: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    if len(shapes) > 1:
+        for same in shapes.values():
+            update_rows(session, model, same)
         return
     table = cast(Table, model.__table__)
     names = [n for n in rows[0] if n != "id"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select, update
 
-from collection.members.models import Member, MembershipPeriod
+from collection.members.models import Member, MembershipPeriod, VisitItem
 from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import OutboxMessage
@@ -112,6 +112,7 @@ def outcome(app: Any, orders: dict[str, str]) -> dict[str, Any]:
             if a.entity_type == "payment"
         )
         member_of = {a.order_id: requests[a.order_id].member_id for a in attempts}
+        role_of_member = {m: orders[o] for o, m in member_of.items()}
         members = {
             orders[o]: (m.status, str(m.paid_through))
             for o, m_id in member_of.items()
@@ -124,12 +125,19 @@ def outcome(app: Any, orders: dict[str, str]) -> dict[str, Any]:
         )
         return {
             "events": sorted((orders.get(e.order_id or "", e.order_id), e.state, named(e.note)) for e in events),
-            "attempts": sorted((orders[a.order_id], a.status, named(a.provider_transaction_id)) for a in attempts),
+            "attempts": sorted(
+                (orders[a.order_id], a.status, named(a.provider_transaction_id), a.failure_reason) for a in attempts
+            ),
             "requests": sorted(
-                (orders[o], r.status, r.next_attempt_on, r.payment_id is not None) for o, r in requests.items()
+                (orders[o], r.status, r.next_attempt_on, r.failure_reason, r.payment_id is not None)
+                for o, r in requests.items()
             ),
             "payments": payments,
             "audit": audits,
+            "visits": sorted(
+                (role_of_member[v.member_id], v.reason, v.agent_id, named(v.note), v.resolved_at)
+                for v in db.session.scalars(select(VisitItem).where(VisitItem.member_id.in_(role_of_member)))
+            ),
             "members": members,
             "texts": texts,
         }
@@ -137,9 +145,11 @@ def outcome(app: Any, orders: dict[str, str]) -> dict[str, Any]:
 
 def mixed_batch(app: Any, client: Any, orders: list[str], unknown: str) -> dict[str, str]:
     """Settled, failed, pending, duplicate, late, contradicting, wrong-amount and unknown callbacks, interleaved."""
-    settled, failed, pending, twice, late, contra, wrong, pend_then_settle = orders
+    settled, failed, pending, twice, late, contra, wrong, pend_then_settle, final = orders
     with app.app_context():  # not yet acknowledged by the provider: its pending callback moves it
         db.session.execute(update(DebitAttempt).where(DebitAttempt.order_id == pending).values(status="created"))
+        request_id = db.session.scalar(select(DebitAttempt.debit_request_id).where(DebitAttempt.order_id == final))
+        db.session.execute(update(DebitRequest).where(DebitRequest.id == request_id).values(attempts=4))  # the last
         db.session.commit()
     callback(client, settled, "settlement")
     callback(client, failed, "deny")
@@ -154,16 +164,17 @@ def mixed_batch(app: Any, client: Any, orders: list[str], unknown: str) -> dict[
     callback(client, pend_then_settle, "pending")
     callback(client, contra, "deny", again="-trx-deny")
     callback(client, pend_then_settle, "settlement")
-    roles = ["settled", "failed", "pending", "twice", "late", "contra", "wrong", "pend_then_settle"]
+    callback(client, final, "deny")
+    roles = ["settled", "failed", "pending", "twice", "late", "contra", "wrong", "pend_then_settle", "final"]
     return dict(zip(orders, roles, strict=True)) | {unknown: "unknown"}
 
 
 def test_a_mixed_batch_in_bulk_ends_exactly_as_one_by_one(pinned_app, client, members, caplog):
-    one_by_one = mixed_batch(pinned_app, client, debits(pinned_app, members(8), "A"), "IUR-UNKNOWN-A")
-    assert process(pinned_app, bulk=False) == 13
-    bulk = mixed_batch(pinned_app, client, debits(pinned_app, members(8), "B"), "IUR-UNKNOWN-B")
+    one_by_one = mixed_batch(pinned_app, client, debits(pinned_app, members(9), "A"), "IUR-UNKNOWN-A")
+    assert process(pinned_app, bulk=False) == 14
+    bulk = mixed_batch(pinned_app, client, debits(pinned_app, members(9), "B"), "IUR-UNKNOWN-B")
     with caplog.at_level(logging.WARNING, logger="payments.autodebit.services"):
-        assert process(pinned_app, bulk=True) == 13
+        assert process(pinned_app, bulk=True) == 14
     assert "replaying" not in caplog.text  # the bulk path applied the batch (and left what it must to one by one)
 
     expected, got = outcome(pinned_app, one_by_one), outcome(pinned_app, bulk)
@@ -185,8 +196,16 @@ def test_a_mixed_batch_in_bulk_ends_exactly_as_one_by_one(pinned_app, client, me
     assert [(role, action) for role, action, *_ in got["audit"]] == [
         (r, "contribution.recorded") for r in sorted(got["payments"])
     ]
-    assert ("pending", "pending", "trx-pending") in got["attempts"] and ("failed", "failed", "trx-failed") in got[
-        "attempts"
+    assert [(role, reason) for role, reason, *_ in got["visits"]] == [("final", "debit_failed")]
+    assert [body for kind, body in got["texts"] if kind == "debit_failed"] == [
+        "BPJS Ketenagakerjaan: autodebet iuran 2026-11 gagal (saldo tidak cukup). Bayar lewat agen Perisai sebelum "
+        "jatuh tempo agar perlindungan tetap aktif."
+    ]
+    assert ("pending", "pending", "trx-pending", None) in got["attempts"]
+    assert ("failed", "failed", "trx-failed", "insufficient_funds") in got["attempts"]
+    assert [(role, status) for role, status, *_ in got["requests"] if role in ("failed", "final")] == [
+        ("failed", "retry"),
+        ("final", "failed"),
     ]
 
 
