@@ -5,15 +5,16 @@ locked in id order, its attempts and debits read after the locks, each event dec
 one-by-one path (:func:`verdict`, then mandates.apply_event), and what follows written with one statement per
 table: settlements booked by payments/ledger/bulk.py, attempts, debits and events updated by primary key.
 
-What the batch does not apply itself it hands back, to go one by one through the savepoint path: every event of
-a member with more than one event in the batch (the second must see what the first did), failures and refunds
-(retry schedules, visits, the provider asked about a refund) and a lapsed member's payment (a new period).
+A member's second event in the batch is applied in a second round, after the first round's writes (it sees the
+months the first paid), and so on up to MAX_ROUNDS. What the batch does not apply itself it hands back, to go one by
+one through the savepoint path: refunds (the provider is asked first), a lapsed member's payment (a new period),
+and every later event of a member once one of his has gone one by one.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -45,6 +46,7 @@ from payments.ledger.services import fingerprint
 
 ONE_BY_ONE = (Effect.REFUND,)  # effects the batch leaves to the savepoint path (the provider is asked)
 LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
+MAX_ROUNDS = 4  # a member's fifth event in one batch, and any after it, go one by one
 REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
 
 
@@ -117,9 +119,49 @@ def apply_batch(
     path. Writes nothing for the events returned. The caller holds the events' and the members' locks
     (:func:`lock_batch`) and commits; on any exception it rolls back what this wrote and replays the whole batch
     one by one. The attempts are read here, after the members' locks: another worker's settlement of the same
-    order has committed by then."""
-    order_ids = sorted({e.order_id for e in events if e.order_id})
-    attempts = {
+    order has committed by then.
+
+    A member's events are applied in rounds, his first in the first round, his second in the second (which reads
+    what the first wrote), up to MAX_ROUNDS; an event of his that goes one by one takes his later ones with it."""
+    attempts = _attempts(session, {e.order_id for e in events if e.order_id})
+    rounds: list[list[WebhookEvent]] = []
+    seen: Counter[int] = Counter()
+    left: list[WebhookEvent] = []
+    for event in events:
+        attempt = attempts.get(event.order_id or "")
+        number = 0 if attempt is None else seen[attempt.member_id]
+        if attempt is not None:
+            seen[attempt.member_id] += 1
+        if number >= MAX_ROUNDS:
+            left.append(event)
+            continue
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(event)
+    branches = {b.id: b for b in session.scalars(select(Branch))}
+    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}
+    deferred: set[int] = set()  # members with an event gone one by one: their later events follow it
+    for number, round_ in enumerate(rounds):
+        if number:  # what the rounds before wrote: attempts' states, members' standings (locked already)
+            attempts = _attempts(session, {e.order_id for e in round_ if e.order_id})
+            members = lock_members(session, {a.member_id for a in attempts.values()})
+        todo: list[WebhookEvent] = []
+        for event in round_:
+            attempt = attempts.get(event.order_id or "")
+            (left if attempt is not None and attempt.member_id in deferred else todo).append(event)
+        for event in _apply_round(
+            session, todo, attempts, members, branches, holidays, providers, now, public_base_url
+        ):
+            left.append(event)
+            attempt = attempts.get(event.order_id or "")
+            if attempt is not None:
+                deferred.add(attempt.member_id)
+    left.sort(key=lambda e: e.id)
+    return left
+
+
+def _attempts(session: DbSession, order_ids: Iterable[str]) -> dict[str, _Attempt]:
+    return {
         row.order_id: _Attempt(*row)
         for row in session.execute(
             select(
@@ -133,18 +175,28 @@ def apply_batch(
                 DebitRequest.first_month,
             )
             .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
-            .where(among(session, DebitAttempt.order_id, order_ids))
+            .where(among(session, DebitAttempt.order_id, sorted(order_ids)))
         )
     }
-    per_member = Counter(attempts[e.order_id].member_id for e in events if e.order_id in attempts)
+
+
+def _apply_round(
+    session: DbSession,
+    events: Sequence[WebhookEvent],
+    attempts: Mapping[str, _Attempt],
+    members: Mapping[int, Member],
+    branches: Mapping[int, Branch],
+    holidays: Mapping[int, set[date]],
+    providers: Mapping[str, Provider],
+    now: datetime,
+    public_base_url: str,
+) -> list[WebhookEvent]:
+    """One round: at most one event of each member. Returns the events left for one by one."""
     left: list[WebhookEvent] = []
     finished: list[dict[str, object]] = []  # event rows: state, note
     moves: list[tuple[WebhookEvent, _Attempt, ProviderEvent, Effect]] = []
     for event in events:
         attempt = attempts.get(event.order_id or "")
-        if attempt is not None and per_member[attempt.member_id] > 1:
-            left.append(event)
-            continue
         try:
             status, amount = (attempt.status, attempt.amount_idr) if attempt else (None, None)
             found = verdict(event, status, amount, providers)
@@ -159,7 +211,6 @@ def apply_batch(
             assert attempt is not None and found.parsed is not None
             moves.append((event, attempt, found.parsed, found.outcome.effect))
 
-    branches = {b.id: b for b in session.scalars(select(Branch))}
     zones = {b.id: b.timezone for b in branches.values()}
     settling = [members[a.member_id] for _, a, _, effect in moves if effect == Effect.SETTLE]
     held = positions(session, settling, branches, lambda m: local_today(zones[m.branch_id], now))
@@ -168,7 +219,6 @@ def apply_batch(
     failures: list[tuple[WebhookEvent, _Attempt, ProviderEvent, Member]] = []
     visits: list[dict[str, object]] = []
     texts: list[dict[str, object]] = []
-    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}
     attempt_rows: list[dict[str, object]] = []
     for event, attempt, parsed, effect in moves:
         member = members[attempt.member_id]
@@ -249,7 +299,6 @@ def apply_batch(
     update_rows(session, DebitAttempt, [r | {"updated_at": utcnow()} for r in attempt_rows])
     update_rows(session, DebitRequest, [r | {"updated_at": utcnow()} for r in request_rows])
     update_rows(session, WebhookEvent, [r | {"processed_at": now} for r in finished])
-    left.sort(key=lambda e: e.id)
     return left
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select, update
 
-from collection.members.models import Member, MembershipPeriod, VisitItem
+from collection.members.models import Member, MembershipPeriod, PaymentAllocation, VisitItem
 from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import OutboxMessage
@@ -312,3 +312,29 @@ def test_two_workers_sharing_a_backlog_book_each_event_once(pinned_app, client, 
         assert sorted(keys) == sorted(f"debit:{o}" for o in orders)
         assert db.session.scalar(select(func.count()).where(DebitAttempt.status == "settled")) == 60
         assert db.session.scalar(select(func.count()).where(OutboxMessage.kind == "receipt")) == 60
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_two_debits_of_one_member_in_one_batch_pay_successive_months(pinned_app, client, members, caplog, bulk):
+    member = members(1)[0]
+    mandate, _, november = sent_debit(pinned_app, member, "SBX-TWO", order_id="IUR-TWO-11")
+    _, _, december = sent_debit(pinned_app, member, "", (2026, 12), mandate_id=mandate, order_id="IUR-TWO-12")
+    callback(client, november)
+    callback(client, december)
+
+    with caplog.at_level(logging.WARNING, logger="payments.autodebit.services"):
+        assert process(pinned_app, bulk=bulk) == 2
+
+    assert "replaying" not in caplog.text
+    with pinned_app.app_context():
+        paid = db.session.execute(
+            select(Payment.idempotency_key, PaymentAllocation.month)
+            .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+            .where(Payment.member_id == member)
+            .order_by(PaymentAllocation.month)
+        ).all()
+        assert [(key, str(month)) for key, month in paid] == [
+            (f"debit:{november}", "2026-11"),
+            (f"debit:{december}", "2026-12"),  # the second saw the month the first paid
+        ]
+        assert str(db.session.get(Member, member).paid_through) == "2026-12"
