@@ -162,7 +162,7 @@ def positions(
         settled[member_id].add(month)
     table = load_rate_table(session)
     memo: DuesMemo = {}
-    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}  # each branch's
+    holidays = {b.id: holidays_for(session, b, date.min, date.max) for b in branches.values()}  # all, cached
     result = {}
     for member in members:
         if member.id not in current:
