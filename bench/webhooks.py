@@ -92,6 +92,7 @@ BARE, WEBHOOK = "bare insert", "webhook"
 PROVIDER = "midtrans"
 PROFILED_REQUESTS = 50  # in-process requests of each kind for the intake SQL count
 TEMPLATE_DB = "iuran_bench_template"
+BATCH = 500  # process_webhook_events's default batch, which the profile run uses
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -228,6 +229,7 @@ class SqlCount:
     statements: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
     by_text: Counter[str] = field(default_factory=Counter)
+    db_by_text: dict[str, float] = field(default_factory=dict)  # seconds waiting on PostgreSQL, by text
     db_s: float = 0.0
     wall_s: float = 0.0
 
@@ -242,7 +244,10 @@ class SqlCount:
 
     def top(self, count: int = 12) -> list[str]:
         n = max(self.units, 1)
-        return [f"{v / n:6.2f}  {text}" for text, v in self.by_text.most_common(count)]
+        return [
+            f"{1000 * v / n:8.1f}  {1000 * 1000 * self.db_by_text.get(text, 0.0) / n:8.1f} ms  {text}"
+            for text, v in self.by_text.most_common(count)
+        ]
 
 
 @contextlib.contextmanager
@@ -255,12 +260,15 @@ def counting_sql(engine: Any, count: SqlCount) -> Any:
         clock["start"] = time.perf_counter()
 
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        count.db_s += time.perf_counter() - clock["start"]
+        waited = time.perf_counter() - clock["start"]
+        count.db_s += waited
         text = re.sub(r"\s+", " ", statement).strip()
         count.statements += 1
         count.by_kind[text.split(" ", 1)[0].upper()] += 1
         text = re.sub(r"sa_savepoint_\d+", "sa_savepoint_N", text)
-        count.by_text[re.sub(r"IN \(__\[POSTCOMPILE_[^)]*\]\)", "IN (...)", text)[:160]] += 1
+        key = re.sub(r"IN \(__\[POSTCOMPILE_[^)]*\]\)", "IN (...)", text)[:160]
+        count.by_text[key] += 1
+        count.db_by_text[key] = count.db_by_text.get(key, 0.0) + waited
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
@@ -1269,13 +1277,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"  Python's cyclic garbage collector: {1000 * profile.gc.seconds / max(c.units, 1):.2f} ms an "
                     f"event ({100 * profile.gc.seconds / max(c.wall_s, 1e-9):.0f}% of the time; collections by "
                     f"generation {dict(sorted(profile.gc.collections.items()))})",
-                    "  most frequent statements (per event):",
+                    f"  statements a batch of {BATCH}: {c.statements / max(1, math.ceil(c.units / BATCH)):.1f}",
+                    "  most frequent statements (per 1,000 events: how many, ms waiting on PostgreSQL):",
                     *(f"    {line}" for line in c.top(10)),
                     f"under cProfile ({profile.profiled_events} other events, {profile.profiled_wall_s:.1f} s with "
                     "the profiler's overhead), own time by where the code lives:",
                     *(f"  {100 * share:5.1f}%  {name}" for name, share in profile.groups[:10]),
                 ]
-                details.append("\n--- every statement processing runs, per event (count, SQL) ---")
+                details.append("\n--- every statement processing runs, per 1,000 events (count, ms waiting, SQL) ---")
                 details.extend(c.top(60))
                 details.append(f"\n--- cProfile of processing {profile.profiled_events} events ---\n{profile.text}")
             sections.append("\n".join(section))

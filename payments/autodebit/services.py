@@ -3,11 +3,14 @@ batches, and matching a provider's settlement report."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
@@ -15,18 +18,18 @@ from collection.members.models import Member, VisitItem
 from collection.members.position import member_position
 from collection.members.services import Scope, get_member, holidays_for
 from core import audit
-from core.clock import local_today
+from core.clock import local_today, utcnow
 from core.errors import Conflict, DomainError, NotFound, ServiceUnavailable, field_error
 from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
+from payments.autodebit.batches import LAPSE_MONTHS_AHEAD, REASON_TEXT, apply_batch, lock_batch, verdict
 from payments.autodebit.mandates import (
     LIVE_STATUSES,
     Effect,
     IllegalTransition,
     MandateStatus,
-    apply_event,
     debit_day,
     next_retry_on,
     transition,
@@ -37,7 +40,7 @@ from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit, book_payment, fingerprint, unbook_payment
 from workers.queues import queue_debit_runs
 
-LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
+log = logging.getLogger(__name__)
 
 
 def _set_status(session: DbSession, mandate: Mandate, target: str, cause: str, actor_id: int | None) -> None:
@@ -311,9 +314,6 @@ def _mandate_lost(
     )
 
 
-_REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
-
-
 def _attempt_failed(
     session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, reason: str, now: datetime
 ) -> None:
@@ -346,33 +346,49 @@ def _attempt_failed(
         "debit_failed",
         member.phone,
         f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal "
-        f"({_REASON_TEXT.get(reason, 'ditolak bank')}). "
+        f"({REASON_TEXT.get(reason, 'ditolak bank')}). "
         "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
         dedupe_key=f"debit_failed:{request.id}",
     )
 
 
 def store_webhook_event(session: DbSession, provider_name: str, event: ProviderEvent, raw_body: str) -> bool:
-    """Keep a verified callback as it arrived; False when it is a duplicate delivery (stored already)."""
-    session.add(
-        WebhookEvent(provider=provider_name, event_key=event.event_key, order_id=event.order_id, raw_body=raw_body)
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    """Keep a verified callback as it arrived; False when it is a duplicate delivery (stored already).
+
+    One INSERT ... ON CONFLICT DO NOTHING: a redelivery costs no failed statement and no rollback."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stored = session.execute(
+        insert(WebhookEvent)
+        .values(
+            provider=provider_name,
+            event_key=event.event_key,
+            order_id=event.order_id,
+            raw_body=raw_body,
+            received_at=utcnow(),
+            state="received",
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "event_key"])
+        .returning(WebhookEvent.id)
+    ).first()
+    session.commit()
+    return stored is not None
 
 
 def process_webhook_events(
-    session: DbSession, providers: Mapping[str, Provider], now: datetime, public_base_url: str, batch: int = 500
+    session: DbSession,
+    providers: Mapping[str, Provider],
+    now: datetime,
+    public_base_url: str,
+    batch: int = 500,
+    bulk: bool = True,
 ) -> int:
     """Apply stored callbacks in order of arrival, a batch at a time; returns how many were handled. A settled
     debit's receipt is texted to the member with its link at ``public_base_url`` (the PUBLIC_BASE_URL setting).
 
-    Each event runs in a savepoint, so one that cannot be applied goes to the review queue without
-    holding back the rest. On PostgreSQL, SKIP LOCKED lets several workers share the backlog.
+    Each batch is applied in bulk (batches.py: a handful of statements for the whole batch), in a savepoint;
+    what the bulk path leaves, and the whole batch when it fails, goes event by event, each in a savepoint, so
+    one that cannot be applied goes to the review queue without holding back the rest. ``bulk=False`` takes
+    every event one by one. On PostgreSQL, SKIP LOCKED lets several workers share the backlog.
     """
     handled = 0
     while True:
@@ -387,20 +403,44 @@ def process_webhook_events(
         )
         if not events:
             return handled
-        order_ids = {e.order_id for e in events if e.order_id}
-        attempts = {
-            a.order_id: a for a in session.scalars(select(DebitAttempt).where(DebitAttempt.order_id.in_(order_ids)))
-        }
-        for event in events:
+        left = events
+        if bulk:
+            members = lock_batch(session, events)
             try:
                 with session.begin_nested():
-                    attempt = attempts.get(event.order_id or "")
-                    state, note = _apply_event(session, event, attempt, providers, now, public_base_url)
-            except Exception as error:  # anything unforeseen: keep the event for a person, go on with the rest
-                state, note = "review", f"could not apply: {error}"[:200]
-            event.state, event.note, event.processed_at = state, note, now
-            handled += 1
+                    left = apply_batch(session, events, members, providers, now, public_base_url)
+            except Exception as error:  # roll the batch back and replay it event by event
+                log.warning("a batch of %d callbacks failed in bulk, replaying one by one: %s", len(events), error)
+                left = events
+        _apply_one_by_one(session, left, providers, now, public_base_url)
+        handled += len(events)
         session.commit()
+
+
+def _apply_one_by_one(
+    session: DbSession,
+    events: list[WebhookEvent],
+    providers: Mapping[str, Provider],
+    now: datetime,
+    public_base_url: str,
+) -> None:
+    if not events:
+        return
+    order_ids = {e.order_id for e in events if e.order_id}
+    attempts = {
+        a.order_id: a
+        for a in session.scalars(
+            select(DebitAttempt).where(DebitAttempt.order_id.in_(order_ids)).execution_options(populate_existing=True)
+        )
+    }
+    for event in events:
+        try:
+            with session.begin_nested():
+                attempt = attempts.get(event.order_id or "")
+                state, note = _apply_event(session, event, attempt, providers, now, public_base_url)
+        except Exception as error:  # anything unforeseen: keep the event for a person, go on with the rest
+            state, note = "review", f"could not apply: {error}"[:200]
+        event.state, event.note, event.processed_at = state, note, now
 
 
 def _apply_event(
@@ -411,19 +451,11 @@ def _apply_event(
     now: datetime,
     public_base_url: str,
 ) -> tuple[str, str | None]:
-    provider = providers.get(event.provider)
-    if provider is None:
-        return "review", f"provider {event.provider} is not configured"
-    parsed = provider.parse(event.raw_body.encode())
-    if attempt is None:
-        return "review", f"unknown order_id {parsed.order_id}"
-    if parsed.amount_idr != attempt.amount_idr:
-        return "review", f"gross_amount {parsed.amount_idr} but we charged {attempt.amount_idr}"
-    outcome = apply_event(attempt.status, parsed.status)
-    if outcome.effect == Effect.IGNORE:
-        return "ignored", f"{parsed.provider_status} is not newer than {attempt.status}"
-    if outcome.effect == Effect.REVIEW:
-        return "review", f"{parsed.provider_status} contradicts {attempt.status}"
+    found = verdict(event, attempt.status if attempt else None, attempt.amount_idr if attempt else None, providers)
+    if found.state is not None:
+        return found.state, found.note
+    assert attempt is not None and found.provider and found.parsed and found.outcome
+    provider, parsed, outcome = found.provider, found.parsed, found.outcome
     if outcome.effect == Effect.REFUND:
         try:
             confirmed = provider.confirm_status(parsed.order_id)
