@@ -435,7 +435,6 @@ def test_desk_pages_take_junk_page_arguments_as_a_page(arena, username):
             assert response.status_code in expected, (path, extra, response.status_code)
 
 
-@pytest.mark.xfail(strict=True, reason="/admin/agen?cabang= of 5,000 digits is a 500: int() refuses over 4,300")
 def test_a_branch_of_thousands_of_digits_on_the_desks_is_no_branch_not_a_500(arena):
     app, _ = arena
     client = _desk_client(app, "admin")
