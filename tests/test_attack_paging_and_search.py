@@ -151,7 +151,8 @@ def _branch_b_members(app: Any, world: TwoBranches) -> None:
         "declared_income_idr": 1_000_000,
         "package": "JKK+JKM",
     }
-    _ok(client.post("/api/v1/members", json=body, headers=agent.headers))
+    enrolled = _ok(client.post("/api/v1/members", json=body, headers=agent.headers))
+    world.ids |= {"b_member": enrolled["id"], "b_nik": enrolled["nik"], "b_kpj": enrolled["kpj"]}
     header = "kpj,nik,name,birth_date,phone,occupation,package,declared_income,period_started_on,paid_through"
     rows = [header]
     for serial in (51, 52):
@@ -322,6 +323,46 @@ def test_branch_as_staff_never_find_branch_bs_members_by_name(arena, caller):
                 _not_500(response, q)
                 text = response.get_data(as_text=True).lower()
                 assert not any(n in text for n in B_NAMES), (caller, q, extra, text[:300])
+
+
+@pytest.mark.parametrize("caller", ["agent_a", "supervisor_a", "finance_a"])
+def test_branch_as_staff_never_find_branch_bs_member_by_nik_kpj_or_phone_in_the_search_box(arena, caller):
+    app, world = arena
+    client, headers = app.test_client(), world.staff[caller].headers
+    nik, kpj = world.ids["b_nik"], world.ids["b_kpj"]
+    for params in (
+        {"q": nik},
+        {"q": f"{nik[:6]} {nik[6:12]} {nik[12:]}"},
+        {"q": kpj},
+        {"q": "0812-3456-7931"},
+        {"q": "+62 812 3456 7931"},
+        {"nik": nik},
+        {"kpj": kpj},
+        {"phone": "081234567931"},
+        {"q": "rahasia", "phone": "081234567931"},
+    ):
+        response = client.get("/api/v1/members", query_string=params, headers=headers)
+        assert response.status_code == 200, (params, response.get_json())
+        assert response.get_json() == [], (caller, params)
+        assert client.get(f"/api/v1/members/{world.ids['b_member']}", headers=headers).status_code == 404
+    admin = world.staff["admin"].headers
+    assert [m["id"] for m in client.get("/api/v1/members", query_string={"q": nik}, headers=admin).get_json()] == [
+        world.ids["b_member"]
+    ]
+
+
+def test_an_admins_chase_list_of_branch_b_holds_only_branch_bs_members(arena):
+    app, world = arena
+    client, headers = app.test_client(), world.staff["admin"].headers
+    query = {"status": "active,in_arrears,lapsed", "branch_id": world.b, "page_size": 1000}
+    listed = client.get("/api/v1/members", query_string=query, headers=headers)
+    assert listed.status_code == 200
+    with app.app_context():
+        theirs = set(db.session.scalars(select(Member.id).where(Member.branch_id == world.b)))
+    ids = {m["id"] for m in listed.get_json()}
+    assert ids and ids <= theirs and world.ids["b_member"] in ids
+    csv = client.get("/api/v1/members/chase.csv", query_string=query, headers=headers).get_data(as_text=True)
+    assert "rahasia" in csv.lower() and not any(n in csv.lower() for n in A_NAMES)
 
 
 @pytest.mark.parametrize("caller", ["agent_b", "supervisor_b", "finance_b"])
