@@ -112,7 +112,8 @@ def desk_page(
 
     def link(to: int) -> str:
         if endpoint is not None:
-            return url_for(endpoint, **{argument: str(to)})
+            values: dict[str, Any] = {argument: str(to)}
+            return url_for(endpoint, **values)
         # The query arguments are written as a query string, never handed to url_for as keywords: ?endpoint= was
         # a 500 (two endpoints), ?_scheme= another, and ?_external=1&_host= put another site's address in the links.
         kept = [(name, value) for name, value in request.args.items(multi=True) if name != argument]
