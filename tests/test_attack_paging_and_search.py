@@ -547,3 +547,24 @@ def _raise_alerts(world: TwoBranches, how_many: int, year: int) -> None:
             )
         )
     db.session.commit()
+
+
+def test_search_pages_shift_when_a_better_match_is_enrolled_between_requests(arena):
+    """The same for the name search (documented, not fixed): a member enrolled between two page requests whose name
+    ranks first pushes the others down one place, so page 2 begins with page 1's last member."""
+    app, world = arena
+    client, headers = app.test_client(), world.staff["supervisor_b"].headers
+    query = {"q": "peserta nasional", "page_size": 1}
+    first = client.get("/api/v1/members", query_string={**query, "page": 1}, headers=headers).get_json()
+    body = {
+        "nik": nik_for("6171", serial=81),
+        "name": "peserta nasional",
+        "phone": "0812-3456-7981",
+        "occupation": "ojek online",
+        "sector": "transport",
+        "declared_income_idr": 1_000_000,
+        "package": "JKK+JKM",
+    }
+    _ok(client.post("/api/v1/members", json=body, headers=world.staff["agent_b"].headers))
+    second = client.get("/api/v1/members", query_string={**query, "page": 2}, headers=headers).get_json()
+    assert [m["id"] for m in first] == [m["id"] for m in second]
