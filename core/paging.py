@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
+from urllib.parse import urlencode
 
 from flask import request, url_for
 from flask_smorest import Page
@@ -110,10 +111,13 @@ def desk_page(
     last = max(1, -(-count // size))
 
     def link(to: int) -> str:
-        values: dict[str, Any] = {argument: str(to)}
-        if endpoint is None:
-            values = {**(request.view_args or {}), **request.args.to_dict(), **values}
-        return url_for(endpoint or str(request.endpoint), **values)
+        if endpoint is not None:
+            values: dict[str, Any] = {argument: str(to)}
+            return url_for(endpoint, **values)
+        # The query arguments are written as a query string, never handed to url_for as keywords: ?endpoint= was
+        # a 500 (two endpoints), ?_scheme= another, and ?_external=1&_host= put another site's address in the links.
+        kept = [(name, value) for name, value in request.args.items(multi=True) if name != argument]
+        return f"{url_for(str(request.endpoint), **(request.view_args or {}))}?{urlencode([*kept, (argument, to)])}"
 
     return DeskPage(
         number=number,

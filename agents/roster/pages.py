@@ -83,7 +83,8 @@ def _branch_in_view(chosen: str | None = None) -> Branch | None:
         wanted: int | None = g.user.branch_id
     else:
         text = (chosen if chosen is not None else request.args.get("cabang", "")).strip()
-        wanted = int(text) if text.isdecimal() and int(text) <= MAX_ID else None
+        readable = text.isascii() and text.isdecimal() and len(text) <= len(str(MAX_ID))  # int() refuses 4,301 digits
+        wanted = int(text) if readable and int(text) <= MAX_ID else None
     if wanted is None:
         return None
     branch = services.branch_for(db.session, g.user, wanted)

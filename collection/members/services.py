@@ -379,6 +379,7 @@ def find_members(
     query = select(Member)
     if scope.branch_id is not None:
         query = query.where(Member.branch_id == scope.branch_id)
+    typed_phone = phone
     if q:
         nik, kpj, phone, name = _classify_query(q, nik, kpj, phone)
     else:
@@ -394,8 +395,8 @@ def find_members(
     if phone is not None:
         try:
             query = query.where(Member.phone == normalise_phone(phone))
-        except PhoneError as error:
-            raise query_error("phone", str(error)) from error
+        except PhoneError as error:  # named as typed: a number in the search box is q's fault, not phone's
+            raise query_error("phone" if phone is typed_phone else "q", str(error)) from error
     if status:
         query = query.where(Member.status.in_(status))  # ix_members_branch_status
     if name is None:
@@ -421,6 +422,8 @@ def _classify_query(
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """One search box: 16 digits is a NIK, a valid KPJ is a KPJ, 08…/+62… is a phone, anything else a name."""
     compact = "".join(ch for ch in q if ch not in " .-")
+    if not compact.isascii():  # other scripts' digits (Arabic-Indic ١٢٣) are no NIK, KPJ or phone: a name, or a 422
+        return nik, kpj, phone, q
     if compact.isdecimal() and len(compact) == 16:
         return compact, kpj, phone, None
     if compact.isdecimal() and is_valid_kpj(compact):
