@@ -534,18 +534,6 @@ def visit_list(session: DbSession, actor: StaffUser, offset: int = 0, limit: int
     return list(session.scalars(page)), total
 
 
-def review_queue(session: DbSession, actor: StaffUser, limit: int = 500) -> list[WebhookEvent]:
-    """Callbacks finance must look at: unknown orders, amounts that differ, contradictions.
-
-    A branch sees only callbacks of its own members' orders; one that names no order we know belongs to no
-    branch, and only an admin sees it (its raw body may be anyone's)."""
-    query = select(WebhookEvent).where(WebhookEvent.state == "review")
-    scope = Scope.of(actor)
-    if scope.branch_id is not None:
-        query = query.where(WebhookEvent.order_id.in_(orders_of_branch(scope.branch_id)))
-    return list(session.scalars(query.order_by(WebhookEvent.id).limit(limit)))
-
-
 def orders_of_branch(branch_id: int) -> Select[str]:
     """The order ids of the branch's members' debits, as a subquery."""
     return (
