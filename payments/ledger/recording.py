@@ -50,6 +50,9 @@ _LOCK: dict[str, Executable] = {
 
 # After the locks, in a new snapshot: a twin that committed while we waited, a day finance approved meanwhile,
 # the months another payment took, all are seen. One row; the payment's id is drawn only when it will be used.
+# The agent's settled cash is read from ix_payments_agent_settled_cash in the running sum's order (no sort). The
+# running sum only grows (amounts are positive), so the cash not yet covered by deposits is a tail of that order,
+# and its first day is the smallest paid_on of the rows whose running sum passes the deposits.
 _AFTER_LOCKS_PG = text(
     """
     WITH cash AS (
@@ -63,7 +66,7 @@ _AFTER_LOCKS_PG = text(
                  WHERE member_id = :member_id AND NOT reversed AND month >= p.first_month) AS settled,
            (SELECT coalesce(max(running), 0) FROM cash) AS collected,
            deposited.total AS deposited,
-           (SELECT paid_on FROM cash WHERE running > deposited.total ORDER BY running LIMIT 1) AS oldest,
+           (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest,
            CASE WHEN e.id IS NULL THEN nextval(pg_get_serial_sequence('payments', 'id')) END AS new_payment_id
     FROM deposited
     JOIN LATERAL (
@@ -95,7 +98,7 @@ _SQLITE_READS: dict[str, Executable] = {
             FROM payments WHERE agent_id = :agent_id AND channel = 'cash' AND status = 'settled'
         ), deposited AS (SELECT coalesce(sum(amount_idr), 0) AS total FROM deposits WHERE agent_id = :agent_id)
         SELECT (SELECT coalesce(max(running), 0) FROM cash) AS collected, deposited.total AS deposited,
-               (SELECT paid_on FROM cash WHERE running > deposited.total ORDER BY running LIMIT 1) AS oldest
+               (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest
         FROM deposited
         """
     ).columns(oldest=Date()),
