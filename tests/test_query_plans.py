@@ -75,7 +75,8 @@ def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(
         connection = db.session.connection()
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(
-            row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
+            row[0]
+            for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
         )
     assert "Index Only Scan using ix_payments_agent_settled_cash on payments" in plan, plan
     lines = plan.splitlines()
