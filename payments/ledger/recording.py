@@ -48,8 +48,10 @@ _LOCK_SQLITE = text(_LOCK_COLUMNS).columns(**_LOCK_TYPES)
 
 
 def _driver_sql(sql: str) -> str:
-    """``sql`` with its ``:name`` parameters as psycopg's ``%(name)s``: PostgreSQL's reads go to the driver as they
-    are (exec_driver_sql: no compiling, no per-column result processing, the engine's events still fire)."""
+    """``sql`` with its ``:name`` parameters as psycopg's ``%(name)s``: on PostgreSQL the three statements go to the
+    driver as they are (exec_driver_sql: no compiling, no per-column result processing, the engine's events still
+    fire)."""
+    assert "%" not in sql and "::" not in sql, "write CAST(x AS t), and no literal %, in SQL sent to the driver"
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
