@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -122,3 +123,16 @@ def redis_reachable() -> bool:
 def redis_failed() -> None:
     """Note that a Redis call just failed (timed out, refused): :func:`redis_reachable` is False for a while."""
     current_app.extensions["iuran_redis_down_until"] = time.monotonic() + _REDIS_PAUSE_SECONDS
+
+
+_database_names: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def database_name(session: DbSession) -> str:
+    """The URL of the database behind ``session``, as a key of per-process caches: made once per engine (``str``
+    of a URL quotes each part again, on every request that looks something up)."""
+    engine = session.get_bind().engine
+    name = _database_names.get(engine)
+    if name is None:
+        name = _database_names[engine] = str(engine.url)
+    return name

@@ -13,15 +13,16 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
-from core.extensions import DbSession
+from core.extensions import DbSession, database_name
 from organisation.models import Agent, ApiToken, StaffUser
 
-_WATCHED = (StaffUser, Agent, ApiToken)  # what decides whether a token may be used
+_WATCHED = (StaffUser, Agent, ApiToken)
+_MAPPER = inspect(StaffUser)  # what decides whether a token may be used
 _lock = threading.Lock()
 _entries: dict[tuple[str, str], tuple[float, int, datetime, dict[str, Any]]] = {}
 clock = time.monotonic  # seconds; a test may step it
@@ -37,9 +38,13 @@ def cached_user(session: DbSession, digest: str, now: datetime) -> StaffUser | N
     deadline, asked_at, expires_at, values = entry
     if deadline <= clock() or asked_at != _generation or expires_at <= now:
         return None
+    held = session.identity_map.get(_MAPPER.identity_key_from_primary_key((values["id"],)))
+    if held is not None:  # the session has the row already: what it holds is as fresh as what we kept
+        return cast(StaffUser, held)
     user = StaffUser(**values)
-    make_transient_to_detached(user)
-    return session.merge(user, load=False)
+    make_transient_to_detached(user)  # as if loaded: nothing to write
+    session.add(user)  # attached as it is (merge would copy it into a second instance)
+    return user
 
 
 def generation() -> int:
@@ -67,7 +72,7 @@ def forget_all() -> None:
 
 
 def _database(session: DbSession) -> str:
-    return str(session.get_bind().engine.url)
+    return database_name(session)
 
 
 @event.listens_for(Session, "after_flush")

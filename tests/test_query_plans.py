@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import pytest
 from sqlalchemy import event, text
 
 from collection.members.models import Member
 from collection.members.position import member_position
 from core.extensions import db
-from tests.factories import NOW
+from tests.factories import NOW, nik_for
 
 
 @pytest.mark.postgresql_only
@@ -38,3 +41,52 @@ def test_working_out_a_members_position_reads_allocations_through_an_index(pinne
                 for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
             )
             assert "Seq Scan on payment_allocations" not in plan, plan
+
+
+@pytest.mark.postgresql_only
+def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(pinned_app, client, world, enrol):
+    """The read after the locks sums the agent's settled cash in (paid_on, recorded_at, id) order: from the partial
+    index, in its order (no sort of his whole history), and his deposits through their index."""
+    agent = world["agent"]
+    first, second = enrol(), enrol(nik=nik_for(serial=2))
+
+    def pay(member_id: int) -> Any:
+        headers = agent.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        return client.post("/api/v1/contributions", json={"member_id": member_id, "months": 1}, headers=headers)
+
+    assert pay(first["id"]).status_code == 201
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM payments WHERE agent_id" in statement:
+            statements.append((statement, parameters))
+
+    with pinned_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert pay(second["id"]).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert len(statements) == 1
+    statement, parameters = statements[0]
+    with pinned_app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(
+            row[0]
+            for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
+        )
+    assert "Index Only Scan using ix_payments_agent_settled_cash on payments" in plan, plan
+    lines = plan.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "CTE cash")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    running_sum = []  # the running sum's own plan: the lines under "CTE cash"
+    for line in lines[start + 1 :]:
+        if len(line) - len(line.lstrip()) <= indent:
+            break
+        running_sum.append(line)
+    assert any("ix_payments_agent_settled_cash" in line for line in running_sum), plan
+    assert not any("Sort" in line for line in running_sum), plan
+    assert "Index Only Scan using ix_deposits_agent_id on deposits" in plan, plan

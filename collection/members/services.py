@@ -43,7 +43,7 @@ from collection.members.search import find_by_name
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
-from core.extensions import DbSession
+from core.extensions import DbSession, database_name
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
@@ -115,7 +115,7 @@ _reference_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
 def _cached(session: DbSession, key: tuple[Any, ...], load: Any) -> Any:
     """Reference data kept per process and per database for REFERENCE_TTL_SECONDS."""
-    full_key = (str(session.get_bind().engine.url), *key)
+    full_key = (database_name(session), *key)
     hit = _reference_cache.get(full_key)
     now = time.monotonic()
     if hit is not None and hit[0] > now:

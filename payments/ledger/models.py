@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.members.models import PaymentAllocation
@@ -43,6 +43,18 @@ class Payment(Model):
         ),
         CheckConstraint("status IN ('settled', 'reversed')", name="status_known"),
         Index("ix_payments_member_paid_on", "member_id", "paid_on"),
+        # An agent's settled cash in the order his cash position runs through it (payments/ledger/recording.py),
+        # with the amount, so PostgreSQL reads it from the index alone, without a sort; SQLite has no INCLUDE.
+        Index(
+            "ix_payments_agent_settled_cash",
+            "agent_id",
+            "paid_on",
+            "recorded_at",
+            "id",
+            postgresql_include=["amount_idr"],
+            postgresql_where=text("channel = 'cash' AND status = 'settled'"),
+            sqlite_where=text("channel = 'cash' AND status = 'settled'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,10 +100,14 @@ class Deposit(Model):
     """A setoran: cash an agent paid into the branch's bank account, with the bank's reference."""
 
     __tablename__ = "deposits"
-    __table_args__ = (CheckConstraint("amount_idr > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        # An agent's deposits, with the amount: on PostgreSQL his cash position sums them from the index alone.
+        Index("ix_deposits_agent_id", "agent_id", postgresql_include=["amount_idr"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     amount_idr: Mapped[int]
     deposited_on: Mapped[date]

@@ -12,12 +12,13 @@ lapse, the new period. On SQLite the reads and the writes are a few plain statem
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Date, DateTime, Executable, String, Table, TextClause, bindparam, insert, text, update
+from sqlalchemy import Date, Executable, Table, bindparam, insert, text, update
 
 from collection.members.models import Member as MemberRow
 from collection.members.models import MembershipPeriod, MemberStatusChange, PaymentAllocation
@@ -42,15 +43,26 @@ _LOCK_COLUMNS = """
     WHERE m.id = :member_id"""
 _LOCK_TYPES: dict[str, Any] = {"paid_through": MonthType(), "first_month": MonthType(), "period_started_on": Date()}
 # The member first, then the agent (the day lock, payments/ledger/days.py lock_agent), in one statement; the
-# branches are read, not locked.
-_LOCK: dict[str, Executable] = {
-    "postgresql": text(_LOCK_COLUMNS + " FOR UPDATE OF m, a").columns(**_LOCK_TYPES),
-    "sqlite": text(_LOCK_COLUMNS).columns(**_LOCK_TYPES),  # SQLite: BEGIN IMMEDIATE holds the one write lock
-}
+# branches are read, not locked. SQLite: BEGIN IMMEDIATE holds the one write lock.
+_LOCK_SQLITE = text(_LOCK_COLUMNS).columns(**_LOCK_TYPES)
+
+
+def _driver_sql(sql: str) -> str:
+    """``sql`` with its ``:name`` parameters as psycopg's ``%(name)s``: on PostgreSQL the three statements go to the
+    driver as they are (exec_driver_sql: no compiling, no per-column result processing, the engine's events still
+    fire)."""
+    assert "%" not in sql and "::" not in sql, "write CAST(x AS t), and no literal %, in SQL sent to the driver"
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+_LOCK_PG = _driver_sql(_LOCK_COLUMNS + " FOR UPDATE OF m, a")
 
 # After the locks, in a new snapshot: a twin that committed while we waited, a day finance approved meanwhile,
 # the months another payment took, all are seen. One row; the payment's id is drawn only when it will be used.
-_AFTER_LOCKS_PG = text(
+# The agent's settled cash is read from ix_payments_agent_settled_cash in the running sum's order (no sort). The
+# running sum only grows (amounts are positive), so the cash not yet covered by deposits is a tail of that order,
+# and its first day is the smallest paid_on of the rows whose running sum passes the deposits.
+_AFTER_LOCKS_PG = _driver_sql(
     """
     WITH cash AS (
         SELECT paid_on, sum(amount_idr) OVER (ORDER BY paid_on, recorded_at, id) AS running
@@ -63,7 +75,7 @@ _AFTER_LOCKS_PG = text(
                  WHERE member_id = :member_id AND NOT reversed AND month >= p.first_month) AS settled,
            (SELECT coalesce(max(running), 0) FROM cash) AS collected,
            deposited.total AS deposited,
-           (SELECT paid_on FROM cash WHERE running > deposited.total ORDER BY running LIMIT 1) AS oldest,
+           (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest,
            CASE WHEN e.id IS NULL THEN nextval(pg_get_serial_sequence('payments', 'id')) END AS new_payment_id
     FROM deposited
     JOIN LATERAL (
@@ -72,7 +84,7 @@ _AFTER_LOCKS_PG = text(
     ) p ON true
     LEFT JOIN payments e ON e.idempotency_key = :key
     """
-).bindparams(bindparam("paid_on", type_=Date()))
+)
 
 _SQLITE_READS: dict[str, Executable] = {
     "existing": text("SELECT id, request_fingerprint FROM payments WHERE idempotency_key = :key"),
@@ -95,7 +107,7 @@ _SQLITE_READS: dict[str, Executable] = {
             FROM payments WHERE agent_id = :agent_id AND channel = 'cash' AND status = 'settled'
         ), deposited AS (SELECT coalesce(sum(amount_idr), 0) AS total FROM deposits WHERE agent_id = :agent_id)
         SELECT (SELECT coalesce(max(running), 0) FROM cash) AS collected, deposited.total AS deposited,
-               (SELECT paid_on FROM cash WHERE running > deposited.total ORDER BY running LIMIT 1) AS oldest
+               (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest
         FROM deposited
         """
     ).columns(oldest=Date()),
@@ -151,18 +163,27 @@ class AfterLocks:
 
 def lock_member_and_agent(session: DbSession, member_id: int, user_id: int) -> Locked | None:
     """Lock the member and the agent behind ``user_id`` (one statement); None if either is missing."""
-    statement = _LOCK[session.get_bind().dialect.name]
-    row = session.execute(statement, {"member_id": member_id, "user_id": user_id}).first()
-    if row is None:
-        return None
+    params = {"member_id": member_id, "user_id": user_id}
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.connection().exec_driver_sql(_LOCK_PG, params).first()
+        if row is None:
+            return None
+        # the dates psycopg returns: a month is stored as the date of its first day (core/extensions.py MonthType)
+        paid_through = None if row.paid_through is None else Month.of(row.paid_through)
+        first_month = Month.of(row.first_month)
+    else:
+        row = session.execute(_LOCK_SQLITE, params).first()
+        if row is None:
+            return None
+        paid_through, first_month = row.paid_through, row.first_month
     return Locked(
         member_id=row.id,
         name=row.name,
         phone=row.phone,
         branch_id=row.branch_id,
         status=row.status,
-        paid_through=row.paid_through,
-        first_month=row.first_month,
+        paid_through=paid_through,
+        first_month=first_month,
         period_started_on=row.period_started_on,
         terms=ContributionTerms(
             bracket=row.bracket, package=Package(row.package), sector=Sector(row.sector), payer=Payer.SELF
@@ -186,7 +207,7 @@ def read_after_locks(session: DbSession, locked: Locked, key: str, paid_on: date
     """Everything a cash payment's rules need, read once the member and the agent are locked."""
     params = {"member_id": locked.member_id, "agent_id": locked.agent_id, "key": key, "paid_on": paid_on}
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_AFTER_LOCKS_PG, params).one()
+        row = session.connection().exec_driver_sql(_AFTER_LOCKS_PG, params).one()
         return AfterLocks(
             existing_id=row.existing_id,
             existing_fingerprint=row.existing_fingerprint,
@@ -266,12 +287,12 @@ def write_cash_payment(session: DbSession, new: CashPayment, describe: Describe)
     if session.get_bind().dialect.name == "postgresql" and new.payment_id is not None:
         number, body, details = describe(new.payment_id)
         statement, params = _cte(new, new.payment_id, number, body, details)
-        session.execute(statement, params)
+        session.connection().exec_driver_sql(statement, params)
         return new.payment_id, number
     return _write_plain(session, new, describe)
 
 
-_CTE_CACHE: dict[tuple[Any, ...], TextClause] = {}
+_CTE_CACHE: dict[tuple[Any, ...], str] = {}
 _PAYMENT = """p AS (
     INSERT INTO payments (id, member_id, channel, amount_idr, credit_idr, paid_on, status, agent_id,
                           recorded_by_user_id, idempotency_key, request_fingerprint, recorded_at)
@@ -302,8 +323,9 @@ _STATUS = """s{i} AS (
 
 def _cte(
     new: CashPayment, payment_id: int, number: str, body: str, details: dict[str, Any]
-) -> tuple[TextClause, dict[str, Any]]:
-    """One data-modifying statement for the whole payment (PostgreSQL), its text cached per shape."""
+) -> tuple[str, dict[str, Any]]:
+    """One data-modifying statement for the whole payment (PostgreSQL), its text for the driver cached per shape;
+    the parameters as psycopg takes them (a month as the date of its first day)."""
     member_columns = tuple(sorted(new.member_values))
     shape = (
         bool(new.allocations),
@@ -316,11 +338,6 @@ def _cte(
     statement = _CTE_CACHE.get(shape)
     if statement is None:
         parts = [_PAYMENT, _RECEIPT, _AUDIT]
-        types: list[Any] = [
-            bindparam("paid_on", type_=Date()),
-            bindparam("now", type_=DateTime()),
-            bindparam("written_at", type_=DateTime()),
-        ]
         if new.allocations:
             parts.append(_ALLOCATIONS)
         if new.phone is not None:
@@ -328,17 +345,13 @@ def _cte(
         if member_columns:
             sets = ", ".join(f"{column} = :member_{column}" for column in member_columns)
             parts.append(f"m AS (UPDATE members SET {sets}, updated_at = :written_at WHERE id = :member_id)")
-            types += [bindparam(f"member_{c}", type_=_MEMBER_TYPES[c]) for c in member_columns]
         for i in range(len(new.status_changes)):
             parts.append(_STATUS.format(i=i))
-            types.append(bindparam(f"changed_on_{i}", type_=Date()))
         if new.close_period is not None:
             parts.append(_CLOSE_PERIOD)
-            types.append(bindparam("period_ended_on", type_=Date()))
         if new.open_period_on is not None:
             parts.append(_OPEN_PERIOD)
-            types += [bindparam("open_on", type_=Date()), bindparam("open_month", type_=MonthType())]
-        statement = text("WITH " + ",\n".join(parts) + "\nSELECT id FROM p").bindparams(*types)
+        statement = _driver_sql("WITH " + ",\n".join(parts) + "\nSELECT id FROM p")
         _CTE_CACHE[shape] = statement
     ip, device = origin()
     params: dict[str, Any] = {
@@ -363,7 +376,10 @@ def _cte(
         "months": [a.month.first_day() for a in new.allocations],
         "amounts": [a.amount_idr for a in new.allocations],
     }
-    params |= {f"member_{column}": value for column, value in new.member_values.items()}
+    params |= {
+        f"member_{column}": value.first_day() if isinstance(value, Month) else value
+        for column, value in new.member_values.items()
+    }
     for i, change in enumerate(new.status_changes):
         params |= {
             f"from_status_{i}": change.from_status,
@@ -374,16 +390,8 @@ def _cte(
     if new.close_period is not None:
         params |= dict(zip(("period_id", "period_ended_on", "period_end_cause"), new.close_period, strict=True))
     if new.open_period_on is not None:
-        params |= {"open_on": new.open_period_on, "open_month": Month.of(new.open_period_on)}
+        params |= {"open_on": new.open_period_on, "open_month": Month.of(new.open_period_on).first_day()}
     return statement, params
-
-
-_MEMBER_TYPES: dict[str, Any] = {
-    "paid_through": MonthType(),
-    "status": String(),
-    "first_month": MonthType(),
-    "period_started_on": Date(),
-}
 
 
 def _table(model: type[Any]) -> Table:
