@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -50,28 +48,14 @@ def queue(name: str = DEFAULT) -> Queue:
 LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default of 180 s would cut them off
 
 
-# After a process found a delivery of the outbox queued and not yet taken by a worker (the flag set), it does not
-# ask Redis again for this long: under a burst one web worker asks about twice a second instead of on every
-# request. A text written meanwhile goes out with that queued run, or, if a worker took the run just before the text
-# was committed, with the run the next request after the pause queues (the minute's sweep at the latest).
-OUTBOX_QUEUED_PAUSE_SECONDS = 0.5
-clock = time.monotonic  # seconds; a test may step it
-
-
-def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str, pause: float = 0.0) -> None:
+def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
-    per request (RQ costs milliseconds per job); the job itself works through everything pending. Found queued,
-    the flag is not asked about again in this process (this app) for ``pause`` seconds."""
+    per request (RQ costs milliseconds per job); the job itself works through everything pending."""
     if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
-        return
-    found_queued: dict[str, float] = current_app.extensions.setdefault("iuran_found_queued", {})
-    if pause and found_queued.get(flag, 0.0) > clock():
         return
     try:
         if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
             queue(queue_name).enqueue(job, job_timeout=LONG_JOB_TIMEOUT)
-        elif pause:
-            found_queued[flag] = clock() + pause
     except RedisError:
         redis_failed()
         log.warning("could not enqueue %s; the periodic sweep will do it", flag)
@@ -79,7 +63,7 @@ def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str, pause: flo
 
 def schedule_outbox_delivery() -> None:
     """Have the outbox sent soon (texts of receipts and notices)."""
-    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT, pause=OUTBOX_QUEUED_PAUSE_SECONDS)
+    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT)
 
 
 def schedule_webhook_processing() -> None:
