@@ -6,31 +6,24 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from collection.members.models import Member
 from collection.members.position import member_position
 from core.extensions import db
 from tests.factories import NOW, nik_for
+from tests.statements import captured
 
 
 @pytest.mark.postgresql_only
 def test_working_out_a_members_position_reads_allocations_through_an_index(pinned_app, enrol):
     member_id = enrol()["id"]
-    statements: list[tuple[str, object]] = []
 
     with pinned_app.app_context():
         member = db.session.get(Member, member_id)
 
-        def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-            if "FROM payment_allocations" in statement:
-                statements.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", capture)
-        try:
+        with captured(db.engine, lambda statement: "FROM payment_allocations" in statement) as statements:
             member_position(db.session, member, NOW.date())
-        finally:
-            event.remove(db.engine, "before_cursor_execute", capture)
 
         assert statements
         connection = db.session.connection()
@@ -55,19 +48,10 @@ def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(
         return client.post("/api/v1/contributions", json={"member_id": member_id, "months": 1}, headers=headers)
 
     assert pay(first["id"]).status_code == 201
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "FROM payments WHERE agent_id" in statement:
-            statements.append((statement, parameters))
-
     with pinned_app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured(engine, lambda statement: "FROM payments WHERE agent_id" in statement) as statements:
         assert pay(second["id"]).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
 
     assert len(statements) == 1
     statement, parameters = statements[0]

@@ -6,12 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from core.extensions import db
 from organisation import token_cache
 from organisation.models import Agent
 from tests.factories import NOW
+from tests.statements import captured
 
 CASH = "/api/v1/agents/me/cash"
 
@@ -34,19 +35,10 @@ def revoke_elsewhere(app: Any, user_id: int) -> None:
 
 
 def token_queries(app: Any, send: Any) -> int:
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "api_tokens" in statement:
-            seen.append(statement)
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured(engine, lambda statement: "api_tokens" in statement) as seen:
         send()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     return len(seen)
 
 

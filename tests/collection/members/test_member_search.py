@@ -17,6 +17,7 @@ from collection.members.search import NAME_SEARCH_CANDIDATES, Candidate, rank
 from collection.members.services import find_members
 from core.extensions import db
 from organisation.models import StaffUser
+from tests.statements import captured
 
 NAMES = [
     "Siti Aminah", "Siti Aminah", "Sitti Aminah", "Siti Amina", "Siti Nurhaliza", "Siti Nurhalisa", "Sri Wahyuni",
@@ -168,20 +169,12 @@ def test_under_a_language_collation_the_search_reads_name_keys_through_the_index
             autocommit.execute(text("VACUUM ANALYZE member_name_keys"))  # as autovacuum would: index-only scans
         for role in ("admin", "agent"):
             actor: Any = db.session.get(StaffUser, world[role].id)
-            statements: list[tuple[str, Any]] = []
-
-            def capture(conn, cursor, statement, parameters, context, executemany, into=statements):  # type: ignore[no-untyped-def]
-                into.append((statement, parameters))
-
-            event.listen(db.engine, "before_cursor_execute", capture)
-            try:
+            with captured(db.engine) as statements:
                 for query in ("siti", "Siti A", "Budi Santoso"):
                     find_members(db.session, actor, q=query)
                 find_members(db.session, actor, nik="1971011201900001")
                 find_members(db.session, actor, kpj="12345678901")
                 find_members(db.session, actor, phone="0812-3456-7890")
-            finally:
-                event.remove(db.engine, "before_cursor_execute", capture)
             connection = db.session.connection()
             connection.execute(text("SET LOCAL enable_seqscan = off"))
             plans[role] = [

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from collection.members.models import Member, MembershipPeriod, PaymentAllocation, VisitItem
 from core.audit import AuditEvent
@@ -22,6 +22,7 @@ from payments.autodebit.services import process_webhook_events
 from payments.ledger.models import Payment, Receipt
 from tests.factories import nik_for, sent_debit
 from tests.payments.autodebit.test_webhooks import midtrans, post
+from tests.statements import captured
 
 
 def process(app: Any, bulk: bool = True, batch: int = 500) -> int:
@@ -247,18 +248,10 @@ def test_a_batch_that_fails_in_bulk_is_replayed_event_by_event(pinned_app, clien
 
 
 def count_statements(app: Any, run: Callable[[], object]) -> int:
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with captured(engine) as seen:
         run()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     return len(seen)
 
 

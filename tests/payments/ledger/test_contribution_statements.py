@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event
-
 from core.extensions import db
 from tests.factories import nik_for
+from tests.statements import captured, not_transaction_control
 
 # PostgreSQL: the token check, the member and agent FOR UPDATE, the read after the locks, the CTE that writes.
 MOST_STATEMENTS_POSTGRESQL = 4
@@ -19,20 +18,11 @@ MOST_STATEMENTS_SQLITE = 13
 
 def statements_of(app: Any, send: Any) -> list[str]:
     """The SQL statements ``send()`` runs on the app's engine (BEGIN and COMMIT aside)."""
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
-            seen.append(statement)
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured(engine, not_transaction_control) as seen:
         send()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return seen
+    return [statement for statement, _ in seen]
 
 
 def test_one_contribution_is_at_most_four_statements_on_postgresql(pinned_app, client, world, enrol):
