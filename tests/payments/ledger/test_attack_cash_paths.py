@@ -25,7 +25,6 @@ def stepped_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.mark.postgresql_only  # two open transactions at once (SQLite would serialise the writer and the reader)
 @pytest.mark.parametrize("change", ["login_disabled", "agent_terminated"])
-@pytest.mark.xfail(strict=True, reason="the cache is emptied at the flush only: a read before the commit is kept 5 s")
 def test_a_token_read_between_a_disabling_flush_and_its_commit_is_not_kept(pinned_app, world, stepped_clock, change):
     """Another request of this process checks the token after the disabling write was flushed (the cache emptied)
     but before it was committed: it reads the old, active row and must not keep it past the commit."""
