@@ -4,17 +4,25 @@ members' events interleaved, a settlement of an attempt settled already; bulk an
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, text, update
 
-from collection.members.models import Member, MembershipPeriod
+from collection.members.models import Member, MembershipPeriod, PaymentAllocation
 from core.clock import utcnow
 from core.extensions import db
 from core.months import Month
+from core.outbox import OutboxMessage
 from payments.autodebit.models import DebitAttempt, WebhookEvent
+from payments.ledger.models import Payment, Receipt
 from tests.factories import sent_debit
 from tests.payments.autodebit.test_batches import callback, debits, members, outcome, process
 
@@ -79,3 +87,70 @@ def test_odd_callbacks_in_bulk_end_exactly_as_one_by_one(pinned_app, client, mem
     assert ("garbage", "review") in states and ("settled_twice", "ignored") in states
     assert set(got["payments"]) == {"lapsed", "a1", "b1", "settled_twice", "a2"} | (set() if gone else {"no_period"})
     assert got["members"]["a1"] == ("active", "2026-12")
+
+
+WORKER = """
+import sys
+from app import create_app
+from core.extensions import db
+from payments.autodebit.providers import configured_providers
+from payments.autodebit.services import process_webhook_events
+from tests.factories import NOW
+
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2],
+                  "SECRET_KEY": "test"})
+with app.app_context():
+    process_webhook_events(db.session, configured_providers(app.config), NOW, "https://x.test", batch=2)
+"""
+
+
+@pytest.mark.postgresql_only
+def test_a_worker_killed_mid_batch_loses_nothing_and_books_nothing_twice(
+    pinned_app, client, members, database_url, redis_url
+):
+    """A worker applies batches of two; the test holds the fourth event's member, so the worker waits inside its
+    second batch (the first committed); it is killed with SIGKILL there. After a restart every event is applied
+    once."""
+    ids = members(6)
+    orders = debits(pinned_app, ids, "K")
+    for order_id in orders:
+        callback(client, order_id)
+    with pinned_app.app_context():
+        holder = db.engine.connect()
+    holder.execute(text("BEGIN"))
+    holder.execute(text("SELECT id FROM members WHERE id = :id FOR UPDATE"), {"id": ids[3]})
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, database_url, redis_url], env=env)
+    try:
+        for _ in range(600):  # until the worker waits for our lock (not a timing: a state polled)
+            waiting = holder.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE NOT l.granted AND d.datname = current_database()"
+                )
+            ).scalar()
+            if waiting or worker.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert worker.poll() is None, "the worker ended before it reached the held member"
+        assert waiting
+        with pinned_app.app_context():
+            states = sorted(db.session.scalars(select(WebhookEvent.state)))
+            assert states.count("processed") == 2  # the first batch committed, the second is under way
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        holder.rollback()
+        holder.close()
+
+    assert process(pinned_app) == 4  # the restart: the killed batch and the one after it
+    with pinned_app.app_context():
+        assert sorted(db.session.scalars(select(WebhookEvent.state))) == ["processed"] * 6
+        keys = sorted(db.session.scalars(select(Payment.idempotency_key)))
+        assert keys == sorted(f"debit:{o}" for o in orders)
+        assert db.session.scalar(select(func.count()).select_from(Receipt)) == 6
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.kind == "receipt")) == 6
+        assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 6
