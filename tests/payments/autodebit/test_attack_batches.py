@@ -122,11 +122,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_books_nothing_twice(
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
     worker = subprocess.Popen([sys.executable, "-c", WORKER, database_url, redis_url], env=env)
     try:
-        for _ in range(600):  # until the worker waits for our lock (not a timing: a state polled)
+        for _ in range(600):  # until the worker waits for our lock (a state polled, not a time)
             waiting = holder.execute(
                 text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-                    "WHERE NOT l.granted AND d.datname = current_database()"
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
                 )
             ).scalar()
             if waiting or worker.poll() is not None:
