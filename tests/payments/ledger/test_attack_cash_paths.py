@@ -3,17 +3,21 @@ odd members."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from collection.members.models import Member, PaymentAllocation
 from core.extensions import db
 from organisation import token_cache
 from organisation.models import Agent, StaffUser
 from organisation.services import user_for_token
-from tests.factories import NOW
+from payments.ledger.models import Payment
+from tests.factories import NOW, nik_for
 
 
 @pytest.fixture
@@ -69,3 +73,61 @@ def test_a_member_that_does_not_exist_and_another_branchs_member_read_alike(clie
     assert missing.get_json()["message"].replace(str(theirs["id"] + 1000), "N") == other.get_json()["message"].replace(
         str(theirs["id"]), "N"
     )
+
+
+def at_once(app: Any, sends: list[Any]) -> list[tuple[int, Any]]:
+    """Run each ``send(client)`` in its own thread (its own session), all released together."""
+    barrier = threading.Barrier(len(sends))
+    results: list[tuple[int, Any]] = []
+
+    def run(send: Any) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = send(client)
+        results.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=run, args=(send,)) for send in sends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def paying(staff: Any, key: str, member_id: int, months: int) -> Any:
+    headers = staff.headers | {"Idempotency-Key": key}
+    return lambda client: client.post(
+        "/api/v1/contributions", json={"member_id": member_id, "months": months}, headers=headers
+    )
+
+
+@pytest.mark.postgresql_only
+def test_six_keys_for_one_member_at_once_take_six_different_months(pinned_app, world, enrol):
+    member = enrol()
+    results = at_once(pinned_app, [paying(world["agent"], str(uuid.uuid4()), member["id"], 1) for _ in range(6)])
+
+    assert sorted(status for status, _ in results) == [201] * 6, results
+    months = sorted(month for _, body in results for month in body["months_covered"])
+    assert months == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"]
+    with pinned_app.app_context():
+        taken = db.session.execute(
+            select(PaymentAllocation.month, func.count()).group_by(PaymentAllocation.month)
+        ).all()
+        assert sorted((str(m), n) for m, n in taken) == [(m, 1) for m in months]
+        assert str(db.session.get(Member, member["id"]).paid_through) == "2027-04"
+
+
+@pytest.mark.postgresql_only
+def test_one_key_for_two_members_at_once_is_one_payment_and_a_409(pinned_app, world, enrol):
+    first, second = enrol(), enrol(nik=nik_for(serial=2))
+    key = str(uuid.uuid4())
+    results = at_once(
+        pinned_app, [paying(world["agent"], key, first["id"], 1), paying(world["agent"], key, second["id"], 1)]
+    )
+
+    assert sorted(status for status, _ in results) == [201, 409], results
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+        assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 1
+        paid = [db.session.get(Member, m["id"]).paid_through for m in (first, second)]
+        assert sorted(str(p) for p in paid) == ["2026-11", "None"]
