@@ -8,15 +8,16 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from collection.members.models import Member, PaymentAllocation
 from core.extensions import db
+from core.outbox import OutboxMessage
 from organisation import token_cache
-from organisation.models import Agent, StaffUser
+from organisation.models import Agent, Branch, StaffUser
 from organisation.services import user_for_token
-from payments.ledger.models import Payment
+from payments.ledger.models import BranchAlert, Payment, Receipt
 from tests.factories import NOW, nik_for
 
 
@@ -131,3 +132,35 @@ def test_one_key_for_two_members_at_once_is_one_payment_and_a_409(pinned_app, wo
         assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 1
         paid = [db.session.get(Member, m["id"]).paid_through for m in (first, second)]
         assert sorted(str(p) for p in paid) == ["2026-11", "None"]
+
+
+def test_cash_refused_many_times_in_a_day_raises_one_alert_and_writes_no_payment(pinned_app, world, enrol):
+    with pinned_app.app_context():
+        db.session.get_one(Branch, world["pkp"]).cash_limit_idr = 5_000  # below one month: every payment refused
+        db.session.commit()
+    members = [enrol(nik=nik_for(serial=n))["id"] for n in (1, 2, 3)]
+    sends = [paying(world["agent"], str(uuid.uuid4()), m, 1) for m in members for _ in range(2)]
+    results = at_once(pinned_app, sends)
+
+    assert sorted(status for status, _ in results) == [409] * 6, results
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+        assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 0
+        alerts = db.session.scalars(select(BranchAlert.kind)).all()
+        assert alerts == ["cash_limit"]
+
+
+def test_a_member_without_a_phone_pays_and_gets_no_text(pinned_app, client, world, enrol):
+    member = enrol()
+    with pinned_app.app_context():
+        db.session.execute(update(Member).where(Member.id == member["id"]).values(phone=None))
+        db.session.commit()
+        texts_before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+    response = paying(world["agent"], str(uuid.uuid4()), member["id"], 3)(client)
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["months_covered"] == ["2026-11", "2026-12", "2027-01"]
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == texts_before
+        assert db.session.scalar(select(func.count()).select_from(Receipt)) == 1
