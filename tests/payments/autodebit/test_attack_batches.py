@@ -25,8 +25,9 @@ from payments.autodebit.models import DebitAttempt, WebhookEvent
 from payments.ledger.models import Payment, Receipt
 from tests.factories import sent_debit
 from tests.payments.autodebit.test_batches import callback, debits, members, outcome, process
+from tests.payments.autodebit.test_webhooks import provider, settled_at_provider
 
-__all__ = ["members"]  # the fixture
+__all__ = ["members", "provider"]  # the fixtures
 
 
 def odd_batch(app: Any, client: Any, member_ids: list[int], tag: str, gone: bool) -> dict[str, str]:
@@ -153,3 +154,32 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_books_nothing_twice(
         assert db.session.scalar(select(func.count()).select_from(Receipt)) == 6
         assert db.session.scalar(select(func.count()).where(OutboxMessage.kind == "receipt")) == 6
         assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 6
+
+
+def refund_batch(app: Any, client: Any, sandbox: Any, member_ids: list[int], tag: str) -> dict[str, str]:
+    """In one batch: A's settlement, B's, A's refund of it, then A's second debit settled."""
+    a, b = member_ids
+    mandate, _, first = sent_debit(app, a, f"SBX-{tag}-A", order_id=f"IUR-{tag}-A1")
+    _, _, second = sent_debit(app, a, "", (2026, 12), mandate_id=mandate, order_id=f"IUR-{tag}-A2")
+    (other,) = debits(app, [b], tag)
+    settled_at_provider(sandbox, first, 8_400)
+    sandbox.refund(first)
+    callback(client, first)
+    callback(client, other)
+    callback(client, first, "refund", again="-refund")
+    callback(client, second)
+    return {first: "refunded", second: "second", other: "other"}
+
+
+def test_a_refund_inside_a_batch_ends_as_one_by_one(pinned_app, client, members, provider, caplog):
+    one_by_one = refund_batch(pinned_app, client, provider, members(2), "R")
+    assert process(pinned_app, bulk=False) == 4
+    bulk = refund_batch(pinned_app, client, provider, members(2), "S")
+    with caplog.at_level(logging.WARNING, logger="payments.autodebit.services"):
+        assert process(pinned_app, bulk=True) == 4
+
+    assert "replaying" not in caplog.text
+    expected, got = outcome(pinned_app, one_by_one), outcome(pinned_app, bulk)
+    assert got == expected
+    assert got["payments"]["refunded"][2] == "reversed"
+    assert got["members"]["second"] == ("active", "2026-11")  # the second debit took the month the refund reopened
