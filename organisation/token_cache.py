@@ -4,7 +4,8 @@ What is kept is the user's row as the token's one indexed query returned it (wit
 in: an active account, an active Perisai) and the token's expiry. A hit is checked against the expiry on every
 request (a token past ``expires_at`` is refused at once, whatever the cache holds). Anything this process writes
 to a staff account, an agent or a token (an ORM flush, or an ORM UPDATE/DELETE through a session) empties the
-cache at once; a change made by another process (another web worker, a worker job, a command) is seen within
+cache at once, and again when that write commits (a request that read the old row between the flush and the commit
+keeps nothing); a change made by another process (another web worker, a worker job, a command) is seen within
 TOKEN_CACHE_SECONDS at the most (core/settings.py; 0 turns the cache off).
 """
 
@@ -27,6 +28,7 @@ _lock = threading.Lock()
 _entries: dict[tuple[str, str], tuple[float, int, datetime, dict[str, Any]]] = {}
 clock = time.monotonic  # seconds; a test may step it
 _generation = 0  # bumped by every local write to a watched table; an entry of an older generation is stale
+_STALE_AT_COMMIT = "token_cache_stale_at_commit"  # session.info: this transaction wrote a watched table
 
 
 def cached_user(session: DbSession, digest: str, now: datetime) -> StaffUser | None:
@@ -79,11 +81,24 @@ def _database(session: DbSession) -> str:
 def _after_flush(session: Session, flush_context: Any) -> None:
     for instance in (*session.dirty, *session.deleted):  # a new row cannot be behind a token verified before
         if isinstance(instance, _WATCHED):
-            forget_all()
+            _written(session)
             return
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _on_orm_execute(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and any(m.class_ in _WATCHED for m in state.all_mappers):
+        _written(state.session)
+
+
+def _written(session: Session) -> None:
+    """A watched row written: forget now, and again at the commit. Another request of this process may check a
+    token between the two and read the row as it was committed before; what it keeps then is stale too."""
+    session.info[_STALE_AT_COMMIT] = True
+    forget_all()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_STALE_AT_COMMIT, False):
         forget_all()
