@@ -62,6 +62,16 @@ class Verdict:
     outcome: EventOutcome | None = None
 
 
+def debit_key(order_id: str) -> str:
+    """A settled debit's payment key: one payment per provider order, whichever path books it."""
+    return f"debit:{order_id}"
+
+
+def debit_fingerprint(order_id: str, amount_idr: int) -> str:
+    """What a settled debit's payment was asked for, to tell a redelivery from a different payment."""
+    return fingerprint(order_id=order_id, amount=amount_idr)
+
+
 def verdict(
     event: WebhookEvent, attempt_status: str | None, attempt_amount: int | None, providers: Mapping[str, Provider]
 ) -> Verdict:
@@ -239,8 +249,8 @@ def _apply_round(
             amount_idr=attempt.amount_idr,
             channel=Channel.AUTO_DEBIT,
             paid_on=today,
-            idempotency_key=f"debit:{attempt.order_id}",
-            fingerprint=fingerprint(order_id=attempt.order_id, amount=attempt.amount_idr),
+            idempotency_key=debit_key(attempt.order_id),
+            fingerprint=debit_fingerprint(attempt.order_id, attempt.amount_idr),
             agent_id=None,
             actor_id=None,
             today=today,

@@ -24,7 +24,15 @@ from core.extensions import DbSession
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
-from payments.autodebit.batches import LAPSE_MONTHS_AHEAD, REASON_TEXT, apply_batch, lock_batch, verdict
+from payments.autodebit.batches import (
+    LAPSE_MONTHS_AHEAD,
+    REASON_TEXT,
+    apply_batch,
+    debit_fingerprint,
+    debit_key,
+    lock_batch,
+    verdict,
+)
 from payments.autodebit.mandates import (
     LIVE_STATUSES,
     Effect,
@@ -37,7 +45,7 @@ from payments.autodebit.mandates import (
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, MandateStatusChange, WebhookEvent
 from payments.autodebit.providers import CallbackError, Provider, ProviderEvent
 from payments.ledger.models import Channel, Payment
-from payments.ledger.services import add_visit, book_payment, fingerprint, unbook_payment
+from payments.ledger.services import add_visit, book_payment, unbook_payment
 from workers.queues import queue_debit_runs
 
 log = logging.getLogger(__name__)
@@ -504,8 +512,8 @@ def _settle(
         amount_idr=attempt.amount_idr,
         channel=Channel.AUTO_DEBIT,
         paid_on=today,
-        idempotency_key=f"debit:{attempt.order_id}",
-        fingerprint_=fingerprint(order_id=attempt.order_id, amount=attempt.amount_idr),
+        idempotency_key=debit_key(attempt.order_id),
+        fingerprint_=debit_fingerprint(attempt.order_id, attempt.amount_idr),
         agent_id=None,
         actor_id=None,
         today=today,
