@@ -16,8 +16,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import select, text, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
@@ -27,13 +27,14 @@ from collection.members.standing_sql import TermsKey, month_amount
 from core.clock import local_today
 from core.csvexport import csv_lines
 from core.errors import NotFound
-from core.extensions import DbSession
+from core.extensions import DbSession, among
 from core.months import Month
 from core.paging import capped_offset, count_of
 from organisation.models import Agent, Branch, StaffUser
 
 CHASE_STATUSES = (MemberStatus.IN_ARREARS, MemberStatus.LAPSED)
 CSV_CHUNK = 1000  # members read per statement while streaming the CSV
+NONE_SETTLED: frozenset[date] = frozenset()
 
 _month_amount = lru_cache(maxsize=65536)(month_amount)  # the table is immutable and hashable: kept for the process
 
@@ -57,7 +58,7 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
     if not members:
         return {}
     table = load_rate_table(session)
-    settled = _settled_days(session, [m.id for m in members])
+    settled = _settled_months(session, [m.id for m in members])
     branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
     month_of: dict[date, Month] = {}
 
@@ -76,14 +77,15 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
         first = min(m.first_month for m in mine)
         holidays = holidays_for(session, branch, first.first_day(), max(as_month(latest), this_month).last_day())
         due_dates: dict[Month, date] = {}
-        first_days: dict[Month, date] = {}
         dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
+        in_period: dict[tuple[frozenset[date], Month], frozenset[date]] = {}
         derived: dict[tuple[object, ...], Standing] = {}
         for m in mine:
-            first_day = first_days.get(m.first_month)
-            if first_day is None:
-                first_day = first_days[m.first_month] = m.first_month.first_day()
-            days = frozenset(d for d in settled.get(m.id, ()) if d >= first_day)
+            all_days = settled.get(m.id, NONE_SETTLED)
+            days = in_period.get((all_days, m.first_month))
+            if days is None:
+                first_day = m.first_month.first_day()
+                days = in_period[all_days, m.first_month] = frozenset(d for d in all_days if d >= first_day)
             terms: TermsKey = (m.bracket, m.package, m.sector)
             same = (terms, m.first_month, m.period_started_on, days)
             standing = derived.get(same)
@@ -105,22 +107,30 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
     return standings
 
 
-def _settled_days(session: DbSession, member_ids: list[int]) -> dict[int, set[date]]:
-    """The first days of the members' settled (NOT reversed) months, as the driver gives them (a date, or on
-    SQLite its ISO text, each read once): a page is thousands of rows of a few dozen distinct months."""
-    days: dict[object, date] = {}
-    settled: dict[int, set[date]] = {}
+def _settled_months(session: DbSession, member_ids: list[int]) -> dict[int, frozenset[date]]:
+    """The first days of the members' settled (NOT reversed) months: one row a member, his months as one text
+    (a page of a thousand members has several thousand months, and a row costs more to read than its text),
+    parsed once for each distinct text (members who paid the same months share it)."""
+    month = PaymentAllocation.__table__.c.month
+    if session.get_bind().dialect.name == "postgresql":
+        listed = func.string_agg(func.to_char(month, "YYYY-MM-DD"), aggregate_order_by(literal_column("','"), month))
+    else:  # SQLite keeps a month as its ISO text
+        listed = func.group_concat(month, ",")
     rows = session.execute(
-        select(PaymentAllocation.member_id, type_coerce(PaymentAllocation.month, NullType())).where(
-            PaymentAllocation.member_id.in_(member_ids),
+        select(PaymentAllocation.member_id, listed)
+        .where(
+            among(session, PaymentAllocation.member_id, member_ids),
             text("NOT payment_allocations.reversed"),  # the partial index's own predicate, on SQLite too
         )
+        .group_by(PaymentAllocation.member_id)
     )
+    parsed: dict[str, frozenset[date]] = {}
+    settled: dict[int, frozenset[date]] = {}
     for member_id, raw in rows:
-        day = days.get(raw)
-        if day is None:
-            day = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-        settled.setdefault(member_id, set()).add(day)
+        days = parsed.get(raw)
+        if days is None:
+            days = parsed[raw] = frozenset(date.fromisoformat(day) for day in raw.split(","))
+        settled[member_id] = days
     return settled
 
 

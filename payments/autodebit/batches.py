@@ -24,7 +24,7 @@ from collection.members.due_dates import due_date
 from collection.members.models import Member, VisitItem
 from collection.members.services import holidays_for
 from core.clock import local_today, utcnow
-from core.extensions import DbSession
+from core.extensions import DbSession, among
 from core.months import Month
 from core.outbox import OutboxMessage
 from organisation.models import Branch
@@ -33,7 +33,6 @@ from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
 from payments.autodebit.providers import Provider, ProviderEvent
 from payments.ledger.bulk import (
     Booking,
-    among,
     book_payments,
     bookable,
     insert_rows,

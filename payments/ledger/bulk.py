@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, JSON, ColumnElement, Select, Table, any_, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Select, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from collection.members.arrears import MemberStatus
@@ -24,22 +24,13 @@ from collection.members.position import MemberPosition, position_from
 from collection.members.services import holidays_for, load_rate_table, terms_of
 from core.audit import AuditEvent
 from core.clock import utcnow
-from core.extensions import DbSession
+from core.extensions import DbSession, among
 from core.months import Month
 from core.outbox import OutboxMessage
 from organisation.models import Branch
 from payments.ledger.allocation import Due, allocate
 from payments.ledger.models import Channel, Payment, PaymentStatus, Receipt
 from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number, receipt_text
-
-
-def among(session: DbSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, so a batch's statement is short
-    and its text the same for every batch (an IN of 500 parameters is a new statement text psycopg parses anew)."""
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(ColumnElement[bool], column == any_(bindparam(None, values, type_=ARRAY(column.type))))
-    return cast(ColumnElement[bool], column.in_(values))
 
 
 def insert_rows(
