@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-dev.txt
 PYTEST_ARGS ?=
 PACKAGES := app.py core organisation collection payments agents workers commands operations drill
 
-.PHONY: venv run test lint bench drill lock
+.PHONY: venv run test lint bench drill lock translations
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ lock:
 	@[ -x $(LOCK_VENV)/bin/pip-compile ] || { python3.11 -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2; }
 	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/runtime.txt requirements/runtime.in
 	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/dev.txt requirements/dev.in
+
+# The texts of every package into its Indonesian catalog (<package>/translations/id/LC_MESSAGES/messages.po):
+# translate the new ones there (msgstr) and commit; the app compiles the catalogs when it starts.
+translations: venv
+	$(PY) scripts/translations.py update
 
 run: venv
 	$(PY) scripts/run.py

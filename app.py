@@ -8,12 +8,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import agents.field.pages
+import agents.field.texts
 import agents.incentives.models
 import agents.incentives.pages
 import agents.incentives.routes
 import agents.roster.models
 import agents.roster.pages
 import agents.roster.routes
+import agents.roster.texts
 import collection.members.models
 import collection.members.routes
 import collection.national.models
@@ -30,6 +32,7 @@ import organisation.account_pages
 import organisation.admin_pages
 import organisation.models
 import organisation.routes
+import organisation.texts
 import payments.autodebit.models
 import payments.autodebit.routes
 import payments.autodebit.webhooks
@@ -40,6 +43,7 @@ import payments.finance.models
 import payments.finance.report_pages
 import payments.finance.routes
 import payments.finance.statement_pages
+import payments.finance.texts
 import payments.ledger.models
 import payments.ledger.pages
 import payments.ledger.routes
@@ -91,6 +95,13 @@ FINANCE_DESK = (  # the modules that add their pages to the finance desk's bluep
 ADMIN_DESK = (  # the modules that add their pages to the administration desk's blueprint (/admin)
     agents.roster.pages,
 )
+# Each package's words for its stored values (a status, a kind), looked up by the pages with label() (core/i18n.py)
+LABELS = (
+    agents.field.texts.LABELS,
+    agents.roster.texts.LABELS,
+    organisation.texts.LABELS,
+    payments.finance.texts.LABELS,
+)
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
     payments.finance.desk.bp,
@@ -128,7 +139,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     compression.install(app)  # its after_request runs after every other but the access line's
     operations.metrics.install(app)
     guards.install(app)
-    i18n.install(app)
+    i18n.install(app, *LABELS)
     web_login.install(app)
     for page_blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(page_blueprint)

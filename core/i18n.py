@@ -1,214 +1,77 @@
-"""The pages' two languages, Bahasa Indonesia (default) and English: the texts the agents' app, the login forms and
-the public receipt share, in one table, and how money and months are written."""
+"""The two languages, Bahasa Indonesia (default) and English, through gettext (Flask-Babel): every text a page or
+an API message shows is written in English in the code (``gettext("…")``, ``_("…")`` in templates) and translated
+by the Indonesian catalog of the package it belongs to (``<package>/translations/id/LC_MESSAGES/messages.po``,
+compiled to ``.mo`` when the app starts; ``make translations`` extracts new texts into the catalogs). Money, months,
+dates and times are written by Babel in the reader's form: ``Rp16.800``, ``Des 2026``, ``5 Des 2026 10.29 WIB``.
+
+The language is ``?lang=`` (kept in a cookie), else the ``lang`` cookie; else, for the API, the request's
+Accept-Language, else English; else Bahasa Indonesia. Words that depend on a stored value (a status, a kind) are
+families of lazy texts each package names (its ``texts.LABELS``, registered by app.py) and pages look up (``label``).
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_babel import Babel
 
 from core.months import Month
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
+API_LANGUAGE = "en"  # the API's, without ?lang= or Accept-Language: what integrators and the API docs read
+CATALOG_PACKAGES = ("core", "organisation", "collection", "payments", "agents")  # each may hold translations/
+UTC = ZoneInfo("UTC")
 
-TEXTS: dict[str, tuple[str, str]] = {
-    # key: (Bahasa Indonesia, English)
-    "app_name": ("Perisai iuran", "Perisai iuran"),
-    "login": ("Masuk", "Log in"),
-    "logout": ("Keluar", "Log out"),
-    "username": ("Nama pengguna", "Username"),
-    "password": ("Kata sandi", "Password"),
-    "login_failed": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
-    "login_throttled": (
-        "Terlalu banyak percobaan. Coba lagi dalam 15 menit.",
-        "Too many attempts. Try again in 15 minutes.",
-    ),
-    "agents_only": ("Aplikasi ini untuk agen Perisai.", "This app is for Perisai agents."),
-    "session_expired": ("Sesi habis, silakan masuk lagi.", "Your session expired: log in again."),
-    "csrf_failed": (
-        "Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.",
-        "The form expired: reload and try again.",
-    ),
-    "queued_by_other": (
-        "Formulir ini diisi oleh agen lain di ponsel ini; hanya agen itu yang dapat mengirimnya.",
-        "Another agent filled in this form on this phone; only that agent can send it.",
-    ),
-    "home": ("Beranda", "Home"),
-    "batch_returned": (
-        "Keuangan mengembalikan setoran tanggal {day}: {reason}",
-        "Finance returned your batch of {day}: {reason}",
-    ),
-    "today": ("Hari ini", "Today"),
-    "collected_today": ("Terkumpul hari ini", "Collected today"),
-    "cash_on_hand": ("Uang di tangan", "Cash on hand"),
-    "deposit_by": ("Setor paling lambat", "Deposit by"),
-    "nothing_to_deposit": ("Tidak ada uang yang harus disetor.", "No cash to deposit."),
-    "blocked": (
-        "Setor dulu uang yang Anda pegang sebelum menerima iuran baru.",
-        "Deposit the cash you hold before you collect more.",
-    ),
-    "search": ("Cari", "Search"),
-    "search_hint": ("NIK, KPJ, nomor HP atau nama", "NIK, KPJ, phone or name"),
-    "no_results": ("Tidak ada peserta yang cocok.", "No member matches."),
-    "enrol": ("Daftar peserta baru", "Enrol a member"),
-    "deposit": ("Setoran", "Deposit"),
-    "queue": ("Antrean kirim", "Waiting to send"),
-    "member": ("Peserta", "Member"),
-    "status": ("Status", "Status"),
-    "status_active": ("Aktif", "Active"),
-    "status_in_arrears": ("Menunggak", "In arrears"),
-    "status_lapsed": ("Berakhir (lewat 3 bulan)", "Lapsed (over 3 months)"),
-    "months_owed": ("Bulan tertunggak", "Months owed"),
-    "arrears": ("Tunggakan", "Arrears"),
-    "paid_through": ("Lunas sampai", "Paid through"),
-    "next_due": ("Jatuh tempo berikutnya", "Next due"),
-    "new_period_note": (
-        "Kepesertaan sudah berakhir: pembayaran ini memulai perlindungan baru mulai bulan ini.",
-        "Membership lapsed: this payment starts new cover from this month.",
-    ),
-    "record_payment": ("Catat iuran tunai", "Record cash contribution"),
-    "months_n": ("{n} bulan", "{n} months"),
-    "pay": ("Terima uang & cetak kuitansi", "Take cash & issue receipt"),
-    "sending": ("Mengirim…", "Sending…"),
-    "receipt": ("Kuitansi", "Receipt"),
-    "receipt_number": ("Nomor kuitansi", "Receipt number"),
-    "verification_code": ("Kode verifikasi", "Verification code"),
-    "amount": ("Jumlah", "Amount"),
-    "months_covered": ("Untuk bulan", "Months covered"),
-    "paid_on": ("Tanggal bayar", "Paid on"),
-    "deposited": ("Sudah disetor ke bank", "Deposited at the bank"),
-    "not_deposited": ("Belum disetor ke bank", "Not yet deposited"),
-    "reversed": ("DIBATALKAN", "REVERSED"),
-    "verify_at": ("Peserta dapat memeriksa di", "The member can check at"),
-    "back_home": ("Kembali ke beranda", "Back home"),
-    "name": ("Nama lengkap", "Full name"),
-    "nik": ("NIK (16 angka, dari KTP)", "NIK (16 digits, from the KTP)"),
-    "birth_date": ("Tanggal lahir", "Date of birth"),
-    "phone": ("Nomor HP", "Mobile phone"),
-    "occupation": ("Pekerjaan", "Occupation"),
-    "sector": ("Sektor", "Sector"),
-    "sector_transport": ("Transportasi (ojek, kurir)", "Transport (ojek, courier)"),
-    "sector_other": ("Lainnya", "Other"),
-    "income": ("Penghasilan per bulan (Rp)", "Monthly income (Rp)"),
-    "package": ("Program", "Package"),
-    "save": ("Simpan", "Save"),
-    "enrolled": ("Peserta terdaftar. KPJ: {kpj}", "Member enrolled. KPJ: {kpj}"),
-    "already_member": (
-        "NIK ini sudah terdaftar sebagai peserta {kpj}.",
-        "This NIK is already member {kpj}.",
-    ),
-    "bank_reference": ("Nomor referensi bank", "Bank reference"),
-    "deposited_on": ("Tanggal setor", "Deposited on"),
-    "deposit_saved": ("Setoran Rp{amount} tercatat.", "Deposit of Rp{amount} recorded."),
-    "queue_empty": ("Tidak ada yang menunggu.", "Nothing is waiting."),
-    "queued": (
-        "Tidak ada sinyal. Tersimpan di HP dan akan dikirim otomatis saat sinyal kembali.",
-        "No connection. Saved on this phone; it will be sent when the connection returns.",
-    ),
-    "queue_waiting": ("Menunggu sinyal", "Waiting for a connection"),
-    "queue_sent": ("Terkirim", "Sent"),
-    "queue_failed": ("Ditolak", "Refused"),
-    "required": ("Wajib diisi.", "Required."),
-    "invalid": ("Isian tidak valid.", "Not valid."),
-    "must_be_number": ("Harus angka bulat, tanpa titik.", "Must be a whole number, without dots."),
-    "nik_length": ("NIK harus 16 angka. Salin dari KTP.", "A NIK has 16 digits. Copy it from the KTP."),
-    "nik_digits": ("NIK hanya berisi angka.", "A NIK has only digits."),
-    "nik_province": ("Kode provinsi (2 angka pertama) tidak dikenal.", "Unknown province code (first 2 digits)."),
-    "nik_regency": ("Kode kabupaten/kota (angka 3–4) tidak dikenal.", "Unknown regency code (digits 3–4)."),
-    "nik_district": ("Kode kecamatan (angka 5–6) tidak dikenal.", "Unknown district code (digits 5–6)."),
-    "nik_birth_date": (
-        "Tanggal lahir dalam NIK (angka 7–12) tidak valid. Perempuan: tanggal + 40.",
-        "The birth date in the NIK (digits 7–12) is not valid. Women: day + 40.",
-    ),
-    "nik_serial": ("Nomor urut NIK (4 angka terakhir) tidak boleh 0000.", "The NIK serial (last 4) cannot be 0000."),
-    "nik_age": ("Peserta harus berumur paling sedikit 15 tahun.", "A member must be at least 15."),
-    "nik_mismatch": ("Tidak cocok dengan NIK. Periksa KTP.", "Does not match the NIK. Check the KTP."),
-    "phone_invalid": ("Tulis nomor HP yang dimulai 08, misalnya 0812-3456-7890.", "Write a mobile number starting 08."),
-    "choose_months": ("Pilih jumlah bulan.", "Choose how many months."),
-    "language": ("English", "Bahasa Indonesia"),
-    "autodebit": ("Autodebet", "Auto-debit"),
-    "autodebit_none": (
-        "Belum ada autodebet. Daftarkan bersama peserta agar iuran tidak terlambat.",
-        "No auto-debit yet. Set it up with the member so no month is missed.",
-    ),
-    "provider": ("Penyedia", "Provider"),
-    "account": ("Nomor rekening / e-wallet", "Account or e-wallet number"),
-    "months_per_debit": ("Bulan per debet", "Months per debit"),
-    "mandate_saved": ("Autodebet tersimpan.", "Auto-debit saved."),
-    "pause": ("Jeda", "Pause"),
-    "resume": ("Lanjutkan", "Resume"),
-    "cancel": ("Batalkan", "Cancel"),
-    "mandate_status_active": ("aktif", "active"),
-    "mandate_status_paused": ("dijeda", "paused"),
-    "mandate_status_pending_authorisation": ("menunggu persetujuan", "awaiting authorisation"),
-    "not_found": ("Tidak ditemukan.", "Not found."),
-    "public_receipt_title": ("Bukti pembayaran iuran", "Contribution receipt"),
-    "public_receipt_unknown": (
-        "Kode tidak dikenal. Periksa kode pada SMS atau kuitansi.",
-        "Unknown code. Check the code on the text or the receipt.",
-    ),
-    "incentives": ("Insentif saya", "My incentives"),
-    "bad_month": ("Bulan tidak valid: tulis TTTT-BB, misalnya 2026-10.", "Not a month: write YYYY-MM, e.g. 2026-10."),
-    "incentive_draft": (
-        "Sementara: keuangan belum menyetujui bulan ini.",
-        "Provisional: finance has not approved this month yet.",
-    ),
-    "incentive_approved": ("Disetujui keuangan: final.", "Approved by finance: final."),
-    "new_niks": ("NIK baru bulan ini", "New NIKs this month"),
-    "threshold_reached": ("target 25 tercapai", "25 reached"),
-    "threshold_not_reached": ("belum 25: belum ada fee akuisisi", "under 25: no acquisition fee yet"),
-    "incentive_acquisition": ("Akuisisi", "Acquisition"),
-    "incentive_collection": ("Penagihan", "Collection"),
-    "incentive_clawback": ("Ditarik kembali", "Clawed back"),
-    "incentive_carried": ("Bawaan bulan lalu", "Carried in"),
-    "incentive_pending": ("Tertunda", "Pending"),
-    "incentive_total": ("Total", "Total"),
-    "incentive_payable": ("Dibayar", "Payable"),
-    "incentive_carried_out": ("Dibawa ke bulan depan", "Carried to next month"),
-    "incentive_lines": ("Rincian", "Lines"),
-    "incentive_pending_lines": (
-        "Tertunda: setor uangnya dan tunggu persetujuan keuangan",
-        "Pending: deposit the cash and wait for finance to approve",
-    ),
-    "no_incentive_lines": ("Belum ada.", "None yet."),
-    "previous_month": ("‹ Bulan lalu", "‹ Previous month"),
-    "next_month": ("Bulan berikutnya ›", "Next month ›"),
-    "too_many_lookups": (
-        "Terlalu banyak permintaan. Coba lagi sebentar lagi.",
-        "Too many requests. Try again shortly.",
-    ),
-}
-
-MONTH_NAMES = {
-    "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
+Labels = dict[str, dict[str, Any]]  # family -> stored value -> its lazy text (lazy_gettext)
+_LABELS: Labels = {}
 
 
 def language() -> str:
-    """The request's language: ``?lang=``, else the ``lang`` cookie, else Bahasa Indonesia."""
+    """The request's language: ``?lang=``, else the ``lang`` cookie, else (the API) Accept-Language or English,
+    else Bahasa Indonesia. Outside a request (jobs, texts to members): Bahasa Indonesia."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     chosen = getattr(g, "lang", None) or request.args.get("lang") or request.cookies.get("lang")
-    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    if chosen in LANGUAGES:
+        return chosen
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGUAGES) or API_LANGUAGE
+    return DEFAULT_LANGUAGE
 
 
-def t(key: str, **values: object) -> str:
-    """The text for ``key`` in the request's language."""
-    indonesian, english = TEXTS[key]
-    text = english if language() == "en" else indonesian
-    return text.format(**values) if values else text
+def register(labels: Labels) -> None:
+    """Name the lazy texts of families of stored values (each package's ``texts.LABELS``); a family once."""
+    for family, words in labels.items():
+        if _LABELS.get(family, words) is not words:
+            raise ValueError(f"two packages name the words of {family!r}")
+        _LABELS[family] = words
+
+
+def label(family: str, value: object) -> str:
+    """The reader's word for ``value`` of ``family`` (register); an unknown value is shown as it is stored."""
+    word = _LABELS[family].get(str(value))
+    return str(value) if word is None else str(word)
 
 
 def rupiah(amount: int | None) -> str:
-    """``16800`` → ``Rp16.800``."""
-    return "Rp0" if not amount else f"Rp{amount:,}".replace(",", ".")
+    """``16800`` → ``Rp16.800`` (in English ``Rp16,800``)."""
+    return "Rp" + format_decimal(amount or 0, locale=language())
 
 
 def month_label(month: Month | None) -> str:
-    """``Month(2026, 11)`` → ``Nov 2026``."""
+    """``Month(2026, 12)`` → ``Des 2026`` (``Dec 2026``)."""
     if month is None:
         return "–"
-    return f"{MONTH_NAMES[language()][month.month - 1]} {month.year}"
+    return format_date(month.first_day(), "MMM y", locale=language())
 
 
 def months_label(months: tuple[Month, ...] | list[Month]) -> str:
@@ -219,13 +82,58 @@ def months_label(months: tuple[Month, ...] | list[Month]) -> str:
     return month_label(first) if first == last else f"{month_label(first)} – {month_label(last)}"
 
 
-def install(app: Flask) -> None:
-    """Give every page ``t``, ``lang`` and the money and month filters, and keep the language a user chose."""
-    app.add_template_global(t, "t")
+def day_label(day: date | None) -> str:
+    """``date(2026, 12, 5)`` → ``5 Des 2026``."""
+    return "–" if day is None else format_date(day, "d MMM y", locale=language())
+
+
+def time_label(at: datetime | None, timezone: str) -> str:
+    """A naive-UTC moment in ``timezone``: ``5 Des 2026 10.29 WIB`` (``5 Dec 2026 10:29 WIB``); the zone is named
+    as Indonesia names it (WIB, WITA, WIT) in both languages."""
+    if at is None:
+        return "–"
+    zone = ZoneInfo(timezone)
+    moment = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
+    clock = "d MMM y HH.mm" if language() == "id" else "d MMM y HH:mm"
+    return f"{format_datetime(moment, clock, locale=language())} {format_datetime(moment, 'z', locale='id')}"
+
+
+def compile_catalogs(root: Path) -> list[Path]:
+    """Compile every package's ``.po`` into its ``.mo`` where the ``.mo`` is missing or older; the compiled files."""
+    compiled = []
+    for package in CATALOG_PACKAGES:
+        for po_path in sorted((root / package / "translations").glob("*/LC_MESSAGES/*.po")):
+            mo_path = po_path.with_suffix(".mo")
+            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                continue
+            with po_path.open("rb") as source:
+                catalog = read_po(source)
+            try:
+                with mo_path.open("wb") as target:
+                    write_mo(target, catalog)
+            except OSError as error:
+                raise RuntimeError(
+                    f"cannot write {mo_path} ({error}): run `make translations-compile` as its owner"
+                ) from error
+            compiled.append(mo_path)
+    return compiled
+
+
+def install(app: Flask, *labels: Labels) -> None:
+    """Gettext for every page (``_``, ``pgettext``), ``lang``, ``label`` and the money, month and time filters, the
+    catalogs compiled, and the language a user chose kept."""
+    compile_catalogs(Path(app.root_path))
+    for families in labels:
+        register(families)
+    directories = ";".join(f"{package}/translations" for package in CATALOG_PACKAGES)
+    Babel(app, locale_selector=language, default_locale=DEFAULT_LANGUAGE, default_translation_directories=directories)
     app.add_template_global(language, "lang")
+    app.add_template_global(label, "label")
+    app.add_template_global(time_label, "time_label")
     app.add_template_filter(rupiah, "rupiah")
     app.add_template_filter(month_label, "month")
     app.add_template_filter(months_label, "months")
+    app.add_template_filter(day_label, "day")
     app.before_request(_language)
     app.after_request(_remember_language)
 

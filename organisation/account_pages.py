@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from core.errors import DomainError
 from core.extensions import db
@@ -14,7 +15,6 @@ from core.i18n import language
 from organisation.administration import change_own_password
 from organisation.logins import safe_next
 from organisation.models import Role
-from organisation.texts import t
 from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login_as, web_user
 
 bp = Blueprint("akun", __name__, url_prefix="/akun", template_folder="templates", static_folder="static")
@@ -24,7 +24,7 @@ HOME_OF_ROLE = {Role.AGENT: "/agen/", Role.BRANCH_FINANCE: "/keuangan/"}  # supe
 
 @bp.context_processor
 def _page_helpers() -> dict[str, object]:
-    return {"t": t, "csrf_token": csrf_token, "lang": language}
+    return {"csrf_token": csrf_token, "lang": language}
 
 
 def _next() -> str | None:
@@ -37,13 +37,15 @@ def change_password() -> ResponseReturnValue:
     """The form: current password, new password twice."""
     user = web_user()
     if user is None:
-        return render_template("akun/password.html", error=t("session_expired"), user=None), 401
+        return render_template(
+            "akun/password.html", error=gettext("Your session expired: log in again."), user=None
+        ), 401
     if request.method == "GET":
         return render_template("akun/password.html", user=user)
     try:
         check_csrf()
         if request.form.get("new_password", "") != request.form.get("repeat_password", ""):
-            raise DomainError(t("passwords_differ"))
+            raise DomainError(gettext("The two new passwords differ."))
         password_login_as(user.username, request.form.get("current_password", ""))
         change_own_password(db.session, user, request.form.get("new_password", ""))
     except DomainError as refused:

@@ -14,13 +14,14 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.guards import MAX_ID
-from core.i18n import language
+from core.i18n import label, language
 from core.paging import asked_page, desk_page, desk_window
 from core.regions import TIMEZONES
 from organisation import administration as admin
@@ -34,7 +35,6 @@ from organisation.schemas import (
     WadahCreateSchema,
     WadahUpdateSchema,
 )
-from organisation.texts import t
 from organisation.web_login import check_csrf, csrf_token, log_in, log_out, password_login, refused_login, web_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
@@ -46,12 +46,11 @@ INTEGER_FIELDS = ("branch_id", "cash_limit_idr", "deposit_deadline_working_days"
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
     return {
-        "t": t,
         "lang": language,
         "csrf_token": csrf_token,
         "user": g.get("user"),
         "timezones": TIMEZONES,
-        "role_label": lambda role: t(f"role_{role}"),
+        "role_label": lambda role: label("role", role),
     }
 
 
@@ -70,7 +69,11 @@ def manager_required(view: F) -> F:
         if user is None or user.role not in MANAGERS:
             if user is None:
                 session.pop("sid", None)
-            flash(t("session_expired") if user is None else t("managers_only"))
+            flash(
+                gettext("Your session expired: log in again.")
+                if user is None
+                else gettext("These pages are for branch heads (supervisors) and admins.")
+            )
             return redirect(url_for("admin.login", next=request.path))
         g.user = user
         try:
@@ -117,7 +120,7 @@ def form_values(schema: Schema, names: tuple[str, ...], partial: bool = False) -
 
 def _admin_only() -> None:
     if g.user.role != Role.ADMIN:
-        raise Forbidden(t("admins_only"))
+        raise Forbidden(gettext("Only an admin manages branches."))
 
 
 def _branches() -> list[Branch]:
@@ -147,13 +150,17 @@ def login() -> ResponseReturnValue:
     try:
         check_csrf()
     except DomainError:
-        return render_template("admin/login.html", error=t("csrf_failed")), 400
+        return render_template(
+            "admin/login.html", error=gettext("The form expired: reload the page and try again.")
+        ), 400
     try:
         user = password_login("admin")
     except DomainError as refused:
         return refused_login("admin/login.html", refused)
     if user.role not in MANAGERS:
-        return render_template("admin/login.html", error=t("managers_only")), 403
+        return render_template(
+            "admin/login.html", error=gettext("These pages are for branch heads (supervisors) and admins.")
+        ), 403
     log_in(user, "admin")
     target = safe_next(request.args.get("next", ""), "/admin/")
     return redirect(target or url_for("admin.staff_page"), code=303)
@@ -181,7 +188,7 @@ def branches_page() -> ResponseReturnValue:
     _admin_only()
     if request.method == "POST":
         branch = admin.create_branch(db.session, g.user, form_values(BranchCreateSchema(), _BRANCH_FORM))
-        flash(f"{t('saved')} {branch.code}")
+        flash(gettext("Saved.") + f" {branch.code}")
         return redirect(url_for("admin.branches_page"), code=303)
     number = asked_page()
     offset, size = desk_window(number)
@@ -210,7 +217,7 @@ def branch_page(branch_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         changes = form_values(BranchUpdateSchema(), _BRANCH_FORM)
         admin.update_branch(db.session, g.user, branch_id, changes)
-        flash(t("saved"))
+        flash(gettext("Saved."))
         return redirect(url_for("admin.branch_page", branch_id=branch_id), code=303)
     return render_template("admin/branch.html", branch=branch)
 
@@ -224,7 +231,7 @@ def wadahs_page() -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(WadahCreateSchema(), ("branch_id", "name", "agreement_ref"))
         admin.create_wadah(db.session, g.user, values["branch_id"], values["name"], values.get("agreement_ref"))
-        flash(t("saved"))
+        flash(gettext("Saved."))
         return redirect(url_for("admin.wadahs_page"), code=303)
     number = asked_page()
     wadahs, count = admin.wadah_page(db.session, g.user, _chosen_branch(), *desk_window(number))
@@ -241,7 +248,7 @@ def wadah_page(wadah_id: int) -> ResponseReturnValue:
         changes = form_values(WadahUpdateSchema(), ("name", "agreement_ref"))
         changes.setdefault("agreement_ref", None)  # an emptied field clears the reference
         admin.update_wadah(db.session, g.user, wadah_id, changes)
-        flash(t("saved"))
+        flash(gettext("Saved."))
         return redirect(url_for("admin.wadah_page", wadah_id=wadah_id), code=303)
     return render_template("admin/wadah.html", wadah=wadah)
 
@@ -282,7 +289,7 @@ def staff_member_page(user_id: int) -> ResponseReturnValue:
         changes = form_values(StaffUpdateSchema(), names)
         changes.setdefault("phone", None)  # an emptied field clears the phone
         admin.update_staff(db.session, g.user, user_id, changes)
-        flash(t("saved"))
+        flash(gettext("Saved."))
         return redirect(url_for("admin.staff_member_page", user_id=user_id), code=303)
     return render_template("admin/staff_member.html", person=person, branches=_branches())
 
@@ -299,7 +306,7 @@ def reset_password_page(user_id: int) -> ResponseReturnValue:
 @manager_required
 def disable_page(user_id: int) -> ResponseReturnValue:
     person = admin.set_active(db.session, g.user, user_id, active=False)
-    flash(t("sessions_ended", name=person.full_name))
+    flash(gettext("Every session of %(name)s has ended.", name=person.full_name))
     return redirect(url_for("admin.staff_member_page", user_id=user_id), code=303)
 
 
@@ -307,5 +314,5 @@ def disable_page(user_id: int) -> ResponseReturnValue:
 @manager_required
 def enable_page(user_id: int) -> ResponseReturnValue:
     admin.set_active(db.session, g.user, user_id, active=True)
-    flash(t("saved"))
+    flash(gettext("Saved."))
     return redirect(url_for("admin.staff_member_page", user_id=user_id), code=303)

@@ -22,12 +22,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from core import logs
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
-from core.i18n import t
 from organisation.logins import check_password_login, end_web_session, start_web_session, user_for_web_session
 from organisation.models import StaffUser
 
@@ -70,7 +70,11 @@ class CsrfFailed(DomainError):
 def check_csrf() -> None:
     if not csrf_matches(request.form.get("csrf_token", "")):
         # reason lets the phone tell a stale token (send again with this session's) from a refused form
-        raise CsrfFailed(t("csrf_failed"), errors={"form": {"csrf_token": [t("csrf_failed")]}}, reason="csrf")
+        raise CsrfFailed(
+            gettext("The form expired: reload and try again."),
+            errors={"form": {"csrf_token": [gettext("The form expired: reload and try again.")]}},
+            reason="csrf",
+        )
 
 
 PASSWORD_PAGE = "akun.change_password"  # organisation/account_pages.py
@@ -131,9 +135,12 @@ def log_out() -> None:
 
 def refused_login(template: str, refused: DomainError) -> ResponseReturnValue:
     """The login page again, saying why: wrong password (401) or too many tries (429, with Retry-After)."""
-    key = "login_throttled" if refused.status == 429 else "login_failed"
+    if refused.status == 429:
+        error = gettext("Too many attempts. Try again in 15 minutes.")
+    else:
+        error = gettext("Wrong username or password.")
     headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
-    return render_template(template, error=t(key)), refused.status, headers
+    return render_template(template, error=error), refused.status, headers
 
 
 def password_login(app: str) -> StaffUser:

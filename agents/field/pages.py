@@ -31,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, pgettext
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -42,7 +43,7 @@ from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
 from core.errors import Conflict, DomainError
 from core.extensions import db
-from core.i18n import rupiah, t
+from core.i18n import rupiah
 from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
@@ -80,8 +81,10 @@ def agent_required(view: F) -> F:
         if user is None or agent is None or agent.status != AgentStatus.ACTIVE:
             session.pop("sid", None)
             if _wants_json():
-                return jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")}), 401
-            flash(t("session_expired"))
+                return jsonify(
+                    {"code": 401, "status": "Unauthorized", "message": gettext("Your session expired: log in again.")}
+                ), 401
+            flash(gettext("Your session expired: log in again."))
             return redirect(url_for("agen.login", next=request.path))
         if request.method == "POST":
             try:
@@ -123,7 +126,10 @@ def _check_key_owner(user: StaffUser) -> None:
     """A form that carries its owner's signature is only taken from that agent (409 for anyone else)."""
     sent = request.form.get("key_owner", "")
     if sent and not hmac.compare_digest(sent, _key_owner(user.id, request.form.get("idempotency_key", ""))):
-        raise Conflict(t("queued_by_other"), reason="queued_by_other_agent")
+        raise Conflict(
+            gettext("Another agent filled in this form on this phone; only that agent can send it."),
+            reason="queued_by_other_agent",
+        )
 
 
 def _wants_json() -> bool:
@@ -141,7 +147,7 @@ def login() -> ResponseReturnValue:
     except DomainError as refused:
         return refused_login("agen/login.html", refused)
     if user.role != Role.AGENT:
-        return render_template("agen/login.html", error=t("agents_only")), 403
+        return render_template("agen/login.html", error=gettext("This app is for Perisai agents.")), 403
     log_in(user, "agen")
     target = safe_next(request.args.get("next", ""), "/agen/")
     return redirect(target or url_for("agen.home"))
@@ -150,7 +156,11 @@ def login() -> ResponseReturnValue:
 def _check_csrf_or_flash() -> None:
     # The login form has a CSRF token too (login CSRF); a stale one just shows the form again.
     if not csrf_matches(request.form.get("csrf_token", "")):
-        abort(make_response(render_template("agen/login.html", error=t("csrf_failed")), 400))
+        abort(
+            make_response(
+                render_template("agen/login.html", error=gettext("The form expired: reload and try again.")), 400
+            )
+        )
 
 
 @bp.post("/keluar")
@@ -181,7 +191,7 @@ def search() -> ResponseReturnValue:
         try:
             members, _ = find_members(db.session, g.current_user, q=query, limit=20)
         except DomainError:
-            error = t("invalid")
+            error = gettext("Not valid.")
     return render_template("agen/search.html", q=query, members=members, error=error)
 
 
@@ -222,13 +232,13 @@ def mandate(member_id: int) -> ResponseReturnValue:
                 idempotency_key=request.form.get("idempotency_key") or str(uuid.uuid4()),
                 now=app_now(),
             )
-            flash(t("mandate_saved"))
+            flash(gettext("Auto-debit saved."))
         else:
             target = {"pause": "paused", "resume": "active", "cancel": "cancelled"}.get(action)
             if target is None:
                 abort(400)
             change_mandate(db.session, g.current_user, int(request.form.get("mandate_id", "0")), target, "at the agent")
-            flash(t("mandate_saved"))
+            flash(gettext("Auto-debit saved."))
     except (DomainError, ValueError) as error:
         db.session.rollback()
         flash(getattr(error, "message", str(error)))
@@ -242,7 +252,7 @@ def pay(member_id: int) -> ResponseReturnValue:
     months = request.form.get("months", "")
     key = request.form.get("idempotency_key", "")
     if not months.isdecimal() or not (8 <= len(key) <= 80):
-        return _form_error(t("choose_months"), member_id)
+        return _form_error(gettext("Choose how many months."), member_id)
     try:
         receipt, created = record_cash_contribution(
             db.session,
@@ -306,12 +316,12 @@ def enrol() -> ResponseReturnValue:
         db.session.rollback()
         existing = error.extra.get("existing_member")
         if existing:
-            errors = {"nik": t("already_member", kpj=existing["kpj"])}
+            errors = {"nik": gettext("This NIK is already member %(kpj)s.", kpj=existing["kpj"])}
         else:
             errors = {field: _localise(field, msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
             errors = errors or {"nik": error.message}
         return render_template("agen/enrol.html", form=form, errors=errors), error.status
-    flash(t("enrolled", kpj=created.kpj))
+    flash(gettext("Member enrolled. KPJ: %(kpj)s", kpj=created.kpj))
     return redirect(url_for("agen.member", member_id=created.id), code=303)
 
 
@@ -319,29 +329,31 @@ def _localise(field: str, messages: Any) -> str:
     """The form's message for a field in the agent's language (the API keeps its English detail)."""
     text = " ".join(messages) if isinstance(messages, list) else str(messages)
     if "required" in text.lower():
-        return t("required")
+        return gettext("Required.")
     if field == "declared_income_idr":
-        return t("must_be_number")
+        return gettext("Must be a whole number, without dots.")
     if field == "phone":
-        return t("phone_invalid")
+        return gettext("Write a mobile number starting 08.")
     if field == "nik":
         lowered = text.lower()
-        for code in ("16 digits", "digit", "province", "regency", "district", "serial", "at least"):
+        if "16 digits" in lowered:
+            return gettext("A NIK has 16 digits. Copy it from the KTP.")
+        for code, message in (
+            ("digit", gettext("A NIK has only digits.")),
+            ("province", gettext("Unknown province code (first 2 digits).")),
+            ("regency", gettext("Unknown regency code (digits 3–4).")),
+            ("district", gettext("Unknown district code (digits 5–6).")),
+            ("serial", gettext("The NIK serial (last 4) cannot be 0000.")),
+            ("at least", gettext("A member must be at least 15.")),
+        ):
             if code in lowered:
-                key = {
-                    "16 digits": "nik_length",
-                    "digit": "nik_digits",
-                    "province": "nik_province",
-                    "regency": "nik_regency",
-                    "district": "nik_district",
-                    "serial": "nik_serial",
-                    "at least": "nik_age",
-                }[code]
-                return f"{t(key)} ({text})" if key != "nik_length" else t(key)
-        return f"{t('nik_birth_date')} ({text})"
+                return f"{message} ({text})"
+        birth = gettext("The birth date in the NIK (digits 7–12) is not valid. Women: day + 40.")
+        return f"{birth} ({text})"
     if field in ("birth_date", "sex"):
-        return f"{t('nik_mismatch')} ({text})"
-    return t("invalid")
+        mismatch = gettext("Does not match the NIK. Check the KTP.")
+        return f"{mismatch} ({text})"
+    return gettext("Not valid.")
 
 
 @bp.route("/setoran", methods=["GET", "POST"])
@@ -355,11 +367,11 @@ def deposit() -> ResponseReturnValue:
     key = request.form.get("idempotency_key", "")
     error = None
     if not amount.isdecimal() or int(amount) <= 0:
-        error = f"{t('amount')}: {t('must_be_number')}"
+        error = gettext("Amount") + ": " + gettext("Must be a whole number, without dots.")
     elif len(reference) < 3:
-        error = f"{t('bank_reference')}: {t('required')}"
+        error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
     elif not 8 <= len(key) <= 80:
-        error = t("csrf_failed")
+        error = gettext("The form expired: reload and try again.")
     if error is None:
         try:
             recorded, _ = record_deposit(
@@ -376,7 +388,7 @@ def deposit() -> ResponseReturnValue:
             error = refused.message
     if error is not None:
         return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
-    flash(t("deposit_saved", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+    flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
     return redirect(url_for("agen.home"), code=303)
 
 
@@ -392,7 +404,9 @@ def incentives() -> ResponseReturnValue:
         if not 2000 <= month.year <= 2099:  # the page links a month either side
             raise ValueError(text)
     except ValueError:
-        return render_template("agen/incentives.html", statement=None, error=t("bad_month")), 400
+        return render_template(
+            "agen/incentives.html", statement=None, error=gettext("Not a month: write YYYY-MM, e.g. 2026-10.")
+        ), 400
     try:
         statement = own_statement(db.session, g.current_user, month, app_now())
     except DomainError as refused:
@@ -447,7 +461,9 @@ def session_state() -> ResponseReturnValue:
     a page kept by the service worker may carry the token of a session that has ended since."""
     user = web_user()
     if user is None or user.role != Role.AGENT:
-        response = jsonify({"code": 401, "status": "Unauthorized", "message": t("session_expired")})
+        response = jsonify(
+            {"code": 401, "status": "Unauthorized", "message": gettext("Your session expired: log in again.")}
+        )
         response.status_code = 401
     else:
         response = jsonify({"user_id": str(user.id), "csrf_token": csrf_token()})

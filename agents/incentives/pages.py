@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from agents.incentives import statements as incentive_statements
@@ -30,7 +31,6 @@ from payments.finance.desk import (
     refusal_page,
     wants_csv,
 )
-from payments.finance.texts import t
 from payments.ledger.models import Receipt
 
 INCENTIVE_AGENT_HEADER = (
@@ -117,10 +117,10 @@ def _render_incentives(month: Month, error: DomainError | None = None) -> Any:
         best = max(range(len(payable)), key=lambda i: payable[i])
         chart = bar_chart(
             [a.code for a, _ in result.agents],
-            [Series(t("payable"), payable)],
-            title=t("incentives_chart", month=str(month)),
-            description=t(
-                "incentives_chart_desc",
+            [Series(gettext("Payable"), payable)],
+            title=gettext("Payable per agent, %(month)s", month=str(month)),
+            description=gettext(
+                "%(agents)s agents, %(total)s in all; the highest %(best)s (%(agent)s).",
                 agents=len(payable),
                 total=rupiah(sum(payable)),
                 best=rupiah(payable[best]),
@@ -153,13 +153,15 @@ def approve_incentives() -> ResponseReturnValue:
     try:
         month = Month.parse(text)
     except ValueError:
-        return refusal_page(DomainError(f"{t('bad_month')} (month={text[:20]})"), status=400)
+        return refusal_page(
+            DomainError(gettext("Not a month: write YYYY-MM, e.g. 2026-10.") + f" (month={text[:20]})"), status=400
+        )
     try:
         incentive_statements.approve_month(db.session, g.user, g.branch.id, month, app_now())
     except DomainError as error:
         db.session.rollback()
         return _render_incentives(month, error)
-    flash(t("incentives_approved_flash", month=str(month)))
+    flash(gettext("Incentives for %(month)s approved: final.", month=str(month)))
     return redirect(url_for("keuangan.incentives_page", month=str(month)), code=303)
 
 
@@ -174,7 +176,12 @@ def agent_incentive_page(agent_id: int) -> ResponseReturnValue:
         return refusal_page(refused)
     found = [(agent, s) for agent, s in result.agents if agent.id == agent_id]
     if not found:
-        return refusal_page(DomainError(t("no_statement", agent=agent_id, month=str(month))), status=404)
+        return refusal_page(
+            DomainError(
+                gettext("Agent %(agent)s has no %(month)s statement in this branch.", agent=agent_id, month=str(month))
+            ),
+            status=404,
+        )
     agent, statement = found[0]
     if wants_csv():
         rows = [line.row() for line in (*statement.lines, *statement.pending_lines)]

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
@@ -31,17 +32,15 @@ from agents.roster.schemas import (
     ProposalNoteSchema,
 )
 from agents.roster.services import AgentView
-from agents.roster.texts import rt
 from core.clock import app_now, local_today
 from core.errors import DomainError, field_error
 from core.extensions import db
 from core.guards import MAX_ID
-from core.i18n import rupiah
+from core.i18n import label, rupiah
 from core.paging import asked_page, desk_page, desk_window
 from organisation import administration as admin
 from organisation.admin_pages import bp, manager_required
 from organisation.models import AgentStatus, Branch, Role
-from organisation.texts import t
 
 # No routes: only the folder of these pages' templates, so they live beside the code that renders them.
 templates = Blueprint("roster_pages", __name__, template_folder="templates")
@@ -60,9 +59,8 @@ def _page(template: str, code: int = 200, **context: Any) -> ResponseReturnValue
     return (
         render_template(
             template,
-            rt=rt,
             rupiah=rupiah,
-            status_label=lambda value: rt(f"status_{value}"),
+            status_label=lambda value: label("roster_status", value),
             local_day=_local_day,
             **context,
         ),
@@ -226,7 +224,7 @@ def agent_page(agent_id: int) -> ResponseReturnValue:
             raise
         db.session.rollback()
         return _agent_detail(agent_id, refused)
-    flash(t("saved"))
+    flash(gettext("Saved."))
     return redirect(url_for("admin.agent_page", agent_id=view.id), code=303)
 
 
@@ -251,7 +249,7 @@ def _move_status(agent_id: int, move: str) -> ResponseReturnValue:
     services.agent_for(db.session, g.user, agent_id)  # another branch's agent is a 404 before any field
     reason = _load(AgentStatusReasonSchema(), {"reason": request.form.get("reason", "").strip()})["reason"]
     view = STATUS_MOVES[move](db.session, g.user, agent_id, reason, app_now())
-    flash(rt("status_changed", code=view.code, status=rt(f"status_{view.status}")))
+    flash(gettext("Agent %(code)s is now %(status)s.", code=view.code, status=label("roster_status", view.status)))
     return redirect(url_for("admin.agent_page", agent_id=agent_id), code=303)
 
 
@@ -340,5 +338,8 @@ def _decide(proposal_id: int, accept: bool) -> ResponseReturnValue:
     note = _load(ProposalNoteSchema(), {"note": request.form.get("note", "").strip() or None})["note"]
     decide = proposals.accept_proposal if accept else proposals.dismiss_proposal
     proposal, agent = decide(db.session, g.user, proposal_id, note, app_now())
-    flash(rt("accepted" if accept else "dismissed", id=proposal.id, code=agent.code))
+    if accept:
+        flash(gettext("Proposal #%(id)s accepted: agent %(code)s deactivated.", id=proposal.id, code=agent.code))
+    else:
+        flash(gettext("Proposal #%(id)s dismissed: agent %(code)s stays active.", id=proposal.id, code=agent.code))
     return redirect(url_for("admin.agent_proposals_page", cabang=proposal.branch_id), code=303)

@@ -294,5 +294,3 @@ def report(session: DbSession, record: StatementImport, already_imported: bool =
 
 
 # The unmatched queue and maker-checker.
-
-

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core.clock import app_now
@@ -29,7 +30,6 @@ from payments.finance.desk import (
 )
 from payments.finance.models import StatementLine
 from payments.finance.schemas import ApproveRequestSchema, ReturnRequestSchema
-from payments.finance.texts import t
 from workers.queues import schedule_outbox_delivery
 
 
@@ -165,13 +165,13 @@ def approve_batch(batch_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "").strip()
     try:
         if g.user.role not in DECIDERS:
-            raise Forbidden(t("only_finance_decides"))
+            raise Forbidden(gettext("Only branch finance or an admin approves or returns a batch."))
         payload = load_form(ApproveRequestSchema(), {"note": note} if note else {})
         batches.approve_batch(db.session, g.user, batch_id, payload.get("note"), app_now())
     except DomainError as error:
         db.session.rollback()
         return _render_batch(batch_id, error, {"note": note})
-    flash(t("approved_flash"))
+    flash(gettext("Batch approved and locked."))
     return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)
 
 
@@ -182,7 +182,7 @@ def return_batch(batch_id: int) -> ResponseReturnValue:
     reason = request.form.get("reason", "").strip()
     try:
         if g.user.role not in DECIDERS:
-            raise Forbidden(t("only_finance_decides"))
+            raise Forbidden(gettext("Only branch finance or an admin approves or returns a batch."))
         payload = load_form(ReturnRequestSchema(), {"reason": reason})
         batches.return_batch(db.session, g.user, batch_id, payload["reason"], app_now())
     except DomainError as error:
@@ -190,5 +190,5 @@ def return_batch(batch_id: int) -> ResponseReturnValue:
         return _render_batch(batch_id, error, {"reason": reason})
 
     schedule_outbox_delivery()
-    flash(t("returned_flash"))
+    flash(gettext("Batch returned to the agent."))
     return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)

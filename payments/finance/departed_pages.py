@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core.clock import app_now
@@ -25,7 +26,6 @@ from payments.finance.deposits import (
 from payments.finance.desk import bp, branch_today, finance_required, load_form, messages_of
 from payments.finance.models import StatementLine
 from payments.finance.schemas import AgentDepositRequestSchema
-from payments.finance.texts import t
 
 FORM_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")  # as core/idempotency.py's header
 FIELDS = ("amount_idr", "bank_reference", "deposited_on", "idempotency_key")
@@ -70,9 +70,11 @@ def record_departed_deposit(agent_id: int) -> ResponseReturnValue:
         data["amount_idr"] = int(amount)
     try:
         if g.user.role not in FOR_AGENT_ROLES:
-            raise Forbidden(t("only_finance_records_deposit"))
+            raise Forbidden(
+                gettext("Only branch finance (or an admin) records the deposit of an agent no longer active.")
+            )
         if not FORM_KEY.match(form["idempotency_key"]):
-            raise DomainError(t("csrf_failed"))
+            raise DomainError(gettext("The form expired: reload the page and try again."))
         payload = load_form(AgentDepositRequestSchema(), data)
         deposit, _ = record_deposit_for_agent(
             db.session,
@@ -90,5 +92,18 @@ def record_departed_deposit(agent_id: int) -> ResponseReturnValue:
         return _render(error.status, (agent_id, error), form)
     matched = db.session.scalar(select(StatementLine.id).where(StatementLine.deposit_id == deposit.id))
     amount_text = rupiah(deposit.amount_idr)
-    flash(t("departed_deposit_matched" if matched else "departed_deposit_waiting", amount=amount_text, line=matched))
+    if matched:
+        flash(
+            gettext(
+                "Deposit of %(amount)s recorded and matched with bank line #%(line)s.", amount=amount_text, line=matched
+            )
+        )
+    else:
+        flash(
+            gettext(
+                "Deposit of %(amount)s recorded; not on a bank statement yet: it is matched when the statement is "
+                "uploaded.",
+                amount=amount_text,
+            )
+        )
     return redirect(url_for("keuangan.departed_page"), code=303)

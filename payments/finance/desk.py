@@ -34,6 +34,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
@@ -41,13 +42,12 @@ from core.clock import app_now, local_today
 from core.csvexport import csv_text
 from core.errors import DomainError
 from core.extensions import db
-from core.i18n import language, rupiah
+from core.i18n import label, language, rupiah
 from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Branch, Role
 from organisation.web_login import csrf_matches, csrf_token, log_in, log_out, password_login, refused_login, web_user
 from payments.finance import bank
-from payments.finance.texts import t
 
 bp = Blueprint("keuangan", __name__, url_prefix="/keuangan", template_folder="templates", static_folder="static")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,14 +68,13 @@ FIRST_TARGET_YEAR, LAST_TARGET_YEAR = 2015, 2100  # as the API's coverage target
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
     return {
-        "t": t,
         "lang": language,
         "rupiah": rupiah,
         "csrf_token": csrf_token,
         "local_time": local_time,
         "language_url": _language_url,
         "export_url": _export_url,
-        "status_label": lambda status: t(f"status_{status}"),
+        "status_label": lambda status: label("batch_status", status),
         "user": g.get("user"),
         "branch": g.get("branch"),
         "branches": g.get("branches", []),
@@ -122,13 +121,13 @@ def finance_required(view: F) -> F:
         user = web_user()
         if user is None:
             session.pop("sid", None)
-            flash(t("session_expired"))
+            flash(gettext("Your session expired: log in again."))
             return redirect(url_for("keuangan.login", next=request.path))
         if user.role not in FINANCE_ROLES:
-            flash(t("finance_only"))
+            flash(gettext("These pages are for branch finance, supervisors and admins."))
             return redirect(url_for("keuangan.login", next=request.path))
         if request.method == "POST" and not _csrf_ok():
-            return refusal_page(DomainError(t("csrf_failed")), status=400)
+            return refusal_page(DomainError(gettext("The form expired: reload the page and try again.")), status=400)
         g.user = user
         if user.role == Role.ADMIN:
             g.branches = list(db.session.scalars(select(Branch).order_by(Branch.code)))
@@ -186,7 +185,13 @@ def date_arg(name: str, default: date) -> date:
     except ValueError:
         day = None
     if day is None or not FIRST_DAY <= day <= LAST_DAY:  # the pages step a day and a year either side
-        abort(make_response(refusal_page(DomainError(f"{t('bad_date')} ({name}={text[:20]})"), status=400)))
+        abort(
+            make_response(
+                refusal_page(
+                    DomainError(gettext("Not a date: write YYYY-MM-DD.") + f" ({name}={text[:20]})"), status=400
+                )
+            )
+        )
     return day
 
 
@@ -200,7 +205,14 @@ def month_arg(name: str, default: Month) -> Month:
     except ValueError:
         month = None
     if month is None or not FIRST_MONTH <= month <= LAST_MONTH:
-        abort(make_response(refusal_page(DomainError(f"{t('bad_month')} ({name}={text[:20]})"), status=400)))
+        abort(
+            make_response(
+                refusal_page(
+                    DomainError(gettext("Not a month: write YYYY-MM, e.g. 2026-10.") + f" ({name}={text[:20]})"),
+                    status=400,
+                )
+            )
+        )
     return month
 
 
@@ -209,9 +221,9 @@ def month_range(default_months: int) -> tuple[Month, Month]:
     last = month_arg("to", Month.of(branch_today()))
     first = month_arg("from", last - (default_months - 1))
     if first > last:
-        abort(make_response(refusal_page(DomainError(t("from_after_to")), status=400)))
+        abort(make_response(refusal_page(DomainError(gettext("'From' is after 'to': swap them.")), status=400)))
     if last - first >= MAX_REPORT_MONTHS:
-        too_long = DomainError(t("range_too_long_months", months=MAX_REPORT_MONTHS))
+        too_long = DomainError(gettext("At most %(months)s months at a time.", months=MAX_REPORT_MONTHS))
         abort(make_response(refusal_page(too_long, status=400)))
     return first, last
 
@@ -236,13 +248,17 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("keuangan/login.html")
     if not _csrf_ok():
-        return render_template("keuangan/login.html", error=t("csrf_failed")), 400
+        return render_template(
+            "keuangan/login.html", error=gettext("The form expired: reload the page and try again.")
+        ), 400
     try:
         user = password_login("keuangan")
     except DomainError as refused:
         return refused_login("keuangan/login.html", refused)
     if user.role not in FINANCE_ROLES:
-        return render_template("keuangan/login.html", error=t("finance_only")), 403
+        return render_template(
+            "keuangan/login.html", error=gettext("These pages are for branch finance, supervisors and admins.")
+        ), 403
     log_in(user, "keuangan")
     target = safe_next(request.args.get("next", ""), "/keuangan/")
     return redirect(target or url_for("keuangan.batches_page"), code=303)

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, pgettext
 
 from collection.sponsors import programmes as sponsors
 from core.charts import Series, bar_chart, thousands
@@ -18,7 +19,7 @@ from core.clock import app_now
 from core.csvexport import csv_filename
 from core.errors import DomainError
 from core.extensions import db
-from core.i18n import rupiah
+from core.i18n import label, rupiah
 from payments.finance import reports
 from payments.finance.desk import (
     DEFAULT_REPORT_DAYS,
@@ -34,7 +35,6 @@ from payments.finance.desk import (
     refusal_page,
     wants_csv,
 )
-from payments.finance.texts import t
 
 MAX_TARGET_ROWS = 600  # as the API's TargetsRequestSchema
 MAX_TARGET_BYTES = 200_000
@@ -51,11 +51,11 @@ def ageing_page() -> ResponseReturnValue:
         return csv_response(csv_filename("arrears-ageing", g.branch.code, ageing.on), ("on", "bucket", "members"), rows)
     counts = {r.bucket: r.members for r in ageing.rows}
     chart = bar_chart(
-        [t(f"bucket_{r.bucket}") for r in ageing.rows],
-        [Series(t("members"), [r.members for r in ageing.rows], "#d48a00")],
-        title=t("ageing_chart"),
-        description=t(
-            "ageing_chart_desc",
+        [label("arrears_bucket", r.bucket) for r in ageing.rows],
+        [Series(pgettext("members (finance)", "Members"), [r.members for r in ageing.rows], "#d48a00")],
+        title=gettext("Members in arrears by age bucket"),
+        description=gettext(
+            "1 month: %(b1)s; 2 months: %(b2)s; 3 months: %(b3)s; lapsed: %(lapsed)s.",
             b1=counts["1 month"],
             b2=counts["2 months"],
             b3=counts["3 months"],
@@ -84,9 +84,9 @@ def collections_page() -> ResponseReturnValue:
     last = date_arg("to", branch_today())
     first = date_arg("from", last - timedelta(days=DEFAULT_REPORT_DAYS - 1))
     if first > last:
-        return refusal_page(DomainError(t("from_after_to")), status=400)
+        return refusal_page(DomainError(gettext("'From' is after 'to': swap them.")), status=400)
     if (last - first).days >= MAX_REPORT_DAYS:
-        return refusal_page(DomainError(t("range_too_long", days=MAX_REPORT_DAYS)), status=400)
+        return refusal_page(DomainError(gettext("At most %(days)s days at a time.", days=MAX_REPORT_DAYS)), status=400)
     days = reports.collections_per_day(db.session, g.branch, first, last)
     if wants_csv():
         rows = [
@@ -96,14 +96,14 @@ def collections_page() -> ResponseReturnValue:
         return csv_response(csv_filename("collections", g.branch.code, first, last), COLLECTIONS_HEADER, rows)
     best = max(days, key=lambda d: d.total_idr)
     channels = (("cash", "cash_idr"), ("auto_debit", "auto_debit_idr"), ("sponsor", "sponsor_idr"))
-    series = [Series(t(key), [getattr(d, name) for d in days]) for key, name in channels]
-    series.append(Series(t("bank_transfer"), [d.bank_transfer_idr for d in days]))
+    series = [Series(label("channel", key), [getattr(d, name) for d in days]) for key, name in channels]
+    series.append(Series(gettext("Bank transfer"), [d.bank_transfer_idr for d in days]))
     chart = bar_chart(
         [f"{d.day:%d/%m}" for d in days],
         series,
-        title=t("collections_chart"),
-        description=t(
-            "collections_chart_desc",
+        title=gettext("Contributions per day by channel"),
+        description=gettext(
+            "%(days)s days, %(total)s in all; the highest day %(best)s on %(best_day)s.",
             days=len(days),
             total=rupiah(sum(d.total_idr for d in days)),
             best=rupiah(best.total_idr),
@@ -136,7 +136,14 @@ def _year_arg() -> int:
     if not text:
         return branch_today().year
     if not text.isdecimal() or not FIRST_TARGET_YEAR <= int(text) <= LAST_TARGET_YEAR:
-        abort(make_response(refusal_page(DomainError(f"{t('bad_year')} (year={text[:20]})"), status=400)))
+        abort(
+            make_response(
+                refusal_page(
+                    DomainError(gettext("Not a year: write e.g. 2026 (2015–2100).") + f" (year={text[:20]})"),
+                    status=400,
+                )
+            )
+        )
     return int(text)
 
 
@@ -169,10 +176,10 @@ def _render_coverage(
         values = [float(cast(float, r.coverage_percent)) for r in charted]
         chart = bar_chart(
             [r.regency_name for r in charted],
-            [Series(t("coverage_percent"), values, "#2f6db5")],
-            title=t("coverage_chart", year=year),
-            description=t(
-                "coverage_chart_desc",
+            [Series(gettext("Coverage"), values, "#2f6db5")],
+            title=gettext("Active members against the target, %(year)s", year=year),
+            description=gettext(
+                "%(regencies)s regencies: %(text)s.",
                 regencies=len(charted),
                 text="; ".join(f"{r.regency_name} {percent(r.coverage_percent)}" for r in charted),
             ),
@@ -212,7 +219,9 @@ def set_coverage_targets() -> ResponseReturnValue:
     target_population,source); every bad row is named and nothing is saved."""
     year_text = request.form.get("year", "").strip()
     if not year_text.isdecimal() or not FIRST_TARGET_YEAR <= int(year_text) <= LAST_TARGET_YEAR:
-        return refusal_page(DomainError(f"{t('bad_year')} (year={year_text[:20]})"), status=400)
+        return refusal_page(
+            DomainError(gettext("Not a year: write e.g. 2026 (2015–2100).") + f" (year={year_text[:20]})"), status=400
+        )
     year = int(year_text)
     typed = request.form.get("targets", "")
     upload = request.files.get("file")
@@ -221,7 +230,7 @@ def set_coverage_targets() -> ResponseReturnValue:
         if upload is not None and upload.filename:
             content = upload.read(MAX_TARGET_BYTES + 1)
             if len(content) > MAX_TARGET_BYTES:
-                raise DomainError(t("targets_file_too_big", kb=MAX_TARGET_BYTES // 1000))
+                raise DomainError(gettext("The file is over %(kb)s KB.", kb=MAX_TARGET_BYTES // 1000))
             text = content.decode("utf-8-sig", errors="replace")
         else:
             text = typed
@@ -230,7 +239,7 @@ def set_coverage_targets() -> ResponseReturnValue:
     except DomainError as error:
         db.session.rollback()
         return _render_coverage(year, error.status, error, _target_errors(error, lines), typed)
-    flash(t("targets_saved", rows=len(rows), year=year))
+    flash(gettext("%(rows)s targets for %(year)s saved.", rows=len(rows), year=year))
     return redirect(url_for("keuangan.coverage_page", year=year), code=303)
 
 
@@ -254,9 +263,9 @@ def _target_rows(text: str) -> tuple[list[dict[str, Any]], list[int]]:
         )
         lines.append(number)
     if not rows:
-        raise DomainError(t("targets_missing"))
+        raise DomainError(gettext("Type or upload at least one target row."))
     if len(rows) > MAX_TARGET_ROWS:
-        raise DomainError(t("targets_too_many", rows=MAX_TARGET_ROWS))
+        raise DomainError(gettext("At most %(rows)s rows at a time.", rows=MAX_TARGET_ROWS))
     return rows, lines
 
 
@@ -267,7 +276,9 @@ def _target_errors(error: DomainError, lines: Sequence[int]) -> list[str]:
     for index in sorted(per_row, key=int):
         line = lines[int(index)] if int(index) < len(lines) else int(index) + 1
         for field, messages in per_row[index].items():
-            found.append(t("target_row_error", line=line, field=field, message=" ".join(messages)))
+            found.append(
+                gettext("Line %(line)s, %(field)s: %(message)s", line=line, field=field, message=" ".join(messages))
+            )
     return found
 
 
@@ -286,14 +297,14 @@ def channels_page() -> ResponseReturnValue:
         rows = [[m.month, *(getattr(m, f) for f in CHANNEL_FIELDS), m.total_idr, m.payments] for m in months]
         return csv_response(csv_filename("collections-by-channel", g.branch.code, first, last), CHANNEL_HEADER, rows)
     channels = zip(CHANNEL_TEXTS, CHANNEL_FIELDS, strict=True)
-    series = [Series(t(key), [getattr(m, name) for m in months]) for key, name in channels]
+    series = [Series(label("channel", key), [getattr(m, name) for m in months]) for key, name in channels]
     best = max(months, key=lambda m: m.total_idr)
     chart = bar_chart(
         [str(m.month) for m in months],
         series,
-        title=t("channels_chart"),
-        description=t(
-            "channels_chart_desc",
+        title=gettext("Contributions per month by channel"),
+        description=gettext(
+            "%(months)s months, %(total)s in all; the highest month %(best)s in %(best_month)s.",
             months=len(months),
             total=rupiah(sum(m.total_idr for m in months)),
             best=rupiah(best.total_idr),
@@ -378,12 +389,12 @@ def scorecard_page() -> ResponseReturnValue:
         chart = bar_chart(
             [r.agent_code for r in rows],
             [
-                Series(t("collected"), [r.collected_idr for r in rows]),
-                Series(t("undeposited"), [r.undeposited_idr for r in rows], "#b00020"),
+                Series(gettext("Collected"), [r.collected_idr for r in rows]),
+                Series(gettext("Undeposited"), [r.undeposited_idr for r in rows], "#b00020"),
             ],
-            title=t("scorecard_chart"),
-            description=t(
-                "scorecard_chart_desc",
+            title=gettext("Collected and undeposited per agent"),
+            description=gettext(
+                "%(agents)s agents, %(total)s collected in all; the highest %(best)s (%(agent)s).",
                 agents=len(rows),
                 total=rupiah(sum(r.collected_idr for r in rows)),
                 best=rupiah(best.collected_idr),
@@ -458,13 +469,15 @@ def retention_page() -> ResponseReturnValue:
             [r.code for _, r in measured],
             [
                 Series(
-                    t("months_after", n=k),
+                    gettext("%(n)s mo. after", n=k),
                     [share_percent(r.points[i].share) or 0.0 for _, r in measured],
                 )
                 for i, k in enumerate(points)
             ],
-            title=t("retention_chart"),
-            description=t("retention_chart_desc", programmes=len(measured)),
+            title=gettext("Members still paying after sponsorship"),
+            description=gettext(
+                "%(programmes)s programmes; points not measured yet are drawn at 0.", programmes=len(measured)
+            ),
             format_value=lambda v: thousands(v) + "%",
             height=280,
         )

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core.clock import app_now
@@ -29,7 +30,6 @@ from payments.finance.desk import (
 from payments.finance.models import MatchProposal, StatementLine, StatementLineStatus
 from payments.finance.schemas import DecisionRequestSchema, ProposalRequestSchema
 from payments.finance.statements import BANK_FORMATS
-from payments.finance.texts import t
 from payments.ledger.models import Deposit
 from workers.queues import queue_statement_import
 
@@ -121,10 +121,12 @@ def upload_statement() -> ResponseReturnValue:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise DomainError(t("file_missing"))
+            raise DomainError(gettext("Choose the statement file (CSV)."))
         content = upload.read(bank.MAX_STATEMENT_BYTES + 1)
         if len(content) > bank.MAX_STATEMENT_BYTES:
-            raise DomainError(t("file_too_big", mb=bank.MAX_STATEMENT_BYTES // 1_000_000))
+            raise DomainError(
+                gettext("The file is over %(mb)s MB: split it by month.", mb=bank.MAX_STATEMENT_BYTES // 1_000_000)
+            )
         report, status = statement_import.submit(
             db.session,
             g.user.id,
@@ -136,7 +138,7 @@ def upload_statement() -> ResponseReturnValue:
             current_app.config["STATEMENT_INLINE_LINES"],
         )
         if status == 202 and not queue_statement_import(report.import_id):
-            raise ServiceUnavailable(t("queue_down"))
+            raise ServiceUnavailable(gettext("The job queue is unavailable: upload the same file again in a minute."))
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(
@@ -187,7 +189,7 @@ def propose(line_id: int) -> ResponseReturnValue:
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(error.status, line_error=(line_id, error), form=form)
-    flash(t("proposal_saved"))
+    flash(gettext("Proposal saved; it waits for a second person."))
     return redirect(url_for("keuangan.unmatched_page"), code=303)
 
 
@@ -207,5 +209,5 @@ def decide(proposal_id: int) -> ResponseReturnValue:
     except DomainError as error:
         db.session.rollback()
         return _render_unmatched(error.status, decide_error=(proposal_id, error))
-    flash(t("proposal_approved" if approve else "proposal_rejected"))
+    flash(gettext("Proposal approved.") if approve else gettext("Proposal rejected."))
     return redirect(url_for("keuangan.unmatched_page"), code=303)

@@ -7,10 +7,10 @@ import re
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from core import logs, ratelimit
 from core.extensions import db
-from core.i18n import t
 from payments.ledger.receipts import CODE_ALPHABET, CODE_LENGTH, mask_name
 from payments.ledger.services import receipt_by_code
 
@@ -25,17 +25,21 @@ def show(code: str) -> ResponseReturnValue:
     logs.hide_path()  # the code opens the receipt: it stays out of the access log
     per_minute = current_app.config["RECEIPT_LOOKUPS_PER_MINUTE"]
     if not ratelimit.allow(f"receipt:{request.remote_addr}", per_minute, 60):
-        page = render_template("public_receipt.html", receipt=None, message=t("too_many_lookups"))
+        page = render_template(
+            "public_receipt.html", receipt=None, message=gettext("Too many requests. Try again shortly.")
+        )
         return page, 429, {"Retry-After": "60"}  # the window is a minute
     code = code.strip().upper()
     receipt = receipt_by_code(db.session, code) if _CODE.match(code) else None
     if receipt is None:
-        return render_template("public_receipt.html", receipt=None, message=t("public_receipt_unknown")), 404
+        return render_template(
+            "public_receipt.html",
+            receipt=None,
+            message=gettext("Unknown code. Check the code on the text or the receipt."),
+        ), 404
     response = current_app.make_response(
         render_template("public_receipt.html", receipt=receipt, masked_name=mask_name(receipt.member_name))
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-

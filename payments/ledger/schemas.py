@@ -74,5 +74,3 @@ class AlertSchema(Schema):
 
 
 # Branch finance: bank statements, matches, daily batches, reports.
-
-

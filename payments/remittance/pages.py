@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
 from payments.finance.desk import DECIDERS, bp, finance_required, refusal_page
 from payments.remittance.services import acknowledge, file_content, list_files, overdue_files
-from payments.remittance.texts import rt
 
 # No routes: only the folder of these pages' templates, so they live beside the code that renders them.
 templates = Blueprint("remittance_pages", __name__, template_folder="templates")
@@ -30,7 +30,6 @@ def remittance_page() -> ResponseReturnValue:
     g.page_url = url_for("keuangan.remittance_page")
     return render_template(
         "keuangan/remittance.html",
-        rt=rt,
         views=views,
         total=total,
         overdue=overdue,
@@ -61,5 +60,5 @@ def acknowledge_remittance(file_id: int) -> ResponseReturnValue:
         view = acknowledge(db.session, g.user, file_id, request.form.get("reference", ""), app_now())
     except DomainError as refused:
         return refusal_page(refused)
-    flash(rt("acknowledged_flash", name=view.file.name))
+    flash(gettext("The acknowledgement of %(name)s is recorded.", name=view.file.name))
     return redirect(url_for("keuangan.remittance_page"), code=303)

@@ -258,7 +258,7 @@ def test_the_batches_page_speaks_english_on_request(client, day):
 
     page = client.get("/keuangan/batch?date=2026-11-19&lang=en").get_data(as_text=True)
 
-    assert "Agents&#39; daily batches" in page and "Short in the bank" in page
+    assert "Agents' daily batches" in page and "Short in the bank" in page
     assert "Kurang di bank" not in page
 
 

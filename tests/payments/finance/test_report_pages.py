@@ -248,7 +248,7 @@ def test_the_incentives_page_speaks_english(client, october):
 
     page = client.get("/keuangan/insentif?month=2026-10&lang=en").get_data(as_text=True)
 
-    assert "Agents&#39; and Wadahs&#39; incentives" in page and "Payable" in page and "Approve 2026-10" in page
+    assert "Agents' and Wadahs' incentives" in page and "Payable" in page and "Approve 2026-10" in page
     assert "Dibayar" not in page
 
 
