@@ -1,0 +1,113 @@
+"""One way to translate: gettext catalogs per package, complete, and money, months and times in the reader's form."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from core.i18n import CATALOG_PACKAGES, compile_catalogs, day_label, label, month_label, rupiah, time_label
+from core.months import Month
+
+ROOT = Path(__file__).resolve().parents[2]
+GETTEXT_NAMES = {"gettext", "pgettext", "ngettext", "npgettext", "lazy_gettext", "lazy_pgettext", "lazy_ngettext", "_"}
+
+
+def test_every_text_in_the_code_has_its_indonesian() -> None:
+    done = subprocess.run(
+        [sys.executable, "scripts/translations.py", "check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _python_files() -> list[Path]:
+    return [p for package in CATALOG_PACKAGES for p in (ROOT / package).rglob("*.py")] + [ROOT / "app.py"]
+
+
+def test_no_text_is_translated_inside_an_f_string() -> None:
+    """The extractor does not look inside f-strings: a text translated there never reaches the catalog."""
+    hidden = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.JoinedStr):
+                for call in ast.walk(node):
+                    if isinstance(call, ast.Call) and getattr(call.func, "id", None) in GETTEXT_NAMES:
+                        hidden.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert hidden == []
+
+
+def test_every_translated_text_is_a_literal() -> None:
+    """``gettext(a if x else b)`` or ``gettext(name)`` cannot be extracted: each text is written where it is used."""
+    dynamic = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in GETTEXT_NAMES and node.args:
+                texts = node.args[1:2] if getattr(node.func, "id", "").endswith("pgettext") else node.args[:1]
+                if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in texts):
+                    dynamic.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert dynamic == []
+
+
+def test_the_catalogs_compile_when_missing_or_older_than_their_source(tmp_path: Path) -> None:
+    source = ROOT / "agents" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
+    target = tmp_path / "agents" / "translations" / "id" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    (target / "messages.po").write_bytes(source.read_bytes())
+
+    first = compile_catalogs(tmp_path)
+    again = compile_catalogs(tmp_path)
+
+    assert first == [target / "messages.mo"] and again == []
+    assert (target / "messages.mo").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("lang", "money", "month", "day", "moment"),
+    [
+        ("id", "Rp1.234.500", "Des 2026", "5 Agu 2026", "5 Des 2026 10.29 WIB"),
+        ("en", "Rp1,234,500", "Dec 2026", "5 Aug 2026", "5 Dec 2026 10:29 WIB"),
+    ],
+)
+def test_money_months_days_and_times_are_written_in_the_readers_form(
+    lang: str, money: str, month: str, day: str, moment: str
+) -> None:
+    app = Flask(__name__)
+    with app.test_request_context(f"/agen/?lang={lang}"):
+        assert rupiah(1_234_500) == money and rupiah(None) == "Rp0"
+        assert month_label(Month(2026, 12)) == month
+        assert day_label(date(2026, 8, 5)) == day
+        assert time_label(datetime(2026, 12, 5, 3, 29, 54), "Asia/Jakarta") == moment
+        assert time_label(datetime(2026, 12, 5, 3, 29, 54), "Asia/Jayapura").endswith(" WIT")
+
+
+def test_a_page_and_the_api_choose_their_language(app: Flask) -> None:
+    """Pages: ?lang=, the cookie, else Indonesian. The API: ?lang=, the cookie, Accept-Language, else English."""
+    from core.i18n import language
+
+    cases = [
+        ("/agen/", {}, "id"),
+        ("/agen/?lang=en", {}, "en"),
+        ("/agen/", {"Accept-Language": "en"}, "id"),  # a phone in English still gets the agents' app in Indonesian
+        ("/api/v1/members", {}, "en"),
+        ("/api/v1/members", {"Accept-Language": "id-ID,id;q=0.9,en;q=0.5"}, "id"),
+        ("/api/v1/members?lang=id", {"Accept-Language": "en"}, "id"),
+    ]
+    for path, headers, expected in cases:
+        with app.test_request_context(path, headers=headers):
+            app.preprocess_request()
+            assert language() == expected, path
+
+
+def test_a_stored_value_is_worded_in_the_readers_language(app: Flask) -> None:
+    with app.test_request_context("/agen/?lang=id"):
+        app.preprocess_request()
+        assert label("member_status", "in_arrears") == "Menunggak"
+        assert label("member_status", "something_new") == "something_new"  # shown as stored, never a 500
+    with app.test_request_context("/agen/?lang=en"):
+        app.preprocess_request()
+        assert label("member_status", "in_arrears") == "In arrears"
