@@ -37,21 +37,25 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
-    ROOT,
     BenchError,
     CpuMeter,
     CpuUse,
     Gunicorn,
     WrkRun,
+    code_changed,
+    code_fingerprint,
     compare_endpoints,
-    ensure_postgres_server,
+    dispose,
     ensure_wrk,
     format_table,
-    git_describe,
+    migrate,
+    result_title,
     run_guarded,
     run_wrk,
     start_gunicorn,
+    throwaway_postgres,
+    throwaway_redis,
+    write_result,
 )
 
 LUA = Path(__file__).with_name("contributions.lua")
@@ -110,26 +114,6 @@ class Seeded:
     member_hi: int
     counts: dict[str, int]
     seconds: float
-
-
-def migrate(url: str, redis_url: str) -> None:
-    """Apply every migration, as `flask --app app db upgrade` does."""
-    import flask_migrate
-
-    from app import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
-    with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-        _dispose(app)
-
-
-def _dispose(app: Any) -> None:
-    from core.extensions import db
-
-    db.session.remove()
-    for engine in db.engines.values():
-        engine.dispose()
 
 
 def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
@@ -305,7 +289,7 @@ def seed(url: str, redis_url: str, args: argparse.Namespace) -> Seeded:
                 insert_members,
             )
         session.commit()
-        _dispose(app)
+        dispose(app)
     return Seeded(tokens, load_ids[0], load_ids[-1], counts, time.monotonic() - started)
 
 
@@ -615,11 +599,7 @@ def sql_profile(
         for name, listener in (("before_cursor_execute", before), ("after_cursor_execute", after)):
             if event.contains(engine, name, listener):
                 event.remove(engine, name, listener)
-        with app.app_context():
-            _dispose(app)
-        redis_client = app.extensions.pop("iuran_redis", None)
-        if redis_client is not None:
-            redis_client.close()
+        dispose(app)
     return contribution, bare
 
 
@@ -633,12 +613,14 @@ def report(
     checks: list[str],
     profiles: list[SqlProfile],
     started_at: datetime,
+    code_at_start: str,
 ) -> tuple[str, str, bool]:
     """The text to print and save, details for the file only, and whether the result is valid (no errors)."""
     lines = [
-        f"iuran benchmark: cash contribution vs bare insert — {started_at:%Y-%m-%d %H:%M} UTC, commit {git_describe()}",
+        result_title("cash contribution vs bare insert", started_at, code_at_start),
+        *code_changed(code_at_start),
         f"gunicorn -w {args.workers} (sync) on 127.0.0.1; PostgreSQL (throwaway cluster, unix socket, fsync off); "
-        f"private Redis; {os.cpu_count()} cores",
+        "private Redis",
         f"wrk -t{args.threads} -c{args.connections} --latency; {args.rounds} rounds x {args.seconds} s measured "
         f"per endpoint, each after a {args.warmup} s warm-up; bare and contribution alternate",
         f"seeded in {seeded.seconds:.1f} s: 1 branch (cash limit Rp{CASH_LIMIT_IDR:,}), "
@@ -731,17 +713,14 @@ def report(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started_at = datetime.now(UTC)
+    code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
         from tests import servers
 
         wrk = ensure_wrk()
-        ensure_postgres_server()
-        print("bench: starting PostgreSQL and Redis", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
-        redis = servers.start_redis()
-        cleanup.callback(redis.stop)
+        cluster = throwaway_postgres(cleanup)
+        redis = throwaway_redis(cleanup)
         url = servers.create_database(cluster.url, "iuran_bench")
         print("bench: migrating", flush=True)
         migrate(url, redis.url)
@@ -781,17 +760,12 @@ def main(argv: list[str] | None = None) -> int:
                     url, redis.url, seeded.tokens[0], profile_ids[PROFILED:], "after the load", with_cprofile=True
                 )
             )
-        text, details, valid = report(args, seeded, measured, checks, profiles, started_at)
+        text, details, valid = report(args, seeded, measured, checks, profiles, started_at, code_at_start)
         if not valid:
             text += "\ngunicorn's log, last lines:\n" + server.log_tail(60)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"contributions-{started_at:%Y%m%d-%H%M%S}.txt"
         extra = "".join(f"\n--- wrk output, round {m.round} {m.endpoint} ---\n{m.run.raw}" for m in measured)
         cprofile = "".join(f"\n--- cProfile, {p.label} ---\n{p.cprofile}" for p in profiles if p.cprofile)
-        path.write_text(text + details + extra + cprofile)
-        print()
-        print(text, end="")
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("contributions", started_at, text, details + extra + cprofile)
         return 0 if valid else 1
 
     return run_guarded(body, ("DATABASE_URL", "REDIS_URL", "IURAN_BENCH"))

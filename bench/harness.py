@@ -450,17 +450,27 @@ def migrate(url: str, redis_url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
     with app.app_context():
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-        dispose(app)
+    dispose(app)
 
 
 def dispose(app: Any) -> None:
-    """Give back the app's database connections (before a cluster stops, or a database is dropped)."""
+    """Give back the app's connections, to the database and to Redis (before a cluster stops, or a database is
+    dropped). Inside the app's own context it removes that context's session, which holds a connection; anywhere
+    else it pushes a context of its own: a second context of the same app would remove only its own, empty,
+    session and leave the caller's connection open."""
+    from flask import current_app, has_app_context
+
     from core.extensions import db
 
-    with app.app_context():
+    with contextlib.ExitStack() as context:
+        if not (has_app_context() and current_app == app):  # the proxy compares as the app it stands for
+            context.enter_context(app.app_context())
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+    client = app.extensions.pop("iuran_redis", None)  # where core.extensions.redis_connection keeps it
+    if client is not None:
+        client.close()
 
 
 def migrated_app(url: str, redis_url: str) -> Any:
@@ -521,11 +531,25 @@ def result_path(name: str, started_at: datetime) -> Path:
     return RESULTS / f"{name}-{stamp:%Y%m%d-%H%M%S}.txt"
 
 
-def write_result(name: str, started_at: datetime, text: str) -> Path:
-    """Write a run's output to bench/results/<name>-<UTC timestamp>.txt, print it and where it went; the path."""
+def code_changed(code_at_start: str) -> list[str]:
+    """A warning line when the app code on disk is no longer what it was at the start (code_fingerprint), else none:
+    processes started during the run (gunicorn, rq workers) may then have run other code than the one named."""
+    code_at_end = code_fingerprint()
+    if code_at_end.split(":")[1] == code_at_start.split(":")[1]:
+        return []
+    return [
+        f"WARNING: the app code changed during the run ({code_at_start} at the start, {code_at_end} at the end): "
+        "processes started later (gunicorn, rq workers) may have run other code than this one"
+    ]
+
+
+def write_result(name: str, started_at: datetime, text: str, details: str = "") -> Path:
+    """Write a run's output to bench/results/<name>-<UTC timestamp>.txt, print it and where it went; the path.
+    ``details`` (wrk's raw output, every statement, profiles) follow ``text`` in the file and are not printed."""
     path = result_path(name, started_at)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n")
+    whole = text + ("\n" if details and not text.endswith("\n") else "") + details
+    path.write_text(whole if whole.endswith("\n") else whole + "\n")
     print()
     print(text.rstrip("\n"))
     print(f"\nwritten to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.harness import (
     code_fingerprint,
+    dispose,
     format_table,
     git_describe,
     migrate,
@@ -121,9 +122,7 @@ def run(url: str, content: bytes) -> dict[str, Any]:
         figures["allocated IDR"] = session.scalar(select(func.sum(PaymentAllocation.amount_idr)))
         figures["paid IDR"] = session.scalar(select(func.sum(Payment.amount_idr)))
         figures["by status"] = dict(session.execute(select(Member.status, func.count()).group_by(Member.status)).all())
-        session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     figures["checks ok"] = (
         figures["created"] == figures["rows"] == figures["members"]
         and figures["rejected"] == 0

@@ -46,9 +46,11 @@ from typing import Any
 
 from bench.harness import (
     code_fingerprint,
+    dispose,
     ensure_postgres_server,
     format_table,
     git_describe,
+    migrate,
     run_guarded,
     write_result,
 )
@@ -395,7 +397,6 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, An
     from sqlalchemy import func, select
 
     from app import create_app
-    from bench import contributions
     from collection.members.models import MemberNameKey
     from core.extensions import db
     from tests import servers
@@ -411,7 +412,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, An
     )
     url = servers.with_database(cluster.url, DATABASE)
     print("bench: migrating", flush=True)
-    contributions.migrate(url, DUMMY_REDIS)
+    migrate(url, DUMMY_REDIS)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": DUMMY_REDIS})
     print(f"bench: seeding {args.members:,} members", flush=True)
     started = time.monotonic()
@@ -430,10 +431,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, An
     print(f"bench: seeded in {seed_s:.0f} s; timing {len(queries)} searches x 2 callers", flush=True)
     figures = measure(app, staff, queries, args)
     figures.update(seed_s=seed_s, keys=keys, queries=queries, collation=collation, load=load)
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose(app)
     return figures
 
 

@@ -43,7 +43,9 @@ from typing import Any
 from bench.harness import (
     ROOT,
     CpuMeter,
+    code_changed,
     code_fingerprint,
+    dispose,
     format_table,
     git_describe,
     migrate,
@@ -325,9 +327,7 @@ def child(url: str, on: str) -> int:
                 },
                 "rows written": {k: v - before[k] for k, v in written().items()},
             }
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     figures["peak_rss_mb"] = own_peak_rss_mb()
     print(json.dumps(figures))
     return 0
@@ -426,7 +426,6 @@ def main(argv: list[str] | None = None) -> int:
             "rows written 1st",
             "rows written re-run",
         ]
-        code_at_end = code_fingerprint()
         text = "\n".join(
             [
                 f"iuran benchmark: standing reconciliation vs one GROUP BY over payments — {started_at:%Y-%m-%d %H:%M} "
@@ -443,11 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 format_table(headers, rows),
                 "",
                 *details,
-                *(
-                    [f"WARNING: the app code changed during the run ({code_at_start} -> {code_at_end})"]
-                    if code_at_end.split(":")[1] != code_at_start.split(":")[1]
-                    else []
-                ),
+                *code_changed(code_at_start),
             ]
         )
         text += "\n\nvalid\n" if valid else "\n\nNOT VALID (see above)\n"

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ensure_postgres_server, format_table, git_describe, write_result
+from bench.harness import dispose, ensure_postgres_server, format_table, git_describe, migrate, write_result
 
 DUMMY_REDIS = "unix:///nonexistent/redis.sock"  # making a file never talks to Redis
 NOW = datetime(2026, 11, 1, 14, 0)  # 21:00 WIB on 1 November 2026: the day end after the month
@@ -192,7 +192,6 @@ def a_day_later(session: Any, members: int) -> None:
 
 def run_one(backend: str, members: int, stack: ExitStack) -> list[list[Any]]:
     from app import create_app
-    from bench.contributions import migrate
     from core.extensions import db
     from payments.remittance.rules import check_file
     from payments.remittance.services import make_file
@@ -234,9 +233,7 @@ def run_one(backend: str, members: int, stack: ExitStack) -> list[list[Any]]:
             rows.append(
                 [backend, label, checked.line_count, f"{checked.total_idr:,}", f"{made.size_bytes:,}", f"{seconds:.2f}"]
             )
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     return rows
 
 

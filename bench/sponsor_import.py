@@ -32,6 +32,7 @@ from typing import Any
 
 from bench.harness import (
     code_fingerprint,
+    dispose,
     format_table,
     git_describe,
     migrate,
@@ -185,9 +186,7 @@ def run(url: str, rows: int, bad_every: int) -> dict[str, Any]:
         figures["payment retry s"] = time.perf_counter() - started
         figures["retry new"] = created
         figures["allocations"] = session.scalar(select(func.count()).select_from(PaymentAllocation))
-        session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     figures["checks ok"] = (
         figures["created"] == rows - bad
         and figures["rejected"] == bad

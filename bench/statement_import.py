@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.harness import (
     code_fingerprint,
+    dispose,
     format_table,
     git_describe,
     migrate,
@@ -129,9 +130,7 @@ def run(url: str, content: bytes, deposits: int) -> dict[str, Any]:
         run_import(session, later.import_id, NOW)
         figures["overlap s"] = time.perf_counter() - started
         figures["lines"] = session.scalar(select(func.count()).select_from(StatementLine))
-        session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     return figures
 
 

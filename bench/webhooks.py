@@ -67,23 +67,27 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    RESULTS,
     ROOT,
     BenchError,
     CpuMeter,
     CpuUse,
     Gunicorn,
     WrkRun,
+    code_changed,
     code_fingerprint,
     compare_endpoints,
-    ensure_postgres_server,
+    dispose,
     ensure_wrk,
     format_table,
-    git_describe,
+    migrate,
+    result_title,
     run_guarded,
     run_wrk,
     start_gunicorn,
+    throwaway_postgres,
+    throwaway_redis,
     wait_until_quiet,
+    write_result,
 )
 
 LUA = Path(__file__).with_name("webhooks.lua")
@@ -499,13 +503,7 @@ def intake_profile(url: str, redis_url: str, key: str, count: int) -> tuple[list
             client.post(f"/webhooks/{PROVIDER}", data=body, headers={"Content-Type": "application/json"})
         profiler.disable()
     finally:
-        with app.app_context():
-            db.session.remove()
-            for eng in db.engines.values():
-                eng.dispose()
-        redis_client = app.extensions.pop("iuran_redis", None)
-        if redis_client is not None:
-            redis_client.close()
+        dispose(app)
     text, _groups = cprofile_summary(profiler, 25)
     return [webhook, bare], handler_breakdown(profiler, count) + "\n" + text
 
@@ -657,10 +655,7 @@ def seed_backlog(cluster_url: str, redis_url: str, size: int, seed: int, key: st
                 ],
             )
         session.commit()
-        contributions._dispose(app)
-    redis_client = app.extensions.pop("iuran_redis", None)
-    if redis_client is not None:
-        redis_client.close()
+        dispose(app)
     servers.admin_execute(url, "VACUUM ANALYZE")  # planner statistics as after autovacuum, not an empty table's
     return Backlog(size, name, str(month), dict(amounts), time.monotonic() - started, seeded.counts["history payments"])
 
@@ -758,9 +753,7 @@ def process_in_process(cluster_url: str, redis_url: str, backlog: Backlog, batch
         wall = time.monotonic() - started
         cpu = meter.stop()
         progress.stop()
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     scans = table_scans(url, handled)
     valid, checks = settle_checks(url, backlog)
     checks += scans
@@ -1015,9 +1008,7 @@ def profile_processing(cluster_url: str, redis_url: str, backlog: Backlog, event
         profiled = process_webhook_events(db.session, providers, utcnow(), app.config["PUBLIC_BASE_URL"])
         profiler.disable()
         profiled_wall = time.perf_counter() - started
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        dispose(app)
     text_, groups = cprofile_summary(profiler, 40)
     return ProcessingProfile(gc_clock, counts, groups, text_, profiled, profiled_wall)
 
@@ -1156,26 +1147,20 @@ def main(argv: list[str] | None = None) -> int:
     code_at_start = code_fingerprint()
 
     def body(cleanup: contextlib.ExitStack, instance: Path) -> int:
-        from bench import contributions
         from tests import servers
 
         wrk = ensure_wrk() if args.intake else ""
-        ensure_postgres_server()
         key = server_key()
-        print("bench: starting PostgreSQL and Redis", flush=True)
-        cluster = servers.start_postgres()
-        cleanup.callback(cluster.stop)
-        redis = servers.start_redis()
-        cleanup.callback(redis.stop)
+        cluster = throwaway_postgres(cleanup)
+        redis = throwaway_redis(cleanup)
         postmaster = int((Path(cluster.data_dir) / "postmaster.pid").read_text().split()[0])
         template = servers.create_database(cluster.url, TEMPLATE_DB)
         print("bench: migrating", flush=True)
-        contributions.migrate(template, redis.url)
+        migrate(template, redis.url)
 
         header = [
-            f"iuran benchmark: provider callbacks, intake and processing — {started_at:%Y-%m-%d %H:%M} UTC, "
-            f"commit {git_describe()} (app code {code_at_start})",
-            f"PostgreSQL (throwaway cluster, unix socket, fsync off); private Redis; {os.cpu_count()} cores",
+            result_title("provider callbacks, intake and processing", started_at, code_at_start),
+            "PostgreSQL (throwaway cluster, unix socket, fsync off); private Redis",
         ]
         sections: list[str] = []
         details: list[str] = []
@@ -1289,20 +1274,10 @@ def main(argv: list[str] | None = None) -> int:
                 details.append(f"\n--- cProfile of processing {profile.profiled_events} events ---\n{profile.text}")
             sections.append("\n".join(section))
 
-        code_at_end = code_fingerprint()
-        if code_at_end.split(":")[1] != code_at_start.split(":")[1]:
-            header.append(
-                f"WARNING: the app code changed during the run ({code_at_start} at the start, {code_at_end} at the "
-                "end): processes started later (gunicorn, rq workers) may have run other code than this one"
-            )
+        header += code_changed(code_at_start)
         text = "\n".join(header) + "\n\n" + "\n\n".join(sections) + "\n"
         text += "\nvalid\n" if valid else "\nNOT VALID (see above)\n"
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"webhooks-{started_at:%Y%m%d-%H%M%S}.txt"
-        path.write_text(text + "\n".join(details) + "\n")
-        print()
-        print(text, end="")
-        print(f"\nwritten to {path.relative_to(ROOT)}")
+        write_result("webhooks", started_at, text, "\n".join(details))
         return 0 if valid else 1
 
     return run_guarded(

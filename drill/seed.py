@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench import contributions
+from bench.harness import dispose, migrate
 from bench.webhooks import transaction_id
 
 CASH_MEMBERS = 300  # members the agents pay cash for
@@ -66,7 +67,7 @@ def seed(url: str, redis_url: str) -> Seeded:
     from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate
     from payments.ledger.models import Deposit
 
-    contributions.migrate(url, redis_url)
+    migrate(url, redis_url)
     options = argparse.Namespace(members=CASH_MEMBERS + DEBIT_MEMBERS, agents=AGENTS, history=0, seed=SEED)
     seeded = contributions.seed(url, redis_url, options)
     rng = random.Random(SEED)
@@ -164,10 +165,7 @@ def seed(url: str, redis_url: str) -> Seeded:
             )
             orders.append((order_id, trx, amount, row.id))
         session.commit()
-        contributions._dispose(app)
-    client = app.extensions.pop("iuran_redis", None)
-    if client is not None:
-        client.close()
+        dispose(app)
     assert branch_id is not None
     return Seeded(
         agent_tokens=seeded.tokens,

@@ -1,5 +1,6 @@
 """Every benchmark writes its run's output through one helper, bench/harness.py ``write_result``, to
-bench/results/<name>-<UTC timestamp>.txt (each module had its own copy of those lines, with its own stamp)."""
+bench/results/<name>-<UTC timestamp>.txt (each module had its own copy of those lines, with its own stamp), and
+migrates and gives back its connections through the harness's ``migrate`` and ``dispose``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from bench import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_BENCHMARKS = {"__init__", "__main__", "harness", "endpoints"}
-# Being rewritten by other helpers while this changed (issue 14): they move to write_result when they merge.
-PENDING = {"contributions", "webhooks"}
+OWN_COPIES = ("RESULTS", "def migrate(", "def _dispose(", "def dispose(")  # what only bench/harness.py may hold
 
 
 def test_a_result_goes_to_its_name_and_utc_time_and_is_printed(
@@ -31,16 +31,28 @@ def test_a_result_goes_to_its_name_and_utc_time_and_is_printed(
     assert "table\nvalid" in capsys.readouterr().out
 
 
-def test_every_benchmark_writes_through_the_one_helper() -> None:
+def test_details_go_to_the_file_after_the_text_and_are_not_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(harness, "RESULTS", tmp_path / "results")
+
+    path = harness.write_result("webhooks", datetime(2026, 12, 5, 21, 5, 6, tzinfo=UTC), "table", "--- wrk output ---")
+
+    assert path.read_text() == "table\n--- wrk output ---\n"
+    printed = capsys.readouterr().out
+    assert "table" in printed and "wrk output" not in printed
+
+
+def test_every_benchmark_writes_and_sets_up_through_the_harness() -> None:
     modules = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in NOT_BENCHMARKS)
     own_copies = [
         name
         for name in modules
-        if name not in PENDING
-        and ("write_result(" not in (text := (ROOT / "bench" / f"{name}.py").read_text()) or "RESULTS" in text)
+        if "write_result(" not in (text := (ROOT / "bench" / f"{name}.py").read_text())
+        or any(copy in text for copy in OWN_COPIES)
     ]
 
-    assert {"chase_list", "outbox", "reconcile"} <= set(modules)
+    assert {"chase_list", "contributions", "outbox", "reconcile", "webhooks"} <= set(modules)
     assert own_copies == []
 
 
