@@ -458,11 +458,11 @@ def _simulate(
     habit = rng.randrange(HABIT_DAYS)
     if cash and habits and enrolled_on < (Month.of(today) - 2).first_day():
         profile, habit = "monthly", habits.pop()
-    stop_after = len(dues)
-    if profile == "stopped":
-        stop_after = max(1, len(dues) - rng.randint(1, 3))
+    stop_after = len(dues)  # through next month, which is paid ahead after this month's due date
+    if profile == "stopped":  # counted back from this month, the last one due
+        stop_after = max(1, len(dues) - 1 - rng.randint(1, 3))
     elif profile == "lapsed":
-        stop_after = max(0, len(dues) - rng.randint(5, 9))
+        stop_after = max(0, len(dues) - 1 - rng.randint(5, 9))
     ledger = Ledger()
     credit = 0
     index = 0
