@@ -21,6 +21,7 @@ from collection.members.names import name_keys
 from collection.members.nik import Sex, fake_nik
 from collection.members.rates import ContributionTerms, Package, Payer, RateTable, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
+from collection.sponsors.models import ProgrammeMember
 from commands.demo_ledger import (
     HABIT_DAYS,
     LAPSE_CAUSE,
@@ -214,6 +215,7 @@ def load_demo_data(
         pending_finance.append((branch, regencies, today))
     session.flush()
     counts["payments"] = session.scalar(select(func.count()).select_from(Payment)) or 0
+    counts["sponsored members"] = session.scalar(select(func.count()).select_from(ProgrammeMember)) or 0
     session.commit()
     for branch, regencies, today in pending_finance:
         counts["batches"] = counts.get("batches", 0) + _demo_finance(session, rng, branch, regencies, today, now)

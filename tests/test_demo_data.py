@@ -47,7 +47,7 @@ def _finance(code: str) -> StaffUser:
 def test_the_demo_has_an_ended_sponsor_programme_whose_members_partly_kept_paying(app):
     app.config["CLOCK"] = lambda: NOW
     with app.app_context():
-        load_demo_data(db.session, NOW, members_per_branch=60)
+        counts = load_demo_data(db.session, NOW, members_per_branch=60)
         programme = db.session.scalar(select(SponsorProgramme))
         assert programme is not None and programme.status == "ended" and programme.ended_on is not None
         branch = db.session.get(Branch, programme.branch_id)
@@ -56,7 +56,7 @@ def test_the_demo_has_an_ended_sponsor_programme_whose_members_partly_kept_payin
         assert programme.last_month < Month.of(today) - 6  # ended long enough ago to measure 6 months after
         # The Pemkab's bulk payments cover every member's six months, each with its breakdown.
         members = db.session.scalar(select(func.count()).where(ProgrammeMember.programme_id == programme.id))
-        assert members is not None and members >= 12
+        assert members is not None and members >= 12 and counts["sponsored members"] == members
         paid = db.session.scalars(select(SponsorPayment).where(SponsorPayment.programme_id == programme.id)).all()
         assert len(paid) == 2 and sum(p.member_months for p in paid) == members * programme.months
         breakdown = db.session.scalar(
@@ -89,6 +89,8 @@ def test_the_demo_has_an_ended_sponsor_programme_whose_members_partly_kept_payin
     assert page.status_code == 200
     html = page.data.decode()
     assert f'data-programme="{code}"' in html and f"{paying}/{members}" in html
+    report_csv = client.get("/keuangan/retensi?format=csv")
+    assert report_csv.status_code == 200 and code in report_csv.data.decode()
 
 
 def test_the_demo_collects_on_every_working_day_and_its_money_reconciles(app):
