@@ -7,8 +7,6 @@ Deterministic (a fixed seed), bulk-inserted, and built with the same pure rules 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,13 +14,24 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from collection.members.arrears import MemberStatus, MonthDue, standing_on
-from collection.members.due_dates import due_date
+from collection.members.due_dates import due_date, next_working_day
 from collection.members.kpj import kpj_for
-from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange, PaymentAllocation
+from collection.members.models import Member, MemberNameKey, MembershipPeriod, MemberStatusChange
 from collection.members.names import name_keys
 from collection.members.nik import Sex, fake_nik
 from collection.members.rates import ContributionTerms, Package, Payer, RateTable, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
+from collection.sponsors.models import ProgrammeMember
+from commands.demo_ledger import (
+    HABIT_DAYS,
+    LAPSE_CAUSE,
+    Ledger,
+    standing_changes,
+    working_pay_day,
+    write_deposits,
+    write_payments,
+)
+from commands.demo_sponsor import SPONSOR_BRANCH, sponsor_programme
 from core.clock import local_today
 from core.errors import DomainError
 from core.extensions import DbSession
@@ -33,9 +42,7 @@ from payments.finance.bank import import_statement
 from payments.finance.batches import approve_batch, close_day
 from payments.finance.reports import set_targets
 from payments.ledger.allocation import Due, allocate
-from payments.ledger.cash import deposit_deadline
-from payments.ledger.models import Channel, DailyBatch, Deposit, Payment, Receipt
-from payments.ledger.receipts import new_verification_code, receipt_number
+from payments.ledger.models import Channel, DailyBatch, Deposit, Payment
 
 DEMO_PASSWORD = "iuran-demo"  # every demo login; printed by `make run`, never for production
 
@@ -145,15 +152,6 @@ OCCUPATIONS = [
 INCOMES = [900_000] * 12 + [1_500_000] * 4 + [2_000_000] * 2 + [3_000_000, 5_000_000]
 
 
-@dataclass
-class _Ledger:
-    """What the simulation of one member produced, before it is written."""
-
-    payments: list[dict[str, Any]] = field(default_factory=list)
-    allocations: list[list[tuple[Month, int]]] = field(default_factory=list)
-    settled: set[Month] = field(default_factory=set)
-
-
 def load_demo_data(
     session: DbSession, now: datetime, members_per_branch: int = 750, seed: int = 20261122
 ) -> dict[str, int]:
@@ -202,7 +200,13 @@ def load_demo_data(
             session.add(agent)
             agents.append(agent)
         session.flush()
-        members = _demo_members(session, rng, branch, regencies, agents, members_per_branch, table, holidays, today)
+        habits = list(range(HABIT_DAYS))  # each given once to a member paying monthly in cash: every day has cash
+        members, payments = _demo_members(
+            session, rng, branch, regencies, agents, members_per_branch, table, holidays, today, habits
+        )
+        if code == SPONSOR_BRANCH:
+            payments += sponsor_programme(session, rng, branch, agents, members_per_branch // 5, holidays, today)
+        write_deposits(session, branch, agents, payments, today, holidays)
         for agent, member_id in zip(agents, members[: len(agents)], strict=True):
             agent.member_id = member_id  # a Perisai is a BPU member himself
         counts["branches"] += 1
@@ -211,6 +215,7 @@ def load_demo_data(
         pending_finance.append((branch, regencies, today))
     session.flush()
     counts["payments"] = session.scalar(select(func.count()).select_from(Payment)) or 0
+    counts["sponsored members"] = session.scalar(select(func.count()).select_from(ProgrammeMember)) or 0
     session.commit()
     for branch, regencies, today in pending_finance:
         counts["batches"] = counts.get("batches", 0) + _demo_finance(session, rng, branch, regencies, today, now)
@@ -332,8 +337,10 @@ def _demo_members(
     table: RateTable,
     holidays: set[date],
     today: date,
-) -> list[int]:
-    """Enrol ``count`` members of a branch and simulate their payments up to ``today``; returns their ids."""
+    habits: list[int],
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Enrol ``count`` members of a branch and simulate their payments up to ``today``; returns their ids and
+    the payments written (for the agents' deposits)."""
     member_rows: list[dict[str, Any]] = []
     seen_niks: set[str] = set()
     for _ in range(count):
@@ -345,7 +352,7 @@ def _demo_members(
         seen_niks.add(nik)
         occupation, sector = rng.choice(OCCUPATIONS)
         income = rng.choice(INCOMES)
-        enrolled_on = today - timedelta(days=rng.randint(35, 460))
+        enrolled_on = next_working_day(today - timedelta(days=rng.randint(35, 460)), holidays)
         name = _person_name(rng, sex)
         member_rows.append(
             {
@@ -390,9 +397,9 @@ def _demo_members(
         enrolled_on = row["enrolled_on"]
         dues = [
             MonthDue(m, amount_due(table, terms, m).total_idr, due_date(m, holidays))
-            for m in first_month.until(Month.of(today))
+            for m in first_month.until(Month.of(today) + 1)  # next month too: paid ahead after the 15th
         ]
-        ledger = _simulate(rng, dues, enrolled_on, today, agents)
+        ledger = _simulate(rng, dues, enrolled_on, today, agents, holidays, habits)
         standing = standing_on(dues, ledger.settled, today, enrolled_on)
         for payment in ledger.payments:
             payment["member_id"] = member_id
@@ -412,7 +419,7 @@ def _demo_members(
                 "started_on": enrolled_on,
                 "first_month": first_month,
                 "ended_on": standing.lapsed_on,
-                "end_cause": "more than 3 consecutive unpaid months" if standing.lapsed_on else None,
+                "end_cause": LAPSE_CAUSE if standing.lapsed_on else None,
             }
         )
         changes.append(
@@ -424,78 +431,41 @@ def _demo_members(
                 "cause": "enrolled",
             }
         )
-        if standing.oldest_unpaid is not None:
-            overdue_on = next(d.due_on for d in dues if d.month == standing.oldest_unpaid)
-            overdue_since = max(overdue_on, enrolled_on) + timedelta(days=1)
-            changes.append(
-                {
-                    "member_id": member_id,
-                    "from_status": "active",
-                    "to_status": "in_arrears",
-                    "changed_on": overdue_since,
-                    "cause": f"{standing.oldest_unpaid} unpaid after its due date",
-                }
-            )
-        if standing.lapsed_on is not None:
-            changes.append(
-                {
-                    "member_id": member_id,
-                    "from_status": "in_arrears",
-                    "to_status": "lapsed",
-                    "changed_on": standing.lapsed_on,
-                    "cause": "more than 3 consecutive unpaid months",
-                }
-            )
+        changes += standing_changes(member_id, dues, standing, enrolled_on)
     session.execute(update(Member), updates)  # ORM bulk UPDATE by primary key
     session.execute(insert(MembershipPeriod), periods)
     session.execute(insert(MemberStatusChange), changes)
-    _write_payments(session, branch, payment_rows, allocation_rows, rng.randrange)
-    _write_deposits(session, branch, agents, payment_rows, today, holidays)
-    return ids
+    write_payments(session, branch, payment_rows, allocation_rows, rng.randrange)
+    return ids, payment_rows
 
 
-def _write_deposits(
-    session: DbSession,
-    branch: Branch,
-    agents: list[Agent],
-    payments: list[dict[str, Any]],
+def _simulate(
+    rng: random.Random,
+    dues: list[MonthDue],
+    enrolled_on: date,
     today: date,
+    agents: list[Agent],
     holidays: set[date],
-) -> None:
-    """Each agent deposits each day's cash on the next working day; today's cash is still on hand."""
-    daily: dict[tuple[int, date], int] = {}
-    for payment in payments:
-        if payment["agent_id"] is not None and payment["paid_on"] < today:
-            key = (payment["agent_id"], payment["paid_on"])
-            daily[key] = daily.get(key, 0) + payment["amount_idr"]
-    users = {agent.id: agent.user_id for agent in agents}
-    rows = []
-    for (agent_id, collected_on), amount in sorted(daily.items(), key=lambda item: (item[0][1], item[0][0])):
-        deposited_on = min(deposit_deadline(collected_on, 1, holidays), today)
-        rows.append(
-            {
-                "agent_id": agent_id,
-                "branch_id": branch.id,
-                "amount_idr": amount,
-                "deposited_on": deposited_on,
-                "bank_reference": f"DEMO-{branch.code}-{agent_id}-{collected_on:%Y%m%d}",
-                "recorded_by_user_id": users[agent_id],
-                "recorded_at": datetime.combine(deposited_on, datetime.min.time()) + timedelta(hours=10),
-            }
-        )
-    if rows:
-        session.execute(insert(Deposit), rows)
+    habits: list[int],
+) -> Ledger:
+    """One member's payments: most pay monthly or ahead, some drift into arrears, a few lapse.
 
-
-def _simulate(rng: random.Random, dues: list[MonthDue], enrolled_on: date, today: date, agents: list[Agent]) -> _Ledger:
-    """One member's payments: most pay monthly or ahead, some drift into arrears, a few lapse."""
+    A member pays in cash to an agent or by bank transfer, always the same way, on about the same day of the
+    month (his habit: some days before the due date). Until ``habits`` is used up, each member who pays in cash
+    and joined before last month pays monthly on the next of those habits, so that every working day from last
+    month on has collections however small the demo; agents do not collect on Sundays and holidays, and a
+    member whose day is one pays the working day before."""
     profile = rng.choices(["monthly", "ahead", "late", "stopped", "lapsed"], weights=[55, 15, 12, 12, 6])[0]
-    stop_after = len(dues)
-    if profile == "stopped":
-        stop_after = max(1, len(dues) - rng.randint(1, 3))
+    cash = rng.random() < 0.85
+    habit = rng.randrange(HABIT_DAYS)
+    if cash and habits and enrolled_on < (Month.of(today) - 2).first_day():
+        profile, habit = "monthly", habits.pop()
+    stop_after = len(dues)  # through next month, which is paid ahead after this month's due date
+    if profile == "stopped":  # counted back from this month, the last one due
+        stop_after = max(1, len(dues) - 1 - rng.randint(1, 3))
     elif profile == "lapsed":
-        stop_after = max(0, len(dues) - rng.randint(5, 9))
-    ledger = _Ledger()
+        stop_after = max(0, len(dues) - 1 - rng.randint(5, 9))
+    ledger = Ledger()
     credit = 0
     index = 0
     pay_day = enrolled_on
@@ -510,17 +480,14 @@ def _simulate(rng: random.Random, dues: list[MonthDue], enrolled_on: date, today
         if not window:
             break
         due_on = window[0].due_on
-        if profile == "late":
-            pay_day = max(pay_day, due_on + timedelta(days=rng.randint(-5, 40)))
-        else:
-            pay_day = max(pay_day, due_on - timedelta(days=rng.randint(0, 14)))
+        late = timedelta(days=rng.randint(-5, 40)) if profile == "late" else -timedelta(days=habit)
+        pay_day = working_pay_day(due_on + late, pay_day, holidays)
         if pay_day > today:
             break
         amount = sum(d.amount_idr for d in window)
         open_dues = [Due(d.month, d.amount_idr) for d in dues[index:]]
         result = allocate(amount, open_dues, credit)
         credit = result.credit_idr
-        cash = rng.random() < 0.85
         ledger.payments.append(
             {
                 "channel": (Channel.CASH if cash else Channel.BANK_TRANSFER).value,
@@ -535,38 +502,6 @@ def _simulate(rng: random.Random, dues: list[MonthDue], enrolled_on: date, today
         ledger.settled.update(result.months)
         index += len(result.allocations)
     return ledger
-
-
-def _write_payments(
-    session: DbSession,
-    branch: Branch,
-    payments: list[dict[str, Any]],
-    allocations: list[list[tuple[Month, int]]],
-    randbelow: Callable[[int], int],
-) -> None:
-    if not payments:
-        return
-    ids = list(session.scalars(insert(Payment).returning(Payment.id, sort_by_parameter_order=True), payments))
-    session.execute(
-        insert(PaymentAllocation),
-        [
-            {"payment_id": pid, "member_id": p["member_id"], "month": month, "amount_idr": amount}
-            for pid, p, parts in zip(ids, payments, allocations, strict=True)
-            for month, amount in parts
-        ],
-    )
-    session.execute(
-        insert(Receipt),
-        [
-            {
-                "payment_id": pid,
-                "number": receipt_number(branch.code, p["paid_on"], pid),  # type: ignore[arg-type]
-                "verification_code": new_verification_code(randbelow),
-                "issued_at": p["recorded_at"],
-            }
-            for pid, p in zip(ids, payments, strict=True)
-        ],
-    )
 
 
 def write_demo_logins(path: Path) -> None:

@@ -24,8 +24,9 @@ the first payment. Everything is written with multi-row inserts and set-based up
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -252,9 +253,11 @@ def pay_programme(
     branch_arrangement: bool,
     idempotency_key: str,
     now: datetime,
+    randbelow: Callable[[int], int] = secrets.randbelow,
 ) -> tuple[SponsorPaymentView, bool]:
     """Record a sponsor's bulk payment for a programme's months; returns it and whether it is new (a retry with the
-    same key and content returns the first; other content with the same key is a 409)."""
+    same key and content returns the first; other content with the same key is a 409). ``randbelow`` draws the
+    receipt's verification code: the OS's CSPRNG, or a seeded source for the demo data."""
     if actor.role not in PAYING_ROLES:
         raise Forbidden("A sponsor payment is recorded by branch finance, a supervisor or an admin.")
     if branch_arrangement and actor.role not in ARRANGEMENT_ROLES:
@@ -352,7 +355,7 @@ def pay_programme(
         paid_on=paid_on,
         bank_reference=(bank_reference or "").strip()[:64] or None,
         receipt_number="pending",
-        verification_code=new_verification_code(),
+        verification_code=new_verification_code(randbelow),
         branch_arrangement=branch_arrangement,
         idempotency_key=idempotency_key,
         request_fingerprint=digest,
