@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, text, union, union_all
+from sqlalchemy import ColumnElement, and_, func, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
 from collection.members.models import Member, MemberNameKey
@@ -98,13 +98,34 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
         found = together.cte("found")
         theirs = aliased(MemberNameKey)
         probed = select(found.c.member_id).order_by(found.c.member_id).limit(PREFIX_PROBES).subquery("probed")
-        their_prefix_keys = (
-            select(theirs.member_id, theirs.key)
-            .join(probed, theirs.member_id == probed.c.member_id)
-            .where(by_prefix(theirs.key))
+        their_prefix_keys: Any
+        if postgresql:
+            # Each probed member's own keys, read from the primary key (member_id, key): at most PREFIX_PROBES
+            # short index ranges. A LATERAL subquery with OFFSET 0 cannot be flattened into a join, so PostgreSQL
+            # cannot choose instead to read every key with the prefix (100,000 for a "D") into a hash, or scan
+            # the table, which its estimates sometimes preferred (and which needs heap fetches where the
+            # visibility map is not yet set).
+            own = (
+                select(theirs.member_id, theirs.key)
+                .where(theirs.member_id == probed.c.member_id, by_prefix(theirs.key))
+                .offset(0)
+                .lateral("own")
+            )
+            their_prefix_keys = select(own.c.member_id, own.c.key).select_from(probed).join(own, true())
+        else:  # SQLite: no LATERAL; its planner loops over the probed members and reads the primary key anyway
+            their_prefix_keys = (
+                select(theirs.member_id, theirs.key)
+                .join(probed, theirs.member_id == probed.c.member_id)
+                .where(by_prefix(theirs.key))
+            )
+        # Each (member, key) once, without a de-duplicating UNION: the exact and the prefix keys differ (by_prefix
+        # leaves out the exact ones), and a probed member's keys in the window are among his own, so the window
+        # gives only the members not probed.
+        window_rows = prefix.subquery("window_rows")
+        others_in_window = select(window_rows.c.member_id, window_rows.c.key).where(
+            window_rows.c.member_id.not_in(select(probed.c.member_id))
         )
-        # each (member, key) once: a member's prefix key may be in the window and among his own
-        matches = union(select(found.c.member_id, found.c.key), prefix, their_prefix_keys)
+        matches = union_all(select(found.c.member_id, found.c.key), others_in_window, their_prefix_keys)
     matching = matches.subquery("matching")
     matched = func.count().label("matched")
     best = (
