@@ -22,7 +22,13 @@ Figures, p50/p95/p99 over all searches and by kind:
   (a plain btree on the key), called as a service with a real session, ``--before-runs`` times per search;
 - after, service: ``find_members`` with a real session (the same call the route makes);
 - after, HTTP: the whole request in process through the Flask test client (token check, query, ranking,
-  serialisation); no gunicorn or network in between.
+  serialisation); no gunicorn or network in between;
+- after, its SQL: the candidates' query alone (``search.candidates``): the service's time less this is the ranking
+  in Python and the page's load.
+
+The report says how much of each table the visibility map marks all-visible after the VACUUM ANALYZE (without it an
+index-only scan reads the heap for every key), and whether the indexes were built again after the load (the default:
+``before`` drops them for main's) or filled row by row as production fills them (``--skip-before``).
 
 Check: for every search, after and before give the same members in the same order, and the same total (exit 1 if
 not). It writes bench/results/member-search-<UTC time>.txt. It measures and reports; it fails on no time.
@@ -208,6 +214,10 @@ def seed(app: Any, members: int) -> tuple[list[str], dict[str, Any]]:
                             buffer = io.StringIO()
                     copy.write(buffer.getvalue())
                 cursor.execute("SELECT setval(pg_get_serial_sequence('members', 'id'), (SELECT max(id) FROM members))")
+                # The test cluster commits asynchronously (synchronous_commit off): until the commit is on disk
+                # no hint bit can mark these rows committed and VACUUM marks no page all-visible, so every
+                # index-only scan would still read the heap. This commit waits for its WAL instead.
+                cursor.execute("SET LOCAL synchronous_commit = on")
             connection.commit()
         finally:
             raw.close()
@@ -215,12 +225,27 @@ def seed(app: Any, members: int) -> tuple[list[str], dict[str, Any]]:
     return names, staff
 
 
-def vacuum(app: Any) -> None:
+def vacuum(app: Any) -> dict[str, str]:
+    """VACUUM ANALYZE the two tables; how much of each the visibility map marks all-visible (table: "n of m pages"),
+    which decides whether an index-only scan reads the heap."""
     from core.extensions import db
 
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Synchronous commits here too: ANALYZE commits a transaction, and an asynchronous commit leaves its group
+        # of 32 transaction ids "not yet on disk" for a moment, the seeding's among them, so the next VACUUM could
+        # set no hint bit and mark no page all-visible (it happened to member_name_keys every time, after members).
+        conn.execute(db.text("SET synchronous_commit = on"))
         conn.execute(db.text("VACUUM ANALYZE members"))
         conn.execute(db.text("VACUUM ANALYZE member_name_keys"))
+        rows = conn.execute(
+            db.text(
+                "SELECT relname, relallvisible, relpages FROM pg_class "
+                "WHERE relname IN ('members', 'member_name_keys') ORDER BY relname"
+            )
+        )
+        visible = {row.relname: f"{row.relallvisible:,} of {row.relpages:,} pages" for row in rows}
+        conn.execute(db.text("RESET synchronous_commit"))  # the connection goes back to the pool as it came
+        return visible
 
 
 INDEXES = {
@@ -229,7 +254,7 @@ INDEXES = {
 }
 
 
-def use_mains_index(app: Any, mains: bool) -> None:
+def use_mains_index(app: Any, mains: bool) -> dict[str, str]:
     """Main's index (a plain btree on the key) or this branch's two with varchar_pattern_ops."""
     from core.extensions import db
 
@@ -243,7 +268,7 @@ def use_mains_index(app: Any, mains: bool) -> None:
             for name, columns in INDEXES.items():
                 conn.execute(db.text(f"CREATE INDEX {name} ON member_name_keys {columns}"))
     with app.app_context():
-        vacuum(app)
+        return vacuum(app)
 
 
 # --- main's search, as it was (collection/members/services.py _find_by_name before issue 14) -------------------
@@ -302,18 +327,18 @@ def measure(
     from sqlalchemy import select
 
     from collection.members.models import Member
-    from collection.members.services import find_members
+    from collection.members.names import name_keys
+    from collection.members.search import candidates
+    from collection.members.services import Scope, find_members
     from core.extensions import db
     from organisation.models import StaffUser
 
-    samples: dict[str, dict[tuple[str, str, str], list[float]]] = {
-        "before": {},
-        "after, service": {},
-        "after, HTTP": {},
-    }
-    results: dict[str, dict[tuple[str, str], Any]] = {"before": {}, "after, service": {}, "after, HTTP": {}}
+    variants = ["after, service", "after, HTTP", "after, its SQL"]
+    if not args.skip_before:
+        variants.insert(0, "before")
+    samples: dict[str, dict[tuple[str, str, str], list[float]]] = {variant: {} for variant in variants}
+    results: dict[str, dict[tuple[str, str], Any]] = {variant: {} for variant in ["before", *variants]}
     client = app.test_client()
-    variants = ["after, service", "after, HTTP"] if args.skip_before else ["before", "after, service", "after, HTTP"]
 
     def before(actor: Any, role: str, q: str) -> tuple[list[int], int, list[str]]:
         scope = select(Member)
@@ -338,9 +363,19 @@ def measure(
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
         return len(response.get_json())
 
+    def its_sql(actor: Any, role: str, q: str) -> int:
+        """The candidates' query alone (collection/members/search.py candidates): the service's time less this is
+        the ranking in Python and the page's load."""
+        return len(candidates(db.session, None, Scope.of(actor).branch_id, name_keys(q)))
+
     with app.app_context():
-        vacuum(app)  # again: the index-only scans need the visibility map set
-    work: dict[str, Callable[[Any, str, str], Any]] = {"before": before, "after, service": service, "after, HTTP": http}
+        visible = vacuum(app)  # again: the index-only scans need the visibility map set
+    work: dict[str, Callable[[Any, str, str], Any]] = {
+        "before": before,
+        "after, service": service,
+        "after, HTTP": http,
+        "after, its SQL": its_sql,
+    }
     for variant in variants:
         if variant == "before":
             use_mains_index(app, mains=True)
@@ -354,7 +389,7 @@ def measure(
                     results[variant][(role, q)] = out
             db.session.remove()
         if variant == "before":
-            use_mains_index(app, mains=False)
+            visible = use_mains_index(app, mains=False)
     with app.app_context():
         capped = {(role, q) for _, q in queries for role, s in staff.items() if windowed(s.branch_id, q)}
         db.session.remove()
@@ -370,6 +405,7 @@ def measure(
         "capped": capped,
         "same": same,
         "first_alike": first_alike,
+        "visible": visible,
     }
 
 
@@ -468,12 +504,15 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started_at: dateti
         f"{os.getloadavg()[0]:.1f}",
         f"PostgreSQL {Path(__import__('tests.servers', fromlist=['x']).postgres_bin_dir()).parent.name}, database "
         f"collation {figures['collation']}; {args.members:,} members in {BRANCHES} branches, {figures['keys']:,} name "
-        f"keys, seeded with COPY in {figures['seed_s']:.0f} s.",
+        f"keys, seeded with COPY in {figures['seed_s']:.0f} s; indexes "
+        f"{'filled row by row during the load' if args.skip_before else 'built again after the load'}; all-visible "
+        f"after VACUUM ANALYZE: " + ", ".join(f"{table} {pages}" for table, pages in figures["visible"].items()) + ".",
         f"Each of {len(figures['queries'])} searches as an admin (all branches) and as an agent (one branch of "
         f"~{args.members // BRANCHES:,}): {args.runs} timed runs after one warm-up ({args.before_runs} before); page "
         f"size {PAGE_SIZE}. 'before' = main's query and ranking with main's index, as a service call with a real "
         "session; 'after, service' = find_members with a real session; 'after, HTTP' = GET /api/v1/members?q= "
-        "through the Flask test client in process (no gunicorn).",
+        "through the Flask test client in process (no gunicorn); 'after, its SQL' = the candidates' query alone "
+        "(search.candidates), so 'after, service' less it is the ranking and the page's load.",
         "",
         format_table(headers, rows),
         "",

@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, text, union, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
 from collection.members.models import Member, MemberNameKey
@@ -70,12 +70,27 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
     exact, last = list(keys[:-1]), keys[-1]
     postgresql = session.get_bind().dialect.name == "postgresql"
 
+    def value(known: Any) -> Any:
+        """A key or a limit written into the statement's text when it runs, not sent as a parameter: psycopg
+        prepares a statement it has run 5 times, and PostgreSQL may then plan it once for any parameters (a generic
+        plan), where LIKE $1 was no index range but a filter on every key, and one key's 30 rows and another's
+        100,000 get one plan: 100-350 ms a search at 1,000,000 members. Written in, each search is planned for its
+        own keys (SQLAlchemy still compiles the statement once; keys are [A-Z0-9] only, names.phonetic_key)."""
+        return literal(known, literal_execute=True)
+
+    # The keys with the typed prefix, as a range of the byte order: keys are [A-Z0-9] only (names.phonetic_key), so
+    # The keys with the typed prefix, as a range of the byte order: keys are [A-Z0-9] only, so "S3" ≤ key < "S4" is
+    # LIKE 'S3%', and it stays an index range should a plan ever be made for any values (SQLite's LIKE ignores case
+    # and its index).
+    start, after_prefix = value(last), value(last[:-1] + chr(ord(last[-1]) + 1))
+
     def by_prefix(column: Any) -> ColumnElement[bool]:
-        if postgresql:  # keys are [A-Z0-9] only (names.phonetic_key): no LIKE wildcard to escape
-            matching = column.like(last + "%")
-        else:  # SQLite's LIKE ignores case and its index; the same keys as a range of the binary order
-            matching = and_(column >= last, column < last[:-1] + chr(ord(last[-1]) + 1))
-        return and_(matching, column.not_in(exact)) if exact else matching  # an equal key is counted once
+        if postgresql:  # ~>=~ and ~<~: the byte-order operators of the varchar_pattern_ops indexes
+            matching = and_(column.op("~>=~")(start), column.op("~<~")(after_prefix))
+        else:
+            matching = and_(column >= start, column < after_prefix)
+        others = [column != value(key) for key in exact]  # an equal key is counted once
+        return and_(matching, *others)
 
     # The index's varchar_pattern_ops order is byte order, written ORDER BY key USING ~<~ (its less-than), so a
     # LIMIT stops the index scan; SQLite's binary order is the same.
@@ -87,31 +102,52 @@ def candidates(session: DbSession, query: Any, branch_id: int | None, keys: Sequ
             rows = rows.where(MemberNameKey.branch_id == branch_id)
         if query is not None:  # another filter: only the members the query selects
             rows = rows.where(MemberNameKey.member_id.in_(query.with_only_columns(Member.id).scalar_subquery()))
-        limited = rows.order_by(*order).limit(KEY_WINDOW).subquery()
+        limited = rows.order_by(*order).limit(value(KEY_WINDOW)).subquery()
         return select(limited.c.member_id, limited.c.key)
 
     prefix = window(by_prefix(MemberNameKey.key), [key_order, MemberNameKey.member_id])
     matches: Any = prefix
     if exact:
-        equal: Any = [window(MemberNameKey.key == k, [MemberNameKey.member_id]) for k in exact]
+        equal: Any = [window(MemberNameKey.key == value(k), [MemberNameKey.member_id]) for k in exact]
         together: Any = union_all(*equal) if len(equal) > 1 else equal[0]
         found = together.cte("found")
         theirs = aliased(MemberNameKey)
-        probed = select(found.c.member_id).order_by(found.c.member_id).limit(PREFIX_PROBES).subquery("probed")
-        their_prefix_keys = (
-            select(theirs.member_id, theirs.key)
-            .join(probed, theirs.member_id == probed.c.member_id)
-            .where(by_prefix(theirs.key))
+        probed = select(found.c.member_id).order_by(found.c.member_id).limit(value(PREFIX_PROBES)).subquery("probed")
+        their_prefix_keys: Any
+        if postgresql:
+            # Each probed member's own keys, read from the primary key (member_id, key): at most PREFIX_PROBES
+            # short index ranges. A LATERAL subquery with OFFSET 0 cannot be flattened into a join, so PostgreSQL
+            # cannot choose instead to read every key with the prefix (100,000 for a "D") into a hash, or scan
+            # the table, which its estimates sometimes preferred (and which needs heap fetches where the
+            # visibility map is not yet set).
+            own = (
+                select(theirs.member_id, theirs.key)
+                .where(theirs.member_id == probed.c.member_id, by_prefix(theirs.key))
+                .offset(value(0))
+                .lateral("own")
+            )
+            their_prefix_keys = select(own.c.member_id, own.c.key).select_from(probed).join(own, true())
+        else:  # SQLite: no LATERAL; its planner loops over the probed members and reads the primary key anyway
+            their_prefix_keys = (
+                select(theirs.member_id, theirs.key)
+                .join(probed, theirs.member_id == probed.c.member_id)
+                .where(by_prefix(theirs.key))
+            )
+        # Each (member, key) once, without a de-duplicating UNION: the exact and the prefix keys differ (by_prefix
+        # leaves out the exact ones), and a probed member's keys in the window are among his own, so the window
+        # gives only the members not probed.
+        window_rows = prefix.subquery("window_rows")
+        others_in_window = select(window_rows.c.member_id, window_rows.c.key).where(
+            window_rows.c.member_id.not_in(select(probed.c.member_id))
         )
-        # each (member, key) once: a member's prefix key may be in the window and among his own
-        matches = union(select(found.c.member_id, found.c.key), prefix, their_prefix_keys)
+        matches = union_all(select(found.c.member_id, found.c.key), others_in_window, their_prefix_keys)
     matching = matches.subquery("matching")
     matched = func.count().label("matched")
     best = (
         select(matching.c.member_id.label("id"), matched)
         .group_by(matching.c.member_id)
         .order_by(matched.desc(), matching.c.member_id)
-        .limit(NAME_SEARCH_CANDIDATES)
+        .limit(value(NAME_SEARCH_CANDIDATES))
         .subquery("best")
     )
     rows = session.execute(select(best.c.id, best.c.matched, Member.name).join(Member, Member.id == best.c.id))
