@@ -200,7 +200,9 @@ class MemberQuerySchema(Schema):
         metadata={"description": "Mobile, 08…, 628… or +628…", "pattern": r"^\+?[0-9 ().-]{9,32}$"},
     )
     q = fields.String(
-        validate=validate.Length(min=2, max=120),
+        validate=validate.Length(
+            min=2, max=120, error="Type at least 2 and at most 120 characters: a name, NIK, KPJ or phone number."
+        ),
         metadata={"description": "A name (misspellings tolerated), or a NIK, KPJ or phone number"},
     )
     status = StatusListField(
