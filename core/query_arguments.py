@@ -41,16 +41,15 @@ def documented_arguments(api: Api) -> dict[tuple[str, str], frozenset[str]]:
 
 
 def install(app: Flask, api: Api) -> None:
-    """Refuse, before the view runs, a query argument the API operation asked for does not take."""
+    """Refuse, before the view runs, a query argument the API operation asked for does not take (after the API's
+    blueprints are registered: the table is read from the spec now, this app's, as ``api`` serves every app)."""
+    app.extensions[_KEY] = documented_arguments(api)
 
     def refuse_unknown_arguments() -> None:
         rule = request.url_rule
         if rule is None or not request.args:
             return
-        table = current_app.extensions.get(_KEY)
-        if table is None:
-            table = current_app.extensions[_KEY] = documented_arguments(api)
-        taken = table.get((FlaskPlugin.flaskpath2openapi(rule.rule), request.method))
+        taken = current_app.extensions[_KEY].get((FlaskPlugin.flaskpath2openapi(rule.rule), request.method))
         if taken is None:  # not an API operation (a page, the docs, the spec itself)
             return
         unknown = sorted(set(request.args) - taken - EVERYWHERE)

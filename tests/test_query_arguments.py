@@ -150,3 +150,5 @@ def test_pages_are_not_api_operations_and_keep_their_own_arguments(fuzzed):
 
     assert client.get("/api/v1/openapi.json?download=1").status_code == 200
     assert client.get("/agen/masuk?next=%2Fagen%2F").status_code == 200
+    # a provider's callback is not an operation of the spec: whatever it appends to the address is its own business
+    assert client.post("/webhooks/no-such-provider?attempt=2", data=b"{}").status_code == 404
