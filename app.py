@@ -51,7 +51,7 @@ import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
 from commands.cli import register_commands
-from core import compression, docs, guards, i18n, logs, settings
+from core import compression, docs, guards, i18n, logs, query_arguments, settings
 from core.errors import ErrorSchema, register_error_handlers
 from core.extensions import api, db, migrate
 from organisation import web_login
@@ -131,7 +131,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [docs.PlainTextDocs()]})
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     register_error_handlers(app)
@@ -139,6 +139,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     compression.install(app)  # its after_request runs after every other but the access line's
     operations.metrics.install(app)
     guards.install(app)
+    query_arguments.install(app, api)  # after the guards: a NUL in an argument is their 400
     i18n.install(app, *LABELS)
     web_login.install(app)
     for page_blueprint in PAGE_BLUEPRINTS:

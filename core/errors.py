@@ -66,6 +66,32 @@ class Unauthorized(DomainError):
     name = "Unauthorized"
 
 
+INVALID_FIELDS = "The request has invalid fields: see errors for each field and how to fix it."
+
+# marshmallow's own messages for a value of the wrong type say what is wrong, not how to write it right: the same
+# fields, bodies and query arguments alike, get these instead (whole sentences, one place, for translation).
+PLAIN_FIELD_MESSAGES = {
+    "Not a valid integer.": "Not a whole number: write digits only (in JSON, a number without quotes), e.g. 12.",
+    "Not a valid number.": "Not a number: write digits (in JSON, a number without quotes), e.g. 12.",
+    "Not a valid date.": "Not a date: write it as YYYY-MM-DD, e.g. 2026-11-22.",
+    "Not a valid datetime.": "Not a date and time: write it as ISO 8601, e.g. 2026-11-22T10:30:00+07:00.",
+    "Not a valid boolean.": "Not true or false: write true or false.",
+    "Not a valid string.": "Not text: write it between quotes.",
+    "Field may not be null.": "It may not be null: give a value or leave the field out.",
+}
+
+
+def plain_messages(messages: Any) -> Any:
+    """Field messages with marshmallow's type messages replaced by PLAIN_FIELD_MESSAGES."""
+    if isinstance(messages, dict):
+        return {key: plain_messages(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [plain_messages(value) for value in messages]
+    if isinstance(messages, str):
+        return PLAIN_FIELD_MESSAGES.get(messages, messages)
+    return messages
+
+
 def field_error(field: str, message: str, location: str = "json") -> DomainError:
     """A 422 naming one field (of the JSON body, or ``form``/``files``), shaped like marshmallow's errors."""
     return DomainError(message, errors={location: {field: [message]}})
@@ -110,7 +136,8 @@ def register_error_handlers(app: Flask) -> None:
         messages = data.get("messages")
         message = data.get("message") or error.description or error.name
         if status == 422 and messages:
-            message = "The request has invalid fields: see errors for each field and how to fix it."
+            message = INVALID_FIELDS
+            messages = plain_messages(messages)
         # flask-smorest drops the Allow header on 405: keep the exception's own headers.
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)

@@ -21,16 +21,16 @@ class Month:
 
     def __post_init__(self) -> None:
         if not 1 <= self.month <= 12:
-            raise ValueError(f"month must be 1..12, got {self.month}")
+            raise ValueError(f"There is no month {self.month}: write the month as 01 to 12, e.g. 2026-03.")
         if not 1900 <= self.year <= 2999:
-            raise ValueError(f"year must be 1900..2999, got {self.year}")
+            raise ValueError(f"The year {self.year} is out of range: give a month from 1900-01 to 2999-12.")
 
     @classmethod
     def parse(cls, text: str) -> Month:
         """Parse ``YYYY-MM``; raise ValueError with a message an API user can act on."""
         match = _MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise ValueError(f"'{text}' is not a month: write it as YYYY-MM, e.g. 2026-03")
+            raise ValueError(f"'{text}' is not a month: write it as YYYY-MM, e.g. 2026-03.")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -57,14 +57,23 @@ def is_iuran_kpj(text: str) -> bool:
     return text.startswith(IURAN_KPJ_PREFIX)
 
 
+def kpj_digits(typed: str) -> str:
+    """A KPJ of either kind as typed (spaces, dots and dashes allowed), as its 11 digits; KpjError when it is
+    missing or not 11 digits 0-9 (its shape only: the check digit of iuran's own is asked by ``is_valid_kpj``)."""
+    digits = "".join(ch for ch in typed if ch not in " .-")
+    if not digits:
+        raise KpjError(f"The KPJ is empty: type the {KPJ_DIGITS} digits of the member's card.")
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) != KPJ_DIGITS:  # '٠' is decimal, not 0
+        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits 0-9.")
+    return digits
+
+
 def national_kpj(typed: str) -> str:
     """A KPJ of the national system as typed (spaces, dots and dashes allowed), as 11 digits; KpjError when it is
     not 11 digits or falls in iuran's block."""
-    digits = "".join(ch for ch in typed if ch not in " .-")
-    if not digits:
+    if not typed.strip(" .-"):
         raise KpjError("The KPJ is missing: copy the member's KPJ number from the national system's export.")
-    if not (digits.isascii() and digits.isdecimal()) or len(digits) != KPJ_DIGITS:  # '٠' is decimal, not 0
-        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits 0-9.")
+    digits = kpj_digits(typed)
     if is_iuran_kpj(digits):
         raise KpjError(
             f"KPJ {digits} starts with {IURAN_KPJ_PREFIX}: that block is iuran's own numbering, not the national "

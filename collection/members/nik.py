@@ -84,7 +84,7 @@ def parse_nik(
     typed_sex: Sex | None = None,
 ) -> NikInfo:
     """Check a NIK as typed and decode it; raise NikError saying what is wrong and how to fix it."""
-    digits = _digits_of(nik)
+    digits = nik_digits(nik)
     province_name, regency_name, district_name = _region_names(digits)
     sex, candidates = _birth_date_candidates(digits[6:12])
     if digits[12:] == "0000":
@@ -128,8 +128,9 @@ def fake_nik(rng: random.Random, regency_code: str, birth_date: date, sex: Sex) 
     return f"{district_code}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
 
 
-def _digits_of(nik: str) -> str:
-    """The NIK without the spaces, dots and dashes people type, checked to be 16 digits."""
+def nik_digits(nik: str) -> str:
+    """The NIK without the spaces, dots and dashes people type, checked to be 16 digits (its shape only: a lookup
+    by NIK asks no more, an enrolment the whole of ``parse_nik``); NikError says what is wrong and how to fix it."""
     digits = _TYPED_SEPARATORS.sub("", nik)
     for char in digits:
         if char not in "0123456789":

@@ -67,9 +67,10 @@ class Members(MethodView):
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[MemberView] | Response:
         """Find members by NIK, KPJ, phone, or name (``q`` tolerates misspellings), in pages.
 
-        ``status=in_arrears,lapsed`` is the list of whom to chase: those members, by id, each with the months
-        and amount owed worked out now (the CSV is GET /members/chase.csv); with ``branch_id``, one branch's
-        list (an admin any branch; other staff only their own, another is a 404)."""
+        Each member comes with the months and amount owed worked out now (``months_in_arrears``,
+        ``arrears_idr``). ``status=in_arrears,lapsed`` is the list of whom to chase: those members, by id (the CSV
+        is GET /members/chase.csv); with ``branch_id``, one branch's list (an admin any branch; other staff only
+        their own, another is a 404)."""
         pp = pagination_parameters
         now = app_now()
         branch_id = filters.pop("branch_id", None)
@@ -85,9 +86,7 @@ class Members(MethodView):
             )
         pp.item_count = total
         views = describe_members(db.session, members, now)
-        if not filters.get("status"):
-            return views
-        owed = owed_now(db.session, members, now)
+        owed = owed_now(db.session, members, now)  # the page's standings at once (chase.py)
         bodies = member_bodies(views)  # MemberSchema's output, pages of up to 1,000 made faster
         for body in bodies:
             standing = owed[body["id"]]

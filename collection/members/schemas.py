@@ -9,8 +9,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from collection.members.kpj import KpjError, kpj_digits
+from collection.members.nik import NikError, nik_digits
 from collection.members.rates import Package, Sector
 from core.months import Month
+from core.phones import PhoneError, normalise_phone
 from organisation.schemas import ID
 
 
@@ -46,6 +49,30 @@ def valid_day(value: Any) -> None:
     """Business dates live in 1900–2999, like months."""
     if not 1900 <= value.year <= 2999:
         raise ValidationError("Give a date between 1900-01-01 and 2999-12-31.")
+
+
+def nik_as_typed(value: str) -> None:
+    """A NIK's shape, 16 digits, with the message of the rule an enrolment's NIK is checked by first (nik.py)."""
+    try:
+        nik_digits(value)
+    except NikError as error:
+        raise ValidationError(error.message) from error
+
+
+def kpj_as_typed(value: str) -> None:
+    """A KPJ's shape, 11 digits, with kpj.py's message."""
+    try:
+        kpj_digits(value)
+    except KpjError as error:
+        raise ValidationError(str(error)) from error
+
+
+def mobile_phone(value: str) -> None:
+    """An Indonesian mobile number, with the message an enrolment's phone gets (core/phones.py)."""
+    try:
+        normalise_phone(value)
+    except PhoneError as error:
+        raise ValidationError(str(error)) from error
 
 
 _PACKAGES = [p.value for p in Package]
@@ -106,7 +133,7 @@ class MemberSchema(Schema):
     period_started_on = fields.Date()
     months_in_arrears = fields.Integer(
         allow_none=True,
-        metadata={"description": "Worked out now on GET /members/<id> and in lists filtered by status; else null"},
+        metadata={"description": "Months owed, worked out now by the member's own standing, in lists as on one"},
     )
     arrears_idr = fields.Integer(allow_none=True)
     village = fields.String(allow_none=True, metadata={"description": "Kelurahan/desa"})
@@ -165,11 +192,22 @@ CHASE_BRANCH_DOC = (
 
 
 class MemberQuerySchema(Schema):
-    nik = fields.String(validate=validate.Length(min=1, max=32))
-    kpj = fields.String(validate=validate.Length(min=1, max=32), metadata={"pattern": r"^[0-9 .-]{11,32}$"})
-    phone = fields.String(validate=validate.Length(min=1, max=32))
+    nik = fields.String(
+        validate=[validate.Length(max=32), nik_as_typed],
+        metadata={"description": "16 digits, as on the KTP", "pattern": r"^[0-9 .-]{16,32}$"},
+    )
+    kpj = fields.String(
+        validate=[validate.Length(max=32), kpj_as_typed],
+        metadata={"description": "11 digits, as on the member's card", "pattern": r"^[0-9 .-]{11,32}$"},
+    )
+    phone = fields.String(
+        validate=[validate.Length(max=32), mobile_phone],
+        metadata={"description": "Mobile, 08…, 628… or +628…", "pattern": r"^\+?[0-9 ().-]{9,32}$"},
+    )
     q = fields.String(
-        validate=validate.Length(min=2, max=120),
+        validate=validate.Length(
+            min=2, max=120, error="Type at least 2 and at most 120 characters: a name, NIK, KPJ or phone number."
+        ),
         metadata={"description": "A name (misspellings tolerated), or a NIK, KPJ or phone number"},
     )
     status = StatusListField(

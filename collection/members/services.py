@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from collection.members import nik as nik_rule
 from collection.members.arrears import MemberStatus
 from collection.members.due_dates import due_date
-from collection.members.kpj import KPJ_DIGITS, is_valid_kpj, kpj_for
+from collection.members.kpj import KpjError, is_valid_kpj, kpj_digits, kpj_for
 from collection.members.models import (
     Holiday,
     Member,
@@ -87,7 +87,7 @@ class MemberView:
     status: str
     paid_through: Month | None
     period_started_on: date
-    months_in_arrears: int | None = None  # worked out live for one member; lists show the stored status
+    months_in_arrears: int | None = None  # worked out now: one member, and each page of a list (chase.owed_now)
     arrears_idr: int | None = None
     village: str | None = None
 
@@ -385,13 +385,15 @@ def find_members(
     else:
         name = None
     if nik is not None:
-        digits = "".join(ch for ch in nik if ch.isdecimal())
-        query = query.where(Member.nik == digits)
+        try:
+            query = query.where(Member.nik == nik_rule.nik_digits(nik))
+        except nik_rule.NikError as error:
+            raise query_error("nik", error.message) from error
     if kpj is not None:
-        digits = "".join(ch for ch in kpj if ch.isdecimal())
-        if len(digits) != KPJ_DIGITS:
-            raise query_error("kpj", f"A KPJ has {KPJ_DIGITS} digits; you sent {len(digits)}.")
-        query = query.where(Member.kpj == digits)
+        try:
+            query = query.where(Member.kpj == kpj_digits(kpj))
+        except KpjError as error:
+            raise query_error("kpj", str(error)) from error
     if phone is not None:
         try:
             query = query.where(Member.phone == normalise_phone(phone))

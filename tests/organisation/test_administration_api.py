@@ -74,7 +74,7 @@ def test_a_taken_branch_code_is_409(client, world):
         ("regency_code", "5299", "no regency"),
         ("timezone", "Asia/Pontianak", "Asia/Makassar"),
         ("cash_limit_idr", 0, "above 0"),
-        ("cash_limit_idr", "5000", "integer"),
+        ("cash_limit_idr", "5000", "whole number"),
         ("deposit_deadline_working_days", -1, "0 (the same day)"),
     ],
 )

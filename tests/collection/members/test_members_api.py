@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from collection.members.kpj import is_valid_kpj
 from core.audit import AuditEvent
 from core.extensions import db
-from tests.factories import enrolment, nik_for
+from tests.factories import NOW, enrolment, nik_for
 
 MEMBER_FIELDS = {
     "id",
@@ -89,8 +89,8 @@ def test_a_known_nik_is_a_409_that_names_the_existing_member(client, world, enro
         ({"sector": "fishing"}, "sector", "transport"),
         ({"package": "JHT"}, "package", "JKK+JKM"),
         ({"declared_income_idr": -5}, "declared_income_idr", "greater than or equal to 0"),
-        ({"declared_income_idr": "lots"}, "declared_income_idr", "integer"),
-        ({"declared_income_idr": 1.5}, "declared_income_idr", "integer"),
+        ({"declared_income_idr": "lots"}, "declared_income_idr", "whole number"),
+        ({"declared_income_idr": 1.5}, "declared_income_idr", "whole number"),
         ({"bracket": 7}, "bracket", "bracket 1"),
         ({"branch_id": 9999}, "branch_id", "9999"),
         ({"name": ""}, "name", "Length"),
@@ -234,3 +234,95 @@ def test_enrolment_is_audited_and_the_audit_log_refuses_edits(pinned_app, enrol,
             db.session.execute(delete(AuditEvent))
         db.session.rollback()
         assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.id == event.id)) == "member.enrolled"
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ("nik=12ab", "nik", "only digits"),  # was 200 []: the letters were dropped and nothing matched
+        ("nik=1971011201", "nik", "16 digits"),
+        ("nik=", "nik", "16 digits"),
+        ("kpj=00000001234a", "kpj", "11 digits"),  # was 200 []: the letter was dropped, leaving 11 digits
+        ("kpj=123", "kpj", "11 digits"),
+        ("phone=12345", "phone", "08"),
+        ("phone=021-555-1234", "phone", "landline"),
+        ("q=a", "q", "at least 2"),
+        ("status=owing", "status", "in_arrears"),
+        ("status=in_arrears,", "status", "separated by commas"),
+        ("page=0", "page", "greater than or equal to 1"),
+        ("page=abc", "page", "whole number"),
+        ("page_size=1001", "page_size", "1000"),
+        ("branch_id=two", "branch_id", "whole number"),
+    ],
+)
+def test_a_malformed_search_value_is_a_422_that_says_how_to_fix_it(client, world, query, field, words):
+    response = client.get(f"/api/v1/members?{query}", headers=world["agent"].headers)
+
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert {"code", "status", "message", "errors"} <= body.keys()
+    messages = " ".join(body["errors"]["query"][field])
+    assert words.lower() in messages.lower(), messages
+
+
+@pytest.mark.parametrize(("field", "value"), [("nik", "12ab"), ("nik", "1971011201"), ("phone", "12345")])
+def test_a_search_value_gets_the_message_the_same_enrolment_field_gets(client, world, field, value):
+    enrolled = client.post("/api/v1/members", json=enrolment(**{field: value}), headers=world["agent"].headers)
+    searched = client.get(f"/api/v1/members?{field}={value}", headers=world["agent"].headers)
+
+    assert enrolled.status_code == searched.status_code == 422
+    assert searched.get_json()["errors"]["query"][field] == enrolled.get_json()["errors"]["json"][field]
+
+
+def test_a_nik_or_kpj_typed_with_separators_still_finds_the_member(client, world, enrol):
+    member = enrol()
+    nik, kpj = member["nik"], member["kpj"]
+
+    for query in (f"nik={nik[:6]}.{nik[6:12]}.{nik[12:]}", f"kpj={kpj[:3]}-{kpj[3:]}", "phone=%2B62 812 3456 7890"):
+        found = client.get(f"/api/v1/members?{query}", headers=world["agent"].headers)
+        assert found.status_code == 200, found.get_json()
+        assert [m["id"] for m in found.get_json()] == [member["id"]]
+
+
+@pytest.mark.parametrize(("query", "field"), [("from=2026-13", "from"), ("to=March", "to"), ("from=3000-01", "from")])
+def test_a_malformed_schedule_month_is_a_422_that_says_how_to_write_one(client, world, enrol, query, field):
+    member = enrol()
+
+    response = client.get(f"/api/v1/members/{member['id']}/schedule?{query}", headers=world["agent"].headers)
+
+    assert response.status_code == 422
+    [message] = response.get_json()["errors"]["query"][field]
+    assert "2026-03" in message or "1900-01" in message, message
+
+
+def test_a_malformed_rates_day_is_a_422_that_says_how_to_write_one(client):
+    response = client.get("/api/v1/rates?on=22-11-2026")
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["query"]["on"] == ["Not a date: write it as YYYY-MM-DD, e.g. 2026-11-22."]
+
+
+def test_a_misspelt_filter_is_a_422_not_the_whole_list(client, world, enrol):
+    enrol()
+
+    response = client.get("/api/v1/members?stauts=in_arrears", headers=world["agent"].headers)
+
+    assert response.status_code == 422
+    [message] = response.get_json()["errors"]["query"]["stauts"]
+    assert "status" in message
+
+
+def test_every_list_carries_each_members_standing_worked_out_now(pinned_app, client, world, enrol):
+    owing = enrol(sector="other")
+    enrol(nik=nik_for(serial=2), name="Siti Aminah", phone="0813-1111-2222", sector="other")
+    pinned_app.config["CLOCK"] = lambda: NOW + timedelta(days=40)  # 1 Jan 2027: November and December overdue
+    headers = world["agent"].headers
+
+    one = client.get(f"/api/v1/members/{owing['id']}", headers=headers).get_json()
+    for query in ("", "?q=budi", f"?nik={owing['nik']}", f"?kpj={owing['kpj']}", "?page_size=1"):
+        listed = client.get(f"/api/v1/members{query}", headers=headers).get_json()
+        budi = next(m for m in listed if m["id"] == owing["id"])
+        assert (budi["months_in_arrears"], budi["arrears_idr"]) == (2, 16_800), query
+        assert (budi["months_in_arrears"], budi["arrears_idr"]) == (one["months_in_arrears"], one["arrears_idr"])
+    every = client.get("/api/v1/members", headers=headers).get_json()
+    assert all(m["months_in_arrears"] is not None and m["arrears_idr"] is not None for m in every)
