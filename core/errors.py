@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
 from marshmallow import Schema, fields
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -66,18 +67,23 @@ class Unauthorized(DomainError):
     name = "Unauthorized"
 
 
-INVALID_FIELDS = "The request has invalid fields: see errors for each field and how to fix it."
+def invalid_fields() -> str:
+    """The message of a 422 whose fields each say what is wrong."""
+    return gettext("The request has invalid fields: see errors for each field and how to fix it.")
+
 
 # marshmallow's own messages for a value of the wrong type say what is wrong, not how to write it right: the same
 # fields, bodies and query arguments alike, get these instead (whole sentences, one place, for translation).
 PLAIN_FIELD_MESSAGES = {
-    "Not a valid integer.": "Not a whole number: write digits only (in JSON, a number without quotes), e.g. 12.",
-    "Not a valid number.": "Not a number: write digits (in JSON, a number without quotes), e.g. 12.",
-    "Not a valid date.": "Not a date: write it as YYYY-MM-DD, e.g. 2026-11-22.",
-    "Not a valid datetime.": "Not a date and time: write it as ISO 8601, e.g. 2026-11-22T10:30:00+07:00.",
-    "Not a valid boolean.": "Not true or false: write true or false.",
-    "Not a valid string.": "Not text: write it between quotes.",
-    "Field may not be null.": "It may not be null: give a value or leave the field out.",
+    "Not a valid integer.": lazy_gettext(
+        "Not a whole number: write digits only (in JSON, a number without quotes), e.g. 12."
+    ),
+    "Not a valid number.": lazy_gettext("Not a number: write digits (in JSON, a number without quotes), e.g. 12."),
+    "Not a valid date.": lazy_gettext("Not a date: write it as YYYY-MM-DD, e.g. 2026-11-22."),
+    "Not a valid datetime.": lazy_gettext("Not a date and time: write it as ISO 8601, e.g. 2026-11-22T10:30:00+07:00."),
+    "Not a valid boolean.": lazy_gettext("Not true or false: write true or false."),
+    "Not a valid string.": lazy_gettext("Not text: write it between quotes."),
+    "Field may not be null.": lazy_gettext("It may not be null: give a value or leave the field out."),
 }
 
 
@@ -88,7 +94,7 @@ def plain_messages(messages: Any) -> Any:
     if isinstance(messages, list):
         return [plain_messages(value) for value in messages]
     if isinstance(messages, str):
-        return PLAIN_FIELD_MESSAGES.get(messages, messages)
+        return str(PLAIN_FIELD_MESSAGES.get(messages, messages))
     return messages
 
 
@@ -136,7 +142,7 @@ def register_error_handlers(app: Flask) -> None:
         messages = data.get("messages")
         message = data.get("message") or error.description or error.name
         if status == 422 and messages:
-            message = INVALID_FIELDS
+            message = invalid_fields()
             messages = plain_messages(messages)
         # flask-smorest drops the Allow header on 405: keep the exception's own headers.
         headers = dict(error.get_headers())
@@ -151,7 +157,7 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:300])
         _discard_session()
         seconds = app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
-        message = "The database cannot be reached just now; nothing was saved. Send the same request again."
+        message = gettext("The database cannot be reached just now; nothing was saved. Send the same request again.")
         return (
             jsonify(envelope(503, "Service Unavailable", message)),
             503,
@@ -162,7 +168,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
         return jsonify(
-            envelope(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+            envelope(500, "Internal Server Error", gettext("Something went wrong on our side; it has been logged."))
         ), 500
 
 

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import DomainError, NotFound
@@ -84,9 +85,12 @@ def check_request() -> None:
     """
     limit = body_limit()
     request.max_content_length = limit
-    text = f"at most {limit // 1024} KB" if limit < 1024 * 1024 else f"at most {limit // (1024 * 1024)} MB"
+    if limit < 1024 * 1024:
+        text = gettext("at most %(size)s KB", size=limit // 1024)
+    else:
+        text = gettext("at most %(size)s MB", size=limit // (1024 * 1024))
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"The body is too large: {text}.", errors={"body": [text]})
+        raise PayloadTooLarge(gettext("The body is too large: %(limit)s.", limit=text), errors={"body": [text]})
     if request.content_length is None and request.method in ("POST", "PUT", "PATCH"):
         # A chunked body: read it once, up to the limit (cached for the view and the form parser), then try
         # one byte more. Werkzeug would otherwise cut it at the limit silently and parse what it got.
@@ -94,17 +98,21 @@ def check_request() -> None:
         try:
             request.stream.read(1)
         except RequestEntityTooLarge:
-            raise PayloadTooLarge(f"The body is too large: {text}.", errors={"body": [text]}) from None
+            raise PayloadTooLarge(
+                gettext("The body is too large: %(limit)s.", limit=text), errors={"body": [text]}
+            ) from None
     for name, value in (request.view_args or {}).items():
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
-            raise NotFound(f"There is no such {name}.", errors={"path": {name: ["out of range"]}})
+            raise NotFound(
+                gettext("There is no such %(name)s.", name=name), errors={"path": {name: [gettext("out of range")]}}
+            )
     bad = [k for k, v in request.args.items(multi=True) if _unstorable(k) or _unstorable(v)]
     if _unstorable(request.path):
         bad.append("path")
     if request.form and any(_unstorable(v) for v in request.form.values()):
         bad.append("form")
     if bad:
-        raise BadRequest("The request has characters that cannot be stored (NUL or an unpaired surrogate).")
+        raise BadRequest(gettext("The request has characters that cannot be stored (NUL or an unpaired surrogate)."))
     if request.is_json and request.method in ("POST", "PUT", "PATCH"):
         raw = request.get_data(cache=True)
         if not raw:
@@ -112,10 +120,10 @@ def check_request() -> None:
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError, UnicodeDecodeError) as error:
-            message = "The body is not valid JSON: send one JSON object with Content-Type: application/json."
+            message = gettext("The body is not valid JSON: send one JSON object with Content-Type: application/json.")
             raise BadRequest(message, errors={"json": {"_body": [str(error)[:200]]}}) from error
         if _walk(data):
-            raise BadRequest("The body has characters that cannot be stored (NUL or an unpaired surrogate).")
+            raise BadRequest(gettext("The body has characters that cannot be stored (NUL or an unpaired surrogate)."))
 
 
 # Every page's scripts and styles are files of this site (no inline script or style, no CDN; the API docs page is

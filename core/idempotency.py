@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import request
+from flask_babel import gettext
 
 from core.errors import DomainError
 
@@ -28,6 +29,8 @@ def idempotency_key() -> str:
     """The request's Idempotency-Key header, or a 422 that says how to send one."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not _KEY.match(key):
-        message = "Send an Idempotency-Key header: 8 to 80 letters, digits, '-', '_', '.' or ':' (a UUID is best)."
+        message = gettext(
+            "Send an Idempotency-Key header: 8 to 80 letters, digits, '-', '_', '.' or ':' (a UUID is best)."
+        )
         raise DomainError(message, errors={"headers": {"Idempotency-Key": [message]}})
     return key

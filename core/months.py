@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import overload
 
+from flask_babel import gettext
+
 _MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
@@ -21,16 +23,20 @@ class Month:
 
     def __post_init__(self) -> None:
         if not 1 <= self.month <= 12:
-            raise ValueError(f"There is no month {self.month}: write the month as 01 to 12, e.g. 2026-03.")
+            raise ValueError(
+                gettext("There is no month %(month)s: write the month as 01 to 12, e.g. 2026-03.", month=self.month)
+            )
         if not 1900 <= self.year <= 2999:
-            raise ValueError(f"The year {self.year} is out of range: give a month from 1900-01 to 2999-12.")
+            raise ValueError(
+                gettext("The year %(year)s is out of range: give a month from 1900-01 to 2999-12.", year=self.year)
+            )
 
     @classmethod
     def parse(cls, text: str) -> Month:
         """Parse ``YYYY-MM``; raise ValueError with a message an API user can act on."""
         match = _MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise ValueError(f"'{text}' is not a month: write it as YYYY-MM, e.g. 2026-03.")
+            raise ValueError(gettext("'%(text)s' is not a month: write it as YYYY-MM, e.g. 2026-03.", text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

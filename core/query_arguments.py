@@ -9,10 +9,11 @@ from the docs. ``lang`` (the reader's language, core/i18n.py) is taken by every 
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask_babel import gettext
 from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
 
-from core.errors import INVALID_FIELDS, DomainError
+from core.errors import DomainError, invalid_fields
 
 EVERYWHERE = frozenset({"lang"})
 _KEY = "query_arguments"
@@ -22,8 +23,12 @@ METHODS = ("get", "post", "put", "patch", "delete")
 def unknown_argument_message(name: str, taken: list[str]) -> str:
     """The field message for a query argument the operation does not take, saying which ones it does."""
     if not taken:
-        return f"This operation takes no query arguments: leave '{name}' out."
-    return f"'{name}' is not a query argument of this operation: it takes {', '.join(taken)}. Check the spelling."
+        return gettext("This operation takes no query arguments: leave '%(name)s' out.", name=name)
+    return gettext(
+        "'%(name)s' is not a query argument of this operation: it takes %(taken)s. Check the spelling.",
+        name=name,
+        taken=", ".join(taken),
+    )
 
 
 def documented_arguments(api: Api) -> dict[tuple[str, str], frozenset[str]]:
@@ -56,6 +61,6 @@ def install(app: Flask, api: Api) -> None:
         if unknown:
             listed = sorted(taken)
             errors = {name: [unknown_argument_message(name, listed)] for name in unknown}
-            raise DomainError(INVALID_FIELDS, errors={"query": errors})
+            raise DomainError(invalid_fields(), errors={"query": errors})
 
     app.before_request(refuse_unknown_arguments)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -111,3 +112,21 @@ def test_a_stored_value_is_worded_in_the_readers_language(app: Flask) -> None:
     with app.test_request_context("/agen/?lang=en"):
         app.preprocess_request()
         assert label("member_status", "in_arrears") == "In arrears"
+
+
+def test_the_api_answers_in_the_language_the_client_asks_for(client: Any, world: Any) -> None:
+    """English by default; Accept-Language: id (or ?lang=id) gives the same 422 in Indonesian."""
+    headers = world["finance"].headers
+    english = client.get("/api/v1/members", query_string={"page": "x"}, headers=headers).get_json()
+    indonesian = client.get(
+        "/api/v1/members", query_string={"page": "x"}, headers=headers | {"Accept-Language": "id-ID,id;q=0.9"}
+    ).get_json()
+
+    assert english["message"].startswith("The request has invalid fields")
+    assert english["errors"]["query"]["page"] == [
+        "Not a whole number: write digits only (in JSON, a number without quotes), e.g. 12."
+    ]
+    assert indonesian["message"].startswith("Ada isian yang tidak sah")
+    assert indonesian["errors"]["query"]["page"] == [
+        "Bukan bilangan bulat: tulis angka saja (di JSON, angka tanpa tanda kutip), misalnya 12."
+    ]
