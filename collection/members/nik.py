@@ -128,6 +128,12 @@ def fake_nik(rng: random.Random, regency_code: str, birth_date: date, sex: Sex) 
     return f"{district_code}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
 
 
+def nik_digits(nik: str) -> str:
+    """The NIK's 16 digits without what people type between them; NikError when it is not 16 digits (the check
+    a request body gets before the rest of the NIK's rules, which need the branch's day)."""
+    return _digits_of(nik)
+
+
 def _digits_of(nik: str) -> str:
     """The NIK without the spaces, dots and dashes people type, checked to be 16 digits."""
     digits = _TYPED_SEPARATORS.sub("", nik)

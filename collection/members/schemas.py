@@ -9,8 +9,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from collection.members.nik import NikError, nik_digits
 from collection.members.rates import Package, Sector
 from core.months import Month
+from core.phones import PhoneError, normalise_phone
 from organisation.schemas import ID
 
 
@@ -42,6 +44,23 @@ def has_letters(value: str) -> None:
         raise ValidationError("Write it in letters.")
 
 
+def nik_shape(value: str) -> None:
+    """A NIK is 16 digits: checked with the other fields, so a form shows every mistake at once."""
+    try:
+        nik_digits(value)
+    except NikError as error:
+        raise ValidationError(error.message) from None
+
+
+def mobile_phone(value: str) -> None:
+    """An Indonesian mobile number (an empty one is no number: the member has none)."""
+    if value.strip():
+        try:
+            normalise_phone(value)
+        except PhoneError as error:
+            raise ValidationError(str(error)) from None
+
+
 def valid_day(value: Any) -> None:
     """Business dates live in 1900–2999, like months."""
     if not 1900 <= value.year <= 2999:
@@ -54,13 +73,17 @@ _SECTORS = [s.value for s in Sector]
 
 class MemberCreateSchema(Schema):
     nik = fields.String(
-        required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"}
+        required=True,
+        validate=nik_shape,
+        metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"},
     )
     name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
     birth_date = fields.Date(validate=valid_day, metadata={"description": "Optional; when given it must match the NIK"})
     sex = fields.String(validate=validate.OneOf(["M", "F"]), metadata={"description": "Optional; must match the NIK"})
     phone = fields.String(
-        allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"}
+        allow_none=True,
+        validate=mobile_phone,
+        metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"},
     )
     occupation = fields.String(required=True, validate=[validate.Length(min=2, max=80), has_letters])
     sector = fields.String(required=True, validate=validate.OneOf(_SECTORS))
