@@ -62,9 +62,10 @@ from organisation.web_login import (
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
-from payments.finance.answers import answer_returned_batch
+from payments.finance.answers import answer_returned_batch, own_batch
 from payments.finance.deposits import record_deposit
 from payments.ledger.contributions import record_cash_contribution
+from payments.ledger.models import BatchStatus
 from payments.ledger.receipts import receipt_link, receipt_text
 from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
@@ -432,11 +433,15 @@ def deposit() -> ResponseReturnValue:
 def answer(batch_id: int) -> ResponseReturnValue:
     """Answer a day finance returned: a note, after a corrected deposit when one was missing or short (the same
     key records it once); the day goes back to finance."""
-    day = agent_day(db.session, g.current_user, app_now())
-    returned = next((b for b in day["returned_batches"] if b["id"] == batch_id), None)
+    try:
+        batch = own_batch(db.session, g.current_user, batch_id)
+    except NotFound:
+        abort(404)  # not his batch
+    returned = {"id": batch.id, "business_date": batch.business_date, "reason": batch.decision_note}
     if request.method == "GET":
-        if returned is None:
-            abort(404)
+        if batch.status != BatchStatus.RETURNED:
+            flash(gettext("Finance has this day again: there is nothing to answer."))
+            return redirect(url_for("agen.home"), code=303)
         return render_template("agen/answer.html", batch=returned, key=str(uuid.uuid4()), form={}, error=None)
     form = {k: request.form.get(k, "").strip() for k in ("note", "amount_idr", "bank_reference")}
     key = request.form.get("idempotency_key", "")

@@ -24,6 +24,15 @@ from payments.ledger.services import agent_for
 MIN_NOTE = 3
 
 
+def own_batch(session: DbSession, actor: StaffUser, batch_id: int) -> DailyBatch:
+    """The calling agent's batch (404 for anyone else's), whatever its status."""
+    agent = agent_for(session, actor)
+    batch = session.scalar(select(DailyBatch).where(DailyBatch.id == batch_id, DailyBatch.agent_id == agent.id))
+    if batch is None:
+        raise NotFound(f"You have no batch {batch_id}.")
+    return batch
+
+
 def answer_returned_batch(session: DbSession, actor: StaffUser, batch_id: int, note: str, now: datetime) -> DailyBatch:
     """The agent answers his returned batch with a note; it goes back to finance's queue. Only his own batch (404
     for anyone else's), only while it is returned (409 once finance has it again, unless it is this same answer)."""
@@ -32,9 +41,7 @@ def answer_returned_batch(session: DbSession, actor: StaffUser, batch_id: int, n
     if not MIN_NOTE <= len(note) <= MAX_NOTE:
         raise field_error("note", f"Say in {MIN_NOTE} to {MAX_NOTE} characters what you did about the returned day.")
     lock_agent(session, agent.id)  # one answer at a time, and none while finance decides on his days
-    batch = session.scalar(select(DailyBatch).where(DailyBatch.id == batch_id, DailyBatch.agent_id == agent.id))
-    if batch is None:
-        raise NotFound(f"You have no batch {batch_id}.")
+    batch = own_batch(session, actor, batch_id)
     if batch.status == BatchStatus.CLOSED and batch.answer_note == note:
         return batch  # the same answer again (a resent form): already with finance
     if batch.status != BatchStatus.RETURNED:

@@ -92,7 +92,9 @@ def test_the_agent_answers_from_his_phone_with_a_corrected_deposit_sent_once(cli
         assert deposits == 1
         assert (saved.status, saved.answer_note) == ("closed", "Sudah saya setor hari ini")
     assert "Slip hilang" not in client.get("/agen/").get_data(as_text=True)
-    assert client.get(f"/agen/dikembalikan/{batch['id']}").status_code == 404  # nothing left to answer
+    again = client.get(f"/agen/dikembalikan/{batch['id']}")  # nothing left to answer: home, saying so
+    assert again.status_code == 303 and again.headers["Location"] == "/agen/"
+    assert "sudah di tangan keuangan lagi" in client.get("/agen/").get_data(as_text=True)
 
 
 def test_finance_sees_the_agents_answer_on_the_batch_page(client, day):  # noqa: F811
