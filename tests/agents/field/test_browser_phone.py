@@ -38,13 +38,17 @@ def deposit_count(app: Any) -> int:
 def test_each_choice_shows_its_months_and_why_they_cost_that(pinned_app, phone, enrol):
     enrol(name="Budi Santoso")
     log_in_and_open(phone, "Budi Santoso")
+    assert phone.is_visible("ul.breakdown[data-months='1']")  # the first choice is chosen
+    assert not phone.is_visible("ul.breakdown[data-months='12']")
 
+    phone.check("input[name=months][value='12']")
     lines = phone.locator("ul.breakdown[data-months='12'] li").all_inner_texts()
 
     assert [" ".join(line.split()) for line in lines] == [
         "Nov 2026 – Mar 2027: 5 × Rp8.400 · diskon 50% JKK + JKM s.d. Mar 2027",
         "Apr 2027 – Okt 2027: 7 × Rp16.800 · tarif penuh",
     ]
+    assert not phone.is_visible("ul.breakdown[data-months='1']")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
 
 
