@@ -396,7 +396,7 @@ def deposit() -> ResponseReturnValue:
     error: str | None = None
     refused: DomainError | None = None
     if not amount.isdecimal() or int(amount) <= 0:
-        error = gettext("Amount") + ": " + gettext("Must be a whole number, without dots.")
+        error = gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
     elif len(reference) < 3:
         error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
     elif not 8 <= len(key) <= 80:
