@@ -87,6 +87,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /batches/{batch_id}":                                   (401, 403, OK,  OK,  403, HID, HID, OK),
     "POST /batches/{batch_id}/approve":                          (401, 403, 403, OK,  403, 403, HID, OK),
     "POST /batches/{batch_id}/return":                           (401, 403, 403, OK,  403, 403, HID, OK),
+    "POST /batches/{batch_id}/answer":                           (401, OK,  403, 403, HID, 403, 403, 403),
     "GET /branches/{branch_id}/reports/arrears-ageing":          (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /branches/{branch_id}/reports/collections":             (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /branches/{branch_id}/reports/coverage":                (401, 403, OK,  OK,  403, HID, HID, OK),
@@ -271,6 +272,7 @@ REQUESTS: dict[str, Request] = {
     "POST /branches/{branch_id}/batches/close": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "POST /batches/{batch_id}/approve": lambda w, caller: {"json": {"note": "selisih sudah dijelaskan"}},
     "POST /batches/{batch_id}/return": lambda w, caller: {"json": {"reason": "setoran kurang"}},
+    "POST /batches/{batch_id}/answer": lambda w, caller: {"json": {"note": "slip setoran sudah dikirim"}},
     "PUT /branches/{branch_id}/coverage-targets/{year}": lambda w, caller: {
         "json": {"targets": [{"regency_code": "1971", "target_population": 5_000}]}
     },
@@ -536,6 +538,8 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/batch/<int:batch_id>":                       (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/setujui":              (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/kembalikan":           (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
+    "GET /agen/dikembalikan/<int:batch_id>":                    (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
+    "POST /agen/dikembalikan/<int:batch_id>":                   (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
     "GET /keuangan/mutasi":                                     (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "POST /keuangan/mutasi/unggah":                             (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "POST /keuangan/mutasi/<int:line_id>/usul":                 (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
@@ -642,6 +646,10 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         },
         "POST /keuangan/batch/<int:batch_id>/setujui": {"note": "selisih sudah dijelaskan"},
         "POST /keuangan/batch/<int:batch_id>/kembalikan": {"reason": "setoran kurang"},
+        "POST /agen/dikembalikan/<int:batch_id>": {
+            "note": "slip setoran sudah dikirim",
+            "idempotency_key": str(uuid.uuid4()),
+        },
         "POST /keuangan/mutasi/unggah": {
             "bank": "generic",
             "file": _csv_file(f"date,description,reference,amount\n2026-11-21,WEB {caller},,7000\n", "w.csv"),
@@ -744,6 +752,7 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
         "POST /keuangan/batch/<int:batch_id>/kembalikan": select(DailyBatch.status).where(
             DailyBatch.id == ids["batch"]
         ),
+        "POST /agen/dikembalikan/<int:batch_id>": select(DailyBatch.status).where(DailyBatch.id == ids["batch"]),
         "POST /keuangan/mutasi/<int:line_id>/usul": select(func.count())
         .select_from(MatchProposal)
         .where(MatchProposal.statement_line_id == ids["line"]),

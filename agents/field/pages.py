@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -37,11 +38,11 @@ from sqlalchemy import select
 
 from agents.incentives.models import IncentiveStatement
 from agents.incentives.statements import own_statement
-from collection.members.position import member_position
+from collection.members.position import choice_breakdown, member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
-from core.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError, NotFound
 from core.extensions import db
 from core.i18n import rupiah
 from core.months import Month
@@ -61,8 +62,11 @@ from organisation.web_login import (
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
+from payments.finance.answers import answer_returned_batch, own_batch
 from payments.finance.deposits import record_deposit
 from payments.ledger.contributions import record_cash_contribution
+from payments.ledger.models import BatchStatus
+from payments.ledger.receipts import receipt_link, receipt_text
 from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
 
@@ -200,12 +204,14 @@ def search() -> ResponseReturnValue:
 def member(member_id: int) -> ResponseReturnValue:
     """A member's standing, next due date, and the payment choices with their amounts."""
     found = _member_or_404(member_id)
-    position = member_position(db.session, found, _agent_today())
+    today = _agent_today()
+    position = member_position(db.session, found, today)
     live = [m for m in mandates_of(db.session, g.current_user, found.id) if m.status in LIVE_STATUSES]
     return render_template(
         "agen/member.html",
         member=found,
         position=position,
+        breakdown=choice_breakdown(db.session, found, position, today),
         key=str(uuid.uuid4()),
         mandate=live[0] if live else None,
         mandate_key=str(uuid.uuid4()),
@@ -290,7 +296,16 @@ def receipt(number: str) -> ResponseReturnValue:
         view = receipt_by_number(db.session, g.current_user, number)
     except DomainError:
         abort(404)
-    return render_template("agen/receipt.html", receipt=view)
+    return render_template("agen/receipt.html", receipt=view, whatsapp=_whatsapp_link(view))
+
+
+def _whatsapp_link(view: Any) -> str:
+    """A wa.me link that opens WhatsApp on the member's number (when he has one) with the receipt's text, the same
+    text the member gets by SMS, its verification link included."""
+    link = receipt_link(current_app.config["PUBLIC_BASE_URL"], view.verification_code)
+    text = receipt_text(view.amount_idr, view.months_covered, view.number, view.verification_code, link)
+    phone = get_member(db.session, g.current_user, view.member_id).phone or ""
+    return f"https://wa.me/{phone.removeprefix('+')}?text={quote(text, safe='')}"
 
 
 @bp.route("/daftar", methods=["GET", "POST"])
@@ -309,7 +324,7 @@ def enrol() -> ResponseReturnValue:
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
         errors = {field: _localise(field, text) for field, text in messages.items()}
-        return render_template("agen/enrol.html", form=form, errors=errors), 422
+        return render_template("agen/enrol.html", form=form, errors=_enrol_messages(errors)), 422
     try:
         created = enrol_member(db.session, g.current_user, payload, app_now())
     except DomainError as error:
@@ -319,10 +334,23 @@ def enrol() -> ResponseReturnValue:
             errors = {"nik": gettext("This NIK is already member %(kpj)s.", kpj=existing["kpj"])}
         else:
             errors = {field: _localise(field, msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
-            errors = errors or {"nik": error.message}
+            errors = _enrol_messages(errors) or {"nik": error.message}
         return render_template("agen/enrol.html", form=form, errors=errors), error.status
     flash(gettext("Member enrolled. KPJ: %(kpj)s", kpj=created.kpj))
     return redirect(url_for("agen.member", member_id=created.id), code=303)
+
+
+def _enrol_messages(errors: dict[str, str]) -> dict[str, str]:
+    """The enrolment form's own words for the name and the income, the fields whose general message says little."""
+    worded = dict(errors)
+    required = gettext("Required.")
+    if "name" in worded and worded["name"] != required:
+        worded["name"] = gettext("Write the full name as on the KTP, in letters (2 to 120 characters).")
+    if "declared_income_idr" in worded and worded["declared_income_idr"] != required:
+        worded["declared_income_idr"] = gettext(
+            "Write the monthly income in rupiah, with or without dots: 1.500.000 or 1500000."
+        )
+    return worded
 
 
 def _localise(field: str, messages: Any) -> str:
@@ -365,16 +393,17 @@ def deposit() -> ResponseReturnValue:
     amount = request.form.get("amount_idr", "").replace(".", "").strip()
     reference = request.form.get("bank_reference", "").strip()
     key = request.form.get("idempotency_key", "")
-    error = None
+    error: str | None = None
+    refused: DomainError | None = None
     if not amount.isdecimal() or int(amount) <= 0:
-        error = gettext("Amount") + ": " + gettext("Must be a whole number, without dots.")
+        error = gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
     elif len(reference) < 3:
         error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
     elif not 8 <= len(key) <= 80:
         error = gettext("The form expired: reload and try again.")
     if error is None:
         try:
-            recorded, _ = record_deposit(
+            recorded, created = record_deposit(
                 db.session,
                 g.current_user,
                 amount_idr=int(amount),
@@ -383,12 +412,71 @@ def deposit() -> ResponseReturnValue:
                 idempotency_key=key,
                 now=app_now(),
             )
+        except DomainError as refusal:
+            db.session.rollback()
+            error, refused = refusal.message, refusal
+    if error is not None:
+        status = refused.status if refused is not None else 422
+        if _wants_json():  # app.js sends the form (and resends it from the phone's queue)
+            body = {"code": status, "message": error, **(refused.extra if refused is not None else {})}
+            return jsonify(body), status
+        return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
+    flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+    if _wants_json():
+        body = {"next_url": url_for("agen.home"), "number": recorded.bank_reference, "created": created}
+        return jsonify(body), 201 if created else 200
+    return redirect(url_for("agen.home"), code=303)
+
+
+@bp.route("/dikembalikan/<int:batch_id>", methods=["GET", "POST"])
+@agent_required
+def answer(batch_id: int) -> ResponseReturnValue:
+    """Answer a day finance returned: a note, after a corrected deposit when one was missing or short (the same
+    key records it once); the day goes back to finance."""
+    try:
+        batch = own_batch(db.session, g.current_user, batch_id)
+    except NotFound:
+        abort(404)  # not his batch
+    returned = {"id": batch.id, "business_date": batch.business_date, "reason": batch.decision_note}
+    if request.method == "GET":
+        if batch.status != BatchStatus.RETURNED:
+            flash(gettext("Finance has this day again: there is nothing to answer."))
+            return redirect(url_for("agen.home"), code=303)
+        return render_template("agen/answer.html", batch=returned, key=str(uuid.uuid4()), form={}, error=None)
+    form = {k: request.form.get(k, "").strip() for k in ("note", "amount_idr", "bank_reference")}
+    key = request.form.get("idempotency_key", "")
+    amount = form["amount_idr"].replace(".", "").replace(" ", "")
+    error = None
+    if not 3 <= len(form["note"]) <= 300:
+        error = gettext("Write what you did about this day, in 3 to 300 characters.")
+    elif amount and (not amount.isdecimal() or int(amount) <= 0):
+        error = gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
+    elif amount and len(form["bank_reference"]) < 3:
+        error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
+    elif not 8 <= len(key) <= 80:
+        error = gettext("The form expired: reload and try again.")
+    if error is None:
+        try:
+            if amount:
+                record_deposit(
+                    db.session,
+                    g.current_user,
+                    amount_idr=int(amount),
+                    bank_reference=form["bank_reference"],
+                    deposited_on=None,
+                    idempotency_key=key,
+                    now=app_now(),
+                )
+            answer_returned_batch(db.session, g.current_user, batch_id, form["note"], app_now())
+        except NotFound:
+            db.session.rollback()
+            abort(404)  # not his batch
         except DomainError as refused:
             db.session.rollback()
             error = refused.message
     if error is not None:
-        return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
-    flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+        return render_template("agen/answer.html", batch=returned, key=key, form=form, error=error), 422
+    flash(gettext("Your answer went to finance: they will review the day again."))
     return redirect(url_for("agen.home"), code=303)
 
 

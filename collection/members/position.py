@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus, MonthDue, Standing, standing_on
+from collection.members.breakdown import MonthRun, month_runs
 from collection.members.due_dates import due_date
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation
 from collection.members.rates import ContributionTerms, RateTable, amount_due
@@ -169,6 +170,18 @@ def position_from(
         settled=frozenset(settled),
         period_started_on=period_started_on,
     )
+
+
+def choice_breakdown(
+    session: DbSession, member: Member, position: MemberPosition, today: date
+) -> dict[int, tuple[MonthRun, ...]]:
+    """For each payment choice (by its number of months), its months in runs of one price and reason."""
+    table = load_rate_table(session)
+    started = today if position.starts_new_period else (position.period_started_on or today)
+    return {
+        choice.months: month_runs(position.open_dues[: choice.months], table, terms_of(member), started, today)
+        for choice in position.choices
+    }
 
 
 def refresh_standing(

@@ -45,6 +45,16 @@ def has_letters(value: str) -> None:
         raise ValidationError("Write it in letters.")
 
 
+def mobile_phone(value: str) -> None:
+    """An Indonesian mobile number, with the message an enrolment's phone gets (core/phones.py); an empty one is no
+    number (the member has none: a search asks for at least one character itself)."""
+    if value.strip():
+        try:
+            normalise_phone(value)
+        except PhoneError as error:
+            raise ValidationError(str(error)) from None
+
+
 def valid_day(value: Any) -> None:
     """Business dates live in 1900–2999, like months."""
     if not 1900 <= value.year <= 2999:
@@ -52,7 +62,8 @@ def valid_day(value: Any) -> None:
 
 
 def nik_as_typed(value: str) -> None:
-    """A NIK's shape, 16 digits, with the message of the rule an enrolment's NIK is checked by first (nik.py)."""
+    """A NIK's shape, 16 digits, with the message of the rule an enrolment's NIK is checked by first (nik.py):
+    checked with the other fields, so a form shows every mistake at once."""
     try:
         nik_digits(value)
     except NikError as error:
@@ -67,27 +78,23 @@ def kpj_as_typed(value: str) -> None:
         raise ValidationError(str(error)) from error
 
 
-def mobile_phone(value: str) -> None:
-    """An Indonesian mobile number, with the message an enrolment's phone gets (core/phones.py)."""
-    try:
-        normalise_phone(value)
-    except PhoneError as error:
-        raise ValidationError(str(error)) from error
-
-
 _PACKAGES = [p.value for p in Package]
 _SECTORS = [s.value for s in Sector]
 
 
 class MemberCreateSchema(Schema):
     nik = fields.String(
-        required=True, metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"}
+        required=True,
+        validate=nik_as_typed,
+        metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"},
     )
     name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
     birth_date = fields.Date(validate=valid_day, metadata={"description": "Optional; when given it must match the NIK"})
     sex = fields.String(validate=validate.OneOf(["M", "F"]), metadata={"description": "Optional; must match the NIK"})
     phone = fields.String(
-        allow_none=True, metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"}
+        allow_none=True,
+        validate=mobile_phone,
+        metadata={"description": "Mobile, 08…, 628… or +628…", "example": "0812-3456-7890"},
     )
     occupation = fields.String(required=True, validate=[validate.Length(min=2, max=80), has_letters])
     sector = fields.String(required=True, validate=validate.OneOf(_SECTORS))
@@ -201,7 +208,7 @@ class MemberQuerySchema(Schema):
         metadata={"description": "11 digits, as on the member's card", "pattern": r"^[0-9 .-]{11,32}$"},
     )
     phone = fields.String(
-        validate=[validate.Length(max=32), mobile_phone],
+        validate=[validate.Length(min=1, max=32), mobile_phone],
         metadata={"description": "Mobile, 08…, 628… or +628…", "pattern": r"^\+?[0-9 ().-]{9,32}$"},
     )
     q = fields.String(

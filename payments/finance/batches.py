@@ -100,6 +100,8 @@ class BatchView:
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_note: str | None = None
+    answer_note: str | None = None  # the agent's answer to a returned day (payments/finance/answers.py)
+    answered_at: datetime | None = None
 
 
 def _cash(agent_id: int) -> tuple[Any, ...]:
@@ -292,6 +294,8 @@ def _view(
         view.decided_by = decider.full_name if decider else None
         view.decided_at = batch.decided_at
         view.decision_note = batch.decision_note
+    if batch is not None and batch.answer_note:
+        view.answer_note, view.answered_at = batch.answer_note, batch.answered_at
     return view
 
 

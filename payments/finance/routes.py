@@ -18,11 +18,14 @@ from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.finance import bank, batches, proposals, reports, statement_import
+from payments.finance.answers import answer_returned_batch
 from payments.finance.deposits import record_deposit, record_deposit_for_agent
 from payments.finance.schemas import (
     AgeingSchema,
     AgentDepositRequestSchema,
+    AnswerRequestSchema,
     ApproveRequestSchema,
+    BatchAnswerSchema,
     BatchQuerySchema,
     BatchSchema,
     ChannelMonthSchema,
@@ -244,6 +247,17 @@ class BatchReturn(MethodView):
 
         schedule_outbox_delivery()
         return view
+
+
+@bp.route("/batches/<int:batch_id>/answer")
+class BatchAnswer(MethodView):
+    @require_roles(Role.AGENT)
+    @bp.arguments(AnswerRequestSchema)
+    @bp.response(200, BatchAnswerSchema)
+    @bp.alt_response(409, description="The batch is not returned: finance has it")
+    def post(self, payload: dict[str, Any], batch_id: int) -> Any:
+        """The agent answers a day finance returned to him, with a note: the batch goes back to finance's queue."""
+        return answer_returned_batch(db.session, current_user(), batch_id, payload["note"], app_now())
 
 
 @bp.route("/branches/<int:branch_id>/reports/arrears-ageing")

@@ -168,6 +168,8 @@ class BatchSchema(Schema):
     decided_by = fields.String(allow_none=True)
     decided_at = UtcDateTime(allow_none=True)
     decision_note = fields.String(allow_none=True)
+    answer_note = fields.String(allow_none=True, metadata={"description": "The agent's answer to a returned day"})
+    answered_at = UtcDateTime(allow_none=True)
 
 
 class BatchQuerySchema(Schema):
@@ -273,3 +275,20 @@ class ScorecardRowSchema(Schema):
     batches_returned = fields.Integer()
     variance_idr = fields.Integer(metadata={"description": "In approved batches, as approved"})
     members_lapsed = fields.Integer(metadata={"description": "Members he enrolled who lapsed in the period"})
+
+
+class AnswerRequestSchema(Schema):
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=300),
+        metadata={"description": "What the agent did about the returned day (a corrected deposit, a slip sent)"},
+    )
+
+
+class BatchAnswerSchema(Schema):
+    id = fields.Integer()
+    business_date = fields.Date()
+    status = fields.String(metadata={"description": "closed: back in finance's queue"})
+    returned_reason = fields.String(attribute="decision_note", allow_none=True)
+    answer_note = fields.String(allow_none=True)
+    answered_at = UtcDateTime(allow_none=True)

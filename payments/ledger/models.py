@@ -163,4 +163,7 @@ class DailyBatch(Model):
     decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(String(300))
+    # The agent's answer to a returned day (payments/finance/answers.py): the batch goes back to finance with it.
+    answer_note: Mapped[str | None] = mapped_column(String(300))
+    answered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

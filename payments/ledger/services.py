@@ -399,8 +399,16 @@ def agent_day(session: DbSession, actor: StaffUser, now: datetime) -> dict[str, 
         "deposit_due_by": cash.deposit_due_by,
         "blocked": cash.blocked,
         "payments": todays,
+        "member_names": {  # the home page names the member of each receipt (one query, not one per receipt)
+            row.id: row.name
+            for row in session.execute(
+                select(Member.id, Member.name).where(Member.id.in_({p.member_id for p in todays}))
+            )
+        }
+        if todays
+        else {},
         "returned_batches": [
-            {"business_date": b.business_date, "reason": b.decision_note, "returned_at": b.decided_at}
+            {"id": b.id, "business_date": b.business_date, "reason": b.decision_note, "returned_at": b.decided_at}
             for b in session.scalars(
                 select(DailyBatch)
                 .where(DailyBatch.agent_id == agent.id, DailyBatch.status == BatchStatus.RETURNED)

@@ -27,7 +27,7 @@
     li.appendChild(el("br"));
     if (item.state === "sent") {
       li.appendChild(el("span", texts.sent + ": "));
-      li.appendChild(el("a", texts.receipt + " " + (item.number || ""), { href: item.receiptUrl }));
+      li.appendChild(el("a", (item.sentLabel || texts.receipt) + " " + (item.number || ""), { href: item.receiptUrl }));
     } else if (item.state === "failed") {
       li.appendChild(el("span", texts.failed + ": " + (item.message || ""), { class: "error" }));
     } else {
@@ -57,13 +57,20 @@
       if (item) status.appendChild(describe(item));
     });
   }
+  // A send that gets no answer in time failed like one with no connection (the form waits and is sent again
+  // under the same key: the server books it once whatever happened to the first try).
+  var SEND_TIMEOUT_MS = window.iuranSendTimeoutMs || 20000;
   function post(url, body) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller && setTimeout(function () { controller.abort(); }, SEND_TIMEOUT_MS);
     return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
+      signal: controller ? controller.signal : undefined,
       headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" }
     }).then(function (response) {
+      clearTimeout(timer);
       return response.json().catch(function () { return {}; }).then(function (json) {
         return { status: response.status, body: json };
       });
@@ -108,7 +115,7 @@
           result.status >= 500 || reason === "queued_by_other_agent" || (reason === "csrf" && item.agent);
         if (result.status >= 200 && result.status < 300) {
           item.state = "sent";
-          item.receiptUrl = result.body.receipt_url;
+          item.receiptUrl = result.body.receipt_url || result.body.next_url;
           item.number = result.body.number;
         } else if (retry) {
           item.message = result.body.message || "HTTP " + result.status;  // keep it; try again later
@@ -121,9 +128,9 @@
         save(items);
         flush();
       });
-    }).catch(function () {  // still no connection: it waits, and is tried again soon if the phone thinks it is online
+    }).catch(function () {  // still no connection: it waits, and is tried again soon (navigator.onLine is only a hint)
       flushing = false;
-      if (navigator.onLine) setTimeout(flush, 3000);
+      setTimeout(flush, 5000);
     });
   }
   function enqueue(item) {
@@ -148,7 +155,9 @@
       key: form.querySelector("[name=idempotency_key]").value,
       url: form.getAttribute("action"),
       body: new URLSearchParams(new FormData(form)).toString(),
-      label: form.dataset.queue + (checked ? " · " + checked.parentNode.textContent.replace(/\s+/g, " ").trim() : ""),
+      label: form.dataset.queue + (checked ? " · " + checked.parentNode.textContent.replace(/\s+/g, " ").trim() : "") +
+        (form.dataset.queueAmount ? " · " + (form.querySelector("[name=" + form.dataset.queueAmount + "]") || {}).value : ""),
+      sentLabel: form.dataset.sent || "",
       state: "waiting",
       agent: document.body.dataset.user || "",
       queuedAt: Date.now()
@@ -160,7 +169,7 @@
     // Tried even when the phone says it is offline (the flag is a hint); no answer at all means it waits.
     post(item.url, item.body).then(function (result) {
       if (result.status >= 200 && result.status < 300) {
-        window.location.assign(result.body.receipt_url);
+        window.location.assign(result.body.receipt_url || result.body.next_url);
         return;
       }
       // The session ended or changed meanwhile: the form waits and is sent after the next login.
@@ -180,6 +189,10 @@
   document.addEventListener("submit", function (event) {
     var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
     if (event.target.getAttribute("action") === "/agen/keluar" && worker) worker.postMessage({ type: "logged-out" });
+  });
+  // "Print receipt" prints (the print stylesheet leaves only the receipt).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
   window.addEventListener("online", flush);
   window.addEventListener("pageshow", flush);
