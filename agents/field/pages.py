@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from agents.incentives.models import IncentiveStatement
 from agents.incentives.statements import own_statement
+from agents.incentives.texts import worded
 from collection.members.position import member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
@@ -419,6 +420,8 @@ def incentives() -> ResponseReturnValue:
         )
     )
     lines, pending = _page_of(statement.lines, "page"), _page_of(statement.pending_lines, "pending_page")
+    lines = replace(lines, lines=[worded(line) for line in lines.lines])
+    pending = replace(pending, lines=[worded(line) for line in pending.lines])
     return render_template(
         "agen/incentives.html",
         statement=statement,
