@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext, lazy_gettext
+
 COUNTRY_CODE = "62"
 MIN_NATIONAL_DIGITS = 9
 MAX_NATIONAL_DIGITS = 12
 _TYPED_SEPARATORS = re.compile(r"[\s\-.()]+")
-_FIX = "Write a mobile number starting 08, e.g. 0812-3456-7890."
+_FIX = lazy_gettext("Write a mobile number starting 08, e.g. 0812-3456-7890.")
 
 
 class PhoneError(ValueError):
@@ -25,21 +27,51 @@ def normalise_phone(text: str) -> str:
     """The Indonesian mobile number in ``text`` as E.164 (``+6281234567890``); raise PhoneError if it is not one."""
     compact = _TYPED_SEPARATORS.sub("", text)
     if not compact:
-        raise PhoneError(f"The phone number is empty. {_FIX}")
+        raise PhoneError(gettext("The phone number is empty. %(fix)s", fix=_FIX))
     for position, char in enumerate(compact):
         if char not in "0123456789" and not (char == "+" and position == 0):
-            raise PhoneError(f"A phone number has only digits, but this one contains '{char}'. {_FIX}")
+            raise PhoneError(
+                gettext(
+                    "A phone number has only digits, but this one contains '%(char)s'. %(fix)s", char=char, fix=_FIX
+                )
+            )
     national = _national_number(compact, text.strip())
     if national[0] != "8":
-        raise PhoneError(f"{text.strip()} is a landline, not a mobile number: mobile numbers start 08. {_FIX}")
-    if national.startswith("80"):
-        raise PhoneError(f"{text.strip()} is a toll-free or premium-rate number (080…), not a mobile number. {_FIX}")
-    if not MIN_NATIONAL_DIGITS <= len(national) <= MAX_NATIONAL_DIGITS:
-        size = "short" if len(national) < MIN_NATIONAL_DIGITS else "long"
         raise PhoneError(
-            f"{text.strip()} is too {size} for a mobile number: written with 08 it has {len(national) + 1} digits, "
-            f"not {MIN_NATIONAL_DIGITS + 1} to {MAX_NATIONAL_DIGITS + 1}. Check the number, e.g. 0812-3456-7890."
+            gettext(
+                "%(number)s is a landline, not a mobile number: mobile numbers start 08. %(fix)s",
+                number=text.strip(),
+                fix=_FIX,
+            )
         )
+    if national.startswith("80"):
+        raise PhoneError(
+            gettext(
+                "%(number)s is a toll-free or premium-rate number (080…), not a mobile number. %(fix)s",
+                number=text.strip(),
+                fix=_FIX,
+            )
+        )
+    if not MIN_NATIONAL_DIGITS <= len(national) <= MAX_NATIONAL_DIGITS:
+        figures = {
+            "number": text.strip(),
+            "digits": len(national) + 1,
+            "least": MIN_NATIONAL_DIGITS + 1,
+            "most": MAX_NATIONAL_DIGITS + 1,
+        }
+        if len(national) < MIN_NATIONAL_DIGITS:
+            message = gettext(
+                "%(number)s is too short for a mobile number: written with 08 it has %(digits)s digits, not "
+                "%(least)s to %(most)s. Check the number, e.g. 0812-3456-7890.",
+                **figures,
+            )
+        else:
+            message = gettext(
+                "%(number)s is too long for a mobile number: written with 08 it has %(digits)s digits, not "
+                "%(least)s to %(most)s. Check the number, e.g. 0812-3456-7890.",
+                **figures,
+            )
+        raise PhoneError(message)
     return f"+{COUNTRY_CODE}{national}"
 
 
@@ -48,18 +80,30 @@ def _national_number(compact: str, typed: str) -> str:
     if compact.startswith("+"):
         if not compact.startswith(f"+{COUNTRY_CODE}"):
             raise PhoneError(
-                f"{typed} is not an Indonesian number: after + it must continue with 62, Indonesia's country code. "
-                f"{_FIX}"
+                gettext(
+                    "%(number)s is not an Indonesian number: after + it must continue with 62, Indonesia's country "
+                    "code. %(fix)s",
+                    number=typed,
+                    fix=_FIX,
+                )
             )
         national = compact[3:].removeprefix("0")
     elif compact.startswith(COUNTRY_CODE):
         national = compact[2:].removeprefix("0")
     elif compact.startswith("00"):
-        raise PhoneError(f"{typed} starts with an international prefix: write +62 instead, or start with 08. {_FIX}")
+        raise PhoneError(
+            gettext(
+                "%(number)s starts with an international prefix: write +62 instead, or start with 08. %(fix)s",
+                number=typed,
+                fix=_FIX,
+            )
+        )
     elif compact.startswith("0"):
         national = compact[1:]
     else:
-        raise PhoneError(f"{typed} does not start with 0 or +62: add the leading 0. {_FIX}")
+        raise PhoneError(
+            gettext("%(number)s does not start with 0 or +62: add the leading 0. %(fix)s", number=typed, fix=_FIX)
+        )
     if not national:
-        raise PhoneError(f"{typed} has no number after the prefix. {_FIX}")
+        raise PhoneError(gettext("%(number)s has no number after the prefix. %(fix)s", number=typed, fix=_FIX))
     return national

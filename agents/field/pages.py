@@ -309,7 +309,7 @@ def enrol() -> ResponseReturnValue:
         payload = MemberCreateSchema().load(data)
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
-        errors = {field: _localise(field, text) for field, text in messages.items()}
+        errors = {field: _schema_message(field, text) for field, text in messages.items()}
         return render_template("agen/enrol.html", form=form, errors=errors), 422
     try:
         created = enrol_member(db.session, g.current_user, payload, app_now())
@@ -319,15 +319,15 @@ def enrol() -> ResponseReturnValue:
         if existing:
             errors = {"nik": gettext("This NIK is already member %(kpj)s.", kpj=existing["kpj"])}
         else:
-            errors = {field: _localise(field, msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
+            errors = {field: _service_message(msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
             errors = errors or {"nik": error.message}
         return render_template("agen/enrol.html", form=form, errors=errors), error.status
     flash(gettext("Member enrolled. KPJ: %(kpj)s", kpj=created.kpj))
     return redirect(url_for("agen.member", member_id=created.id), code=303)
 
 
-def _localise(field: str, messages: Any) -> str:
-    """The form's message for a field in the agent's language (the API keeps its English detail)."""
+def _schema_message(field: str, messages: Any) -> str:
+    """The form's message for a field the schema refused (marshmallow words its messages in English)."""
     text = " ".join(messages) if isinstance(messages, list) else str(messages)
     if "required" in text.lower():
         return gettext("Required.")
@@ -335,26 +335,12 @@ def _localise(field: str, messages: Any) -> str:
         return gettext("Must be a whole number, without dots.")
     if field == "phone":
         return gettext("Write a mobile number starting 08.")
-    if field == "nik":
-        lowered = text.lower()
-        if "16 digits" in lowered:
-            return gettext("A NIK has 16 digits. Copy it from the KTP.")
-        for code, message in (
-            ("digit", gettext("A NIK has only digits.")),
-            ("province", gettext("Unknown province code (first 2 digits).")),
-            ("regency", gettext("Unknown regency code (digits 3–4).")),
-            ("district", gettext("Unknown district code (digits 5–6).")),
-            ("serial", gettext("The NIK serial (last 4) cannot be 0000.")),
-            ("at least", gettext("A member must be at least 15.")),
-        ):
-            if code in lowered:
-                return f"{message} ({text})"
-        birth = gettext("The birth date in the NIK (digits 7–12) is not valid. Women: day + 40.")
-        return f"{birth} ({text})"
-    if field in ("birth_date", "sex"):
-        mismatch = gettext("Does not match the NIK. Check the KTP.")
-        return f"{mismatch} ({text})"
     return gettext("Not valid.")
+
+
+def _service_message(messages: Any) -> str:
+    """The service's own message for a field (NIK, phone…), already in the reader's language."""
+    return " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
 
 
 @bp.route("/setoran", methods=["GET", "POST"])
