@@ -123,6 +123,16 @@ def _key_owner(user_id: int, key: str) -> str:
 bp.add_app_template_global(key_owner, "key_owner")
 
 
+def agent_timezone() -> str:
+    """The time zone of the logged-in agent's branch, for app.js to write the times it keeps (WIB, WITA, WIT)."""
+    agent: Agent | None = g.get("agent")
+    branch = db.session.get(Branch, agent.branch_id) if agent is not None else None
+    return branch.timezone if branch is not None else ""
+
+
+bp.add_app_template_global(agent_timezone, "agent_timezone")
+
+
 def _check_key_owner(user: StaffUser) -> None:
     """A form that carries its owner's signature is only taken from that agent (409 for anyone else)."""
     sent = request.form.get("key_owner", "")
