@@ -341,9 +341,7 @@ def _acquisition_line(
     else:
         amount, reason = (fee, Reason.NEW_NIK) if threshold_met else (0, Reason.UNDER_THRESHOLD)
         facts |= {"new_nik_count": new_nik_count, "threshold": rules.new_nik_threshold}
-    return StatementLine(
-        LineKind.ACQUISITION, enrolment.member_id, None, None, fee, None, None, amount, reason, facts
-    )
+    return StatementLine(LineKind.ACQUISITION, enrolment.member_id, None, None, fee, None, None, amount, reason, facts)
 
 
 def _collection_line(line: CollectedLine, rules: IncentiveRules) -> StatementLine:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,7 +71,6 @@ class BranchMonth:
     wadahs: list[tuple[Wadah, WadahStatement]]
     approved_by: str | None = None
     approved_at: datetime | None = None
-    numbers: dict[tuple[int, Month], int] = field(default_factory=dict)  # of a draft's collected lines
 
 
 def _branch(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
@@ -110,11 +109,8 @@ def _branch_month(session: DbSession, branch: Branch, month: Month, now: datetim
     if stored:
         return _approved(session, branch, month, agents, stored)
     last = last_approved_month(session, branch.id)
-    drafts = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
-    statements = [(agent, statement) for agent, (statement, _) in drafts]
-    result = BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
-    result.numbers = {key: n for _, (_, numbers) in drafts for key, n in numbers.items()}
-    return result
+    statements = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
+    return BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
 
 
 def _wadahs(
@@ -133,8 +129,8 @@ def _wadahs(
 
 def _draft(
     session: DbSession, branch: Branch, agent: Agent, month: Month, last_approved: Month | None
-) -> tuple[AgentStatement, dict[tuple[int, Month], int]]:
-    """The agent's statement as of now, and each collected line's contribution month number."""
+) -> AgentStatement:
+    """The agent's statement as of now (each collected line with its contribution month number)."""
     carried = 0
     if last_approved is not None and last_approved == month - 1:
         carried = int(
@@ -148,10 +144,9 @@ def _draft(
             or 0
         )
     lines = collected_lines(session, branch, agent, month, last_approved)
-    statement = agent_statement(
+    return agent_statement(
         agent.id, month, _enrolments(session, agent, month), lines, carried_in_idr=carried, rules=RULES
     )
-    return statement, {(line.payment_id, line.month): line.month_number for line in lines}
 
 
 def _enrolments(session: DbSession, agent: Agent, month: Month) -> list[Enrolment]:
@@ -509,4 +504,4 @@ def own_statement(session: DbSession, actor: StaffUser, month: Month, now: datet
     }
     if stored:
         return _approved(session, branch, month, [agent], stored).agents[0][1]
-    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))[0]
+    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))
