@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 COUNTRY_CODE = "62"
 MIN_NATIONAL_DIGITS = 9
 MAX_NATIONAL_DIGITS = 12
 _TYPED_SEPARATORS = re.compile(r"[\s\-.()]+")
-
-
-def _fix() -> str:
-    return gettext("Write a mobile number starting 08, e.g. 0812-3456-7890.")
+_FIX = lazy_gettext("Write a mobile number starting 08, e.g. 0812-3456-7890.")
 
 
 class PhoneError(ValueError):
@@ -30,26 +27,30 @@ def normalise_phone(text: str) -> str:
     """The Indonesian mobile number in ``text`` as E.164 (``+6281234567890``); raise PhoneError if it is not one."""
     compact = _TYPED_SEPARATORS.sub("", text)
     if not compact:
-        raise PhoneError(gettext("The phone number is empty.") + " " + _fix())
+        raise PhoneError(gettext("The phone number is empty. %(fix)s", fix=_FIX))
     for position, char in enumerate(compact):
         if char not in "0123456789" and not (char == "+" and position == 0):
             raise PhoneError(
-                gettext("A phone number has only digits, but this one contains '%(char)s'.", char=char) + " " + _fix()
+                gettext(
+                    "A phone number has only digits, but this one contains '%(char)s'. %(fix)s", char=char, fix=_FIX
+                )
             )
     national = _national_number(compact, text.strip())
     if national[0] != "8":
         raise PhoneError(
-            gettext("%(number)s is a landline, not a mobile number: mobile numbers start 08.", number=text.strip())
-            + " "
-            + _fix()
+            gettext(
+                "%(number)s is a landline, not a mobile number: mobile numbers start 08. %(fix)s",
+                number=text.strip(),
+                fix=_FIX,
+            )
         )
     if national.startswith("80"):
         raise PhoneError(
             gettext(
-                "%(number)s is a toll-free or premium-rate number (080…), not a mobile number.", number=text.strip()
+                "%(number)s is a toll-free or premium-rate number (080…), not a mobile number. %(fix)s",
+                number=text.strip(),
+                fix=_FIX,
             )
-            + " "
-            + _fix()
         )
     if not MIN_NATIONAL_DIGITS <= len(national) <= MAX_NATIONAL_DIGITS:
         figures = {
@@ -81,11 +82,10 @@ def _national_number(compact: str, typed: str) -> str:
             raise PhoneError(
                 gettext(
                     "%(number)s is not an Indonesian number: after + it must continue with 62, Indonesia's country "
-                    "code.",
+                    "code. %(fix)s",
                     number=typed,
+                    fix=_FIX,
                 )
-                + " "
-                + _fix()
             )
         national = compact[3:].removeprefix("0")
     elif compact.startswith(COUNTRY_CODE):
@@ -93,17 +93,17 @@ def _national_number(compact: str, typed: str) -> str:
     elif compact.startswith("00"):
         raise PhoneError(
             gettext(
-                "%(number)s starts with an international prefix: write +62 instead, or start with 08.", number=typed
+                "%(number)s starts with an international prefix: write +62 instead, or start with 08. %(fix)s",
+                number=typed,
+                fix=_FIX,
             )
-            + " "
-            + _fix()
         )
     elif compact.startswith("0"):
         national = compact[1:]
     else:
         raise PhoneError(
-            gettext("%(number)s does not start with 0 or +62: add the leading 0.", number=typed) + " " + _fix()
+            gettext("%(number)s does not start with 0 or +62: add the leading 0. %(fix)s", number=typed, fix=_FIX)
         )
     if not national:
-        raise PhoneError(gettext("%(number)s has no number after the prefix.", number=typed) + " " + _fix())
+        raise PhoneError(gettext("%(number)s has no number after the prefix. %(fix)s", number=typed, fix=_FIX))
     return national

@@ -121,7 +121,6 @@ def demo(app: Any) -> Any:
     return app
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: the services still word incentive lines in English")
 def test_the_agents_app_in_indonesian_holds_no_english(demo: Any) -> None:
     client = demo.test_client()
     log_in(client, "/agen/masuk", "agent.pkp1")

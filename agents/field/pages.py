@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from agents.incentives.models import IncentiveStatement
 from agents.incentives.statements import own_statement
+from agents.incentives.texts import worded
 from collection.members.position import choice_breakdown, member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
@@ -124,6 +125,16 @@ def _key_owner(user_id: int, key: str) -> str:
 
 
 bp.add_app_template_global(key_owner, "key_owner")
+
+
+def agent_timezone() -> str:
+    """The time zone of the logged-in agent's branch, for app.js to write the times it keeps (WIB, WITA, WIT)."""
+    agent: Agent | None = g.get("agent")
+    branch = db.session.get(Branch, agent.branch_id) if agent is not None else None
+    return branch.timezone if branch is not None else ""
+
+
+bp.add_app_template_global(agent_timezone, "agent_timezone")
 
 
 def _check_key_owner(user: StaffUser) -> None:
@@ -323,7 +334,7 @@ def enrol() -> ResponseReturnValue:
         payload = MemberCreateSchema().load(data)
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
-        errors = {field: _localise(field, text) for field, text in messages.items()}
+        errors = {field: _schema_message(field, text) for field, text in messages.items()}
         return render_template("agen/enrol.html", form=form, errors=_enrol_messages(errors)), 422
     try:
         created = enrol_member(db.session, g.current_user, payload, app_now())
@@ -333,7 +344,7 @@ def enrol() -> ResponseReturnValue:
         if existing:
             errors = {"nik": gettext("This NIK is already member %(kpj)s.", kpj=existing["kpj"])}
         else:
-            errors = {field: _localise(field, msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
+            errors = {field: _service_message(msgs) for field, msgs in (error.errors or {}).get("json", {}).items()}
             errors = _enrol_messages(errors) or {"nik": error.message}
         return render_template("agen/enrol.html", form=form, errors=errors), error.status
     flash(gettext("Member enrolled. KPJ: %(kpj)s", kpj=created.kpj))
@@ -353,8 +364,8 @@ def _enrol_messages(errors: dict[str, str]) -> dict[str, str]:
     return worded
 
 
-def _localise(field: str, messages: Any) -> str:
-    """The form's message for a field in the agent's language (the API keeps its English detail)."""
+def _schema_message(field: str, messages: Any) -> str:
+    """The form's message for a field the schema refused (marshmallow words its messages in English)."""
     text = " ".join(messages) if isinstance(messages, list) else str(messages)
     if "required" in text.lower():
         return gettext("Required.")
@@ -362,26 +373,12 @@ def _localise(field: str, messages: Any) -> str:
         return gettext("Must be a whole number, without dots.")
     if field == "phone":
         return gettext("Write a mobile number starting 08.")
-    if field == "nik":
-        lowered = text.lower()
-        if "16 digits" in lowered:
-            return gettext("A NIK has 16 digits. Copy it from the KTP.")
-        for code, message in (
-            ("digit", gettext("A NIK has only digits.")),
-            ("province", gettext("Unknown province code (first 2 digits).")),
-            ("regency", gettext("Unknown regency code (digits 3–4).")),
-            ("district", gettext("Unknown district code (digits 5–6).")),
-            ("serial", gettext("The NIK serial (last 4) cannot be 0000.")),
-            ("at least", gettext("A member must be at least 15.")),
-        ):
-            if code in lowered:
-                return f"{message} ({text})"
-        birth = gettext("The birth date in the NIK (digits 7–12) is not valid. Women: day + 40.")
-        return f"{birth} ({text})"
-    if field in ("birth_date", "sex"):
-        mismatch = gettext("Does not match the NIK. Check the KTP.")
-        return f"{mismatch} ({text})"
     return gettext("Not valid.")
+
+
+def _service_message(messages: Any) -> str:
+    """The service's own message for a field (NIK, phone…), already in the reader's language."""
+    return " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
 
 
 @bp.route("/setoran", methods=["GET", "POST"])
@@ -507,6 +504,8 @@ def incentives() -> ResponseReturnValue:
         )
     )
     lines, pending = _page_of(statement.lines, "page"), _page_of(statement.pending_lines, "pending_page")
+    lines = replace(lines, lines=[worded(line) for line in lines.lines])
+    pending = replace(pending, lines=[worded(line) for line in pending.lines])
     return render_template(
         "agen/incentives.html",
         statement=statement,

@@ -29,7 +29,7 @@ class IncentiveStatement(Model):
     total_idr: Mapped[int]
     payable_idr: Mapped[int]
     carried_out_idr: Mapped[int]  # a negative month (clawbacks) is carried into the next one
-    summary: Mapped[str] = mapped_column(Text)  # JSON: the figures and how they were computed
+    summary: Mapped[str] = mapped_column(Text)  # JSON: the figures (a Wadah's: its agents, base, rate, carrying)
     approved_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     approved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -47,6 +47,7 @@ class IncentiveLine(Model):
     contribution_month: Mapped[Month | None] = mapped_column(MonthType())
     month_number: Mapped[int | None]  # the contribution month's place when it earned: its clawback uses it
     base_idr: Mapped[int]
-    rate_label: Mapped[str] = mapped_column(String(40))
+    rate_bp: Mapped[int | None]  # a collection or clawback line's rate; None for a fee or a carried amount
     amount_idr: Mapped[int]
-    explanation: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(24))  # rules.Reason: how the figure was computed…
+    facts: Mapped[str] = mapped_column(Text, default="{}")  # …and its figures, JSON (rules.facts_json); pages word them

@@ -3,7 +3,8 @@ finance's approval, and their CSV."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -11,7 +12,8 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from agents.incentives import statements as incentive_statements
-from agents.incentives.rules import CSV_COLUMNS, AgentStatement
+from agents.incentives.rules import AgentStatement, WadahStatement
+from agents.incentives.texts import CSV_COLUMNS, csv_row, share_explanation, worded_share, worded_statement
 from collection.members.models import Member
 from core.charts import Series, bar_chart
 from core.clock import app_now
@@ -97,7 +99,16 @@ def _render_incentives(month: Month, error: DomainError | None = None) -> Any:
     if error is None and wants_csv():
         if request.args.get("holder") == "wadah":
             rows: list[list[object]] = [
-                [month, result.approved, w.id, w.name, len(s.agent_totals), s.base_idr, s.share_idr, s.explanation]
+                [
+                    month,
+                    result.approved,
+                    w.id,
+                    w.name,
+                    len(s.agent_totals),
+                    s.base_idr,
+                    s.share_idr,
+                    share_explanation(s),
+                ]
                 for w, s in result.wadahs
             ]
             name = csv_filename("incentives", g.branch.code, month, "wadahs")
@@ -129,6 +140,7 @@ def _render_incentives(month: Month, error: DomainError | None = None) -> Any:
             height=260,
         )
     g.page_url = url_for("keuangan.incentives_page")
+    result = replace(result, wadahs=[(w, cast(WadahStatement, worded_share(s))) for w, s in result.wadahs])
     page = render_template(
         "keuangan/incentives.html",
         result=result,
@@ -184,14 +196,14 @@ def agent_incentive_page(agent_id: int) -> ResponseReturnValue:
         )
     agent, statement = found[0]
     if wants_csv():
-        rows = [line.row() for line in (*statement.lines, *statement.pending_lines)]
+        rows = [csv_row(line) for line in (*statement.lines, *statement.pending_lines)]
         return csv_response(csv_filename("incentive", agent.code, month), CSV_COLUMNS, rows)
     g.page_url = url_for("keuangan.agent_incentive_page", agent_id=agent_id)
     return render_template(
         "keuangan/agent_incentive.html",
         result=result,
         agent=agent,
-        statement=statement,
+        statement=worded_statement(statement),
         month=month,
         previous_month=month - 1,
         next_month=month + 1,

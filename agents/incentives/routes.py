@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from agents.incentives.rules import AgentStatement
+from agents.incentives.rules import AgentStatement, Reason, facts_json
 from agents.incentives.statements import BranchMonth, approve_month, branch_month, own_statement
+from agents.incentives.texts import explanation, rate_label, share_explanation
 from collection.members.schemas import MonthField
 from core.clock import app_now
 from core.errors import DomainError, NotFound, UtcDateTime
@@ -27,9 +29,27 @@ class IncentiveLineSchema(Schema):
     payment_id = fields.Integer(allow_none=True)
     contribution_month = MonthField(allow_none=True)
     base_idr = fields.Integer()
-    rate_label = fields.String()
+    rate_bp = fields.Integer(allow_none=True, metadata={"description": "The rate in basis points (1500 = 15%)"})
+    month_number = fields.Integer(
+        allow_none=True, metadata={"description": "The contribution month's place among the member's settled months"}
+    )
     amount_idr = fields.Integer()
-    explanation = fields.String()
+    reason = fields.String(
+        metadata={"description": "How the figure was computed: " + ", ".join(reason.value for reason in Reason)}
+    )
+    facts = fields.Function(
+        lambda line: facts_json(line.facts),
+        metadata={
+            "type": "object",
+            "description": "The reason's figures: days (YYYY-MM-DD: enrolled_on, collected_on, eligible_on, "
+            "reversed_on), months (YYYY-MM: carried_from, earned_in), integers (new_nik_count, threshold, "
+            "earned_idr), package",
+        },
+    )
+    rate_label = fields.Function(rate_label, metadata={"type": "string", "description": "The rate, worded"})
+    explanation = fields.Function(
+        explanation, metadata={"type": "string", "description": "The reason and its figures, worded"}
+    )
 
 
 class AgentTotalsSchema(Schema):
@@ -65,7 +85,9 @@ class WadahRowSchema(Schema):
     wadah_name = fields.String()
     base_idr = fields.Integer()
     share_idr = fields.Integer()
-    explanation = fields.String()
+    rate_bp = fields.Integer(metadata={"description": "The Wadah's share of base_idr, in basis points"})
+    carrying_agents = fields.Integer(metadata={"description": "Agents whose negative month adds nothing"})
+    explanation = fields.String(metadata={"description": "How the share was computed, worded"})
 
 
 class BranchMonthSchema(Schema):
@@ -83,7 +105,7 @@ def parse_month(text: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError as error:
-        message = f"'{text}' is not a month: write it YYYY-MM, e.g. 2026-10."
+        message = gettext("'%(text)s' is not a month: write it YYYY-MM, e.g. 2026-10.", text=text)
         raise DomainError(message, errors={"path": {"month": [message]}}) from error
 
 
@@ -110,7 +132,9 @@ def branch_month_body(result: BranchMonth) -> dict[str, Any]:
                 "wadah_name": wadah.name,
                 "base_idr": share.base_idr,
                 "share_idr": share.share_idr,
-                "explanation": share.explanation,
+                "rate_bp": share.rate_bp,
+                "carrying_agents": share.carrying_agents,
+                "explanation": share_explanation(share),
             }
             for wadah, share in result.wadahs
         ],
@@ -140,7 +164,14 @@ class AgentIncentive(MethodView):
         for agent, statement in result.agents:
             if agent.id == agent_id:
                 return statement
-        raise NotFound(f"Agent {agent_id} has no statement in branch {branch_id} for {month}.")
+        raise NotFound(
+            gettext(
+                "Agent %(agent)s has no statement in branch %(branch)s for %(month)s.",
+                agent=agent_id,
+                branch=branch_id,
+                month=month,
+            )
+        )
 
 
 @bp.route("/branches/<int:branch_id>/incentives/<string:month>/approve")

@@ -28,7 +28,7 @@ whose every line says how its figure was computed. The choices the regulation le
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -149,43 +149,36 @@ class CollectedLine:
         )
 
 
-CSV_COLUMNS = (
-    "kind",
-    "member_id",
-    "payment_id",
-    "contribution_month",
-    "base_idr",
-    "rate_label",
-    "amount_idr",
-    "explanation",
-)
+class Reason(StrEnum):
+    """Why a line earns what it earns: its code; its figures are in the line's ``facts`` (the pages word them)."""
+
+    CARRIED = "carried"  # facts: carried_from (Month)
+    REENROLMENT = "reenrolment"  # facts: enrolled_on
+    UNDER_THRESHOLD = "under_threshold"  # facts: enrolled_on, new_nik_count, threshold
+    NEW_NIK = "new_nik"  # facts: enrolled_on, new_nik_count, threshold
+    COLLECTED = "collected"  # facts: collected_on, eligible_on
+    PAST_LAST_BAND = "past_last_band"  # facts: collected_on, eligible_on
+    REVERSED = "reversed"  # facts: reversed_on, earned_idr, earned_in (Month)
+    AWAITING_APPROVAL = "awaiting_approval"  # facts: collected_on
+
+
+Fact = int | str | date | Month  # a line's figures: rupiah and counts as integers, days, months, a package
 
 
 @dataclass(frozen=True)
 class StatementLine:
-    """One figure of a statement and, in plain words, how it was computed."""
+    """One figure of a statement and, as a code with its figures, how it was computed."""
 
     kind: LineKind
     member_id: int | None
     payment_id: int | None
     contribution_month: Month | None
     base_idr: int  # what the rate applies to: the contribution, the fee, the carried amount
-    rate_label: str  # e.g. "15% (month 7)", "Rp15.000 (JKK+JKM+JHT)"
+    rate_bp: int | None  # a collection, clawback or pending line's rate; None for a fee or a carried amount
+    month_number: int | None  # the contribution month's place among the member's settled months
     amount_idr: int
-    explanation: str
-
-    def row(self) -> tuple[str, int | str, int | str, str, int, str, int, str]:
-        """The line as a CSV row, in the order of CSV_COLUMNS (blank for what does not apply)."""
-        return (
-            self.kind.value,
-            "" if self.member_id is None else self.member_id,
-            "" if self.payment_id is None else self.payment_id,
-            "" if self.contribution_month is None else str(self.contribution_month),
-            self.base_idr,
-            self.rate_label,
-            self.amount_idr,
-            self.explanation,
-        )
+    reason: Reason
+    facts: Mapping[str, Fact] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -250,7 +243,8 @@ class WadahStatement:
     agent_totals: Mapping[int, int]  # agent_id → payable_idr
     base_idr: int
     share_idr: int
-    explanation: str
+    rate_bp: int  # the Wadah's share of base_idr
+    carrying_agents: int  # agents whose negative month adds nothing (it is carried to their next month)
 
 
 def month_numbers(settled_months: Iterable[Month]) -> dict[Month, int]:
@@ -281,9 +275,11 @@ def agent_statement(
                 None,
                 None,
                 carried_in_idr,
-                "carried",
+                None,
+                None,
                 carried_in_idr,
-                f"{_rupiah(carried_in_idr)} carried from {month - 1}, where clawbacks exceeded earnings",
+                Reason.CARRIED,
+                {"carried_from": month - 1},
             )
         )
     month_enrolments = sorted(
@@ -326,13 +322,7 @@ def wadah_statement(
     base = sum(agent_totals.values())
     share = _percent_of(base, rules.wadah_share_bp)
     carrying = sum(1 for statement in agent_statements if statement.total_idr < 0)
-    explanation = (
-        f"{_percent_label(rules.wadah_share_bp)} of {_rupiah(base)}, what {len(agent_totals)} agents are paid "
-        f"for {month}, rounded half up"
-    )
-    if carrying:
-        explanation += f"; {carrying} agents with a negative month add nothing and carry it to their next month"
-    return WadahStatement(wadah_id, month, agent_totals, base, share, explanation)
+    return WadahStatement(wadah_id, month, agent_totals, base, share, rules.wadah_share_bp, carrying)
 
 
 def collection_incentive_idr(line: CollectedLine, rules: IncentiveRules) -> int:
@@ -345,55 +335,46 @@ def _acquisition_line(
 ) -> StatementLine:
     package = Package(enrolment.package)
     fee = rules.acquisition_fee_idr(package)
+    facts: dict[str, Fact] = {"enrolled_on": enrolment.enrolled_on, "package": package.value}
     if not enrolment.nik_new:
-        amount, why = 0, "NIK registered before: a re-enrolment earns no fee and does not count"
-    elif not threshold_met:
-        amount = 0
-        why = f"{new_nik_count} new NIKs this month, fewer than {rules.new_nik_threshold}: no fee"
+        amount, reason = 0, Reason.REENROLMENT
     else:
-        amount = fee
-        why = f"new NIK, one of {new_nik_count} this month (at least {rules.new_nik_threshold})"
-    return StatementLine(
-        LineKind.ACQUISITION,
-        enrolment.member_id,
-        None,
-        None,
-        fee,
-        f"{_rupiah(fee)} ({package.value})",
-        amount,
-        f"enrolled on {enrolment.enrolled_on}; {why}",
-    )
+        amount, reason = (fee, Reason.NEW_NIK) if threshold_met else (0, Reason.UNDER_THRESHOLD)
+        facts |= {"new_nik_count": new_nik_count, "threshold": rules.new_nik_threshold}
+    return StatementLine(LineKind.ACQUISITION, enrolment.member_id, None, None, fee, None, None, amount, reason, facts)
 
 
 def _collection_line(line: CollectedLine, rules: IncentiveRules) -> StatementLine:
     rate_bp = rules.collection_rate_bp(line.month_number)
-    why = f"contribution month {line.month_number}"
-    if rate_bp == 0:
-        why += ", past the last paid band: no collection incentive"
+    assert line.eligible_on is not None  # it earns this month
     return StatementLine(
         LineKind.COLLECTION,
         line.member_id,
         line.payment_id,
         line.month,
         line.amount_idr,
-        _rate_label(rate_bp, line.month_number),
+        rate_bp,
+        line.month_number,
         collection_incentive_idr(line, rules),
-        f"{_rupiah(line.amount_idr)} for {line.month} collected on {line.collected_on}, eligible on "
-        f"{line.eligible_on}; {why}",
+        Reason.COLLECTED if rate_bp else Reason.PAST_LAST_BAND,
+        {"collected_on": line.collected_on, "eligible_on": line.eligible_on},
     )
 
 
 def _clawback_line(line: CollectedLine, rules: IncentiveRules) -> StatementLine:
     earned = collection_incentive_idr(line, rules)
+    assert line.reversed_on is not None and line.earned_in is not None  # it is clawed back this month
     return StatementLine(
         LineKind.CLAWBACK,
         line.member_id,
         line.payment_id,
         line.month,
         line.amount_idr,
-        _rate_label(rules.collection_rate_bp(line.month_number), line.month_number),
+        rules.collection_rate_bp(line.month_number),
+        line.month_number,
         -earned,
-        f"payment reversed on {line.reversed_on}: takes back the {_rupiah(earned)} it earned in {line.earned_in}",
+        Reason.REVERSED,
+        {"reversed_on": line.reversed_on, "earned_idr": earned, "earned_in": line.earned_in},
     )
 
 
@@ -404,9 +385,11 @@ def _pending_line(line: CollectedLine, rules: IncentiveRules) -> StatementLine:
         line.payment_id,
         line.month,
         line.amount_idr,
-        _rate_label(rules.collection_rate_bp(line.month_number), line.month_number),
+        rules.collection_rate_bp(line.month_number),
+        line.month_number,
         collection_incentive_idr(line, rules),
-        f"collected on {line.collected_on}; earns once its cash is deposited and finance approves the batch",
+        Reason.AWAITING_APPROVAL,
+        {"collected_on": line.collected_on},
     )
 
 
@@ -424,15 +407,22 @@ def _percent_of(amount_idr: int, rate_bp: int) -> int:
     return (amount_idr * rate_bp + BASIS_POINTS // 2) // BASIS_POINTS
 
 
-def _percent_label(rate_bp: int) -> str:
-    whole, rest = divmod(rate_bp, 100)
-    return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + "%"
+def facts_json(facts: Mapping[str, Fact]) -> dict[str, int | str]:
+    """A line's facts as JSON values: days ``2026-11-05``, months ``2026-11``, integers as they are."""
+    return {name: value if isinstance(value, int | str) else str(value) for name, value in facts.items()}
 
 
-def _rate_label(rate_bp: int, month_number: int) -> str:
-    return f"{_percent_label(rate_bp)} (month {month_number})"
+MONTH_FACTS = ("carried_from", "earned_in")
 
 
-def _rupiah(amount_idr: int) -> str:
-    sign = "-" if amount_idr < 0 else ""
-    return f"{sign}Rp{abs(amount_idr):,}".replace(",", ".")
+def facts_from_json(stored: Mapping[str, int | str]) -> dict[str, Fact]:
+    """The facts of facts_json back as values: ``*_on`` days, MONTH_FACTS months."""
+    facts: dict[str, Fact] = {}
+    for name, value in stored.items():
+        if name.endswith("_on") and isinstance(value, str):
+            facts[name] = date.fromisoformat(value)
+        elif name in MONTH_FACTS and isinstance(value, str):
+            facts[name] = Month.parse(value)
+        else:
+            facts[name] = value
+    return facts

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from agents.incentives.models import IncentiveLine, IncentiveStatement
@@ -35,9 +36,12 @@ from agents.incentives.rules import (
     Enrolment,
     IncentiveRules,
     LineKind,
+    Reason,
     StatementLine,
     WadahStatement,
     agent_statement,
+    facts_from_json,
+    facts_json,
     wadah_statement,
 )
 from collection.members.models import Member, PaymentAllocation
@@ -46,6 +50,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import DbSession
+from core.i18n import day_label, month_label
 from core.months import Month
 from organisation.models import Agent, Branch, Role, StaffUser, Wadah
 from payments.finance.models import StatementLine as BankLine
@@ -66,15 +71,14 @@ class BranchMonth:
     wadahs: list[tuple[Wadah, WadahStatement]]
     approved_by: str | None = None
     approved_at: datetime | None = None
-    numbers: dict[tuple[int, Month], int] = field(default_factory=dict)  # of a draft's collected lines
 
 
 def _branch(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
     if actor.role not in (Role.BRANCH_FINANCE, Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("Incentive statements are for branch finance and supervisors; agents see their own.")
+        raise Forbidden(gettext("Incentive statements are for branch finance and supervisors; agents see their own."))
     branch = session.get(Branch, branch_id)
     if branch is None or (actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} among yours.")
+        raise NotFound(gettext("There is no branch %(branch)s among yours.", branch=branch_id))
     return branch
 
 
@@ -105,11 +109,8 @@ def _branch_month(session: DbSession, branch: Branch, month: Month, now: datetim
     if stored:
         return _approved(session, branch, month, agents, stored)
     last = last_approved_month(session, branch.id)
-    drafts = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
-    statements = [(agent, statement) for agent, (statement, _) in drafts]
-    result = BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
-    result.numbers = {key: n for _, (_, numbers) in drafts for key, n in numbers.items()}
-    return result
+    statements = [(agent, _draft(session, branch, agent, month, last)) for agent in agents]
+    return BranchMonth(branch.id, month, False, statements, _wadahs(session, month, statements))
 
 
 def _wadahs(
@@ -128,8 +129,8 @@ def _wadahs(
 
 def _draft(
     session: DbSession, branch: Branch, agent: Agent, month: Month, last_approved: Month | None
-) -> tuple[AgentStatement, dict[tuple[int, Month], int]]:
-    """The agent's statement as of now, and each collected line's contribution month number."""
+) -> AgentStatement:
+    """The agent's statement as of now (each collected line with its contribution month number)."""
     carried = 0
     if last_approved is not None and last_approved == month - 1:
         carried = int(
@@ -143,10 +144,9 @@ def _draft(
             or 0
         )
     lines = collected_lines(session, branch, agent, month, last_approved)
-    statement = agent_statement(
+    return agent_statement(
         agent.id, month, _enrolments(session, agent, month), lines, carried_in_idr=carried, rules=RULES
     )
-    return statement, {(line.payment_id, line.month): line.month_number for line in lines}
 
 
 def _enrolments(session: DbSession, agent: Agent, month: Month) -> list[Enrolment]:
@@ -327,9 +327,11 @@ def _approved(
                 line.payment_id,
                 line.contribution_month,
                 line.base_idr,
-                line.rate_label,
+                line.rate_bp,
+                line.month_number,
                 line.amount_idr,
-                line.explanation,
+                Reason(line.reason),
+                facts_from_json(json.loads(line.facts)),
             )
         )
     for agent in agents:
@@ -353,7 +355,15 @@ def _approved(
         wadahs.append(
             (
                 wadah,
-                WadahStatement(holder_id, month, totals, summary["base_idr"], row.total_idr, summary["explanation"]),
+                WadahStatement(
+                    holder_id,
+                    month,
+                    totals,
+                    summary["base_idr"],
+                    row.total_idr,
+                    summary["rate_bp"],
+                    summary.get("carrying_agents", 0),
+                ),
             )
         )
     user = session.get(StaffUser, approver) if approver else None
@@ -363,12 +373,18 @@ def _approved(
 def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: Month, now: datetime) -> BranchMonth:
     """Finance makes a month final for the branch: every statement and line is stored, in month order."""
     if actor.role not in (Role.BRANCH_FINANCE, Role.ADMIN):
-        raise Forbidden("Only branch finance approves incentive statements.")
+        raise Forbidden(gettext("Only branch finance approves incentive statements."))
     branch = _branch(session, actor, branch_id)
     session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())  # one approval at a time
     today = local_today(branch.timezone, now)
     if month >= Month.of(today):
-        raise Conflict(f"{month} has not ended yet: approve it from {month.last_day() + timedelta(days=1)} on.")
+        raise Conflict(
+            gettext(
+                "%(month)s has not ended yet: approve it from %(day)s on.",
+                month=month_label(month),
+                day=day_label(month.last_day() + timedelta(days=1)),
+            )
+        )
     last = last_approved_month(session, branch.id)
     if last is not None and month <= last:
         existing = _branch_month(session, branch, month, now)
@@ -376,11 +392,20 @@ def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: M
             return existing  # approving again is a retry
     if last is not None and month < last:
         raise Conflict(
-            f"{month} comes before {last}, the branch's first approved months: its lines were paid in the "
-            "first month open after it."
+            gettext(
+                "%(month)s comes before %(last)s, the branch's first approved months: its lines were paid in the "
+                "first month open after it.",
+                month=month_label(month),
+                last=month_label(last),
+            )
         )
     if last is not None and month != last + 1:
-        raise Conflict(f"Approve {last + 1} first: months are approved in order, so carried amounts are final.")
+        raise Conflict(
+            gettext(
+                "Approve %(month)s first: months are approved in order, so carried amounts are final.",
+                month=month_label(last + 1),
+            )
+        )
     draft = _branch_month(session, branch, month, now)
     for agent, statement in draft.agents:
         row = IncentiveStatement(
@@ -404,15 +429,12 @@ def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: M
                 member_id=line.member_id,
                 payment_id=line.payment_id,
                 contribution_month=line.contribution_month,
-                month_number=(
-                    draft.numbers.get((line.payment_id, line.contribution_month))
-                    if line.payment_id is not None and line.contribution_month is not None
-                    else None
-                ),
+                month_number=line.month_number,
                 base_idr=line.base_idr,
-                rate_label=line.rate_label,
+                rate_bp=line.rate_bp,
                 amount_idr=line.amount_idr,
-                explanation=line.explanation[:300],
+                reason=line.reason.value,
+                facts=json.dumps(facts_json(line.facts)),
             )
             for line in statement.lines
         )
@@ -430,7 +452,8 @@ def approve_month(session: DbSession, actor: StaffUser, branch_id: int, month: M
                     {
                         "agent_totals": {str(k): v for k, v in share.agent_totals.items()},
                         "base_idr": share.base_idr,
-                        "explanation": share.explanation,
+                        "rate_bp": share.rate_bp,
+                        "carrying_agents": share.carrying_agents,
                     }
                 ),
                 approved_by_user_id=actor.id,
@@ -466,7 +489,7 @@ def own_statement(session: DbSession, actor: StaffUser, month: Month, now: datet
     """An agent's own statement for a month (approved, or the draft so far)."""
     agent = session.scalar(select(Agent).where(Agent.user_id == actor.id))
     if agent is None:
-        raise Forbidden("Only an agent has an incentive statement of his own.")
+        raise Forbidden(gettext("Only an agent has an incentive statement of his own."))
     branch = session.get(Branch, agent.branch_id)
     assert branch is not None
     stored = {
@@ -481,4 +504,4 @@ def own_statement(session: DbSession, actor: StaffUser, month: Month, now: datet
     }
     if stored:
         return _approved(session, branch, month, [agent], stored).agents[0][1]
-    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))[0]
+    return _draft(session, branch, agent, month, last_approved_month(session, branch.id))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from flask_babel import gettext, lazy_gettext
+
 from core.regions import regions
 
 MEMBER_MIN_AGE = 15
@@ -29,13 +31,14 @@ NIK_DIGITS = 16
 FEMALE_DAY_OFFSET = 40
 _TYPED_SEPARATORS = re.compile(r"[\s.\-]+")
 _LOOKALIKES = {
-    "o": "the letter O is not the digit 0",
-    "l": "the letter l is not the digit 1",
-    "i": "the letter I is not the digit 1",
+    "o": lazy_gettext("the letter O is not the digit 0"),
+    "l": lazy_gettext("the letter l is not the digit 1"),
+    "i": lazy_gettext("the letter I is not the digit 1"),
 }
 _MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    lazy_gettext("January"), lazy_gettext("February"), lazy_gettext("March"), lazy_gettext("April"),
+    lazy_gettext("May"), lazy_gettext("June"), lazy_gettext("July"), lazy_gettext("August"),
+    lazy_gettext("September"), lazy_gettext("October"), lazy_gettext("November"), lazy_gettext("December"),
 )  # fmt: skip
 
 
@@ -90,15 +93,21 @@ def parse_nik(
     if digits[12:] == "0000":
         raise NikError(
             "serial",
-            "The NIK ends in 0000, which is not a serial number (0001-9999). "
-            "Check the last four digits on the KTP card.",
+            gettext(
+                "The NIK ends in 0000, which is not a serial number (0001-9999). "
+                "Check the last four digits on the KTP card."
+            ),
         )
     birth_date = _resolve_century(candidates, today, min_age, typed_birth_date)
     if typed_birth_date is not None and typed_birth_date != birth_date:
         raise NikError(
             "mismatch",
-            f"The NIK gives the date of birth {birth_date:%d-%m-%Y}, but {typed_birth_date:%d-%m-%Y} was entered. "
-            "Check both against the KTP card and correct the wrong one.",
+            gettext(
+                "The NIK gives the date of birth %(nik_date)s, but %(typed)s was entered. "
+                "Check both against the KTP card and correct the wrong one.",
+                nik_date=birth_date.strftime("%d-%m-%Y"),
+                typed=typed_birth_date.strftime("%d-%m-%Y"),
+            ),
             field="birth_date",
         )
     if typed_sex is not None and typed_sex != sex:
@@ -137,11 +146,19 @@ def nik_digits(nik: str) -> str:
             hint = f" ({_LOOKALIKES[char.lower()]})" if char.lower() in _LOOKALIKES else ""
             raise NikError(
                 "digits",
-                f"A NIK has only digits, but it contains '{char}'{hint}. Type the 16 digits from the KTP card.",
+                gettext(
+                    "A NIK has only digits, but it contains '%(char)s'%(hint)s. Type the 16 digits from the KTP card.",
+                    char=char,
+                    hint=hint,
+                ),
             )
     if len(digits) != NIK_DIGITS:
-        typed = "nothing" if not digits else f"{len(digits)}"
-        raise NikError("length", f"A NIK must be 16 digits; you typed {typed}. Copy it from the KTP card.")
+        if not digits:
+            raise NikError("length", gettext("A NIK must be 16 digits; you typed nothing. Copy it from the KTP card."))
+        raise NikError(
+            "length",
+            gettext("A NIK must be 16 digits; you typed %(count)s. Copy it from the KTP card.", count=len(digits)),
+        )
     return digits
 
 
@@ -152,20 +169,33 @@ def _region_names(digits: str) -> tuple[str, str, str]:
     if province not in names:
         raise NikError(
             "province",
-            f"The NIK starts with {province}, which is not a province code (e.g. 32 is Jawa Barat). "
-            "Check the first two digits against the KTP card.",
+            gettext(
+                "The NIK starts with %(province)s, which is not a province code (e.g. 32 is Jawa Barat). "
+                "Check the first two digits against the KTP card.",
+                province=province,
+            ),
         )
     if regency not in names:
         raise NikError(
             "regency",
-            f"Digits 3-4 of the NIK ({digits[2:4]}) are not a regency or city of {names[province]} ({province}). "
-            "Check them against the KTP card.",
+            gettext(
+                "Digits 3-4 of the NIK (%(digits)s) are not a regency or city of %(province)s (%(code)s). "
+                "Check them against the KTP card.",
+                digits=digits[2:4],
+                province=names[province],
+                code=province,
+            ),
         )
     if district not in names:
         raise NikError(
             "district",
-            f"Digits 5-6 of the NIK ({digits[4:6]}) are not a district (kecamatan) of {names[regency]} ({regency}). "
-            "Check them against the KTP card.",
+            gettext(
+                "Digits 5-6 of the NIK (%(digits)s) are not a district (kecamatan) of %(regency)s (%(code)s). "
+                "Check them against the KTP card.",
+                digits=digits[4:6],
+                regency=names[regency],
+                code=regency,
+            ),
         )
     return names[province], names[regency], names[district]
 
@@ -180,14 +210,20 @@ def _birth_date_candidates(ddmmyy: str) -> tuple[Sex, list[date]]:
     else:
         raise NikError(
             "birth_date",
-            f"Digits 7-8 of the NIK ({ddmmyy[:2]}) are not a day of birth: men have 01-31, women 41-71 "
-            "(the day plus 40). Check them against the KTP card.",
+            gettext(
+                "Digits 7-8 of the NIK (%(digits)s) are not a day of birth: men have 01-31, women 41-71 "
+                "(the day plus 40). Check them against the KTP card.",
+                digits=ddmmyy[:2],
+            ),
         )
     if not 1 <= month <= 12:
         raise NikError(
             "birth_date",
-            f"Digits 9-10 of the NIK ({ddmmyy[2:4]}) are not a month of birth (01-12). "
-            "Check them against the KTP card.",
+            gettext(
+                "Digits 9-10 of the NIK (%(digits)s) are not a month of birth (01-12). "
+                "Check them against the KTP card.",
+                digits=ddmmyy[2:4],
+            ),
         )
     candidates = []
     for century in (1900, 2000):
@@ -198,8 +234,15 @@ def _birth_date_candidates(ddmmyy: str) -> tuple[Sex, list[date]]:
     if not candidates:
         raise NikError(
             "birth_date",
-            f"Digits 7-12 of the NIK ({ddmmyy}) give {day} {_MONTH_NAMES[month - 1]}, which does not exist in "
-            f"19{ddmmyy[4:]} or 20{ddmmyy[4:]}. Check them against the KTP card.",
+            gettext(
+                "Digits 7-12 of the NIK (%(digits)s) give %(day)s %(month)s, which does not exist in %(first)s or "
+                "%(second)s. Check them against the KTP card.",
+                digits=ddmmyy,
+                day=day,
+                month=_MONTH_NAMES[month - 1],
+                first="19" + ddmmyy[4:],
+                second="20" + ddmmyy[4:],
+            ),
         )
     return sex, candidates
 
@@ -209,13 +252,21 @@ def _resolve_century(candidates: list[date], today: date, min_age: int, typed_bi
     pool = [typed_birth_date] if typed_birth_date is not None and typed_birth_date in candidates else candidates
     fitting = [born for born in pool if born <= today and min_age <= _age(born, today) <= MAX_AGE]
     if not fitting:
-        described = " or ".join(
-            f"{born:%d-%m-%Y} ({'in the future' if born > today else f'age {_age(born, today)}'})" for born in pool
+        described = gettext(" or ").join(
+            gettext("%(day)s (in the future)", day=born.strftime("%d-%m-%Y"))
+            if born > today
+            else gettext("%(day)s (age %(age)s)", day=born.strftime("%d-%m-%Y"), age=_age(born, today))
+            for born in pool
         )
         raise NikError(
             "age",
-            f"The NIK gives the date of birth {described}; the person must be {min_age} to {MAX_AGE} years old. "
-            f"Check the NIK against the KTP card; a person under {min_age} cannot register yet.",
+            gettext(
+                "The NIK gives the date of birth %(described)s; the person must be %(min_age)s to %(max_age)s years "
+                "old. Check the NIK against the KTP card; a person under %(min_age)s cannot register yet.",
+                described=described,
+                min_age=min_age,
+                max_age=MAX_AGE,
+            ),
         )
     # Both centuries fit only if the age window spans a century; the younger reading is then the likelier.
     return max(fitting)
@@ -229,9 +280,13 @@ def _age(born: date, today: date) -> int:
 def _sex_mismatch_message(day_digits: str, sex: Sex) -> str:
     """Explain that the typed sex disagrees with the NIK's day of birth."""
     if sex is Sex.FEMALE:
-        nik_says = f"a woman's NIK (day of birth {day_digits} is the day plus 40)"
-        typed = "male"
-    else:
-        nik_says = f"a man's NIK (day of birth {day_digits}; women's NIKs have the day plus 40)"
-        typed = "female"
-    return f"This is {nik_says}, but {typed} was entered. Check the sex and the NIK against the KTP card."
+        return gettext(
+            "This is a woman's NIK (day of birth %(digits)s is the day plus 40), but male was entered. Check the sex "
+            "and the NIK against the KTP card.",
+            digits=day_digits,
+        )
+    return gettext(
+        "This is a man's NIK (day of birth %(digits)s; women's NIKs have the day plus 40), but female was entered. "
+        "Check the sex and the NIK against the KTP card.",
+        digits=day_digits,
+    )

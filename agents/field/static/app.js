@@ -7,6 +7,30 @@
   var QUEUE = "iuran-queue-v1";
   var texts = JSON.parse(document.getElementById("texts").textContent);
   var flushing = false;
+  var ZONES = { "Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT" };
+
+  // A moment as the pages write it (core/i18n.py time_label), in the page's language and the branch's time
+  // zone, whatever the phone's own settings: "5 Des 2026 10.29 WIB", "5 Dec 2026 10:29 WIB".
+  function timeLabel(at, zone) {
+    var english = document.documentElement.lang === "en";
+    var locale = english ? "en-US" : "id-ID";
+    var options = { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    var parts = {};
+    var format;
+    zone = zone || "Asia/Jakarta";
+    try {
+      options.timeZone = zone;
+      format = new Intl.DateTimeFormat(locale, options);
+    } catch (e) {  // a zone this phone does not know: its own
+      delete options.timeZone;
+      format = new Intl.DateTimeFormat(locale, options);
+      zone = "";
+    }
+    format.formatToParts(new Date(at)).forEach(function (part) { parts[part.type] = part.value; });
+    var clock = parts.hour + (english ? ":" : ".") + parts.minute;
+    var name = ZONES[zone];
+    return parts.day + " " + parts.month + " " + parts.year + " " + clock + (name ? " " + name : "");
+  }
 
   function load() {
     try { return JSON.parse(localStorage.getItem(QUEUE)) || []; } catch (e) { return []; }
@@ -31,7 +55,7 @@
     } else if (item.state === "failed") {
       li.appendChild(el("span", texts.failed + ": " + (item.message || ""), { class: "error" }));
     } else {
-      li.appendChild(el("span", texts.waiting + " · " + new Date(item.queuedAt).toLocaleString()));
+      li.appendChild(el("span", texts.waiting + " · " + timeLabel(item.queuedAt, item.timeZone), { "data-queued-at": "" }));
     }
     return li;
   }
@@ -160,7 +184,8 @@
       sentLabel: form.dataset.sent || "",
       state: "waiting",
       agent: document.body.dataset.user || "",
-      queuedAt: Date.now()
+      queuedAt: Date.now(),
+      timeZone: document.body.dataset.timezone || ""
     };
     function waitOnPhone() {
       enqueue(item);

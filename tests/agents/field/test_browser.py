@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,31 @@ def test_a_form_that_waited_across_a_logout_and_a_new_login_is_sent_and_booked_o
 
     assert payment_count(pinned_app) == 1
     assert phone.locator("#queue-list [data-state=failed]").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [("id", "5 Des 2026 10.29 WIB"), ("en", "5 Dec 2026 10:29 WIB")],
+)
+def test_a_waiting_forms_time_is_written_in_the_pages_language_and_the_branchs_zone(
+    pinned_app, browser, live_server, enrol, lang, shown
+):
+    enrol(name="Budi Santoso")
+    # A phone set to American English in New York: the queue still says the branch's time, the app's way.
+    context = browser.new_context(
+        base_url=live_server, **{**PHONE, "locale": "en-US", "timezone_id": "America/New_York"}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.clock.set_fixed_time(datetime(2026, 12, 5, 3, 29, tzinfo=UTC))
+    page.goto(f"/agen/masuk?lang={lang}")
+    log_in_and_open(page, "Budi Santoso")
+    page.route("**/bayar", lambda route: route.abort())  # the payment never gets through: it waits
+
+    page.click("#pay-button")
+    page.wait_for_selector("[data-form-status] [data-state=waiting]")
+    page.goto("/agen/antrean")
+    text = page.inner_text("#queue-list [data-state=waiting] [data-queued-at]")
+    context.close()
+
+    assert text.endswith(" · " + shown), text

@@ -137,6 +137,63 @@ def test_enrolment_errors_are_shown_in_the_agents_language(client, world):
     assert 'value="1.500.000"' in page  # what was typed is kept
 
 
+@pytest.mark.parametrize(
+    ("lang", "nik_message", "phone_message"),
+    [
+        (
+            "id",
+            "NIK dimulai dengan 99, yang bukan kode provinsi (misalnya 32 untuk Jawa Barat).",
+            "021 555 adalah nomor telepon rumah, bukan nomor HP",
+        ),
+        (
+            "en",
+            "The NIK starts with 99, which is not a province code (e.g. 32 is Jawa Barat).",
+            "021 555 is a landline, not a mobile number",
+        ),
+    ],
+)
+def test_the_services_enrolment_errors_are_worded_in_the_readers_language(
+    client, world, lang, nik_message, phone_message
+):
+    login(client)
+    token = csrf(client, f"/agen/daftar?lang={lang}")
+    form = {
+        "csrf_token": token,
+        "nik": "9971011208900001",
+        "name": "Budi",
+        "occupation": "nelayan",
+        "sector": "other",
+        "declared_income_idr": "1500000",
+        "package": "JKK+JKM",
+        "phone": "021 555",
+    }
+
+    page = client.post("/agen/daftar", data=form).get_data(as_text=True)
+
+    assert nik_message in page and phone_message in page
+    assert ("province" in page) == (lang == "en")  # no English detail in parentheses on the Indonesian form
+
+
+def test_a_birth_date_that_disagrees_with_the_nik_is_said_in_indonesian(client, world):
+    login(client)
+    token = csrf(client, "/agen/daftar")
+    form = {
+        "csrf_token": token,
+        "nik": nik_for(female=True),
+        "name": "Siti",
+        "occupation": "pedagang",
+        "sector": "other",
+        "declared_income_idr": "1500000",
+        "package": "JKK+JKM",
+        "birth_date": "1990-01-13",
+    }
+
+    page = client.post("/agen/daftar", data=form).get_data(as_text=True)
+
+    assert "Menurut NIK, tanggal lahirnya 12-01-1990, tetapi yang diisi 13-01-1990." in page
+    assert "entered" not in page and "KTP card" not in page
+
+
 def test_an_agent_enrols_a_member_from_the_form(client, world):
     login(client)
     token = csrf(client, "/agen/daftar")

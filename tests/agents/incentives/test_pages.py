@@ -57,8 +57,8 @@ def test_the_agent_sees_his_own_statement_with_its_lines_and_pending_cash(client
     assert re.search(r'id="pending">' + rp(round(october["pending"] * 0.15)) + "<", page)
     assert len(re.findall(r'<li class="line kind-acquisition">', lines)) == 25
     assert len(re.findall(r'<li class="line kind-collection">', lines)) == 2
-    assert "15% (month 1)" in lines and "eligible on 2026-10-28" in lines
-    assert len(re.findall(r"<li ", pending)) == 1 and "collected on 2026-10-30" in pending
+    assert "15% (bulan ke-1)" in lines and "layak dibayar 28 Okt 2026" in lines
+    assert len(re.findall(r"<li ", pending)) == 1 and "ditagih 30 Okt 2026" in pending
     assert "<svg" not in page  # light for cheap phones
 
 

@@ -9,13 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.incentives.rules import (
-    CSV_COLUMNS,
     CollectedLine,
     Enrolment,
     IncentiveRules,
     LineKind,
+    Reason,
     agent_statement,
     collection_incentive_idr,
+    facts_from_json,
+    facts_json,
     month_numbers,
     wadah_statement,
 )
@@ -101,20 +103,28 @@ def test_the_threshold_and_fees_come_from_the_rules():
 
 
 @pytest.mark.parametrize(
-    ("month_number", "rate_label", "collection_idr"),
+    ("month_number", "rate_bp", "reason", "collection_idr"),
     [
-        (1, "15% (month 1)", 2_520),
-        (24, "15% (month 24)", 2_520),
-        (25, "5% (month 25)", 840),
-        (60, "5% (month 60)", 840),
-        (61, "0% (month 61)", 0),
+        (1, 1_500, Reason.COLLECTED, 2_520),
+        (24, 1_500, Reason.COLLECTED, 2_520),
+        (25, 500, Reason.COLLECTED, 840),
+        (60, 500, Reason.COLLECTED, 840),
+        (61, 0, Reason.PAST_LAST_BAND, 0),
     ],
 )
-def test_collection_pays_15_percent_to_month_24_then_5_percent_to_month_60(month_number, rate_label, collection_idr):
+def test_collection_pays_15_percent_to_month_24_then_5_percent_to_month_60(
+    month_number, rate_bp, reason, collection_idr
+):
     statement = agent_statement(AGENT, MARCH, [], [collected(16_800, month_number)])
 
     (line,) = statement.lines
-    assert (line.kind, line.rate_label, line.base_idr) == (LineKind.COLLECTION, rate_label, 16_800)
+    assert (line.kind, line.rate_bp, line.month_number, line.base_idr) == (
+        LineKind.COLLECTION,
+        rate_bp,
+        month_number,
+        16_800,
+    )
+    assert line.reason == reason and line.facts == {"collected_on": date(2026, 3, 10), "eligible_on": date(2026, 3, 11)}
     assert line.amount_idr == statement.collection_idr == statement.total_idr == collection_idr
 
 
@@ -179,7 +189,8 @@ def test_a_clawback_line_says_what_it_takes_back():
     (clawback,) = agent_statement(AGENT, APRIL, [], [line]).lines
 
     assert (clawback.kind, clawback.payment_id, clawback.amount_idr) == (LineKind.CLAWBACK, 501, -2_520)
-    assert "Rp2.520" in clawback.explanation and "2026-03" in clawback.explanation
+    assert clawback.reason == Reason.REVERSED
+    assert clawback.facts == {"reversed_on": date(2026, 4, 10), "earned_idr": 2_520, "earned_in": MARCH}
 
 
 @pytest.mark.parametrize(
@@ -260,14 +271,58 @@ def test_the_wadah_statement_rejects_another_months_statement():
         wadah_statement(3, MARCH, [agent_statement(AGENT, APRIL, [], [])])
 
 
-def test_lines_render_as_csv_rows():
-    statement = agent_statement(AGENT, MARCH, enrolments(1, Package.JKK_JKM), [collected()])
+def test_acquisition_lines_say_why_they_earn_or_not_with_their_figures():
+    under = agent_statement(AGENT, MARCH, enrolments(2, Package.JKK_JKM), [])
+    reached = agent_statement(AGENT, MARCH, enrolments(25, Package.JKK_JKM_JHT), [])
+    again = agent_statement(AGENT, MARCH, enrolments(1, Package.JKK_JKM, nik_new=False), [])
 
-    rows = [line.row() for line in statement.lines]
+    assert (under.lines[0].reason, under.lines[0].facts) == (
+        Reason.UNDER_THRESHOLD,
+        {"enrolled_on": date(2026, 3, 1), "package": "JKK+JKM", "new_nik_count": 2, "threshold": 25},
+    )
+    assert (reached.lines[0].reason, reached.lines[0].amount_idr, reached.lines[0].facts["new_nik_count"]) == (
+        Reason.NEW_NIK,
+        15_000,
+        25,
+    )
+    assert (again.lines[0].reason, again.lines[0].facts) == (
+        Reason.REENROLMENT,
+        {"enrolled_on": date(2026, 3, 1), "package": "JKK+JKM"},
+    )
 
-    assert all(len(row) == len(CSV_COLUMNS) for row in rows)
-    assert rows[0][:3] == ("acquisition", 1, "")
-    assert rows[1][:7] == ("collection", 9_001, 501, "2026-03", 16_800, "15% (month 7)", 2_520)
+
+def test_a_carried_line_and_a_pending_line_carry_their_days_and_months():
+    pending = collected(eligible_on=None)
+
+    statement = agent_statement(AGENT, APRIL, [], [pending], carried_in_idr=-1_000)
+
+    (carried,) = statement.lines
+    assert (carried.reason, carried.facts, carried.rate_bp) == (Reason.CARRIED, {"carried_from": MARCH}, None)
+    assert (statement.pending_lines[0].reason, statement.pending_lines[0].facts) == (
+        Reason.AWAITING_APPROVAL,
+        {"collected_on": date(2026, 3, 10)},
+    )
+
+
+def test_a_lines_facts_go_to_json_and_back_unchanged():
+    line = collected(eligible_on=date(2026, 3, 11), reversed_on=date(2026, 4, 10))
+    (clawback,) = agent_statement(AGENT, APRIL, [], [line]).lines
+
+    stored = facts_json(clawback.facts)
+
+    assert stored == {"reversed_on": "2026-04-10", "earned_idr": 2_520, "earned_in": "2026-03"}
+    assert facts_from_json(stored) == clawback.facts
+
+
+def test_the_wadah_statement_keeps_its_rate_and_the_agents_that_carry():
+    statements = [
+        agent_statement(1, MARCH, [], [_line_earning(2_520, 1)]),
+        agent_statement(2, MARCH, [], [], carried_in_idr=-1_260),
+    ]
+
+    wadah = wadah_statement(3, MARCH, statements, IncentiveRules(wadah_share_bp=1_250))
+
+    assert (wadah.rate_bp, wadah.carrying_agents, wadah.share_idr) == (1_250, 1, 315)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,7 @@ def test_finance_approves_months_in_order_and_a_reversal_after_payout_is_clawed_
 
     assert too_early.status_code == 409 and "has not ended" in too_early.get_json()["message"]
     assert first_ever.status_code == 200
-    assert skipping.status_code == 409 and "Approve 2026-09 first" in skipping.get_json()["message"]
+    assert skipping.status_code == 409 and "Approve Sep 2026 first" in skipping.get_json()["message"]
     assert by_supervisor.status_code == 403
     assert september.status_code == 200 and agent_row(september.get_json(), world)["total_idr"] == 0
     assert approved.status_code == 200 and approved.get_json()["approved"] is True

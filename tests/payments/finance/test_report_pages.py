@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from agents.incentives.models import IncentiveStatement
 from agents.incentives.pages import INCENTIVE_AGENT_HEADER
-from agents.incentives.rules import CSV_COLUMNS
+from agents.incentives.texts import CSV_COLUMNS
 from collection.sponsors.programmes import end_finished_programmes
 from core.extensions import db
 from core.months import Month
@@ -103,7 +103,7 @@ def test_the_incentives_page_shows_last_month_per_agent_and_per_wadah_with_a_cha
     assert cells(b) == ["0"] + ["Rp0"] * 8
     assert f'href="/keuangan/insentif/{october["agent"].agent_id}?month=2026-10"' in a
     assert len(re.findall(r"<tr data-wadah=", wadahs)) == 2  # each test agent has a Wadah of his own
-    assert rp(round(payable * 0.10)) in wadahs and "10% of " + rp(payable) in wadahs
+    assert rp(round(payable * 0.10)) in wadahs and "10% dari " + rp(payable) in wadahs
     assert re.search(r'id="payable-all">' + re.escape(rp(payable + round(payable * 0.10))) + "<", page)
     assert bars(page) == 2 and f"<title>{agent_code(october)}: {payable:,}</title>".replace(",", ".") in page
 
@@ -131,9 +131,14 @@ def test_the_incentive_csvs_have_a_row_per_agent_and_per_wadah_matching_the_stat
         for name in ("total_idr", "payable_idr", "carried_out_idr", "pending_idr"):
             assert got[name] == str(statement[name]), name
     assert by_agent[str(october["agent"].agent_id)]["acquisition_idr"] == "375000"
+    indonesian = client.get(  # the CSV is worded in the page's language, Bahasa Indonesia
+        f"/api/v1/branches/{october['pkp']}/incentives/2026-10",
+        headers={**october["finance"].headers, "Accept-Language": "id"},
+    ).get_json()
     assert {k: (r["base_idr"], r["share_idr"], r["explanation"]) for k, r in by_wadah.items()} == {
-        str(w["wadah_id"]): (str(w["base_idr"]), str(w["share_idr"]), w["explanation"]) for w in body["wadahs"]
+        str(w["wadah_id"]): (str(w["base_idr"]), str(w["share_idr"]), w["explanation"]) for w in indonesian["wadahs"]
     }
+    assert all(w["explanation"].startswith("10% dari Rp") for w in indonesian["wadahs"])
 
 
 def test_one_agents_statement_lists_every_line_with_its_explanation_and_pending_apart(client, october):
@@ -150,10 +155,10 @@ def test_one_agents_statement_lists_every_line_with_its_explanation_and_pending_
 
     assert len(re.findall(r'<tr class="line kind-acquisition">', lines)) == 25
     assert len(collection) == 2 and len(re.findall(r'<tr class="line', pending)) == 1
-    assert "15% (month 1)" in collection[0] and "eligible on 2026-10-28" in collection[0]
+    assert "15% (bulan ke-1)" in collection[0] and "layak dibayar 28 Okt 2026" in collection[0]
     assert rp(round(october["amounts"][0] * 0.15)) in collection[0] + collection[1]
-    assert "new NIK, one of 25 this month (at least 25)" in lines
-    assert "collected on 2026-10-30; earns once its cash is deposited" in pending
+    assert "NIK baru, satu dari 25 bulan ini (minimal 25)" in lines
+    assert "ditagih 30 Okt 2026; mendapat insentif setelah uangnya disetor" in pending
     assert re.search(r"PKP-\w+", collection[0])  # the payment is shown by its receipt number
     assert re.search(r'id="sum-payable">' + re.escape(rp(api["payable_idr"])) + "<", page)
     assert re.search(r'id="sum-pending">' + re.escape(rp(api["pending_idr"])) + "<", page)
@@ -161,9 +166,9 @@ def test_one_agents_statement_lists_every_line_with_its_explanation_and_pending_
 
 def test_one_agents_statement_csv_is_every_line_in_the_rules_columns(client, october):
     login(client)
-    api = client.get(
+    api = client.get(  # in the page's language, as the CSV is worded
         f"/api/v1/branches/{october['pkp']}/incentives/2026-10/agents/{october['agent'].agent_id}",
-        headers=october["finance"].headers,
+        headers={**october["finance"].headers, "Accept-Language": "id"},
     ).get_json()
 
     response = client.get(f"/keuangan/insentif/{october['agent'].agent_id}?month=2026-10&format=csv")
@@ -216,7 +221,7 @@ def test_a_supervisor_sees_no_approval_form_and_his_post_is_refused_with_the_ser
     assert 'id="approve-month-form"' not in page and "Hanya keuangan cabang atau admin" in page
     assert response.status_code == 403
     refusal = re.search(r'id="approve-error">(.*?)</div>', response.get_data(as_text=True), re.S).group(1)
-    assert "Only branch finance approves incentive statements." in refusal
+    assert "Hanya keuangan cabang yang menyetujui laporan insentif." in refusal
     assert statements_stored(client.application) == 0
 
 
@@ -237,8 +242,8 @@ def test_months_are_approved_in_order_and_only_once_ended(client, october):
     assert first.status_code == 303
     assert skipping.status_code == 409
     page = skipping.get_data(as_text=True)
-    assert "Approve 2026-09 first: months are approved in order" in page and 'data-status="draft"' in page
-    assert unfinished.status_code == 409 and "2026-11 has not ended yet" in unfinished.get_data(as_text=True)
+    assert "Setujui Sep 2026 dulu: bulan disetujui berurutan" in page and 'data-status="draft"' in page
+    assert unfinished.status_code == 409 and "Nov 2026 belum berakhir" in unfinished.get_data(as_text=True)
     assert without_token.status_code == 400
     assert statements_stored(client.application) == 4  # August only
 
