@@ -7,7 +7,7 @@ reader's language. A Wadah's stored summary keeps rate_bp and carrying_agents in
 rows are converted by reading their sentences back; downgrade writes the English sentences again.
 
 Revision ID: 0024_incentive_reasons
-Revises: 0022_agent_cash_indexes
+Revises: 0023_batch_answers
 Create Date: 2026-12-06 00:45:00.000000
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0024_incentive_reasons"
-down_revision = "0022_agent_cash_indexes"
+down_revision = "0023_batch_answers"
 branch_labels = None
 depends_on = None
 
