@@ -364,15 +364,19 @@ def _enrol_messages(errors: dict[str, str]) -> dict[str, str]:
     return worded
 
 
+WORDED_BY_THEIR_RULES = ("nik", "phone")  # the schema checks them with the rules (nik.py, phones.py), in gettext
+
+
 def _schema_message(field: str, messages: Any) -> str:
-    """The form's message for a field the schema refused (marshmallow words its messages in English)."""
+    """The form's message for a field the schema refused: the NIK's and the phone's as their rules word them,
+    the others' (marshmallow words its messages in English) in the form's own words."""
     text = " ".join(messages) if isinstance(messages, list) else str(messages)
     if "required" in text.lower():
         return gettext("Required.")
+    if field in WORDED_BY_THEIR_RULES:
+        return _service_message(messages)
     if field == "declared_income_idr":
         return gettext("Must be a whole number, without dots.")
-    if field == "phone":
-        return gettext("Write a mobile number starting 08.")
     return gettext("Not valid.")
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from collection.members.kpj import KpjError, kpj_digits
-from collection.members.nik import NikError, nik_digits
+from collection.members.nik import NikError, nik_digits, parse_nik
 from collection.members.rates import Package, Sector
+from core.clock import utcnow
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
 from organisation.schemas import ID
@@ -78,6 +79,16 @@ def kpj_as_typed(value: str) -> None:
         raise ValidationError(str(error)) from error
 
 
+def nik_for_enrolment(value: str) -> None:
+    """A NIK by every rule that needs no branch (its shape, region, birth date, serial, the member's age as of
+    tomorrow: the service checks the age again on the branch's own day), so the form shows a bad NIK beside the
+    other fields' mistakes, not only after they are fixed."""
+    try:
+        parse_nik(value, utcnow().date() + timedelta(days=1))
+    except NikError as error:
+        raise ValidationError(error.message) from error
+
+
 _PACKAGES = [p.value for p in Package]
 _SECTORS = [s.value for s in Sector]
 
@@ -85,7 +96,7 @@ _SECTORS = [s.value for s in Sector]
 class MemberCreateSchema(Schema):
     nik = fields.String(
         required=True,
-        validate=nik_as_typed,
+        validate=nik_for_enrolment,
         metadata={"description": "16 digits, as on the KTP", "example": "1971015507900001"},
     )
     name = fields.String(required=True, validate=[validate.Length(min=2, max=120), has_letters])
