@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -193,5 +194,5 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int, branch_id: 
         except NotFound:
             record = None
     if record is None:
-        raise NotFound(f"There is no statement import {import_id} among your branch's.")
+        raise NotFound(gettext("There is no statement import %(id)s among your branch's.", id=import_id))
     return bank.report(session, record, already_imported=False)
