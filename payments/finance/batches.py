@@ -193,20 +193,16 @@ def _judge(session: DbSession, branch: Branch, figures: BatchFigures, today: dat
             figures.pending.append(Pending("cash_due", figures.undeposited_idr, due_by=due))
     covered = _statement_covers(session, branch.id, figures.business_date) if figures.deposits else False
     for deposit in figures.deposits:
-        declared = {"reference": deposit.bank_reference, "declared_idr": deposit.amount_idr}
+        reference, declared, banked = deposit.bank_reference, deposit.amount_idr, deposit.banked_idr
         if deposit.statement_line_id is None:
             if covered:
-                figures.variances.append(Variance("not_in_bank", deposit.amount_idr, **declared))
+                figures.variances.append(Variance("not_in_bank", declared, reference, declared))
             else:
-                figures.pending.append(
-                    Pending("no_statement", deposit.amount_idr, deposit.bank_reference, day=figures.business_date)
-                )
-        elif deposit.banked_idr < deposit.amount_idr:
-            short = deposit.amount_idr - deposit.banked_idr
-            figures.variances.append(Variance("short_in_bank", short, banked_idr=deposit.banked_idr, **declared))
-        elif deposit.banked_idr > deposit.amount_idr:
-            over = deposit.banked_idr - deposit.amount_idr
-            figures.variances.append(Variance("over_in_bank", over, banked_idr=deposit.banked_idr, **declared))
+                figures.pending.append(Pending("no_statement", declared, reference, day=figures.business_date))
+        elif banked < declared:
+            figures.variances.append(Variance("short_in_bank", declared - banked, reference, declared, banked))
+        elif banked > declared:
+            figures.variances.append(Variance("over_in_bank", banked - declared, reference, declared, banked))
 
 
 def _statement_covers(session: DbSession, branch_id: int, day: date) -> bool:

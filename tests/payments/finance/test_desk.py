@@ -244,8 +244,8 @@ def test_the_batches_page_shows_each_agent_with_status_figures_and_variances(cli
 
     assert len(re.findall(r'<tr class="batch', page)) == 3
     assert "Ditutup" in a and "Ditutup" in c  # closed by the day-end
-    assert rp(amounts["agent"]) in a and "Belum disetor" in a and "paling lambat 2026-11-20" in a
-    assert "not deposited by 2026-11-20" in a  # the variance's cause, as the service words it
+    assert rp(amounts["agent"]) in a and "Belum disetor" in a and "paling lambat 20 Nov 2026" in a
+    assert "belum disetor sampai 20 Nov 2026" in a  # the variance's cause, worded in the reader's language
     assert rp(amounts["agent_b"] - 5_000) in b and "Kurang di bank" in b and rp(5_000) in b and "BRI-7781" in b
     assert "Kurang di bank" not in c and "Belum disetor</span>" not in c
     assert f'href="/keuangan/batch/{batch_id(client.application, day, "agent_c")}"' in c
