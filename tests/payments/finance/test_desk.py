@@ -314,7 +314,7 @@ def test_approving_a_batch_with_variances_needs_a_note_then_locks_it(client, day
     page = client.get(url).get_data(as_text=True)
 
     assert without.status_code == 422
-    assert "This batch has variances: say in a note why it is approved anyway." in without.get_data(as_text=True)
+    assert "Batch ini ada selisih: tulis di catatan mengapa tetap disetujui." in without.get_data(as_text=True)
     assert re.search(r'<textarea name="note"[^>]*aria-invalid="true"', without.get_data(as_text=True))
     assert status_after_refusal == "closed"
     assert approved.status_code == 303 and approved.headers["Location"] == url
@@ -322,7 +322,7 @@ def test_approving_a_batch_with_variances_needs_a_note_then_locks_it(client, day
     assert "Batch disetujui dan dikunci." in page
     assert 'id="locked"' in page
     decision = re.search(r'<dl class="figures" id="decision">(.*?)</dl>', page, re.S).group(1)
-    assert "Test branch_finance" in decision and "biaya bank Rp5.000" in decision and "2026-11-22 09:00 WIB" in decision
+    assert "Test branch_finance" in decision and "biaya bank Rp5.000" in decision and "22 Nov 2026 09.00 WIB" in decision
     assert 'id="approve-form"' not in page and 'id="return-form"' not in page
 
 
@@ -413,7 +413,7 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
     table = re.search(r'<table class="data" id="unmatched">(.*?)</table>', page, re.S).group(1)
 
     assert len(re.findall(r'<tr class="line"', table)) == 1
-    assert "TRF DARI PEMDA BANGKA" in table and rp(STRANGER) in table and "2026-11-20" in table
+    assert "TRF DARI PEMDA BANGKA" in table and rp(STRANGER) in table and "20 Nov 2026" in table
     assert "no deposit or provider payout with this reference or amount" in table
     assert 'class="row-form propose-form"' in table
     assert '<option value="generic"' in page and 'enctype="multipart/form-data"' in page
@@ -473,7 +473,7 @@ def test_a_proposal_without_a_reason_or_deposit_is_refused_on_the_page(client, d
 
     assert no_reason.status_code == 422 and 'id="propose-error"' in no_reason.get_data(as_text=True)
     assert no_deposit.status_code == 422
-    assert "Name the deposit this credit is" in no_deposit.get_data(as_text=True)
+    assert "Sebutkan setoran untuk mutasi ini" in no_deposit.get_data(as_text=True)
 
 
 def test_a_proposal_to_match_a_deposit_offers_the_branchs_unbanked_deposits(client, day):
@@ -683,7 +683,7 @@ def test_the_unmatched_csv_lists_the_queue_with_any_open_proposal(client, day):
         (r["line_id"], r["booked_on"], r["amount_idr"], r["description"], r["proposed_action"], r["proposed_by"])
         for r in rows
     ] == [(line, "2026-11-20", str(STRANGER), "TRF DARI PEMDA BANGKA", "ignore", "Test branch_finance")]
-    assert rows[0]["why_unmatched"] == "no deposit or provider payout with this reference or amount"
+    assert rows[0]["why_unmatched"] == "tidak ada setoran atau pencairan penyedia dengan referensi atau jumlah ini"
 
 
 def test_the_collections_csv_has_every_day_of_the_range(client, day):
