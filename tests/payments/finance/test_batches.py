@@ -661,7 +661,7 @@ def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_servi
     line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
     with client.application.app_context():
         finance = db.session.get(StaffUser, day["finance"].id)
-        with pytest.raises(DomainError, match="3 to 200"):
+        with pytest.raises(DomainError, match="3 sampai 200"):  # outside a request: Indonesian
             propose_match(
                 db.session,
                 finance,

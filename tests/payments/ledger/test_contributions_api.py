@@ -177,7 +177,7 @@ def test_cash_held_past_the_deposit_deadline_blocks_new_cash(pinned_app, client,
     refused = pay(client, world["agent"], member_id=second["id"], months=1)
 
     assert refused.status_code == 409
-    assert "2026-11-23" in refused.get_json()["message"]
+    assert "had to be deposited by 23 Nov 2026" in refused.get_json()["message"]
 
 
 def test_a_deposit_cannot_exceed_the_cash_held_and_is_idempotent(client, world, enrol):
