@@ -1,11 +1,13 @@
-"""statement_lines, daily_batches: why a credit is unmatched and a batch's variances stored as codes and figures
+"""statement_lines, daily_batches, branch_alerts: unmatched reasons, variances and alerts stored as codes and figures
 
 The matcher wrote its reasons into statement_lines.note as English sentences ("2 deposits of this amount in the
 days before: match it by hand"), and an approved batch's snapshot held each variance's cause as an English
 sentence; the desk and the API now word them in the reader's language from a code and its figures. The note
 becomes note_code with note_count, note_amount_idr and note_on (note keeps finance's own reason for a match by
 hand or an ignore), and each variance of a snapshot gets its reference, declared and banked amounts, day and
-deadline in place of its cause. Existing rows are converted; a sentence that cannot be read keeps its text.
+deadline in place of its cause. A cash_limit alert keeps the agent's cash, oldest day and deadline (held_idr,
+oldest_on, due_by) in place of its English message. Existing rows are converted; a sentence that cannot be read
+keeps its text.
 
 Revision ID: 0023_finance_texts_as_data
 Revises: 0022_agent_cash_indexes
@@ -48,6 +50,15 @@ lines = sa.table(
     sa.column('provider', sa.String),
 )
 batches = sa.table('daily_batches', sa.column('id', sa.Integer), sa.column('approved_snapshot', sa.Text))
+alerts = sa.table(
+    'branch_alerts', sa.column('id', sa.Integer), sa.column('message', sa.Text), sa.column('held_idr', sa.BigInteger),
+    sa.column('oldest_on', sa.Date), sa.column('due_by', sa.Date),
+)
+ALERT = re.compile(
+    r"^Agent (?P<code>\S+) holds Rp(?P<held>[\d.]+) undeposited"
+    r"(?:, oldest from (?P<oldest>\d{4}-\d{2}-\d{2}) \(due by (?P<due>\d{4}-\d{2}-\d{2})\))?"
+    r": new cash is blocked until a deposit is recorded\.$"
+)
 
 
 def upgrade():
@@ -58,7 +69,20 @@ def upgrade():
             sa.Column('note_amount_idr', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True)
         )
         batch_op.add_column(sa.Column('note_on', sa.Date(), nullable=True))
+    with op.batch_alter_table('branch_alerts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('held_idr', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.add_column(sa.Column('oldest_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('due_by', sa.Date(), nullable=True))
+        batch_op.alter_column('message', existing_type=sa.Text(), nullable=True)
     bind = op.get_bind()
+    for alert_id, message in bind.execute(sa.select(alerts.c.id, alerts.c.message)).all():
+        found = ALERT.match(message or '')
+        if found:
+            bind.execute(alerts.update().where(alerts.c.id == alert_id).values(
+                message=None, held_idr=_idr(found['held']),
+                oldest_on=date.fromisoformat(found['oldest']) if found['oldest'] else None,
+                due_by=date.fromisoformat(found['due']) if found['due'] else None,
+            ))
     bind.execute(lines.update().where(lines.c.note == NO_MATCH).values(note_code='no_match', note=None))
     for line_id, note in bind.execute(
         sa.select(lines.c.id, lines.c.note).where(
@@ -123,6 +147,22 @@ def _pending(pending):
 
 def downgrade():
     bind = op.get_bind()
+    codes = sa.table('agents', sa.column('id', sa.Integer), sa.column('code', sa.String))
+    agent_of = sa.table('branch_alerts', sa.column('id', sa.Integer), sa.column('agent_id', sa.Integer))
+    for alert_id, held, oldest, due, code in bind.execute(
+        sa.select(alerts.c.id, alerts.c.held_idr, alerts.c.oldest_on, alerts.c.due_by, codes.c.code)
+        .select_from(alerts.join(agent_of, agent_of.c.id == alerts.c.id).outerjoin(codes, codes.c.id == agent_of.c.agent_id))
+        .where(alerts.c.held_idr.is_not(None))
+    ).all():
+        overdue = f", oldest from {oldest} (due by {due})" if oldest else ""
+        message = f"Agent {code} holds {_rp(held)} undeposited{overdue}: new cash is blocked until a deposit is recorded."
+        bind.execute(alerts.update().where(alerts.c.id == alert_id).values(message=message))
+    bind.execute(alerts.update().where(alerts.c.message.is_(None)).values(message=''))
+    with op.batch_alter_table('branch_alerts', schema=None) as batch_op:
+        batch_op.alter_column('message', existing_type=sa.Text(), nullable=False)
+        batch_op.drop_column('due_by')
+        batch_op.drop_column('oldest_on')
+        batch_op.drop_column('held_idr')
     bind.execute(lines.update().where(lines.c.note_code == 'no_match').values(note=NO_MATCH))
     for line_id, code, count, amount, on, provider in bind.execute(
         sa.select(lines.c.id, lines.c.note_code, lines.c.note_count, lines.c.note_amount_idr, lines.c.note_on,

@@ -35,6 +35,7 @@ from payments.ledger.models import (
     Receipt,
 )
 from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number, receipt_text
+from payments.ledger.texts import cash_alert_text, in_indonesian
 
 # Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
 # that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
@@ -256,14 +257,18 @@ def raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: Cas
     )
     if already is not None:
         return False
-    message = (
-        f"Agent {agent.code} holds Rp{cash.on_hand_idr:,} undeposited".replace(",", ".")
-        + (f", oldest from {cash.oldest_undeposited_on} (due by {cash.deposit_due_by})" if cash.overdue else "")
-        + ": new cash is blocked until a deposit is recorded."
+    alert = BranchAlert(
+        branch_id=branch.id,
+        agent_id=agent.id,
+        kind="cash_limit",
+        held_idr=cash.on_hand_idr,
+        oldest_on=cash.oldest_undeposited_on if cash.overdue else None,
+        due_by=cash.deposit_due_by if cash.overdue else None,
+        raised_on=today,
     )
-    session.add(
-        BranchAlert(branch_id=branch.id, agent_id=agent.id, kind="cash_limit", message=message, raised_on=today)
-    )
+    session.add(alert)
+    with in_indonesian():  # the supervisors' text, like every text the branch's people get
+        message = cash_alert_text(agent.code, cash.on_hand_idr, alert.oldest_on, alert.due_by)
     supervisors = session.scalars(
         select(StaffUser.phone).where(
             StaffUser.branch_id == branch.id, StaffUser.role == Role.SUPERVISOR, StaffUser.phone.is_not(None)
