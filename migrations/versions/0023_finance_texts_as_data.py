@@ -51,7 +51,8 @@ lines = sa.table(
 )
 batches = sa.table('daily_batches', sa.column('id', sa.Integer), sa.column('approved_snapshot', sa.Text))
 alerts = sa.table(
-    'branch_alerts', sa.column('id', sa.Integer), sa.column('message', sa.Text), sa.column('held_idr', sa.BigInteger),
+    'branch_alerts', sa.column('id', sa.Integer), sa.column('agent_id', sa.Integer), sa.column('message', sa.Text),
+    sa.column('held_idr', sa.BigInteger),
     sa.column('oldest_on', sa.Date), sa.column('due_by', sa.Date),
 )
 ALERT = re.compile(
@@ -148,10 +149,9 @@ def _pending(pending):
 def downgrade():
     bind = op.get_bind()
     codes = sa.table('agents', sa.column('id', sa.Integer), sa.column('code', sa.String))
-    agent_of = sa.table('branch_alerts', sa.column('id', sa.Integer), sa.column('agent_id', sa.Integer))
     for alert_id, held, oldest, due, code in bind.execute(
         sa.select(alerts.c.id, alerts.c.held_idr, alerts.c.oldest_on, alerts.c.due_by, codes.c.code)
-        .select_from(alerts.join(agent_of, agent_of.c.id == alerts.c.id).outerjoin(codes, codes.c.id == agent_of.c.agent_id))
+        .select_from(alerts.outerjoin(codes, codes.c.id == alerts.c.agent_id))
         .where(alerts.c.held_idr.is_not(None))
     ).all():
         overdue = f", oldest from {oldest} (due by {due})" if oldest else ""

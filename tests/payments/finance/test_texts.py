@@ -165,3 +165,9 @@ def test_the_migration_reads_the_stored_english_notes_and_causes_back_into_codes
     assert (short["reference"], short["declared_idr"], short["banked_idr"]) == ("BRI 77-81", 1_250_000, 1_245_000)
     assert pending == {"code": "cash_due", "amount_idr": 19_800, "reference": None, "day": None, "due_by": "2026-12-05"}
     assert json.loads(json.dumps(short))  # what is written back is JSON
+    alert = m.ALERT.match(
+        "Agent A-7 holds Rp1.234.500 undeposited, oldest from 2026-11-22 (due by 2026-11-23): new cash is blocked "
+        "until a deposit is recorded."
+    )
+    assert (m._idr(alert["held"]), alert["oldest"], alert["due"]) == (1_234_500, "2026-11-22", "2026-11-23")
+    assert m.ALERT.match("Agent A-7 holds Rp8.400 undeposited: new cash is blocked until a deposit is recorded.")
