@@ -295,7 +295,7 @@ def test_the_batch_detail_shows_deposits_with_their_bank_lines_and_the_days_cont
     member = day["members"]["agent_b"]
 
     assert f"<td>{day['deposit_b']['id']}</td>" in deposits and "BRI-7781" in deposits
-    assert "SETORAN TUNAI BRI-7781" in deposits and "2026-11-19" in deposits and "cocok referensi" in deposits
+    assert "SETORAN TUNAI BRI-7781" in deposits and "19 Nov 2026" in deposits and "cocok referensi" in deposits
     assert rp(day["amounts"]["agent_b"] - 5_000) in deposits
     assert receipt and receipt in contributions
     assert member["kpj"] in contributions and rp(day["amounts"]["agent_b"]) in contributions
@@ -414,7 +414,7 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
     assert len(re.findall(r'<tr class="line"', table)) == 1
     assert "TRF DARI PEMDA BANGKA" in table and rp(STRANGER) in table and "20 Nov 2026" in table
-    assert "no deposit or provider payout with this reference or amount" in table
+    assert "tidak ada setoran atau pencairan penyedia dengan referensi atau jumlah ini" in table
     assert 'class="row-form propose-form"' in table
     assert '<option value="generic"' in page and 'enctype="multipart/form-data"' in page
 
@@ -453,7 +453,7 @@ def test_a_proposal_needs_a_second_person_and_the_proposer_is_told_so(client, da
     assert 'class="row-form decide-form"' not in mine  # the proposer gets no decision form for his own proposal
     assert by_maker.status_code == 403
     refusal = by_maker.get_data(as_text=True)
-    assert 'class="error-box refusal"' in refusal and "a second person must approve or reject it" in refusal
+    assert 'class="error-box refusal"' in refusal and "orang kedua harus menyetujui atau menolaknya" in refusal
     assert 'class="row-form decide-form"' in theirs and "Test branch_finance" in theirs
     assert by_checker.status_code == 303
     assert "Semua mutasi sudah cocok." in after
@@ -503,7 +503,7 @@ def test_uploading_a_statement_shows_the_import_report_and_the_same_file_again_c
     page = first.get_data(as_text=True)
     assert first.status_code == 201
     report = re.search(r'<div class="report" id="import-report"(.*?)</div>', page, re.S).group(1)
-    assert "mutasi.csv" in report and "2026-11-18 – 2026-11-21" in report
+    assert "mutasi.csv" in report and "18 Nov 2026 – 21 Nov 2026" in report
     assert re.search(r"Baris kredit</dt><dd>2</dd>", report) and re.search(
         r"Baris debet \(dilewati\)</dt><dd>2</dd>", report
     )
