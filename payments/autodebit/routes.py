@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint
 
 from core.clock import app_now
@@ -152,7 +153,10 @@ class Settlements(MethodView):
         than SETTLEMENT_INLINE_BYTES is imported by a worker: 202 with a Location to poll (200 once done; the
         same file again changes nothing)."""
         if provider_name not in current_app.config["PAYMENT_PROVIDERS"]:
-            raise DomainError(f"No provider called {provider_name!r}.", errors={"path": {"provider_name": ["unknown"]}})
+            raise DomainError(
+                gettext("No provider called '%(provider)s'.", provider=provider_name),
+                errors={"path": {"provider_name": [gettext("unknown")]}},
+            )
         content = request.get_data()
         now = app_now()
         if len(content) <= current_app.config["SETTLEMENT_INLINE_BYTES"]:
@@ -163,8 +167,10 @@ class Settlements(MethodView):
         # queued unless its job is queued or running already; a 503 only when the file would otherwise wait unseen
         if record.status != "done" and not queue_settlement_import(record.id) and (new or record.status == "failed"):
             raise ServiceUnavailable(
-                "The report is kept but could not be queued (the job queue is unavailable): send the same file again "
-                "in a minute."
+                gettext(
+                    "The report is kept but could not be queued (the job queue is unavailable): send the same file "
+                    "again in a minute."
+                )
             )
         response = jsonify(SettlementImportSchema().dump(settlements.describe_import(record)))
         response.status_code = 200 if record.status == "done" else 202

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -79,7 +80,9 @@ def create_mandate(
         if (existing.member_id, existing.provider) != (member_id, provider_name):
             # Another request's key (perhaps another branch's): never answer with its mandate.
             raise Conflict(
-                "This Idempotency-Key was already used for a different request: make a new key for a new mandate.",
+                gettext(
+                    "This Idempotency-Key was already used for a different request: make a new key for a new mandate."
+                ),
                 reason="idempotency_key_reused",
             )
         get_member(session, actor, member_id)  # a retry, by someone who may see the member
@@ -88,12 +91,22 @@ def create_mandate(
     provider = providers.get(provider_name)
     if provider is None:
         raise field_error(
-            "provider", f"Unknown provider {provider_name!r}; choose one of {', '.join(sorted(providers))}."
+            "provider",
+            gettext(
+                "Unknown provider '%(provider)s'; choose one of %(providers)s.",
+                provider=provider_name,
+                providers=", ".join(sorted(providers)),
+            ),
         )
     live = session.scalar(select(Mandate).where(Mandate.member_id == member.id, Mandate.status.in_(LIVE_STATUSES)))
     if live is not None:
         raise Conflict(
-            f"Member {member.kpj} already has mandate {live.id} ({live.status}): cancel it before making another.",
+            gettext(
+                "Member %(kpj)s already has mandate %(id)s (%(status)s): cancel it before making another.",
+                kpj=member.kpj,
+                id=live.id,
+                status=live.status,
+            ),
             reason="mandate_exists",
             mandate_id=live.id,
         )
@@ -117,7 +130,7 @@ def create_mandate(
     except IntegrityError as error:
         session.rollback()
         raise Conflict(
-            "The member got another mandate at the same moment: reload and check.", reason="mandate_exists"
+            gettext("The member got another mandate at the same moment: reload and check."), reason="mandate_exists"
         ) from error
     session.add(
         MandateStatusChange(
@@ -142,7 +155,7 @@ def change_mandate(session: DbSession, actor: StaffUser, mandate_id: int, target
     """Pause, resume or cancel a mandate; an illegal move is a 409 that says what is allowed."""
     mandate = session.get(Mandate, mandate_id)
     if mandate is None:
-        raise NotFound(f"There is no mandate {mandate_id}.")
+        raise NotFound(gettext("There is no mandate %(id)s.", id=mandate_id))
     get_member(session, actor, mandate.member_id)  # another branch's mandate is a 404
     if mandate.status == target:
         return mandate
@@ -178,7 +191,9 @@ def queue_branch_debit_runs(session: DbSession, actor: StaffUser) -> list[dict[s
     branch_ids = list(session.scalars(select(Branch.id).order_by(Branch.id)))
     job_ids = queue_debit_runs(branch_ids)
     if job_ids is None:
-        raise ServiceUnavailable("The job queue is unavailable: nothing was lost; ask for the debit run in a minute.")
+        raise ServiceUnavailable(
+            gettext("The job queue is unavailable: nothing was lost; ask for the debit run in a minute.")
+        )
     audit.record(session, "debit_run.queued", "debit_run", None, actor.id, jobs=job_ids)
     session.commit()
     return [{"branch_id": b, "job_id": j} for b, j in zip(branch_ids, job_ids, strict=True)]

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -444,7 +445,7 @@ def settlement_import_for(session: DbSession, actor: StaffUser, import_id: int) 
     record = session.get(SettlementImport, import_id)
     branch_id = Scope.of(actor).branch_id
     if record is None or (branch_id is not None and record.branch_id != branch_id):
-        raise NotFound(f"There is no settlement import {import_id} in your branch.")
+        raise NotFound(gettext("There is no settlement import %(id)s in your branch.", id=import_id))
     return record
 
 

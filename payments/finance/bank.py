@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -57,11 +58,15 @@ class ImportReport:
 def branch_for(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
     """The branch, if the actor may work on its finance: its own staff, or an admin."""
     if actor.role not in FINANCE_ROLES:
-        raise Forbidden("Only branch finance, a supervisor or an admin works on the branch's bank account.")
+        raise Forbidden(gettext("Only branch finance, a supervisor or an admin works on the branch's bank account."))
     branch = session.get(Branch, branch_id)
     if branch is None or (actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} among yours.")
+        raise NotFound(gettext("There is no branch %(id)s among yours.", id=branch_id))
     return branch
+
+
+def _not_text() -> str:
+    return gettext("The file is not text in UTF-8 or Windows-1252: export it as CSV.")
 
 
 def read_statement(content: bytes, bank: str, progress: Progress | None = None) -> ParsedStatement:
@@ -72,17 +77,19 @@ def read_statement(content: bytes, bank: str, progress: Progress | None = None) 
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="strict") if _is_cp1252(content) else ""
         if not text:
-            raise field_error(
-                "file", "The file is not text in UTF-8 or Windows-1252: export it as CSV.", "files"
-            ) from None
+            raise field_error("file", _not_text(), "files") from None
     try:
         parsed = parse_statement(text, bank_format, progress("rows", text.count("\n") + 1) if progress else None)
     except StatementFormatError as error:
         raise field_error("file", str(error), "files") from None
     if not parsed.ok:
         raise DomainError(
-            f"{len(parsed.errors)} row(s) cannot be read as a '{bank}' statement; nothing was imported. "
-            "Check the bank format, or fix the rows and import the file again.",
+            gettext(
+                "%(rows)s row(s) cannot be read as a '%(bank)s' statement; nothing was imported. "
+                "Check the bank format, or fix the rows and import the file again.",
+                rows=len(parsed.errors),
+                bank=bank,
+            ),
             errors={"files": {"file": parsed.errors}},
         )
     return parsed
@@ -95,7 +102,11 @@ def bank_format_of(bank: str) -> BankFormat:
         raise field_error(
             "bank",
             location="form",
-            message=f"Unknown bank format '{bank}': use one of {', '.join(sorted(BANK_FORMATS))}.",
+            message=gettext(
+                "Unknown bank format '%(bank)s': use one of %(formats)s.",
+                bank=bank,
+                formats=", ".join(sorted(BANK_FORMATS)),
+            ),
         )
     return bank_format
 
@@ -111,9 +122,7 @@ def check_header(content: bytes, bank: str) -> None:
         if error.start < len(head) - 4:  # not a character cut at the end of the sample
             text = head.decode("cp1252", errors="strict") if _is_cp1252(head) else ""
             if not text:
-                raise field_error(
-                    "file", "The file is not text in UTF-8 or Windows-1252: export it as CSV.", "files"
-                ) from None
+                raise field_error("file", _not_text(), "files") from None
         else:
             text = head[: error.start].decode("utf-8-sig")
     lines = text.splitlines()[:-1] or text.splitlines()  # the last line of the sample may be cut
@@ -243,7 +252,7 @@ def store_lines(
                 "description": line.description,
                 "reference": line.reference,
                 "status": StatementLineStatus.UNMATCHED.value,
-                "note": NO_MATCH,  # what matching says of most lines: it then writes only the others
+                "note_code": NO_MATCH,  # what matching says of most lines: it then writes only the others
             }
             for line in part
             if line.line_key not in known

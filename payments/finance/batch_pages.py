@@ -30,6 +30,7 @@ from payments.finance.desk import (
 )
 from payments.finance.models import StatementLine
 from payments.finance.schemas import ApproveRequestSchema, ReturnRequestSchema
+from payments.finance.texts import pending_text, variance_cause
 from workers.queues import schedule_outbox_delivery
 
 
@@ -99,8 +100,8 @@ def _batch_row(view: batches.BatchView) -> list[object]:
         f.undeposited_idr,
         f.deposit_due_by,
         f.variance_idr,
-        " | ".join(f"{v.kind}: {v.cause}" for v in f.variances),
-        " | ".join(f.pending),
+        " | ".join(f"{v.kind}: {variance_cause(v)}" for v in f.variances),
+        " | ".join(f"{p.code}: {pending_text(p)}" for p in f.pending),
     ]
 
 

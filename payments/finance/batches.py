@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,10 +36,12 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import day_label
 from core.outbox import queue_message
 from organisation.models import Agent, Branch, Role, StaffUser
 from payments.finance.bank import branch_for
 from payments.finance.models import StatementImport, StatementImportStatus, StatementLine
+from payments.finance.texts import pending_text
 from payments.ledger.cash import deposit_deadline
 from payments.ledger.days import lock_agent
 from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Payment, PaymentStatus, Receipt
@@ -50,9 +53,26 @@ CLOSE_LOOKBACK_DAYS = 31  # cash may be back-dated 30 days (payments/ledger/serv
 
 @dataclass(frozen=True)
 class Variance:
+    """A variance and the figures of its cause (worded by payments/finance/texts.py ``variance_cause``)."""
+
     kind: str  # missing_deposit, not_in_bank, short_in_bank, over_in_bank
     amount_idr: int
-    cause: str
+    reference: str | None = None  # the deposit's bank reference (all but missing_deposit)
+    declared_idr: int | None = None  # what the agent declared (short_in_bank, over_in_bank)
+    banked_idr: int | None = None  # what the bank credited (short_in_bank, over_in_bank)
+    collected_on: date | None = None  # missing_deposit: the day of the cash
+    due_by: date | None = None  # missing_deposit: its deposit deadline
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What cannot be judged yet, as a code and its figures (worded by texts.py ``pending_text``)."""
+
+    code: str  # cash_due (this day's cash before its deadline), no_statement (no statement covers the day yet)
+    amount_idr: int
+    reference: str | None = None  # no_statement: the deposit's bank reference
+    day: date | None = None  # no_statement: the day no statement covers
+    due_by: date | None = None  # cash_due: the deposit deadline
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,7 @@ class BatchFigures:
     undeposited_idr: int = 0
     deposit_due_by: date | None = None
     variances: list[Variance] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
 
     @property
     def variance_idr(self) -> int:
@@ -164,56 +184,27 @@ def batch_figures(session: DbSession, branch: Branch, agent: Agent, day: date, t
 
 
 def _judge(session: DbSession, branch: Branch, figures: BatchFigures, today: date) -> None:
-    """List the variances with their causes, and what cannot be judged yet."""
+    """List the variances with the figures of their causes, and what cannot be judged yet."""
     if figures.undeposited_idr:
         due = figures.deposit_due_by
         if due is not None and today > due:
             figures.variances.append(
-                Variance(
-                    "missing_deposit",
-                    figures.undeposited_idr,
-                    f"Rp{_idr(figures.undeposited_idr)} of the cash collected on {figures.business_date} was not "
-                    f"deposited by {due}.",
-                )
+                Variance("missing_deposit", figures.undeposited_idr, collected_on=figures.business_date, due_by=due)
             )
         else:
-            figures.pending.append(f"Rp{_idr(figures.undeposited_idr)} of this day's cash is due at the bank by {due}.")
+            figures.pending.append(Pending("cash_due", figures.undeposited_idr, due_by=due))
     covered = _statement_covers(session, branch.id, figures.business_date) if figures.deposits else False
     for deposit in figures.deposits:
+        reference, declared, banked = deposit.bank_reference, deposit.amount_idr, deposit.banked_idr
         if deposit.statement_line_id is None:
             if covered:
-                figures.variances.append(
-                    Variance(
-                        "not_in_bank",
-                        deposit.amount_idr,
-                        f"Deposit {deposit.bank_reference} of Rp{_idr(deposit.amount_idr)} is on no imported bank "
-                        "statement.",
-                    )
-                )
+                figures.variances.append(Variance("not_in_bank", declared, reference, declared))
             else:
-                figures.pending.append(
-                    f"Deposit {deposit.bank_reference}: no imported bank statement covers {figures.business_date} yet."
-                )
-        elif deposit.banked_idr < deposit.amount_idr:
-            short = deposit.amount_idr - deposit.banked_idr
-            figures.variances.append(
-                Variance(
-                    "short_in_bank",
-                    short,
-                    f"Deposit {deposit.bank_reference} was declared as Rp{_idr(deposit.amount_idr)}; the bank "
-                    f"credited Rp{_idr(deposit.banked_idr)}: Rp{_idr(short)} short.",
-                )
-            )
-        elif deposit.banked_idr > deposit.amount_idr:
-            over = deposit.banked_idr - deposit.amount_idr
-            figures.variances.append(
-                Variance(
-                    "over_in_bank",
-                    over,
-                    f"Deposit {deposit.bank_reference} was declared as Rp{_idr(deposit.amount_idr)}; the bank "
-                    f"credited Rp{_idr(deposit.banked_idr)}: Rp{_idr(over)} over.",
-                )
-            )
+                figures.pending.append(Pending("no_statement", declared, reference, day=figures.business_date))
+        elif banked < declared:
+            figures.variances.append(Variance("short_in_bank", declared - banked, reference, declared, banked))
+        elif banked > declared:
+            figures.variances.append(Variance("over_in_bank", banked - declared, reference, declared, banked))
 
 
 def _statement_covers(session: DbSession, branch_id: int, day: date) -> bool:
@@ -230,10 +221,6 @@ def _statement_covers(session: DbSession, branch_id: int, day: date) -> bool:
         )
         or 0
     ) > 0
-
-
-def _idr(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".")
 
 
 def active_agents(session: DbSession, branch_id: int, day: date) -> list[Agent]:
@@ -344,7 +331,7 @@ def get_batch(
         query = query.with_for_update()
     batch = session.scalar(query)
     if batch is None:
-        raise NotFound(f"There is no batch {batch_id}.")
+        raise NotFound(gettext("There is no batch %(id)s.", id=batch_id))
     branch = branch_for(session, actor, batch.branch_id)
     agent = session.get(Agent, batch.agent_id)
     assert agent is not None
@@ -384,14 +371,19 @@ def approve_batch(session: DbSession, actor: StaffUser, batch_id: int, note: str
     batch, view = get_batch(session, actor, batch_id, now, lock=True)
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
-        raise field_error("note", f"Keep the note to {MAX_NOTE} characters.")
+        raise field_error("note", gettext("Keep the note to %(max)s characters.", max=MAX_NOTE))
     if batch.status == BatchStatus.APPROVED:
         return view  # approving again is a retry: the same answer
     figures = view.figures
     if figures.pending:
-        raise Conflict("This batch cannot be approved yet: " + " ".join(figures.pending))
+        raise Conflict(
+            gettext(
+                "This batch cannot be approved yet: %(pending)s",
+                pending=" ".join(pending_text(p) for p in figures.pending),
+            )
+        )
     if figures.variances and not note:
-        raise field_error("note", "This batch has variances: say in a note why it is approved anyway.")
+        raise field_error("note", gettext("This batch has variances: say in a note why it is approved anyway."))
     batch.status = BatchStatus.APPROVED
     batch.approved_snapshot = figures_to_json(figures)
     batch.decided_by_user_id = actor.id
@@ -416,10 +408,18 @@ def return_batch(session: DbSession, actor: StaffUser, batch_id: int, reason: st
     _decider(actor)
     batch, _ = get_batch(session, actor, batch_id, now, lock=True)
     if batch.status == BatchStatus.APPROVED:
-        raise Conflict(f"Batch {batch_id} was approved on {batch.decided_at:%Y-%m-%d} and is locked.")
+        raise Conflict(
+            gettext(
+                "Batch %(id)s was approved on %(day)s and is locked.",
+                id=batch_id,
+                day=day_label(batch.decided_at.date() if batch.decided_at else None),
+            )
+        )
     reason = reason.strip()
     if not 3 <= len(reason) <= MAX_NOTE:
-        raise field_error("reason", f"Say in 3 to {MAX_NOTE} characters why the batch goes back to the agent.")
+        raise field_error(
+            "reason", gettext("Say in 3 to %(max)s characters why the batch goes back to the agent.", max=MAX_NOTE)
+        )
     batch.status = BatchStatus.RETURNED
     batch.decided_by_user_id = actor.id
     batch.decided_at = now
@@ -441,7 +441,7 @@ def return_batch(session: DbSession, actor: StaffUser, batch_id: int, reason: st
 def _decider(actor: StaffUser) -> None:
     """Approving or returning a batch is branch finance's decision (an admin may stand in); supervisors see."""
     if actor.role not in (Role.BRANCH_FINANCE, Role.ADMIN):
-        raise Forbidden("Only branch finance approves or returns a batch.")
+        raise Forbidden(gettext("Only branch finance approves or returns a batch."))
 
 
 def figures_to_json(figures: BatchFigures) -> str:
@@ -453,5 +453,10 @@ def figures_from_json(text: str) -> BatchFigures:
     data["business_date"] = date.fromisoformat(data["business_date"])
     data["deposit_due_by"] = date.fromisoformat(data["deposit_due_by"]) if data["deposit_due_by"] else None
     data["deposits"] = [DepositFigure(**d) for d in data["deposits"]]
-    data["variances"] = [Variance(**v) for v in data["variances"]]
+    data["variances"] = [Variance(**_dated(v, "collected_on", "due_by")) for v in data["variances"]]
+    data["pending"] = [Pending(**_dated(p, "day", "due_by")) for p in data["pending"]]
     return BatchFigures(**data)
+
+
+def _dated(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: date.fromisoformat(v) if k in names and v else v for k, v in data.items()}

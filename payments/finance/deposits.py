@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import rupiah
 from core.paging import rows_page_of
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from payments.finance.bank import lock_branch
@@ -87,14 +89,16 @@ def record_deposit_for_agent(
     Only finance of the agent's branch or an admin (``branch_id``: the branch the desk is showing); another branch's
     agent is a 404; an active agent is a 409 (he declares his own)."""
     if actor.role not in FOR_AGENT_ROLES:
-        raise Forbidden("Only branch finance (or an admin) records a deposit for an agent who is no longer active.")
+        raise Forbidden(
+            gettext("Only branch finance (or an admin) records a deposit for an agent who is no longer active.")
+        )
     agent = session.get(Agent, agent_id)
     if (
         agent is None
         or (actor.role != Role.ADMIN and actor.branch_id != agent.branch_id)
         or (branch_id is not None and agent.branch_id != branch_id)
     ):
-        raise NotFound(f"There is no agent {agent_id} in your branch.")
+        raise NotFound(gettext("There is no agent %(id)s in your branch.", id=agent_id))
     digest = fingerprint(
         amount_idr=amount_idr,
         bank_reference=bank_reference,
@@ -107,7 +111,7 @@ def record_deposit_for_agent(
         return existing, False
     if agent.status == AgentStatus.ACTIVE:
         raise Conflict(
-            f"Agent {agent.code} is active: he records his own deposit (setoran) in his app.",
+            gettext("Agent %(code)s is active: he records his own deposit (setoran) in his app.", code=agent.code),
             reason="agent_active",
         )
     return _record(
@@ -144,21 +148,33 @@ def _record(
     today = local_today(branch.timezone, now)
     deposited_on = deposited_on or today
     if deposited_on > today:
-        raise field_error("deposited_on", "The deposit date is in the future: use the date on the bank slip.")
+        raise field_error("deposited_on", gettext("The deposit date is in the future: use the date on the bank slip."))
     if deposited_on < today - timedelta(days=MAX_BACKDATE_DAYS):
         raise field_error(
             "deposited_on",
-            f"The deposit date is more than {MAX_BACKDATE_DAYS} days ago: "
-            + ("iuran takes deposits of the last days only." if for_agent else "the branch records it."),
+            gettext(
+                "The deposit date is more than %(days)s days ago: iuran takes deposits of the last days only.",
+                days=MAX_BACKDATE_DAYS,
+            )
+            if for_agent
+            else gettext(
+                "The deposit date is more than %(days)s days ago: the branch records it.", days=MAX_BACKDATE_DAYS
+            ),
         )
     ensure_day_open(session, agent.id, deposited_on, "deposited_on")
     cash = agent_cash(session, agent, today)
     if amount_idr > cash.on_hand_idr:
-        holder = f"Agent {agent.code} holds" if for_agent else "You hold"
         raise field_error(
             "amount_idr",
-            f"{holder} Rp{cash.on_hand_idr:,} of undeposited cash; a deposit cannot be more than that.".replace(
-                ",", "."
+            gettext(
+                "Agent %(code)s holds %(amount)s of undeposited cash; a deposit cannot be more than that.",
+                code=agent.code,
+                amount=rupiah(cash.on_hand_idr),
+            )
+            if for_agent
+            else gettext(
+                "You hold %(amount)s of undeposited cash; a deposit cannot be more than that.",
+                amount=rupiah(cash.on_hand_idr),
             ),
         )
     deposit = Deposit(

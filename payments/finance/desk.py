@@ -18,7 +18,6 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -42,12 +41,13 @@ from core.clock import app_now, local_today
 from core.csvexport import csv_text
 from core.errors import DomainError
 from core.extensions import db
-from core.i18n import label, language, rupiah
+from core.i18n import label, language, rupiah, time_label
 from core.months import Month
 from organisation.logins import safe_next
 from organisation.models import Branch, Role
 from organisation.web_login import csrf_matches, csrf_token, log_in, log_out, password_login, refused_login, web_user
 from payments.finance import bank
+from payments.finance.texts import line_note, pending_text, variance_cause
 
 bp = Blueprint("keuangan", __name__, url_prefix="/keuangan", template_folder="templates", static_folder="static")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +75,9 @@ def _page_helpers() -> dict[str, Any]:
         "language_url": _language_url,
         "export_url": _export_url,
         "status_label": lambda status: label("batch_status", status),
+        "variance_cause": variance_cause,
+        "pending_text": pending_text,
+        "line_note": line_note,
         "user": g.get("user"),
         "branch": g.get("branch"),
         "branches": g.get("branches", []),
@@ -82,12 +85,9 @@ def _page_helpers() -> dict[str, Any]:
 
 
 def local_time(at: datetime | None) -> str:
-    """A naive-UTC ``*_at`` in the branch's zone: ``2026-11-22 09:00 WIB``."""
-    if at is None:
-        return "–"
+    """A naive-UTC ``*_at`` in the branch's zone, in the reader's form: ``22 Nov 2026 09.00 WIB``."""
     branch = g.get("branch")
-    zone = ZoneInfo(branch.timezone if branch is not None else "Asia/Jakarta")
-    return at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return time_label(at, branch.timezone if branch is not None else "Asia/Jakarta")
 
 
 def _language_url() -> str:

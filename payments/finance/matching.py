@@ -40,7 +40,8 @@ SHORT_NUMERIC_REFERENCE = 6  # a reference of fewer digits (a slip number like 2
 REFERENCE_WINDOW_DAYS = 7
 PAYOUT_WINDOW_DAYS = 3
 AMOUNT_WINDOW_DAYS = 2
-NO_MATCH = "no deposit or provider payout with this reference or amount"
+NO_MATCH = "no_match"  # no deposit or provider payout with this reference or amount (texts.py words the codes)
+WhyNot = tuple[str, int | None]  # why a credit stays unmatched: a code and how many deposits it could be
 
 
 def match_lines(
@@ -90,18 +91,20 @@ def match_lines(
                         matched += 1
             else:
                 payouts = unmatched_payouts(session, branch_id, first, last)
-                why_not: dict[str, list[int]] = defaultdict(list)
+                why_not: dict[WhyNot, list[int]] = defaultdict(list)
                 for line in lines:
                     note = _match_one(line, deposits, payouts, now)
                     if note is None:
                         matched += 1
-                    elif note != line.note:
+                    elif note != (line.note_code, line.note_count):
                         why_not[note].append(line.id)
                     if on_line:
                         on_line(1)
-                for note, ids in why_not.items():  # one UPDATE per reason, not one per line
+                for (code, count), ids in why_not.items():  # one UPDATE per reason, not one per line
                     session.execute(
-                        update(StatementLine).where(StatementLine.id.in_(ids)).values(note=note),
+                        update(StatementLine)
+                        .where(StatementLine.id.in_(ids))
+                        .values(note_code=code, note_count=count, note_amount_idr=None, note_on=None),
                         execution_options={"synchronize_session": "evaluate"},
                     )
             session.flush()
@@ -194,8 +197,8 @@ def _match_one(
     deposits: OpenDeposits,
     payouts: dict[str, dict[date, list[SettlementLine]]],
     now: datetime,
-) -> str | None:
-    """Match one credit, or say why it stays unmatched (its note; the caller writes it)."""
+) -> WhyNot | None:
+    """Match one credit, or say why it stays unmatched (a code and a count; the caller writes it)."""
     text = normalise(f"{line.reference or ''} {line.description}")
     by_reference = deposits.by_reference(line)
     if len(by_reference) == 1:
@@ -212,7 +215,7 @@ def _match_one(
                 for settlement in settled:
                     settlement.statement_line_id = line.id
                 del days[day]
-                mark_line(line, "settlement", now, note=f"{provider} payout of {len(settled)} debit(s) settled {day}")
+                mark_line(line, "settlement", now, code="provider_payout", count=len(settled), on=day)
                 line.provider = provider
                 return None
     by_amount = deposits.by_amount(line)
@@ -220,24 +223,38 @@ def _match_one(
         _take_deposit(line, by_amount[0], deposits, "amount_date", now)
         return None
     if len(by_reference) > 1:
-        return f"{len(by_reference)} deposits carry this reference: match it by hand"
+        return ("many_by_reference", len(by_reference))
     if by_amount:
-        return f"{len(by_amount)} deposits of this amount in the days before: match it by hand"
-    return NO_MATCH
+        return ("many_by_amount", len(by_amount))
+    return (NO_MATCH, None)
 
 
 def _take_deposit(line: StatementLine, deposit: Deposit, deposits: OpenDeposits, kind: str, now: datetime) -> None:
     deposits.take(deposit)
     line.deposit_id = deposit.id
-    note = None if deposit.amount_idr == line.amount_idr else f"deposit declared as Rp{deposit.amount_idr}"
-    mark_line(line, kind, now, note)
+    if deposit.amount_idr == line.amount_idr:
+        mark_line(line, kind, now)
+    else:
+        mark_line(line, kind, now, code="declared_differs", amount_idr=deposit.amount_idr)
 
 
-def mark_line(line: StatementLine, kind: str, now: datetime, note: str | None = None) -> None:
+def mark_line(
+    line: StatementLine,
+    kind: str,
+    now: datetime,
+    note: str | None = None,
+    *,
+    code: str | None = None,
+    count: int | None = None,
+    amount_idr: int | None = None,
+    on: date | None = None,
+) -> None:
+    """Mark a credit matched: with finance's reason (``note``) for a match by hand, or a code and its figures."""
     line.status = StatementLineStatus.MATCHED
     line.match_kind = kind
     line.matched_at = now
     line.note = note
+    line.note_code, line.note_count, line.note_amount_idr, line.note_on = code, count, amount_idr, on
 
 
 def unmatched_payouts(

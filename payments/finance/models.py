@@ -112,7 +112,15 @@ class StatementLine(Model):
     match_kind: Mapped[str | None] = mapped_column(String(16))
     deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"), unique=True)
     provider: Mapped[str | None] = mapped_column(String(32))  # a provider's payout: its settlement lines
-    note: Mapped[str | None] = mapped_column(String(200))  # why it is unmatched, or why it was ignored
+    # Why it stays unmatched (or how it was matched), as a code and its figures, worded where shown
+    # (payments/finance/texts.py line_note): no_match, many_by_reference (note_count deposits),
+    # many_by_amount (note_count deposits), declared_differs (the deposit's note_amount_idr),
+    # provider_payout (note_count debits settled on note_on).
+    note_code: Mapped[str | None] = mapped_column(String(24))
+    note_count: Mapped[int | None]
+    note_amount_idr: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    note_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(String(200))  # finance's reason for a match by hand or an ignore
     matched_at: Mapped[datetime | None]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import day_label
 from core.paging import page_of
 from organisation.models import StaffUser
 from payments.autodebit.models import SettlementLine
@@ -19,6 +21,13 @@ from payments.finance.models import MatchProposal, StatementLine, StatementLineS
 from payments.ledger.models import Deposit
 
 MAX_REASON = 200  # match_proposals.reason
+
+
+def line_taken(line: StatementLine) -> str:
+    """Why a credit can no longer be proposed or decided: it is matched or ignored already."""
+    if line.status == StatementLineStatus.IGNORED:
+        return gettext("Statement line %(id)s is already ignored.", id=line.id)
+    return gettext("Statement line %(id)s is already matched.", id=line.id)
 
 
 def line_page(
@@ -62,7 +71,7 @@ def _line_of(session: DbSession, actor: StaffUser, line_id: int, lock: bool = Fa
         query = query.with_for_update()
     line = session.scalar(query)
     if line is None:
-        raise NotFound(f"There is no statement line {line_id}.")
+        raise NotFound(gettext("There is no statement line %(id)s.", id=line_id))
     branch_for(session, actor, line.branch_id)
     return line
 
@@ -82,16 +91,18 @@ def propose_match(
     """The maker: propose what an unmatched credit is. Nothing changes until a second person approves."""
     reason = reason.strip()
     if not 3 <= len(reason) <= MAX_REASON:
-        raise field_error("reason", f"Say in 3 to {MAX_REASON} characters why this credit is what you propose.")
+        raise field_error(
+            "reason", gettext("Say in 3 to %(max)s characters why this credit is what you propose.", max=MAX_REASON)
+        )
     line = _line_of(session, actor, line_id, lock=True)
     if line.status != StatementLineStatus.UNMATCHED:
-        raise Conflict(f"Statement line {line_id} is already {line.status}.")
+        raise Conflict(line_taken(line))
     if action == "deposit":
         _check_deposit_for(session, line, deposit_id)
     elif action == "settlement":
         _check_payout_for(session, line, provider, settled_on)
     elif action != "ignore":
-        raise field_error("action", "Choose deposit, settlement or ignore.")
+        raise field_error("action", gettext("Choose deposit, settlement or ignore."))
     proposal = MatchProposal(
         statement_line_id=line.id,
         action=action,
@@ -107,7 +118,9 @@ def propose_match(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"Statement line {line_id} already has a proposal waiting for a decision.") from None
+        raise Conflict(
+            gettext("Statement line %(id)s already has a proposal waiting for a decision.", id=line_id)
+        ) from None
     audit.record(session, "statement.match_proposed", "statement_line", line.id, actor.id, proposed=action)
     session.commit()
     return proposal
@@ -115,13 +128,18 @@ def propose_match(
 
 def _check_deposit_for(session: DbSession, line: StatementLine, deposit_id: int | None) -> Deposit:
     if deposit_id is None:
-        raise field_error("deposit_id", "Name the deposit this credit is (its id from the batch or deposit list).")
+        raise field_error(
+            "deposit_id", gettext("Name the deposit this credit is (its id from the batch or deposit list).")
+        )
     deposit = session.get(Deposit, deposit_id)
     if deposit is None or deposit.branch_id != line.branch_id:
-        raise field_error("deposit_id", f"There is no deposit {deposit_id} in this branch.")
+        raise field_error("deposit_id", gettext("There is no deposit %(id)s in this branch.", id=deposit_id))
     taken = session.scalar(select(StatementLine.id).where(StatementLine.deposit_id == deposit_id))
     if taken is not None and taken != line.id:
-        raise field_error("deposit_id", f"Deposit {deposit_id} is already matched to statement line {taken}.")
+        raise field_error(
+            "deposit_id",
+            gettext("Deposit %(id)s is already matched to statement line %(line)s.", id=deposit_id, line=taken),
+        )
     return deposit
 
 
@@ -129,10 +147,17 @@ def _check_payout_for(
     session: DbSession, line: StatementLine, provider: str | None, settled_on: date | None
 ) -> list[SettlementLine]:
     if not provider or settled_on is None:
-        raise field_error("provider", "Name the provider and the settled_on day of the payout.")
+        raise field_error("provider", gettext("Name the provider and the settled_on day of the payout."))
     settled = unmatched_payouts(session, line.branch_id, settled_on, settled_on).get(provider, {}).get(settled_on, [])
     if not settled:
-        raise field_error("settled_on", f"{provider} has no unbanked settlement lines on {settled_on} for this branch.")
+        raise field_error(
+            "settled_on",
+            gettext(
+                "%(provider)s has no unbanked settlement lines on %(day)s for this branch.",
+                provider=provider,
+                day=day_label(settled_on),
+            ),
+        )
     return settled
 
 
@@ -142,18 +167,20 @@ def decide_proposal(
     """The checker: a second person approves (the match is made) or rejects (the line stays unmatched)."""
     proposal = session.scalar(select(MatchProposal).where(MatchProposal.id == proposal_id).with_for_update())
     if proposal is None:
-        raise NotFound(f"There is no match proposal {proposal_id}.")
+        raise NotFound(gettext("There is no match proposal %(id)s.", id=proposal_id))
     line = _line_of(session, actor, proposal.statement_line_id, lock=True)
     if proposal.decision is not None:
         if proposal.decision == ("approved" if approve else "rejected"):
             return proposal  # the same decision again: a retry
-        raise Conflict(f"Proposal {proposal_id} was already {proposal.decision}.")
+        if proposal.decision == "approved":
+            raise Conflict(gettext("Proposal %(id)s was already approved.", id=proposal_id))
+        raise Conflict(gettext("Proposal %(id)s was already rejected.", id=proposal_id))
     if proposal.proposed_by_user_id == actor.id:
-        raise Forbidden("You proposed this match: a second person must approve or reject it (maker-checker).")
+        raise Forbidden(gettext("You proposed this match: a second person must approve or reject it (maker-checker)."))
     deposit, settled = None, []
     if approve:  # every check before anything changes
         if line.status != StatementLineStatus.UNMATCHED:
-            raise Conflict(f"Statement line {line.id} is already {line.status}.")
+            raise Conflict(line_taken(line))
         if proposal.action == "deposit":
             deposit = _check_deposit_for(session, line, proposal.deposit_id)
         elif proposal.action == "settlement":
@@ -165,6 +192,7 @@ def decide_proposal(
     if approve and proposal.action == "ignore":
         line.status = StatementLineStatus.IGNORED
         line.note = proposal.reason
+        line.note_code = line.note_count = None
         line.matched_at = now
     elif approve:
         if deposit is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from collection.members.arrears import MemberStatus
@@ -228,7 +229,7 @@ def set_targets(
         if code in codes[:index]:
             errors.setdefault(str(index), {})["regency_code"] = [f"{code} is given twice: once per year."]
     if errors:
-        raise DomainError("Correct the target rows; nothing was saved.", errors={"json": {"targets": errors}})
+        raise DomainError(gettext("Correct the target rows; nothing was saved."), errors={"json": {"targets": errors}})
     existing = {
         t.regency_code: t
         for t in session.scalars(

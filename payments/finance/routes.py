@@ -7,11 +7,13 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint
 
 from core.clock import app_now, local_today
 from core.errors import DomainError, ServiceUnavailable, field_error, query_error
 from core.extensions import db
+from core.i18n import label
 from core.idempotency import IDEMPOTENCY_DOC, idempotency_key
 from core.months import Month
 from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
@@ -66,7 +68,10 @@ class StatementFormats(MethodView):
     @bp.response(200, StatementFormatSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """The bank formats a statement can be imported in, with the columns each needs."""
-        return [{"code": f.code, "label": f.label, "columns": f.required_columns()} for f in BANK_FORMATS.values()]
+        return [
+            {"code": f.code, "label": label("bank_format", f.code), "columns": f.required_columns()}
+            for f in BANK_FORMATS.values()
+        ]
 
 
 @bp.route("/branches/<int:branch_id>/statements")
@@ -87,7 +92,9 @@ class Statements(MethodView):
         upload = files["file"]
         content = upload.read(bank.MAX_STATEMENT_BYTES + 1)
         if len(content) > bank.MAX_STATEMENT_BYTES:
-            message = f"The file is over {bank.MAX_STATEMENT_BYTES // 1_000_000} MB: split it by month."
+            message = gettext(
+                "The file is over %(mb)s MB: split it by month.", mb=bank.MAX_STATEMENT_BYTES // 1_000_000
+            )
             raise field_error("file", message, "files")
         report, status = statement_import.submit(
             db.session,
@@ -109,7 +116,9 @@ def queue_import(import_id: int) -> None:
     """Have a worker run (or resume) a large import; a 503 when the queue is down (the file waits: upload it again)."""
     if not queue_statement_import(import_id):
         raise ServiceUnavailable(
-            "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            gettext(
+                "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            )
         )
 
 
@@ -212,7 +221,7 @@ class CloseDay(MethodView):
         """Close a past day into batches now (the schedule does it at each branch's day end)."""
         branch = bank.branch_for(db.session, current_user(), branch_id)
         if payload["date"] > local_today(branch.timezone, app_now()):
-            raise field_error("date", "That day has not come yet: close today or an earlier day.")
+            raise field_error("date", gettext("That day has not come yet: close today or an earlier day."))
         return {"created": batches.close_day(db.session, branch.id, payload["date"], app_now())}
 
 
@@ -282,9 +291,9 @@ class Collections(MethodView):
         last = query.get("last") or today
         first = query.get("first") or last - timedelta(days=29)
         if first > last:
-            raise query_error("from", "'from' is after 'to': swap them.")
+            raise query_error("from", gettext("'from' is after 'to': swap them."))
         if (last - first).days >= MAX_REPORT_DAYS:
-            raise query_error("from", f"Ask for at most {MAX_REPORT_DAYS} days at a time.")
+            raise query_error("from", gettext("Ask for at most %(days)s days at a time.", days=MAX_REPORT_DAYS))
         return reports.collections_per_day(db.session, branch, first, last)
 
 
@@ -312,7 +321,9 @@ class CoverageTargets(MethodView):
         """Enter the target population (informal workers to cover) per regency or city for a year."""
         branch = bank.branch_for(db.session, current_user(), branch_id)
         if not 2015 <= year <= 2100:
-            raise DomainError("Give a year such as 2026.", errors={"path": {"year": ["2015 to 2100"]}})
+            raise DomainError(
+                gettext("Give a year such as 2026."), errors={"path": {"year": [gettext("2015 to 2100")]}}
+            )
         reports.set_targets(db.session, branch, year, payload["targets"], current_user().id)
         return reports.coverage_by_regency(db.session, branch, year)
 
@@ -321,7 +332,7 @@ def _month_range(query: dict[str, Any], branch: Any, default_months: int = 12) -
     last = query.get("last") or Month.of(local_today(branch.timezone, app_now()))
     first = query.get("first") or last - (default_months - 1)
     if first > last:
-        raise query_error("from", "'from' is after 'to': swap them.")
+        raise query_error("from", gettext("'from' is after 'to': swap them."))
     if last - first >= MAX_REPORT_MONTHS:
         raise query_error("from", f"Ask for at most {MAX_REPORT_MONTHS} months at a time.")
     return first, last

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import gettext
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -9,6 +13,12 @@ from collection.members.schemas import MAX_ID, MonthField, valid_day
 from core.errors import UtcDateTime
 from core.months import Month
 from payments.finance.statements import BANK_FORMATS
+from payments.finance.texts import line_note, pending_text, variance_cause
+
+
+def worded(word: Callable[[Any], str | None], description: str, **kwargs: Any) -> fields.Function:
+    """The whole object worded (a variance's cause, a line's note), documented as a string."""
+    return fields.Function(word, metadata={"type": "string", "description": description}, **kwargs)
 
 
 class DepositRequestSchema(Schema):
@@ -105,7 +115,22 @@ class StatementLineSchema(Schema):
     match_kind = fields.String(allow_none=True)
     deposit_id = fields.Integer(allow_none=True)
     provider = fields.String(allow_none=True)
-    note = fields.String(allow_none=True)
+    note = worded(
+        line_note,
+        "Why it is unmatched, how it was matched, or finance's reason, in words (English unless ?lang=id)",
+        allow_none=True,
+    )
+    note_code = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "no_match, many_by_reference (note_count deposits could be it), many_by_amount (likewise), "
+            "declared_differs (the deposit was declared as note_amount_idr), provider_payout (note_count debits "
+            "settled on note_on); null with finance's own reason"
+        },
+    )
+    note_count = fields.Integer(allow_none=True)
+    note_amount_idr = fields.Integer(allow_none=True)
+    note_on = fields.Date(allow_none=True)
     open_proposal = fields.Nested(ProposalSchema, allow_none=True)
 
 
@@ -128,7 +153,23 @@ class DecisionRequestSchema(Schema):
 class VarianceSchema(Schema):
     kind = fields.String(metadata={"description": "missing_deposit, not_in_bank, short_in_bank or over_in_bank"})
     amount_idr = fields.Integer()
-    cause = fields.String()
+    cause = worded(variance_cause, "The cause in words (English unless ?lang=id)")
+    reference = fields.String(allow_none=True, metadata={"description": "The deposit's bank reference"})
+    declared_idr = fields.Integer(allow_none=True, metadata={"description": "What the agent declared"})
+    banked_idr = fields.Integer(allow_none=True, metadata={"description": "What the bank credited (short, over)"})
+    collected_on = fields.Date(allow_none=True, metadata={"description": "missing_deposit: the day of the cash"})
+    due_by = fields.Date(allow_none=True, metadata={"description": "missing_deposit: its deposit deadline"})
+
+
+class PendingSchema(Schema):
+    code = fields.String(
+        metadata={"description": "cash_due (the day's cash before its deadline) or no_statement (no statement yet)"}
+    )
+    amount_idr = fields.Integer()
+    reference = fields.String(allow_none=True, metadata={"description": "no_statement: the deposit's bank reference"})
+    day = fields.Date(allow_none=True, metadata={"description": "no_statement: the day no statement covers yet"})
+    due_by = fields.Date(allow_none=True, metadata={"description": "cash_due: the deposit deadline"})
+    message = worded(pending_text, "In words (English unless ?lang=id)")
 
 
 class DepositFigureSchema(Schema):
@@ -157,7 +198,18 @@ class BatchFiguresSchema(Schema):
     deposit_due_by = fields.Date(allow_none=True)
     variances = fields.List(fields.Nested(VarianceSchema))
     variance_idr = fields.Integer()
-    pending = fields.List(fields.String(), metadata={"description": "What cannot be judged yet"})
+    pending_words = fields.Function(
+        lambda figures: [pending_text(p) for p in figures.pending],
+        data_key="pending",
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What cannot be judged yet, in words (English unless ?lang=id): each of pending_items",
+        },
+    )
+    pending_items = fields.List(
+        fields.Nested(PendingSchema), attribute="pending", metadata={"description": "What cannot be judged yet"}
+    )
 
 
 class BatchSchema(Schema):
@@ -247,7 +299,7 @@ class TargetsRequestSchema(Schema):
 
 def report_month(value: Month) -> None:
     if not 2000 <= value.year <= 2099:
-        raise ValidationError("Ask for a month between 2000-01 and 2099-12.")
+        raise ValidationError(gettext("Ask for a month between 2000-01 and 2099-12."))
 
 
 class MonthRangeQuerySchema(Schema):

@@ -16,12 +16,14 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.errors import DomainError, NotFound
 from core.extensions import DbSession
+from core.i18n import API_LANGUAGE as STORED_LANGUAGE
 from organisation.models import Branch, StaffUser
 from payments.finance import bank, matching
 from payments.finance.models import StatementImport, StatementImportStatus, StatementLine, StatementUpload
@@ -115,7 +117,8 @@ def run_import(
     session.rollback()  # parse outside a transaction: on SQLite a transaction holds the write lock
     try:
         try:
-            parsed = bank.read_statement(content, bank_code)
+            with force_locale(STORED_LANGUAGE):  # stored for every reader: in the language the API answers in
+                parsed = bank.read_statement(content, bank_code)
         except DomainError as error:
             record = _locked(session, import_id)
             record.status = StatementImportStatus.REFUSED
@@ -193,5 +196,5 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int, branch_id: 
         except NotFound:
             record = None
     if record is None:
-        raise NotFound(f"There is no statement import {import_id} among your branch's.")
+        raise NotFound(gettext("There is no statement import %(id)s among your branch's.", id=import_id))
     return bank.report(session, record, already_imported=False)

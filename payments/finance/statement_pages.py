@@ -30,6 +30,7 @@ from payments.finance.desk import (
 from payments.finance.models import MatchProposal, StatementLine, StatementLineStatus
 from payments.finance.schemas import DecisionRequestSchema, ProposalRequestSchema
 from payments.finance.statements import BANK_FORMATS
+from payments.finance.texts import line_note
 from payments.ledger.models import Deposit
 from workers.queues import queue_statement_import
 
@@ -77,7 +78,7 @@ def _render_unmatched(status: int = 200, **shown: Any) -> Any:
                     line["amount_idr"],
                     line["description"],
                     line["reference"],
-                    line["note"],
+                    line_note(line),
                     p.id if p else None,
                     p.action if p else None,
                     p.deposit_id if p else None,
@@ -201,7 +202,7 @@ def decide(proposal_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "").strip()
     try:
         if request.form.get("decision") not in ("approve", "reject"):
-            raise DomainError("decision: approve or reject")
+            raise DomainError(gettext("decision: approve or reject"))
         payload = load_form(DecisionRequestSchema(), {"note": note} if note else {})
         proposals.decide_proposal(
             db.session, g.user, proposal_id, approve=approve, note=payload.get("note"), now=app_now()

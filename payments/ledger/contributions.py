@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus
@@ -16,6 +17,7 @@ from collection.members.services import load_rate_table, regional_holidays
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import day_label, rupiah
 from core.months import Month
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
 from payments.ledger.allocation import Due, allocate
@@ -64,17 +66,17 @@ def record_cash_contribution(
     receipt however often and however concurrently it arrives; with other content it is a 409.
     """
     if actor.role != Role.AGENT:
-        raise Forbidden("Only an agent records cash; supervisors and finance see and reverse it.")
+        raise Forbidden(gettext("Only an agent records cash; supervisors and finance see and reverse it."))
     # Lock the member first, then the agent (the day lock): two payments for one member must not take the same
     # months, and a concurrent twin of this request has either committed (seen below) or waits for us.
     locked = lock_member_and_agent(session, member_id, actor.id)
     if locked is None:
         agent_for(session, actor)  # no active agent behind the login: a 403 that says so
-        raise NotFound(f"There is no member {member_id} in your branch.")
+        raise NotFound(gettext("There is no member %(id)s in your branch.", id=member_id))
     if locked.agent_status != AgentStatus.ACTIVE:
-        raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+        raise Forbidden(gettext("Your agent account is not active: ask your branch supervisor."))
     if locked.branch_id != actor.branch_id:
-        raise NotFound(f"There is no member {member_id} in your branch.")
+        raise NotFound(gettext("There is no member %(id)s in your branch.", id=member_id))
     digest = fingerprint(
         member_id=member_id, months=months, amount_idr=amount_idr, paid_on=paid_on, agent=locked.agent_id
     )
@@ -85,9 +87,14 @@ def record_cash_contribution(
 
     paid_on = paid_on or today
     if paid_on > today:
-        raise field_error("paid_on", f"paid_on {paid_on} is in the future: use the day the cash was received.")
+        raise field_error(
+            "paid_on",
+            gettext("paid_on %(day)s is in the future: use the day the cash was received.", day=day_label(paid_on)),
+        )
     if paid_on < today - timedelta(days=MAX_BACKDATE_DAYS):
-        raise field_error("paid_on", f"paid_on is more than {MAX_BACKDATE_DAYS} days ago: the branch records it.")
+        raise field_error(
+            "paid_on", gettext("paid_on is more than %(days)s days ago: the branch records it.", days=MAX_BACKDATE_DAYS)
+        )
     refuse_locked_day(read.batch_status, paid_on, "paid_on")
 
     def holidays(first: date, last: date) -> set[date]:
@@ -183,29 +190,45 @@ def _earlier_receipt(session: DbSession, payment_id: int, recorded: str | None, 
 
 
 def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
-    offered = ", ".join(f"{c.months} months = Rp{c.amount_idr:,}".replace(",", ".") for c in choices)
+    offered = ", ".join(
+        gettext("%(months)s months = %(amount)s", months=c.months, amount=rupiah(c.amount_idr)) for c in choices
+    )
     if (months is None) == (amount_idr is None):
         raise DomainError(
-            f"Send either 'months' or 'amount_idr', not both and not neither. This member can pay: {offered}.",
-            errors={"json": {"months": ["give months or amount_idr"]}},
+            gettext(
+                "Send either 'months' or 'amount_idr', not both and not neither. This member can pay: %(offered)s.",
+                offered=offered,
+            ),
+            errors={"json": {"months": [gettext("give months or amount_idr")]}},
         )
     for choice in choices:
         if choice.months == months or choice.amount_idr == amount_idr:
             return choice
     field = "months" if months is not None else "amount_idr"
-    raise field_error(field, f"At the counter this member can pay: {offered}. Partial amounts are not taken.")
+    raise field_error(
+        field,
+        gettext("At the counter this member can pay: %(offered)s. Partial amounts are not taken.", offered=offered),
+    )
 
 
 def _cash_refused(cash: CashPosition, amount_idr: int) -> Conflict:
-    def rp(n: int) -> str:
-        return f"Rp{n:,}".replace(",", ".")
-
     if cash.overdue:
-        why = f"cash collected on {cash.oldest_undeposited_on} had to be deposited by {cash.deposit_due_by}"
+        message = gettext(
+            "Deposit your cash before you collect more: cash collected on %(day)s had to be deposited by %(due)s. "
+            "Record the deposit (setoran) with its bank reference.",
+            day=day_label(cash.oldest_undeposited_on),
+            due=day_label(cash.deposit_due_by),
+        )
     else:
-        why = f"you hold {rp(cash.on_hand_idr)}; the limit is {rp(cash.limit_idr)} and this adds {rp(amount_idr)}"
+        message = gettext(
+            "Deposit your cash before you collect more: you hold %(held)s; the limit is %(limit)s and this adds "
+            "%(amount)s. Record the deposit (setoran) with its bank reference.",
+            held=rupiah(cash.on_hand_idr),
+            limit=rupiah(cash.limit_idr),
+            amount=rupiah(amount_idr),
+        )
     return Conflict(
-        f"Deposit your cash before you collect more: {why}. Record the deposit (setoran) with its bank reference.",
+        message,
         reason="deposit_required",
         cash_on_hand_idr=cash.on_hand_idr,
     )

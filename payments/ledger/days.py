@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core.errors import Conflict
 from core.extensions import DbSession
+from core.i18n import day_label
 from organisation.models import Agent
 from payments.ledger.models import BatchStatus, DailyBatch
 
@@ -32,6 +34,9 @@ def refuse_locked_day(status: str | None, day: date, field_name: str) -> None:
     """The day lock's rule on the day's batch status as read after the agent's lock (None: no batch yet)."""
     if status == BatchStatus.APPROVED:
         raise Conflict(
-            f"Finance has approved and locked your batch of {day}: record this with today's date.",
-            errors={"json": {field_name: [f"the batch of {day} is locked"]}},
+            gettext(
+                "Finance has approved and locked your batch of %(day)s: record this with today's date.",
+                day=day_label(day),
+            ),
+            errors={"json": {field_name: [gettext("the batch of %(day)s is locked", day=day_label(day))]}},
         )

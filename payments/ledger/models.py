@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.members.models import PaymentAllocation
 from core.clock import utcnow
 from core.extensions import Model
+from organisation.models import Agent
 
 
 class Channel(StrEnum):
@@ -128,10 +129,16 @@ class BranchAlert(Model):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(Text)
+    # A cash_limit alert's figures, worded where shown (payments/ledger/texts.py alert_text): the cash the agent
+    # held, and when it is overdue, its oldest day and that day's deadline.
+    held_idr: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    oldest_on: Mapped[date | None]
+    due_by: Mapped[date | None]
+    message: Mapped[str | None] = mapped_column(Text)  # an alert of before its figures were stored: its words
     raised_on: Mapped[date]
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    agent: Mapped[Agent | None] = relationship(lazy="selectin", viewonly=True)
 
 
 class BatchStatus(StrEnum):

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from collection.members.schemas import MAX_ID, MonthField, valid_day
 from core.errors import UtcDateTime
+from payments.ledger.texts import alert_text
 
 
 class ContributionRequestSchema(Schema):
@@ -68,7 +69,12 @@ class AlertSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     agent_id = fields.Integer(allow_none=True)
-    message = fields.String()
+    message = fields.Function(
+        alert_text, metadata={"type": "string", "description": "In words (English unless ?lang=id)"}, allow_none=True
+    )
+    held_idr = fields.Integer(allow_none=True, metadata={"description": "cash_limit: the cash the agent held"})
+    oldest_on = fields.Date(allow_none=True, metadata={"description": "cash_limit, overdue: the oldest cash's day"})
+    due_by = fields.Date(allow_none=True, metadata={"description": "cash_limit, overdue: its deposit deadline"})
     raised_on = fields.Date()
     resolved_at = UtcDateTime(allow_none=True)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import gettext
 from sqlalchemy import func, select, tuple_
 
 from collection.members.models import Member, PaymentAllocation, VisitItem
@@ -34,6 +35,7 @@ from payments.ledger.models import (
     Receipt,
 )
 from payments.ledger.receipts import new_verification_code, receipt_link, receipt_number, receipt_text
+from payments.ledger.texts import cash_alert_text, in_indonesian
 
 # Oldest cash first means the day the cash was taken, then the moment it was recorded: an offline form
 # that arrives late takes its place on its own day. Every FIFO over an agent's cash uses this order.
@@ -68,10 +70,10 @@ def fingerprint(**fields: Any) -> str:
 
 def agent_for(session: DbSession, actor: StaffUser) -> Agent:
     if actor.role != Role.AGENT:
-        raise Forbidden("Only an agent records cash; supervisors and finance see and reverse it.")
+        raise Forbidden(gettext("Only an agent records cash; supervisors and finance see and reverse it."))
     agent = agent_of(session, actor)
     if agent is None or agent.status != AgentStatus.ACTIVE:
-        raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+        raise Forbidden(gettext("Your agent account is not active: ask your branch supervisor."))
     return agent
 
 
@@ -255,14 +257,18 @@ def raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: Cas
     )
     if already is not None:
         return False
-    message = (
-        f"Agent {agent.code} holds Rp{cash.on_hand_idr:,} undeposited".replace(",", ".")
-        + (f", oldest from {cash.oldest_undeposited_on} (due by {cash.deposit_due_by})" if cash.overdue else "")
-        + ": new cash is blocked until a deposit is recorded."
+    alert = BranchAlert(
+        branch_id=branch.id,
+        agent_id=agent.id,
+        kind="cash_limit",
+        held_idr=cash.on_hand_idr,
+        oldest_on=cash.oldest_undeposited_on if cash.overdue else None,
+        due_by=cash.deposit_due_by if cash.overdue else None,
+        raised_on=today,
     )
-    session.add(
-        BranchAlert(branch_id=branch.id, agent_id=agent.id, kind="cash_limit", message=message, raised_on=today)
-    )
+    session.add(alert)
+    with in_indonesian():  # the supervisors' text, like every text the branch's people get
+        message = cash_alert_text(agent.code, cash.on_hand_idr, alert.oldest_on, alert.due_by)
     supervisors = session.scalars(
         select(StaffUser.phone).where(
             StaffUser.branch_id == branch.id, StaffUser.role == Role.SUPERVISOR, StaffUser.phone.is_not(None)
@@ -277,16 +283,19 @@ def raise_cash_alert(session: DbSession, agent: Agent, branch: Branch, cash: Cas
 def reverse_payment(session: DbSession, actor: StaffUser, payment_id: int, reason: str, now: datetime) -> ReceiptView:
     """A supervisor undoes a wrong payment: its months reopen, its receipt says reversed. Repeating is a no-op."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("Only a supervisor reverses a payment; ask your branch supervisor.")
+        raise Forbidden(gettext("Only a supervisor reverses a payment; ask your branch supervisor."))
     payment = session.get(Payment, payment_id)
     if payment is None:
-        raise NotFound(f"There is no payment {payment_id}.")
+        raise NotFound(gettext("There is no payment %(id)s.", id=payment_id))
     member = get_member(session, actor, payment.member_id, lock=True)  # another branch's payment is a 404 too
     session.refresh(payment)
     if payment.channel == Channel.IMPORTED:
         raise Conflict(
-            f"Payment {payment.id} is the member's history imported from the national system, not a payment made in "
-            "iuran: it cannot be reversed here: the national system corrects its own records.",
+            gettext(
+                "Payment %(id)s is the member's history imported from the national system, not a payment made in "
+                "iuran: it cannot be reversed here: the national system corrects its own records.",
+                id=payment.id,
+            ),
             reason="imported_history",
         )
     if payment.status == PaymentStatus.REVERSED:
@@ -328,7 +337,7 @@ def describe_receipt(session: DbSession, payment: Payment) -> ReceiptView:
     """A payment's receipt with its months and whether the agent has deposited the cash."""
     receipt = payment.receipt
     if receipt is None:
-        raise NotFound(f"Payment {payment.id} has no receipt.")
+        raise NotFound(gettext("Payment %(id)s has no receipt.", id=payment.id))
     member = session.get(Member, payment.member_id)
     assert member is not None
     months = tuple(sorted(a.month for a in payment.allocations))
@@ -369,7 +378,7 @@ def receipt_by_number(session: DbSession, actor: StaffUser, number: str) -> Rece
         select(Payment).join(Receipt, Receipt.payment_id == Payment.id).where(Receipt.number == number)
     )
     if payment is None:
-        raise NotFound(f"There is no receipt {number}.")
+        raise NotFound(gettext("There is no receipt %(number)s.", number=number))
     get_member(session, actor, payment.member_id)
     return describe_receipt(session, payment)
 

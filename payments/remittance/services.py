@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from flask_babel import gettext
 from sqlalchemy import CursorResult, Select, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -34,6 +35,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import day_label
 from organisation.models import Branch, Role, StaffUser
 from payments.ledger.models import Payment, Receipt
 from payments.remittance.models import RemittanceFile, RemittanceLine, RemittanceMark
@@ -160,7 +162,7 @@ def make_file(session: DbSession, branch_id: int, now: datetime, actor_id: int |
     mark = _lock_mark(session, branch_id)
     branch = session.get(Branch, branch_id)
     if branch is None:
-        raise NotFound(f"There is no branch {branch_id}.")
+        raise NotFound(gettext("There is no branch %(id)s.", id=branch_id))
     covered = mark.covered_through
     new_mark = _new_mark(session, covered, now)
     sequence = (
@@ -235,10 +237,10 @@ class FileView:
 def branch_of(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
     """The branch, if the actor may see its files: its finance or supervisor, or an admin."""
     if actor.role not in READERS:
-        raise Forbidden("Only branch finance, a supervisor or an admin sees the remittance files.")
+        raise Forbidden(gettext("Only branch finance, a supervisor or an admin sees the remittance files."))
     branch = session.get(Branch, branch_id)
     if branch is None or (actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} among yours.")
+        raise NotFound(gettext("There is no branch %(id)s among yours.", id=branch_id))
     return branch
 
 
@@ -296,10 +298,10 @@ def overdue_files(session: DbSession, actor: StaffUser, branch_id: int, now: dat
 def get_file(session: DbSession, actor: StaffUser, file_id: int, now: datetime) -> FileView:
     """One file of a branch the actor may see (another branch's is a 404)."""
     if actor.role not in READERS:
-        raise Forbidden("Only branch finance, a supervisor or an admin sees the remittance files.")
+        raise Forbidden(gettext("Only branch finance, a supervisor or an admin sees the remittance files."))
     record = session.get(RemittanceFile, file_id)
     if record is None or (actor.role != Role.ADMIN and actor.branch_id != record.branch_id):
-        raise NotFound(f"There is no remittance file {file_id} among your branch's.")
+        raise NotFound(gettext("There is no remittance file %(id)s among your branch's.", id=file_id))
     branch = session.get(Branch, record.branch_id)
     assert branch is not None
     return _views(session, branch, [record], now)[0]
@@ -317,10 +319,12 @@ def acknowledge(session: DbSession, actor: StaffUser, file_id: int, reference: s
     if actor.role not in ACKNOWLEDGERS:
         if actor.role in READERS:
             get_file(session, actor, file_id, now)  # another branch's file stays a 404
-        raise Forbidden("Only branch finance or an admin records the national system's acknowledgement.")
+        raise Forbidden(gettext("Only branch finance or an admin records the national system's acknowledgement."))
     reference = reference.strip()
     if not reference or len(reference) > MAX_REFERENCE:
-        message = f"Give the national system's acknowledgement reference (1-{MAX_REFERENCE} characters)."
+        message = gettext(
+            "Give the national system's acknowledgement reference (1-%(max)s characters).", max=MAX_REFERENCE
+        )
         raise field_error("reference", message)
     view = get_file(session, actor, file_id, now)
     record = view.file
@@ -328,8 +332,13 @@ def acknowledge(session: DbSession, actor: StaffUser, file_id: int, reference: s
         if record.acknowledgement_reference == reference:
             return view
         raise Conflict(
-            f"File {record.name} was acknowledged on {record.acknowledged_at:%Y-%m-%d} with reference "
-            f"{record.acknowledgement_reference}; an acknowledgement is not changed.",
+            gettext(
+                "File %(name)s was acknowledged on %(day)s with reference %(reference)s; an acknowledgement is not "
+                "changed.",
+                name=record.name,
+                day=day_label(record.acknowledged_at.date()),
+                reference=record.acknowledgement_reference,
+            ),
             reason="already_acknowledged",
         )
     done = session.execute(

@@ -112,11 +112,19 @@ def test_the_branch_day_shows_a_missing_deposit_a_short_deposit_and_a_clean_batc
     assert a["figures"]["undeposited_idr"] == amounts["agent"]
     assert a["figures"]["deposit_due_by"] == "2026-11-20"
     assert [(v["kind"], v["amount_idr"]) for v in a["figures"]["variances"]] == [("missing_deposit", amounts["agent"])]
-    assert "not deposited by 2026-11-20" in a["figures"]["variances"][0]["cause"]
+    missing = a["figures"]["variances"][0]
+    assert (missing["collected_on"], missing["due_by"]) == ("2026-11-19", "2026-11-20")
+    assert "not deposited by 20 Nov 2026" in missing["cause"]
 
     assert b["figures"]["banked_idr"] == amounts["agent_b"] - 5_000
     assert [(v["kind"], v["amount_idr"]) for v in b["figures"]["variances"]] == [("short_in_bank", 5_000)]
-    assert "BRI-7781" in b["figures"]["variances"][0]["cause"]
+    short = b["figures"]["variances"][0]
+    assert (short["reference"], short["declared_idr"], short["banked_idr"]) == (
+        "BRI-7781",
+        amounts["agent_b"],
+        amounts["agent_b"] - 5_000,
+    )
+    assert "BRI-7781" in short["cause"] and "Rp5,000 short" in short["cause"]
     assert b["figures"]["deposits"][0]["match_kind"] == "reference"
 
     assert c["figures"]["variances"] == [] and c["figures"]["pending"] == []
@@ -129,6 +137,7 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
 
     assert [(q["amount_idr"], q["description"]) for q in queue] == [(1_000_000, "TRF DARI PEMDA BANGKA")]
     assert queue[0]["note"] == "no deposit or provider payout with this reference or amount"
+    assert (queue[0]["note_code"], queue[0]["note_count"]) == ("no_match", None)
     assert queue[0]["open_proposal"] is None
 
 
@@ -329,7 +338,8 @@ def test_a_batch_with_pending_items_cannot_be_approved(client, world, enrol):
 
     assert batch["figures"]["variances"] == []
     assert batch["figures"]["deposit_due_by"] == "2026-11-23"
-    assert "due at the bank by 2026-11-23" in batch["figures"]["pending"][0]
+    assert "due at the bank by 23 Nov 2026" in batch["figures"]["pending"][0]
+    assert [(p["code"], p["due_by"]) for p in batch["figures"]["pending_items"]] == [("cash_due", "2026-11-23")]
     assert response.status_code == 409
 
 
@@ -341,7 +351,17 @@ def test_a_deposit_on_a_day_no_statement_covers_is_pending_not_missing(client, w
     figures = batches_of(client, world["finance"], world["pkp"])[code(world, "agent")]["figures"]
 
     assert figures["variances"] == []
-    assert figures["pending"] == ["Deposit NOSTMT-1: no imported bank statement covers 2026-11-19 yet."]
+    assert figures["pending"] == ["Deposit NOSTMT-1: no imported bank statement covers 19 Nov 2026 yet."]
+    assert figures["pending_items"] == [
+        {
+            "code": "no_statement",
+            "amount_idr": amount,
+            "reference": "NOSTMT-1",
+            "day": "2026-11-19",
+            "due_by": None,
+            "message": "Deposit NOSTMT-1: no imported bank statement covers 19 Nov 2026 yet.",
+        }
+    ]
 
 
 def test_returning_a_batch_texts_the_agent_with_the_reason(client, day):
@@ -451,6 +471,7 @@ def test_a_deposit_without_a_known_reference_matches_by_amount_and_date_but_neve
     assert [(q["amount_idr"], q["note"]) for q in queue] == [
         (amounts[0], "2 deposits of this amount in the days before: match it by hand")
     ]
+    assert [(q["note_code"], q["note_count"]) for q in queue] == [("many_by_amount", 2)]
 
 
 def test_a_provider_payout_matches_the_days_settlement_lines_of_the_branch(client, world, enrol):
@@ -640,7 +661,7 @@ def test_a_proposal_needs_a_reason_of_3_to_200_characters_even_through_the_servi
     line = client.get(f"/api/v1/branches/{day['pkp']}/statement-lines", headers=day["finance"].headers).get_json()[0]
     with client.application.app_context():
         finance = db.session.get(StaffUser, day["finance"].id)
-        with pytest.raises(DomainError, match="3 to 200"):
+        with pytest.raises(DomainError, match="3 sampai 200"):  # outside a request: Indonesian
             propose_match(
                 db.session,
                 finance,
@@ -720,4 +741,4 @@ def test_a_deposit_is_pending_while_a_worker_is_still_importing_the_statement_th
     figures = batches_of(client, world["finance"], world["pkp"])[code(world, "agent")]["figures"]
 
     assert figures["variances"] == []
-    assert figures["pending"] == ["Deposit STILL-IMPORTING-1: no imported bank statement covers 2026-11-19 yet."]
+    assert figures["pending"] == ["Deposit STILL-IMPORTING-1: no imported bank statement covers 19 Nov 2026 yet."]

@@ -299,7 +299,7 @@ def test_the_page_shows_a_refusal_on_the_agents_row(pinned_app, client, departed
 
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="departed-error"' in body and "undeposited cash" in body
+    assert 'id="departed-error"' in body and "yang belum disetor; setoran tidak boleh melebihi" in body
     assert (
         'name="amount_idr" inputmode="numeric" required value="{}" aria-invalid="true"'.format(departed["amount"] + 1)
         in body

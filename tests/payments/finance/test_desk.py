@@ -244,8 +244,8 @@ def test_the_batches_page_shows_each_agent_with_status_figures_and_variances(cli
 
     assert len(re.findall(r'<tr class="batch', page)) == 3
     assert "Ditutup" in a and "Ditutup" in c  # closed by the day-end
-    assert rp(amounts["agent"]) in a and "Belum disetor" in a and "paling lambat 2026-11-20" in a
-    assert "not deposited by 2026-11-20" in a  # the variance's cause, as the service words it
+    assert rp(amounts["agent"]) in a and "Belum disetor" in a and "paling lambat 20 Nov 2026" in a
+    assert "belum disetor sampai 20 Nov 2026" in a  # the variance's cause, worded in the reader's language
     assert rp(amounts["agent_b"] - 5_000) in b and "Kurang di bank" in b and rp(5_000) in b and "BRI-7781" in b
     assert "Kurang di bank" not in c and "Belum disetor</span>" not in c
     assert f'href="/keuangan/batch/{batch_id(client.application, day, "agent_c")}"' in c
@@ -295,7 +295,7 @@ def test_the_batch_detail_shows_deposits_with_their_bank_lines_and_the_days_cont
     member = day["members"]["agent_b"]
 
     assert f"<td>{day['deposit_b']['id']}</td>" in deposits and "BRI-7781" in deposits
-    assert "SETORAN TUNAI BRI-7781" in deposits and "2026-11-19" in deposits and "cocok referensi" in deposits
+    assert "SETORAN TUNAI BRI-7781" in deposits and "19 Nov 2026" in deposits and "cocok referensi" in deposits
     assert rp(day["amounts"]["agent_b"] - 5_000) in deposits
     assert receipt and receipt in contributions
     assert member["kpj"] in contributions and rp(day["amounts"]["agent_b"]) in contributions
@@ -314,7 +314,7 @@ def test_approving_a_batch_with_variances_needs_a_note_then_locks_it(client, day
     page = client.get(url).get_data(as_text=True)
 
     assert without.status_code == 422
-    assert "This batch has variances: say in a note why it is approved anyway." in without.get_data(as_text=True)
+    assert "Batch ini ada selisih: tulis di catatan mengapa tetap disetujui." in without.get_data(as_text=True)
     assert re.search(r'<textarea name="note"[^>]*aria-invalid="true"', without.get_data(as_text=True))
     assert status_after_refusal == "closed"
     assert approved.status_code == 303 and approved.headers["Location"] == url
@@ -322,7 +322,7 @@ def test_approving_a_batch_with_variances_needs_a_note_then_locks_it(client, day
     assert "Batch disetujui dan dikunci." in page
     assert 'id="locked"' in page
     decision = re.search(r'<dl class="figures" id="decision">(.*?)</dl>', page, re.S).group(1)
-    assert "Test branch_finance" in decision and "biaya bank Rp5.000" in decision and "2026-11-22 09:00 WIB" in decision
+    assert "Test branch_finance" in decision and "biaya bank Rp5.000" in decision and "22 Nov 2026 09.00 WIB" in decision
     assert 'id="approve-form"' not in page and 'id="return-form"' not in page
 
 
@@ -413,8 +413,8 @@ def test_the_unmatched_queue_holds_the_credit_nobody_declared(client, day):
     table = re.search(r'<table class="data" id="unmatched">(.*?)</table>', page, re.S).group(1)
 
     assert len(re.findall(r'<tr class="line"', table)) == 1
-    assert "TRF DARI PEMDA BANGKA" in table and rp(STRANGER) in table and "2026-11-20" in table
-    assert "no deposit or provider payout with this reference or amount" in table
+    assert "TRF DARI PEMDA BANGKA" in table and rp(STRANGER) in table and "20 Nov 2026" in table
+    assert "tidak ada setoran atau pencairan penyedia dengan referensi atau jumlah ini" in table
     assert 'class="row-form propose-form"' in table
     assert '<option value="generic"' in page and 'enctype="multipart/form-data"' in page
 
@@ -453,7 +453,7 @@ def test_a_proposal_needs_a_second_person_and_the_proposer_is_told_so(client, da
     assert 'class="row-form decide-form"' not in mine  # the proposer gets no decision form for his own proposal
     assert by_maker.status_code == 403
     refusal = by_maker.get_data(as_text=True)
-    assert 'class="error-box refusal"' in refusal and "a second person must approve or reject it" in refusal
+    assert 'class="error-box refusal"' in refusal and "orang kedua harus menyetujui atau menolaknya" in refusal
     assert 'class="row-form decide-form"' in theirs and "Test branch_finance" in theirs
     assert by_checker.status_code == 303
     assert "Semua mutasi sudah cocok." in after
@@ -473,7 +473,7 @@ def test_a_proposal_without_a_reason_or_deposit_is_refused_on_the_page(client, d
 
     assert no_reason.status_code == 422 and 'id="propose-error"' in no_reason.get_data(as_text=True)
     assert no_deposit.status_code == 422
-    assert "Name the deposit this credit is" in no_deposit.get_data(as_text=True)
+    assert "Sebutkan setoran untuk mutasi ini" in no_deposit.get_data(as_text=True)
 
 
 def test_a_proposal_to_match_a_deposit_offers_the_branchs_unbanked_deposits(client, day):
@@ -503,7 +503,7 @@ def test_uploading_a_statement_shows_the_import_report_and_the_same_file_again_c
     page = first.get_data(as_text=True)
     assert first.status_code == 201
     report = re.search(r'<div class="report" id="import-report"(.*?)</div>', page, re.S).group(1)
-    assert "mutasi.csv" in report and "2026-11-18 – 2026-11-21" in report
+    assert "mutasi.csv" in report and "18 Nov 2026 – 21 Nov 2026" in report
     assert re.search(r"Baris kredit</dt><dd>2</dd>", report) and re.search(
         r"Baris debet \(dilewati\)</dt><dd>2</dd>", report
     )
@@ -683,7 +683,7 @@ def test_the_unmatched_csv_lists_the_queue_with_any_open_proposal(client, day):
         (r["line_id"], r["booked_on"], r["amount_idr"], r["description"], r["proposed_action"], r["proposed_by"])
         for r in rows
     ] == [(line, "2026-11-20", str(STRANGER), "TRF DARI PEMDA BANGKA", "ignore", "Test branch_finance")]
-    assert rows[0]["why_unmatched"] == "no deposit or provider payout with this reference or amount"
+    assert rows[0]["why_unmatched"] == "tidak ada setoran atau pencairan penyedia dengan referensi atau jumlah ini"
 
 
 def test_the_collections_csv_has_every_day_of_the_range(client, day):

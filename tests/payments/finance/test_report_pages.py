@@ -206,7 +206,7 @@ def test_finance_approves_the_month_from_the_page_and_it_is_final(client, octobe
     assert response.status_code == 303 and response.headers["Location"] == "/keuangan/insentif?month=2026-10"
     assert "Insentif 2026-10 disetujui: final." in after
     status = re.search(r'<p class="locked" id="incentive-status" data-status="approved">(.*?)</p>', after).group(1)
-    assert "Test branch_finance" in status and "2026-11-22 09:00 WIB" in status
+    assert "Test branch_finance" in status and "22 Nov 2026 09.00 WIB" in status
     assert 'id="approve-month-form"' not in after
     assert statements_stored(client.application) == 4  # two agents and two Wadahs
     assert month_of(client, october, OCTOBER)["approved"] is True
@@ -303,7 +303,7 @@ def test_a_bad_target_row_is_named_and_nothing_is_saved(client, world):
     errors = re.search(r'<ul class="row-errors">(.*?)</ul>', page, re.S).group(1)
 
     assert response.status_code == 422
-    assert "Correct the target rows; nothing was saved." in page
+    assert "Perbaiki baris target; tidak ada yang disimpan." in page
     assert "Baris 3, regency_code: &#39;9999&#39; is not a known regency" in errors
     assert "Baris 3, target_population:" in errors
     assert "Baris 4, regency_code: 1971 is given twice" in errors

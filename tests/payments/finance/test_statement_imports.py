@@ -221,3 +221,26 @@ def test_the_finance_page_sends_a_large_upload_to_a_worker_and_shows_its_progres
     assert 'id="import-status"' not in done and 'http-equiv="refresh"' not in done
     assert re.search(r"Baris kredit</dt><dd>25</dd>", done)
     assert 'id="report-unmatched">25<' in done
+
+
+def test_a_worker_stores_why_it_refused_a_file_in_the_api_language_whatever_the_pages_default(
+    client, world, pinned_app, rq_burst
+):
+    """A worker has no reader: its refusal is stored in English (the API's language), not in the pages' Indonesian."""
+    pinned_app.config["STATEMENT_INLINE_LINES"] = 10
+    content = big_statement(2_000).encode() + b"2026-11-30,TRF \x81,X,100\n"  # \x81: neither UTF-8 nor cp1252
+    assert len(content) > 64_000  # past the header the request checks: the worker finds it
+    data = {"bank": "generic", "file": (io.BytesIO(content), "mutasi.csv")}
+    queued = client.post(
+        f"/api/v1/branches/{world['pkp']}/statements",
+        data=data,
+        headers=world["finance"].headers,
+        content_type="multipart/form-data",
+    )
+    assert queued.status_code == 202
+
+    rq_burst("low")
+
+    report = client.get(queued.headers["Location"], headers=world["finance"].headers).get_json()
+    assert report["status"] == "refused"
+    assert report["errors"] == ["The file is not text in UTF-8 or Windows-1252: export it as CSV."]

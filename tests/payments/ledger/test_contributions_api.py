@@ -177,7 +177,7 @@ def test_cash_held_past_the_deposit_deadline_blocks_new_cash(pinned_app, client,
     refused = pay(client, world["agent"], member_id=second["id"], months=1)
 
     assert refused.status_code == 409
-    assert "2026-11-23" in refused.get_json()["message"]
+    assert "had to be deposited by 23 Nov 2026" in refused.get_json()["message"]
 
 
 def test_a_deposit_cannot_exceed_the_cash_held_and_is_idempotent(client, world, enrol):
@@ -310,4 +310,7 @@ def test_an_agent_who_keeps_the_cash_is_reported_without_trying_to_collect_more(
         assert alert_blocked_agents(db.session, NOW + timedelta(days=2, hours=4)) == 0  # once a day
 
     alerts = client.get("/api/v1/alerts", headers=world["supervisor"].headers).get_json()
-    assert len(alerts) == 1 and "2026-11-23" in alerts[0]["message"]
+    assert len(alerts) == 1 and (alerts[0]["oldest_on"], alerts[0]["due_by"]) == ("2026-11-22", "2026-11-23")
+    assert alerts[0]["held_idr"] > 0 and "(due by 23 Nov 2026): new cash is blocked" in alerts[0]["message"]
+    in_indonesian = client.get("/api/v1/alerts?lang=id", headers=world["supervisor"].headers).get_json()
+    assert "(batas setor 23 Nov 2026): uang tunai baru diblokir" in in_indonesian[0]["message"]
