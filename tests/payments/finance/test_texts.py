@@ -120,7 +120,7 @@ def test_an_api_error_of_a_finance_service_is_english_by_default_and_indonesian_
     assert indonesian["message"] == "Batch 999999 tidak ada."
 
 
-MIGRATION = Path(__file__).resolve().parents[3] / "migrations" / "versions" / "0023_finance_texts_as_data.py"
+MIGRATION = Path(__file__).resolve().parents[3] / "migrations" / "versions" / "0025_finance_texts_as_data.py"
 
 
 def migration() -> Any:

@@ -9,8 +9,8 @@ deadline in place of its cause. A cash_limit alert keeps the agent's cash, oldes
 oldest_on, due_by) in place of its English message. Existing rows are converted; a sentence that cannot be read
 keeps its text.
 
-Revision ID: 0023_finance_texts_as_data
-Revises: 0022_agent_cash_indexes
+Revision ID: 0025_finance_texts_as_data
+Revises: 0024_incentive_reasons
 Create Date: 2026-12-06 00:40:00.000000
 
 """
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0023_finance_texts_as_data'
-down_revision = '0022_agent_cash_indexes'
+revision = '0025_finance_texts_as_data'
+down_revision = "0024_incentive_reasons"
 branch_labels = None
 depends_on = None
 
