@@ -132,7 +132,6 @@ def test_the_agents_app_in_indonesian_holds_no_english(demo: Any) -> None:
     assert english == {}, "\n".join(f"{page}: {pieces}" for page, pieces in english.items())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: the incentive lines (agents/incentives) are still worded in English")
 def test_finances_desk_in_indonesian_holds_no_english(demo: Any) -> None:
     client = demo.test_client()
     log_in(client, "/keuangan/masuk", "finance.pkp")
