@@ -56,7 +56,7 @@ class Text(HTMLParser):
         if tag == "input" and found.get("type") in ("hidden", "text", "number", "date", "month", "search", None):
             found.pop("value", None)  # a form's values are data (dates, amounts, tokens), not words
         if tag == "option":
-            found.pop("value", None)  # what a choice sends (a stored code such as ``deposit``): the reader sees its text
+            found.pop("value", None)  # what a choice sends (a stored code, ``deposit``): the reader sees its text
         self.pieces += [found[a] or "" for a in ATTRIBUTES if found.get(a)]
 
     def handle_endtag(self, tag: str) -> None:
