@@ -32,6 +32,7 @@ from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
+from payments.selfpay import services as selfpay
 from workers.queues import (
     DEFAULT,
     LONG_JOB_TIMEOUT,
@@ -99,13 +100,14 @@ def alert_blocked_agents() -> int:
 
 
 def process_webhook_events() -> int:
-    """Apply every stored provider callback, in batches; safe to run on many workers at once."""
+    """Apply every stored provider callback, in batches: auto-debits', then members' own payments (VA, QRIS);
+    safe to run on many workers at once."""
     app = _app()
     with app.app_context():
         redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
-        return autodebit.process_webhook_events(
-            db.session, configured_providers(app.config), utcnow(), app.config["PUBLIC_BASE_URL"]
-        )
+        providers, url = configured_providers(app.config), app.config["PUBLIC_BASE_URL"]
+        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url)
+        return handled + selfpay.process_charge_events(db.session, providers, utcnow(), url)  # members' own (SP-…)
 
 
 def run_debits(branch_id: int | None = None) -> dict[str, int]:
