@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
+from core.months import Month
 from core.outbox import OutboxMessage
+from organisation.models import Branch
 from payments.autodebit.models import Mandate, WebhookEvent
 from payments.autodebit.providers import payment_charge_body, payment_instructions
 from payments.autodebit.signatures import midtrans_signature
+from payments.finance.reports import collections_by_channel
 from payments.ledger.models import Payment
 from payments.selfpay.models import SelfCharge
 from tests.factories import NOW
@@ -98,6 +101,10 @@ def test_a_qris_charge_shows_its_code_and_settles_once_however_often_it_is_calle
     assert [a.get_json()["duplicate"] for a in answers] == [False, True, False, True]
     assert payments(pinned_app) == [("qris", charge.amount_idr, "settled")]
     assert [s for s, _ in events(pinned_app)] == ["processed", "ignored"]  # the late pending changes nothing
+    with pinned_app.app_context():  # the collections-by-channel report counts it under its own channel
+        branch = db.session.get(Branch, member["branch_id"])
+        [month] = collections_by_channel(db.session, branch, Month(2026, 11), Month(2026, 11))
+    assert (month.qris_idr, month.total_idr, month.payments) == (charge.amount_idr, charge.amount_idr, 1)
 
 
 def test_asking_twice_for_the_same_months_returns_the_open_charge(pinned_app, client, member, sandbox):
