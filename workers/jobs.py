@@ -33,6 +33,7 @@ from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
 from payments.selfpay import services as selfpay
+from payments.selfpay import signin as selfpay_signin
 from workers.queues import (
     DEFAULT,
     LONG_JOB_TIMEOUT,
@@ -265,9 +266,10 @@ def import_bank_statement(import_id: int) -> dict[str, object]:
 
 
 def purge_web_sessions() -> int:
-    """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts)."""
+    """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts), and
+    members' spent one-time codes and ended sessions (payments/selfpay)."""
     with _app().app_context():
-        return logins.purge_web_sessions(db.session, utcnow())
+        return logins.purge_web_sessions(db.session, utcnow()) + selfpay_signin.purge_spent(db.session, utcnow())
 
 
 def end_finished_programmes() -> list[int]:

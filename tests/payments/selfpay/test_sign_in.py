@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.outbox import OutboxMessage
 from payments.selfpay.codes import CODE_TRIES, CODES_PER_ADDRESS
-from payments.selfpay.models import MemberCode
+from payments.selfpay.models import MemberCode, MemberSession
+from payments.selfpay.signin import purge_spent
 from tests.factories import NOW, nik_for
 from tests.payments.selfpay.conftest import CSRF, ask_code, last_code, send_code
 
@@ -160,3 +161,12 @@ def test_the_page_is_in_indonesian_by_default_and_english_on_request(pinned_app,
     english = client.get("/peserta/?lang=en").get_data(as_text=True)
     assert "Kuitansi" in indonesian and "Receipts" not in indonesian
     assert "Receipts" in english
+
+
+def test_spent_codes_and_ended_sessions_are_purged(pinned_app, client, enrol, sign_in):
+    member = enrol()
+    sign_in(client, member["kpj"])
+    with pinned_app.app_context():
+        assert purge_spent(db.session, NOW) == 0  # the code is used but not yet expired, the session live
+        assert purge_spent(db.session, NOW + timedelta(minutes=31)) == 2
+        assert db.session.scalar(select(func.count()).select_from(MemberSession)) == 0
