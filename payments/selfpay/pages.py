@@ -29,7 +29,7 @@ from payments.selfpay.services import (
     refuse_unknown_provider,
     status_shown,
 )
-from payments.selfpay.signin import CODE_REFUSED, Secret, end_session, member_of_session, request_code, verify_code
+from payments.selfpay.signin import Secret, end_session, member_of_session, request_code, verify_code
 from workers.queues import schedule_outbox_delivery
 
 bp = Blueprint("peserta", __name__, url_prefix="/peserta", template_folder="templates")
@@ -121,7 +121,7 @@ def check_code() -> ResponseReturnValue:
             message = gettext("Too many attempts: wait a while and try again.")
             headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
             return render_template("peserta/kode.html", error=message), 429, headers
-        assert error.extra.get("reason") == CODE_REFUSED, error
+        # every other refusal (CODE_REFUSED: wrong, expired, used, spent, a stranger's) reads the same
         return render_template("peserta/kode.html", error=gettext("That code is wrong or has expired.")), 401
     session.pop(CHALLENGE_KEY, None)
     session[SESSION_KEY] = token
