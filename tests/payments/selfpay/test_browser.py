@@ -4,14 +4,15 @@ sandbox (which calls the app back over real HTTP), and sees his receipt."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from core.extensions import db
 from payments.ledger.models import Payment
+from payments.selfpay.models import SelfCharge
 from tests.agents.field.conftest import CHROMIUM
 from tests.payments.selfpay.conftest import BORN, last_code, process
 
@@ -58,3 +59,21 @@ def test_a_member_signs_in_on_his_phone_pays_three_months_by_va_and_sees_the_rec
     assert (paid.channel, paid.status) == ("virtual_account", "settled")
     phone.goto(urlsplit(receipt.get_attribute("href") or "").path)  # the link names PUBLIC_BASE_URL's host
     assert paid.amount_idr and phone.locator("body").inner_text().count("Rp") >= 1
+
+
+def test_a_qris_charge_fits_the_phone(pinned_app: Any, phone: Any, enrol: Any, sandbox: Any) -> None:
+    member = enrol()
+    phone.goto("/peserta/masuk")
+    phone.fill("input[name=identifier]", member["kpj"])
+    phone.fill("input[name=birth_date]", BORN)
+    phone.click("#ask-code button")
+    phone.fill("input[name=code]", last_code(pinned_app))
+    phone.click("#check-code button")
+    phone.goto("/peserta/bayar")
+    phone.check("input[name=method][value=qris]")
+    phone.click("#pay-button")
+
+    shown = phone.inner_text("#qr-string").replace("\n", "")
+    with pinned_app.app_context():
+        assert shown == db.session.scalars(select(SelfCharge.qr_string)).one()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360

@@ -89,7 +89,7 @@ def test_a_qris_charge_shows_its_code_and_settles_once_however_often_it_is_calle
 ):
     page = client.get(open_charge(client, method="qris").headers["Location"]).get_data(as_text=True)
     [charge] = charges(pinned_app)
-    assert charge.qr_string and charge.qr_string in page and charge.va_number is None
+    assert charge.qr_string and charge.qr_string in page.replace("<wbr>", "") and charge.va_number is None
 
     sandbox.pay(charge.order_id)
     pending, settlement = queued_bodies(sandbox)
