@@ -77,7 +77,8 @@ def request_code(
     session.add(row)
     if known and member is not None:
         queue_message(session, "member_code", member.phone, code_text(code))
-        audit.record(session, "member.code_sent", "member", member.id, None, address=address)
+    # Every request is in the audit log, a stranger's too (no member named): who asks for codes, from where.
+    audit.record(session, "member.code_requested", "member", row.member_id, None, address=address, sent=known)
     session.commit()
     return token
 
