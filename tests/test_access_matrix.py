@@ -708,7 +708,7 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         # two new passwords that differ: refused (422) before anything changes
         "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
         "POST /peserta/autodebet": {"mandate_id": "1", "action": "cancel"},
-        "POST /peserta/bayar": {"months": "1", "method": "virtual_account"},
+        "POST /peserta/bayar": {"months": "1", "method": "va"},
     }
     pages = ("POST /agen", "POST /k", "POST /admin", "POST /akun", "POST /peserta")
     return forms.get(rule, {}) | ({"csrf_token": CSRF} if rule.startswith(pages) else {})

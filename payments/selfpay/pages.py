@@ -20,6 +20,7 @@ from organisation.logins import address_network
 from organisation.models import Branch
 from organisation.web_login import check_csrf, clear_cached_pages
 from payments.autodebit.providers import configured_providers
+from payments.selfpay.charges import Method
 from payments.selfpay.codes import parse_birth_date
 from payments.selfpay.services import (
     change_mandate,
@@ -36,6 +37,7 @@ bp = Blueprint("peserta", __name__, url_prefix="/peserta", template_folder="temp
 SESSION_KEY = "peserta"  # the member's session token, in the signed cookie; staff's is "sid"
 CHALLENGE_KEY = "peserta_challenge"
 F = TypeVar("F", bound=Callable[..., Any])
+FORM_METHODS = {"va": Method.VIRTUAL_ACCOUNT, "qris": Method.QRIS}  # the form's words for how to pay
 
 
 def _secret() -> Secret:
@@ -183,7 +185,7 @@ def pay() -> ResponseReturnValue:
             provider,
             member_id=g.member.id,
             months=int(months) if months.isdecimal() and len(months) < 4 else 0,
-            method=request.form.get("method", ""),
+            method=FORM_METHODS.get(request.form.get("method", ""), ""),
             now=app_now(),
         )
     except DomainError as error:

@@ -37,7 +37,7 @@ def test_a_member_signs_in_on_his_phone_pays_three_months_by_va_and_sees_the_rec
 
     phone.click("#pay-link")
     phone.check("input[name=months][value='3']")
-    phone.check("input[name=method][value=virtual_account]")
+    phone.check("input[name=method][value=va]")
     phone.click("#pay-button")
     va_number = phone.inner_text("#va-number").strip()
     assert va_number.isdigit()

@@ -22,9 +22,10 @@ from payments.ledger.models import Payment
 from payments.selfpay.models import SelfCharge
 from tests.factories import NOW
 from tests.payments.selfpay.conftest import CSRF, deliver, process, queued_bodies
+from tests.test_indonesian_pages import ENGLISH, RAW_CODE, Text
 
 
-def open_charge(client: Any, months: int = 1, method: str = "virtual_account") -> Any:
+def open_charge(client: Any, months: int = 1, method: str = "va") -> Any:
     answer = client.post("/peserta/bayar", data={"months": str(months), "method": method, "csrf_token": CSRF})
     assert answer.status_code == 303 and "/peserta/bayar/" in answer.headers["Location"], answer.data[:300]
     return answer
@@ -132,7 +133,7 @@ def test_an_expired_charge_changes_nothing_and_a_late_payment_on_it_goes_to_revi
 
 
 def test_two_open_charges_for_the_same_months_cannot_both_settle(pinned_app, client, member, sandbox):
-    open_charge(client, method="virtual_account")
+    open_charge(client, method="va")
     open_charge(client, method="qris")
     va, qris = charges(pinned_app)
     assert (va.first_month, va.months) == (qris.first_month, qris.months)
@@ -225,3 +226,27 @@ def test_the_charge_requests_and_answers_have_midtrans_core_api_shapes():
     assert (qris.qr_string, qris.qr_url) == ("00020101", "https://x/qr-code")
     refused = payment_instructions(400, {"status_code": "400", "status_message": "bad bank"})
     assert (refused.accepted, refused.reason) == (False, "bad bank")
+
+
+@pytest.mark.sqlite_only
+def test_every_page_of_the_member_reads_in_indonesian(pinned_app, client, member, sandbox):
+    open_charge(client, method="va")
+    open_charge(client, months=3, method="qris")
+    va, qris = charges(pinned_app)
+    sandbox.expire(qris.order_id)
+    deliver(client, queued_bodies(sandbox))
+    process(pinned_app)
+    english = {}
+    for path in ("/peserta/", "/peserta/bayar", f"/peserta/bayar/{va.id}", f"/peserta/bayar/{qris.id}"):
+        text = Text()
+        text.feed(client.get(path).get_data(as_text=True))
+        found = [p for p in text.pieces if (ENGLISH.search(p) or RAW_CODE.fullmatch(p)) and p != "Test agent"]
+        if found:
+            english[path] = found
+    for path in ("/peserta/masuk", "/peserta/kode"):
+        text = Text()
+        text.feed(pinned_app.test_client().get(path, follow_redirects=True).get_data(as_text=True))
+        english.update(
+            {path: [p for p in text.pieces if ENGLISH.search(p)]} if any(map(ENGLISH.search, text.pieces)) else {}
+        )
+    assert english == {}
