@@ -112,6 +112,7 @@ def _migrate(url: str) -> None:
     """Apply every migration to ``url`` through the app, as `flask db upgrade` does."""
     import flask_migrate
 
+
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
     with app.app_context():
         flask_migrate.upgrade()

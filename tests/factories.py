@@ -144,7 +144,6 @@ def sent_debit(
 @pytest.fixture
 def make_staff(pinned_app: Any) -> Callable[..., Staff]:
     """Build a staff account (an agent also gets its Wadah and Perisai rows) and a live API token."""
-
     def make(role: str, branch_id: int | None, username: str | None = None) -> Staff:
         return create_staff(pinned_app, role, branch_id, username)
 
@@ -192,7 +191,6 @@ def enrolment(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def enrol(client: Any, world: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """Enrol through the API (as the Pangkalpinang agent unless told otherwise); returns the member body."""
-
     def make(as_: str = "agent", **overrides: Any) -> dict[str, Any]:
         response = client.post("/api/v1/members", json=enrolment(**overrides), headers=world[as_].headers)
         assert response.status_code == 201, response.get_json()

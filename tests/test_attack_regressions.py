@@ -45,7 +45,6 @@ from tests.factories import PASSWORD
 
 class EndlessBody:
     """A request body with no Content-Length (chunked), counting what the app reads of it."""
-
     def __init__(self, total: int, filler: bytes = b" ") -> None:
         self.total = total
         self.filler = filler
@@ -218,7 +217,6 @@ def test_the_login_throttle_holds_while_redis_is_down(app_without_redis, make_st
 @pytest.fixture
 def make_staff_on() -> Any:
     """An agent account on another app than the ``app`` fixture's (an app whose Redis is away, say)."""
-
     def make(app: Any) -> None:
         with app.app_context():
             branch = Branch(code="PKP", name="PKP", province_code="19", regency_code="1971", timezone="Asia/Jakarta")

@@ -176,7 +176,7 @@ def test_one_member_shows_the_standing_worked_out_now(pinned_app, client, world,
 @pytest.mark.parametrize(
     "part",
     [
-        b"Content-Disposition: form-data\r\n\r\nx",  # a part with no name
+        b'Content-Disposition: form-data\r\n\r\nx',  # a part with no name
         b'Content-Disposition: form-data; filename="a.csv"\r\n\r\nx',  # a file with no field name
     ],
 )

@@ -18,7 +18,6 @@ from tests.factories import NOW
 
 class SlowSender:
     """A gateway that takes a while per text and remembers every send."""
-
     name = "slow"
 
     def __init__(self) -> None:

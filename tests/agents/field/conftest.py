@@ -28,7 +28,6 @@ PHONE = {
     "locale": "id-ID",
 }
 
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright

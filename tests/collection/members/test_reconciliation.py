@@ -28,6 +28,7 @@ from workers.queues import LOW, queue
 
 def reconcile(app: Any, at: Any) -> dict[str, Any]:
     with app.app_context():
+
         branch_id = db.session.scalar(select(Branch.id).where(Branch.code == "PKP"))
         return summary(reconcile_branch(db.session, branch_id, at, chunk=2))
 
@@ -87,6 +88,7 @@ def test_members_who_pay_by_hand_get_a_reminder_before_the_due_date(pinned_app, 
 def test_a_real_worker_reconciles_a_branch(pinned_app, enrol, rq_burst):
     member = enrol(sector="other")
     with pinned_app.app_context():
+
         branch_id = db.session.scalar(select(Branch.id).where(Branch.code == "PKP"))
         queue(LOW).enqueue(jobs.reconcile_branch, branch_id, (NOW + timedelta(days=40)).isoformat())
 

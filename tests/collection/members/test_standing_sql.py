@@ -24,7 +24,6 @@ PACKAGE, SECTOR = "JKK+JKM", "other"
 @dataclass(frozen=True)
 class History:
     """One member: his periods (the last is current), what he settled and reversed, the months that cost nothing."""
-
     first_month: Month
     started_on: date
     older_period: bool

@@ -127,6 +127,7 @@ def test_a_large_statement_is_queued_and_a_worker_imports_it_with_progress(clien
     assert again.status_code == 200 and again.get_json()["already_imported"] is True
     assert count_lines(pinned_app) == 40
     with pinned_app.app_context():
+
         assert db.session.scalar(select(func.count()).select_from(StatementUpload)) == 0  # the file is let go
 
 
