@@ -11,17 +11,20 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from markupsafe import Markup
 
 from collection.members.models import Member
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
+from core.i18n import rupiah
 from organisation.logins import address_network
 from organisation.models import Branch
 from organisation.web_login import check_csrf, clear_cached_pages
 from payments.autodebit.providers import configured_providers
 from payments.selfpay.charges import Method
 from payments.selfpay.codes import parse_birth_date
+from payments.selfpay.qr import qr_svg
 from payments.selfpay.services import (
     change_mandate,
     charge_of,
@@ -208,4 +211,8 @@ def charge(charge_id: int) -> ResponseReturnValue:
         abort(404)
     branch = db.session.get(Branch, g.member.branch_id)
     zone = branch.timezone if branch is not None else "Asia/Jakarta"
-    return render_template("peserta/tagihan.html", charge=found, status=status_shown(found, app_now()), zone=zone)
+    status = status_shown(found, app_now())
+    drawn = None
+    if found.qr_string and status == "pending":
+        drawn = Markup(qr_svg(found.qr_string, gettext("QRIS code to pay %(amount)s", amount=rupiah(found.amount_idr))))
+    return render_template("peserta/tagihan.html", charge=found, status=status, zone=zone, qr=drawn)

@@ -5,9 +5,11 @@ duplicated, reordered and late callbacks change nothing they should not, and mon
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+import segno
 from sqlalchemy import select
 
 from core.extensions import db
@@ -91,6 +93,13 @@ def test_a_qris_charge_shows_its_code_and_settles_once_however_often_it_is_calle
     page = client.get(open_charge(client, method="qris").headers["Location"]).get_data(as_text=True)
     [charge] = charges(pinned_app)
     assert charge.qr_string and charge.qr_string in page.replace("<wbr>", "") and charge.va_number is None
+    drawn = re.search(
+        r'<figure id="qr-code"><svg width="(\d+)" height="(\d+)" class="qris">.*?</svg></figure>', page, re.S
+    )
+    assert drawn is not None, "the QR code is drawn on the server"
+    assert int(drawn.group(1)) <= 264 and drawn.group(1) == drawn.group(2)
+    code = segno.make(charge.qr_string, error="m", micro=False, boost_error=False)
+    assert drawn.group(0).count("<path") == 1 and code.version >= 5  # the whole QRIS string, not a short one
 
     sandbox.pay(charge.order_id)
     pending, settlement = queued_bodies(sandbox)
