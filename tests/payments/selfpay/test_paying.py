@@ -184,7 +184,7 @@ def test_a_member_cannot_open_another_members_charge(pinned_app, client, enrol, 
     assert first["kpj"] not in other.get("/peserta/").get_data(as_text=True)
 
 
-def test_the_member_pauses_and_cancels_his_own_auto_debit(pinned_app, client, member, world):
+def test_the_member_pauses_and_cancels_his_own_auto_debit(pinned_app, client, member, world, enrol, sign_in):
     mandate = client.post(
         "/api/v1/mandates",
         json={"member_id": member["id"], "provider": "midtrans", "account": "1234567890", "months_per_debit": 1},
@@ -195,6 +195,13 @@ def test_the_member_pauses_and_cancels_his_own_auto_debit(pinned_app, client, me
     with pinned_app.app_context():
         db.session.get(Mandate, mandate_id).status = "active"
         db.session.commit()
+
+    stranger = enrol(nik=member["nik"][:-4] + "0003", phone="0812-3456-7893")
+    other = pinned_app.test_client()
+    sign_in(other, stranger["kpj"])
+    other.post("/peserta/autodebet", data={"mandate_id": mandate_id, "action": "cancel", "csrf_token": CSRF})
+    with pinned_app.app_context():
+        assert db.session.get(Mandate, mandate_id).status == "active"  # another member's mandate is not his
 
     client.post("/peserta/autodebet", data={"mandate_id": mandate_id, "action": "pause", "csrf_token": CSRF})
     resumed = client.post("/peserta/autodebet", data={"mandate_id": mandate_id, "action": "resume", "csrf_token": CSRF})
