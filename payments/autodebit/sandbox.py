@@ -1,4 +1,6 @@
 """SANDBOX payment provider: a local stand-in that takes mandates and charges and calls our webhook back, unreliably.
+It also opens the virtual accounts and QRIS codes members pay themselves (payments/selfpay), and calls back when told
+they were paid (``POST /v1/_sandbox/pay/<order>``) or expired (``POST /v1/_sandbox/expire/<order>``).
 
 A separate service, not part of the app: it imports nothing from iuran and the app reaches it over HTTP only,
 as it would Midtrans. It moves no money. It answers the Midtrans-shaped Core API (Basic auth with the server
