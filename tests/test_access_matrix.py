@@ -202,7 +202,6 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         "file_id": ids["remittance_file"],
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
-        "charge_id": ids["self_charge"],
     }
 
 
