@@ -50,6 +50,9 @@ import payments.ledger.routes
 import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
+import payments.selfpay.models
+import payments.selfpay.pages
+import payments.selfpay.texts
 from commands.cli import register_commands
 from core import compression, docs, guards, i18n, logs, query_arguments, settings
 from core.errors import ErrorSchema, register_error_handlers
@@ -71,6 +74,7 @@ MODELS = (  # every table, registered before db.create_all() and Alembic look at
     agents.incentives.models,
     payments.remittance.models,
     agents.roster.models,
+    payments.selfpay.models,
 )
 API_BLUEPRINTS = (  # each capability's API under /api/v1, in the order of the docs' sections
     organisation.routes.bp,
@@ -101,12 +105,14 @@ LABELS = (
     agents.roster.texts.LABELS,
     organisation.texts.LABELS,
     payments.finance.texts.LABELS,
+    payments.selfpay.texts.LABELS,
 )
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
     payments.finance.desk.bp,
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
+    payments.selfpay.pages.bp,  # /peserta: the member's own page
     payments.remittance.pages.templates,  # no routes: the folder of its finance-desk templates
     organisation.admin_pages.bp,
     agents.roster.pages.templates,  # no routes: the folder of its /admin templates

@@ -561,6 +561,12 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/remitansi/<int:file_id>/unduh":              (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/remitansi/<int:file_id>/konfirmasi":        (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "GET /r/<string:code>":                                     (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    # the member's own page (payments/selfpay): a staff session is not a member's; without his code, to /masuk
+    "GET /peserta/":                                        (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    "POST /peserta/autodebet":                              (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    "GET /peserta/bayar":                                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    "POST /peserta/bayar":                                  (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    "GET /peserta/bayar/<int:charge_id>":                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
     "GET /admin/":                                              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
     "GET /admin/cabang":                                        (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
@@ -616,6 +622,11 @@ WEB_EXEMPT = {
     "POST /admin/masuk": "logging in (tests/organisation/test_admin_cli_and_pages.py)",
     "POST /admin/keluar": "logging out",
     "POST /akun/keluar": "logging out from the password page",
+    "GET /peserta/masuk": "the member's sign-in form (tests/payments/selfpay/test_sign_in.py)",
+    "POST /peserta/masuk": "asking for a code: the same answer for anyone (tests/payments/selfpay/test_sign_in.py)",
+    "GET /peserta/kode": "the code form (tests/payments/selfpay/test_sign_in.py)",
+    "POST /peserta/kode": "signing a member in (tests/payments/selfpay/test_sign_in.py)",
+    "POST /peserta/keluar": "signing a member out",
 }
 CSRF = "csrf-token-of-the-matrix"
 
@@ -703,10 +714,11 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /admin/agen/usulan/<int:proposal_id>/tolak": {"note": "masih aktif"},
         # two new passwords that differ: refused (422) before anything changes
         "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
+        "POST /peserta/autodebet": {"mandate_id": "1", "action": "cancel"},
+        "POST /peserta/bayar": {"months": "1", "method": "va"},
     }
-    return forms.get(rule, {}) | (
-        {"csrf_token": CSRF} if rule.startswith(("POST /agen", "POST /k", "POST /admin", "POST /akun")) else {}
-    )
+    pages = ("POST /agen", "POST /k", "POST /admin", "POST /akun", "POST /peserta")
+    return forms.get(rule, {}) | ({"csrf_token": CSRF} if rule.startswith(pages) else {})
 
 
 def web_path(world: TwoBranches, rule: str) -> str:
@@ -727,6 +739,7 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "branch_id": world.a,
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
+        "charge_id": ids["self_charge"],
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
@@ -848,7 +861,7 @@ def test_every_web_route_has_a_row_or_a_reason(openapi):
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()
         if rule.endpoint.split(".")[0]
-        in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun", "operations")
+        in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun", "operations", "peserta")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     }
 

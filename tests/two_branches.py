@@ -28,6 +28,7 @@ from agents.roster.models import DeactivationProposal
 from app import create_app
 from core.clock import utcnow
 from core.extensions import db
+from core.months import Month
 from organisation.models import Agent, Branch, Wadah
 from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
@@ -35,6 +36,7 @@ from payments.autodebit.sandbox import SandboxConfig, create_sandbox
 from payments.autodebit.services import process_webhook_events
 from payments.autodebit.signatures import midtrans_signature
 from payments.remittance.services import make_file
+from payments.selfpay.models import SelfCharge
 from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
@@ -211,6 +213,23 @@ def build(app: Any) -> TwoBranches:
         world.ids["remittance_file"] = remittance.id
     _roster(app, client, world)
     _national(client, world)
+    with app.app_context():  # a charge branch A's member opened himself at /peserta (payments/selfpay)
+        charge = SelfCharge(
+            member_id=world.ids["member"],
+            order_id="SP-MATRIX-1",
+            provider="midtrans",
+            method="virtual_account",
+            first_month=Month(2027, 1),
+            months=1,
+            amount_idr=16_800,
+            status="pending",
+            va_bank="bni",
+            va_number="8000000000000001",
+            expires_at=NOW,
+        )
+        db.session.add(charge)
+        db.session.commit()
+        world.ids["self_charge"] = charge.id
     return world
 
 

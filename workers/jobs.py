@@ -32,6 +32,8 @@ from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
+from payments.selfpay import services as selfpay
+from payments.selfpay import signin as selfpay_signin
 from workers.queues import (
     DEFAULT,
     LONG_JOB_TIMEOUT,
@@ -99,13 +101,14 @@ def alert_blocked_agents() -> int:
 
 
 def process_webhook_events() -> int:
-    """Apply every stored provider callback, in batches; safe to run on many workers at once."""
+    """Apply every stored provider callback, in batches: auto-debits', then members' own payments (VA, QRIS);
+    safe to run on many workers at once."""
     app = _app()
     with app.app_context():
         redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
-        return autodebit.process_webhook_events(
-            db.session, configured_providers(app.config), utcnow(), app.config["PUBLIC_BASE_URL"]
-        )
+        providers, url = configured_providers(app.config), app.config["PUBLIC_BASE_URL"]
+        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url)
+        return handled + selfpay.process_charge_events(db.session, providers, utcnow(), url)  # members' own (SP-…)
 
 
 def run_debits(branch_id: int | None = None) -> dict[str, int]:
@@ -263,9 +266,10 @@ def import_bank_statement(import_id: int) -> dict[str, object]:
 
 
 def purge_web_sessions() -> int:
-    """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts)."""
+    """Daily: the rows of web sessions that ended a month ago go (the audit log keeps logins and logouts), and
+    members' spent one-time codes and ended sessions (payments/selfpay)."""
     with _app().app_context():
-        return logins.purge_web_sessions(db.session, utcnow())
+        return logins.purge_web_sessions(db.session, utcnow()) + selfpay_signin.purge_spent(db.session, utcnow())
 
 
 def end_finished_programmes() -> list[int]:

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from payments.autodebit.mandates import EventStatus
 from payments.autodebit.signatures import SignatureError, verify_generic, verify_midtrans
 
 HTTP_TIMEOUT_SECONDS = 10
+# Orders a member pays himself (payments/selfpay) start with this; auto-debit's callback processing leaves them
+# to the self-payment processor, which knows their charges.
+SELF_PAYMENT_ORDER_PREFIX = "SP-"
+PAYMENT_METHODS = ("bank_transfer", "qris")  # Midtrans Core API payment types a member may pay a charge with
+WIB = timezone(timedelta(hours=7), "WIB")  # Midtrans writes its times in Jakarta time
 
 # Midtrans transaction_status → what it means for a debit
 _STATUSES = {
@@ -62,6 +68,79 @@ class ChargeResult:
     reason: str | None = None  # why it was refused outright
 
 
+@dataclass(frozen=True)
+class PaymentInstructions:
+    """What a member needs to pay a charge: a virtual account (bank and number) or a QRIS string, and until when."""
+
+    accepted: bool
+    transaction_id: str | None = None
+    va_bank: str | None = None
+    va_number: str | None = None
+    qr_string: str | None = None
+    qr_url: str | None = None  # the provider's image of the QR code (actions: generate-qr-code)
+    expires_at: datetime | None = None  # UTC, naive, as the database keeps times
+    reason: str | None = None  # why it was refused outright
+
+
+def payment_charge_body(
+    order_id: str, amount_idr: int, payment_type: str, bank: str, expiry_minutes: int, order_time: datetime
+) -> dict[str, Any]:
+    """A Midtrans Core API charge for a member to pay himself: ``bank_transfer`` (a virtual account at ``bank``) or
+    ``qris``, expiring ``expiry_minutes`` after ``order_time`` (UTC) with ``custom_expiry``."""
+    if payment_type not in PAYMENT_METHODS:
+        raise ValueError(f"payment_type must be one of {', '.join(PAYMENT_METHODS)}, not {payment_type!r}")
+    body: dict[str, Any] = {
+        "payment_type": payment_type,
+        "transaction_details": {"order_id": order_id, "gross_amount": amount_idr},
+        "custom_expiry": {
+            "order_time": order_time.replace(tzinfo=UTC).astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S +0700"),
+            "expiry_duration": expiry_minutes,
+            "unit": "minute",
+        },
+    }
+    if payment_type == "bank_transfer":
+        body["bank_transfer"] = {"bank": bank}
+    else:
+        body["qris"] = {"acquirer": "gopay"}
+    return body
+
+
+def _midtrans_time(text: object) -> datetime | None:
+    """``"2026-11-22 10:00:00"`` (Jakarta time, as Midtrans writes it) as a naive UTC datetime."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text):
+        return None
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=WIB).astimezone(UTC).replace(tzinfo=None)
+
+
+def payment_instructions(status: int, body: Mapping[str, Any]) -> PaymentInstructions:
+    """Read a Midtrans charge response: ``va_numbers`` (bank_transfer), ``qr_string`` and ``actions`` (qris),
+    ``expiry_time``; a refusal keeps its ``status_message``."""
+    if status >= 300 or str(body.get("status_code", "201")) not in ("200", "201"):
+        return PaymentInstructions(False, reason=str(body.get("status_message") or f"http_{status}")[:80])
+    va_bank = va_number = None
+    numbers = body.get("va_numbers")
+    if isinstance(numbers, list) and numbers and isinstance(numbers[0], dict):
+        va_bank, va_number = str(numbers[0].get("bank") or ""), str(numbers[0].get("va_number") or "")
+    elif body.get("permata_va_number"):
+        va_bank, va_number = "permata", str(body["permata_va_number"])
+    qr_url = None
+    for action in body.get("actions") or []:
+        if isinstance(action, dict) and action.get("name") == "generate-qr-code":
+            qr_url = str(action.get("url") or "") or None
+    qr_string = str(body["qr_string"]) if body.get("qr_string") else None
+    if not va_number and not qr_string and not qr_url:
+        return PaymentInstructions(False, reason="no virtual account number or QR code in the answer")
+    return PaymentInstructions(
+        True,
+        transaction_id=str(body.get("transaction_id") or "") or None,
+        va_bank=va_bank or None,
+        va_number=va_number or None,
+        qr_string=qr_string,
+        qr_url=qr_url,
+        expires_at=_midtrans_time(body.get("expiry_time")),
+    )
+
+
 class Provider(Protocol):
     name: str
 
@@ -80,6 +159,11 @@ class Provider(Protocol):
     def confirm_status(self, order_id: str) -> EventStatus | None:
         """Ask the provider what an order's status is now, where a callback alone cannot be trusted;
         None when this provider's callbacks are trustworthy as they are (fully signed)."""
+
+    def charge_payment(
+        self, order_id: str, amount_idr: int, payment_type: str, bank: str, expiry_minutes: int, now: datetime
+    ) -> PaymentInstructions:
+        """Open a charge the member pays himself (a virtual account or QRIS); the payment arrives as a callback."""
 
 
 def parse_midtrans_body(raw_body: bytes) -> ProviderEvent:
@@ -166,6 +250,16 @@ class _HttpProvider:
         if status >= 300:
             return ChargeResult(False, reason=str(body.get("status_message") or f"http_{status}")[:80])
         return ChargeResult(True, transaction_id=body.get("transaction_id"))
+
+    def charge_payment(
+        self, order_id: str, amount_idr: int, payment_type: str, bank: str, expiry_minutes: int, now: datetime
+    ) -> PaymentInstructions:
+        body = payment_charge_body(order_id, amount_idr, payment_type, bank, expiry_minutes, now)
+        try:
+            status, answer = self._post("/v2/charge", body)
+        except (urllib.error.URLError, TimeoutError, OSError):
+            return PaymentInstructions(False, reason="provider_timeout")
+        return payment_instructions(status, answer)
 
     def parse(self, raw_body: bytes) -> ProviderEvent:
         return parse_midtrans_body(raw_body)

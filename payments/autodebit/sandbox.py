@@ -1,4 +1,6 @@
 """SANDBOX payment provider: a local stand-in that takes mandates and charges and calls our webhook back, unreliably.
+It also opens the virtual accounts and QRIS codes members pay themselves (payments/selfpay), and calls back when told
+they were paid (``POST /v1/_sandbox/pay/<order>``) or expired (``POST /v1/_sandbox/expire/<order>``).
 
 A separate service, not part of the app: it imports nothing from iuran and the app reaches it over HTTP only,
 as it would Midtrans. It moves no money. It answers the Midtrans-shaped Core API (Basic auth with the server
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import hashlib
 import hmac
 import http.client
 import io
@@ -25,134 +26,36 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-WIB = timezone(timedelta(hours=7), "WIB")  # Midtrans reports times in Jakarta time
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-SCHEMES = ("midtrans", "signed")
-STATUS_CODES = {"pending": "201", "settlement": "200", "deny": "202", "refund": "200"}
-DELIVERY_RETRIES = 3  # after the first attempt; then the notification is counted as failed
-RETRY_BACKOFF_SECONDS = 0.05  # doubled before each retry: 0.05, 0.1, 0.2
-DELIVERY_TIMEOUT_SECONDS = 5
-AUTO_DELIVER_POLL_SECONDS = 0.2
-BANNER = "SANDBOX payment provider for iuran: not a real provider, no money moves."
-
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    """How the sandbox behaves: where it calls back, how it signs, and how badly it behaves."""
-
-    webhook_url: str
-    server_key: str
-    scheme: str = "midtrans"
-    secret: str = ""  # HMAC key of the "signed" scheme
-    fail_rate: float = 0.0
-    fail_mandates: frozenset[str] = frozenset()  # first charge fails; matches mandate_ref, customer_ref or account
-    always_fail_mandates: frozenset[str] = frozenset()  # every charge fails; matched the same way
-    duplicates: bool = False
-    reorder: bool = False
-    max_delay_ms: int = 0
-    seed: int = 0
-    auto_deliver: bool = True
-
-    def __post_init__(self) -> None:
-        if self.scheme not in SCHEMES:
-            raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {self.scheme!r}")
-        if self.scheme == "signed" and not self.secret:
-            raise ValueError("the signed scheme needs a secret")
-        if not self.server_key:
-            raise ValueError("a server key is needed: API calls authenticate with it")
-        if not 0.0 <= self.fail_rate <= 1.0:
-            raise ValueError(f"fail_rate must be between 0 and 1, not {self.fail_rate}")
-        if self.max_delay_ms < 0:
-            raise ValueError("max_delay_ms cannot be negative")
-
-
-class SandboxError(Exception):
-    """A refused API call: its HTTP status and a Midtrans-style ``status_code`` and ``status_message``."""
-
-    def __init__(self, http_status: int, message: str, status_code: str | None = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.status_code = status_code or str(http_status)
-        self.message = message
-
-
-@dataclass
-class _Mandate:
-    mandate_ref: str
-    customer_ref: str
-    account: str
-    months_per_debit: int
-    status: str
-    charges: int = 0
-
-
-@dataclass
-class _Charge:
-    order_id: str
-    transaction_id: str
-    mandate_ref: str
-    gross_amount: int
-    transaction_status: str  # the outcome the sandbox decided: settlement or deny, later refund
-    status_message: str
-    transaction_time: datetime
-    settlement_time: datetime | None = None
-    refund_time: datetime | None = None
-
-
-@dataclass
-class _Notification:
-    order_id: str
-    transaction_status: str
-    body: bytes  # fixed when queued: a redelivery (or a duplicate) carries the same bytes
-    attempts: int = 0
-    http_status: int | None = None
-    error: str | None = None
-
-
-@dataclass
-class _Outbox:
-    queued: list[_Notification] = field(default_factory=list)
-    in_flight: int = 0
-    delivered: list[_Notification] = field(default_factory=list)
-    failed: list[_Notification] = field(default_factory=list)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A webhook answered with a redirect is not delivered: a provider does not follow it."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-# No proxies: the sandbox runs next to the app it calls back, and a developer's proxy must not swallow the calls.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
-
-
-def gross_amount_text(amount_idr: int) -> str:
-    """Rupiah as Midtrans writes ``gross_amount``: ``16800`` → ``"16800.00"``."""
-    return f"{amount_idr}.00"
-
-
-def midtrans_signature_key(order_id: str, status_code: str, gross_amount: str, server_key: str) -> str:
-    """``sha512(order_id + status_code + gross_amount + server_key)`` as lowercase hex, as Midtrans signs."""
-    return hashlib.sha512(f"{order_id}{status_code}{gross_amount}{server_key}".encode()).hexdigest()
-
-
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    """The signed scheme's ``X-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def _wib(moment: datetime) -> str:
-    return moment.astimezone(WIB).strftime(TIME_FORMAT)
+from payments.autodebit.sandbox_records import (
+    _OPENER,
+    AUTO_DELIVER_POLL_SECONDS,
+    BANNER,
+    DELIVERY_RETRIES,
+    DELIVERY_TIMEOUT_SECONDS,
+    PAYMENT_TYPES,
+    RETRY_BACKOFF_SECONDS,
+    SCHEMES,
+    STATUS_CODES,
+    VA_BANKS,
+    WIB,
+    SandboxConfig,
+    SandboxError,
+    _Charge,
+    _Mandate,
+    _Notification,
+    _Outbox,
+    _qris_string,
+    _wib,
+    gross_amount_text,
+    midtrans_signature_key,
+    signature_header,
+)
 
 
 class Sandbox:
@@ -263,6 +166,104 @@ class Sandbox:
             "currency": "IDR",
             "merchant_id": "SANDBOX",
         }
+
+    def charge_payment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Open a charge a member pays himself, as Midtrans's Core API: ``bank_transfer`` answers a virtual account
+        (``va_numbers``), ``qris`` a QR string and its image's address (``actions``); both ``pending`` until
+        ``pay`` (the member paid) or ``expire`` (the deadline passed), each of which queues its notification."""
+        details = body.get("transaction_details")
+        if not isinstance(details, dict):
+            raise SandboxError(400, "transaction_details must be an object")
+        order_id, gross = details.get("order_id"), details.get("gross_amount")
+        if not isinstance(order_id, str) or not order_id:
+            raise SandboxError(400, "transaction_details.order_id must be a non-empty string")
+        if not isinstance(gross, int) or isinstance(gross, bool) or gross < 1:
+            raise SandboxError(400, "transaction_details.gross_amount must be a positive number of rupiah")
+        payment_type = body["payment_type"]
+        bank = None
+        if payment_type == "bank_transfer":
+            bank = (body.get("bank_transfer") or {}).get("bank")
+            if bank not in VA_BANKS:
+                raise SandboxError(400, f"bank_transfer.bank must be one of {', '.join(VA_BANKS)}")
+        expiry = body.get("custom_expiry") or {}
+        minutes = expiry.get("expiry_duration", 24 * 60)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+            raise SandboxError(400, "custom_expiry.expiry_duration must be a positive whole number")
+        now = self._clock()
+        with self._lock:
+            if order_id in self._charges:
+                raise SandboxError(409, "duplicate order_id", status_code="406")
+            charge = _Charge(
+                order_id=order_id,
+                transaction_id=str(uuid.uuid4()),
+                mandate_ref="",
+                gross_amount=gross,
+                transaction_status="pending",
+                status_message="Success, pending transaction",
+                transaction_time=now,
+                payment_type=payment_type,
+                expiry_time=now + timedelta(minutes=minutes),
+                va_bank=bank,
+                va_number=f"8{random.Random(order_id).randrange(10**15):015d}" if bank else None,
+            )
+            self._charges[order_id] = charge
+            self._queue(self._notification(charge, "pending", "Success, pending transaction"))
+        answer: dict[str, Any] = {
+            "status_code": "201",
+            "status_message": f"Success, {payment_type} transaction is created",
+            "transaction_id": charge.transaction_id,
+            "order_id": order_id,
+            "merchant_id": "SANDBOX",
+            "gross_amount": gross_amount_text(gross),
+            "currency": "IDR",
+            "payment_type": payment_type,
+            "transaction_time": _wib(now),
+            "transaction_status": "pending",
+            "fraud_status": "accept",
+            "expiry_time": _wib(charge.expiry_time or now),
+        }
+        if bank:
+            answer["va_numbers"] = [{"bank": bank, "va_number": charge.va_number}]
+        else:
+            answer["actions"] = [
+                {"name": "generate-qr-code", "method": "GET", "url": f"/v2/qris/{charge.transaction_id}/qr-code"}
+            ]
+            answer["qr_string"] = _qris_string(order_id, gross)
+            answer["acquirer"] = "gopay"
+        return answer
+
+    def pay(self, order_id: str, late: bool = False) -> dict[str, Any]:
+        """The member pays a pending charge (he transfers to the VA, or scans the QR): its ``settlement`` is queued.
+        Past its deadline the charge cannot be paid, unless ``late`` (a bank's late transfer, for the tests)."""
+        now = self._clock()
+        with self._lock:
+            charge = self._payable(order_id)
+            if charge.transaction_status != "pending" and not (late and charge.transaction_status == "expire"):
+                raise SandboxError(409, f"order {order_id} is {charge.transaction_status}, not pending")
+            if charge.expiry_time is not None and now > charge.expiry_time and not late:
+                raise SandboxError(409, f"order {order_id} expired at {_wib(charge.expiry_time)}")
+            charge.transaction_status = "settlement"
+            charge.status_message = "Success, transaction is found"
+            charge.settlement_time = now
+            self._queue(self._notification(charge, "settlement", charge.status_message))
+        return {"order_id": order_id, "transaction_status": "settlement"}
+
+    def expire(self, order_id: str) -> dict[str, Any]:
+        """The deadline of a pending charge passes unpaid: its ``expire`` notification is queued."""
+        with self._lock:
+            charge = self._payable(order_id)
+            if charge.transaction_status != "pending":
+                raise SandboxError(409, f"order {order_id} is {charge.transaction_status}, not pending")
+            charge.transaction_status = "expire"
+            charge.status_message = "Success, transaction is expired"
+            self._queue(self._notification(charge, "expire", charge.status_message))
+        return {"order_id": order_id, "transaction_status": "expire"}
+
+    def _payable(self, order_id: str) -> _Charge:
+        charge = self._charges.get(order_id)
+        if charge is None or charge.payment_type not in PAYMENT_TYPES:
+            raise SandboxError(404, f"no virtual account or QRIS order {order_id}")
+        return charge
 
     def refund(self, order_id: str) -> dict[str, Any]:
         """Refund a settled charge in full and queue its ``refund`` notification."""
@@ -394,7 +395,7 @@ class Sandbox:
             "transaction_id": charge.transaction_id,
             "status_message": status_message,
             "status_code": status_code,
-            "payment_type": "auto_debit",
+            "payment_type": charge.payment_type,
             "order_id": charge.order_id,
             "merchant_id": "SANDBOX",
             "gross_amount": gross,
@@ -405,6 +406,12 @@ class Sandbox:
             payload["settlement_time"] = _wib(charge.settlement_time)
         if transaction_status == "refund":
             payload["refund_amount"] = gross
+        if charge.va_number:
+            payload["va_numbers"] = [{"bank": charge.va_bank, "va_number": charge.va_number}]
+        if charge.payment_type == "qris":
+            payload["acquirer"] = "gopay"
+        if charge.expiry_time is not None:
+            payload["expiry_time"] = _wib(charge.expiry_time)
         if self.config.scheme == "midtrans":
             payload["signature_key"] = midtrans_signature_key(
                 charge.order_id, status_code, gross, self.config.server_key
@@ -516,6 +523,8 @@ def create_sandbox(config: SandboxConfig, *, clock: Callable[[], datetime] | Non
                 "POST /v1/mandates",
                 "POST /v1/mandates/<ref>/cancel",
                 "POST /v2/charge",
+                "POST /v1/_sandbox/pay/<order_id>",
+                "POST /v1/_sandbox/expire/<order_id>",
                 "POST /v1/refunds",
                 "GET /v2/<order_id>/status",
                 "GET /v1/settlements.csv[?date=YYYY-MM-DD]",
@@ -537,10 +546,21 @@ def create_sandbox(config: SandboxConfig, *, clock: Callable[[], datetime] | Non
 
     @app.post("/v2/charge")
     def charge() -> tuple[dict[str, Any], int]:
+        payload = request.get_json(silent=True)
+        if isinstance(payload, dict) and payload.get("payment_type") in PAYMENT_TYPES:
+            return sandbox.charge_payment(payload), 201
         body = _body(("order_id", str), ("gross_amount", int), ("mandate_ref", str))
         if body["gross_amount"] < 1:
             raise SandboxError(400, "gross_amount must be a positive number of rupiah")
         return sandbox.charge(body["order_id"], body["gross_amount"], body["mandate_ref"]), 201
+
+    @app.post("/v1/_sandbox/pay/<order_id>")
+    def pay(order_id: str) -> dict[str, Any]:
+        return sandbox.pay(order_id, late=request.args.get("late") == "1")
+
+    @app.post("/v1/_sandbox/expire/<order_id>")
+    def expire(order_id: str) -> dict[str, Any]:
+        return sandbox.expire(order_id)
 
     @app.post("/v1/refunds")
     def refund() -> dict[str, Any]:

@@ -44,7 +44,7 @@ from payments.autodebit.mandates import (
     transition,
 )
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, MandateStatusChange, WebhookEvent
-from payments.autodebit.providers import CallbackError, Provider, ProviderEvent
+from payments.autodebit.providers import SELF_PAYMENT_ORDER_PREFIX, CallbackError, Provider, ProviderEvent
 from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit, book_payment, unbook_payment
 from workers.queues import queue_debit_runs
@@ -157,10 +157,25 @@ def change_mandate(session: DbSession, actor: StaffUser, mandate_id: int, target
     if mandate is None:
         raise NotFound(gettext("There is no mandate %(id)s.", id=mandate_id))
     get_member(session, actor, mandate.member_id)  # another branch's mandate is a 404
+    return _change(session, mandate, target, cause, actor.id)
+
+
+def change_own_mandate(session: DbSession, member_id: int, mandate_id: int, target: str, cause: str) -> Mandate:
+    """A member pauses or cancels his own mandate (payments/selfpay): another member's is a 404; setting one up
+    or resuming it stays with the agent, who checks the account holder."""
+    mandate = session.get(Mandate, mandate_id)
+    if mandate is None or mandate.member_id != member_id:
+        raise NotFound(f"There is no mandate {mandate_id}.")
+    if target not in (MandateStatus.PAUSED, MandateStatus.CANCELLED):
+        raise Conflict("A member may pause or cancel his auto-debit; his agent resumes it.", reason="agent_only")
+    return _change(session, mandate, target, cause, None)
+
+
+def _change(session: DbSession, mandate: Mandate, target: str, cause: str, actor_id: int | None) -> Mandate:
     if mandate.status == target:
         return mandate
     try:
-        _set_status(session, mandate, target, cause, actor.id)
+        _set_status(session, mandate, target, cause, actor_id)
     except IllegalTransition as error:
         raise Conflict(str(error), reason="illegal_transition") from error
     if target == MandateStatus.CANCELLED:
@@ -168,7 +183,7 @@ def change_mandate(session: DbSession, actor: StaffUser, mandate_id: int, target
             select(DebitRequest).where(DebitRequest.mandate_id == mandate.id, DebitRequest.status.in_(["due", "retry"]))
         ):
             request.status = "cancelled"
-    audit.record(session, f"mandate.{target}", "mandate", mandate.id, actor.id, cause=cause)
+    audit.record(session, f"mandate.{target}", "mandate", mandate.id, actor_id, cause=cause)
     session.commit()
     return mandate
 
@@ -418,7 +433,7 @@ def process_webhook_events(
         events = list(
             session.scalars(
                 select(WebhookEvent)
-                .where(WebhookEvent.state == "received")
+                .where(WebhookEvent.state == "received", _not_self_payment)
                 .order_by(WebhookEvent.id)
                 .limit(batch)
                 .with_for_update(skip_locked=True)
@@ -438,6 +453,12 @@ def process_webhook_events(
         _apply_one_by_one(session, left, providers, now, public_base_url)
         handled += len(events)
         session.commit()
+
+
+# A member's own payment (payments/selfpay) is settled by its own processor, which knows its charges.
+_not_self_payment = or_(
+    WebhookEvent.order_id.is_(None), WebhookEvent.order_id.not_like(f"{SELF_PAYMENT_ORDER_PREFIX}%")
+)
 
 
 def _apply_one_by_one(

@@ -72,6 +72,8 @@ COLLECTIONS_HEADER = (
     "auto_debit_idr",
     "sponsor_idr",
     "bank_transfer_idr",
+    "virtual_account_idr",
+    "qris_idr",
     "total_idr",
     "payments",
 )
@@ -89,15 +91,14 @@ def collections_page() -> ResponseReturnValue:
         return refusal_page(DomainError(gettext("At most %(days)s days at a time.", days=MAX_REPORT_DAYS)), status=400)
     days = reports.collections_per_day(db.session, g.branch, first, last)
     if wants_csv():
-        rows = [
-            [d.day, d.cash_idr, d.auto_debit_idr, d.sponsor_idr, d.bank_transfer_idr, d.total_idr, d.payments]
-            for d in days
-        ]
+        rows = [[d.day, *(getattr(d, f) for f in CHANNEL_FIELDS), d.total_idr, d.payments] for d in days]
         return csv_response(csv_filename("collections", g.branch.code, first, last), COLLECTIONS_HEADER, rows)
     best = max(days, key=lambda d: d.total_idr)
     channels = (("cash", "cash_idr"), ("auto_debit", "auto_debit_idr"), ("sponsor", "sponsor_idr"))
     series = [Series(label("channel", key), [getattr(d, name) for d in days]) for key, name in channels]
     series.append(Series(gettext("Bank transfer"), [d.bank_transfer_idr for d in days]))
+    for key, name in (("virtual_account", "virtual_account_idr"), ("qris", "qris_idr")):
+        series.append(Series(label("channel", key), [getattr(d, name) for d in days]))
     chart = bar_chart(
         [f"{d.day:%d/%m}" for d in days],
         series,
@@ -282,9 +283,9 @@ def _target_errors(error: DomainError, lines: Sequence[int]) -> list[str]:
     return found
 
 
-CHANNEL_HEADER = ("month", "cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "total_idr", "payments")
-CHANNEL_FIELDS = ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr")
-CHANNEL_TEXTS = ("cash", "auto_debit", "sponsor", "bank_transfer")
+CHANNEL_FIELDS = ("cash_idr", "auto_debit_idr", "sponsor_idr", "bank_transfer_idr", "virtual_account_idr", "qris_idr")
+CHANNEL_HEADER = ("month", *CHANNEL_FIELDS, "total_idr", "payments")
+CHANNEL_TEXTS = ("cash", "auto_debit", "sponsor", "bank_transfer", "virtual_account", "qris")
 
 
 @bp.get("/saluran")

@@ -93,11 +93,20 @@ class ChannelTotals:
     auto_debit_idr: int = 0
     sponsor_idr: int = 0
     bank_transfer_idr: int = 0
+    virtual_account_idr: int = 0  # a member paid himself (payments/selfpay)
+    qris_idr: int = 0  # a member paid himself (payments/selfpay)
     payments: int = 0
 
     @property
     def total_idr(self) -> int:
-        return self.cash_idr + self.auto_debit_idr + self.sponsor_idr + self.bank_transfer_idr
+        return (
+            self.cash_idr
+            + self.auto_debit_idr
+            + self.sponsor_idr
+            + self.bank_transfer_idr
+            + self.virtual_account_idr
+            + self.qris_idr
+        )
 
     @classmethod
     def sum_of(cls, parts: Sequence[ChannelTotals], **span: Any) -> Any:
@@ -107,6 +116,8 @@ class ChannelTotals:
             auto_debit_idr=sum(p.auto_debit_idr for p in parts),
             sponsor_idr=sum(p.sponsor_idr for p in parts),
             bank_transfer_idr=sum(p.bank_transfer_idr for p in parts),
+            virtual_account_idr=sum(p.virtual_account_idr for p in parts),
+            qris_idr=sum(p.qris_idr for p in parts),
             payments=sum(p.payments for p in parts),
             **span,
         )
@@ -146,6 +157,8 @@ def collections_per_day(session: DbSession, branch: Branch, first: date, last: d
                 auto_debit_idr=totals.get(Channel.AUTO_DEBIT, 0),
                 sponsor_idr=totals.get(Channel.SPONSOR, 0),
                 bank_transfer_idr=totals.get(Channel.BANK_TRANSFER, 0),
+                virtual_account_idr=totals.get(Channel.VIRTUAL_ACCOUNT, 0),
+                qris_idr=totals.get(Channel.QRIS, 0),
                 payments=totals.get("payments", 0),
             )
         )

@@ -261,6 +261,8 @@ class ChannelTotalsSchema(Schema):
     auto_debit_idr = fields.Integer()
     sponsor_idr = fields.Integer()
     bank_transfer_idr = fields.Integer()
+    virtual_account_idr = fields.Integer()
+    qris_idr = fields.Integer()
     total_idr = fields.Integer()
     payments = fields.Integer()
 

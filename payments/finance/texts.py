@@ -76,6 +76,8 @@ LABELS: Labels = {
         "auto_debit": lazy_gettext("Auto-debit"),
         "sponsor": lazy_gettext("Sponsor"),
         "bank_transfer": lazy_gettext("Bank transfer"),
+        "virtual_account": lazy_gettext("Virtual account"),
+        "qris": lazy_gettext("QRIS"),
     },
 }
 

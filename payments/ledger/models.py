@@ -25,6 +25,8 @@ class Channel(StrEnum):
     SPONSOR = "sponsor"
     BANK_TRANSFER = "bank_transfer"
     IMPORTED = "imported"
+    VIRTUAL_ACCOUNT = "virtual_account"  # the member paid a charge himself, to a bank virtual account (selfpay)
+    QRIS = "qris"  # the member paid a charge himself, by scanning its QRIS code (selfpay)
 
 
 class PaymentStatus(StrEnum):
@@ -40,7 +42,8 @@ class Payment(Model):
         CheckConstraint("amount_idr > 0", name="amount_positive"),
         CheckConstraint("credit_idr >= 0 AND credit_idr <= amount_idr", name="credit_within_amount"),
         CheckConstraint(
-            "channel IN ('cash', 'auto_debit', 'sponsor', 'bank_transfer', 'imported')", name="channel_known"
+            "channel IN ('cash', 'auto_debit', 'sponsor', 'bank_transfer', 'imported', 'virtual_account', 'qris')",
+            name="channel_known",
         ),
         CheckConstraint("status IN ('settled', 'reversed')", name="status_known"),
         Index("ix_payments_member_paid_on", "member_id", "paid_on"),

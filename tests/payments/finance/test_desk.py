@@ -601,9 +601,9 @@ def test_collections_per_day_shows_thirty_days_by_channel_with_a_stacked_chart(c
     the_day = re.search(r'<tr data-day="2026-11-19">(.*?)</tr>', page, re.S).group(1)
 
     assert rows[0] == "2026-10-24" and rows[-1] == "2026-11-22" and len(rows) == 30
-    assert bars(page) == 30 * 4  # cash, auto-debit, sponsor and bank transfer for each day
+    assert bars(page) == 30 * 6  # cash, auto-debit, sponsor, bank transfer, virtual account and QRIS for each day
     assert len(re.findall(r'<rect class="bar series-0"', page)) == 30
-    assert re.findall(r'<td class="num">([^<]+)</td>', the_day) == [rp(cash), "Rp0", "Rp0", "Rp0", rp(cash), "3"]
+    assert re.findall(r'<td class="num">([^<]+)</td>', the_day) == [rp(cash), *["Rp0"] * 5, rp(cash), "3"]
     assert f"<title>19/11 · Tunai: {cash:,}</title>".replace(",", ".") in page
     assert 'class="legend"' in page
 
@@ -615,7 +615,7 @@ def test_collections_for_a_chosen_range_and_a_backwards_range_is_refused(client,
     backwards = client.get("/keuangan/setoran-harian?from=2026-11-20&to=2026-11-18")
 
     assert re.findall(r'<tr data-day="([0-9-]+)"', three) == ["2026-11-18", "2026-11-19", "2026-11-20"]
-    assert bars(three) == 12
+    assert bars(three) == 18
     assert backwards.status_code == 400
 
 

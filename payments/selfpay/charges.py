@@ -1,0 +1,92 @@
+"""The rules of a member's own charge: its statuses and moves, and what a provider's callback does to it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from core.months import Month
+
+EXPIRY_MINUTES = 24 * 60  # a VA or QRIS charge stays payable one day (Midtrans's default for bank transfer)
+VA_BANK = "bni"  # the bank of the virtual accounts (any Indonesian bank can transfer to a BNI VA)
+
+
+class Method(StrEnum):
+    """How the member pays: the ledger's channel of the same name."""
+
+    VIRTUAL_ACCOUNT = "virtual_account"
+    QRIS = "qris"
+
+
+PAYMENT_TYPE = {Method.VIRTUAL_ACCOUNT: "bank_transfer", Method.QRIS: "qris"}  # Midtrans Core API's payment_type
+
+
+class ChargeStatus(StrEnum):
+    CREATED = "created"  # recorded; the provider not yet asked
+    PENDING = "pending"  # open at the provider: the member can pay it until it expires
+    SETTLED = "settled"  # paid and on the ledger
+    EXPIRED = "expired"  # not paid in time; changes nothing
+    FAILED = "failed"  # the provider refused to open it
+    REVIEW = "review"  # money arrived that cannot be booked as it is (months paid meanwhile, a late payment…)
+
+
+OPEN = (ChargeStatus.CREATED, ChargeStatus.PENDING)
+
+
+class Effect(StrEnum):
+    SETTLE = "settle"
+    EXPIRE = "expire"
+    REVIEW = "review"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    effect: Effect
+    note: str | None = None
+
+
+def callback_verdict(
+    status: str, charge_amount_idr: int, provider_status: str, amount_idr: int, months_still_open: bool
+) -> Verdict:
+    """What a verified callback does to a charge in ``status``.
+
+    A settlement books the charge once; a settlement that cannot be booked as it is (the amount differs, the charge
+    had expired, its months were paid meanwhile by another charge, an agent or an auto-debit) goes to finance's
+    review: the money is never lost, and never booked twice. Expiry and failure close an open charge and change
+    nothing else. A repeated or late status for a charge already past it is absorbed.
+    """
+    if provider_status in ("settlement", "capture"):
+        if status == ChargeStatus.SETTLED:
+            return Verdict(Effect.NOTHING, "already settled")
+        if status == ChargeStatus.REVIEW:
+            return Verdict(Effect.NOTHING, "already under review")
+        if amount_idr != charge_amount_idr:
+            return Verdict(Effect.REVIEW, f"paid Rp{amount_idr}, the charge was for Rp{charge_amount_idr}")
+        if status in (ChargeStatus.EXPIRED, ChargeStatus.FAILED):
+            return Verdict(Effect.REVIEW, f"paid after the charge was {status}")
+        if not months_still_open:
+            return Verdict(Effect.REVIEW, "its months were paid meanwhile: refund or apply by hand")
+        return Verdict(Effect.SETTLE)
+    if provider_status == "pending":
+        return Verdict(Effect.NOTHING, None if status in OPEN else f"pending after {status}")
+    if provider_status in ("expire", "cancel", "deny", "failure"):
+        if status in OPEN:
+            return Verdict(Effect.EXPIRE)
+        return Verdict(Effect.NOTHING, f"{provider_status} after {status}")
+    # refunds and chargebacks of a member's own payment are finance's to handle by hand
+    return Verdict(Effect.REVIEW, f"{provider_status} for a charge that is {status}")
+
+
+def shown_status(status: str, expires_at: datetime, now: datetime) -> str:
+    """The status a member sees: an open charge past its deadline shows as expired (its callback may lag)."""
+    if status in OPEN and now >= expires_at:
+        return ChargeStatus.EXPIRED
+    return status
+
+
+def covers(first_month: Month, months: int, open_months: tuple[Month, ...]) -> bool:
+    """Whether a charge's months are still the member's first open months (nothing paid them meanwhile)."""
+    wanted = tuple(first_month + k for k in range(months))
+    return open_months[:months] == wanted
