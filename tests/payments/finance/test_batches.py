@@ -578,7 +578,7 @@ def test_the_agents_home_page_says_which_day_came_back_and_why(client, day):
 
     page = client.get("/agen/").get_data(as_text=True)
 
-    assert "Keuangan mengembalikan setoran tanggal 19-11-2026: Slip hilang" in page
+    assert "Keuangan mengembalikan setoran tanggal 19 Nov 2026: Slip hilang" in page
 
 
 def test_coverage_by_regency_against_the_targets_the_branch_entered(client, day):
