@@ -87,6 +87,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "GET /batches/{batch_id}":                                   (401, 403, OK,  OK,  403, HID, HID, OK),
     "POST /batches/{batch_id}/approve":                          (401, 403, 403, OK,  403, 403, HID, OK),
     "POST /batches/{batch_id}/return":                           (401, 403, 403, OK,  403, 403, HID, OK),
+    "POST /branches/{branch_id}/batches/approve-clean":          (401, 403, 403, OK,  403, 403, HID, OK),
     "GET /branches/{branch_id}/reports/arrears-ageing":          (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /branches/{branch_id}/reports/collections":             (401, 403, OK,  OK,  403, HID, HID, OK),
     "GET /branches/{branch_id}/reports/coverage":                (401, 403, OK,  OK,  403, HID, HID, OK),
@@ -271,6 +272,7 @@ REQUESTS: dict[str, Request] = {
     "POST /branches/{branch_id}/batches/close": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "POST /batches/{batch_id}/approve": lambda w, caller: {"json": {"note": "selisih sudah dijelaskan"}},
     "POST /batches/{batch_id}/return": lambda w, caller: {"json": {"reason": "setoran kurang"}},
+    "POST /branches/{branch_id}/batches/approve-clean": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "PUT /branches/{branch_id}/coverage-targets/{year}": lambda w, caller: {
         "json": {"targets": [{"regency_code": "1971", "target_population": 5_000}]}
     },
@@ -536,6 +538,7 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/batch/<int:batch_id>":                       (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/setujui":              (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/kembalikan":           (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/batch/setujui-bersih":                      (LOGIN, LOGIN, 403,  OK,    LOGIN, 403,  OK,    OK),
     "GET /keuangan/mutasi":                                     (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "POST /keuangan/mutasi/unggah":                             (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "POST /keuangan/mutasi/<int:line_id>/usul":                 (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),

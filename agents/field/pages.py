@@ -41,7 +41,7 @@ from collection.members.position import member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
-from core.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError, register_error_page
 from core.extensions import db
 from core.i18n import rupiah
 from core.months import Month
@@ -69,6 +69,14 @@ from workers.queues import schedule_outbox_delivery
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _error_page(status: int, title: str, message: str) -> str:
+    """An /agen error that no page caught (routing's 404, a bug that escaped a page): the app's page."""
+    return render_template("agen/error.html", title=title, message=message, code=status)
+
+
+bp.record_once(lambda state: register_error_page(state.app, bp.url_prefix or "/agen", _error_page))
 
 
 def agent_required(view: F) -> F:

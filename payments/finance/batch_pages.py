@@ -15,7 +15,7 @@ from core.clock import app_now
 from core.csvexport import csv_filename
 from core.errors import DomainError, Forbidden
 from core.extensions import db
-from payments.finance import batches
+from payments.finance import approvals, batches
 from payments.finance.desk import (
     DECIDERS,
     bp,
@@ -57,7 +57,28 @@ def batches_page() -> ResponseReturnValue:
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         totals=totals,
+        clean=approvals.clean_batches(views),
+        can_decide=g.user.role in DECIDERS,
     )
+
+
+@bp.post("/batch/setujui-bersih")
+@finance_required
+def approve_clean_batches() -> ResponseReturnValue:
+    """Approve a day's clean batches at once; those with variances or pending items stay for one by one."""
+    day = date_arg("date", branch_today())
+    try:
+        done = approvals.approve_clean_batches(db.session, g.user, g.branch.id, day, app_now())
+    except DomainError as error:
+        return refusal_page(error)
+    flash(
+        gettext(
+            "%(approved)s clean batches approved and locked; %(left)s left to judge one by one.",
+            approved=len(done.approved),
+            left=len(done.left),
+        )
+    )
+    return redirect(url_for("keuangan.batches_page", date=day.isoformat()), code=303)
 
 
 BATCH_HEADER = (

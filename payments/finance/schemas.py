@@ -273,3 +273,15 @@ class ScorecardRowSchema(Schema):
     batches_returned = fields.Integer()
     variance_idr = fields.Integer(metadata={"description": "In approved batches, as approved"})
     members_lapsed = fields.Integer(metadata={"description": "Members he enrolled who lapsed in the period"})
+
+
+class ApproveCleanRequestSchema(Schema):
+    date = fields.Date(required=True, validate=valid_day, metadata={"description": "The business day"})
+
+
+class ApproveCleanResultSchema(Schema):
+    date = fields.Date()
+    approved = fields.List(fields.Integer(), metadata={"description": "Batch ids approved by this request"})
+    left = fields.List(
+        fields.Integer(), metadata={"description": "Batch ids still to judge one by one: variances, pending, returned"}
+    )

@@ -1,0 +1,97 @@
+"""Finance's desk, issue 15: approving a day's clean batches at once, the import page's skipped credits and
+reused bank references, the arrears page's rupiah and chase list, the proposal form by action."""
+
+# ruff: noqa: F811  (the tests take test_desk's ``day`` fixture, imported)
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.audit import AuditEvent
+from core.extensions import db
+from tests.payments.finance.test_desk import (  # noqa: F401
+    DAY,
+    batch_id,
+    batch_status,
+    day,
+    form_token,
+    login,
+)
+
+DAY_PAGE = f"/keuangan/batch?date={DAY}"
+
+
+def approvals_logged(app, batch: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "batch.approved", AuditEvent.entity_id == str(batch))
+        )
+
+
+# --- approving the clean batches of a day -------------------------------------------------------------
+
+
+def test_the_clean_batches_of_a_day_are_approved_at_once_and_those_with_variances_are_left(client, day):
+    login(client)
+    page = client.get(DAY_PAGE).get_data(as_text=True)
+    assert 'id="approve-clean"' in page and "Setujui 1 batch bersih" in page  # C only: A and B have variances
+    ids = {who: batch_id(client.application, day, who) for who in ("agent", "agent_b", "agent_c")}
+
+    answer = client.post(
+        f"/keuangan/batch/setujui-bersih?date={DAY}", data={"csrf_token": form_token(client, DAY_PAGE)}
+    )
+
+    assert answer.status_code == 303
+    statuses = {who: batch_status(client.application, i) for who, i in ids.items()}
+    assert statuses == {"agent": "closed", "agent_b": "closed", "agent_c": "approved"}
+    assert approvals_logged(client.application, ids["agent_c"]) == 1
+    after = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "1 batch bersih disetujui dan dikunci; 2 lagi diperiksa satu per satu." in after
+    assert 'id="approve-clean"' not in after  # nothing clean is left
+
+
+def test_a_double_click_approves_once(client, day):
+    login(client)
+    token = form_token(client, DAY_PAGE)
+    url = f"/keuangan/batch/setujui-bersih?date={DAY}"
+
+    first = client.post(url, data={"csrf_token": token})
+    second = client.post(url, data={"csrf_token": token})
+
+    assert first.status_code == second.status_code == 303
+    assert "0 batch bersih disetujui" in client.get(second.headers["Location"]).get_data(as_text=True)
+    assert approvals_logged(client.application, batch_id(client.application, day, "agent_c")) == 1
+
+
+def test_approving_the_clean_batches_needs_the_forms_token_and_finance(client, day, make_staff):
+    login(client)
+    refused = client.post(f"/keuangan/batch/setujui-bersih?date={DAY}", data={})
+    assert refused.status_code == 400
+    assert batch_status(client.application, batch_id(client.application, day, "agent_c")) == "closed"
+
+    make_staff("supervisor", day["pkp"], "sup.pkp")
+    client.post("/keuangan/keluar", data={"csrf_token": form_token(client, DAY_PAGE)})
+    login(client, "sup.pkp")
+    assert 'id="approve-clean"' not in client.get(DAY_PAGE).get_data(as_text=True)
+    forbidden = client.post(
+        f"/keuangan/batch/setujui-bersih?date={DAY}", data={"csrf_token": form_token(client, DAY_PAGE)}
+    )
+    assert forbidden.status_code == 403
+    assert batch_status(client.application, batch_id(client.application, day, "agent_c")) == "closed"
+
+
+def test_the_api_approves_the_clean_batches_and_lists_those_left(client, day):
+    url = f"/api/v1/branches/{day['pkp']}/batches/approve-clean"
+    ids = {who: batch_id(client.application, day, who) for who in ("agent", "agent_b", "agent_c")}
+
+    first = client.post(url, json={"date": str(DAY)}, headers=day["finance"].headers)
+    again = client.post(url, json={"date": str(DAY)}, headers=day["finance"].headers)
+    bad = client.post(url, json={"date": "19-11-2026"}, headers=day["finance"].headers)
+
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json() == {"date": str(DAY), "approved": [ids["agent_c"]], "left": [ids["agent"], ids["agent_b"]]}
+    assert again.get_json()["approved"] == [] and again.get_json()["left"] == [ids["agent"], ids["agent_b"]]
+    assert bad.status_code == 422 and "date" in bad.get_json()["errors"]["json"]
+    assert approvals_logged(client.application, ids["agent_c"]) == 1
