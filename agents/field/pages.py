@@ -62,6 +62,7 @@ from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
 from payments.finance.deposits import record_deposit
+from payments.finance.references import shared_references
 from payments.ledger.contributions import record_cash_contribution
 from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
@@ -397,6 +398,8 @@ def deposit() -> ResponseReturnValue:
     if error is not None:
         return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
     flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+    if shared_references(db.session, recorded.branch_id, [(recorded.id, recorded.bank_reference)]):
+        flash(gettext("This bank reference is also on another deposit: finance will check it against the bank."))
     return redirect(url_for("agen.home"), code=303)
 
 

@@ -15,7 +15,7 @@ from core.clock import app_now
 from core.csvexport import csv_filename
 from core.errors import DomainError, Forbidden
 from core.extensions import db
-from payments.finance import approvals, batches
+from payments.finance import approvals, batches, references
 from payments.finance.desk import (
     DECIDERS,
     bp,
@@ -175,6 +175,9 @@ def _render_batch(batch_id: int, error: DomainError | None = None, form: dict[st
         error_details=messages_of(error) if error else [],
         error_fields={name for where in ((error.errors or {}) if error else {}).values() for name in where or {}},
         form=form or {},
+        shared=references.shared_references(
+            db.session, view.branch_id, [(d.id, d.bank_reference) for d in view.figures.deposits]
+        ),
     )
     return page, error.status if error else 200
 

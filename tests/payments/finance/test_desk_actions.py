@@ -5,6 +5,8 @@ reused bank references, the arrears page's rupiah and chase list, the proposal f
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from core.audit import AuditEvent
@@ -13,9 +15,12 @@ from tests.payments.finance.test_desk import (  # noqa: F401
     DAY,
     batch_id,
     batch_status,
+    code,
     day,
+    deposit,
     form_token,
     login,
+    upload_form,
 )
 
 DAY_PAGE = f"/keuangan/batch?date={DAY}"
@@ -95,3 +100,30 @@ def test_the_api_approves_the_clean_batches_and_lists_those_left(client, day):
     assert again.get_json()["approved"] == [] and again.get_json()["left"] == [ids["agent"], ids["agent_b"]]
     assert bad.status_code == 422 and "date" in bad.get_json()["errors"]["json"]
     assert approvals_logged(client.application, ids["agent_c"]) == 1
+
+
+# --- the import page: skipped credits; a reused bank reference --------------------------------------
+
+
+def test_the_import_report_shows_the_skipped_credits_and_why(client, day):
+    login(client)
+    text = "date,description,reference,amount\n2026-11-20,BUNGA,,1234.56\n2026-11-20,SETORAN LAIN,,25000\n"
+
+    page = upload_form(client, text).get_data(as_text=True)
+
+    skipped = re.search(r'id="report-skipped">(.*?)</dd>', page, re.S).group(1)
+    assert skipped.startswith("1 ") and "kredit bersen, misalnya bunga bank" in skipped
+
+
+def test_a_deposit_that_reuses_another_deposits_reference_is_recorded_and_warned_on_the_batch_page(client, day):
+    login(client)
+    kept = day["amounts"]["agent"]  # A kept his cash: he deposits it now, on B's slip
+    deposit(client, day["agent"], kept, " bri-7781", on=DAY)
+    b_batch = batch_id(client.application, day, "agent_b")
+
+    b_page = client.get(f"/keuangan/batch/{b_batch}").get_data(as_text=True)
+    c_page = client.get(f"/keuangan/batch/{batch_id(client.application, day, 'agent_c')}").get_data(as_text=True)
+
+    warnings = re.findall(r'class="warn shared-reference">(.*?)</span>', b_page, re.S)
+    assert len(warnings) == 1 and code(day, "agent") in warnings[0] and "satu slip untuk dua setoran" in warnings[0]
+    assert "shared-reference" not in c_page  # SETOR-C-1 is C's own
