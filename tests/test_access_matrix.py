@@ -545,6 +545,7 @@ WEB: dict[str, tuple[Any, ...]] = {
     "POST /keuangan/usulan/<int:proposal_id>/putuskan":         (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "GET /keuangan/mutasi/impor/<int:import_id>":               (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "GET /keuangan/tunggakan":                                  (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
+    "GET /keuangan/tunggakan/daftar-tagih.csv":                 (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/setoran-harian":                             (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "GET /keuangan/insentif":                                   (LOGIN, LOGIN, OK,   OK,    LOGIN, OK,   OK,    OK),
     "POST /keuangan/insentif/setujui":                          (LOGIN, LOGIN, 403,  OK,    LOGIN, 403,  OK,    OK),

@@ -9,10 +9,12 @@ import re
 
 from sqlalchemy import func, select
 
+from collection.members.models import Member
 from core.audit import AuditEvent
 from core.extensions import db
 from tests.payments.finance.test_desk import (  # noqa: F401
     DAY,
+    arrears,
     batch_id,
     batch_status,
     code,
@@ -20,6 +22,7 @@ from tests.payments.finance.test_desk import (  # noqa: F401
     deposit,
     form_token,
     login,
+    parse_csv,
     upload_form,
 )
 
@@ -127,3 +130,47 @@ def test_a_deposit_that_reuses_another_deposits_reference_is_recorded_and_warned
     warnings = re.findall(r'class="warn shared-reference">(.*?)</span>', b_page, re.S)
     assert len(warnings) == 1 and code(day, "agent") in warnings[0] and "satu slip untuk dua setoran" in warnings[0]
     assert "shared-reference" not in c_page  # SETOR-C-1 is C's own
+
+
+# --- the arrears page: rupiah per bucket, whom to chase ---------------------------------------------
+
+
+def test_the_arrears_page_shows_rupiah_per_bucket_and_whom_to_chase_by_agent_and_village(client, arrears):
+    with client.application.app_context():
+        for n, member in enumerate(db.session.scalars(select(Member).where(Member.status != "active"))):
+            member.village = "Desa Air Itam" if n % 2 else "Desa Bukit Intan"
+            member.first_month = member.paid_through + 1  # nothing paid: he owes from the month after
+            member.period_started_on = member.first_month.first_day()
+        db.session.commit()
+    login(client)
+
+    page = client.get("/keuangan/tunggakan").get_data(as_text=True)
+
+    table = re.search(r'<table class="data" id="ageing">(.*?)</table>', page, re.S).group(1)
+    owed = dict(re.findall(r'data-bucket="([^"]+)">.*?<td class="num owed">Rp([\d.]+)</td>', table, re.S))
+    assert set(owed) == {"1 month", "2 months", "3 months", "lapsed"}
+    assert int(owed["2 months"].replace(".", "")) > int(owed["1 month"].replace(".", "")) > 0
+    assert owed["3 months"] == "0"
+    groups = re.findall(r'<tbody class="chase-group" data-agent="([^"]*)" data-village="([^"]*)">', page)
+    assert groups == [(code(arrears, "agent"), "Desa Air Itam"), (code(arrears, "agent"), "Desa Bukit Intan")]
+    rows = re.findall(r'<tr data-kpj="(\d+)">', page)
+    assert len(rows) == 4 and "Daftar tagih" in page and "Jumlah tunggakan" in page
+
+
+def test_the_ageing_csv_carries_the_rupiah_and_the_chase_list_downloads(client, arrears):
+    with client.application.app_context():
+        for member in db.session.scalars(select(Member).where(Member.status != "active")):
+            member.first_month = member.paid_through + 1
+            member.period_started_on = member.first_month.first_day()
+        db.session.commit()
+    login(client)
+
+    ageing = parse_csv(client.get("/keuangan/tunggakan?format=csv"))
+    chase = client.get("/keuangan/tunggakan/daftar-tagih.csv")
+
+    assert [r["bucket"] for r in ageing] == ["1 month", "2 months", "3 months", "lapsed", "active"]
+    assert int(ageing[0]["owed_idr"]) > 0 and ageing[4]["owed_idr"] == "0"
+    lines = chase.get_data(as_text=True).splitlines()
+    assert chase.status_code == 200 and chase.mimetype == "text/csv"
+    assert lines[0].lstrip("\ufeff").startswith("kpj,name,status,months_owed,amount_owed_idr") and len(lines) == 5
+    assert chase.headers["Content-Disposition"] == 'attachment; filename="chase-PKP-2026-11-22.csv"'
