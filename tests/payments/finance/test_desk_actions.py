@@ -6,14 +6,17 @@ reused bank references, the arrears page's rupiah and chase list, the proposal f
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import func, select
 
 from collection.members.models import Member
 from core.audit import AuditEvent
 from core.extensions import db
+from payments.finance.candidates import Candidate, rank
 from tests.payments.finance.test_desk import (  # noqa: F401
     DAY,
+    STRANGER,
     arrears,
     batch_id,
     batch_status,
@@ -174,3 +177,66 @@ def test_the_ageing_csv_carries_the_rupiah_and_the_chase_list_downloads(client, 
     assert chase.status_code == 200 and chase.mimetype == "text/csv"
     assert lines[0].lstrip("\ufeff").startswith("kpj,name,status,months_owed,amount_owed_idr") and len(lines) == 5
     assert chase.headers["Content-Disposition"] == 'attachment; filename="chase-PKP-2026-11-22.csv"'
+
+
+# --- the proposal form ------------------------------------------------------------------------------
+
+
+def test_the_proposal_form_has_one_form_per_action_with_only_its_fields(client, day):
+    login(client)
+
+    page = client.get("/keuangan/mutasi").get_data(as_text=True)
+
+    forms = dict(re.findall(r'<details class="propose" data-action="(\w+)"\s*>(.*?)</details>', page, re.S))
+    assert set(forms) == {"deposit", "settlement", "ignore"}
+    assert 'name="deposit_id"' in forms["deposit"] and 'name="provider"' not in forms["deposit"]
+    assert 'name="provider"' in forms["settlement"] and 'name="deposit_id"' not in forms["settlement"]
+    assert 'name="reason"' in forms["ignore"] and "<select" not in forms["ignore"]
+
+
+def test_the_deposit_list_offers_that_amount_and_week_first_and_not_every_deposit(client, day):
+    login(client)
+    same = deposit(client, day["agent"], 500, "SLIP-W", on=DAY)  # that week, another amount
+    for n in range(20):  # a busy branch: deposits of other amounts, weeks before
+        deposit(client, day["agent"], 100 + n, f"OLD-{n}", on=date(2026, 11, 2))
+    exact = deposit(client, day["agent"], 150, "SLIP-X", on=date(2026, 11, 2))
+
+    page = client.get("/keuangan/mutasi").get_data(as_text=True)
+    select_box = re.search(r'<select name="deposit_id">(.*?)</select>', page, re.S).group(1)
+    groups = re.findall(r'<optgroup label="([^"]+)">', select_box)
+    offered = re.findall(r'<option value="(\d+)"', select_box)
+
+    assert groups == ["Minggu yang sama"] and offered == [str(same["id"])]  # the 21 old deposits are not listed
+    assert str(exact["id"]) not in offered
+
+    other = client.post(
+        re.search(r'action="(/keuangan/mutasi/\d+/usul)"', page).group(1),
+        data={"csrf_token": form_token(client, "/keuangan/mutasi"), "action": "deposit", "deposit_id": "",
+              "deposit_other": str(exact["id"]), "reason": "slip lama"},
+    )  # fmt: skip
+    assert other.status_code == 303  # a deposit the list leaves out is named by its id
+
+
+def test_the_likeliest_deposits_come_first_amount_and_week_then_amount_then_week():
+    booked = date(2026, 11, 20)
+
+    def dep(i: int, amount: int, on: date) -> Candidate:
+        return Candidate(i, "A", amount, on, f"R{i}", "")
+
+    deposits = [
+        dep(1, 50_000, date(2026, 11, 19)),  # that week, another amount
+        dep(2, 70_000, date(2026, 10, 1)),  # the amount, weeks before
+        dep(3, 70_000, date(2026, 11, 18)),  # the amount, that week
+        dep(4, 10_000, date(2026, 9, 1)),  # neither: not offered
+        dep(5, 70_000, date(2026, 11, 20)),  # the amount, the very day
+    ]
+
+    ranked = rank(70_000, booked, deposits)
+
+    assert [(c.deposit_id, c.kind) for c in ranked] == [
+        (5, "amount_week"),
+        (3, "amount_week"),
+        (2, "amount"),
+        (1, "week"),
+    ]
+    assert len(rank(70_000, booked, [dep(i, 70_000, booked) for i in range(40)])) == 15
