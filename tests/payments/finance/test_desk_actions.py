@@ -14,6 +14,7 @@ from collection.members.models import Member
 from core.audit import AuditEvent
 from core.extensions import db
 from payments.finance.candidates import Candidate, rank
+from tests.factories import PASSWORD
 from tests.payments.finance.test_desk import (  # noqa: F401
     DAY,
     STRANGER,
@@ -240,3 +241,21 @@ def test_the_likeliest_deposits_come_first_amount_and_week_then_amount_then_week
         (1, "week"),
     ]
     assert len(rank(70_000, booked, [dep(i, 70_000, booked) for i in range(40)])) == 15
+
+
+def test_the_agent_who_declares_a_reference_already_used_is_told_and_the_deposit_is_recorded(client, day):
+    agent_page = client.get("/agen/masuk").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', agent_page).group(1)
+    client.post("/agen/masuk", data={"csrf_token": token, "username": "agent.pkp", "password": PASSWORD})
+    form = client.get("/agen/setoran").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+
+    saved = client.post(
+        "/agen/setoran",
+        data={"csrf_token": token, "idempotency_key": key, "amount_idr": "1.000", "bank_reference": "BRI-7781"},
+    )
+
+    assert saved.status_code == 303
+    home = client.get("/agen/").get_data(as_text=True)
+    assert "Referensi bank ini juga tercantum pada setoran lain" in home
