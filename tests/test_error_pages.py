@@ -1,15 +1,12 @@
 """The web apps' errors are pages in the app's look and the reader's language; JSON only for who asks for it."""
 
-# ruff: noqa: F811  (the browser fixtures, imported)
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from core.errors import DomainError
-from tests.agents.field.conftest import CHROMIUM, PHONE, browser, live_server  # noqa: F401  (fixtures)
 from tests.payments.finance.test_desk import login
 
 pytestmark = pytest.mark.sqlite_only
@@ -74,16 +71,3 @@ def test_a_logged_in_clerk_sees_the_404_in_the_desks_look(client, world):
 
     assert missing.status_code == 404 and "Halaman tidak ditemukan" in missing.get_data(as_text=True)
     assert "Batch harian" in missing.get_data(as_text=True)  # the way back to the desk
-
-
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_on_a_phone_the_agents_app_shows_its_own_404_page_in_indonesian(browser, live_server):
-    context = browser.new_context(base_url=live_server, **PHONE)
-    page = context.new_page()
-
-    answer = page.goto("/agen/tidak-ada")
-
-    assert answer.status == 404 and "Halaman tidak ditemukan" in page.inner_text("main")
-    assert page.locator("a.button", has_text="Kembali ke beranda").is_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    context.close()

@@ -1,6 +1,7 @@
 """Finance's desk in a real browser (Chromium) at 1366×768, in Indonesian: every page fits the screen's width, no
 table row runs on for lines, no glyph a desktop font may lack; the clean batches approved in one click; the
-proposal form shows the chosen action's fields only; an address that does not exist is the desk's own page."""
+proposal form shows the chosen action's fields only; an address that does not exist is the desk's own page (and
+the agents' app's own page on a phone)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from commands.demo import DEMO_PASSWORD, load_demo_data
 from core.extensions import db
-from tests.agents.field.conftest import CHROMIUM, browser, live_server  # noqa: F401  (fixtures)
+from tests.agents.field.conftest import CHROMIUM, PHONE
 from tests.factories import PASSWORD
 from tests.payments.finance.test_desk import DAY, code, day  # noqa: F401
 
@@ -136,3 +137,15 @@ def test_an_address_that_does_not_exist_is_the_desks_page_in_indonesian(browser,
     assert "Halaman tidak ditemukan" in page.inner_text("main")
     assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") == "flex"  # the desk's look
     page.context.close()
+
+
+def test_on_a_phone_the_agents_app_shows_its_own_404_page_in_indonesian(browser, live_server):
+    context = browser.new_context(base_url=live_server, **PHONE)
+    page = context.new_page()
+
+    answer = page.goto("/agen/tidak-ada")
+
+    assert answer.status == 404 and "Halaman tidak ditemukan" in page.inner_text("main")
+    assert page.locator("a.button", has_text="Kembali ke beranda").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
