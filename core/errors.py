@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, jsonify, request
+from flask.sansio.app import App
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from marshmallow import Schema, fields
@@ -105,7 +106,7 @@ ErrorPage = Callable[[int, str, str], str]
 ERROR_PAGES = "iuran_error_pages"  # app.extensions key: {path prefix: renderer}
 
 
-def register_error_page(app: Flask, prefix: str, renderer: ErrorPage) -> None:
+def register_error_page(app: App, prefix: str, renderer: ErrorPage) -> None:
     """Errors of requests under ``prefix`` (``/keuangan``) are shown by ``renderer`` unless JSON is asked for."""
     app.extensions.setdefault(ERROR_PAGES, {})[prefix.rstrip("/")] = renderer
 
