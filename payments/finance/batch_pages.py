@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 
 from core.clock import app_now
@@ -72,9 +72,10 @@ def approve_clean_batches() -> ResponseReturnValue:
     except DomainError as error:
         return refusal_page(error)
     flash(
-        gettext(
-            "%(approved)s clean batches approved and locked; %(left)s left to judge one by one.",
-            approved=len(done.approved),
+        ngettext(
+            "%(num)s clean batch approved and locked; %(left)s left to judge one by one.",
+            "%(num)s clean batches approved and locked; %(left)s left to judge one by one.",
+            len(done.approved),
             left=len(done.left),
         )
     )
