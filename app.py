@@ -36,6 +36,7 @@ import organisation.texts
 import payments.autodebit.models
 import payments.autodebit.routes
 import payments.autodebit.webhooks
+import payments.finance.arrears_pages
 import payments.finance.batch_pages
 import payments.finance.departed_pages
 import payments.finance.desk
@@ -93,6 +94,7 @@ FINANCE_DESK = (  # the modules that add their pages to the finance desk's bluep
     payments.finance.statement_pages,
     payments.finance.departed_pages,
     payments.finance.report_pages,
+    payments.finance.arrears_pages,
     agents.incentives.pages,
     payments.remittance.pages,
 )

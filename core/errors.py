@@ -1,12 +1,20 @@
-"""One error envelope for the whole API: ``{code, status, message, errors}``."""
+"""One error envelope for the whole API: ``{code, status, message, errors}``; the web apps' errors as pages.
+
+An app of pages (the finance desk at /keuangan, the agents' app at /agen, the admin desk at /admin) registers a
+renderer for its path prefix (:func:`register_error_page`): an error under that prefix (a 404 from routing, a 405,
+a refusal or a bug that escaped a page) is then that app's page, in the reader's language, with the same status.
+A request that asks for JSON (``Accept: application/json``) still gets the envelope.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, has_request_context, jsonify, request
+from flask.sansio.app import App
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from marshmallow import Schema, fields
@@ -124,16 +132,79 @@ def _named(messages: Any) -> Any:
     return messages
 
 
+# An app's error page: (status, title, message) -> the page (its body; the status and headers are set here).
+ErrorPage = Callable[[int, str, str], str]
+ERROR_PAGES = "iuran_error_pages"  # app.extensions key: {path prefix: renderer}
+
+
+def register_error_page(app: App, prefix: str, renderer: ErrorPage) -> None:
+    """Errors of requests under ``prefix`` (``/keuangan``) are shown by ``renderer`` unless JSON is asked for."""
+    app.extensions.setdefault(ERROR_PAGES, {})[prefix.rstrip("/")] = renderer
+
+
+def _page_renderer() -> ErrorPage | None:
+    if not has_request_context():
+        return None
+    accept = request.accept_mimetypes
+    if accept.quality("application/json") > accept.quality("text/html"):  # a script that asked for JSON
+        return None
+    path = request.path
+    for prefix, renderer in current_app.extensions.get(ERROR_PAGES, {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return renderer  # type: ignore[no-any-return]
+    return None
+
+
+def _title(status: int) -> str:
+    if status == 404:
+        return gettext("Page not found")
+    if status >= 500:
+        return gettext("Something went wrong")
+    return gettext("Could not be done")
+
+
+def _page_message(status: int) -> str:
+    """The page's words for the errors whose message is werkzeug's English (routing's 404 and 405, a 500)."""
+    if status == 404:
+        return gettext("There is no page at this address: check it, or start again from the menu.")
+    if status == 405:
+        return gettext("This page cannot be opened that way: go back and use its buttons.")
+    if status == 500:
+        return gettext("Something went wrong on our side; it has been logged. Try again in a moment.")
+    if status == 503:
+        return gettext("The service is unavailable just now; nothing was saved. Try again in a moment.")
+    if status == 413:
+        return gettext("The file or form is too large: send a smaller one.")
+    return gettext("The request could not be handled (error %(status)s): go back and try again.", status=status)
+
+
+def error_response(
+    status: int, name: str, message: str, errors: Any = None, headers: dict[str, str] | None = None, **extra: Any
+) -> ResponseReturnValue:
+    """The error as its app's page (see :func:`register_error_page`), else as the envelope."""
+    renderer = _page_renderer()
+    if renderer is not None:
+        try:
+            page = renderer(status, _title(status), message)
+        except Exception:  # the page itself failed (the database is away, say): the envelope still answers
+            current_app.logger.exception("error page failed")
+        else:
+            page_headers = {k: v for k, v in (headers or {}).items() if k != "WWW-Authenticate"}
+            return page, status, {**page_headers, "Content-Type": "text/html; charset=utf-8"}
+    return jsonify(envelope(status, name, message, errors, **extra)), status, headers or {}
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Every error the API returns, 4xx or 5xx, uses the same envelope."""
+    """Every error the API returns, 4xx or 5xx, uses the same envelope; the pages' errors are pages."""
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> ResponseReturnValue:
-        body = envelope(error.status, error.name, error.message, error.errors, **error.extra)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
         if error.retry_after is not None:
             headers["Retry-After"] = str(error.retry_after)
-        return jsonify(body), error.status, headers
+        if _page_renderer() is not None:
+            _discard_changes()
+        return error_response(error.status, error.name, error.message, error.errors, headers, **error.extra)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
@@ -147,7 +218,9 @@ def register_error_handlers(app: Flask) -> None:
         # flask-smorest drops the Allow header on 405: keep the exception's own headers.
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-        return jsonify(envelope(status, error.name, message, _named(messages))), status, headers
+        if _page_renderer() is not None:  # werkzeug's English description, worded for the page
+            return error_response(status, error.name, _page_message(status), headers=headers)
+        return error_response(status, error.name, message, _named(messages), headers)
 
     @app.errorhandler(sa_exc.DBAPIError)
     @app.errorhandler(sa_exc.TimeoutError)
@@ -158,18 +231,18 @@ def register_error_handlers(app: Flask) -> None:
         _discard_session()
         seconds = app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
         message = gettext("The database cannot be reached just now; nothing was saved. Send the same request again.")
-        return (
-            jsonify(envelope(503, "Service Unavailable", message)),
-            503,
-            {"Retry-After": str(seconds)},
-        )
+        if _page_renderer() is not None:
+            message = _page_message(503)
+        return error_response(503, "Service Unavailable", message, headers={"Retry-After": str(seconds)})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
-        return jsonify(
-            envelope(500, "Internal Server Error", gettext("Something went wrong on our side; it has been logged."))
-        ), 500
+        message = gettext("Something went wrong on our side; it has been logged.")
+        if _page_renderer() is not None:
+            _discard_changes()
+            message = _page_message(500)
+        return error_response(500, "Internal Server Error", message)
 
 
 # SQLSTATEs of a server that is gone, shutting down, starting or full: the request may succeed if sent again.
@@ -194,6 +267,14 @@ def is_database_outage(error: BaseException) -> bool:
     # psycopg raises OperationalError without a SQLSTATE when it cannot connect or the connection broke.
     text = str(original).lower()
     return isinstance(error, sa_exc.OperationalError) and ("connection" in text or "server" in text)
+
+
+def _discard_changes() -> None:
+    """Nothing half-written stays in the session a page's error is rendered with."""
+    try:
+        db.session.rollback()
+    except Exception:
+        pass
 
 
 def _discard_session() -> None:

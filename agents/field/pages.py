@@ -43,7 +43,7 @@ from collection.members.position import choice_breakdown, member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound, register_error_page
 from core.extensions import db
 from core.i18n import rupiah
 from core.months import Month
@@ -65,6 +65,7 @@ from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
 from payments.finance.answers import answer_returned_batch, own_batch
 from payments.finance.deposits import record_deposit
+from payments.finance.references import shared_references
 from payments.ledger.contributions import record_cash_contribution
 from payments.ledger.models import BatchStatus
 from payments.ledger.receipts import receipt_link, receipt_text
@@ -74,6 +75,14 @@ from workers.queues import schedule_outbox_delivery
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _error_page(status: int, title: str, message: str) -> str:
+    """An /agen error that no page caught (routing's 404, a bug that escaped a page): the app's page."""
+    return render_template("agen/error.html", title=title, message=message, code=status)
+
+
+bp.record_once(lambda state: register_error_page(state.app, bp.url_prefix or "/agen", _error_page))
 
 
 def agent_required(view: F) -> F:
@@ -423,6 +432,8 @@ def deposit() -> ResponseReturnValue:
             return jsonify(body), status
         return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
     flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
+    if shared_references(db.session, recorded.branch_id, [(recorded.id, recorded.bank_reference)]):
+        flash(gettext("This bank reference is also on another deposit: finance will check it against the bank."))
     if _wants_json():
         body = {"next_url": url_for("agen.home"), "number": recorded.bank_reference, "created": created}
         return jsonify(body), 201 if created else 200

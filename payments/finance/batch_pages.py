@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 
 from core.clock import app_now
 from core.csvexport import csv_filename
 from core.errors import DomainError, Forbidden
 from core.extensions import db
-from payments.finance import batches
+from payments.finance import approvals, batches, references
 from payments.finance.desk import (
     DECIDERS,
     bp,
@@ -58,7 +58,29 @@ def batches_page() -> ResponseReturnValue:
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         totals=totals,
+        clean=approvals.clean_batches(views),
+        can_decide=g.user.role in DECIDERS,
     )
+
+
+@bp.post("/batch/setujui-bersih")
+@finance_required
+def approve_clean_batches() -> ResponseReturnValue:
+    """Approve a day's clean batches at once; those with variances or pending items stay for one by one."""
+    day = date_arg("date", branch_today())
+    try:
+        done = approvals.approve_clean_batches(db.session, g.user, g.branch.id, day, app_now())
+    except DomainError as error:
+        return refusal_page(error)
+    flash(
+        ngettext(
+            "%(num)s clean batch approved and locked; %(left)s left to judge one by one.",
+            "%(num)s clean batches approved and locked; %(left)s left to judge one by one.",
+            len(done.approved),
+            left=len(done.left),
+        )
+    )
+    return redirect(url_for("keuangan.batches_page", date=day.isoformat()), code=303)
 
 
 BATCH_HEADER = (
@@ -155,6 +177,9 @@ def _render_batch(batch_id: int, error: DomainError | None = None, form: dict[st
         error_details=messages_of(error) if error else [],
         error_fields={name for where in ((error.errors or {}) if error else {}).values() for name in where or {}},
         form=form or {},
+        shared=references.shared_references(
+            db.session, view.branch_id, [(d.id, d.bank_reference) for d in view.figures.deposits]
+        ),
     )
     return page, error.status if error else 200
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from core.clock import app_now
 from core.errors import DomainError, Forbidden
 from core.extensions import db
-from core.i18n import rupiah
+from core.i18n import day_label, rupiah
 from core.paging import asked_page, desk_page, desk_window
+from payments.finance import references
 from payments.finance.deposits import (
     FOR_AGENT_ROLES,
     departed_agents_with_cash,
@@ -104,6 +105,20 @@ def record_departed_deposit(agent_id: int) -> ResponseReturnValue:
                 "Deposit of %(amount)s recorded; not on a bank statement yet: it is matched when the statement is "
                 "uploaded.",
                 amount=amount_text,
+            )
+        )
+    for other in references.shared_references(db.session, g.branch.id, [(deposit.id, deposit.bank_reference)]).get(
+        deposit.id, []
+    ):
+        flash(
+            gettext(
+                "Warning: bank reference %(reference)s is also on deposit #%(id)s of %(agent)s (%(amount)s, %(day)s). "
+                "Recorded all the same (two deposits may share one slip): check it against the bank line.",
+                reference=deposit.bank_reference,
+                id=other.deposit_id,
+                agent=other.agent_code,
+                amount=rupiah(other.amount_idr),
+                day=day_label(other.deposited_on),
             )
         )
     return redirect(url_for("keuangan.departed_page"), code=303)

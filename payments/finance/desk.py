@@ -39,7 +39,7 @@ from sqlalchemy import select
 
 from core.clock import app_now, local_today
 from core.csvexport import csv_text
-from core.errors import DomainError
+from core.errors import DomainError, register_error_page
 from core.extensions import db
 from core.i18n import label, language, rupiah, time_label
 from core.months import Month
@@ -63,6 +63,16 @@ FIRST_TARGET_YEAR, LAST_TARGET_YEAR = 2015, 2100  # as the API's coverage target
 
 
 # --- texts, formats and the session ------------------------------------------------------------------
+
+
+def error_page(status: int, title: str, message: str) -> str:
+    """A /keuangan error that no page caught (routing's 404, a refusal or a bug that escaped): the desk's page."""
+    return render_template(
+        "keuangan/error.html", title=title, message=message, details=[], code=status, **_page_helpers()
+    )
+
+
+bp.record_once(lambda state: register_error_page(state.app, bp.url_prefix or "/keuangan", error_page))
 
 
 @bp.context_processor

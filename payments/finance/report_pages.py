@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, pgettext
+from flask_babel import gettext
 
 from collection.sponsors import programmes as sponsors
 from core.charts import Series, bar_chart, thousands
@@ -38,32 +38,6 @@ from payments.finance.desk import (
 
 MAX_TARGET_ROWS = 600  # as the API's TargetsRequestSchema
 MAX_TARGET_BYTES = 200_000
-
-
-@bp.get("/tunggakan")
-@finance_required
-def ageing_page() -> ResponseReturnValue:
-    """Members by months owed (1, 2, 3) and lapsed, with active alongside, from the last reconciliation."""
-    ageing = reports.arrears_ageing(db.session, g.branch, branch_today())
-    if wants_csv():
-        rows: list[list[object]] = [[ageing.on, r.bucket, r.members] for r in ageing.rows]
-        rows.append([ageing.on, "active", ageing.active])
-        return csv_response(csv_filename("arrears-ageing", g.branch.code, ageing.on), ("on", "bucket", "members"), rows)
-    counts = {r.bucket: r.members for r in ageing.rows}
-    chart = bar_chart(
-        [label("arrears_bucket", r.bucket) for r in ageing.rows],
-        [Series(pgettext("members (finance)", "Members"), [r.members for r in ageing.rows], "#d48a00")],
-        title=gettext("Members in arrears by age bucket"),
-        description=gettext(
-            "1 month: %(b1)s; 2 months: %(b2)s; 3 months: %(b3)s; lapsed: %(lapsed)s.",
-            b1=counts["1 month"],
-            b2=counts["2 months"],
-            b3=counts["3 months"],
-            lapsed=counts["lapsed"],
-        ),
-        height=240,
-    )
-    return render_template("keuangan/ageing.html", ageing=ageing, chart=chart)
 
 
 COLLECTIONS_HEADER = (

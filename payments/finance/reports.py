@@ -74,15 +74,22 @@ def arrears_ageing(session: DbSession, branch: Branch, today: date) -> Ageing:
         .group_by(Member.status, Member.paid_through, Member.first_month)
     )
     for status, paid_through, first_month, count in rows:
-        if status == MemberStatus.LAPSED:
-            counts["lapsed"] += count
-        elif status == MemberStatus.IN_ARREARS:
-            oldest = paid_through + 1 if paid_through else first_month
-            owed = max(1, min(3, last_due - oldest + 1))
-            counts[AGEING_BUCKETS[owed - 1]] += count
-        else:
+        bucket = ageing_bucket(status, paid_through, first_month, last_due)
+        if bucket is None:
             active += count
+        else:
+            counts[bucket] += count
     return Ageing(today, active, tuple(AgeingRow(b, counts[b]) for b in AGEING_BUCKETS))
+
+
+def ageing_bucket(status: str, paid_through: Month | None, first_month: Month, last_due: Month) -> str | None:
+    """A member's ageing bucket from his reconciled standing (None: active, in no bucket)."""
+    if status == MemberStatus.LAPSED:
+        return "lapsed"
+    if status != MemberStatus.IN_ARREARS:
+        return None
+    oldest = paid_through + 1 if paid_through else first_month
+    return AGEING_BUCKETS[max(1, min(3, last_due - oldest + 1)) - 1]
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,15 @@ from core.months import Month
 from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
-from payments.finance import bank, batches, proposals, reports, statement_import
+from payments.finance import approvals, bank, batches, proposals, reports, statement_import
 from payments.finance.answers import answer_returned_batch
 from payments.finance.deposits import record_deposit, record_deposit_for_agent
 from payments.finance.schemas import (
     AgeingSchema,
     AgentDepositRequestSchema,
     AnswerRequestSchema,
+    ApproveCleanRequestSchema,
+    ApproveCleanResultSchema,
     ApproveRequestSchema,
     BatchAnswerSchema,
     BatchQuerySchema,
@@ -243,6 +245,17 @@ class BatchApprove(MethodView):
     def post(self, payload: dict[str, Any], batch_id: int) -> batches.BatchView:
         """Approve a batch: its figures are frozen and its day is locked. With variances, a note is required."""
         return batches.approve_batch(db.session, current_user(), batch_id, payload.get("note"), app_now())
+
+
+@bp.route("/branches/<int:branch_id>/batches/approve-clean")
+class BatchesApproveClean(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.arguments(ApproveCleanRequestSchema)
+    @bp.response(200, ApproveCleanResultSchema)
+    def post(self, payload: dict[str, Any], branch_id: int) -> approvals.CleanApproval:
+        """Approve every clean batch of a day (closed, no variance, nothing pending), each audit-logged; those
+        with variances or pending items are left to approve one by one. Sent again, it approves nothing more."""
+        return approvals.approve_clean_batches(db.session, current_user(), branch_id, payload["date"], app_now())
 
 
 @bp.route("/batches/<int:batch_id>/return")

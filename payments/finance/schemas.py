@@ -346,3 +346,15 @@ class BatchAnswerSchema(Schema):
     returned_reason = fields.String(attribute="decision_note", allow_none=True)
     answer_note = fields.String(allow_none=True)
     answered_at = UtcDateTime(allow_none=True)
+
+
+class ApproveCleanRequestSchema(Schema):
+    date = fields.Date(required=True, validate=valid_day, metadata={"description": "The business day"})
+
+
+class ApproveCleanResultSchema(Schema):
+    date = fields.Date()
+    approved = fields.List(fields.Integer(), metadata={"description": "Batch ids approved by this request"})
+    left = fields.List(
+        fields.Integer(), metadata={"description": "Batch ids still to judge one by one: variances, pending, returned"}
+    )

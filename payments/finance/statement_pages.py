@@ -15,8 +15,8 @@ from core.csvexport import csv_filename
 from core.errors import DomainError, ServiceUnavailable
 from core.extensions import db
 from core.paging import asked_page, desk_page, desk_window
-from organisation.models import Agent, StaffUser
-from payments.finance import bank, proposals, statement_import
+from organisation.models import StaffUser
+from payments.finance import bank, candidates, proposals, statement_import
 from payments.finance.desk import (
     bp,
     branch_today,
@@ -27,11 +27,10 @@ from payments.finance.desk import (
     refusal_page,
     wants_csv,
 )
-from payments.finance.models import MatchProposal, StatementLine, StatementLineStatus
+from payments.finance.models import MatchProposal, StatementLineStatus
 from payments.finance.schemas import DecisionRequestSchema, ProposalRequestSchema
 from payments.finance.statements import BANK_FORMATS
 from payments.finance.texts import line_note
-from payments.ledger.models import Deposit
 from workers.queues import queue_statement_import
 
 UNMATCHED_HEADER = (
@@ -93,25 +92,12 @@ def _render_unmatched(status: int = 200, **shown: Any) -> Any:
         lines=lines,
         page=desk_page(count, number, endpoint="keuangan.unmatched_page"),
         names=names,
-        deposits=_unbanked_deposits(g.branch.id),
+        candidates=candidates.candidates_for(db.session, g.branch.id, lines),
         providers=sorted(current_app.config.get("PAYMENT_PROVIDERS", {})),
         bank_formats=BANK_FORMATS.values(),
         **shown,
     )
     return page, status
-
-
-def _unbanked_deposits(branch_id: int, limit: int = 300) -> list[tuple[Deposit, str]]:
-    """The branch's deposits that no bank credit is matched to yet, newest first, with the agent's code."""
-    banked = select(StatementLine.deposit_id).where(StatementLine.deposit_id.is_not(None))
-    rows = db.session.execute(
-        select(Deposit, Agent.code)
-        .join(Agent, Agent.id == Deposit.agent_id)
-        .where(Deposit.branch_id == branch_id, Deposit.id.not_in(banked))
-        .order_by(Deposit.deposited_on.desc(), Deposit.id.desc())
-        .limit(limit)
-    )
-    return [(deposit, agent_code) for deposit, agent_code in rows]
 
 
 @bp.post("/mutasi/unggah")
@@ -166,6 +152,9 @@ def statement_import_page(import_id: int) -> ResponseReturnValue:
 def propose(line_id: int) -> ResponseReturnValue:
     """The maker: propose what an unmatched credit is; nothing changes until a second person approves."""
     form = {k: request.form.get(k, "").strip() for k in ("action", "deposit_id", "provider", "settled_on", "reason")}
+    other = request.form.get("deposit_other", "").strip().lstrip("#")  # a deposit the list does not offer, by id
+    if other:
+        form["deposit_id"] = other
     data: dict[str, Any] = {k: v for k, v in form.items() if v}
     if data.get("action") != "deposit":
         data.pop("deposit_id", None)
