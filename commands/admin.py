@@ -5,15 +5,31 @@ as an operator at the console (audited with ``via: cli`` and no actor)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from core.errors import DomainError
 from core.extensions import db
 from core.guards import MAX_ID
 from organisation import administration as admin
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def english(command: F) -> F:
+    """The services' messages in English at the console (outside a request they would be in Bahasa Indonesia)."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with force_locale("en"):
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _fail(error: DomainError) -> click.ClickException:
@@ -46,6 +62,7 @@ def admin_group() -> None:
 @click.option("--username", required=True, help="The admin's login name (letters, digits, '.', '_', '-').")
 @click.option("--full-name", required=True, help="The admin's full name.")
 @click.option("--phone", help="A mobile number (08… or +628…).")
+@english
 def create(username: str, full_name: str, phone: str | None) -> None:
     """Create the first admin of an empty installation; refused when an active admin exists."""
     if admin.active_admin_exists(db.session):
@@ -68,6 +85,7 @@ def create(username: str, full_name: str, phone: str | None) -> None:
     "--cash-limit-idr", type=click.IntRange(min=1, max=MAX_ID), help="Cash an agent may hold (default 5000000)."
 )
 @click.option("--deposit-deadline-working-days", type=click.IntRange(min=0, max=30), help="Default 1.")
+@english
 def branch_create(**values: Any) -> None:
     """Open a branch office."""
     try:
@@ -83,6 +101,7 @@ def branch_create(**values: Any) -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in admin.STAFF_ROLES]))
 @click.option("--branch", "branch_code", help="The branch's code (required unless --role admin).")
 @click.option("--phone")
+@english
 def staff_create(username: str, full_name: str, role: str, branch_code: str | None, phone: str | None) -> None:
     """Create a finance, supervisor or admin login with a temporary password, printed once."""
     try:
@@ -95,6 +114,7 @@ def staff_create(username: str, full_name: str, role: str, branch_code: str | No
 
 @admin_group.command("reset-password")
 @click.argument("username")
+@english
 def reset_password(username: str) -> None:
     """Give a login a temporary password (printed once) and end its sessions and tokens."""
     try:
@@ -107,6 +127,7 @@ def reset_password(username: str) -> None:
 
 @admin_group.command("disable")
 @click.argument("username")
+@english
 def disable(username: str) -> None:
     """Disable a login at once: every session and token ends."""
     try:
@@ -118,6 +139,7 @@ def disable(username: str) -> None:
 
 @admin_group.command("enable")
 @click.argument("username")
+@english
 def enable(username: str) -> None:
     """Enable a disabled login again."""
     try:

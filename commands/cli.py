@@ -18,7 +18,7 @@ from collection.national import imports as national_imports
 from collection.national.agents import assign_agents
 from collection.sponsors.imports import import_file, report_rows
 from collection.sponsors.programmes import programme_by_code
-from commands.admin import admin_group
+from commands.admin import admin_group, english
 from commands.agents import agent_cli, echo_area_assignment
 from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
@@ -73,6 +73,7 @@ def register_commands(app: Flask) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--bank", required=True, help="The bank's format: generic, bri, bca or mandiri.")
     @click.option("--branch", "branch_code", required=True, help="Branch code (e.g. PKP) whose account it is.")
+    @english
     def import_statement_command(file: str, bank: str, branch_code: str) -> None:
         """Import a bank statement CSV for a branch and match its credits, with progress bars."""
         if bank not in BANK_FORMATS:
@@ -121,6 +122,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("import-sponsored")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--programme", "programme_code", required=True, help="The programme's code (e.g. BASEL-APBD-2025).")
+    @english
     def import_sponsored_command(file: str, programme_code: str) -> None:
         """Enrol a sponsor's list (CSV) into a programme, with a progress bar; the same file again changes nothing."""
         programme = programme_by_code(db.session, programme_code)
@@ -186,6 +188,7 @@ def register_commands(app: Flask) -> None:
         help="Then give members still without an agent to the one active agent whose areas cover their village "
         "or district.",
     )
+    @english
     def import_members_command(file: str, branch_code: str, agents_file: str | None, assign_by_area: bool) -> None:
         """Load a branch's existing members from the national system's export (CSV), with a progress bar; the same
         file again changes nothing."""

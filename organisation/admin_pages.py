@@ -122,7 +122,7 @@ def form_values(schema: Schema, names: tuple[str, ...], partial: bool = False) -
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
         raise DomainError(
-            "The form has invalid fields: see each field and how to fix it.", errors={"form": messages}
+            gettext("The form has invalid fields: see each field and how to fix it."), errors={"form": messages}
         ) from None
 
 

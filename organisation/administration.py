@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
@@ -67,8 +68,10 @@ def create_first_admin(
     """The first admin of an empty organisation; a Conflict when an active admin exists already. Commits."""
     if active_admin_exists(session):
         raise Conflict(
-            "An active admin exists already: log in as that admin to create more staff "
-            "(or reset a password with 'flask admin reset-password').",
+            gettext(
+                "An active admin exists already: log in as that admin to create more staff "
+                "(or reset a password with 'flask admin reset-password')."
+            ),
             reason="admin_exists",
         )
     user, _ = create_staff_account(
@@ -82,13 +85,13 @@ def create_first_admin(
 
 def _require_admin(actor: StaffUser | None, what: str) -> None:
     if actor is not None and actor.role != Role.ADMIN:
-        raise Forbidden(f"Only an admin may {what}; you are '{actor.role}'.")
+        raise Forbidden(gettext("Only an admin may %(action)s; you are '%(role)s'.", action=what, role=actor.role))
 
 
 def branch_by_code(session: DbSession, code: str) -> Branch:
     branch = session.scalar(select(Branch).where(Branch.code == code.strip().upper()))
     if branch is None:
-        raise field_error("branch", f"There is no branch with code {code!r}.")
+        raise field_error("branch", gettext("There is no branch with code '%(code)s'.", code=code))
     return branch
 
 
@@ -96,17 +99,17 @@ def visible_branch(session: DbSession, actor: StaffUser | None, branch_id: int) 
     """A branch the actor may see (an admin any, staff their own); 404 otherwise."""
     branch = session.get(Branch, branch_id)
     if branch is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} that you can see.")
+        raise NotFound(gettext("There is no branch %(id)s that you can see.", id=branch_id))
     return branch
 
 
 def _check_branch(session: DbSession, branch: Branch, timezone_chosen: str | None, province_changed: bool) -> None:
     if not (branch.code.isascii() and branch.code.isalnum() and 2 <= len(branch.code) <= 16):
-        raise field_error("code", "A branch code has 2 to 16 letters and digits, e.g. PKP.")
+        raise field_error("code", gettext("A branch code has 2 to 16 letters and digits, e.g. PKP."))
     problems = region_problems(branch.province_code, branch.regency_code)
     if problems:
         raise DomainError(
-            "The branch's region is not one Indonesia has: see errors.",
+            gettext("The branch's region is not one Indonesia has: see errors."),
             errors={"json": {k: [v] for k, v in problems.items()}},
         )
     try:
@@ -116,18 +119,21 @@ def _check_branch(session: DbSession, branch: Branch, timezone_chosen: str | Non
         raise field_error("timezone", str(error)) from None
     taken = session.scalar(select(Branch.id).where(Branch.code == branch.code, Branch.id != branch.id))
     if taken is not None:
-        raise Conflict(f"Branch code {branch.code} is taken by branch {taken}: choose another.", reason="code_taken")
+        raise Conflict(
+            gettext("Branch code %(code)s is taken by branch %(id)s: choose another.", code=branch.code, id=taken),
+            reason="code_taken",
+        )
 
 
 def create_branch(session: DbSession, actor: StaffUser | None, values: dict[str, Any]) -> Branch:
     """A new branch office. ``values`` as BranchCreateSchema loads them (code upper-cased). Commits."""
-    _require_admin(actor, "create a branch")
+    _require_admin(actor, gettext("create a branch"))
     fields = {k: v for k, v in values.items() if k in BRANCH_FIELDS and k != "timezone" and v is not None}
     branch = Branch(**fields)
     branch.code = branch.code.upper()
     _check_branch(session, branch, values.get("timezone"), province_changed=True)
     session.add(branch)
-    _flush_unique(session, "code", f"Branch code {branch.code} is taken: choose another.")
+    _flush_unique(session, "code", gettext("Branch code %(code)s is taken: choose another.", code=branch.code))
     audit.record(
         session,
         "branch.created",
@@ -143,7 +149,7 @@ def create_branch(session: DbSession, actor: StaffUser | None, values: dict[str,
 
 def update_branch(session: DbSession, actor: StaffUser | None, branch_id: int, changes: dict[str, Any]) -> Branch:
     """Change a branch's code, name, region, zone or limits; the zone follows a new province unless given. Commits."""
-    _require_admin(actor, "change a branch")
+    _require_admin(actor, gettext("change a branch"))
     branch = visible_branch(session, actor, branch_id)
     before = _view(branch, BRANCH_FIELDS)
     for name in BRANCH_FIELDS:
@@ -153,7 +159,7 @@ def update_branch(session: DbSession, actor: StaffUser | None, branch_id: int, c
     _check_branch(session, branch, changes.get("timezone"), province_changed)
     after = _view(branch, BRANCH_FIELDS)
     if after != before:
-        _flush_unique(session, "code", f"Branch code {branch.code} is taken: choose another.")
+        _flush_unique(session, "code", gettext("Branch code %(code)s is taken: choose another.", code=branch.code))
         audit.record(
             session, "branch.updated", "branch", branch.id, _actor_id(actor), before=before, after=after, **_via(actor)
         )
@@ -177,10 +183,13 @@ def _branch_in_reach(session: DbSession, actor: StaffUser | None, branch_id: int
     """A branch the actor may administer: an admin any, a supervisor his own (403 for another's, named)."""
     branch = session.get(Branch, branch_id)
     if branch is None:
-        raise field_error("branch_id", f"There is no branch {branch_id}: see GET /api/v1/branches for the list.")
+        raise field_error(
+            "branch_id", gettext("There is no branch %(id)s: see GET /api/v1/branches for the list.", id=branch_id)
+        )
     if actor is not None and actor.role != Role.ADMIN and actor.branch_id != branch_id:
         raise Forbidden(
-            "You may only administer your own branch.", errors={"json": {"branch_id": ["Not your branch."]}}
+            gettext("You may only administer your own branch."),
+            errors={"json": {"branch_id": [gettext("Not your branch.")]}},
         )
     return branch
 
@@ -205,7 +214,7 @@ def wadah_page(
 def wadah_in_reach(session: DbSession, actor: StaffUser | None, wadah_id: int) -> Wadah:
     wadah = session.get(Wadah, wadah_id)
     if wadah is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != wadah.branch_id):
-        raise NotFound(f"There is no Wadah {wadah_id} in your reach.")
+        raise NotFound(gettext("There is no Wadah %(id)s in your reach.", id=wadah_id))
     return wadah
 
 
@@ -238,7 +247,11 @@ def _free_wadah_name(session: DbSession, branch_id: int, name: str, wadah_id: in
         )
     )
     if taken is not None:
-        message = f"Wadah {taken} of this branch is named {name!r} already: use it, or choose another name."
+        message = gettext(
+            "Wadah %(id)s of this branch is named '%(name)s' already: use it, or choose another name.",
+            id=taken,
+            name=name,
+        )
         raise Conflict(message, errors={"json": {"name": [message]}}, reason="name_taken")
     return name
 
@@ -284,14 +297,14 @@ def user_in_reach(session: DbSession, actor: StaffUser | None, user_id: int) -> 
     """A login the actor may see: an admin any, a supervisor those of his branch (404 for the others)."""
     user = session.get(StaffUser, user_id)
     if user is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != user.branch_id):
-        raise NotFound(f"There is no user {user_id} in your reach.")
+        raise NotFound(gettext("There is no user %(id)s in your reach.", id=user_id))
     return user
 
 
 def user_by_username(session: DbSession, username: str) -> StaffUser:
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"There is no user {username!r}.")
+        raise NotFound(gettext("There is no user '%(username)s'.", username=username))
     return user
 
 
@@ -299,12 +312,19 @@ def _may_set_role(actor: StaffUser | None, role: str) -> Role:
     if role not in {r.value for r in STAFF_ROLES}:
         raise field_error(
             "role",
-            f"Choose one of {', '.join(STAFF_ROLES)}; agents are created in the agents' roster, not here.",
+            gettext(
+                "Choose one of %(roles)s; agents are created in the agents' roster, not here.",
+                roles=", ".join(STAFF_ROLES),
+            ),
         )
     if actor is not None and actor.role == Role.SUPERVISOR and role not in SUPERVISED_ROLES:
         raise Forbidden(
-            f"A supervisor may give the roles {', '.join(SUPERVISED_ROLES)} only; ask an admin for '{role}'.",
-            errors={"json": {"role": [f"Not a role a supervisor may give: {role}."]}},
+            gettext(
+                "A supervisor may give the roles %(roles)s only; ask an admin for '%(role)s'.",
+                roles=", ".join(SUPERVISED_ROLES),
+                role=role,
+            ),
+            errors={"json": {"role": [gettext("Not a role a supervisor may give: %(role)s.", role=role)]}},
         )
     return Role(role)
 
@@ -334,14 +354,14 @@ def create_staff_account(
     A password someone else chose must be changed at the first login (``must_change``). Commits.
     """
     if actor is not None and actor.role not in (Role.ADMIN, Role.SUPERVISOR):
-        raise Forbidden(f"Only an admin or a supervisor may create staff; you are '{actor.role}'.")
+        raise Forbidden(gettext("Only an admin or a supervisor may create staff; you are '%(role)s'.", role=actor.role))
     role = _may_set_role(actor, role)
     username = username.strip().lower()
     problem = username_problem(username)
     if problem:
         raise field_error("username", problem)
     if role != Role.ADMIN and branch_id is None:
-        raise field_error("branch_id", "Every login but an admin's belongs to a branch: give its branch_id.")
+        raise field_error("branch_id", gettext("Every login but an admin's belongs to a branch: give its branch_id."))
     if branch_id is not None:
         _branch_in_reach(session, actor, branch_id)
     generated = None
@@ -351,7 +371,9 @@ def create_staff_account(
     if problem:
         raise field_error("password", problem)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
-        raise Conflict(f"The username {username} is taken: choose another.", reason="username_taken")
+        raise Conflict(
+            gettext("The username %(username)s is taken: choose another.", username=username), reason="username_taken"
+        )
     user = StaffUser(
         username=username,
         password_hash=hash_password(password),
@@ -362,7 +384,9 @@ def create_staff_account(
         must_change_password=must_change,
     )
     session.add(user)
-    _flush_unique(session, "username", f"The username {username} is taken: choose another.")
+    _flush_unique(
+        session, "username", gettext("The username %(username)s is taken: choose another.", username=username)
+    )
     audit.record(
         session,
         "staff.created",
@@ -381,34 +405,44 @@ def _may_manage(actor: StaffUser | None, user: StaffUser, what: str, roles: tupl
     if actor is None or actor.role == Role.ADMIN:
         return
     if actor.role != Role.SUPERVISOR:
-        raise Forbidden(f"Only an admin or a supervisor may {what}; you are '{actor.role}'.")
+        raise Forbidden(
+            gettext("Only an admin or a supervisor may %(action)s; you are '%(role)s'.", action=what, role=actor.role)
+        )
     if user.role not in roles:
-        raise Forbidden(f"A supervisor may not {what} of a user with role '{user.role}': ask an admin.")
+        raise Forbidden(
+            gettext(
+                "A supervisor may not %(action)s of a user with role '%(role)s': ask an admin.",
+                action=what,
+                role=user.role,
+            )
+        )
 
 
 def update_staff(session: DbSession, actor: StaffUser | None, user_id: int, changes: dict[str, Any]) -> StaffUser:
     """Change a login's full name, phone, role (and, for an admin, its branch). Commits."""
     user = user_in_reach(session, actor, user_id)
-    _may_manage(actor, user, "edit the account", SUPERVISED_ROLES)
+    _may_manage(actor, user, gettext("edit the account"), SUPERVISED_ROLES)
     if user.role == Role.AGENT:
-        raise Conflict("An agent's account is changed in the agents' roster, not here.", reason="agent_account")
+        raise Conflict(
+            gettext("An agent's account is changed in the agents' roster, not here."), reason="agent_account"
+        )
     before = _view(user, STAFF_FIELDS)
     if changes.get("full_name") is not None:
         user.full_name = changes["full_name"].strip()
     if "phone" in changes:
         user.phone = _phone(changes["phone"])
     if "branch_id" in changes and changes["branch_id"] != user.branch_id:
-        _require_admin(actor, "move a login to another branch")
+        _require_admin(actor, gettext("move a login to another branch"))
         if changes["branch_id"] is not None:
             _branch_in_reach(session, actor, changes["branch_id"])
         user.branch_id = changes["branch_id"]
     if changes.get("role") is not None and changes["role"] != user.role:
         new_role = _may_set_role(actor, changes["role"])
         if actor is not None and actor.id == user.id:
-            raise Conflict("You may not change your own role: ask another admin.", reason="own_account")
+            raise Conflict(gettext("You may not change your own role: ask another admin."), reason="own_account")
         user.role = new_role
     if user.role != Role.ADMIN and user.branch_id is None:
-        raise field_error("branch_id", "Every login but an admin's belongs to a branch: give its branch_id.")
+        raise field_error("branch_id", gettext("Every login but an admin's belongs to a branch: give its branch_id."))
     after = _view(user, STAFF_FIELDS)
     if after != before:
         audit.record(
@@ -422,9 +456,11 @@ def reset_password(session: DbSession, actor: StaffUser | None, user_id: int) ->
     """Give a login a temporary password (returned once) that must be changed at the next login, and end every
     session and token it has. Commits."""
     user = user_in_reach(session, actor, user_id)
-    _may_manage(actor, user, "reset the password", (Role.AGENT, *SUPERVISED_ROLES))
+    _may_manage(actor, user, gettext("reset the password"), (Role.AGENT, *SUPERVISED_ROLES))
     if actor is not None and actor.id == user.id:
-        raise Conflict("Change your own password with POST /api/v1/auth/password, not a reset.", reason="own_account")
+        raise Conflict(
+            gettext("Change your own password with POST /api/v1/auth/password, not a reset."), reason="own_account"
+        )
     password = temporary_password()
     before = _view(user, STAFF_FIELDS)
     user.password_hash = hash_password(password)
@@ -448,10 +484,10 @@ def reset_password(session: DbSession, actor: StaffUser | None, user_id: int) ->
 def set_active(session: DbSession, actor: StaffUser | None, user_id: int, active: bool) -> StaffUser:
     """Disable a login (it stops at once: every session and token ends) or enable it again. Commits."""
     user = user_in_reach(session, actor, user_id)
-    what = "enable the login" if active else "disable the login"
+    what = gettext("enable the login") if active else gettext("disable the login")
     _may_manage(actor, user, what, (Role.AGENT, *SUPERVISED_ROLES))
     if actor is not None and actor.id == user.id:
-        raise Conflict("You may not disable or enable your own login.", reason="own_account")
+        raise Conflict(gettext("You may not disable or enable your own login."), reason="own_account")
     before = _view(user, STAFF_FIELDS)
     if user.is_active == active:
         session.rollback()
@@ -481,7 +517,8 @@ def change_own_password(session: DbSession, user: StaffUser, new_password: str, 
     if problem:
         raise field_error(field, problem)
     if check_same_password(user, new_password):
-        raise field_error(field, "The new password must differ from the current one.")
+        raise field_error(field, gettext("The new password must differ from the current one."))
+
     before = _view(user, STAFF_FIELDS)
     user.password_hash = hash_password(new_password)
     user.must_change_password = False

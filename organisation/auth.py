@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
+from flask_babel import gettext
 
 from core import logs
 from core.clock import app_now
@@ -23,7 +24,7 @@ def refuse_if_password_must_change(user: StaffUser) -> None:
     """A 403 whose ``reason`` says so for a user whose password someone else set (a reset, a new account)."""
     if user.must_change_password:
         raise Forbidden(
-            "Your password was set by someone else: choose your own with POST /api/v1/auth/password first.",
+            gettext("Your password was set by someone else: choose your own with POST /api/v1/auth/password first."),
             reason=PASSWORD_CHANGE_REQUIRED,
         )
 
@@ -42,16 +43,21 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token.")
+                raise Unauthorized(
+                    gettext("Send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token.")
+                )
             user = user_for_token(db.session, token.strip(), app_now(), current_app.config["TOKEN_CACHE_SECONDS"])
             if user is None:
                 raise Unauthorized(
-                    "The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token."
+                    gettext("The token is unknown, expired or revoked: get a new one from POST /api/v1/auth/token.")
                 )
             refuse_if_password_must_change(user)
             if roles and user.role not in roles:
                 allowed = ", ".join(sorted(roles))
-                raise Forbidden(f"This needs one of the roles {allowed}; you are '{user.role}'.")
+                raise Forbidden(
+                    gettext("This needs one of the roles %(roles)s; you are '%(role)s'.", roles=allowed, role=user.role)
+                )
+
             g.current_user = user
             logs.bind(user_id=user.id, branch_id=user.branch_id)
             return view(*args, **kwargs)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from flask_babel import gettext
 from sqlalchemy import CursorResult, delete, or_, select, update
 from werkzeug.security import check_password_hash
 
@@ -62,7 +63,9 @@ def check_password_login(
     if any(ratelimit.hit(key, window) > limit for key, limit in keys):
         record_refusal(session, f"{action}_throttled", network, window, "staff_user", username=username, app=app)
         session.commit()
-        raise LoginThrottled(f"Too many attempts from here: wait {window // 60} minutes.", retry_after=window)
+        raise LoginThrottled(
+            gettext("Too many attempts from here: wait %(minutes)s minutes.", minutes=window // 60), retry_after=window
+        )
     try:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
         password_ok = check_password_hash(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
@@ -78,7 +81,8 @@ def check_password_login(
     if user is None or not password_ok or not allowed:
         record_refusal(session, f"{action}_refused", network, window, "staff_user", username=username, app=app)
         session.commit()
-        raise Unauthorized("Wrong username or password.")
+        raise Unauthorized(gettext("Wrong username or password."))
+
     ratelimit.reset(pair)
     for key in (address, account):
         ratelimit.give_back(key, window)

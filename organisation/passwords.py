@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import gettext
+
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or typed from paper
@@ -13,11 +15,11 @@ TEMPORARY_LENGTH = 12  # about 59 bits
 def password_problem(username: str, password: str) -> str | None:
     """Why ``password`` may not be used by ``username``, or None when it may."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+        return gettext("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"The password may have at most {MAX_PASSWORD_LENGTH} characters."
+        return gettext("The password may have at most %(n)s characters.", n=MAX_PASSWORD_LENGTH)
     if password.strip().lower() == username.strip().lower():
-        return "The password must not be the username."
+        return gettext("The password must not be the username.")
     return None
 
 
@@ -33,10 +35,16 @@ MIN_USERNAME_LENGTH, MAX_USERNAME_LENGTH = 3, 64
 def username_problem(username: str) -> str | None:
     """Why ``username`` (already lower-cased) cannot name an account, or None when it can."""
     if not MIN_USERNAME_LENGTH <= len(username) <= MAX_USERNAME_LENGTH:
-        return f"A username has {MIN_USERNAME_LENGTH} to {MAX_USERNAME_LENGTH} characters."
+        return gettext(
+            "A username has %(min)s to %(max)s characters.", min=MIN_USERNAME_LENGTH, max=MAX_USERNAME_LENGTH
+        )
     wrong = sorted({c for c in username if c not in USERNAME_CHARACTERS})
     if wrong:
-        return f"A username has only letters a-z, digits, '.', '_' and '-', not {' '.join(map(repr, wrong))}."
+        return gettext(
+            "A username has only letters a-z, digits, '.', '_' and '-', not %(characters)s.",
+            characters=" ".join(map(repr, wrong)),
+        )
     if not username[0].isalnum():
-        return "A username starts with a letter or a digit."
+        return gettext("A username starts with a letter or a digit.")
+
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from core.errors import UtcDateTime
@@ -43,14 +44,18 @@ class BranchSchema(Schema):
 
 # --- administration: branches, Wadah, staff, passwords ----------------------------------------------------------
 
-BRANCH_CODE = validate.Regexp(r"^[A-Za-z0-9]{2,16}$", error="A branch code has 2 to 16 letters and digits, e.g. PKP.")
-PROVINCE_CODE = validate.Regexp(r"^[0-9]{2}$", error="A province code has 2 digits, e.g. 19.")
-REGENCY_CODE = validate.Regexp(r"^[0-9]{4}$", error="A regency or city code has 4 digits, e.g. 1971.")
-ZONE = validate.OneOf(TIMEZONES, error="Choose one of Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).")
-NAME = validate.Length(min=1, max=120, error="Write 1 to 120 characters.")
+BRANCH_CODE = validate.Regexp(
+    r"^[A-Za-z0-9]{2,16}$", error=lazy_gettext("A branch code has 2 to 16 letters and digits, e.g. PKP.")
+)
+PROVINCE_CODE = validate.Regexp(r"^[0-9]{2}$", error=lazy_gettext("A province code has 2 digits, e.g. 19."))
+REGENCY_CODE = validate.Regexp(r"^[0-9]{4}$", error=lazy_gettext("A regency or city code has 4 digits, e.g. 1971."))
+ZONE = validate.OneOf(
+    TIMEZONES, error=lazy_gettext("Choose one of Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).")
+)
+NAME = validate.Length(min=1, max=120, error=lazy_gettext("Write 1 to 120 characters."))
 MAX_IDR = MAX_ID  # the column is a 32-bit integer
 OWN_BRANCH = "An admin's choice of branch; a supervisor sees his own"
-ID = validate.Range(min=1, max=MAX_ID, error=f"An id is a whole number from 1 to {MAX_ID}.")
+ID = validate.Range(min=1, max=MAX_ID, error=lazy_gettext("An id is a whole number from 1 to %(max)s.", max=MAX_ID))
 
 
 class BranchCreateSchema(Schema):
@@ -63,11 +68,13 @@ class BranchCreateSchema(Schema):
     )
     cash_limit_idr = fields.Integer(
         strict=True,
-        validate=validate.Range(min=1, max=MAX_IDR, error="The cash limit is a whole number of rupiah above 0."),
+        validate=validate.Range(
+            min=1, max=MAX_IDR, error=lazy_gettext("The cash limit is a whole number of rupiah above 0.")
+        ),
     )
     deposit_deadline_working_days = fields.Integer(
         strict=True,
-        validate=validate.Range(min=0, max=30, error="Write 0 (the same day) to 30 working days."),
+        validate=validate.Range(min=0, max=30, error=lazy_gettext("Write 0 (the same day) to 30 working days.")),
     )
 
 
@@ -88,12 +95,16 @@ class WadahSchema(Schema):
 class WadahCreateSchema(Schema):
     branch_id = fields.Integer(required=True, strict=True, validate=ID)
     name = fields.String(required=True, validate=NAME)
-    agreement_ref = fields.String(allow_none=True, validate=validate.Length(max=64, error="At most 64 characters."))
+    agreement_ref = fields.String(
+        allow_none=True, validate=validate.Length(max=64, error=lazy_gettext("At most 64 characters."))
+    )
 
 
 class WadahUpdateSchema(Schema):
     name = fields.String(validate=NAME)
-    agreement_ref = fields.String(allow_none=True, validate=validate.Length(max=64, error="At most 64 characters."))
+    agreement_ref = fields.String(
+        allow_none=True, validate=validate.Length(max=64, error=lazy_gettext("At most 64 characters."))
+    )
 
 
 class WadahQuerySchema(Schema):
@@ -116,9 +127,11 @@ class StaffSchema(Schema):
 
 STAFF_ROLE = validate.OneOf(
     [r.value for r in STAFF_ROLES],
-    error="Choose one of branch_finance, supervisor, admin; agents are created in the agents' roster.",
+    error=lazy_gettext("Choose one of branch_finance, supervisor, admin; agents are created in the agents' roster."),
 )
-PHONE = validate.Length(max=32, error="At most 32 characters: write a mobile number such as 0812-3456-7890.")
+PHONE = validate.Length(
+    max=32, error=lazy_gettext("At most 32 characters: write a mobile number such as 0812-3456-7890.")
+)
 
 
 class StaffCreateSchema(Schema):

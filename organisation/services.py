@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import generate_password_hash
@@ -36,7 +37,7 @@ def create_user(
 ) -> StaffUser:
     """Add a staff account to the session (the caller commits)."""
     if len(password) < 8:
-        raise field_error("password", "Password must have at least 8 characters.")
+        raise field_error("password", gettext("Password must have at least 8 characters."))
     user = StaffUser(
         username=username.strip().lower(),
         password_hash=hash_password(password),
@@ -51,7 +52,7 @@ def create_user(
 def create_agent(session: DbSession, user: StaffUser, wadah: Wadah, code: str, member_id: int | None = None) -> Agent:
     """Make a staff account of role ``agent`` into a Perisai of the Wadah's branch."""
     if user.role != Role.AGENT:
-        raise field_error("role", "Only an account with role 'agent' can be a Perisai.")
+        raise field_error("role", gettext("Only an account with role 'agent' can be a Perisai."))
     agent = Agent(user=user, branch_id=wadah.branch_id, wadah=wadah, code=code, member_id=member_id)
     session.add(agent)
     return agent
@@ -125,5 +126,8 @@ def branch_or_404(session: DbSession, branch_id: int) -> Branch:
     """A branch by id, or a 422 naming ``branch_id`` (an unknown branch is a bad field, not a bad URL)."""
     branch = session.get(Branch, branch_id)
     if branch is None:
-        raise field_error("branch_id", f"There is no branch {branch_id}: see GET /api/v1/branches for the list.")
+        raise field_error(
+            "branch_id", gettext("There is no branch %(id)s: see GET /api/v1/branches for the list.", id=branch_id)
+        )
+
     return branch

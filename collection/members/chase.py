@@ -16,6 +16,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import cast
 
+from flask_babel import gettext
 from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -141,7 +142,8 @@ def chase_branch(session: DbSession, actor: StaffUser, branch_id: int | None) ->
     if branch_id is None:
         return scope.branch_id
     if (scope.branch_id is not None and branch_id != scope.branch_id) or session.get(Branch, branch_id) is None:
-        raise NotFound(f"There is no branch {branch_id} among yours.")
+        raise NotFound(gettext("There is no branch %(id)s among yours.", id=branch_id))
+
     return branch_id
 
 

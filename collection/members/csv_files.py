@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext
+
 from core.errors import field_error
 
 Columns = Mapping[str, Sequence[str]]  # our column name -> the header names accepted for it
@@ -39,7 +41,7 @@ def decode(content: bytes) -> str:
             return content.decode("cp1252")
         except UnicodeDecodeError:
             raise field_error(
-                "file", "The file is not text in UTF-8 or Windows-1252: save it as CSV.", "files"
+                "file", gettext("The file is not text in UTF-8 or Windows-1252: save it as CSV."), "files"
             ) from None
 
 
@@ -51,7 +53,11 @@ def read_rows(
     text_ = decode(content)
     lines = text_.splitlines()
     if not lines or not lines[0].strip():
-        raise field_error("file", f"The file is empty: the first line must name the columns ({example}).", "files")
+        raise field_error(
+            "file",
+            gettext("The file is empty: the first line must name the columns (%(example)s).", example=example),
+            "files",
+        )
     delimiter = max(",;\t", key=lines[0].count)
     reader = csv.reader(io.StringIO(text_), delimiter=delimiter)
     header = next(reader)
@@ -66,7 +72,14 @@ def read_rows(
             continue
         if column in positions:
             raise field_error(
-                "file", f"Two columns mean '{column}' ({header[positions[column]]!r} and {raw!r}).", "files"
+                "file",
+                gettext(
+                    "Two columns mean '%(column)s' (%(first)s and %(second)s).",
+                    column=column,
+                    first=repr(header[positions[column]]),
+                    second=repr(raw),
+                ),
+                "files",
             )
         positions[column] = index
     missing = [c for c in required if c not in positions]
@@ -74,8 +87,13 @@ def read_rows(
         accepted = "; ".join(f"{c}: {', '.join(columns[c])}" for c in missing)
         raise field_error(
             "file",
-            f"The header has no column for {', '.join(missing)}. Name the columns on the first line; accepted names "
-            f"are {accepted}." + (f" Not understood: {', '.join(unknown)}." if unknown else ""),
+            gettext(
+                "The header has no column for %(missing)s. Name the columns on the first line; accepted names are "
+                "%(accepted)s.",
+                missing=", ".join(missing),
+                accepted=accepted,
+            )
+            + (" " + gettext("Not understood: %(unknown)s.", unknown=", ".join(unknown)) if unknown else ""),
             "files",
         )
     rows = []
@@ -87,13 +105,16 @@ def read_rows(
                 (reader.line_num, {c: (record[i].strip() if i < len(record) else "") for c, i in positions.items()})
             )
     except csv.Error as error:
-        message = f"Line {reader.line_num} cannot be read ({error}): look for an unclosed quote."
+        message = gettext(
+            "Line %(line)s cannot be read (%(error)s): look for an unclosed quote.", line=reader.line_num, error=error
+        )
         raise field_error("file", message, "files") from None
     return rows
 
 
-def parse_date(value: str, what: str = "birth date", example: str = "17-08-1985") -> date:
-    """``DD-MM-YYYY`` (also with / or .) or ``YYYY-MM-DD``; raise ValueError saying how to write it."""
+def parse_date(value: str, what: str | None = None, example: str = "17-08-1985") -> date:
+    """``DD-MM-YYYY`` (also with / or .) or ``YYYY-MM-DD``; raise ValueError saying how to write it (``what``: the
+    reader's words for the date, the birth date unless given)."""
     cleaned = value.strip().replace("/", "-").replace(".", "-")
     parts = cleaned.split("-")
     try:
@@ -103,7 +124,14 @@ def parse_date(value: str, what: str = "birth date", example: str = "17-08-1985"
             return date(int(parts[2]), int(parts[1]), int(parts[0]))
     except ValueError:
         pass
-    raise ValueError(f"'{value.strip()}' is not a date: write the {what} as DD-MM-YYYY (e.g. {example}).")
+    raise ValueError(
+        gettext(
+            "'%(value)s' is not a date: write the %(what)s as DD-MM-YYYY (e.g. %(example)s).",
+            value=value.strip(),
+            what=what or gettext("birth date"),
+            example=example,
+        )
+    )
 
 
 def report_text(outcomes: Sequence[Any]) -> str:

@@ -11,6 +11,8 @@ Two kinds live side by side in ``members.kpj`` (unique), and this module is the 
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 KPJ_DIGITS = 11  # the one place the format lives; the check digit catches a typed-wrong digit at lookup
 IURAN_KPJ_PREFIX = "0"  # iuran's block: every KPJ it issues starts so; national KPJs are refused from it
 _SERIAL_DIGITS = KPJ_DIGITS - 1 - len(IURAN_KPJ_PREFIX)
@@ -62,9 +64,11 @@ def kpj_digits(typed: str) -> str:
     missing or not 11 digits 0-9 (its shape only: the check digit of iuran's own is asked by ``is_valid_kpj``)."""
     digits = "".join(ch for ch in typed if ch not in " .-")
     if not digits:
-        raise KpjError(f"The KPJ is empty: type the {KPJ_DIGITS} digits of the member's card.")
+        raise KpjError(gettext("The KPJ is empty: type the %(n)s digits of the member's card.", n=KPJ_DIGITS))
     if not (digits.isascii() and digits.isdecimal()) or len(digits) != KPJ_DIGITS:  # '٠' is decimal, not 0
-        raise KpjError(f"'{typed.strip()}' is not a KPJ: a KPJ has {KPJ_DIGITS} digits 0-9.")
+        raise KpjError(
+            gettext("'%(typed)s' is not a KPJ: a KPJ has %(n)s digits 0-9.", typed=typed.strip(), n=KPJ_DIGITS)
+        )
     return digits
 
 
@@ -72,11 +76,15 @@ def national_kpj(typed: str) -> str:
     """A KPJ of the national system as typed (spaces, dots and dashes allowed), as 11 digits; KpjError when it is
     not 11 digits or falls in iuran's block."""
     if not typed.strip(" .-"):
-        raise KpjError("The KPJ is missing: copy the member's KPJ number from the national system's export.")
+        raise KpjError(gettext("The KPJ is missing: copy the member's KPJ number from the national system's export."))
     digits = kpj_digits(typed)
     if is_iuran_kpj(digits):
         raise KpjError(
-            f"KPJ {digits} starts with {IURAN_KPJ_PREFIX}: that block is iuran's own numbering, not the national "
-            "system's. Check the number against the member's card."
+            gettext(
+                "KPJ %(kpj)s starts with %(prefix)s: that block is iuran's own numbering, not the national system's. "
+                "Check the number against the member's card.",
+                kpj=digits,
+                prefix=IURAN_KPJ_PREFIX,
+            )
         )
     return digits

@@ -10,6 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeGuard, TypeVar
 
+from flask_babel import gettext
+
 from core.months import Month
 
 RATES_JSON = Path(__file__).parent / "data" / "rates.json"
@@ -114,15 +116,27 @@ class RateSchedule:
     def bracket(self, number: int) -> Bracket:
         """The bracket with this number."""
         if not 1 <= number <= len(self.brackets):
-            raise UnknownBracket(f"bracket {number} does not exist: brackets are 1 to {len(self.brackets)}")
+            raise UnknownBracket(
+                gettext(
+                    "bracket %(number)s does not exist: brackets are 1 to %(last)s",
+                    number=number,
+                    last=len(self.brackets),
+                )
+            )
         return self.brackets[number - 1]
 
     def bracket_for_income(self, income_idr: int) -> Bracket:
         """The bracket a declared monthly income falls in."""
         if not _is_whole(income_idr):
-            raise RateError(f"income must be whole rupiah (an integer), got {income_idr!r}")
+            raise RateError(
+                gettext("income must be whole rupiah (an integer), got %(income)s", income=repr(income_idr))
+            )
         if income_idr < 0:
-            raise RateError(f"income must be 0 or more, got {income_idr}: declare the monthly income in rupiah")
+            raise RateError(
+                gettext(
+                    "income must be 0 or more, got %(income)s: declare the monthly income in rupiah", income=income_idr
+                )
+            )
         # Brackets are contiguous from 0 and the last one is open, so one always matches.
         return next(bracket for bracket in self.brackets if bracket.covers(income_idr))
 
@@ -188,10 +202,20 @@ class RateTable:
                 return schedule
         first, last = self.schedules[0], self.schedules[-1]
         if month < first.effective_from:
-            raise NoRateForMonth(f"no contribution table covers {month}: the first table starts {first.effective_from}")
+            raise NoRateForMonth(
+                gettext(
+                    "no contribution table covers %(month)s: the first table starts %(first)s",
+                    month=str(month),
+                    first=str(first.effective_from),
+                )
+            )
         raise NoRateForMonth(
-            f"no contribution table covers {month}: the last table ends {last.effective_to}; "
-            "add a schedule for later months to the rate table"
+            gettext(
+                "no contribution table covers %(month)s: the last table ends %(last)s; add a schedule for later months "
+                "to the rate table",
+                month=str(month),
+                last=str(last.effective_to),
+            )
         )
 
     def bracket_for_income(self, income_idr: int, month: Month) -> Bracket:

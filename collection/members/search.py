@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, and_, func, literal, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
@@ -47,7 +48,10 @@ def find_by_name(
     the caller's other filters (NIK, KPJ, phone, status), or is None."""
     keys = name_keys(name)
     if not keys:
-        raise query_error("q", "Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
+        raise query_error(
+            "q", gettext("Type a name (at least one letter), a 16-digit NIK, an 11-digit KPJ or a phone number.")
+        )
+
     found = candidates(session, query, branch_id, keys)
     stop = offset + limit
     if offset >= len(found):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from collection.members import csv_files
@@ -76,19 +77,35 @@ def assign_agents(
             report.rows.append(AssignmentRow(row, kpj, code, "rejected", None, column, reason))
 
         if kpj in seen:
-            rejected("kpj", f"The KPJ is repeated: row {seen[kpj]} has it.")
+            rejected("kpj", gettext("The KPJ is repeated: row %(row)s has it.", row=seen[kpj]))
             continue
         seen[kpj] = row
         member = members.get(kpj)
         if member is None:
-            rejected("kpj", f"No member of {branch.code} has KPJ {raw['kpj'].strip() or '(empty)'}.")
+            rejected(
+                "kpj",
+                gettext(
+                    "No member of %(branch)s has KPJ %(kpj)s.",
+                    branch=branch.code,
+                    kpj=raw["kpj"].strip() or gettext("(empty)"),
+                ),
+            )
             continue
         agent = agents.get(code)
         if agent is None:
-            rejected("agent_code", f"No agent of {branch.code} has the code {code or '(empty)'}.")
+            rejected(
+                "agent_code",
+                gettext(
+                    "No agent of %(branch)s has the code %(code)s.", branch=branch.code, code=code or gettext("(empty)")
+                ),
+            )
             continue
         if agent.status != AgentStatus.ACTIVE:
-            rejected("agent_code", f"Agent {code} is {agent.status}: choose an active agent.")
+            rejected(
+                "agent_code",
+                gettext("Agent %(code)s is %(status)s: choose an active agent.", code=code, status=str(agent.status)),
+            )
+
             continue
         member_id, before = member
         if before == agent.id:

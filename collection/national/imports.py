@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -73,10 +74,10 @@ Progress = Callable[[int], None]
 def branch_for(session: DbSession, actor: StaffUser, branch_id: int) -> Branch:
     """The branch, if the actor may load its members: its own supervisor, or an admin; another branch is a 404."""
     if actor.role not in ROLES:
-        raise Forbidden("Members from the national system are loaded by the branch's supervisor or an admin.")
+        raise Forbidden(gettext("Members from the national system are loaded by the branch's supervisor or an admin."))
     branch = session.get(Branch, branch_id)
     if branch is None or (actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} among yours.")
+        raise NotFound(gettext("There is no branch %(id)s among yours.", id=branch_id))
     return branch
 
 
@@ -305,6 +306,11 @@ class _Loader:
 # --- the import -------------------------------------------------------------------------------------------------
 
 
+def too_large() -> str:
+    """The message for a file over MAX_IMPORT_BYTES."""
+    return gettext("The file is over %(size)s MB: split it in parts.", size=MAX_IMPORT_BYTES // 1_000_000)
+
+
 def _find(session: DbSession, branch_id: int, digest: str) -> NationalImport | None:
     return session.scalar(
         select(NationalImport).where(NationalImport.branch_id == branch_id, NationalImport.file_sha256 == digest)
@@ -324,14 +330,14 @@ def start_import(
     file) returns its import and False; the same key with another file is a 409. The header is checked here, so a
     file that cannot be read is a 422 before anything is stored."""
     if len(content) > MAX_IMPORT_BYTES:
-        raise field_error("file", f"The file is over {MAX_IMPORT_BYTES // 1_000_000} MB: split it in parts.", "files")
+        raise field_error("file", too_large(), "files")
     digest = hashlib.sha256(content).hexdigest()
     if idempotency_key is not None:
         keyed = session.scalar(select(NationalImport).where(NationalImport.idempotency_key == idempotency_key))
         if keyed is not None:
             if keyed.file_sha256 != digest or keyed.branch_id != branch.id:
                 raise Conflict(
-                    "This Idempotency-Key was used for another file: send a new key with a new file.",
+                    gettext("This Idempotency-Key was used for another file: send a new key with a new file."),
                     reason="idempotency_key_reused",
                 )
             return keyed, False
@@ -378,7 +384,10 @@ def run_import(
     assert branch is not None
     today = local_today(branch.timezone, now)
     try:
-        outcomes = _import_rows(session, branch, record, read_rows(content), today, now, progress)
+        # The report is stored and read later by anyone: its reasons stay in English (the rows' own checks are
+        # worded in English; the shared readers of dates and phones would otherwise answer in the job's language).
+        with force_locale("en"):
+            outcomes = _import_rows(session, branch, record, read_rows(content), today, now, progress)
     except Exception as error:
         session.rollback()
         failed = session.get(NationalImport, import_id)
@@ -389,8 +398,10 @@ def run_import(
             session.commit()
         if isinstance(error, IntegrityError):  # a NIK or KPJ written meanwhile by another writer: resume it
             raise Conflict(
-                "A member of this file was written by another import at the same moment: upload the same file "
-                "again and the import resumes where it stopped."
+                gettext(
+                    "A member of this file was written by another import at the same moment: upload the same file "
+                    "again and the import resumes where it stopped."
+                )
             ) from error
         raise
     counts = {name: 0 for name in (Outcome.CREATED, Outcome.EXISTING, Outcome.UNCHANGED, Outcome.REJECTED)}
@@ -493,8 +504,8 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int) -> National
         branch_for(session, actor, record.branch_id)  # a 404 for another branch's
         return record
     if actor.role not in ROLES:
-        raise Forbidden("Members from the national system are loaded by the branch's supervisor or an admin.")
-    raise NotFound(f"There is no national import {import_id}.")
+        raise Forbidden(gettext("Members from the national system are loaded by the branch's supervisor or an admin."))
+    raise NotFound(gettext("There is no national import %(id)s.", id=import_id))
 
 
 def keep_upload(session: DbSession, import_id: int, content: bytes, now: datetime) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint
 
 from collection.national import agents as national_agents
@@ -49,8 +50,7 @@ class Imports(MethodView):
         upload = files["file"]
         content = upload.read(national_import.MAX_IMPORT_BYTES + 1)
         if len(content) > national_import.MAX_IMPORT_BYTES:
-            message = f"The file is over {national_import.MAX_IMPORT_BYTES // 1_000_000} MB: split it in parts."
-            raise field_error("file", message, "files")
+            raise field_error("file", national_import.too_large(), "files")
         now = app_now()
         record, new = national_import.start_import(
             db.session, current_user(), branch, upload.filename or "", content, now, key
@@ -90,7 +90,14 @@ class MemberAgents(MethodView):
         branch = national_import.branch_for(db.session, current_user(), branch_id)
         content = files["file"].read(national_agents.MAX_ASSIGNMENT_BYTES + 1)
         if len(content) > national_agents.MAX_ASSIGNMENT_BYTES:
-            raise field_error("file", "The file is over 20 MB: split it in parts.", "files")
+            raise field_error(
+                "file",
+                gettext(
+                    "The file is over %(size)s MB: split it in parts.",
+                    size=national_agents.MAX_ASSIGNMENT_BYTES // 1_000_000,
+                ),
+                "files",
+            )
         report = national_agents.assign_agents(db.session, current_user(), branch, content, app_now())
         return {**vars(report), "rows": report.compact_rows()}
 
@@ -115,5 +122,7 @@ def _queue(record: NationalImport, content: bytes, now: datetime) -> None:
     national_import.keep_upload(db.session, record.id, content, now)
     if not queue_import(IMPORT_NATIONAL_FILE, record.id, _job_id(record)):
         raise ServiceUnavailable(
-            "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            gettext(
+                "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            )
         )

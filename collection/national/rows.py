@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext
+
 from collection.members import csv_files
 from collection.members import nik as nik_rule
 from collection.members.csv_files import parse_date
@@ -85,7 +87,12 @@ def read_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
     if rows and "declared_income" not in rows[0][1] and "bracket" not in rows[0][1]:
         accepted = ", ".join(COLUMNS["declared_income"] + COLUMNS["bracket"])
         raise field_error(
-            "file", f"The header has no column for declared_income or bracket (one is needed): {accepted}.", "files"
+            "file",
+            gettext(
+                "The header has no column for declared_income or bracket (one is needed): %(accepted)s.",
+                accepted=accepted,
+            ),
+            "files",
         )
     return rows
 

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -126,8 +127,14 @@ class _Enrolment:
                         Outcome.REJECTED,
                         member_id,
                         "nik",
-                        f"NIK {row.nik.nik} is member {kpj} of branch {branch_id}, not of this programme's branch "
-                        f"({self.programme.branch_id}): that branch transfers the member first.",
+                        gettext(
+                            "NIK %(nik)s is member %(kpj)s of branch %(branch)s, not of this programme's branch "
+                            "(%(programme_branch)s): that branch transfers the member first.",
+                            nik=row.nik.nik,
+                            kpj=kpj,
+                            branch=branch_id,
+                            programme_branch=self.programme.branch_id,
+                        ),
                     )
                 )
             elif (package, bracket) != (self.programme.package, SPONSORED_BRACKET):
@@ -140,9 +147,16 @@ class _Enrolment:
                         Outcome.REJECTED,
                         member_id,
                         "nik",
-                        f"Member {kpj} pays bracket {bracket} of {package}; the programme pays bracket "
-                        f"{SPONSORED_BRACKET} of {self.programme.package}, which would leave part of his "
-                        "contribution unpaid: change his terms first, or leave him out.",
+                        gettext(
+                            "Member %(kpj)s pays bracket %(bracket)s of %(package)s; the programme pays bracket "
+                            "%(sponsored_bracket)s of %(programme_package)s, which would leave part of his "
+                            "contribution unpaid: change his terms first, or leave him out.",
+                            kpj=kpj,
+                            bracket=bracket,
+                            package=package,
+                            sponsored_bracket=SPONSORED_BRACKET,
+                            programme_package=self.programme.package,
+                        ),
                     )
                 )
             else:
@@ -230,14 +244,24 @@ class _Enrolment:
 # --- the import -------------------------------------------------------------------------------------------------
 
 
+def too_large() -> str:
+    """The message for a file over MAX_IMPORT_BYTES."""
+    return gettext("The file is over %(size)s MB: split it in parts.", size=MAX_IMPORT_BYTES // 1_000_000)
+
+
 def _open_programme(programme: SponsorProgramme, today: date) -> None:
     if programme.status != ProgrammeStatus.OPEN:
         raise Conflict(
-            f"Programme {programme.code} has ended: its members pay themselves now.", reason="programme_ended"
+            gettext("Programme %(code)s has ended: its members pay themselves now.", code=programme.code),
+            reason="programme_ended",
         )
     if Month.of(today) > programme.last_month:
         raise Conflict(
-            f"Programme {programme.code} ran through {programme.last_month}: members can no longer be added.",
+            gettext(
+                "Programme %(code)s ran through %(last)s: members can no longer be added.",
+                code=programme.code,
+                last=str(programme.last_month),
+            ),
             reason="programme_over",
         )
 
@@ -263,7 +287,7 @@ def start_import(
     """Register a file for a programme (status running) and commit; the same file again returns its import and
     False. The header is checked here, so a file that cannot be read is a 422 before anything is stored."""
     if len(content) > MAX_IMPORT_BYTES:
-        raise field_error("file", f"The file is over {MAX_IMPORT_BYTES // 1_000_000} MB: split it in parts.", "files")
+        raise field_error("file", too_large(), "files")
     digest = hashlib.sha256(content).hexdigest()
     known = session.scalar(
         select(SponsorImport).where(SponsorImport.programme_id == programme.id, SponsorImport.file_sha256 == digest)
@@ -314,7 +338,8 @@ def run_import(
     try:
         today, region = _context(session, programme, now)
         _open_programme(programme, today)
-        outcomes = _import_rows(session, programme, record, read_rows(content), today, region, now, progress)
+        with force_locale("en"):  # the report is stored and read later by anyone: its reasons stay in English
+            outcomes = _import_rows(session, programme, record, read_rows(content), today, region, now, progress)
     except Exception as error:
         session.rollback()
         failed = session.get(SponsorImport, import_id)
@@ -325,8 +350,10 @@ def run_import(
             session.commit()
         if isinstance(error, IntegrityError):  # a NIK enrolled meanwhile by another import: resume it
             raise Conflict(
-                "A member of this file was enrolled by another import at the same moment: upload the same file "
-                "again and the import resumes where it stopped."
+                gettext(
+                    "A member of this file was enrolled by another import at the same moment: upload the same file "
+                    "again and the import resumes where it stopped."
+                )
             ) from error
         raise
     counts = {name: 0 for name in (Outcome.CREATED, Outcome.SPONSORED, Outcome.UNCHANGED, Outcome.REJECTED)}
@@ -376,7 +403,12 @@ def _import_rows(
         if first != row:
             outcomes.append(
                 RowOutcome(
-                    row, result.nik.nik, Outcome.REJECTED, None, "nik", f"The NIK is repeated: row {first} has it."
+                    row,
+                    result.nik.nik,
+                    Outcome.REJECTED,
+                    None,
+                    "nik",
+                    gettext("The NIK is repeated: row %(row)s has it.", row=first),
                 )
             )
             continue
@@ -427,7 +459,7 @@ def import_for(session: DbSession, actor: StaffUser, import_id: int) -> SponsorI
     if record is not None:
         programme_for(session, actor, record.programme_id)  # a 404 for another branch's
         return record
-    raise NotFound(f"There is no sponsor import {import_id}.")
+    raise NotFound(gettext("There is no sponsor import %(id)s.", id=import_id))
 
 
 def keep_upload(session: DbSession, import_id: int, content: bytes, now: datetime) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from flask_babel import gettext
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -259,9 +260,9 @@ def pay_programme(
     same key and content returns the first; other content with the same key is a 409). ``randbelow`` draws the
     receipt's verification code: the OS's CSPRNG, or a seeded source for the demo data."""
     if actor.role not in PAYING_ROLES:
-        raise Forbidden("A sponsor payment is recorded by branch finance, a supervisor or an admin.")
+        raise Forbidden(gettext("A sponsor payment is recorded by branch finance, a supervisor or an admin."))
     if branch_arrangement and actor.role not in ARRANGEMENT_ROLES:
-        raise Forbidden("Only a supervisor makes a branch arrangement for months a sponsor paid late.")
+        raise Forbidden(gettext("Only a supervisor makes a branch arrangement for months a sponsor paid late."))
     programme = programme_for(session, actor, programme_id, lock=True)  # one payment at a time per programme
     digest = fingerprint(
         programme=programme.id,
@@ -275,7 +276,9 @@ def pay_programme(
     if existing is not None:
         if existing.request_fingerprint != digest:
             raise Conflict(
-                "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
+                gettext(
+                    "This Idempotency-Key was already used for a different request: make a new key for a new payment."
+                ),
                 reason="idempotency_key_reused",
             )
         return describe(session, existing), False
@@ -285,19 +288,41 @@ def pay_programme(
     today = local_today(branch.timezone, now)
     paid_on = paid_on or today
     if paid_on > today:
-        raise field_error("paid_on", f"paid_on {paid_on} is in the future: use the day the sponsor's money arrived.")
+        raise field_error(
+            "paid_on",
+            gettext("paid_on %(day)s is in the future: use the day the sponsor's money arrived.", day=paid_on),
+        )
     first = first or programme.first_month
     last = last or programme.last_month
     if not programme.first_month <= first <= programme.last_month:
         raise field_error(
-            "first_month", f"{first} is outside the programme ({programme.first_month} to {programme.last_month})."
+            "first_month",
+            gettext(
+                "%(month)s is outside the programme (%(first)s to %(last)s).",
+                month=str(first),
+                first=str(programme.first_month),
+                last=str(programme.last_month),
+            ),
         )
     if not programme.first_month <= last <= programme.last_month:
         raise field_error(
-            "last_month", f"{last} is outside the programme ({programme.first_month} to {programme.last_month})."
+            "last_month",
+            gettext(
+                "%(month)s is outside the programme (%(first)s to %(last)s).",
+                month=str(last),
+                first=str(programme.first_month),
+                last=str(programme.last_month),
+            ),
         )
     if last < first:
-        raise field_error("last_month", f"last_month {last} is before first_month {first}: give the months in order.")
+        raise field_error(
+            "last_month",
+            gettext(
+                "last_month %(last)s is before first_month %(first)s: give the months in order.",
+                last=str(last),
+                first=str(first),
+            ),
+        )
 
     plan, calendar, settled = plan_payment(session, programme, branch, first, last, today, branch_arrangement)
     payer = payer_of(sponsor.kind)
@@ -309,36 +334,59 @@ def pay_programme(
                 rates[key] = calendar.amount(sponsored_terms(programme, line.member.sector, payer), month)
                 if rates[key] <= 0:
                     raise field_error(
-                        "first_month", f"The rate table has no contribution for {month}: nothing to charge."
+                        "first_month",
+                        gettext(
+                            "The rate table has no contribution for %(month)s: nothing to charge.", month=str(month)
+                        ),
                     )
             line.amounts.append(rates[key])
         plan.amount_idr += sum(line.amounts)
         plan.member_months += len(line.months)
     if not plan.lines:
         waiting = (
-            f" {plan.awaiting_arrangement} member(s) lapsed because these months were paid late: a supervisor pays "
-            "them as a branch arrangement (branch_arrangement: true)."
+            " "
+            + gettext(
+                "%(n)s member(s) lapsed because these months were paid late: a supervisor pays them as a branch "
+                "arrangement (branch_arrangement: true).",
+                n=plan.awaiting_arrangement,
+            )
             if plan.awaiting_arrangement
             else ""
         )
         if plan.other_terms:
-            waiting += (
-                f" {plan.other_terms} member(s) are no longer on bracket {SPONSORED_BRACKET} of {programme.package}: "
-                "the sponsor's rate would not settle their months."
+            waiting += " " + gettext(
+                "%(n)s member(s) are no longer on bracket %(bracket)s of %(package)s: the sponsor's rate would not "
+                "settle their months.",
+                n=plan.other_terms,
+                bracket=SPONSORED_BRACKET,
+                package=programme.package,
             )
         raise Conflict(
-            f"Nothing to pay for {first} to {last}: every member's months are settled already.{waiting}",
+            gettext(
+                "Nothing to pay for %(first)s to %(last)s: every member's months are settled already.",
+                first=str(first),
+                last=str(last),
+            )
+            + waiting,
             reason="nothing_due",
             awaiting_arrangement=plan.awaiting_arrangement,
         )
     used = budget_used(session, programme.id)
     if used + plan.amount_idr > programme.budget_idr:
         raise Conflict(
-            f"This payment ({_idr(plan.amount_idr)} for {plan.member_months} member-months of {len(plan.lines)} "
-            f"members) would take programme {programme.code} past its budget: {_idr(programme.budget_idr)} budgeted, "
-            f"{_idr(used)} paid already, {_idr(programme.budget_idr - used)} left, over by "
-            f"{_idr(used + plan.amount_idr - programme.budget_idr)}. Raise the budget (APBD Perubahan) or pay fewer "
-            "months.",
+            gettext(
+                "This payment (%(amount)s for %(member_months)s member-months of %(members)s members) would take "
+                "programme %(code)s past its budget: %(budget)s budgeted, %(used)s paid already, %(left)s left, over "
+                "by %(over)s. Raise the budget (APBD Perubahan) or pay fewer months.",
+                amount=_idr(plan.amount_idr),
+                member_months=plan.member_months,
+                members=len(plan.lines),
+                code=programme.code,
+                budget=_idr(programme.budget_idr),
+                used=_idr(used),
+                left=_idr(programme.budget_idr - used),
+                over=_idr(used + plan.amount_idr - programme.budget_idr),
+            ),
             reason="over_budget",
             budget_idr=programme.budget_idr,
             budget_used_idr=used,
@@ -376,8 +424,10 @@ def pay_programme(
         if twin is not None and twin.request_fingerprint == digest:
             return describe(session, twin), False
         raise Conflict(
-            "A member's month was paid by someone else while this payment was being recorded: send it again "
-            "(with a new Idempotency-Key); the months paid meanwhile are left out.",
+            gettext(
+                "A member's month was paid by someone else while this payment was being recorded: send it again "
+                "(with a new Idempotency-Key); the months paid meanwhile are left out."
+            ),
             reason="paid_meanwhile",
         ) from None
     audit.record(
@@ -541,7 +591,8 @@ def sponsor_payment_for(session: DbSession, actor: StaffUser, sponsor_payment_id
     """A sponsor payment of a programme the caller may see; another branch's is a 404."""
     record = session.get(SponsorPayment, sponsor_payment_id)
     if record is None:
-        raise NotFound(f"There is no sponsor payment {sponsor_payment_id}.")
+        raise NotFound(gettext("There is no sponsor payment %(id)s.", id=sponsor_payment_id))
+
     programme_for(session, actor, record.programme_id)
     return record
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -52,6 +53,12 @@ class SponsorKind(StrEnum):
 
 
 REGION_DIGITS = {SponsorKind.PROVINCE: 2, SponsorKind.REGENCY: 4, SponsorKind.CITY: 4}
+# The kind of a government as a message names it ("a province government", "not a regency code").
+REGION_WORDS = {
+    SponsorKind.PROVINCE: lazy_gettext("province"),
+    SponsorKind.REGENCY: lazy_gettext("regency"),
+    SponsorKind.CITY: lazy_gettext("city"),
+}
 
 
 class ProgrammeStatus(StrEnum):
@@ -99,39 +106,64 @@ def create_sponsor(session: DbSession, actor: StaffUser, kind: str, name: str, r
     _require(actor)
     name = " ".join(name.split())
     if not name:
-        raise field_error("name", "Give the sponsor's name, e.g. 'Pemerintah Kabupaten Bangka Selatan'.")
+        raise field_error("name", gettext("Give the sponsor's name, e.g. 'Pemerintah Kabupaten Bangka Selatan'."))
     try:
         sponsor_kind = SponsorKind(kind)
     except ValueError:
-        raise field_error("kind", f"Unknown kind '{kind}': use one of {', '.join(SponsorKind)}.") from None
+        raise field_error(
+            "kind", gettext("Unknown kind '%(kind)s': use one of %(kinds)s.", kind=kind, kinds=", ".join(SponsorKind))
+        ) from None
     region = (region_code or "").strip() or None
     if sponsor_kind is SponsorKind.DONOR:
         if region is not None:
-            raise field_error("region_code", "A donor has no region: leave 'region_code' out.")
+            raise field_error("region_code", gettext("A donor has no region: leave 'region_code' out."))
     else:
         digits = REGION_DIGITS[sponsor_kind]
         if region is None:
             raise field_error(
                 "region_code",
-                f"A {sponsor_kind} government needs its region code ({digits} digits, as in the NIK: e.g. "
-                f"{'19' if digits == 2 else '1903'}).",
+                gettext(
+                    "A %(kind)s government needs its region code (%(digits)s digits, as in the NIK: e.g. %(example)s).",
+                    kind=str(REGION_WORDS[sponsor_kind]),
+                    digits=digits,
+                    example="19" if digits == 2 else "1903",
+                ),
             )
         if len(region) != digits or not region.isdecimal() or region_name(region) is None:
             raise field_error(
                 "region_code",
-                f"'{region}' is not a {sponsor_kind} code: use the {digits}-digit code the NIK uses "
-                f"(e.g. {'19 Kepulauan Bangka Belitung' if digits == 2 else '1903 Kab. Bangka Selatan'}).",
+                gettext(
+                    "'%(region)s' is not a %(kind)s code: use the %(digits)s-digit code the NIK uses "
+                    "(e.g. %(example)s).",
+                    region=region,
+                    kind=str(REGION_WORDS[sponsor_kind]),
+                    digits=digits,
+                    example="19 Kepulauan Bangka Belitung" if digits == 2 else "1903 Kab. Bangka Selatan",
+                ),
             )
     existing = session.scalar(select(Sponsor).where(Sponsor.kind == sponsor_kind, Sponsor.name == name))
     if existing is not None:
-        raise Conflict(f"Sponsor '{name}' ({sponsor_kind}) exists already as sponsor {existing.id}: use that one.")
+        raise Conflict(
+            gettext(
+                "Sponsor '%(name)s' (%(kind)s) exists already as sponsor %(id)s: use that one.",
+                name=name,
+                kind=str(sponsor_kind),
+                id=existing.id,
+            )
+        )
     sponsor = Sponsor(kind=sponsor_kind, name=name, region_code=region)
     session.add(sponsor)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"Sponsor '{name}' ({sponsor_kind}) was just created by someone else: use that one.") from None
+        raise Conflict(
+            gettext(
+                "Sponsor '%(name)s' (%(kind)s) was just created by someone else: use that one.",
+                name=name,
+                kind=str(sponsor_kind),
+            )
+        ) from None
     audit.record(session, "sponsor.created", "sponsor", sponsor.id, actor.id, kind=str(sponsor_kind), name=name)
     session.commit()
     return sponsor
@@ -155,28 +187,47 @@ def create_programme(session: DbSession, actor: StaffUser, data: dict[str, Any])
     _require(actor)
     branch_id = data.get("branch_id") or actor.branch_id
     if branch_id is None:
-        raise field_error("branch_id", "Choose the programme's branch: an admin has no branch of his own.")
+        raise field_error("branch_id", gettext("Choose the programme's branch: an admin has no branch of his own."))
     if actor.role != Role.ADMIN and branch_id != actor.branch_id:
-        raise field_error("branch_id", f"You can open programmes only in your own branch ({actor.branch_id}).")
+        raise field_error(
+            "branch_id",
+            gettext("You can open programmes only in your own branch (%(id)s).", id=actor.branch_id),
+        )
     if session.get(Branch, branch_id) is None:
-        raise field_error("branch_id", f"There is no branch {branch_id}: see GET /api/v1/branches for the list.")
+        raise field_error(
+            "branch_id", gettext("There is no branch %(id)s: see GET /api/v1/branches for the list.", id=branch_id)
+        )
     sponsor = session.get(Sponsor, data["sponsor_id"])
     if sponsor is None:
-        raise field_error("sponsor_id", f"There is no sponsor {data['sponsor_id']}: create it first.")
+        raise field_error("sponsor_id", gettext("There is no sponsor %(id)s: create it first.", id=data["sponsor_id"]))
     errors: dict[str, list[str]] = {}
     code = data["code"].strip().upper()
     if not code or len(code) > 32:
-        errors["code"] = ["Give a short code of 1 to 32 characters, e.g. BASEL-APBD-2025."]
+        errors["code"] = [gettext("Give a short code of 1 to 32 characters, e.g. BASEL-APBD-2025.")]
     if data["package"] not in {p.value for p in Package}:
-        errors["package"] = [f"Unknown package '{data['package']}': use one of {', '.join(Package)}."]
+        errors["package"] = [
+            gettext(
+                "Unknown package '%(package)s': use one of %(packages)s.",
+                package=data["package"],
+                packages=", ".join(Package),
+            )
+        ]
     if not 1 <= data["months"] <= MAX_PROGRAMME_MONTHS:
-        errors["months"] = [f"A programme runs 1 to {MAX_PROGRAMME_MONTHS} months; {data['months']} was given."]
+        errors["months"] = [
+            gettext(
+                "A programme runs 1 to %(max)s months; %(months)s was given.",
+                max=MAX_PROGRAMME_MONTHS,
+                months=data["months"],
+            )
+        ]
     if data["budget_idr"] <= 0:
-        errors["budget_idr"] = ["The budget is a positive number of rupiah, e.g. 178214400."]
+        errors["budget_idr"] = [gettext("The budget is a positive number of rupiah, e.g. 178214400.")]
     if errors:
-        raise DomainError(f"Correct these fields: {', '.join(sorted(errors))}.", errors={"json": errors})
+        raise DomainError(
+            gettext("Correct these fields: %(fields)s.", fields=", ".join(sorted(errors))), errors={"json": errors}
+        )
     if session.scalar(select(SponsorProgramme.id).where(SponsorProgramme.code == code)) is not None:
-        raise Conflict(f"There is a programme with code {code} already: choose another code.")
+        raise Conflict(gettext("There is a programme with code %(code)s already: choose another code.", code=code))
     programme = SponsorProgramme(
         code=code,
         name=" ".join(data["name"].split()),
@@ -194,7 +245,9 @@ def create_programme(session: DbSession, actor: StaffUser, data: dict[str, Any])
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"There is a programme with code {code} already: choose another code.") from None
+        raise Conflict(
+            gettext("There is a programme with code %(code)s already: choose another code.", code=code)
+        ) from None
     audit.record(session, "sponsor_programme.created", "sponsor_programme", programme.id, actor.id, code=code)
     session.commit()
     return programme
@@ -205,7 +258,7 @@ def programme_for(session: DbSession, actor: StaffUser, programme_id: int, lock:
     _require(actor)
     programme = session.get(SponsorProgramme, programme_id, with_for_update=lock or None)
     if programme is None or (actor.role != Role.ADMIN and programme.branch_id != actor.branch_id):
-        raise NotFound(f"There is no sponsor programme {programme_id} in your branch.")
+        raise NotFound(gettext("There is no sponsor programme %(id)s in your branch.", id=programme_id))
     return programme
 
 
@@ -286,7 +339,7 @@ def change_budget(session: DbSession, actor: StaffUser, programme_id: int, budge
     if budget_idr < max(used, 1):
         raise field_error(
             "budget_idr",
-            f"The programme has paid {_idr(used)} already: the budget cannot be less than that.",
+            gettext("The programme has paid %(used)s already: the budget cannot be less than that.", used=_idr(used)),
         )
     before = programme.budget_idr
     programme.budget_idr = budget_idr
@@ -361,7 +414,7 @@ def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id
     """
     programme = session.get(SponsorProgramme, programme_id, with_for_update=True)
     if programme is None:
-        raise NotFound(f"There is no sponsor programme {programme_id}.")
+        raise NotFound(gettext("There is no sponsor programme %(id)s.", id=programme_id))
     branch = session.get(Branch, programme.branch_id)
     assert branch is not None
     today = local_today(branch.timezone, now)
@@ -372,8 +425,13 @@ def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id
         return EndResult(programme.id, programme.ended_on, True, int(count), 0, 0, 0)
     if Month.of(today) < programme.last_month:
         raise Conflict(
-            f"Programme {programme.code} runs through {programme.last_month}: it can be ended from "
-            f"{programme.last_month.first_day()} on (the daily job ends it once {programme.last_month} has passed).",
+            gettext(
+                "Programme %(code)s runs through %(last)s: it can be ended from %(day)s on (the daily job ends it "
+                "once %(last)s has passed).",
+                code=programme.code,
+                last=str(programme.last_month),
+                day=str(programme.last_month.first_day()),
+            ),
             reason="programme_running",
         )
     sponsor = session.get(Sponsor, programme.sponsor_id)
@@ -482,7 +540,9 @@ def end_programme_by_staff(session: DbSession, actor: StaffUser, programme_id: i
     """End a programme from the API: a supervisor or admin (the daily job does it by itself otherwise)."""
     programme_for(session, actor, programme_id)
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("Only a supervisor or an admin ends a programme (the daily job ends it after its last month).")
+        raise Forbidden(
+            gettext("Only a supervisor or an admin ends a programme (the daily job ends it after its last month).")
+        )
     return end_programme(session, programme_id, now, actor.id)
 
 
@@ -573,7 +633,7 @@ def retention(session: DbSession, actor: StaffUser, programme_id: int, on: date 
 
 def _require(actor: StaffUser) -> None:
     if actor.role not in PROGRAMME_ROLES:
-        raise Forbidden("Sponsor programmes are run by branch finance, a supervisor or an admin.")
+        raise Forbidden(gettext("Sponsor programmes are run by branch finance, a supervisor or an admin."))
 
 
 def _idr(amount: int) -> str:

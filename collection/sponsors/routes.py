@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from redis.exceptions import RedisError
 
@@ -150,8 +151,7 @@ class Imports(MethodView):
         upload = files["file"]
         content = upload.read(sponsor_import.MAX_IMPORT_BYTES + 1)
         if len(content) > sponsor_import.MAX_IMPORT_BYTES:
-            message = f"The file is over {sponsor_import.MAX_IMPORT_BYTES // 1_000_000} MB: split it in parts."
-            raise field_error("file", message, "files")
+            raise field_error("file", sponsor_import.too_large(), "files")
         now = app_now()
         record, new = sponsor_import.start_import(
             db.session, current_user(), programme, upload.filename or "", content, now
@@ -283,5 +283,7 @@ def _queue_import(record: SponsorImport, content: bytes, now: datetime) -> None:
         log.exception("could not enqueue sponsor import %s", record.id)
         sponsor_import.not_queued(db.session, record.id, now)
         raise ServiceUnavailable(
-            "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            gettext(
+                "The import could not be queued (the job queue is unavailable): upload the same file again in a minute."
+            )
         ) from error

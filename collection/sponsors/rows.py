@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext
+
 from collection.members import csv_files
 from collection.members import nik as nik_rule
 from collection.members.csv_files import parse_date
@@ -74,7 +76,7 @@ def check_row(row: int, raw: dict[str, str], today: date, region: tuple[str, str
         return RowOutcome(row, nik_digits, Outcome.REJECTED, None, field, reason)
 
     born: date | None = None
-    born_error: str | None = "The birth date is missing: copy it from the KTP card as DD-MM-YYYY."
+    born_error: str | None = gettext("The birth date is missing: copy it from the KTP card as DD-MM-YYYY.")
     if raw.get("birth_date"):
         try:
             born, born_error = parse_birth_date(raw["birth_date"]), None
@@ -82,7 +84,10 @@ def check_row(row: int, raw: dict[str, str], today: date, region: tuple[str, str
             born_error = str(error)
     if born is not None and born > today:
         return rejected(
-            "birth_date", f"The birth date {born:%d-%m-%Y} is in the future: check it against the KTP card."
+            "birth_date",
+            gettext(
+                "The birth date %(day)s is in the future: check it against the KTP card.", day=born.strftime("%d-%m-%Y")
+            ),
         )
     try:
         info = nik_rule.parse_nik(typed_nik, today, typed_birth_date=born)
@@ -94,14 +99,23 @@ def check_row(row: int, raw: dict[str, str], today: date, region: tuple[str, str
         where = info.province_name if len(region[0]) == 2 else info.regency_name
         return rejected(
             "nik",
-            f"The NIK was issued in {where} ({info.nik[: len(region[0])]}), not in {region[1]} ({region[0]}): "
-            "the sponsor pays only for workers registered in its own region.",
+            gettext(
+                "The NIK was issued in %(where)s (%(where_code)s), not in %(region)s (%(region_code)s): the sponsor "
+                "pays only for workers registered in its own region.",
+                where=where,
+                where_code=info.nik[: len(region[0])],
+                region=region[1],
+                region_code=region[0],
+            ),
         )
     name = display_name(raw.get("name", ""))
     if not any(ch.isalpha() for ch in name):
-        return rejected("name", "The name is missing: write it as on the KTP card.")
+        return rejected("name", gettext("The name is missing: write it as on the KTP card."))
     if len(name) > NAME_MAX:
-        return rejected("name", f"The name is longer than {NAME_MAX} characters: shorten it as on the KTP card.")
+        return rejected(
+            "name", gettext("The name is longer than %(max)s characters: shorten it as on the KTP card.", max=NAME_MAX)
+        )
+
     phone = None
     if raw.get("phone"):
         try:
