@@ -1,0 +1,155 @@
+"""Attacks on issue 15/16's merged changes from the outside: /peserta's codes raced, the finance desk's
+"approve the clean batches" clicked twice at once, the language's inputs malformed. A hole found is a test here."""
+
+# ruff: noqa: F811  (the tests take test_desk's ``day`` fixture, imported)
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from core.extensions import db
+from payments.selfpay import signin
+from payments.selfpay.models import MemberCode, MemberSession
+from tests.payments.finance.test_desk import DAY, batch_id, batch_status, day, form_token, logged_in  # noqa: F401
+from tests.payments.finance.test_desk_actions import approvals_logged
+from tests.payments.selfpay.conftest import CSRF, ask_code, last_code, send_code
+
+
+def _share_session(source: Any, target: Any) -> None:
+    """The second browser holds the first one's signed session cookie (its challenge)."""
+    cookie = source.get_cookie("session")
+    assert cookie is not None
+    target.set_cookie("session", cookie.value)
+    with target.session_transaction() as session:
+        session["csrf"] = CSRF
+
+
+def _in_step(monkeypatch: Any, parties: int) -> None:
+    """Every caller of verify_code reads its code's row, then they compare the code together: the race made sure.
+    A caller blocked by a row lock never reaches the barrier; the others go on after a moment."""
+    barrier = threading.Barrier(parties)
+    real = signin.same_digest
+
+    def together(a: str, b: str) -> bool:
+        try:
+            barrier.wait(timeout=3)
+        except threading.BrokenBarrierError:
+            pass
+        return real(a, b)
+
+    monkeypatch.setattr(signin, "same_digest", together)
+
+
+def _race(calls: list[Any]) -> list[Any]:
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.xfail(
+    strict=True, reason="verify_code reads the code's row unlocked: one code sent twice at once opens two sessions"
+)
+def test_one_code_sent_twice_at_once_opens_one_session(pinned_app, client, enrol, monkeypatch):
+    member = enrol()
+    assert ask_code(client, member["kpj"]).status_code == 303
+    code = last_code(pinned_app)
+    other = pinned_app.test_client()
+    _share_session(client, other)
+    _in_step(monkeypatch, 2)
+
+    answers = _race([lambda: send_code(client, code), lambda: send_code(other, code)])
+
+    assert sorted(a.status_code for a in answers) == [303, 401]
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MemberSession)) == 1
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.xfail(
+    strict=True, reason="attempts += 1 on an unlocked row: parallel wrong codes count once, past CODE_TRIES"
+)
+def test_wrong_codes_sent_at_once_are_each_counted_against_the_code(pinned_app, client, enrol, monkeypatch):
+    member = enrol()
+    assert ask_code(client, member["kpj"]).status_code == 303
+    right = last_code(pinned_app)
+    browsers = [client] + [pinned_app.test_client() for _ in range(3)]
+    for other in browsers[1:]:
+        _share_session(client, other)
+    _in_step(monkeypatch, len(browsers))
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+
+    _race([lambda b=b: send_code(b, wrong) for b in browsers])
+
+    with pinned_app.app_context():
+        assert db.session.scalar(select(MemberCode.attempts).where(MemberCode.member_id == member["id"])) == 4
+
+
+# --- the finance desk -------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgresql_only
+def test_approve_clean_clicked_twice_at_once_approves_and_audits_each_batch_once(pinned_app, client, day):
+    first, second = logged_in(pinned_app, "finance.pkp"), logged_in(pinned_app, "finance.pkp")
+    path = f"/keuangan/batch?date={DAY}"
+    tokens = [form_token(first, path), form_token(second, path)]
+    clean = batch_id(pinned_app, day, "agent_c")
+
+    answers = _race(
+        [
+            lambda: first.post(f"/keuangan/batch/setujui-bersih?date={DAY}", data={"csrf_token": tokens[0]}),
+            lambda: second.post(f"/keuangan/batch/setujui-bersih?date={DAY}", data={"csrf_token": tokens[1]}),
+        ]
+    )
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert batch_status(pinned_app, clean) == "approved"
+    assert approvals_logged(pinned_app, clean) == 1
+    for who in ("agent", "agent_b"):
+        assert batch_status(pinned_app, batch_id(pinned_app, day, who)) == "closed"
+
+
+def test_approve_clean_without_the_forms_token_changes_nothing(pinned_app, client, day):
+    finance = logged_in(pinned_app, "finance.pkp")
+    clean = batch_id(pinned_app, day, "agent_c")
+
+    answer = finance.post(f"/keuangan/batch/setujui-bersih?date={DAY}", data={})
+
+    assert answer.status_code in (400, 403)
+    assert batch_status(pinned_app, clean) == "closed"
+
+
+# --- languages ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/keuangan/masuk", "/peserta/masuk", "/api/v1/branches", "/agen/masuk"])
+def test_malformed_language_inputs_are_no_500_and_set_no_cookie(client, path):
+    for query, cookie, accept in (
+        ("?lang=../../etc/passwd", None, None),
+        ("?lang=id%0d%0aSet-Cookie:%20x=1", None, None),
+        ("", "id\r\nSet-Cookie: x=1", None),
+        ("", "../../../../en", None),
+        ("", None, "id;q=0.9, " * 10_000),
+        ("", None, "\x00\x01;q=abc"),
+    ):
+        if cookie is not None:
+            client.set_cookie("lang", cookie)
+        else:
+            client.delete_cookie("lang")
+        headers = {"Accept-Language": accept} if accept is not None else {}
+        answer = client.get(path + query, headers=headers)
+        assert answer.status_code < 500, (query, cookie, answer.status_code)
+        assert all("x=1" not in h for h in answer.headers.getlist("Set-Cookie"))
+        assert not any(h.startswith("lang=") for h in answer.headers.getlist("Set-Cookie"))
