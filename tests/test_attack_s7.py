@@ -59,9 +59,6 @@ def _race(calls: list[Any]) -> list[Any]:
 
 
 @pytest.mark.postgresql_only
-@pytest.mark.xfail(
-    strict=True, reason="verify_code reads the code's row unlocked: one code sent twice at once opens two sessions"
-)
 def test_one_code_sent_twice_at_once_opens_one_session(pinned_app, client, enrol, monkeypatch):
     member = enrol()
     assert ask_code(client, member["kpj"]).status_code == 303
@@ -78,9 +75,6 @@ def test_one_code_sent_twice_at_once_opens_one_session(pinned_app, client, enrol
 
 
 @pytest.mark.postgresql_only
-@pytest.mark.xfail(
-    strict=True, reason="attempts += 1 on an unlocked row: parallel wrong codes count once, past CODE_TRIES"
-)
 def test_wrong_codes_sent_at_once_are_each_counted_against_the_code(pinned_app, client, enrol, monkeypatch):
     member = enrol()
     assert ask_code(client, member["kpj"]).status_code == 303

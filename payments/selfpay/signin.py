@@ -89,8 +89,12 @@ def verify_code(session: DbSession, secret: Secret, challenge: str, code: str, a
     refused = Unauthorized("That code is wrong or has expired: ask for a new code.", reason=CODE_REFUSED)
     if not challenge:
         raise refused
+    # Locked till this answer commits: the same code sent twice at once opens one session, and wrong codes sent at
+    # once are each counted against the code's tries.
     row = session.scalar(
-        select(MemberCode).where(MemberCode.challenge_digest == digest(secret.key, "challenge", challenge))
+        select(MemberCode)
+        .where(MemberCode.challenge_digest == digest(secret.key, "challenge", challenge))
+        .with_for_update()
     )
     if row is None or not code_usable(row.expires_at, row.used_at, row.attempts, now):
         raise refused
