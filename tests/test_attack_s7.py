@@ -147,3 +147,31 @@ def test_malformed_language_inputs_are_no_500_and_set_no_cookie(client, path):
         assert answer.status_code < 500, (query, cookie, answer.status_code)
         assert all("x=1" not in h for h in answer.headers.getlist("Set-Cookie"))
         assert not any(h.startswith("lang=") for h in answer.headers.getlist("Set-Cookie"))
+
+
+# --- enumeration ------------------------------------------------------------------------------------------------
+
+
+def _statuses_of_wrong_codes(app: Any, identifier: str, codes: int = 3, tries: int = 4) -> list[int]:
+    """Ask ``codes`` codes for ``identifier`` and send ``tries`` wrong codes to each: the statuses, in order."""
+    statuses = []
+    for _ in range(codes):
+        browser = app.test_client()
+        assert ask_code(browser, identifier).status_code == 303
+        for _ in range(tries):
+            statuses.append(send_code(browser, "000000" if last_code(app) != "000000" else "000001").status_code)
+    return statuses
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="TRIES_PER_MEMBER counts only a real member's tries: the 11th wrong code is a 429 for a member with that "
+    "KPJ and birth date and a 401 for a stranger, telling which KPJ and birth date are right",
+)
+def test_wrong_codes_for_a_member_and_for_a_stranger_get_the_same_answers(pinned_app, client, enrol):
+    member = enrol()
+
+    known = _statuses_of_wrong_codes(pinned_app, member["kpj"])
+    unknown = _statuses_of_wrong_codes(pinned_app, "19710000099")
+
+    assert known == unknown
