@@ -163,11 +163,6 @@ def _statuses_of_wrong_codes(app: Any, identifier: str, codes: int = 3, tries: i
     return statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TRIES_PER_MEMBER counts only a real member's tries: the 11th wrong code is a 429 for a member with that "
-    "KPJ and birth date and a 401 for a stranger, telling which KPJ and birth date are right",
-)
 def test_wrong_codes_for_a_member_and_for_a_stranger_get_the_same_answers(pinned_app, client, enrol):
     member = enrol()
 
