@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -12,9 +13,21 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
+from payments.finance.models import MatchProposal
 from payments.selfpay import signin
 from payments.selfpay.models import MemberCode, MemberSession
-from tests.payments.finance.test_desk import DAY, batch_id, batch_status, day, form_token, logged_in  # noqa: F401
+from tests.factories import nik_for
+from tests.payments.finance.test_desk import (  # noqa: F401
+    DAY,
+    batch_id,
+    batch_status,
+    day,
+    deposit,
+    form_token,
+    logged_in,
+    pay,
+    token,
+)
 from tests.payments.finance.test_desk_actions import approvals_logged
 from tests.payments.selfpay.conftest import CSRF, ask_code, last_code, send_code
 
@@ -170,3 +183,51 @@ def test_wrong_codes_for_a_member_and_for_a_stranger_get_the_same_answers(pinned
     unknown = _statuses_of_wrong_codes(pinned_app, "19710000099")
 
     assert known == unknown
+
+
+# --- a deposit by number in a proposal --------------------------------------------------------------------------
+
+
+def _unmatched_line(client: Any) -> tuple[str, str]:
+    page = client.get("/keuangan/mutasi").get_data(as_text=True)
+    line = re.search(r'action="/keuangan/mutasi/(\d+)/usul"', page)
+    assert line is not None
+    return line.group(1), token(page)
+
+
+def test_another_branchs_deposit_by_number_reads_as_absent(pinned_app, client, day, enrol):
+    """A deposit of Pontianak named in Pangkalpinang's proposal: the same refusal as a number nobody has."""
+    member = enrol(as_="ptk_agent", nik=nik_for(serial=41))
+    theirs = deposit(client, day["ptk_agent"], pay(client, day["ptk_agent"], member["id"])["amount_idr"], "PTK-1")
+    finance = logged_in(pinned_app, "finance.pkp")
+    answers = {}
+    for name, number in (("theirs", str(theirs["id"])), ("nobodys", "987654")):
+        line, csrf = _unmatched_line(finance)
+        form = {"csrf_token": csrf, "action": "deposit", "deposit_other": f"#{number}", "reason": "slip cocok"}
+        answer = finance.post(f"/keuangan/mutasi/{line}/usul", data=form)
+        text = (
+            answer.get_data(as_text=True)
+            .replace(f"Setoran {number} ", "Setoran N ")
+            .replace(f'value="{number}"', 'value="N"')
+        )
+        answers[name] = (answer.status_code, re.sub(r'name="csrf_token" value="[^"]*"', "", text))
+
+    assert answers["theirs"][0] == 422
+    assert answers["theirs"] == answers["nobodys"]
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 0
+
+
+@pytest.mark.parametrize("number", ["9999999999", "99999999999999999999", "\u0663", "-1", "#", "1e3", "0", "1\x00"])
+def test_a_malformed_deposit_number_is_a_4xx_not_a_500(pinned_app, client, day, number):
+    finance = logged_in(pinned_app, "finance.pkp")
+    line, csrf = _unmatched_line(finance)
+
+    answer = finance.post(
+        f"/keuangan/mutasi/{line}/usul",
+        data={"csrf_token": csrf, "action": "deposit", "deposit_other": number, "reason": "slip cocok"},
+    )
+
+    assert 400 <= answer.status_code < 500, answer.status_code
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 0
