@@ -469,7 +469,9 @@ def answer(batch_id: int) -> ResponseReturnValue:
         error = gettext("The form expired: reload and try again.")
     if error is None:
         try:
-            if amount:
+            # only for a day still returned: an answer refused (finance has the day) records no deposit either, and
+            # the same answer resent finds its deposit recorded the first time
+            if amount and batch.status == BatchStatus.RETURNED:
                 record_deposit(
                     db.session,
                     g.current_user,

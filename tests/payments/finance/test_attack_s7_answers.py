@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -13,10 +12,6 @@ from tests.agents.field.test_pages import csrf, login
 from tests.payments.finance.test_batches import close, code, day  # noqa: F401 (the fixture)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/agen/dikembalikan records the corrected deposit before the answer is refused (409): half-written",
-)
 def test_an_answer_with_a_deposit_to_a_day_finance_has_records_no_deposit(client, day):  # noqa: F811
     """The page's form sent for a day that is not (or no longer) returned: the answer is refused, and the corrected
     deposit that came with it is not recorded either (nothing half-written)."""
