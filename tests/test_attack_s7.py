@@ -231,3 +231,54 @@ def test_a_malformed_deposit_number_is_a_4xx_not_a_500(pinned_app, client, day, 
     assert 400 <= answer.status_code < 500, answer.status_code
     with pinned_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 0
+
+
+# --- huge and malformed input, error pages ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/peserta/masuk", "/peserta/kode", "/keuangan/batch/setujui-bersih", "/api/v1/branches/1/batches/approve-clean"],
+)
+def test_a_ten_megabyte_body_is_refused_without_a_500(client, path):
+    answer = client.post(
+        path, data=b"identifier=" + b"1" * (10 * 1024 * 1024), content_type="application/x-www-form-urlencoded"
+    )
+
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"identifier": "1971000\x000099", "birth_date": "1990-01-12"},
+        {"identifier": "19710000099", "birth_date": "1990\x00-01-12"},
+    ],
+)
+def test_nul_in_the_members_sign_in_is_a_4xx(pinned_app, client, field):
+    with client.session_transaction() as session:
+        session["csrf"] = CSRF
+
+    answer = client.post("/peserta/masuk", data=field | {"csrf_token": CSRF})
+
+    assert 400 <= answer.status_code < 500
+    with pinned_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MemberCode)) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "html"),
+    [
+        ("/agen/tidak-ada", True),
+        ("/keuangan/tidak-ada", True),
+        ("/admin/tidak-ada", True),
+        ("/api/v1/tidak-ada", False),
+    ],
+)
+def test_an_unknown_path_answers_in_its_desks_form(client, path, html):
+    answer = client.get(path, headers={"Accept": "*/*"})
+
+    assert answer.status_code == 404
+    assert answer.mimetype == ("text/html" if html else "application/json")
+    assert "Traceback" not in answer.get_data(as_text=True)
