@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -54,3 +55,22 @@ def test_another_agents_returned_day_is_a_404_on_the_phone(client, day):  # noqa
     with client.application.app_context():
         assert db.session.get(DailyBatch, batch["id"]).status == "returned"
         assert db.session.scalar(select(func.count()).select_from(Deposit).where(Deposit.bank_reference == "X-1")) == 0
+
+
+@pytest.mark.xfail(strict=True, reason="/agen/dikembalikan: int() of a 5000-digit amount raises ValueError: a 500")
+def test_an_answer_with_a_deposit_of_five_thousand_digits_is_a_422(client, day):  # noqa: F811
+    batch = close(client, day)[code(day, "agent")]
+    back = client.post(
+        f"/api/v1/batches/{batch['id']}/return", json={"reason": "Slip hilang"}, headers=day["finance"].headers
+    )
+    assert back.status_code == 200
+    login(client, "agent.pkp")
+    form = {"csrf_token": csrf(client, "/agen/"), "idempotency_key": "answer-key-0003", "note": "Sudah saya setor"}
+
+    answer = client.post(
+        f"/agen/dikembalikan/{batch['id']}", data=form | {"amount_idr": "1" * 5000, "bank_reference": "B-1"}
+    )
+
+    assert answer.status_code == 422, answer.status_code
+    with client.application.app_context():
+        assert db.session.get(DailyBatch, batch["id"]).status == "returned"
