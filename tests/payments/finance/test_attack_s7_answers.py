@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -57,7 +56,6 @@ def test_another_agents_returned_day_is_a_404_on_the_phone(client, day):  # noqa
         assert db.session.scalar(select(func.count()).select_from(Deposit).where(Deposit.bank_reference == "X-1")) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="/agen/dikembalikan: int() of a 5000-digit amount raises ValueError: a 500")
 def test_an_answer_with_a_deposit_of_five_thousand_digits_is_a_422(client, day):  # noqa: F811
     batch = close(client, day)[code(day, "agent")]
     back = client.post(
