@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from collection.members.models import PaymentAllocation
 from core.extensions import db
 from payments.autodebit.models import WebhookEvent
 from payments.autodebit.signatures import midtrans_signature
 from payments.ledger.models import Payment
 from payments.selfpay.models import SelfCharge
-from tests.payments.selfpay.conftest import CSRF, SERVER_KEY, deliver, process
+from tests.payments.selfpay.conftest import CSRF, SERVER_KEY, deliver, process, queued_bodies
 
 # --- callbacks of members' own charges ---------------------------------------------------------------------------
 
@@ -86,3 +90,45 @@ def test_a_callback_with_a_wrong_signature_is_refused_and_stored_nowhere(pinned_
     assert _booked(pinned_app) == 0 and _self_charges(pinned_app)[0][0] == "pending"
     with pinned_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+@pytest.mark.postgresql_only
+def test_a_settlement_racing_the_agents_cash_for_the_same_month_books_each_month_once(
+    pinned_app, client, world, enrol, sign_in, sandbox
+):
+    member = enrol()
+    sign_in(client, member["kpj"])
+    _open_va(client)
+    with pinned_app.app_context():
+        order_id = db.session.scalars(select(SelfCharge.order_id)).one()
+    sandbox.pay(order_id)
+    assert {a.status_code for a in deliver(client, queued_bodies(sandbox))} == {200}
+    agent = pinned_app.test_client()
+    headers = world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+    cash: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: process(pinned_app)),
+        threading.Thread(
+            target=lambda: cash.append(
+                agent.post("/api/v1/contributions", json={"member_id": member["id"], "months": 1}, headers=headers)
+            )
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert cash[0].status_code == 201, cash[0].get_json()
+    with pinned_app.app_context():
+        status = db.session.scalars(select(SelfCharge.status)).one()
+        months = db.session.scalars(
+            select(PaymentAllocation.month).where(
+                PaymentAllocation.member_id == member["id"], ~PaymentAllocation.reversed
+            )
+        ).all()
+        channels = sorted(db.session.scalars(select(Payment.channel)).all())
+        states = db.session.scalars(select(WebhookEvent.state)).all()
+    assert len(months) == len(set(months))
+    assert "received" not in states and ("review" in states) == (status == "review")
+    assert channels == (["cash", "virtual_account"] if status == "settled" else ["cash"])
