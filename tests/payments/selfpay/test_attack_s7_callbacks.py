@@ -132,3 +132,22 @@ def test_a_settlement_racing_the_agents_cash_for_the_same_month_books_each_month
     assert len(months) == len(set(months))
     assert "received" not in states and ("review" in states) == (status == "review")
     assert channels == (["cash", "virtual_account"] if status == "settled" else ["cash"])
+
+
+# --- the member's forms without their token ----------------------------------------------------------------------
+
+
+def test_the_members_forms_without_their_token_change_nothing(pinned_app, client, enrol, sign_in, sandbox):
+    member = enrol()
+    sign_in(client, member["kpj"])
+
+    answers = [
+        client.post("/peserta/bayar", data={"months": "1", "method": "va"}),
+        client.post("/peserta/autodebet", data={"mandate_id": "1", "action": "cancel"}),
+        client.post("/peserta/keluar", data={}),
+        client.post("/peserta/bayar", data={"months": "1", "method": "va", "csrf_token": "forged"}),
+    ]
+
+    assert all(400 <= a.status_code < 500 for a in answers), [a.status_code for a in answers]
+    assert _self_charges(pinned_app) == []
+    assert client.get("/peserta/").status_code == 200  # still signed in: the forged sign-out did nothing
