@@ -282,3 +282,21 @@ def test_an_unknown_path_answers_in_its_desks_form(client, path, html):
     assert answer.status_code == 404
     assert answer.mimetype == ("text/html" if html else "application/json")
     assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("on", ["0001-01-01", "9999-12-31", "1900-02-29", "2026-13-01"])
+def test_approve_clean_for_a_day_at_the_calendars_edge_is_no_500(pinned_app, client, world, on):
+    branch = world["finance"].branch_id
+    api = client.post(
+        f"/api/v1/branches/{branch}/batches/approve-clean", json={"date": on}, headers=world["finance"].headers
+    )
+    finance = logged_in(pinned_app, "finance.pkp")
+    page = finance.get(f"/keuangan/batch?date={on}")
+    csrf = form_token(finance, "/keuangan/batch")
+    posted = finance.post(f"/keuangan/batch/setujui-bersih?date={on}", data={"csrf_token": csrf})
+
+    assert [a.status_code < 500 for a in (api, page, posted)] == [True] * 3, (
+        api.status_code,
+        page.status_code,
+        posted.status_code,
+    )
