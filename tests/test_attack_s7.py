@@ -300,3 +300,16 @@ def test_approve_clean_for_a_day_at_the_calendars_edge_is_no_500(pinned_app, cli
         page.status_code,
         posted.status_code,
     )
+
+
+@pytest.mark.parametrize(
+    "query", ["page=99999999999999999999", "page=-1", "page=abc", "page=" + "1" * 5000, "page=\u0663"]
+)
+@pytest.mark.parametrize("path", ["/keuangan/tunggakan", "/keuangan/mutasi", "/keuangan/batch"])
+def test_the_desks_pages_take_any_page_number_without_a_500(pinned_app, world, path, query):
+    finance = logged_in(pinned_app, "finance.pkp")
+
+    answer = finance.get(f"{path}?{query}")
+
+    assert answer.status_code < 500, answer.status_code
+    assert "Traceback" not in answer.get_data(as_text=True)
