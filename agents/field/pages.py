@@ -72,6 +72,7 @@ from payments.ledger.receipts import receipt_link, receipt_text
 from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
 
+MAX_DIGITS = 15  # of a typed rupiah amount: more is no amount (and int() refuses strings past 4300 digits: a 500)
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -338,7 +339,7 @@ def enrol() -> ResponseReturnValue:
     data: dict[str, Any] = {k: v for k, v in form.items() if v}
     if "declared_income_idr" in data:  # agents type 1.500.000 the Indonesian way
         digits = data["declared_income_idr"].replace(".", "").replace(" ", "")
-        data["declared_income_idr"] = int(digits) if digits.isdecimal() else digits
+        data["declared_income_idr"] = int(digits) if digits.isdecimal() and len(digits) <= MAX_DIGITS else digits
     try:
         payload = MemberCreateSchema().load(data)
     except ValidationError as error:
@@ -405,7 +406,7 @@ def deposit() -> ResponseReturnValue:
     key = request.form.get("idempotency_key", "")
     error: str | None = None
     refused: DomainError | None = None
-    if not amount.isdecimal() or int(amount) <= 0:
+    if not amount.isdecimal() or len(amount) > MAX_DIGITS or int(amount) <= 0:
         error = gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
     elif len(reference) < 3:
         error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
@@ -461,7 +462,7 @@ def answer(batch_id: int) -> ResponseReturnValue:
     error = None
     if not 3 <= len(form["note"]) <= 300:
         error = gettext("Write what you did about this day, in 3 to 300 characters.")
-    elif amount and (not amount.isdecimal() or int(amount) <= 0):
+    elif amount and (not amount.isdecimal() or len(amount) > MAX_DIGITS or int(amount) <= 0):
         error = gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
     elif amount and len(form["bank_reference"]) < 3:
         error = pgettext("bank_reference", "Bank reference") + ": " + gettext("Required.")
@@ -469,7 +470,9 @@ def answer(batch_id: int) -> ResponseReturnValue:
         error = gettext("The form expired: reload and try again.")
     if error is None:
         try:
-            if amount:
+            # only for a day still returned: an answer refused (finance has the day) records no deposit either, and
+            # the same answer resent finds its deposit recorded the first time
+            if amount and batch.status == BatchStatus.RETURNED:
                 record_deposit(
                     db.session,
                     g.current_user,

@@ -180,6 +180,10 @@ def parse_midtrans_body(raw_body: bytes) -> ProviderEvent:
     provider_status = str(payload["transaction_status"])
     if provider_status not in _STATUSES:
         raise CallbackError(f"unknown transaction_status {provider_status!r}")
+    # The signature covers status_code, not transaction_status: a settlement must carry the 200 it was signed with,
+    # or a signed pending notification (201) with its status edited would book money nobody paid.
+    if provider_status in ("settlement", "capture") and str(payload.get("status_code")) != "200":
+        raise CallbackError(f"{provider_status} with status_code {payload.get('status_code')!r}, not 200")
     gross = str(payload["gross_amount"])
     whole, _, cents = gross.partition(".")
     if not whole.isdecimal() or cents.strip("0"):

@@ -16,7 +16,7 @@ SESSION_LIFETIME = timedelta(minutes=30)
 CODES_PER_ADDRESS = (10, 3600)  # codes asked for from one client address per hour
 CODES_PER_IDENTIFIER = (3, 900)  # codes asked for one KPJ or NIK per 15 minutes
 TRIES_PER_ADDRESS = (30, 3600)  # codes typed from one address per hour
-TRIES_PER_MEMBER = (10, 3600)  # codes typed for one member per hour, over all his codes
+TRIES_PER_IDENTIFIER = (10, 3600)  # codes typed for one KPJ or NIK per hour, over all its codes, a stranger's too
 
 
 def new_code(randbelow: Callable[[int], int] = secrets.randbelow) -> str:

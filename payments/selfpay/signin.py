@@ -22,7 +22,7 @@ from payments.selfpay.codes import (
     CODES_PER_IDENTIFIER,
     SESSION_LIFETIME,
     TRIES_PER_ADDRESS,
-    TRIES_PER_MEMBER,
+    TRIES_PER_IDENTIFIER,
     clean_identifier,
     code_text,
     code_usable,
@@ -62,11 +62,14 @@ def request_code(
         raise field_error("birth_date", "Write your birth date.")
     number = clean_identifier(identifier)
     _limited(f"peserta:codes:address:{address}", CODES_PER_ADDRESS)
-    _limited(f"peserta:codes:id:{digest(secret.key, 'identifier', number)}", CODES_PER_IDENTIFIER)
+    tag = digest(secret.key, "identifier", number)
+    _limited(f"peserta:codes:id:{tag}", CODES_PER_IDENTIFIER)
     member = session.scalar(select(Member).where(Member.kpj == number if kind == "kpj" else Member.nik == number))
     known = member is not None and member.birth_date == birth_date and bool(member.phone)
     code = new_code()  # made either way: the same work for a stranger's guess as for a member
-    token = new_token()
+    # The challenge carries the KPJ's or NIK's keyed digest, so its tries are counted per identifier for a stranger's
+    # guess as for a member (a count per member would answer a 429 for a real KPJ and birth date only).
+    token = f"{tag[:32]}.{new_token()}"
     row = MemberCode(
         challenge_digest=digest(secret.key, "challenge", token),
         member_id=member.id if known and member is not None else None,
@@ -89,18 +92,21 @@ def verify_code(session: DbSession, secret: Secret, challenge: str, code: str, a
     refused = Unauthorized("That code is wrong or has expired: ask for a new code.", reason=CODE_REFUSED)
     if not challenge:
         raise refused
+    # Locked till this answer commits: the same code sent twice at once opens one session, and wrong codes sent at
+    # once are each counted against the code's tries.
     row = session.scalar(
-        select(MemberCode).where(MemberCode.challenge_digest == digest(secret.key, "challenge", challenge))
+        select(MemberCode)
+        .where(MemberCode.challenge_digest == digest(secret.key, "challenge", challenge))
+        .with_for_update()
     )
     if row is None or not code_usable(row.expires_at, row.used_at, row.attempts, now):
         raise refused
     row.attempts += 1
-    if row.member_id is not None:
-        try:
-            _limited(f"peserta:tries:member:{row.member_id}", TRIES_PER_MEMBER)
-        except DomainError:
-            session.commit()
-            raise
+    try:  # the row matched the whole token, so its identifier's tag is the one request_code wrote
+        _limited(f"peserta:tries:id:{challenge.partition('.')[0]}", TRIES_PER_IDENTIFIER)
+    except DomainError:
+        session.commit()
+        raise
     right = same_digest(row.code_digest, digest(secret.key, "code", code.strip()))
     if not right or row.member_id is None:
         session.commit()

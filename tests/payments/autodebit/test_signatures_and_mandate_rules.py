@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -122,8 +123,9 @@ def test_an_unknown_secret_is_refused():
     ],
 )
 def test_midtrans_statuses_are_normalised(status, expected, reason):
+    code = {"pending": "201", "deny": "202", "expire": "407"}.get(status, "200")  # as Midtrans signs each
     body = (
-        f'{{"order_id":"IUR-1-1","transaction_status":"{status}","gross_amount":"16800.00",'
+        f'{{"order_id":"IUR-1-1","transaction_status":"{status}","gross_amount":"16800.00","status_code":"{code}",'
         '"transaction_id":"t-1","status_message":"insufficient_funds"}'
     ).encode()
 
@@ -131,6 +133,16 @@ def test_midtrans_statuses_are_normalised(status, expected, reason):
 
     assert (event.status, event.reason, event.amount_idr) == (expected, reason, 16_800)
     assert event.event_key == f"t-1:{status}"
+
+
+@pytest.mark.parametrize("code", ["201", "202", "407", None])
+def test_a_settlement_signed_with_another_status_code_is_refused(code):
+    """The signature covers status_code, not transaction_status: a pending notification (201) edited to settlement."""
+    payload = {"order_id": "IUR-1-1", "transaction_status": "settlement", "gross_amount": "16800.00"}
+    payload |= {"transaction_id": "t-1"} | ({"status_code": code} if code else {})
+
+    with pytest.raises(CallbackError, match="status_code"):
+        parse_midtrans_body(json.dumps(payload).encode())
 
 
 @pytest.mark.parametrize(
