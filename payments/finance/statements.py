@@ -159,6 +159,9 @@ class Amount:
         return self.rupiah == 0 and not self.has_sen
 
 
+MAX_FRACTION_DIGITS = 4  # sen and beyond: a bank writes 2
+
+
 def read_amount(text: str, bank: BankFormat) -> Amount:
     """An amount as a bank writes it: a sign, brackets or a CR/DB suffix give the direction."""
     raw = text.strip().upper().replace("RP", "").replace(" ", "")
@@ -179,10 +182,10 @@ def read_amount(text: str, bank: BankFormat) -> Amount:
         if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
             raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
         whole = "".join(groups)
-    if not whole.isdecimal() or (fraction and not fraction.isdecimal()):
-        raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
-    if int(whole) > MAX_AMOUNT_IDR:
-        raise ValueError(f"'{text}' is more than Rp{MAX_AMOUNT_IDR:,}: check the column mapping".replace(",", "."))
+    if not whole.isdecimal() or (fraction and not fraction.isdecimal()) or len(fraction) > MAX_FRACTION_DIGITS:
+        raise ValueError(f"'{text[:40]}' is not an amount in this bank's format ({_example(bank)})")
+    if len(whole.lstrip("0")) > len(str(MAX_AMOUNT_IDR)) or int(whole) > MAX_AMOUNT_IDR:  # int() stops at 4,300 digits
+        raise ValueError(f"'{text[:40]}' is more than Rp{MAX_AMOUNT_IDR:,}: check the column mapping".replace(",", "."))
     return Amount(int(whole), bool(fraction) and int(fraction) != 0, sign < 0)
 
 

@@ -106,6 +106,8 @@ def test_amounts_as_banks_write_them(text, bank, expected):
         ("1,500,000.00", "bri", "not an amount"),  # BCA's way, read with BRI's mapping
         ("15.00.000", "bri", "not an amount"),
         ("abc", "generic", "not an amount"),
+        ("9" * 5000, "generic", "more than"),  # past Python's 4,300-digit int(): the bank's column, not ours
+        ("1," + "5" * 5000, "bri", "sen|not an amount"),
     ],
 )
 def test_amounts_that_are_refused(text, bank, says):
