@@ -1,7 +1,8 @@
 """The gettext catalogs: every package's texts extracted into its Indonesian catalog, and the catalogs checked.
 
     .venv/bin/python scripts/translations.py update   # `make translations`: new texts in, gone texts out
-    .venv/bin/python scripts/translations.py check    # every text has its Indonesian (a test runs this too)
+    .venv/bin/python scripts/translations.py check    # every text has its Indonesian, the same in every catalog
+                                                      # (a test runs this too)
 
 Each package (core, organisation, collection, payments, agents) keeps its own catalog,
 ``<package>/translations/id/LC_MESSAGES/messages.po``: the texts of its Python files (``gettext``, ``pgettext``,
@@ -100,6 +101,22 @@ def problems(package: str) -> Iterator[str]:
                 yield f"{where}: {message.id!r}: {error}"
 
 
+def disagreements() -> Iterator[str]:
+    """A text two packages translate differently: the app merges the catalogs, so one of them would be lost."""
+    seen: dict[tuple[str | None, str], tuple[str, object]] = {}
+    for package in CATALOG_PACKAGES:
+        for message in current(package):
+            if not message.id or not message.string:
+                continue
+            key = (message.context, message.id if isinstance(message.id, str) else message.id[0])
+            earlier = seen.setdefault(key, (package, message.string))
+            if earlier[1] != message.string:
+                yield (
+                    f"{key[1]!r} is translated one way in {earlier[0]}'s catalog and another in {package}'s: "
+                    "write it the same in both"
+                )
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "update":
@@ -109,7 +126,7 @@ def main(argv: list[str]) -> int:
             print(f"{catalog_path(package).relative_to(ROOT)}: {len(catalog)} texts, {untranslated} untranslated")
         return 0
     if command == "check":
-        found = [p for package in CATALOG_PACKAGES for p in problems(package)]
+        found = [p for package in CATALOG_PACKAGES for p in problems(package)] + list(disagreements())
         print("\n".join(found) if found else "every text has its Indonesian")
         return 1 if found else 0
     print(__doc__)
