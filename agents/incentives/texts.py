@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, cast
 
 from babel.numbers import format_decimal
-from flask_babel import gettext, pgettext
+from flask_babel import gettext, ngettext, pgettext
 
 from agents.incentives.rules import AgentStatement, LineKind, Reason, StatementLine, WadahStatement
 from core.i18n import day_label, language, month_label, rupiah
@@ -127,17 +127,19 @@ def explanation(line: StatementLine) -> str:
 
 def share_explanation(share: WadahStatement) -> str:
     """How a Wadah's share was computed."""
-    text = gettext(
-        "%(rate)s of %(base)s, what %(agents)s agents are paid for %(month)s, rounded half up",
+    text = ngettext(
+        "%(rate)s of %(base)s, what %(num)s agent is paid for %(month)s, rounded half up",
+        "%(rate)s of %(base)s, what %(num)s agents are paid for %(month)s, rounded half up",
+        len(share.agent_totals),
         rate=percent(share.rate_bp),
         base=rupiah(share.base_idr),
-        agents=len(share.agent_totals),
         month=month_label(share.month),
     )
     if share.carrying_agents:
-        text += gettext(
-            "; %(count)s agents with a negative month add nothing and carry it to their next month",
-            count=share.carrying_agents,
+        text += ngettext(
+            "; %(num)s agent with a negative month adds nothing and carries it to his next month",
+            "; %(num)s agents with a negative month add nothing and carry it to their next month",
+            share.carrying_agents,
         )
     return text
 

@@ -147,8 +147,8 @@ def test_each_reason_is_worded_in_the_readers_language(app: Any, lang: str, reas
         ),
         (
             "en",
-            "12.5% of Rp2,520, what 2 agents are paid for Mar 2026, rounded half up; 1 agents with a negative month "
-            "add nothing and carry it to their next month",
+            "12.5% of Rp2,520, what 2 agents are paid for Mar 2026, rounded half up; 1 agent with a negative month "
+            "adds nothing and carries it to his next month",
         ),
     ],
 )
