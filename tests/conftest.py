@@ -34,6 +34,7 @@ from app import create_app  # noqa: E402  (these, too, after the environment is 
 from core import settings  # noqa: E402
 from core.extensions import db  # noqa: E402
 from tests import servers  # noqa: E402
+from tests.browsers import browser, live_server, phone  # noqa: E402,F401  (one Chromium for every browser test)
 from workers.queues import ALL  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

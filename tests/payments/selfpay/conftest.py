@@ -93,4 +93,3 @@ def sign_in(pinned_app: Any) -> Callable[[Any, str], Any]:
     return run
 
 
-from tests.agents.field.conftest import browser, live_server, phone  # noqa: E402,F401  (the browser tests' fixtures)
