@@ -96,21 +96,13 @@ def explanation(line: StatementLine) -> str:
         return gettext(
             "%(amount)s for %(month)s collected on %(collected)s, eligible on %(eligible)s; contribution month "
             "%(number)s",
-            amount=rupiah(line.base_idr),
-            month=month_label(line.contribution_month),
-            collected=_day(line, "collected_on"),
-            eligible=_day(line, "eligible_on"),
-            number=line.month_number,
+            **_collection_figures(line),
         )
     if reason == Reason.PAST_LAST_BAND:
         return gettext(
             "%(amount)s for %(month)s collected on %(collected)s, eligible on %(eligible)s; contribution month "
             "%(number)s, past the last paid band: no collection incentive",
-            amount=rupiah(line.base_idr),
-            month=month_label(line.contribution_month),
-            collected=_day(line, "collected_on"),
-            eligible=_day(line, "eligible_on"),
-            number=line.month_number,
+            **_collection_figures(line),
         )
     if reason == Reason.REVERSED:
         return gettext(
@@ -189,3 +181,14 @@ def csv_row(line: StatementLine) -> tuple[str | int, ...]:
         line.reason.value,
         explanation(line),
     )
+
+
+def _collection_figures(line: Any) -> dict[str, object]:
+    """The figures of a collected month's line, as both of its explanations word them."""
+    return {
+        "amount": rupiah(line.base_idr),
+        "month": month_label(line.contribution_month),
+        "collected": _day(line, "collected_on"),
+        "eligible": _day(line, "eligible_on"),
+        "number": line.month_number,
+    }
