@@ -13,7 +13,8 @@ The invariants, each by SQL on the ledger (both databases):
 - no callback left unprocessed, and every debit order settled by a callback has its payment;
 - every member's standing (status, paid through) equals the pure rule (``collection.members.arrears.standing_on``,
   through ``member_position``) recomputed from the ledger;
-- an approved batch's frozen figures equal the ledger's cash of its day (nothing slipped in after approval).
+- an approved batch's frozen figures equal the ledger's cash of its day (nothing slipped in after approval);
+- every agent's kept cash totals (agent_cash_totals) equal his settled cash and deposits summed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def check(
             _texts(conn, texts_file, verdict)
             _callbacks(conn, verdict)
             _batches(conn, verdict)
+            _cash_totals(conn, verdict)
     finally:
         engine.dispose()
     _standings(url, redis_url, verdict, now)
@@ -231,6 +233,25 @@ def _batches(conn: Any, verdict: Verdict) -> None:
             verdict.failures.append(
                 f"batch {batch.id} ({batch.business_date}) was approved on Rp{frozen['collected_idr']} in "
                 f"{frozen['contributions']} contributions; the ledger has Rp{live.total} in {live.n} for that day"
+            )
+
+
+def _cash_totals(conn: Any, verdict: Verdict) -> None:
+    """Each agent's kept cash totals (agent_cash_totals, kept by triggers) against his history summed."""
+    for row in _rows(
+        conn,
+        """
+        SELECT a.id, coalesce(t.collected_idr, 0) AS kept_collected, coalesce(t.deposited_idr, 0) AS kept_deposited,
+               (SELECT coalesce(sum(amount_idr), 0) FROM payments
+                WHERE agent_id = a.id AND channel = 'cash' AND status = 'settled') AS collected,
+               (SELECT coalesce(sum(amount_idr), 0) FROM deposits WHERE agent_id = a.id) AS deposited
+        FROM agents a LEFT JOIN agent_cash_totals t ON t.agent_id = a.id
+        """,
+    ):
+        if (row.kept_collected, row.kept_deposited) != (row.collected, row.deposited):
+            verdict.failures.append(
+                f"agent {row.id}: kept cash totals Rp{row.kept_collected} collected, Rp{row.kept_deposited} "
+                f"deposited; his history sums to Rp{row.collected} and Rp{row.deposited}"
             )
 
 

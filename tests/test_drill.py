@@ -131,3 +131,24 @@ SCENARIO_NAMES = (
     "two_agents",
     "cash_vs_approval",
 )
+
+
+def test_the_drill_checker_flags_kept_cash_totals_that_drifted_from_the_history(
+    app: Any,
+    client: Any,
+    world: dict[str, Any],
+    enrol: Any,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    texts = tmp_path / "texts.jsonl"
+    told = _pay_and_text(app, client, world, enrol, texts, monkeypatch)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # a hand-made edit of the totals themselves: no trigger puts that right
+        conn.execute(text("UPDATE agent_cash_totals SET collected_idr = collected_idr + 1"))
+    engine.dispose()
+
+    verdict = check(database_url, redis_url, [told], texts, now=NOW)
+    assert any("kept cash totals" in failure for failure in verdict.failures), verdict.failures

@@ -37,9 +37,9 @@ def test_working_out_a_members_position_reads_allocations_through_an_index(pinne
 
 
 @pytest.mark.postgresql_only
-def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(pinned_app, client, world, enrol):
-    """The read after the locks sums the agent's settled cash in (paid_on, recorded_at, id) order: from the partial
-    index, in its order (no sort of his whole history), and his deposits through their index."""
+def test_an_agents_cash_position_reads_his_kept_totals_and_the_newest_end_of_his_cash(pinned_app, client, world, enrol):
+    """The read after the locks takes the agent's kept totals by their key and, as he holds cash, walks his settled
+    cash from the newest end of the partial index (backward, no sort of his whole history), never his deposits."""
     agent = world["agent"]
     first, second = enrol(), enrol(nik=nik_for(serial=2))
 
@@ -50,7 +50,7 @@ def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(
     assert pay(first["id"]).status_code == 201
     with pinned_app.app_context():
         engine = db.engine
-    with captured(engine, lambda statement: "FROM payments WHERE agent_id" in statement) as statements:
+    with captured(engine, lambda statement: "FROM agent_cash_totals" in statement) as statements:
         assert pay(second["id"]).status_code == 201
 
     assert len(statements) == 1
@@ -62,15 +62,9 @@ def test_an_agents_cash_position_reads_his_settled_cash_in_order_from_one_index(
             row[0]
             for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
         )
-    assert "Index Only Scan using ix_payments_agent_settled_cash on payments" in plan, plan
+    assert "Index Only Scan Backward using ix_payments_agent_settled_cash on payments" in plan, plan
+    assert "pk_agent_cash_totals" in plan, plan
     lines = plan.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "CTE cash")
-    indent = len(lines[start]) - len(lines[start].lstrip())
-    running_sum = []  # the running sum's own plan: the lines under "CTE cash"
-    for line in lines[start + 1 :]:
-        if len(line) - len(line.lstrip()) <= indent:
-            break
-        running_sum.append(line)
-    assert any("ix_payments_agent_settled_cash" in line for line in running_sum), plan
-    assert not any("Sort" in line for line in running_sum), plan
-    assert "Index Only Scan using ix_deposits_agent_id on deposits" in plan, plan
+    window = next(i for i, line in enumerate(lines) if "WindowAgg" in line)
+    assert "Index Only Scan Backward using ix_payments_agent_settled_cash" in lines[window + 1], plan  # no Sort
+    assert "deposits" not in plan, plan

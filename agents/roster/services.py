@@ -28,7 +28,7 @@ from core.phones import PhoneError, normalise_phone
 from core.regions import regions
 from organisation.models import Agent, ApiToken, Branch, Role, StaffUser, Wadah, WebSession
 from organisation.services import create_agent, create_user, hash_password
-from payments.ledger.models import Deposit, Payment
+from payments.ledger.models import AgentCashTotal
 from payments.ledger.services import agent_cash, fingerprint
 
 ROSTER_ROLES = (Role.SUPERVISOR, Role.ADMIN)  # who enrols, edits, deactivates and hands over agents
@@ -374,17 +374,12 @@ def describe(session: DbSession, agents: Sequence[Agent]) -> list[AgentView]:
         select(VisitItem.agent_id, func.count()).where(VisitItem.agent_id.in_(ids), VisitItem.resolved_at.is_(None)),
         VisitItem.agent_id,
     )
-    collected = _counts(
-        session,
-        select(Payment.agent_id, func.sum(Payment.amount_idr)).where(
-            Payment.agent_id.in_(ids), Payment.channel == "cash", Payment.status == "settled"
-        ),
-        Payment.agent_id,
-    )
-    deposited = _counts(
-        session,
-        select(Deposit.agent_id, func.sum(Deposit.amount_idr)).where(Deposit.agent_id.in_(ids)),
-        Deposit.agent_id,
+    held = dict(
+        session.execute(
+            select(AgentCashTotal.agent_id, AgentCashTotal.collected_idr - AgentCashTotal.deposited_idr).where(
+                AgentCashTotal.agent_id.in_(ids)
+            )
+        ).all()
     )
     changed = dict(
         session.execute(
@@ -416,7 +411,7 @@ def describe(session: DbSession, agents: Sequence[Agent]) -> list[AgentView]:
                 areas=areas.get(agent.id, []),
                 members_served=served.get(agent.id, 0),
                 open_visits=visits.get(agent.id, 0),
-                cash_on_hand_idr=max(collected.get(agent.id, 0) - deposited.get(agent.id, 0), 0),
+                cash_on_hand_idr=max(int(held.get(agent.id, 0)), 0),
                 created_at=agent.created_at,
             )
         )

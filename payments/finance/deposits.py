@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -26,7 +26,7 @@ from payments.finance.matching import match_lines
 from payments.finance.models import StatementLine
 from payments.ledger.cash import CashPosition
 from payments.ledger.days import ensure_day_open
-from payments.ledger.models import BranchAlert, Channel, Deposit, Payment, PaymentStatus
+from payments.ledger.models import AgentCashTotal, BranchAlert, Deposit
 from payments.ledger.services import MAX_BACKDATE_DAYS, agent_cash, agent_for, existing_request, fingerprint
 
 FOR_AGENT_ROLES = (Role.BRANCH_FINANCE, Role.ADMIN)  # who declares a departed agent's setoran
@@ -238,21 +238,14 @@ def _record(
 
 def departed_agents_with_cash(session: DbSession, branch_id: int, today: date) -> list[DepartedAgentCash]:
     """The branch's agents who are no longer active and still hold cash, by code, each with his cash position."""
-    collected = (
-        select(func.coalesce(func.sum(Payment.amount_idr), 0))
-        .where(
-            Payment.agent_id == Agent.id,
-            Payment.channel == Channel.CASH,
-            Payment.status == PaymentStatus.SETTLED,
-        )
-        .scalar_subquery()
-    )
-    deposited = (
-        select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == Agent.id).scalar_subquery()
-    )
     holders = session.scalars(
         select(Agent)
-        .where(Agent.branch_id == branch_id, Agent.status != AgentStatus.ACTIVE, collected > deposited)
+        .join(AgentCashTotal, AgentCashTotal.agent_id == Agent.id)
+        .where(
+            Agent.branch_id == branch_id,
+            Agent.status != AgentStatus.ACTIVE,
+            AgentCashTotal.collected_idr > AgentCashTotal.deposited_idr,
+        )
         .order_by(Agent.code)
     )
     return [DepartedAgentCash(agent, agent_cash(session, agent, today)) for agent in list(holders)]

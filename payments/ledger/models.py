@@ -122,6 +122,20 @@ class Deposit(Model):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AgentCashTotal(Model):
+    """An agent's settled cash and his deposits, each as one kept total: his cash on hand is their difference.
+
+    Written by the database alone: triggers on payments and deposits (migration 0027_agent_cash_totals) add and
+    take away every settled cash payment and every deposit in the transaction that writes it, whoever writes it.
+    Never set these columns from Python. An agent with neither cash nor deposits has no row (totals of zero)."""
+
+    __tablename__ = "agent_cash_totals"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True, autoincrement=False)
+    collected_idr: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), server_default="0")
+    deposited_idr: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), server_default="0")
+
+
 class BranchAlert(Model):
     """Something a supervisor must act on, such as an agent holding too much cash for too long."""
 

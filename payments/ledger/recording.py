@@ -59,25 +59,28 @@ _LOCK_PG = _driver_sql(_LOCK_COLUMNS + " FOR UPDATE OF m, a")
 
 # After the locks, in a new snapshot: a twin that committed while we waited, a day finance approved meanwhile,
 # the months another payment took, all are seen. One row; the payment's id is drawn only when it will be used.
-# The agent's settled cash is read from ix_payments_agent_settled_cash in the running sum's order (no sort). The
-# running sum only grows (amounts are positive), so the cash not yet covered by deposits is a tail of that order,
-# and its first day is the smallest paid_on of the rows whose running sum passes the deposits.
-_AFTER_LOCKS_PG = _driver_sql(
-    """
-    WITH cash AS (
-        SELECT paid_on, sum(amount_idr) OVER (ORDER BY paid_on, recorded_at, id) AS running
+# The agent's cash is his kept totals (AgentCashTotal: triggers keep them); when he holds some, its oldest day is
+# read from the newest end of ix_payments_agent_settled_cash (payments/ledger/services.py oldest_undeposited).
+_NEWEST_HELD = """
+    SELECT h.paid_on FROM (
+        SELECT paid_on, sum(amount_idr) OVER (ORDER BY paid_on DESC, recorded_at DESC, id DESC ROWS UNBOUNDED PRECEDING)
+               AS newer_idr
         FROM payments WHERE agent_id = :agent_id AND channel = 'cash' AND status = 'settled'
-    ), deposited AS (SELECT coalesce(sum(amount_idr), 0) AS total FROM deposits WHERE agent_id = :agent_id)
+    ) h WHERE h.newer_idr >= t.collected - t.deposited LIMIT 1"""
+_TOTALS = """(
+    SELECT coalesce(max(collected_idr), 0) AS collected, coalesce(max(deposited_idr), 0) AS deposited
+    FROM agent_cash_totals WHERE agent_id = :agent_id) t"""
+_AFTER_LOCKS_PG = _driver_sql(
+    f"""
     SELECT e.id AS existing_id, e.request_fingerprint AS existing_fingerprint,
            (SELECT status FROM daily_batches WHERE agent_id = :agent_id AND business_date = :paid_on) AS batch_status,
            p.id AS period_id, p.first_month, p.started_on, p.ended_on, p.end_cause,
            ARRAY(SELECT month FROM payment_allocations
                  WHERE member_id = :member_id AND NOT reversed AND month >= p.first_month) AS settled,
-           (SELECT coalesce(max(running), 0) FROM cash) AS collected,
-           deposited.total AS deposited,
-           (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest,
+           t.collected, t.deposited,
+           CASE WHEN t.collected > t.deposited THEN ({_NEWEST_HELD}) END AS oldest,
            CASE WHEN e.id IS NULL THEN nextval(pg_get_serial_sequence('payments', 'id')) END AS new_payment_id
-    FROM deposited
+    FROM {_TOTALS}
     JOIN LATERAL (
         SELECT id, first_month, started_on, ended_on, end_cause FROM membership_periods
         WHERE member_id = :member_id ORDER BY started_on DESC, id DESC LIMIT 1
@@ -101,15 +104,8 @@ _SQLITE_READS: dict[str, Executable] = {
     .bindparams(bindparam("first", type_=MonthType()))
     .columns(month=MonthType()),
     "cash": text(
-        """
-        WITH cash AS (
-            SELECT paid_on, sum(amount_idr) OVER (ORDER BY paid_on, recorded_at, id) AS running
-            FROM payments WHERE agent_id = :agent_id AND channel = 'cash' AND status = 'settled'
-        ), deposited AS (SELECT coalesce(sum(amount_idr), 0) AS total FROM deposits WHERE agent_id = :agent_id)
-        SELECT (SELECT coalesce(max(running), 0) FROM cash) AS collected, deposited.total AS deposited,
-               (SELECT min(paid_on) FROM cash WHERE running > deposited.total) AS oldest
-        FROM deposited
-        """
+        f"SELECT t.collected, t.deposited, CASE WHEN t.collected > t.deposited THEN ({_NEWEST_HELD}) END AS oldest "
+        f"FROM {_TOTALS}"
     ).columns(oldest=Date()),
 }
 

@@ -25,6 +25,7 @@ from organisation.services import agent_of
 from payments.ledger.allocation import Due, allocate
 from payments.ledger.cash import CashPosition, cash_position, is_deposited
 from payments.ledger.models import (
+    AgentCashTotal,
     BatchStatus,
     BranchAlert,
     Channel,
@@ -81,37 +82,47 @@ def _cash_of(agent_id: int) -> Any:
     return (Payment.agent_id == agent_id, Payment.channel == Channel.CASH, Payment.status == PaymentStatus.SETTLED)
 
 
-def _deposited_total(session: DbSession, agent_id: int) -> int:
-    return int(
-        session.scalar(select(func.coalesce(func.sum(Deposit.amount_idr), 0)).where(Deposit.agent_id == agent_id)) or 0
+def cash_totals(session: DbSession, agent_id: int) -> tuple[int, int]:
+    """The agent's settled cash and his deposits, as the database keeps them (payments/ledger/models.py
+    AgentCashTotal): one row read, whatever his history."""
+    row = session.execute(
+        select(AgentCashTotal.collected_idr, AgentCashTotal.deposited_idr).where(AgentCashTotal.agent_id == agent_id)
+    ).first()
+    return (int(row.collected_idr), int(row.deposited_idr)) if row else (0, 0)
+
+
+# The agent's settled cash from the newest back, each row with the cash of it and every newer one: read from the
+# newest end of ix_payments_agent_settled_cash, it stops at the first row that reaches the cash he still holds.
+NEWEST_CASH_FIRST = tuple(column.desc() for column in CASH_ORDER)
+
+
+def oldest_undeposited(session: DbSession, agent_id: int, on_hand_idr: int) -> date | None:
+    """The day of the oldest cash the agent still holds, when he holds ``on_hand_idr``.
+
+    Deposits settle the oldest cash first, so the cash still held is the newest ``on_hand_idr`` of it: walking
+    from the newest payment back, the first one at which the newer cash reaches ``on_hand_idr`` holds its oldest
+    rupiah. A window function emits its rows in its own order, so the first row past the filter is that one."""
+    if on_hand_idr <= 0:
+        return None
+    newest_first = (
+        select(
+            Payment.paid_on,
+            func.sum(Payment.amount_idr).over(order_by=NEWEST_CASH_FIRST, rows=(None, 0)).label("newer_idr"),
+        )
+        .where(*_cash_of(agent_id))
+        .subquery()
     )
+    return session.scalar(select(newest_first.c.paid_on).where(newest_first.c.newer_idr >= on_hand_idr).limit(1))
 
 
 def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
     """The agent's cash collected, deposited and on hand, and whether he must deposit before collecting more.
 
-    Two statements whatever the agent's history: the totals, and the first payment whose running total
-    exceeds the deposits (the oldest cash still held, deposits settling the oldest cash first).
-    """
+    Two short reads whatever the agent's history: his kept totals, and the oldest of the cash he still holds."""
     branch = session.get(Branch, agent.branch_id)
     assert branch is not None
-    collected = int(
-        session.scalar(select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(*_cash_of(agent.id))) or 0
-    )
-    deposited = _deposited_total(session, agent.id)
-    oldest = None
-    if collected > deposited:
-        running = (
-            select(
-                Payment.paid_on,
-                func.sum(Payment.amount_idr).over(order_by=CASH_ORDER).label("running"),
-            )
-            .where(*_cash_of(agent.id))
-            .subquery()
-        )
-        oldest = session.scalar(
-            select(running.c.paid_on).where(running.c.running > deposited).order_by(running.c.running).limit(1)
-        )
+    collected, deposited = cash_totals(session, agent.id)
+    oldest = oldest_undeposited(session, agent.id, collected - deposited)
     holidays = holidays_for(session, branch, (oldest or today) - timedelta(days=1), today + timedelta(days=40))
     return cash_position(
         collected, deposited, oldest, today, branch.cash_limit_idr, branch.deposit_deadline_working_days, holidays
@@ -119,16 +130,19 @@ def agent_cash(session: DbSession, agent: Agent, today: date) -> CashPosition:
 
 
 def cash_deposited(session: DbSession, payment: Payment) -> bool:
-    """Whether the agent has deposited this payment's cash (oldest first); non-cash money is banked already."""
+    """Whether the agent has deposited this payment's cash (oldest first); non-cash money is banked already.
+
+    Its cash is deposited when the cash he collected up to it is covered: his total less every newer payment."""
     if payment.channel != Channel.CASH or payment.agent_id is None:
         return True
-    through = session.scalar(
+    collected, deposited = cash_totals(session, payment.agent_id)
+    newer = session.scalar(
         select(func.coalesce(func.sum(Payment.amount_idr), 0)).where(
             *_cash_of(payment.agent_id),
-            tuple_(*CASH_ORDER) <= tuple_(payment.paid_on, payment.recorded_at, payment.id),
+            tuple_(*CASH_ORDER) > tuple_(payment.paid_on, payment.recorded_at, payment.id),
         )
     )
-    return is_deposited(int(through or 0), _deposited_total(session, payment.agent_id))
+    return is_deposited(collected - int(newer or 0), deposited)
 
 
 def cash_covered_on(session: DbSession, agent_id: int, settled: list[Payment]) -> dict[int, tuple[int, date]]:
@@ -437,7 +451,8 @@ def alert_blocked_agents(session: DbSession, now: datetime) -> int:
     """
     holders = session.scalars(
         select(Agent)
-        .where(select(Payment.id).where(Payment.agent_id == Agent.id, Payment.channel == Channel.CASH).exists())
+        .join(AgentCashTotal, AgentCashTotal.agent_id == Agent.id)
+        .where(AgentCashTotal.collected_idr > AgentCashTotal.deposited_idr)  # only cash held can block
         .order_by(Agent.id)
     )
     raised = 0
