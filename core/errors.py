@@ -8,6 +8,7 @@ A request that asks for JSON (``Accept: application/json``) still gets the envel
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -92,7 +93,76 @@ PLAIN_FIELD_MESSAGES = {
     "Not a valid boolean.": lazy_gettext("Not true or false: write true or false."),
     "Not a valid string.": lazy_gettext("Not text: write it between quotes."),
     "Field may not be null.": lazy_gettext("It may not be null: give a value or leave the field out."),
+    "Missing data for required field.": lazy_gettext("Required: give a value for this field."),
+    "Unknown field.": lazy_gettext("Not a field of this request: leave it out (the API docs list the fields)."),
+    "Invalid input type.": lazy_gettext("The wrong kind of value: the API docs give this field's type."),
+    "Not a valid list.": lazy_gettext("Not a list: write it between [ and ]."),
+    "Not a valid mapping type.": lazy_gettext("Not an object: write it between { and }."),
+    "Invalid value.": lazy_gettext("Not a value this field takes: the API docs say which it takes."),
+    "String does not match expected pattern.": lazy_gettext(
+        "Not in the form this field takes: the API docs give its form."
+    ),
 }
+
+
+def _between(found: dict[str, str]) -> str:
+    return gettext("Give between %(min)s and %(max)s characters (or items).", **found)
+
+
+def _at_least(found: dict[str, str]) -> str:
+    return gettext("Too short: give at least %(min)s characters (or items).", **found)
+
+
+def _at_most(found: dict[str, str]) -> str:
+    return gettext("Too long: give at most %(max)s characters (or items).", **found)
+
+
+def _exactly(found: dict[str, str]) -> str:
+    return gettext("Give exactly %(equal)s characters (or items).", **found)
+
+
+def _in_range(found: dict[str, str]) -> str:
+    return gettext("Out of range: give a number from %(min)s to %(max)s.", **found)
+
+
+def _no_less(found: dict[str, str]) -> str:
+    return gettext("Too small: give %(min)s or more.", **found)
+
+
+def _no_more(found: dict[str, str]) -> str:
+    return gettext("Too large: give %(max)s or less.", **found)
+
+
+def _one_of(found: dict[str, str]) -> str:
+    return gettext("Not one of the values this field takes: give one of %(choices)s.", **found)
+
+
+# marshmallow's validators write their figures into their messages (validate.Length, Range, OneOf): read them back
+# and say the same in the reader's language.
+PLAIN_PATTERNED_MESSAGES: list[tuple[re.Pattern[str], Callable[[dict[str, str]], str]]] = [
+    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."), _between),
+    (re.compile(r"Shorter than minimum length (?P<min>\d+)\."), _at_least),
+    (re.compile(r"Longer than maximum length (?P<max>\d+)\."), _at_most),
+    (re.compile(r"Length must be (?P<equal>\d+)\."), _exactly),
+    (
+        re.compile(r"Must be greater than or equal to (?P<min>[-\d.]+) and less than or equal to (?P<max>[-\d.]+)\."),
+        _in_range,
+    ),
+    (re.compile(r"Must be greater than or equal to (?P<min>[-\d.]+)\."), _no_less),
+    (re.compile(r"Must be less than or equal to (?P<max>[-\d.]+)\."), _no_more),
+    (re.compile(r"Must be one of: (?P<choices>.*)\.", re.S), _one_of),
+]
+
+
+def _plain(message: str) -> str:
+    known = PLAIN_FIELD_MESSAGES.get(message)
+    if known is not None:
+        return str(known)
+    for pattern, word in PLAIN_PATTERNED_MESSAGES:
+        found = pattern.fullmatch(message)
+        if found:
+            return word(found.groupdict())
+    return message
 
 
 def plain_messages(messages: Any) -> Any:
@@ -102,7 +172,7 @@ def plain_messages(messages: Any) -> Any:
     if isinstance(messages, list):
         return [plain_messages(value) for value in messages]
     if isinstance(messages, str):
-        return str(PLAIN_FIELD_MESSAGES.get(messages, messages))
+        return _plain(messages)
     return messages
 
 

@@ -18,7 +18,7 @@ from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
-from core.errors import DomainError, Forbidden, register_error_page
+from core.errors import DomainError, Forbidden, plain_messages, register_error_page
 from core.extensions import db
 from core.guards import MAX_ID
 from core.i18n import label, language
@@ -122,7 +122,8 @@ def form_values(schema: Schema, names: tuple[str, ...], partial: bool = False) -
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
         raise DomainError(
-            gettext("The form has invalid fields: see each field and how to fix it."), errors={"form": messages}
+            gettext("The form has invalid fields: see each field and how to fix it."),
+            errors={"form": plain_messages(messages)},
         ) from None
 
 

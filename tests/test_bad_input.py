@@ -192,5 +192,5 @@ def test_a_multipart_part_without_a_name_is_a_422_naming_the_fields(client, worl
 
     assert response.status_code == 422, response.get_data(as_text=True)[:300]
     errors = response.get_json()["errors"]
-    assert errors["form"]["bank"] == ["Missing data for required field."]
+    assert errors["form"]["bank"] == ["Required: give a value for this field."]
     assert set(errors["form"]) <= {"bank", "(no name)"}

@@ -43,7 +43,7 @@ from collection.members.position import choice_breakdown, member_position
 from collection.members.schemas import MemberCreateSchema
 from collection.members.services import enrol_member, find_members, get_member
 from core.clock import app_now, local_today
-from core.errors import Conflict, DomainError, NotFound, register_error_page
+from core.errors import Conflict, DomainError, NotFound, plain_messages, register_error_page
 from core.extensions import db
 from core.i18n import rupiah
 from core.months import Month
@@ -387,7 +387,7 @@ def _schema_message(field: str, messages: Any) -> str:
         return _service_message(messages)
     if field == "declared_income_idr":
         return gettext("Must be a whole number, without dots.")
-    return gettext("Not valid.")
+    return _service_message(plain_messages(messages))  # marshmallow's own, said plainly in the reader's language
 
 
 def _service_message(messages: Any) -> str:

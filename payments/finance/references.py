@@ -26,6 +26,7 @@ class SharedReference:
     """Another deposit of the branch declared with the same bank reference."""
 
     deposit_id: int
+    agent_id: int
     agent_code: str
     amount_idr: int
     deposited_on: date
@@ -45,14 +46,14 @@ def shared_references(
         return {}
     key = func.upper(func.trim(Deposit.bank_reference))
     rows = session.execute(
-        select(Deposit.id, key, Agent.code, Deposit.amount_idr, Deposit.deposited_on)
+        select(Deposit.id, key, Agent.id, Agent.code, Deposit.amount_idr, Deposit.deposited_on)
         .join(Agent, Agent.id == Deposit.agent_id)
         .where(Deposit.branch_id == branch_id, key.in_(sorted(wanted)))
         .order_by(Deposit.deposited_on, Deposit.id)
     )
     by_reference: dict[str, list[SharedReference]] = defaultdict(list)
-    for deposit_id, reference, agent_code, amount, deposited_on in rows:
-        by_reference[reference].append(SharedReference(deposit_id, agent_code, amount, deposited_on))
+    for deposit_id, reference, agent_id, agent_code, amount, deposited_on in rows:
+        by_reference[reference].append(SharedReference(deposit_id, agent_id, agent_code, amount, deposited_on))
     found: dict[int, list[SharedReference]] = {}
     for deposit_id, reference in deposits:
         others = [s for s in by_reference.get(normalised(reference), []) if s.deposit_id != deposit_id]

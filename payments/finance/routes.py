@@ -19,7 +19,7 @@ from core.months import Month
 from core.paging import MAX_PAGE_SIZE, PAGE_SIZE
 from organisation.auth import current_user, require_roles
 from organisation.models import Role
-from payments.finance import approvals, bank, batches, proposals, reports, statement_import
+from payments.finance import approvals, bank, batches, proposals, references, reports, statement_import
 from payments.finance.answers import answer_returned_batch
 from payments.finance.deposits import record_deposit, record_deposit_for_agent
 from payments.finance.schemas import (
@@ -394,7 +394,17 @@ class Deposits(MethodView):
             idempotency_key=idempotency_key(),
             now=app_now(),
         )
-        return deposit, 201 if created else 200
+        return _with_same_reference(deposit, own_only=True), 201 if created else 200
+
+
+def _with_same_reference(deposit: Any, own_only: bool) -> dict[str, Any]:
+    """The deposit as the API answers it, with the other deposits of its bank reference (references.py)."""
+    others = references.shared_references(db.session, deposit.branch_id, [(deposit.id, deposit.bank_reference)])
+    same = others.get(deposit.id, [])
+    if own_only:
+        same = [s for s in same if s.agent_id == deposit.agent_id]
+    fields = ("id", "agent_id", "amount_idr", "bank_reference", "deposited_on", "recorded_at", "recorded_by_user_id")
+    return {name: getattr(deposit, name) for name in fields} | {"same_reference_deposits": same}
 
 
 @bp.route("/agents/<int:agent_id>/deposits")
@@ -417,4 +427,4 @@ class AgentDeposits(MethodView):
             idempotency_key=idempotency_key(),
             now=app_now(),
         )
-        return deposit, 201 if created else 200
+        return _with_same_reference(deposit, own_only=False), 201 if created else 200

@@ -35,6 +35,13 @@ class AgentDepositRequestSchema(Schema):
     deposited_on = fields.Date(required=True, validate=valid_day, metadata={"description": "The bank slip's date"})
 
 
+class SameReferenceSchema(Schema):
+    deposit_id = fields.Integer()
+    agent_code = fields.String()
+    amount_idr = fields.Integer()
+    deposited_on = fields.Date()
+
+
 class DepositSchema(Schema):
     id = fields.Integer()
     agent_id = fields.Integer()
@@ -43,6 +50,14 @@ class DepositSchema(Schema):
     deposited_on = fields.Date()
     recorded_at = UtcDateTime()
     recorded_by_user_id = fields.Integer(metadata={"description": "The agent's login, or finance's who declared it"})
+    same_reference_deposits = fields.List(
+        fields.Nested(SameReferenceSchema),
+        metadata={
+            "description": "A warning, not a refusal: other deposits declared with this bank reference (its case "
+            "and surrounding spaces aside). An agent sees his own; finance sees every deposit of the branch. "
+            "The bank statement settles which of them the bank holds."
+        },
+    )
 
 
 class StatementUploadSchema(Schema):

@@ -314,3 +314,27 @@ def test_an_agent_who_keeps_the_cash_is_reported_without_trying_to_collect_more(
     assert alerts[0]["held_idr"] > 0 and "(due by 23 Nov 2026): new cash is blocked" in alerts[0]["message"]
     in_indonesian = client.get("/api/v1/alerts?lang=id", headers=world["supervisor"].headers).get_json()
     assert "(batas setor 23 Nov 2026): uang tunai baru diblokir" in in_indonesian[0]["message"]
+
+
+def test_a_deposit_on_a_reference_used_before_is_recorded_and_the_agent_is_shown_his_own_earlier_ones(
+    client, world, enrol, make_staff
+):
+    """A reused bank reference is a warning, not a refusal (payments/finance/references.py): the agent is shown his
+    own earlier deposits on it, not another agent's (finance sees those on the batch page)."""
+    other = make_staff("agent", world["pkp"], "agent2.pkp")
+    for n, agent in enumerate((world["agent"], other, world["agent"])):
+        pay(client, agent, member_id=enrol(nik=nik_for(serial=10 + n))["id"], months=1)
+
+    def deposit(agent: Any, reference: str) -> Any:
+        headers = agent.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        return client.post("/api/v1/deposits", json={"amount_idr": 8_400, "bank_reference": reference}, headers=headers)
+
+    first = deposit(world["agent"], "BRI-77")
+    others = deposit(other, "bri-77 ")
+    again = deposit(world["agent"], " Bri-77")
+
+    assert (first.status_code, others.status_code, again.status_code) == (201, 201, 201)
+    assert first.get_json()["same_reference_deposits"] == []
+    assert [d["deposit_id"] for d in others.get_json()["same_reference_deposits"]] == []  # the other is not his
+    assert [d["deposit_id"] for d in again.get_json()["same_reference_deposits"]] == [first.get_json()["id"]]
+    assert again.get_json()["same_reference_deposits"][0]["amount_idr"] == 8_400
