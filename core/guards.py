@@ -77,6 +77,14 @@ def body_limit() -> int:
     return MAX_BODY_BYTES
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    if limit < 1024 * 1024:
+        text = gettext("at most %(size)s KB", size=limit // 1024)
+    else:
+        text = gettext("at most %(size)s MB", size=limit // (1024 * 1024))
+    return PayloadTooLarge(gettext("The body is too large: %(limit)s.", limit=text), errors={"body": [text]})
+
+
 def check_request() -> None:
     """Refuse what cannot be parsed or stored: 400 with the reason, 404 for an id out of range.
 
@@ -85,12 +93,8 @@ def check_request() -> None:
     """
     limit = body_limit()
     request.max_content_length = limit
-    if limit < 1024 * 1024:
-        text = gettext("at most %(size)s KB", size=limit // 1024)
-    else:
-        text = gettext("at most %(size)s MB", size=limit // (1024 * 1024))
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(gettext("The body is too large: %(limit)s.", limit=text), errors={"body": [text]})
+        raise _too_large(limit)
     if request.content_length is None and request.method in ("POST", "PUT", "PATCH"):
         # A chunked body: read it once, up to the limit (cached for the view and the form parser), then try
         # one byte more. Werkzeug would otherwise cut it at the limit silently and parse what it got.
@@ -98,9 +102,7 @@ def check_request() -> None:
         try:
             request.stream.read(1)
         except RequestEntityTooLarge:
-            raise PayloadTooLarge(
-                gettext("The body is too large: %(limit)s.", limit=text), errors={"body": [text]}
-            ) from None
+            raise _too_large(limit) from None
     for name, value in (request.view_args or {}).items():
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
             raise NotFound(

@@ -189,15 +189,19 @@ def _earlier_receipt(session: DbSession, payment_id: int, recorded: str | None, 
     return describe_receipt(session, session.get_one(Payment, payment_id))
 
 
-def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
-    offered = ", ".join(
+def _offered(choices: tuple[Any, ...]) -> str:
+    """What the member can pay, for a refusal's message (worded only when a request is refused)."""
+    return ", ".join(
         gettext("%(months)s months = %(amount)s", months=c.months, amount=rupiah(c.amount_idr)) for c in choices
     )
+
+
+def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None) -> Any:
     if (months is None) == (amount_idr is None):
         raise DomainError(
             gettext(
                 "Send either 'months' or 'amount_idr', not both and not neither. This member can pay: %(offered)s.",
-                offered=offered,
+                offered=_offered(choices),
             ),
             errors={"json": {"months": [gettext("give months or amount_idr")]}},
         )
@@ -207,7 +211,10 @@ def _choose(choices: tuple[Any, ...], months: int | None, amount_idr: int | None
     field = "months" if months is not None else "amount_idr"
     raise field_error(
         field,
-        gettext("At the counter this member can pay: %(offered)s. Partial amounts are not taken.", offered=offered),
+        gettext(
+            "At the counter this member can pay: %(offered)s. Partial amounts are not taken.",
+            offered=_offered(choices),
+        ),
     )
 
 
