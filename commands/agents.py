@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from agents.roster import assignment, handover, proposals, services, status
@@ -23,12 +24,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _refusals(command: F) -> F:
-    """A refusal of the rules is a clean error naming each field, not a traceback."""
+    """A refusal of the rules is a clean error naming each field, not a traceback; the services' messages in
+    English at the console (outside a request they would be in Bahasa Indonesia)."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with force_locale("en"):
+                return command(*args, **kwargs)
         except DomainError as error:
             db.session.rollback()
             fields = [

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from agents.roster.models import AgentArea
@@ -62,16 +63,21 @@ def hand_over(
     default = target
     if by_village:
         if default_agent_id is None:
-            raise field_error("default_agent_id", "By village, name the agent who takes the members outside his areas.")
+            raise field_error(
+                "default_agent_id", gettext("By village, name the agent who takes the members outside his areas.")
+            )
         default = _receiver(session, source, default_agent_id, "default_agent_id")
     elif default_agent_id is not None:
-        raise field_error("default_agent_id", "A default agent is only for a hand-over by village: set by_village.")
+        raise field_error(
+            "default_agent_id", gettext("A default agent is only for a hand-over by village: set by_village.")
+        )
     areas = [
         Area(a.kind, a.key, a.label) for a in session.scalars(select(AgentArea).where(AgentArea.agent_id == target.id))
     ]
     if by_village and not areas:
         raise field_error(
-            "to_agent_id", f"Agent {target.code} has no areas: give him villages first (PATCH the agent)."
+            "to_agent_id",
+            gettext("Agent %(code)s has no areas: give him villages first (PATCH the agent).", code=target.code),
         )
     receivers = {target.id: Moved(target.id, target.code), default.id: Moved(default.id, default.code)}
 
@@ -142,12 +148,21 @@ def hand_over(
 def _receiver(session: DbSession, source: Agent, agent_id: int, name: str) -> Agent:
     receiver = session.get(Agent, agent_id)
     if receiver is None or receiver.branch_id != source.branch_id:
-        raise field_error(name, f"There is no agent {agent_id} in the branch of agent {source.code}.")
+        raise field_error(
+            name,
+            gettext(
+                "There is no agent %(agent_id)s in the branch of agent %(code)s.", agent_id=agent_id, code=source.code
+            ),
+        )
     if receiver.id == source.id:
-        raise field_error(name, "An agent cannot hand his members over to himself: name another agent.")
+        raise field_error(name, gettext("An agent cannot hand his members over to himself: name another agent."))
     if receiver.status != AgentStatus.ACTIVE:
         raise Conflict(
-            f"Agent {receiver.code} is {receiver.status}: members go only to an active agent.",
+            gettext(
+                "Agent %(code)s is %(status)s: members go only to an active agent.",
+                code=receiver.code,
+                status=receiver.status,
+            ),
             reason="receiver_not_active",
             errors={"json": {name: [f"Agent {receiver.code} is not active."]}},
         )

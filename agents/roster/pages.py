@@ -103,7 +103,7 @@ def _load(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as error:
         messages = cast(dict[str, Any], error.messages)
         raise DomainError(
-            "The form has invalid fields: see each field and how to fix it.", errors={"form": messages}
+            gettext("The form has invalid fields: see each field and how to fix it."), errors={"form": messages}
         ) from None
 
 
@@ -152,7 +152,7 @@ def agents_page() -> ResponseReturnValue:
         return _agents_list(_branch_in_view())
     branch = _branch_in_view(request.form.get("branch_id", ""))
     if branch is None:
-        raise field_error("branch_id", "Choose the branch the agent works in.", "form")
+        raise field_error("branch_id", gettext("Choose the branch the agent works in."), "form")
     form = {
         "nik": request.form.get("nik", "").strip(),
         "name": request.form.get("name", "").strip(),
@@ -165,7 +165,9 @@ def agents_page() -> ResponseReturnValue:
     key = request.form.get("idempotency_key", "").strip()
     try:
         if key and not _KEY.match(key):
-            raise field_error("idempotency_key", "The form is damaged: reload the page and fill it in again.", "form")
+            raise field_error(
+                "idempotency_key", gettext("The form is damaged: reload the page and fill it in again."), "form"
+            )
         payload = _load(AgentRequestSchema(), form)
         view, created = services.create_roster_agent(db.session, g.user, branch.id, payload, app_now(), key or None)
     except DomainError as refused:

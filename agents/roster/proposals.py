@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -152,9 +153,12 @@ def _open_proposal(session: DbSession, actor: StaffUser | None, proposal_id: int
     require_roster_role(actor)
     proposal = session.get(DeactivationProposal, proposal_id, with_for_update=True)
     if proposal is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != proposal.branch_id):
-        raise NotFound(f"There is no proposal {proposal_id} in your branch.")
+        raise NotFound(gettext("There is no proposal %(proposal_id)s in your branch.", proposal_id=proposal_id))
     if proposal.status != ProposalStatus.OPEN:
-        raise Conflict(f"Proposal {proposal_id} is {proposal.status} already.", reason="proposal_decided")
+        raise Conflict(
+            gettext("Proposal %(proposal_id)s is %(status)s already.", proposal_id=proposal_id, status=proposal.status),
+            reason="proposal_decided",
+        )
     return proposal
 
 
@@ -167,7 +171,8 @@ def accept_proposal(
     assert agent is not None
     if last_activity(session, [agent])[agent.id] > proposal.idle_since:
         raise Conflict(
-            f"Agent {agent.code} has transacted since he was proposed: dismiss the proposal.", reason="agent_busy_again"
+            gettext("Agent %(code)s has transacted since he was proposed: dismiss the proposal.", code=agent.code),
+            reason="agent_busy_again",
         )
     reason = f"{IDLE_MONTHS} months without a transaction (proposal {proposal.id})" + (f": {note}" if note else "")
     change_status(session, actor, agent.id, AgentStatus.DEACTIVATED, reason[:200], now, commit=False)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -70,14 +71,20 @@ class AgentView:
 
 def require_roster_role(actor: StaffUser | None, roles: Sequence[Role] = ROSTER_ROLES) -> None:
     if actor is not None and actor.role not in roles:
-        raise Forbidden(f"This needs one of the roles {', '.join(sorted(roles))}; you are '{actor.role}'.")
+        raise Forbidden(
+            gettext(
+                "This needs one of the roles %(value)s; you are '%(role)s'.",
+                value=", ".join(sorted(roles)),
+                role=actor.role,
+            )
+        )
 
 
 def branch_for(session: DbSession, actor: StaffUser | None, branch_id: int) -> Branch:
     """A branch the caller works in (any branch for an admin or the CLI); another branch is a 404."""
     branch = session.get(Branch, branch_id)
     if branch is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != branch_id):
-        raise NotFound(f"There is no branch {branch_id} of yours.")
+        raise NotFound(gettext("There is no branch %(branch_id)s of yours.", branch_id=branch_id))
     return branch
 
 
@@ -85,7 +92,7 @@ def agent_for(session: DbSession, actor: StaffUser | None, agent_id: int, lock: 
     """An agent of the caller's branch (locked FOR UPDATE when asked); another branch's is a 404."""
     agent = session.get(Agent, agent_id, with_for_update=lock or None)
     if agent is None or (actor is not None and actor.role != Role.ADMIN and actor.branch_id != agent.branch_id):
-        raise NotFound(f"There is no agent {agent_id} in your branch.")
+        raise NotFound(gettext("There is no agent %(agent_id)s in your branch.", agent_id=agent_id))
     return agent
 
 
@@ -93,7 +100,7 @@ def agent_by_code(session: DbSession, code: str) -> Agent:
     """An agent by his code (the CLI), or a 404."""
     agent = session.scalar(select(Agent).where(Agent.code == code.strip().upper()))
     if agent is None:
-        raise NotFound(f"There is no agent with code {code.strip()[:20]!r}.")
+        raise NotFound(gettext("There is no agent with code %(code)s.", code=repr(code.strip()[:20])))
     return agent
 
 
@@ -151,7 +158,7 @@ def create_roster_agent(
             repeated = _repeated_create(session, actor, idempotency_key, digest)
             if repeated is not None:
                 return repeated, False
-        raise Conflict("Another request just took this code, username or NIK: send it again.") from None
+        raise Conflict(gettext("Another request just took this code, username or NIK: send it again.")) from None
     after = _snapshot(session, agent)
     audit.record(session, "agent.created", "agent", agent.id, actor_id(actor), before=None, after=after)
     session.commit()
@@ -166,7 +173,8 @@ def _repeated_create(session: DbSession, actor: StaffUser | None, key: str, dige
         return None
     if profile.request_fingerprint != digest:
         raise Conflict(
-            "This Idempotency-Key was used for another agent: make a new key for a new agent.", reason="key_reused"
+            gettext("This Idempotency-Key was used for another agent: make a new key for a new agent."),
+            reason="key_reused",
         )
     agent = agent_for(session, actor, profile.agent_id)
     view = describe(session, [agent])[0]
@@ -287,7 +295,7 @@ def edit_agent(
     if "areas" in payload:
         _check_areas(payload["areas"] or [], checked, errors)
     if errors:
-        raise DomainError("The agent was not changed: see errors for each field.", errors={"json": errors})
+        raise DomainError(gettext("The agent was not changed: see errors for each field."), errors={"json": errors})
     if "phone" in checked:
         agent.user.phone = checked["phone"]
     if checked.get("wadah") is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from agents.roster.models import AgentStatusChange, DeactivationProposal, ProposalStatus
@@ -15,6 +16,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict
 from core.extensions import DbSession
+from core.i18n import day_label
 from organisation.logins import end_sessions_of
 from organisation.models import Agent, AgentStatus, Branch, StaffUser
 
@@ -113,7 +115,12 @@ def _check_reactivation(session: DbSession, agent: Agent, now: datetime) -> None
     earliest = reactivation_allowed_from(local_today(branch.timezone, deactivated_at))
     if local_today(branch.timezone, now) < earliest:
         raise Conflict(
-            f"Agent {agent.code} was deactivated on {local_today(branch.timezone, deactivated_at):%d-%m-%Y}; "
-            f"he may be reactivated from {earliest:%d-%m-%Y} (6 months later, domain.md §5).",
+            gettext(
+                "Agent %(code)s was deactivated on %(day)s; he may be reactivated from %(earliest)s (6 months later, "
+                "domain.md §5).",
+                code=agent.code,
+                day=day_label(local_today(branch.timezone, deactivated_at)),
+                earliest=day_label(earliest),
+            ),
             reason="reactivation_too_early",
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -236,9 +237,12 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
     scope = Scope.of(actor)
     branch_id = data.get("branch_id") or actor.branch_id
     if branch_id is None:
-        raise field_error("branch_id", "Choose the member's branch: an admin has no branch of his own.")
+        raise field_error("branch_id", gettext("Choose the member's branch: an admin has no branch of his own."))
     if scope.branch_id is not None and branch_id != scope.branch_id:
-        raise field_error("branch_id", f"You can enrol members only into your own branch ({scope.branch_id}).")
+        raise field_error(
+            "branch_id",
+            gettext("You can enrol members only into your own branch (%(branch_id)s).", branch_id=scope.branch_id),
+        )
     branch = branch_or_404(session, branch_id)
     today = local_today(branch.timezone, now)
 
@@ -275,7 +279,7 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
         ]
     if errors or nik is None or bracket is None:
         fields = ", ".join(sorted(errors))
-        raise DomainError(f"Correct these fields: {fields}.", errors={"json": errors})
+        raise DomainError(gettext("Correct these fields: %(fields)s.", fields=fields), errors={"json": errors})
 
     existing = session.scalar(select(Member).where(Member.nik == nik.nik))
     if existing is not None:
@@ -327,8 +331,14 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
 
 def _already_member(member: Member) -> Conflict:
     return Conflict(
-        f"NIK {member.nik} is already member {member.kpj} (id {member.id}) of branch {member.branch_id}; "
-        "one member per NIK: look that member up instead of enrolling again.",
+        gettext(
+            "NIK %(nik)s is already member %(kpj)s (id %(id)s) of branch %(branch_id)s; one member per NIK: look that "
+            "member up instead of enrolling again.",
+            nik=member.nik,
+            kpj=member.kpj,
+            id=member.id,
+            branch_id=member.branch_id,
+        ),
         existing_member={"id": member.id, "kpj": member.kpj, "branch_id": member.branch_id},
     )
 
@@ -337,17 +347,26 @@ def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent
     if actor.role == Role.AGENT:
         agent = agent_of(session, actor)
         if agent is None or agent.status != AgentStatus.ACTIVE:
-            raise Forbidden("Your agent account is not active: ask your branch supervisor.")
+            raise Forbidden(gettext("Your agent account is not active: ask your branch supervisor."))
         if agent_id is not None and agent_id != agent.id:
-            raise field_error("agent_id", "An agent enrols members as himself: leave 'agent_id' out.")
+            raise field_error("agent_id", gettext("An agent enrols members as himself: leave 'agent_id' out."))
         return agent
     if agent_id is None:
         return None
     agent = session.get(Agent, agent_id)
     if agent is None or agent.branch_id != branch.id:
-        raise field_error("agent_id", f"There is no agent {agent_id} in branch {branch.id}.")
+        raise field_error(
+            "agent_id", gettext("There is no agent %(agent_id)s in branch %(id)s.", agent_id=agent_id, id=branch.id)
+        )
     if agent.status != AgentStatus.ACTIVE:
-        raise field_error("agent_id", f"Agent {agent_id} is {agent.status}: choose an active agent of the branch.")
+        raise field_error(
+            "agent_id",
+            gettext(
+                "Agent %(agent_id)s is %(status)s: choose an active agent of the branch.",
+                agent_id=agent_id,
+                status=agent.status,
+            ),
+        )
     return agent
 
 
@@ -356,7 +375,7 @@ def get_member(session: DbSession, actor: StaffUser, member_id: int, lock: bool 
     member = session.get(Member, member_id, with_for_update=lock or None)
     scope = Scope.of(actor)
     if member is None or (scope.branch_id is not None and member.branch_id != scope.branch_id):
-        raise NotFound(f"There is no member {member_id} in your branch.")
+        raise NotFound(gettext("There is no member %(member_id)s in your branch.", member_id=member_id))
     return member
 
 
@@ -443,12 +462,12 @@ def member_schedule(session: DbSession, member: Member, first: Month | None, las
     last = last or Month.from_index(min(first.index + 11, Month(2999, 12).index))
     if last < first:
         raise DomainError(
-            "'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12.",
+            gettext("'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12."),
             errors={"query": {"to": ["must not be before 'from'"]}},
         )
     if last - first >= MAX_SCHEDULE_MONTHS:
         raise DomainError(
-            f"Ask for at most {MAX_SCHEDULE_MONTHS} months at a time.",
+            gettext("Ask for at most %(months)s months at a time.", months=MAX_SCHEDULE_MONTHS),
             errors={"query": {"to": [f"at most {MAX_SCHEDULE_MONTHS} months after 'from'"]}},
         )
     table = load_rate_table(session)

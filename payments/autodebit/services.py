@@ -165,9 +165,11 @@ def change_own_mandate(session: DbSession, member_id: int, mandate_id: int, targ
     or resuming it stays with the agent, who checks the account holder."""
     mandate = session.get(Mandate, mandate_id)
     if mandate is None or mandate.member_id != member_id:
-        raise NotFound(f"There is no mandate {mandate_id}.")
+        raise NotFound(gettext("There is no mandate %(mandate_id)s.", mandate_id=mandate_id))
     if target not in (MandateStatus.PAUSED, MandateStatus.CANCELLED):
-        raise Conflict("A member may pause or cancel his auto-debit; his agent resumes it.", reason="agent_only")
+        raise Conflict(
+            gettext("A member may pause or cancel his auto-debit; his agent resumes it."), reason="agent_only"
+        )
     return _change(session, mandate, target, cause, None)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core import audit
@@ -29,7 +30,7 @@ def own_batch(session: DbSession, actor: StaffUser, batch_id: int) -> DailyBatch
     agent = agent_for(session, actor)
     batch = session.scalar(select(DailyBatch).where(DailyBatch.id == batch_id, DailyBatch.agent_id == agent.id))
     if batch is None:
-        raise NotFound(f"You have no batch {batch_id}.")
+        raise NotFound(gettext("You have no batch %(batch_id)s.", batch_id=batch_id))
     return batch
 
 
@@ -39,14 +40,25 @@ def answer_returned_batch(session: DbSession, actor: StaffUser, batch_id: int, n
     agent = agent_for(session, actor)
     note = note.strip()
     if not MIN_NOTE <= len(note) <= MAX_NOTE:
-        raise field_error("note", f"Say in {MIN_NOTE} to {MAX_NOTE} characters what you did about the returned day.")
+        raise field_error(
+            "note",
+            gettext(
+                "Say in %(least)s to %(most)s characters what you did about the returned day.",
+                least=MIN_NOTE,
+                most=MAX_NOTE,
+            ),
+        )
     lock_agent(session, agent.id)  # one answer at a time, and none while finance decides on his days
     batch = own_batch(session, actor, batch_id)
     if batch.status == BatchStatus.CLOSED and batch.answer_note == note:
         return batch  # the same answer again (a resent form): already with finance
     if batch.status != BatchStatus.RETURNED:
         raise Conflict(
-            f"The batch of {batch.business_date} is not returned to you: finance has it.", reason="batch_not_returned"
+            gettext(
+                "The batch of %(business_date)s is not returned to you: finance has it.",
+                business_date=batch.business_date,
+            ),
+            reason="batch_not_returned",
         )
     audit.record(
         session,

@@ -347,7 +347,10 @@ def _month_range(query: dict[str, Any], branch: Any, default_months: int = 12) -
     if first > last:
         raise query_error("from", gettext("'from' is after 'to': swap them."))
     if last - first >= MAX_REPORT_MONTHS:
-        raise query_error("from", f"Ask for at most {MAX_REPORT_MONTHS} months at a time.")
+        raise query_error(
+            "from",
+            gettext("Ask for at most %(months)s months at a time.", months=MAX_REPORT_MONTHS),
+        )
     return first, last
 
 

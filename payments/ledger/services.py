@@ -181,7 +181,7 @@ def existing_request(session: DbSession, model: type[Payment] | type[Deposit], k
 def key_reused() -> Conflict:
     """The 409 for an Idempotency-Key that came before with other content."""
     return Conflict(
-        "This Idempotency-Key was already used for a different request: make a new key for a new payment.",
+        gettext("This Idempotency-Key was already used for a different request: make a new key for a new payment."),
         reason="idempotency_key_reused",
     )
 

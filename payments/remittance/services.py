@@ -379,7 +379,7 @@ def write_pickup(session: DbSession, branch_id: int, pickup_dir: Path) -> list[P
     every worker host writes to, e.g. a mount), nothing the app reads back."""
     branch = session.get(Branch, branch_id)
     if branch is None:
-        raise NotFound(f"There is no branch {branch_id}.")
+        raise NotFound(gettext("There is no branch %(branch_id)s.", branch_id=branch_id))
     folder = pickup_folder(pickup_dir, branch.code)
     folder.mkdir(parents=True, exist_ok=True)
     present = set(os.listdir(folder))
@@ -405,5 +405,5 @@ def write_pickup(session: DbSession, branch_id: int, pickup_dir: Path) -> list[P
 def branch_by_code(session: DbSession, code: str) -> Branch:
     branch = session.scalar(select(Branch).where(Branch.code == code.strip().upper()))
     if branch is None:
-        raise NotFound(f"There is no branch with code {code!r}.")
+        raise NotFound(gettext("There is no branch with code %(code)s.", code=repr(code)))
     return branch

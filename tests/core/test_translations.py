@@ -130,3 +130,32 @@ def test_the_api_answers_in_the_language_the_client_asks_for(client: Any, world:
     assert indonesian["errors"]["query"]["page"] == [
         "Bukan bilangan bulat: tulis angka saja (di JSON, angka tanpa tanda kutip), misalnya 12."
     ]
+
+
+ERRORS_BY_MESSAGE_ARGUMENT = {  # the error constructors of core/errors.py, and where each takes its message
+    **dict.fromkeys(
+        ("DomainError", "NotFound", "Conflict", "Forbidden", "Unauthorized", "BadRequest", "PayloadTooLarge"), 0
+    ),
+    **dict.fromkeys(("ServiceUnavailable", "TooManyRequests", "Gone"), 0),
+    **dict.fromkeys(("field_error", "query_error"), 1),
+}
+
+
+def test_every_error_a_reader_gets_is_translated() -> None:
+    """An error's message is written for whoever sent the request, in his language: a text (or f-string) given to
+    an error as it is reaches an Indonesian page in English. Pass it through gettext (or a function that does)."""
+    untranslated = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            position = ERRORS_BY_MESSAGE_ARGUMENT.get(name or "")
+            if position is None or len(node.args) <= position:
+                continue
+            message = node.args[position]
+            if isinstance(message, ast.JoinedStr) or (
+                isinstance(message, ast.Constant) and isinstance(message.value, str)
+            ):
+                untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert untranslated == []
