@@ -134,7 +134,9 @@ def create_charge(
     origin: str = "page",
 ) -> SelfCharge:
     """Open a charge for one of the counter's choices (member_position: arrears first, then 1, 3, 6 or 12 months),
-    to pay by virtual account or QRIS. Asking again for the same months and method while one is open returns it."""
+    to pay by virtual account or QRIS. Asking again for the same months and method while one is open returns it,
+    also while the first request is still opening it at the provider (the member's row lock orders the two, and
+    the first commits its charge before it asks the provider): a double click opens one charge."""
     if method not in tuple(Method):
         raise field_error("method", "Choose virtual account or QRIS.", location="form")
     member = session.get(Member, member_id, with_for_update=True)
@@ -155,7 +157,7 @@ def create_charge(
             SelfCharge.expires_at > now + timedelta(minutes=10),  # with time left to pay it
         )
     )
-    if open_one is not None and open_one.status == ChargeStatus.PENDING:
+    if open_one is not None:  # pending, or still being opened by a request a moment ago (a double click)
         session.commit()
         return open_one
     charge = SelfCharge(
