@@ -90,3 +90,9 @@ def covers(first_month: Month, months: int, open_months: tuple[Month, ...]) -> b
     """Whether a charge's months are still the member's first open months (nothing paid them meanwhile)."""
     wanted = tuple(first_month + k for k in range(months))
     return open_months[:months] == wanted
+
+
+def owes_nothing_to_date(open_months: tuple[Month, ...], paid: tuple[Month, ...], this_month: Month) -> bool:
+    """Whether, once ``paid`` is settled, every month up to this one is paid: the agent has nothing to collect
+    (a month of the future still open is no reason for a visit)."""
+    return all(m in paid for m in open_months if m <= this_month)

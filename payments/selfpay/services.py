@@ -16,6 +16,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
 from core.extensions import DbSession
+from core.months import Month
 from organisation.models import Agent, Branch, StaffUser
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.models import Mandate, WebhookEvent
@@ -23,7 +24,7 @@ from payments.autodebit.providers import SELF_PAYMENT_ORDER_PREFIX, CallbackErro
 from payments.autodebit.services import change_own_mandate
 from payments.ledger.models import Channel, Payment, Receipt
 from payments.ledger.receipts import receipt_link
-from payments.ledger.services import book_payment, fingerprint
+from payments.ledger.services import book_payment, fingerprint, resolve_visits
 from payments.selfpay.charges import (
     EXPIRY_MINUTES,
     OPEN,
@@ -34,6 +35,7 @@ from payments.selfpay.charges import (
     Method,
     callback_verdict,
     covers,
+    owes_nothing_to_date,
     shown_status,
 )
 from payments.selfpay.models import SelfCharge
@@ -303,6 +305,9 @@ def _apply(
     )
     charge.status = ChargeStatus.SETTLED
     charge.payment_id = payment.id
+    paid = tuple(charge.first_month + k for k in range(charge.months))
+    if owes_nothing_to_date(tuple(d.month for d in position.open_dues), paid, Month.of(today)):
+        resolve_visits(session, member.id, now, f"paid by the member himself ({charge.order_id})")
     return "processed", None
 
 
