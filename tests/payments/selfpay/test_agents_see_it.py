@@ -3,6 +3,7 @@ visit list (while a member who still owes stays on it), and the collections-by-c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from payments.finance.reports import collections_by_channel
 from payments.ledger.services import add_visit
 from payments.selfpay.charges import owes_nothing_to_date
 from payments.selfpay.models import SelfCharge
+from tests.agents.field.test_pages import login
 from tests.payments.selfpay.conftest import deliver, process, queued_bodies
 from tests.payments.selfpay.test_paying import open_charge
 
@@ -106,3 +108,25 @@ def test_the_collections_by_channel_report_counts_virtual_accounts(pinned_app, c
         [month] = collections_by_channel(db.session, branch, NOV, NOV)
     assert (month.virtual_account_idr, month.qris_idr, month.cash_idr) == (amount, 0, 0)
     assert (month.total_idr, month.payments) == (amount, 1)
+
+
+def test_the_agent_sees_the_self_paid_months_on_the_members_page(pinned_app, client, enrol, sign_in, sandbox):
+    member = enrol()
+    sign_in(client, member["kpj"])
+    open_charge(client, months=3, method="qris")
+    with pinned_app.app_context():
+        order_id = db.session.scalars(select(SelfCharge.order_id)).one()
+    sandbox.pay(order_id)
+    deliver(client, queued_bodies(sandbox))
+    process(pinned_app)
+
+    agent = pinned_app.test_client()
+    assert login(agent).status_code in (302, 303)
+    page = agent.get(f"/agen/anggota/{member['id']}").get_data(as_text=True)
+    english = agent.get(f"/agen/anggota/{member['id']}?lang=en").get_data(as_text=True)
+
+    payments = re.search(r'<ul class="list" id="member-payments">(.*?)</ul>', page, re.S)
+    assert payments is not None, "the member's page lists his payments"
+    [line] = re.findall(r"<li[^>]*>.*?</li>", payments.group(1), re.S)
+    assert "Bayar sendiri (QRIS)" in line and "Nov 2026 – Jan 2027" in line
+    assert "Self-paid (QRIS)" in english and "Bayar sendiri" not in english
