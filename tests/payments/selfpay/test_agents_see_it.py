@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from agents.incentives import statements
+from agents.incentives.rules import IncentiveRules
 from collection.members.models import Member
 from core.audit import AuditEvent
 from core.extensions import db
@@ -19,6 +21,7 @@ from payments.ledger.services import add_visit
 from payments.selfpay.charges import owes_nothing_to_date
 from payments.selfpay.models import SelfCharge
 from tests.agents.field.test_pages import login
+from tests.agents.incentives.test_statements import agent_row, month_of
 from tests.payments.selfpay.conftest import deliver, process, queued_bodies
 from tests.payments.selfpay.test_paying import open_charge
 
@@ -130,3 +133,26 @@ def test_the_agent_sees_the_self_paid_months_on_the_members_page(pinned_app, cli
     [line] = re.findall(r"<li[^>]*>.*?</li>", payments.group(1), re.S)
     assert "Bayar sendiri (QRIS)" in line and "Nov 2026 – Jan 2027" in line
     assert "Self-paid (QRIS)" in english and "Bayar sendiri" not in english
+
+
+@pytest.mark.parametrize(("fee_on", "rate"), [(False, 0), (True, 1_500)])
+def test_a_self_paid_month_earns_the_agent_a_collection_fee_only_when_the_setting_says_so(
+    pinned_app, client, world, enrol, sign_in, sandbox, monkeypatch, fee_on, rate
+):
+    monkeypatch.setattr(statements, "RULES", IncentiveRules(self_paid_collection_fee=fee_on))
+    member = enrol()
+    sign_in(client, member["kpj"])
+    open_charge(client, months=3)
+    with pinned_app.app_context():
+        charge = db.session.scalars(select(SelfCharge)).one()
+        order_id, amount = charge.order_id, charge.amount_idr
+    sandbox.pay(order_id)
+    deliver(client, queued_bodies(sandbox))
+    process(pinned_app)
+
+    body = month_of(client, world, "2026-11")
+    mine = agent_row(body, world)
+
+    assert amount == 3 * 8_400
+    assert (mine["collection_idr"], mine["pending_idr"]) == (3 * 8_400 * rate // 10_000, 0)
+    assert mine["acquisition_idr"] == 0  # one enrolment: under the new-NIK threshold either way
