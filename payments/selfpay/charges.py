@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.months import Month
@@ -32,6 +32,18 @@ class ChargeStatus(StrEnum):
 
 
 OPEN = (ChargeStatus.CREATED, ChargeStatus.PENDING)
+OPENING_MINUTES = 2  # a charge still 'created' after this was never answered by the provider: not returned again
+EXPIRY_GRACE_MINUTES = 15  # a callback sent at the deadline may still be on its way: expire only after this
+
+
+def unanswered(status: str, expires_at: datetime, created_at: datetime, now: datetime) -> bool:
+    """Whether an open charge is past what the provider can still settle as agreed: past its deadline (and the
+    grace for callbacks on their way), or still being opened long after its request ended (no answer came)."""
+    if status not in OPEN:
+        return False
+    if now >= expires_at + timedelta(minutes=EXPIRY_GRACE_MINUTES):
+        return True
+    return status == ChargeStatus.CREATED and now >= created_at + timedelta(minutes=EXPIRY_GRACE_MINUTES)
 
 
 class Effect(StrEnum):

@@ -26,8 +26,10 @@ from payments.ledger.models import Channel, Payment, Receipt
 from payments.ledger.receipts import receipt_link
 from payments.ledger.services import book_payment, fingerprint, resolve_visits
 from payments.selfpay.charges import (
+    EXPIRY_GRACE_MINUTES,
     EXPIRY_MINUTES,
     OPEN,
+    OPENING_MINUTES,
     PAYMENT_TYPE,
     VA_BANK,
     ChargeStatus,
@@ -37,6 +39,7 @@ from payments.selfpay.charges import (
     covers,
     owes_nothing_to_date,
     shown_status,
+    unanswered,
 )
 from payments.selfpay.models import SelfCharge
 
@@ -159,7 +162,9 @@ def create_charge(
             SelfCharge.expires_at > now + timedelta(minutes=10),  # with time left to pay it
         )
     )
-    if open_one is not None:  # pending, or still being opened by a request a moment ago (a double click)
+    if open_one is not None and (
+        open_one.status == ChargeStatus.PENDING or open_one.created_at > now - timedelta(minutes=OPENING_MINUTES)
+    ):  # pending, or still being opened by a request a moment ago (a double click)
         session.commit()
         return open_one
     charge = SelfCharge(
@@ -309,6 +314,44 @@ def _apply(
     if owes_nothing_to_date(tuple(d.month for d in position.open_dues), paid, Month.of(today)):
         resolve_visits(session, member.id, now, f"paid by the member himself ({charge.order_id})")
     return "processed", None
+
+
+def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 500) -> int:
+    """Close the open charges the provider never reported on: past their deadline (and a grace for callbacks on
+    their way), or never answered when they were opened. Status expired, nothing booked; a settlement callback
+    that comes later goes to finance's review like any late payment (charges.callback_verdict), never lost. A
+    charge with a callback still waiting to be applied is left to it. Safe to run twice. Returns how many."""
+    waiting = select(WebhookEvent.order_id).where(
+        WebhookEvent.state == "received", WebhookEvent.order_id.like(f"{SELF_PAYMENT_ORDER_PREFIX}%")
+    )
+    closed = after = 0
+    while True:
+        charges = list(
+            session.scalars(
+                select(SelfCharge)
+                .where(
+                    SelfCharge.id > after,
+                    SelfCharge.status.in_(OPEN),
+                    SelfCharge.created_at <= now - timedelta(minutes=EXPIRY_GRACE_MINUTES),
+                    SelfCharge.order_id.not_in(waiting),
+                )
+                .order_by(SelfCharge.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not charges:
+            session.commit()
+            return closed
+        for charge in charges:
+            if not unanswered(charge.status, charge.expires_at, charge.created_at, now):
+                continue
+            before = charge.status
+            charge.status, charge.failure_reason = ChargeStatus.EXPIRED, "no word from the provider by its deadline"
+            audit.record(session, "self_charge.expired", "self_charge", charge.id, None, before=before)
+            closed += 1
+        after = charges[-1].id
+        session.commit()
 
 
 def refuse_unknown_provider(name: str, providers: Mapping[str, Provider]) -> Provider:
