@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from core.audit import AuditEvent
 from core.extensions import db
-from payments.autodebit.models import SettlementLine
+from payments.autodebit.models import SettlementLine, WebhookEvent
 from payments.finance.models import StatementLine
 from payments.selfpay.models import SelfCharge
 from tests.factories import NOW, nik_for
@@ -117,3 +118,28 @@ def test_a_providers_payout_of_self_payments_matches_the_bank_credit(pinned_app,
         credit = db.session.scalar(select(StatementLine.id).where(StatementLine.amount_idr > 0))
         banked = db.session.scalars(select(SettlementLine.statement_line_id)).all()
     assert banked == [credit, credit]
+
+
+def test_finance_of_the_members_branch_resolves_a_late_payment_and_another_branch_cannot(
+    pinned_app, client, world, self_paid, ptk_finance
+):
+    order_id, _ = self_paid(late=True)
+    with pinned_app.app_context():
+        event_id = db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.state == "review")).one()
+    url = f"/api/v1/webhook-events/{event_id}/resolution"
+    note = {"note": "dikembalikan ke rekening anggota"}
+
+    assert client.post(url, json=note, headers=ptk_finance.headers).status_code == 404
+    assert client.post(url, json={"note": ""}, headers=world["finance"].headers).status_code == 422
+    assert _review_queue(client, world["finance"]) == [order_id]
+    resolved = client.post(url, json=note, headers=world["finance"].headers)
+    again = client.post(url, json=note, headers=world["finance"].headers)  # a retry
+    other = client.post(url, json={"note": "diterapkan manual"}, headers=world["finance"].headers)
+
+    assert resolved.status_code == 200 and resolved.get_json()["state"] == "resolved"
+    assert again.status_code == 200 and other.status_code == 409
+    assert _review_queue(client, world["finance"]) == [] and _review_queue(client, world["admin"]) == []
+    with pinned_app.app_context():
+        [audited] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "webhook_event.resolved")).all()
+    assert audited.actor_user_id == world["finance"].id and audited.details["order_id"] == order_id
+    assert audited.details["before"] == {"state": "review", "note": "paid after the charge was expired"}
