@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from collection.members.models import Member
 from collection.members.position import MemberPosition, member_position
@@ -161,6 +161,8 @@ def create_charge(
             SelfCharge.amount_idr == choice.amount_idr,
             SelfCharge.expires_at > now + timedelta(minutes=10),  # with time left to pay it
         )
+        .order_by(SelfCharge.id.desc())  # the latest: one left 'created' by a dead request is not it
+        .limit(1)
     )
     if open_one is not None and (
         open_one.status == ChargeStatus.PENDING or open_one.created_at > now - timedelta(minutes=OPENING_MINUTES)
@@ -324,6 +326,7 @@ def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 50
     waiting = select(WebhookEvent.order_id).where(
         WebhookEvent.state == "received", WebhookEvent.order_id.like(f"{SELF_PAYMENT_ORDER_PREFIX}%")
     )
+    grace = timedelta(minutes=EXPIRY_GRACE_MINUTES)
     closed = after = 0
     while True:
         charges = list(
@@ -332,7 +335,10 @@ def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 50
                 .where(
                     SelfCharge.id > after,
                     SelfCharge.status.in_(OPEN),
-                    SelfCharge.created_at <= now - timedelta(minutes=EXPIRY_GRACE_MINUTES),
+                    or_(
+                        SelfCharge.expires_at <= now - grace,
+                        (SelfCharge.status == ChargeStatus.CREATED) & (SelfCharge.created_at <= now - grace),
+                    ),
                     SelfCharge.order_id.not_in(waiting),
                 )
                 .order_by(SelfCharge.id)
