@@ -34,6 +34,7 @@ import organisation.models
 import organisation.routes
 import organisation.texts
 import payments.autodebit.models
+import payments.autodebit.orders
 import payments.autodebit.routes
 import payments.autodebit.webhooks
 import payments.finance.arrears_pages
@@ -52,6 +53,7 @@ import payments.remittance.models
 import payments.remittance.pages
 import payments.remittance.routes
 import payments.selfpay.models
+import payments.selfpay.orders
 import payments.selfpay.pages
 import payments.selfpay.texts
 from commands.cli import register_commands
@@ -109,6 +111,8 @@ LABELS = (
     payments.finance.texts.LABELS,
     payments.selfpay.texts.LABELS,
 )
+# Orders other capabilities open at the payment providers: the review queue and settlement matching find them
+ORDER_KINDS = (payments.selfpay.orders.SELF_CHARGES,)
 PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     agents.field.pages.bp,
     payments.finance.desk.bp,
@@ -149,6 +153,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     guards.install(app)
     query_arguments.install(app, api)  # after the guards: a NUL in an argument is their 400
     i18n.install(app, *LABELS)
+    payments.autodebit.orders.register(*ORDER_KINDS)
     web_login.install(app)
     for page_blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(page_blueprint)

@@ -72,6 +72,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "POST /mandates/{mandate_id}/cancel":                        (401, OK,  OK,  403, HID, HID, 403, OK),
     "GET /visits":                                               (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /webhook-events/review":                                (401, 403, 403, OK,  403, 403, OK,  OK),
+    "POST /webhook-events/{event_id}/resolution":                 (401, 403, 403, OK,  403, 403, HID, OK),
     "POST /settlements/{provider_name}":                         (401, 403, 403, OK,  403, 403, OK,  OK),
     "GET /settlement-imports/{import_id}":                       (401, 403, 403, OK,  403, 403, HID, OK),
     "POST /debit-runs":                                          (401, 403, 403, 403, 403, 403, 403, OK),
@@ -204,6 +205,7 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
         "file_id": ids["remittance_file"],
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
+        "event_id": ids["review_event"],  # a member's own charge (SP-) paid with another amount: in review
     }
 
 
@@ -269,6 +271,7 @@ REQUESTS: dict[str, Request] = {
     },
     "POST /match-proposals/{proposal_id}/approve": lambda w, caller: {"json": {"note": "sudah diperiksa"}},
     "POST /match-proposals/{proposal_id}/reject": lambda w, caller: {"json": {"note": "bukan bunga"}},
+    "POST /webhook-events/{event_id}/resolution": lambda w, caller: {"json": {"note": "dikembalikan ke anggota"}},
     "GET /branches/{branch_id}/batches": lambda w, caller: {"query_string": {"date": DAY.isoformat()}},
     "POST /branches/{branch_id}/batches/close": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "POST /batches/{batch_id}/approve": lambda w, caller: {"json": {"note": "selisih sudah dijelaskan"}},
@@ -502,7 +505,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
     "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
-    "agent_proposal", "agent_proposal_2", "wadah", "clerk", "national_import",
+    "agent_proposal", "agent_proposal_2", "wadah", "clerk", "national_import", "review_event",
 )  # fmt: skip
 
 

@@ -30,13 +30,14 @@ from core.clock import utcnow
 from core.extensions import db
 from core.months import Month
 from organisation.models import Agent, Branch, Wadah
-from payments.autodebit.models import DebitAttempt, SettlementImport
+from payments.autodebit.models import DebitAttempt, SettlementImport, WebhookEvent
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.sandbox import SandboxConfig, create_sandbox
 from payments.autodebit.services import process_webhook_events
 from payments.autodebit.signatures import midtrans_signature
 from payments.remittance.services import make_file
 from payments.selfpay.models import SelfCharge
+from payments.selfpay.services import process_charge_events
 from tests.factories import NOW, Staff, create_staff, nik_for, sent_debit
 
 DAY = date(2026, 11, 19)  # a Thursday before the pinned now (Sunday 22 November 2026)
@@ -230,7 +231,37 @@ def build(app: Any) -> TwoBranches:
         db.session.add(charge)
         db.session.commit()
         world.ids["self_charge"] = charge.id
+    _self_payment_in_review(app, client, world)
     return world
+
+
+def _self_payment_in_review(app: Any, client: Any, world: TwoBranches) -> None:
+    """A charge of branch A's member whose payment came for another amount: its callback is in finance's review."""
+    with app.app_context():
+        charge = SelfCharge(
+            member_id=world.ids["member"],
+            order_id="SP-MATRIX-2",
+            provider="midtrans",
+            method="qris",
+            first_month=Month(2027, 1),
+            months=1,
+            amount_idr=16_800,
+            status="pending",
+            expires_at=NOW,
+        )
+        db.session.add(charge)
+        db.session.commit()
+    body = midtrans_callback("SP-MATRIX-2", 8_400, "trx-matrix-sp-2")
+    response = client.post("/webhooks/midtrans", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        process_charge_events(
+            db.session, configured_providers(app.config), app.config["CLOCK"](), app.config["PUBLIC_BASE_URL"]
+        )
+        event = db.session.scalars(select(WebhookEvent).where(WebhookEvent.order_id == "SP-MATRIX-2")).one()
+        assert event.state == "review", event.note
+        world.ids["review_event"] = event.id
+    world.secrets |= {"SP-MATRIX-2", "trx-matrix-sp-2"}
 
 
 def _roster(app: Any, client: Any, world: TwoBranches) -> None:

@@ -272,6 +272,13 @@ def purge_web_sessions() -> int:
         return logins.purge_web_sessions(db.session, utcnow()) + selfpay_signin.purge_spent(db.session, utcnow())
 
 
+def expire_self_charges() -> int:
+    """Every quarter hour: members' own charges the provider never reported on, past their deadline, expire
+    (nothing booked; a settlement that comes later goes to finance's review)."""
+    with _app().app_context():
+        return selfpay.expire_unanswered_charges(db.session, utcnow())
+
+
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
     with _app().app_context():

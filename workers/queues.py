@@ -29,6 +29,7 @@ IMPORT_SETTLEMENT_REPORT = "workers.jobs.import_settlement_report"
 IMPORT_SPONSORED_FILE = "workers.jobs.import_sponsored_file"
 IMPORT_NATIONAL_FILE = "workers.jobs.import_national_file"
 RUN_DEBITS = "workers.jobs.run_debits"
+EXPIRE_SELF_CHARGES = "workers.jobs.expire_self_charges"
 JOBS = (
     DELIVER_OUTBOX,
     PROCESS_WEBHOOK_EVENTS,
@@ -37,6 +38,7 @@ JOBS = (
     IMPORT_SPONSORED_FILE,
     IMPORT_NATIONAL_FILE,
     RUN_DEBITS,
+    EXPIRE_SELF_CHARGES,
 )
 
 

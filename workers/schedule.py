@@ -40,6 +40,8 @@ cron.register(jobs.fan_out_remittance_files, DEFAULT, cron="40 * * * *")
 # Sponsor programmes: every morning (23:30 UTC is 06:30 WIB), those whose last month has passed end, and their
 # members hear that they pay themselves from now on.
 cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)
+# Members' own charges the provider never reported on expire a quarter of an hour past their deadline.
+cron.register(jobs.expire_self_charges, LOW, cron="7,22,37,52 * * * *")
 # Web sessions that ended a month ago: their rows go every night (22:00 UTC is 05:00 WIB).
 cron.register(jobs.purge_web_sessions, LOW, cron="0 22 * * *")
 # Agents with no transaction for 3 months: proposed for deactivation to their supervisors every morning

@@ -67,6 +67,7 @@ from payments.finance.answers import answer_returned_batch, own_batch
 from payments.finance.deposits import record_deposit
 from payments.finance.references import shared_references
 from payments.ledger.contributions import record_cash_contribution
+from payments.ledger.history import last_payments
 from payments.ledger.models import BatchStatus
 from payments.ledger.receipts import receipt_link, receipt_text
 from payments.ledger.services import agent_day, receipt_by_number
@@ -223,7 +224,8 @@ def search() -> ResponseReturnValue:
 @bp.get("/anggota/<int:member_id>")
 @agent_required
 def member(member_id: int) -> ResponseReturnValue:
-    """A member's standing, next due date, and the payment choices with their amounts."""
+    """A member's standing, next due date, the payment choices with their amounts, and his last payments with how
+    each came (cash, auto-debit, paid by himself)."""
     found = _member_or_404(member_id)
     today = _agent_today()
     position = member_position(db.session, found, today)
@@ -238,6 +240,7 @@ def member(member_id: int) -> ResponseReturnValue:
         mandate_key=str(uuid.uuid4()),
         providers=sorted(current_app.config["PAYMENT_PROVIDERS"]),
         day=agent_day(db.session, g.current_user, app_now()),
+        paid=last_payments(db.session, found.id),
     )
 
 

@@ -18,6 +18,16 @@ LABELS: Labels = {
         "paused": lazy_gettext("paused"),
         "pending_authorisation": lazy_gettext("awaiting authorisation"),
     },
+    # How a payment on the member's page came: a month the member paid himself shows it, so it is not collected again
+    "paid_by": {
+        "cash": lazy_gettext("Cash"),
+        "auto_debit": lazy_gettext("Auto-debit"),
+        "sponsor": lazy_gettext("Sponsor"),
+        "bank_transfer": lazy_gettext("Bank transfer"),
+        "imported": lazy_gettext("Paid before iuran"),
+        "virtual_account": lazy_gettext("Self-paid (VA)"),
+        "qris": lazy_gettext("Self-paid (QRIS)"),
+    },
     "incentive_kind": {
         "acquisition": lazy_gettext("Acquisition"),
         "collection": lazy_gettext("Collection"),

@@ -21,6 +21,10 @@ whose every line says how its figure was computed. The choices the regulation le
   so a statement adds up exactly.
 - Carry: a negative month (clawbacks larger than earnings) is not paid as negative. The statement pays
   ``max(total, 0)`` and carries ``min(total, 0)`` into the agent's next statement as a ``carried`` line.
+- Self-paid months: a month the member paid himself, by virtual account or QRIS (payments/selfpay), earns his
+  agent no collection fee by default (``self_paid_collection_fee`` False): the agent did not collect it. Set it
+  True and such a month earns the collection rate for the agent who serves the member, eligible the day it was
+  paid (there is no cash to deposit), as a cash month would.
 - Wadah: its share is ``wadah_share_bp`` of the sum of its agents' payable amounts (never negative), rounded
   half up once on that sum. An agent's negative month adds nothing; it reduces his next month instead.
 """
@@ -58,6 +62,8 @@ class IncentiveRules:
     # (last contribution month number of the band, rate in basis points); after the last band: nothing
     collection_bands: tuple[tuple[int, int], ...] = ((24, 1_500), (60, 500))
     wadah_share_bp: int = 1_000
+    # a month the member paid himself (VA, QRIS) earns the agent serving him the collection rate; default: no fee
+    self_paid_collection_fee: bool = False
 
     def __post_init__(self) -> None:
         if self.acquisition_fee_jkk_jkm_jht_idr < 0 or self.acquisition_fee_jkk_jkm_idr < 0:

@@ -58,6 +58,7 @@ from payments.ledger.models import BatchStatus, Channel, DailyBatch, Deposit, Pa
 from payments.ledger.services import CASH_ORDER, cash_covered_on
 
 RULES = IncentiveRules()  # Perdir 13/2022; change the figures in agents/incentives/rules.py, in one place
+SELF_PAID = (Channel.VIRTUAL_ACCOUNT, Channel.QRIS)  # the member paid himself (payments/selfpay)
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _draft(
             )
             or 0
         )
-    lines = collected_lines(session, branch, agent, month, last_approved)
+    lines = collected_lines(session, branch, agent, month, last_approved, RULES)
     return agent_statement(
         agent.id, month, _enrolments(session, agent, month), lines, carried_in_idr=carried, rules=RULES
     )
@@ -160,20 +161,27 @@ def _enrolments(session: DbSession, agent: Agent, month: Month) -> list[Enrolmen
 
 
 def collected_lines(
-    session: DbSession, branch: Branch, agent: Agent, month: Month, last_approved: Month | None
+    session: DbSession,
+    branch: Branch,
+    agent: Agent,
+    month: Month,
+    last_approved: Month | None,
+    rules: IncentiveRules = RULES,
 ) -> list[CollectedLine]:
-    """The agent's cash lines that matter to ``month``: earning, clawed back, or pending in it."""
+    """The agent's cash lines that matter to ``month``: earning, clawed back, or pending in it; with the rules'
+    ``self_paid_collection_fee``, also the months his members paid themselves (VA, QRIS)."""
     zone = ZoneInfo(branch.timezone)
+    collected = (Payment.agent_id == agent.id) & (Payment.channel == Channel.CASH)
+    if rules.self_paid_collection_fee:
+        served = select(Member.id).where(Member.agent_id == agent.id)
+        collected = collected | (Payment.channel.in_(SELF_PAID) & Payment.member_id.in_(served))
     payments = list(
-        session.scalars(
-            select(Payment)
-            .where(Payment.agent_id == agent.id, Payment.channel == Channel.CASH, Payment.paid_on <= month.last_day())
-            .order_by(*CASH_ORDER)
-        )
+        session.scalars(select(Payment).where(collected, Payment.paid_on <= month.last_day()).order_by(*CASH_ORDER))
     )
     if not payments:
         return []
-    covered = cash_covered_on(session, agent.id, [p for p in payments if p.status == PaymentStatus.SETTLED])
+    cash = [p for p in payments if p.channel == Channel.CASH]
+    covered = cash_covered_on(session, agent.id, [p for p in cash if p.status == PaymentStatus.SETTLED])
     reconciled = _deposits_reconciled_on(session, agent.id, zone)
     approved = {
         day: decided.replace(tzinfo=UTC).astimezone(zone).date()
@@ -229,6 +237,10 @@ def collected_lines(
             number = earned[1] or number
         elif payment.status != PaymentStatus.SETTLED:
             eligible = None  # reversed before any approved statement paid it: it never earned
+        elif payment.channel in SELF_PAID:
+            eligible = payment.paid_on  # no cash to deposit: the provider holds the money from the day it was paid
+            if first_open is not None and Month.of(eligible) < first_open:
+                eligible = max(payment.paid_on, first_open.first_day())  # its month was approved without it
         else:
             deposit = covered.get(payment.id)
             eligible = _eligible_on(

@@ -1,23 +1,68 @@
-"""Callbacks under review in pages: oldest first, every one on some page (the list stopped silently at 500)."""
+"""Callbacks under review in pages: oldest first, every one on some page (the list stopped silently at 500); and
+finance's resolution of one, with what was done (refunded, applied by hand)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from flask_babel import gettext
+from sqlalchemy import Select, or_, select
 
 from collection.members.services import Scope
+from core import audit
+from core.errors import Conflict, NotFound
 from core.extensions import DbSession
 from core.paging import page_of
 from organisation.models import StaffUser
+from payments.autodebit import orders
 from payments.autodebit.models import WebhookEvent
 from payments.autodebit.services import orders_of_branch
 
+RESOLVED = "resolved"
+
+
+def _in_scope(query: Select[WebhookEvent], actor: StaffUser) -> Select[WebhookEvent]:
+    """A branch's callbacks are those of its own members' orders (debits, and the kinds registered in orders.py:
+    members' own charges); one that names no order we know belongs to no branch: an admin's alone."""
+    scope = Scope.of(actor)
+    if scope.branch_id is None:
+        return query
+    ours = [orders_of_branch(scope.branch_id)] + [k.of_branch(scope.branch_id) for k in orders.registered()]
+    return query.where(or_(*(WebhookEvent.order_id.in_(q) for q in ours)))
+
 
 def review_page(session: DbSession, actor: StaffUser, offset: int, limit: int) -> tuple[list[WebhookEvent], int]:
-    """One page of the callbacks finance must look at (unknown orders, amounts that differ, contradictions) and
-    how many: a branch sees those of its own members' orders; one that names no order we know belongs to no
-    branch, and only an admin sees it (its raw body may be anyone's)."""
-    query = select(WebhookEvent).where(WebhookEvent.state == "review")
-    scope = Scope.of(actor)
-    if scope.branch_id is not None:
-        query = query.where(WebhookEvent.order_id.in_(orders_of_branch(scope.branch_id)))
+    """One page of the callbacks finance must look at (unknown orders, amounts that differ, contradictions, a
+    member's payment that came too late) and how many, of the caller's branch (an admin's: all)."""
+    query = _in_scope(select(WebhookEvent).where(WebhookEvent.state == "review"), actor)
     return page_of(session, query.order_by(WebhookEvent.id), offset, limit)
+
+
+def resolve_review(session: DbSession, actor: StaffUser, event_id: int, note: str, now: datetime) -> WebhookEvent:
+    """Finance says what it did about a callback in review (refunded the member, applied the money by hand...):
+    it leaves the queue, with the note, audited. Another branch's callback is a 404; the same note again is a
+    retry; a callback not in review is a 409."""
+    event = session.scalar(_in_scope(select(WebhookEvent).where(WebhookEvent.id == event_id), actor).with_for_update())
+    if event is None:
+        raise NotFound(gettext("There is no callback %(id)s in your branch.", id=event_id))
+    if event.state == RESOLVED and event.note == note:
+        return event
+    if event.state != "review":
+        raise Conflict(
+            gettext("Callback %(id)s is not under review: there is nothing to resolve.", id=event_id),
+            reason="not_in_review",
+        )
+    before = {"state": event.state, "note": event.note}
+    event.state, event.note, event.processed_at = RESOLVED, note, now
+    audit.record(
+        session,
+        "webhook_event.resolved",
+        "webhook_event",
+        event.id,
+        actor.id,
+        order_id=event.order_id,
+        before=before,
+        after={"state": RESOLVED, "note": note},
+    )
+    session.commit()
+    return event

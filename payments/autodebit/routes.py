@@ -18,13 +18,14 @@ from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.autodebit import settlements
 from payments.autodebit.providers import configured_providers
-from payments.autodebit.review import review_page
+from payments.autodebit.review import resolve_review, review_page
 from payments.autodebit.schemas import (
     DebitRunsQueuedSchema,
     MandateChangeSchema,
     MandateQuerySchema,
     MandateRequestSchema,
     MandateSchema,
+    ReviewResolutionSchema,
     SettlementImportSchema,
     SettlementReportSchema,
     VisitSchema,
@@ -135,6 +136,18 @@ class ReviewQueue(MethodView):
         pp = pagination_parameters
         events, pp.item_count = review_page(db.session, current_user(), pp.first_item, pp.page_size)
         return events
+
+
+@bp.route("/webhook-events/<int:event_id>/resolution")
+class ReviewResolution(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.arguments(ReviewResolutionSchema)
+    @bp.response(200, WebhookEventSchema)
+    @bp.alt_response(409, description="The callback is not under review")
+    def post(self, payload: dict[str, Any], event_id: int) -> Any:
+        """Resolve a callback under review of the branch's orders (auto-debits, members' own charges), saying what
+        was done; it leaves the queue, audited."""
+        return resolve_review(db.session, current_user(), event_id, payload["note"], app_now())
 
 
 @bp.route("/settlements/<string:provider_name>")

@@ -47,6 +47,14 @@ class VisitSchema(Schema):
     created_at = UtcDateTime()
 
 
+class ReviewResolutionSchema(Schema):
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=200),
+        metadata={"description": "What finance did: refunded the member, applied the money by hand, and so on"},
+    )
+
+
 class WebhookEventSchema(Schema):
     id = fields.Integer()
     provider = fields.String()

@@ -1,5 +1,5 @@
 """A provider's settlement report: its lines checked against what their columns store, kept under the branch of
-their order, and matched both ways against our settled debits.
+their order, and matched both ways against our settled debits and members' own charges (orders.py's kinds).
 
 One merchant account's report holds lines of every branch. A branch's finance imports only its own branch's
 lines: a line of another branch's order is counted (``not_this_branch``) and left for that branch, a line of no
@@ -34,6 +34,7 @@ from core import audit
 from core.errors import DomainError, NotFound
 from core.extensions import DbSession
 from organisation.models import StaffUser
+from payments.autodebit import orders
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementImport, SettlementLine
 from payments.ledger.models import Payment
 
@@ -213,7 +214,7 @@ class _Matcher:
         """Classify the chunk's lines; store this branch's (unless ``write`` is False: a resumed run did)."""
         first, last = self.window()
         attempt = DebitAttempt
-        owners = {
+        owners: dict[str, tuple[int, int, str, date | None]] = {
             order_id: (branch_id, amount_idr, status, paid_on)
             for order_id, branch_id, amount_idr, status, paid_on in self.session.execute(
                 select(attempt.order_id, Member.branch_id, attempt.amount_idr, attempt.status, Payment.paid_on)
@@ -224,6 +225,13 @@ class _Matcher:
                 .where(Mandate.provider == self.provider, DebitAttempt.order_id.in_([ln.order_id for ln in lines]))
             )
         }
+        for kind in orders.registered():  # members' own charges (SP-…) settle through the same merchant account
+            named = [ln.order_id for ln in lines if ln.order_id.startswith(kind.prefix)]
+            if named:
+                owners.update(
+                    (order_id, (o.branch_id, o.amount_idr, o.status, o.paid_on))
+                    for order_id, o in kind.owners(self.session, self.provider, named).items()
+                )
         report, keep = self.report, []
         for line in lines:
             report.lines += 1
@@ -266,9 +274,12 @@ class _Matcher:
                 query = query.join(Member, Member.id == DebitRequest.member_id).where(
                     Member.branch_id == self.branch_id
                 )
+            booked = [tuple(row) for row in self.session.execute(query)]
+            for kind in orders.registered():
+                booked += kind.booked_between(self.session, self.provider, first, last, self.branch_id)
             self.report.missing_in_report = [
                 {"order_id": order_id, "amount_idr": amount_idr, "paid_on": str(paid_on)}
-                for order_id, amount_idr, paid_on in self.session.execute(query)
+                for order_id, amount_idr, paid_on in sorted(booked)
                 if order_id not in self.summary.order_rows
             ]
         self.report.missing_in_ours.sort(key=lambda m: m["order_id"])

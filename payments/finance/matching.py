@@ -27,9 +27,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from collection.members.models import Member
 from core.extensions import DbSession
-from payments.autodebit.models import DebitAttempt, DebitRequest, SettlementLine
+from payments.autodebit.models import SettlementLine
 from payments.finance.models import StatementLine, StatementLineStatus
 from payments.finance.statements import normalise
 from payments.ledger.models import Deposit
@@ -260,14 +259,11 @@ def mark_line(
 def unmatched_payouts(
     session: DbSession, branch_id: int, first: date, last: date
 ) -> dict[str, dict[date, list[SettlementLine]]]:
-    """Each provider's settlement lines for this branch's members, by the day they settled, not yet banked."""
+    """Each provider's settlement lines for this branch's members (debits and members' own VA or QRIS charges), by
+    the day they settled, not yet banked."""
     rows = session.scalars(
-        select(SettlementLine)
-        .join(DebitAttempt, DebitAttempt.order_id == SettlementLine.order_id)
-        .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
-        .join(Member, Member.id == DebitRequest.member_id)
-        .where(
-            Member.branch_id == branch_id,
+        select(SettlementLine).where(
+            SettlementLine.branch_id == branch_id,  # kept under its order's branch: debits and members' own charges
             SettlementLine.statement_line_id.is_(None),
             SettlementLine.settled_on.between(first, last),
         )

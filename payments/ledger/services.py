@@ -479,3 +479,20 @@ def add_visit(session: DbSession, member: Member, reason: str, source_id: int, n
             note=note[:200],
         )
     )
+
+
+def resolve_visits(session: DbSession, member_id: int, now: datetime, why: str) -> list[int]:
+    """Take a member off the visit list (his open visits resolved, audited): the caller saw he owes nothing now."""
+    visits = list(
+        session.scalars(
+            select(VisitItem)
+            .where(VisitItem.member_id == member_id, VisitItem.resolved_at.is_(None))
+            .order_by(VisitItem.id)
+        )
+    )
+    for visit in visits:
+        visit.resolved_at = now
+        audit.record(
+            session, "visit.resolved", "visit_item", visit.id, None, member_id=member_id, reason=visit.reason, why=why
+        )
+    return [v.id for v in visits]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.months import Month
@@ -32,6 +32,18 @@ class ChargeStatus(StrEnum):
 
 
 OPEN = (ChargeStatus.CREATED, ChargeStatus.PENDING)
+OPENING_MINUTES = 2  # a charge still 'created' after this was never answered by the provider: not returned again
+EXPIRY_GRACE_MINUTES = 15  # a callback sent at the deadline may still be on its way: expire only after this
+
+
+def unanswered(status: str, expires_at: datetime, created_at: datetime, now: datetime) -> bool:
+    """Whether an open charge is past what the provider can still settle as agreed: past its deadline (and the
+    grace for callbacks on their way), or still being opened long after its request ended (no answer came)."""
+    if status not in OPEN:
+        return False
+    if now >= expires_at + timedelta(minutes=EXPIRY_GRACE_MINUTES):
+        return True
+    return status == ChargeStatus.CREATED and now >= created_at + timedelta(minutes=EXPIRY_GRACE_MINUTES)
 
 
 class Effect(StrEnum):
@@ -90,3 +102,9 @@ def covers(first_month: Month, months: int, open_months: tuple[Month, ...]) -> b
     """Whether a charge's months are still the member's first open months (nothing paid them meanwhile)."""
     wanted = tuple(first_month + k for k in range(months))
     return open_months[:months] == wanted
+
+
+def owes_nothing_to_date(open_months: tuple[Month, ...], paid: tuple[Month, ...], this_month: Month) -> bool:
+    """Whether, once ``paid`` is settled, every month up to this one is paid: the agent has nothing to collect
+    (a month of the future still open is no reason for a visit)."""
+    return all(m in paid for m in open_months if m <= this_month)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from collection.members.models import Member
 from collection.members.position import MemberPosition, member_position
@@ -16,6 +16,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, NotFound, field_error
 from core.extensions import DbSession
+from core.months import Month
 from organisation.models import Agent, Branch, StaffUser
 from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.models import Mandate, WebhookEvent
@@ -23,10 +24,12 @@ from payments.autodebit.providers import SELF_PAYMENT_ORDER_PREFIX, CallbackErro
 from payments.autodebit.services import change_own_mandate
 from payments.ledger.models import Channel, Payment, Receipt
 from payments.ledger.receipts import receipt_link
-from payments.ledger.services import book_payment, fingerprint
+from payments.ledger.services import book_payment, fingerprint, resolve_visits
 from payments.selfpay.charges import (
+    EXPIRY_GRACE_MINUTES,
     EXPIRY_MINUTES,
     OPEN,
+    OPENING_MINUTES,
     PAYMENT_TYPE,
     VA_BANK,
     ChargeStatus,
@@ -34,7 +37,9 @@ from payments.selfpay.charges import (
     Method,
     callback_verdict,
     covers,
+    owes_nothing_to_date,
     shown_status,
+    unanswered,
 )
 from payments.selfpay.models import SelfCharge
 
@@ -134,7 +139,9 @@ def create_charge(
     origin: str = "page",
 ) -> SelfCharge:
     """Open a charge for one of the counter's choices (member_position: arrears first, then 1, 3, 6 or 12 months),
-    to pay by virtual account or QRIS. Asking again for the same months and method while one is open returns it."""
+    to pay by virtual account or QRIS. Asking again for the same months and method while one is open returns it,
+    also while the first request is still opening it at the provider (the member's row lock orders the two, and
+    the first commits its charge before it asks the provider): a double click opens one charge."""
     if method not in tuple(Method):
         raise field_error("method", "Choose virtual account or QRIS.", location="form")
     member = session.get(Member, member_id, with_for_update=True)
@@ -154,8 +161,12 @@ def create_charge(
             SelfCharge.amount_idr == choice.amount_idr,
             SelfCharge.expires_at > now + timedelta(minutes=10),  # with time left to pay it
         )
+        .order_by(SelfCharge.id.desc())  # the latest: one left 'created' by a dead request is not it
+        .limit(1)
     )
-    if open_one is not None and open_one.status == ChargeStatus.PENDING:
+    if open_one is not None and (
+        open_one.status == ChargeStatus.PENDING or open_one.created_at > now - timedelta(minutes=OPENING_MINUTES)
+    ):  # pending, or still being opened by a request a moment ago (a double click)
         session.commit()
         return open_one
     charge = SelfCharge(
@@ -301,7 +312,52 @@ def _apply(
     )
     charge.status = ChargeStatus.SETTLED
     charge.payment_id = payment.id
+    paid = tuple(charge.first_month + k for k in range(charge.months))
+    if owes_nothing_to_date(tuple(d.month for d in position.open_dues), paid, Month.of(today)):
+        resolve_visits(session, member.id, now, f"paid by the member himself ({charge.order_id})")
     return "processed", None
+
+
+def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 500) -> int:
+    """Close the open charges the provider never reported on: past their deadline (and a grace for callbacks on
+    their way), or never answered when they were opened. Status expired, nothing booked; a settlement callback
+    that comes later goes to finance's review like any late payment (charges.callback_verdict), never lost. A
+    charge with a callback still waiting to be applied is left to it. Safe to run twice. Returns how many."""
+    waiting = select(WebhookEvent.order_id).where(
+        WebhookEvent.state == "received", WebhookEvent.order_id.like(f"{SELF_PAYMENT_ORDER_PREFIX}%")
+    )
+    grace = timedelta(minutes=EXPIRY_GRACE_MINUTES)
+    closed = after = 0
+    while True:
+        charges = list(
+            session.scalars(
+                select(SelfCharge)
+                .where(
+                    SelfCharge.id > after,
+                    SelfCharge.status.in_(OPEN),
+                    or_(
+                        SelfCharge.expires_at <= now - grace,
+                        (SelfCharge.status == ChargeStatus.CREATED) & (SelfCharge.created_at <= now - grace),
+                    ),
+                    SelfCharge.order_id.not_in(waiting),
+                )
+                .order_by(SelfCharge.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not charges:
+            session.commit()
+            return closed
+        for charge in charges:
+            if not unanswered(charge.status, charge.expires_at, charge.created_at, now):
+                continue
+            before = charge.status
+            charge.status, charge.failure_reason = ChargeStatus.EXPIRED, "no word from the provider by its deadline"
+            audit.record(session, "self_charge.expired", "self_charge", charge.id, None, before=before)
+            closed += 1
+        after = charges[-1].id
+        session.commit()
 
 
 def refuse_unknown_provider(name: str, providers: Mapping[str, Provider]) -> Provider:
