@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ _SESSION_INSTANCE = tempfile.mkdtemp(prefix="iuran-test-instance-")
 os.environ["IURAN_INSTANCE"] = _SESSION_INSTANCE
 
 from app import create_app  # noqa: E402  (these, too, after the environment is read)
+from commands.demo import load_demo_data  # noqa: E402
 from core import settings  # noqa: E402
 from core.extensions import db  # noqa: E402
 from tests import servers  # noqa: E402
@@ -189,6 +191,19 @@ def app(database_url: str, redis_url: str, instance_path: Path) -> Iterator[Any]
     client = flask_app.extensions.pop("iuran_redis", None)
     if client is not None:
         client.close()
+
+
+DEMO_NOW = datetime(2026, 12, 4, 5, 0)  # a Friday, 12.00 WIB: the demo's clock in the tests that walk it
+
+
+@pytest.fixture
+def demo_app(app: Any) -> Any:
+    """The app over the demo data (commands/demo.py, 40 members a branch), its clock stopped at DEMO_NOW."""
+    app.config["CLOCK"] = lambda: DEMO_NOW
+    with app.app_context():
+        load_demo_data(db.session, DEMO_NOW, members_per_branch=40)
+        db.session.commit()
+    return app
 
 
 @pytest.fixture

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from commands.demo import DEMO_PASSWORD, load_demo_data
-from core.extensions import db
+from commands.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.sqlite_only
 
-NOW = datetime(2026, 12, 4, 5, 0)  # a Friday, 12.00 WIB
 ENGLISH = re.compile(
     r"\b(the|of|is|are|was|were|and|your|you|with|this|that|has|have|been|will|from|which|must|cannot|"
     r"not yet|due|owes?|paid|month|months|day|days|deposit|deposited|agent|agents|member|members|cash|"
@@ -115,12 +112,8 @@ def walk(client: Any, start: list[str], prefix: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def demo(app: Any) -> Any:
-    app.config["CLOCK"] = lambda: NOW
-    with app.app_context():
-        load_demo_data(db.session, NOW, members_per_branch=40)
-        db.session.commit()
-    return app
+def demo(demo_app: Any) -> Any:
+    return demo_app
 
 
 def test_the_agents_app_in_indonesian_holds_no_english(demo: Any) -> None:

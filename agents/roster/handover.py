@@ -18,6 +18,7 @@ from collection.members.models import Member, VisitItem
 from core import audit
 from core.errors import Conflict, field_error
 from core.extensions import DbSession
+from core.i18n import label
 from organisation.models import Agent, AgentStatus, StaffUser
 
 BATCH = 5_000  # ids per UPDATE: PostgreSQL takes at most 65,535 parameters in a statement
@@ -159,12 +160,12 @@ def _receiver(session: DbSession, source: Agent, agent_id: int, name: str) -> Ag
     if receiver.status != AgentStatus.ACTIVE:
         raise Conflict(
             gettext(
-                "Agent %(code)s is %(status)s: members go only to an active agent.",
+                "Agent %(code)s is not active (%(status)s): members go only to an active agent.",
                 code=receiver.code,
-                status=receiver.status,
+                status=label("roster_status", receiver.status),
             ),
             reason="receiver_not_active",
-            errors={"json": {name: [f"Agent {receiver.code} is not active."]}},
+            errors={"json": {name: [gettext("Agent %(code)s is not active.", code=receiver.code)]}},
         )
     return receiver
 

@@ -21,6 +21,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, NotFound
 from core.extensions import DbSession
+from core.i18n import label
 from core.outbox import queue_message
 from core.paging import rows_page_of
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
@@ -156,7 +157,11 @@ def _open_proposal(session: DbSession, actor: StaffUser | None, proposal_id: int
         raise NotFound(gettext("There is no proposal %(proposal_id)s in your branch.", proposal_id=proposal_id))
     if proposal.status != ProposalStatus.OPEN:
         raise Conflict(
-            gettext("Proposal %(proposal_id)s is %(status)s already.", proposal_id=proposal_id, status=proposal.status),
+            gettext(
+                "Proposal %(proposal_id)s was decided already: %(status)s.",
+                proposal_id=proposal_id,
+                status=label("proposal_status", proposal.status),
+            ),
             reason="proposal_decided",
         )
     return proposal

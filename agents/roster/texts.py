@@ -13,6 +13,12 @@ LABELS: Labels = {
         "deactivated": lazy_gettext("Deactivated"),
         "terminated": lazy_gettext("Terminated"),
     },
+    "proposal_status": {
+        "open": lazy_gettext("Open"),
+        "accepted": lazy_gettext("Accepted: the agent was deactivated"),
+        "dismissed": lazy_gettext("Dismissed: the agent stays"),
+        "superseded": lazy_gettext("Superseded: the agent transacted again or his status changed"),
+    },
     "agent_move": {
         "deactivate": lazy_gettext("Deactivate"),
         "terminate": lazy_gettext("Terminate"),

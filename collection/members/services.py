@@ -45,6 +45,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
 from core.extensions import DbSession, database_name
+from core.i18n import label
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
@@ -362,9 +363,9 @@ def _enrolling_agent(session: DbSession, actor: StaffUser, branch: Branch, agent
         raise field_error(
             "agent_id",
             gettext(
-                "Agent %(agent_id)s is %(status)s: choose an active agent of the branch.",
+                "Agent %(agent_id)s is not active (%(status)s): choose an active agent of the branch.",
                 agent_id=agent_id,
-                status=agent.status,
+                status=label("roster_status", agent.status),
             ),
         )
     return agent

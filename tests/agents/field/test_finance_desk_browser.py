@@ -6,14 +6,12 @@ the agents' app's own page on a phone)."""
 from __future__ import annotations
 
 # ruff: noqa: F811  (the tests take test_desk's ``day`` fixture, imported)
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from commands.demo import DEMO_PASSWORD, load_demo_data
-from core.extensions import db
+from commands.demo import DEMO_PASSWORD
 from tests.agents.field.conftest import CHROMIUM, PHONE
 from tests.factories import PASSWORD
 from tests.payments.finance.test_desk import DAY, code, day  # noqa: F401
@@ -24,7 +22,6 @@ pytestmark = [
 ]
 
 DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "id-ID"}
-DEMO_NOW = datetime(2026, 12, 4, 5, 0)  # a Friday, 12.00 WIB
 TALLEST_ROW = 170  # px: about eight lines of the table's text; the batch rows ran to 300 (twenty lines)
 # Emoji and pictographs: a desktop without a colour-emoji font draws an empty box.
 NO_EMOJI = (
@@ -57,15 +54,6 @@ def layout_faults(page: Any, path: str) -> list[str]:
     if page.evaluate(NO_EMOJI):
         faults.append(f"{path}: an emoji")
     return faults
-
-
-@pytest.fixture
-def demo_app(app: Any) -> Any:
-    app.config["CLOCK"] = lambda: DEMO_NOW
-    with app.app_context():
-        load_demo_data(db.session, DEMO_NOW, members_per_branch=40)
-        db.session.commit()
-    return app
 
 
 @pytest.fixture

@@ -200,7 +200,7 @@ def test_deactivating_reactivating_and_terminating_on_the_page_is_the_status_the
     again = browser.post(f"{url}/berhentikan", data={"csrf_token": token, "reason": "penipuan setoran"})
 
     assert deactivated.status_code == 303 and status_then == "deactivated"
-    assert too_early.status_code == 409 and "6 months" in too_early.get_data(as_text=True)
+    assert too_early.status_code == 409 and "6 bulan" in too_early.get_data(as_text=True)
     assert status_after_refusal == "deactivated"
     assert terminated.status_code == 303 and api_agent(client, world, agent["id"])["status"] == "terminated"
     assert again.status_code == 409 and "terminated" in again.get_data(as_text=True)
@@ -286,7 +286,7 @@ def test_accepting_and_dismissing_a_proposal_on_the_page_is_what_the_api_shows(
 
     assert accepted.status_code == 303 and f"cabang={world['pkp']}" in accepted.headers["Location"]
     assert dismissed.status_code == 303
-    assert twice.status_code == 409 and "accepted already" in twice.get_data(as_text=True)
+    assert twice.status_code == 409 and "sudah diputuskan: Diterima" in twice.get_data(as_text=True)
     assert api_agent(client, world, idle["id"])["status"] == "deactivated"
     assert api_agent(client, world, kept["id"])["status"] == "active"
     listed = client.get(
@@ -446,7 +446,7 @@ def test_a_bad_edit_status_or_hand_over_shows_the_fields_message_and_changes_not
     assert bad_phone.status_code == 422 and "wadah_id" in bad_phone.get_data(as_text=True)
     assert 'value="12"' in bad_phone.get_data(as_text=True)
     assert no_reason.status_code == 422 and "reason" in no_reason.get_data(as_text=True)
-    assert to_inactive.status_code == 409 and "not active" in to_inactive.get_data(as_text=True)
+    assert to_inactive.status_code == 409 and "tidak aktif" in to_inactive.get_data(as_text=True)
     assert no_default.status_code == 422 and "default_agent_id" in no_default.get_data(as_text=True)
     shown = api_agent(client, world, agent["id"])
     assert (shown["status"], shown["phone"], [a["label"] for a in shown["areas"]]) == (

@@ -68,7 +68,7 @@ def test_a_deactivated_agent_comes_back_six_months_later_and_logs_in_again(pinne
     assert _change(client, world, agent_id, "deactivate").status_code == 200
     early = _change(client, world, agent_id, "reactivate", reason="kembali bekerja")
     assert early.status_code == 409 and early.get_json()["reason"] == "reactivation_too_early"
-    assert "22-05-2027" in early.get_json()["message"]
+    assert "22 May 2027" in early.get_json()["message"]
 
     pinned_app.config["CLOCK"] = lambda: NOW + timedelta(days=181)
     back = _change(client, world, agent_id, "reactivate", reason="kembali bekerja")
