@@ -571,6 +571,10 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /peserta/bayar":                                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "POST /peserta/bayar":                                  (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "GET /peserta/bayar/<int:charge_id>":                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    # a pay link (payments/selfpay/links.py): anyone holding it opens and pays its months, no session needed
+    "GET /peserta/b/<string:token>":                            (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "POST /peserta/b/<string:token>":                           (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "GET /peserta/b/<string:token>/<int:charge_id>":            (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
     "GET /admin/":                                              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
     "GET /admin/cabang":                                        (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
@@ -720,6 +724,7 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
         "POST /peserta/autodebet": {"mandate_id": "1", "action": "cancel"},
         "POST /peserta/bayar": {"months": "1", "method": "va"},
+        "POST /peserta/b/<string:token>": {"method": "va"},
     }
     pages = ("POST /agen", "POST /k", "POST /admin", "POST /akun", "POST /peserta")
     return forms.get(rule, {}) | ({"csrf_token": CSRF} if rule.startswith(pages) else {})
@@ -744,6 +749,7 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
         "charge_id": ids["self_charge"],
+        "token": ids["pay_link"],
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
