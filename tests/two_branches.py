@@ -25,13 +25,12 @@ from typing import Any
 from sqlalchemy import select
 
 from agents.roster.models import DeactivationProposal
+from app import create_app
 from collection.members.models import Member
 from collection.members.paylinks import make_token
 from collection.members.position import member_position
-from app import create_app
 from core.clock import utcnow
 from core.extensions import db
-from core.months import Month
 from organisation.models import Agent, Branch, Wadah
 from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
