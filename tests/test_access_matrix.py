@@ -29,6 +29,9 @@ import pytest
 
 from agents.roster.models import DeactivationProposal
 from app import create_app
+from collection.members.models import Member
+from collection.members.paylinks import make_token
+from collection.members.position import member_position
 from core.clock import app_now
 from core.extensions import db
 from organisation.logins import start_web_session
@@ -38,6 +41,7 @@ from payments.finance.desk import BRANCH_CHOICE
 from payments.finance.models import MatchProposal
 from payments.ledger.models import DailyBatch, Deposit, Payment
 from payments.remittance.models import RemittanceFile
+from payments.selfpay.models import SelfCharge
 from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
 
@@ -751,7 +755,7 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
         "charge_id": ids["self_charge"],
-        "token": ids["pay_link"],
+        "token": ids.get("pay_link", ""),
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
@@ -809,6 +813,22 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
         return db.session.scalar(probes[rule])
 
 
+def pay_link(app: Any, world: TwoBranches, rule: str) -> str:
+    """A live pay link (payments/selfpay/links.py) of branch A's member, made when the cell runs (earlier cells pay
+    his months): for his first open months, or for the months of his charge on the charge's page."""
+    with app.app_context():
+        member = db.session.get(Member, world.ids["member"])
+        assert member is not None
+        if rule.endswith("<int:charge_id>"):
+            charge = db.session.get(SelfCharge, world.ids["self_charge"])
+            assert charge is not None
+            first, months = charge.first_month, charge.months
+        else:
+            choice = member_position(db.session, member, app_now().date()).choices[0]
+            first, months = choice.first, choice.months
+        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now())
+
+
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
     client = app.test_client()
     if caller != "anonymous":
@@ -820,6 +840,8 @@ def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
             session["sid"] = sid
             session["csrf"] = CSRF
             session[BRANCH_CHOICE] = world.a  # an admin's chosen branch on the finance pages
+    if "<string:token>" in rule:
+        world.ids["pay_link"] = pay_link(app, world, rule)
     method = rule.split(" ", 1)[0]
     path = web_path(world, rule)
     if rule.startswith("POST /webhooks/"):

@@ -26,11 +26,9 @@ from sqlalchemy import select
 
 from agents.roster.models import DeactivationProposal
 from app import create_app
-from collection.members.models import Member
-from collection.members.paylinks import make_token
-from collection.members.position import member_position
 from core.clock import utcnow
 from core.extensions import db
+from core.months import Month
 from organisation.models import Agent, Branch, Wadah
 from payments.autodebit.models import DebitAttempt, SettlementImport
 from payments.autodebit.providers import configured_providers
@@ -216,17 +214,13 @@ def build(app: Any) -> TwoBranches:
     _roster(app, client, world)
     _national(client, world)
     with app.app_context():  # a charge branch A's member opened himself at /peserta (payments/selfpay)
-        member = db.session.get(Member, world.ids["member"])
-        first = member_position(db.session, member, NOW.date()).choices[0]  # his first open months
-        # the pay link a reminder would carry for them (collection/members/paylinks.py)
-        world.ids["pay_link"] = make_token(str(app.config["SECRET_KEY"]), member.id, first.first, first.months, NOW)
         charge = SelfCharge(
             member_id=world.ids["member"],
             order_id="SP-MATRIX-1",
             provider="midtrans",
             method="virtual_account",
-            first_month=first.first,
-            months=first.months,
+            first_month=Month(2027, 1),
+            months=1,
             amount_idr=16_800,
             status="pending",
             va_bank="bni",
