@@ -21,6 +21,7 @@ from payments.ledger.models import Payment
 from payments.selfpay.models import SelfCharge
 from tests.factories import NOW
 from tests.payments.selfpay.conftest import CSRF, deliver, process, queued_bodies
+from tests.test_indonesian_pages import ENGLISH, RAW_CODE, Text
 from workers import jobs
 
 LATER = NOW + timedelta(days=60)  # 21 Jan 2027: November, December and January overdue
@@ -197,3 +198,23 @@ def test_refused_links_from_one_address_are_limited(pinned_app, client, in_arrea
         assert client.get("/peserta/b/" + "A" * 28).status_code == 404
     limited = client.get(in_arrears["link"])  # even a good link, from that address, for a while
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3600"
+
+
+@pytest.mark.sqlite_only
+def test_the_link_pages_read_in_indonesian(pinned_app, client, in_arrears, sandbox):
+    client.get(in_arrears["link"])
+    opened = client.post(in_arrears["link"], data={"method": "qris", "csrf_token": csrf(client)})
+    pages = {
+        "link": client.get(in_arrears["link"]),
+        "charge": client.get(opened.headers["Location"]),
+        "refused": client.get("/peserta/b/" + "A" * 28),
+    }
+    english = {}
+    for name, answer in pages.items():
+        text = Text()
+        text.feed(answer.get_data(as_text=True))
+        found = [p for p in text.pieces if ENGLISH.search(p) or RAW_CODE.fullmatch(p)]
+        if found:
+            english[name] = found
+    assert english == {}
+    assert "Bayar iuran" in pages["link"].get_data(as_text=True)
