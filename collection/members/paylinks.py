@@ -75,7 +75,11 @@ def read_token(secret: str, token: str) -> PayLink | None:
     member_id, month_index, months, minutes = _LAYOUT.unpack(payload)
     if member_id == 0 or months == 0:
         return None
-    return PayLink(member_id, Month.from_index(_MONTH_BASE + month_index), months, _EPOCH + timedelta(minutes=minutes))
+    try:  # only our own signature gets here: a month out of range would be our bug, still no 500
+        first = Month.from_index(_MONTH_BASE + month_index)
+    except ValueError:
+        return None
+    return PayLink(member_id, first, months, _EPOCH + timedelta(minutes=minutes))
 
 
 def link_live(link: PayLink, now: datetime) -> bool:

@@ -27,11 +27,12 @@ from payments.selfpay.models import InboundText
 
 ANSWERS_PER_MEMBER_PER_DAY = 3  # answers a member's phone gets a day (his branch's day), however many ask
 ANSWER_KIND = "cek_answer"
-_ENQUIRY = re.compile(r"\s*CEK\s*([0-9][0-9 .\-]*[0-9])\s*", re.IGNORECASE)
+_ENQUIRY = re.compile(r"\s*CEK\s*(?:(?:KPJ|NIK)\s*[:.]?)?\s*([0-9][0-9 .\-]*[0-9])\s*", re.IGNORECASE)
 
 
 def enquired_number(text: str) -> str | None:
-    """The KPJ (11 digits) or NIK (16) of a ``CEK`` text, any case and spacing (``cek 1234 5678 901``); else None."""
+    """The KPJ (11 digits) or NIK (16) of a ``CEK`` text, any case and spacing (``cek 1234 5678 901``, ``CEK KPJ:
+    12345678901``); else None."""
     found = _ENQUIRY.fullmatch(text)
     if found is None:
         return None

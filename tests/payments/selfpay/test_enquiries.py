@@ -54,6 +54,7 @@ def test_the_enquiry_is_read_in_any_case_and_spacing():
     assert enquired_number("CEK 12345678901") == "12345678901"
     assert enquired_number("  cek1234 5678 901 ") == "12345678901"
     assert enquired_number("Cek 1971-0112-9000-0001") == "1971011290000001"  # a NIK
+    assert enquired_number("cek kpj: 12345678901") == enquired_number("CEK NIK 12345678901") == "12345678901"
     assert enquired_number("CEK 1234") is None and enquired_number("halo") is None
     assert enquired_number("CEK 12345678901 tolong") is None
 

@@ -218,3 +218,15 @@ def test_the_link_pages_read_in_indonesian(pinned_app, client, in_arrears, sandb
             english[name] = found
     assert english == {}
     assert "Bayar iuran" in pages["link"].get_data(as_text=True)
+
+
+def test_the_token_round_trips_and_any_changed_character_is_refused():
+    token = make_token("secret", 123_456, Month(2026, 11), 3, NOW)
+    link = read_token("secret", token)
+    assert len(token) == TOKEN_LENGTH == 28 and link is not None
+    assert (link.member_id, link.first_month, link.months, link.issued_at) == (123_456, Month(2026, 11), 3, NOW)
+    assert link.covered == (Month(2026, 11), Month(2026, 12), Month(2027, 1))
+    for i, ch in enumerate(token):
+        changed = token[:i] + ("A" if ch != "A" else "B") + token[i + 1 :]
+        assert read_token("secret", changed) is None, i
+    assert read_token("another secret", token) is None
