@@ -277,8 +277,9 @@ def purge_web_sessions() -> int:
 
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
-    with _app().app_context():
-        ended = programmes.end_finished_programmes(db.session, utcnow())
+    app = _app()
+    with app.app_context():
+        ended = programmes.end_finished_programmes(db.session, utcnow(), links=signer_of(app.config))
         if ended:
             schedule_outbox_delivery()
         return ended
