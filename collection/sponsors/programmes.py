@@ -407,11 +407,7 @@ class EndResult:
 
 
 def end_programme(
-    session: DbSession,
-    programme_id: int,
-    now: datetime,
-    actor_id: int | None = None,
-    links: LinkSigner | None = None,
+    session: DbSession, programme_id: int, now: datetime, actor_id: int | None = None, links: LinkSigner | None = None
 ) -> EndResult:
     """Make the programme's members self-paying: status ended, a text to each member and a visit for his agent
     (with ``links``, the text carries a pay link for his first month of his own: collection/members/paylinks.py).
