@@ -146,7 +146,7 @@ class _Work:
     table: RateTable
     holidays: set[date]
     calendar: StandingCalendar
-    now: datetime = datetime(2000, 1, 1)
+    now: datetime  # the run's instant: when its pay links are issued
     links: LinkSigner | None = None
     amounts: dict[tuple[int, str, str, Month], int] = field(default_factory=dict)
     due_dates: dict[Month, date] = field(default_factory=dict)
