@@ -55,6 +55,7 @@ import payments.remittance.routes
 import payments.selfpay.models
 import payments.selfpay.orders
 import payments.selfpay.pages
+import payments.selfpay.sms_webhook
 import payments.selfpay.texts
 from commands.cli import register_commands
 from core import compression, docs, guards, i18n, logs, query_arguments, settings
@@ -119,6 +120,7 @@ PAGE_BLUEPRINTS = (  # the pages people use, and the providers' webhooks
     payments.ledger.pages.bp,
     payments.autodebit.webhooks.bp,
     payments.selfpay.pages.bp,  # /peserta: the member's own page
+    payments.selfpay.sms_webhook.bp,  # /webhooks/sms/<gateway>: CEK <KPJ> texts
     payments.remittance.pages.templates,  # no routes: the folder of its finance-desk templates
     organisation.admin_pages.bp,
     agents.roster.pages.templates,  # no routes: the folder of its /admin templates

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from agents.roster.assignment import assign_by_area as assign_by_area_service
 from collection.members.models import Member
+from collection.members.paylinks import signer_of
 from collection.members.reconciliation import reconcile_branch, summary
 from collection.national import imports as national_imports
 from collection.national.agents import assign_agents
@@ -66,7 +67,7 @@ def register_commands(app: Flask) -> None:
         for branch in branches:
             total = db.session.scalar(select(func.count()).where(Member.branch_id == branch.id)) or 0
             with click.progressbar(length=total, label=f"{branch.code} {branch.name}") as bar:
-                result = reconcile_branch(db.session, branch.id, now, on_chunk=bar.update)
+                result = reconcile_branch(db.session, branch.id, now, on_chunk=bar.update, links=signer_of(app.config))
             click.echo(f"{branch.code}: {summary(result)}")
 
     @app.cli.command("import-statement")

@@ -25,6 +25,7 @@ MIN_SECRET_KEY_DISTINCT = 10
 DEVELOPMENT_MIDTRANS_SERVER_KEY = "SB-Mid-server-dev-only"
 DEVELOPMENT_SANDBOX_SECRET = "sandbox-dev-secret"
 DEVELOPMENT_SANDBOX_API_KEY = "sandbox-api-key"
+DEVELOPMENT_SMS_INBOUND_SECRET = "sms-inbound-dev-secret"
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,16 @@ def payment_providers() -> dict[str, dict[str, Any]]:
             or [DEVELOPMENT_SANDBOX_SECRET],
         },
     }
+
+
+def sms_inbound_providers(environment: str) -> dict[str, dict[str, Any]]:
+    """The SMS gateway whose inbound texts (CEK <KPJ>) /webhooks/sms/gateway takes, signed with the generic
+    X-Signature header (payments/autodebit/signatures.py) and SMS_INBOUND_SECRET (SMS_INBOUND_SECRET_PREVIOUS too
+    during a rotation). Without the secret, production takes no inbound texts (404); development uses a known one."""
+    secrets = _keys("SMS_INBOUND_SECRET", "SMS_INBOUND_SECRET_PREVIOUS")
+    if not secrets and environment != "production":
+        secrets = [DEVELOPMENT_SMS_INBOUND_SECRET]
+    return {"gateway": {"secrets": secrets}} if secrets else {}
 
 
 def from_environment() -> dict[str, Any]:
@@ -151,6 +162,7 @@ def from_environment() -> dict[str, Any]:
         # Reference endpoints for benchmarks (bench/endpoints.py); production refuses to start with them.
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "PAYMENT_PROVIDERS": payment_providers(),
+        "SMS_INBOUND_PROVIDERS": sms_inbound_providers(environment),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
         # Refused (forged, stale) provider callbacks allowed per address in WEBHOOK_REFUSAL_WINDOW_SECONDS; past it,
         # callbacks from that address are answered 429 with Retry-After before their signature is checked. Another

@@ -29,6 +29,9 @@ import pytest
 
 from agents.roster.models import DeactivationProposal
 from app import create_app
+from collection.members.models import Member
+from collection.members.paylinks import make_token
+from collection.members.position import member_position
 from core.clock import app_now
 from core.extensions import db
 from organisation.logins import start_web_session
@@ -38,6 +41,7 @@ from payments.finance.desk import BRANCH_CHOICE
 from payments.finance.models import MatchProposal
 from payments.ledger.models import DailyBatch, Deposit, Payment
 from payments.remittance.models import RemittanceFile
+from payments.selfpay.models import SelfCharge
 from tests.factories import PASSWORD, nik_for
 from tests.two_branches import DAY, MONTH, TwoBranches, app_with_two_branches
 
@@ -574,7 +578,13 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /peserta/bayar":                                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "POST /peserta/bayar":                                  (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "GET /peserta/bayar/<int:charge_id>":                   (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    # a pay link (payments/selfpay/links.py): anyone holding it opens and pays its months, no session needed
+    "GET /peserta/b/<string:token>":                            (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "POST /peserta/b/<string:token>":                           (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
+    "GET /peserta/b/<string:token>/<int:charge_id>":            (OK,    OK,   OK,    OK,    OK,   OK,    OK,    OK),
     "POST /webhooks/<string:provider_name>":                    (401,   401,  401,   401,   401,  401,   401,   401),
+    # the SMS gateway's inbound texts (payments/selfpay/sms_webhook.py): only its signature opens it
+    "POST /webhooks/sms/<string:provider_name>":                (401,   401,  401,   401,   401,  401,   401,   401),
     "GET /admin/":                                              (LOGIN, LOGIN, OK,   LOGIN, LOGIN, OK,   LOGIN, OK),
     "GET /admin/cabang":                                        (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
     "POST /admin/cabang":                                       (LOGIN, LOGIN, 403,  LOGIN, LOGIN, 403,  LOGIN, OK),
@@ -723,6 +733,7 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         "POST /akun/kata-sandi": {"current_password": PASSWORD, "new_password": "a" * 12, "repeat_password": "b" * 12},
         "POST /peserta/autodebet": {"mandate_id": "1", "action": "cancel"},
         "POST /peserta/bayar": {"months": "1", "method": "va"},
+        "POST /peserta/b/<string:token>": {"method": "va"},
     }
     pages = ("POST /agen", "POST /k", "POST /admin", "POST /akun", "POST /peserta")
     return forms.get(rule, {}) | ({"csrf_token": CSRF} if rule.startswith(pages) else {})
@@ -740,13 +751,14 @@ def web_path(world: TwoBranches, rule: str) -> str:
         else ids["proposal"],
         "agent_id": ids["roster_agent"] if " /admin/agen/" in rule else world.staff["agent_a"].agent_id,
         "code": ids["receipt_code"],
-        "provider_name": "midtrans",
+        "provider_name": "gateway" if "/sms/" in rule else "midtrans",
         "import_id": ids["statement_import"],
         "file_id": ids["remittance_file"],
         "branch_id": world.a,
         "wadah_id": ids["wadah"],
         "user_id": ids["clerk"],
         "charge_id": ids["self_charge"],
+        "token": ids.get("pay_link", ""),
     }
     path = rule.split(" ", 1)[1]
     for name, value in values.items():
@@ -804,6 +816,22 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
         return db.session.scalar(probes[rule])
 
 
+def pay_link(app: Any, world: TwoBranches, rule: str) -> str:
+    """A live pay link (payments/selfpay/links.py) of branch A's member, made when the cell runs (earlier cells pay
+    his months): for his first open months, or for the months of his charge on the charge's page."""
+    with app.app_context():
+        member = db.session.get(Member, world.ids["member"])
+        assert member is not None
+        if rule.endswith("<int:charge_id>"):
+            charge = db.session.get(SelfCharge, world.ids["self_charge"])
+            assert charge is not None
+            first, months = charge.first_month, charge.months
+        else:
+            choice = member_position(db.session, member, app_now().date()).choices[0]
+            first, months = choice.first, choice.months
+        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now())
+
+
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
     client = app.test_client()
     if caller != "anonymous":
@@ -815,6 +843,8 @@ def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
             session["sid"] = sid
             session["csrf"] = CSRF
             session[BRANCH_CHOICE] = world.a  # an admin's chosen branch on the finance pages
+    if "<string:token>" in rule:
+        world.ids["pay_link"] = pay_link(app, world, rule)
     method = rule.split(" ", 1)[0]
     path = web_path(world, rule)
     if rule.startswith("POST /webhooks/"):
@@ -868,7 +898,7 @@ def test_every_web_route_has_a_row_or_a_reason(openapi):
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()
         if rule.endpoint.split(".")[0]
-        in ("agen", "keuangan", "public_receipt", "webhooks", "admin", "akun", "operations", "peserta")
+        in ("agen", "keuangan", "public_receipt", "webhooks", "sms", "admin", "akun", "operations", "peserta")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     }
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from agents.roster import proposals as roster_proposals
 from app import create_app
 from collection.members import reconciliation
+from collection.members.paylinks import signer_of
 from collection.national import imports as national_imports
 from collection.sponsors import imports as sponsor_imports
 from collection.sponsors import programmes
@@ -165,9 +166,11 @@ def _fan_out(job: str, at: str | None, enqueue: Any) -> list[int]:
 
 def reconcile_branch(branch_id: int, on: str | None = None) -> dict[str, object]:
     """Recompute every standing of one branch (``on``: an ISO instant, for a re-run of a past night)."""
-    with _app().app_context():
+    app = _app()
+    with app.app_context():
         now = datetime.fromisoformat(on) if on else utcnow()
-        result = reconciliation.summary(reconciliation.reconcile_branch(db.session, branch_id, now))
+        reconciled = reconciliation.reconcile_branch(db.session, branch_id, now, links=signer_of(app.config))
+        result = reconciliation.summary(reconciled)
         _record_success(periodic.RECONCILIATION, branch_id, now)
         return result
 
@@ -281,8 +284,9 @@ def expire_self_charges() -> int:
 
 def end_finished_programmes() -> list[int]:
     """Daily: sponsor programmes whose last month has passed end; their members get a notice and a visit, once."""
-    with _app().app_context():
-        ended = programmes.end_finished_programmes(db.session, utcnow())
+    app = _app()
+    with app.app_context():
+        ended = programmes.end_finished_programmes(db.session, utcnow(), links=signer_of(app.config))
         if ended:
             schedule_outbox_delivery()
         return ended

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from collection.members.arrears import MemberStatus, MonthDue, Standing, standing_on
 from collection.members.due_dates import due_date
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, StandingFlag, VisitItem
+from collection.members.paylinks import LinkSigner
 from collection.members.rates import RateTable
 from collection.members.services import holidays_for, load_rate_table
 from collection.members.standing_sql import (
@@ -66,8 +67,10 @@ def reconcile_branch(
     now: datetime,
     chunk: int = CHUNK,
     on_chunk: Callable[[int], None] | None = None,
+    links: LinkSigner | None = None,
 ) -> ReconcileResult:
-    """Recompute the standing of every member of a branch on its local today; commit range by range."""
+    """Recompute the standing of every member of a branch on its local today; commit range by range. With
+    ``links``, every reminder and arrears or lapse text carries a pay link for the months it is about."""
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise ValueError(f"there is no branch {branch_id}")
@@ -75,7 +78,7 @@ def reconcile_branch(
     table = load_rate_table(session)
     holidays = holidays_for(session, branch, date(today.year - 3, 1, 1), date(today.year + 2, 12, 31))
     calendar = calendar_for(table, today, holidays)
-    work = _Work(session, table, holidays, calendar)
+    work = _Work(session, table, holidays, calendar, now=now, links=links)
     result = ReconcileResult()
     for after_id, through_id, members in chunk_bounds(session, branch_id, chunk):
         rows = derive_standings(session, branch_id, after_id, through_id, calendar)
@@ -143,6 +146,8 @@ class _Work:
     table: RateTable
     holidays: set[date]
     calendar: StandingCalendar
+    now: datetime  # the run's instant: when its pay links are issued
+    links: LinkSigner | None = None
     amounts: dict[tuple[int, str, str, Month], int] = field(default_factory=dict)
     due_dates: dict[Month, date] = field(default_factory=dict)
     dues: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = field(default_factory=dict)
@@ -300,7 +305,7 @@ class _Work:
                     {
                         "kind": f"standing_{f.kind}",
                         "recipient": f.member.phone,
-                        "body": _NOTICES[f.kind].format(month=f.month, amount=amount),
+                        "body": _NOTICES[f.kind].format(month=f.month, amount=amount) + self._notice_link(f),
                         "dedupe_key": f"standing:{f.kind}:{f.member.member_id}:{f.month}",
                     }
                 )
@@ -333,12 +338,31 @@ class _Work:
                 {
                     "kind": "due_reminder",
                     "recipient": row.phone,
-                    "body": f"BPJS Ketenagakerjaan: iuran {month} Rp{amount} jatuh tempo {due_on:%d-%m-%Y}.",
+                    "body": f"BPJS Ketenagakerjaan: iuran {month} Rp{amount} jatuh tempo {due_on:%d-%m-%Y}."
+                    + self._reminder_link(row, month),
                     "dedupe_key": f"reminder:{row.member_id}:{month}",
                 }
             )
         outbox = _table(OutboxMessage)
         return len(self._insert(outbox, texts, outbox.c.id, skip_existing=True))
+
+    def _link_text(self, member_id: int, first: Month, months: int) -> str:
+        """The pay link a text ends with (collection/members/paylinks.py), or nothing when the run has no signer."""
+        if self.links is None or months < 1:
+            return ""
+        return f" Bayar online: {self.links.link(member_id, first, months, self.now)}"
+
+    def _reminder_link(self, row: DerivedStanding, month: Month) -> str:
+        """A reminder's link pays the month it names, and the months owed before it (arrears come first)."""
+        first = row.oldest_unpaid if row.oldest_unpaid is not None and row.oldest_unpaid < month else month
+        return self._link_text(row.member_id, first, month - first + 1)
+
+    def _notice_link(self, flag: _Flag) -> str:
+        """An arrears notice's link names the months owed; a lapse notice's the month that starts new cover."""
+        if flag.kind == "lapsed":
+            return self._link_text(flag.member.member_id, Month.of(self.calendar.today), 1)
+        first = flag.standing.oldest_unpaid or flag.month
+        return self._link_text(flag.member.member_id, first, flag.standing.months_in_arrears)
 
     # --- bulk statements: one per table and range on PostgreSQL -------------------------------------------
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
 from collection.members.models import Member, PaymentAllocation
+from collection.members.paylinks import LinkSigner
 from collection.members.rates import ContributionTerms, Package, Payer, RateError, Sector, amount_due
 from collection.members.services import holidays_for, load_rate_table
 from collection.sponsors.models import ProgrammeMember, Sponsor, SponsorPayment, SponsorProgramme
@@ -405,8 +406,11 @@ class EndResult:
     still_sponsored: int  # members another open programme covers next month: no notice, no visit
 
 
-def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id: int | None = None) -> EndResult:
-    """Make the programme's members self-paying: status ended, a text to each member and a visit for his agent.
+def end_programme(
+    session: DbSession, programme_id: int, now: datetime, actor_id: int | None = None, links: LinkSigner | None = None
+) -> EndResult:
+    """Make the programme's members self-paying: status ended, a text to each member and a visit for his agent
+    (with ``links``, the text carries a pay link for his first month of his own: collection/members/paylinks.py).
 
     Allowed once the programme's last month has begun. Idempotent: the programme row is locked and moves from
     open to ended once; the texts' dedupe keys and the visits' (reason, source) key are the final guard.
@@ -487,7 +491,8 @@ def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id
                 {
                     "kind": "sponsorship_ended",
                     "recipient": member.phone,
-                    "body": _ended_text(sponsor.name, programme.last_month, next_month, amounts[key], due_on),
+                    "body": _ended_text(sponsor.name, programme.last_month, next_month, amounts[key], due_on)
+                    + ("" if links is None else f" Bayar online: {links.link(member.id, next_month, 1, now)}"),
                     "dedupe_key": dedupe,
                 }
             )
@@ -521,7 +526,7 @@ def end_programme(session: DbSession, programme_id: int, now: datetime, actor_id
     return EndResult(programme.id, today, False, len(rows), notices, visits, len(still_covered))
 
 
-def end_finished_programmes(session: DbSession, now: datetime) -> list[int]:
+def end_finished_programmes(session: DbSession, now: datetime, links: LinkSigner | None = None) -> list[int]:
     """The daily job: end every open programme whose last month has passed in its branch's time zone."""
     rows = session.execute(
         select(SponsorProgramme, Branch.timezone)
@@ -532,18 +537,20 @@ def end_finished_programmes(session: DbSession, now: datetime) -> list[int]:
     due = [p.id for p, zone in rows if p.last_month < Month.of(local_today(zone, now))]
     session.rollback()
     for programme_id in due:
-        end_programme(session, programme_id, now)
+        end_programme(session, programme_id, now, links=links)
     return due
 
 
-def end_programme_by_staff(session: DbSession, actor: StaffUser, programme_id: int, now: datetime) -> EndResult:
+def end_programme_by_staff(
+    session: DbSession, actor: StaffUser, programme_id: int, now: datetime, links: LinkSigner | None = None
+) -> EndResult:
     """End a programme from the API: a supervisor or admin (the daily job does it by itself otherwise)."""
     programme_for(session, actor, programme_id)
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden(
             gettext("Only a supervisor or an admin ends a programme (the daily job ends it after its last month).")
         )
-    return end_programme(session, programme_id, now, actor.id)
+    return end_programme(session, programme_id, now, actor.id, links=links)
 
 
 def _ended_text(sponsor: str, last: Month, first_own: Month, amount_idr: int, due_on: date) -> str:

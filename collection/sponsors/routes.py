@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_smorest import Blueprint
 from redis.exceptions import RedisError
 
+from collection.members.paylinks import signer_of
 from collection.sponsors import imports as sponsor_import
 from collection.sponsors import payments as sponsor_payments
 from collection.sponsors import programmes as sponsors
@@ -245,7 +246,8 @@ class EndProgramme(MethodView):
     @bp.alt_response(409, description="The programme's last month has not begun")
     def post(self, programme_id: int) -> Any:
         """End the programme (supervisor): its members pay themselves; each gets a text and a visit, once."""
-        result = sponsors.end_programme_by_staff(db.session, current_user(), programme_id, app_now())
+        links = signer_of(current_app.config)
+        result = sponsors.end_programme_by_staff(db.session, current_user(), programme_id, app_now(), links=links)
         if result.notices:
             schedule_outbox_delivery()
         return result

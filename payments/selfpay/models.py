@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -83,3 +83,25 @@ class SelfCharge(Model):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboundText(Model):
+    """A text a member's phone (or anyone's) sent to the branch's number, as the SMS gateway's signed webhook passed
+    it on: kept once per gateway message id, so a redelivery changes nothing. ``member_id`` is the member a ``CEK``
+    enquiry named, if one exists; ``outcome`` what was done: answered (to the phone on record), limited (the member
+    had his answers for the day), or ignored (not an enquiry, no such member, no phone)."""
+
+    __tablename__ = "inbound_texts"
+    __table_args__ = (
+        UniqueConstraint("provider", "message_id"),
+        CheckConstraint("outcome IN ('answered', 'limited', 'ignored')", name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(String(320))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,6 +24,7 @@ from organisation.web_login import check_csrf, clear_cached_pages
 from payments.autodebit.providers import configured_providers
 from payments.selfpay.charges import Method
 from payments.selfpay.codes import parse_birth_date
+from payments.selfpay.links import LINK_PAID, link_charge, open_link, pay_by_link
 from payments.selfpay.qr import qr_svg
 from payments.selfpay.services import (
     change_mandate,
@@ -216,3 +217,70 @@ def charge(charge_id: int) -> ResponseReturnValue:
     if found.qr_string and status == "pending":
         drawn = Markup(qr_svg(found.qr_string, gettext("QRIS code to pay %(amount)s", amount=rupiah(found.amount_idr))))
     return render_template("peserta/tagihan.html", charge=found, status=status, zone=zone, qr=drawn)
+
+
+# --- pay links (payments/selfpay/links.py): the months a reminder names, paid without the code ------------------
+
+
+def _link_refused(error: DomainError) -> ResponseReturnValue:
+    """One page for every refused link: 'paid' when all its months are, else the same words whatever the cause."""
+    db.session.rollback()
+    headers = {}
+    if error.status == 429:
+        message = gettext("Too many attempts: wait a while and try again.")
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
+    elif error.extra.get("reason") == LINK_PAID:
+        message = gettext("These months are already paid. Thank you.")
+    else:
+        message = gettext("This link does not work (any more). Sign in with a code to see and pay your contributions.")
+    return render_template("peserta/tautan.html", view=None, error=message), error.status, headers
+
+
+@bp.get("/b/<string:token>")
+def link(token: str) -> ResponseReturnValue:
+    """The masked name, the link's months and today's amount for them, and the choice of VA or QRIS."""
+    try:
+        view = open_link(db.session, _secret(), token, _address(), app_now())
+    except DomainError as error:
+        return _link_refused(error)
+    return render_template("peserta/tautan.html", view=view, token=token)
+
+
+@bp.post("/b/<string:token>")
+def link_pay(token: str) -> ResponseReturnValue:
+    """Open a charge for the link's member and months: the form sends only how to pay."""
+    check_csrf()
+    name = current_app.config.get("SELFPAY_PROVIDER", "midtrans")
+    try:
+        provider = refuse_unknown_provider(name, configured_providers(current_app.config))
+        method = FORM_METHODS.get(request.form.get("method", ""), "")
+        found = pay_by_link(db.session, _secret(), token, method, _address(), app_now(), name, provider)
+    except DomainError as error:
+        if error.status in (404, 410, 429):
+            return _link_refused(error)
+        db.session.rollback()
+        if error.status == 422:
+            flash(gettext("Choose how to pay."))
+        else:
+            flash(gettext("The payment could not be opened now: try again in a few minutes, or pay your agent."))
+        return redirect(url_for("peserta.link", token=token), code=303)
+    return redirect(url_for("peserta.link_charge_page", token=token, charge_id=found.id), code=303)
+
+
+@bp.get("/b/<string:token>/<int:charge_id>")
+def link_charge_page(token: str, charge_id: int) -> ResponseReturnValue:
+    """A charge opened from the link: the VA number or QRIS code, then the receipt's link once paid."""
+    try:
+        found, receipt, zone = link_charge(
+            db.session, _secret(), token, charge_id, _address(), app_now(), current_app.config["PUBLIC_BASE_URL"]
+        )
+    except DomainError as error:
+        return _link_refused(error)
+    status = status_shown(found, app_now())
+    drawn = None
+    if found.qr_string and status == "pending":
+        drawn = Markup(qr_svg(found.qr_string, gettext("QRIS code to pay %(amount)s", amount=rupiah(found.amount_idr))))
+    back = url_for("peserta.link", token=token)
+    return render_template(
+        "peserta/tagihan.html", charge=found, status=status, zone=zone, qr=drawn, back=back, receipt=receipt
+    )

@@ -137,11 +137,13 @@ def create_charge(
     method: str,
     now: datetime,
     origin: str = "page",
+    first_month: Month | None = None,
 ) -> SelfCharge:
     """Open a charge for one of the counter's choices (member_position: arrears first, then 1, 3, 6 or 12 months),
     to pay by virtual account or QRIS. Asking again for the same months and method while one is open returns it,
     also while the first request is still opening it at the provider (the member's row lock orders the two, and
-    the first commits its charge before it asks the provider): a double click opens one charge."""
+    the first commits its charge before it asks the provider): a double click opens one charge. ``first_month`` (a
+    pay link's) must be the choice's first month, checked under the member's lock."""
     if method not in tuple(Method):
         raise field_error("method", "Choose virtual account or QRIS.", location="form")
     member = session.get(Member, member_id, with_for_update=True)
@@ -151,6 +153,8 @@ def create_charge(
     choice = next((c for c in position.choices if c.months == months), None)
     if choice is None:
         raise field_error("months", "Choose one of the amounts shown.", location="form")
+    if first_month is not None and choice.first != first_month:  # a pay link's months, no longer the first open ones
+        raise Conflict("These months can no longer be paid this way.", reason="months_changed")
     open_one = session.scalar(
         select(SelfCharge).where(
             SelfCharge.member_id == member.id,

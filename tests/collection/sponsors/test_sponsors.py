@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation, VisitItem
+from collection.members.paylinks import read_token, signer_of
 from collection.members.reconciliation import reconcile_branch
 from collection.sponsors.models import ProgrammeMember
 from collection.sponsors.programmes import end_finished_programmes
@@ -179,7 +180,7 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
 
     march = at(pinned_app, 2026, 3, 2)
     with pinned_app.app_context():
-        assert end_finished_programmes(db.session, march) == [programme_id]
+        assert end_finished_programmes(db.session, march, links=signer_of(pinned_app.config)) == [programme_id]
         assert end_finished_programmes(db.session, march) == []
     ended = post(client, world["supervisor"], f"/sponsor-programmes/{programme_id}/end")
     assert ended.status_code == 200 and ended.get_json()["already_ended"] is True
@@ -188,6 +189,10 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
     with pinned_app.app_context():
         text = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.kind == "sponsorship_ended").limit(1))
     assert "Pemerintah Kabupaten Bangka Selatan" in text and "2026-03" in text
+    token = text.rsplit("/peserta/b/", 1)[1]  # his pay link, for his first month of his own
+    link = read_token(str(pinned_app.config["SECRET_KEY"]), token)
+    assert link is not None and (str(link.first_month), link.months) == ("2026-03", 1)
+    assert client.get(f"/peserta/b/{token}").status_code == 200
 
     # One fisher pays March to May himself; another pays nothing.
     payer_nik = nik_for("1903", date(1971, 2, 2), female=False, serial=1)

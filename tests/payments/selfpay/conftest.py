@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -25,9 +26,11 @@ BORN = "1990-01-12"  # tests/factories.py nik_for()'s birth date
 @pytest.fixture
 def sandbox(pinned_app: Any) -> Iterator[Sandbox]:
     """The local sandbox (Midtrans's scheme) over real HTTP; the app's 'midtrans' provider points at it. It delivers
-    only when told: ``deliver`` posts its notifications to the app's own webhook path."""
+    only when told: ``deliver`` posts its notifications to the app's own webhook path. Its clock is the app's, so a
+    test that moves the app's clock months ahead opens charges that expire a day after that."""
     app = create_sandbox(
-        SandboxConfig(webhook_url="http://127.0.0.1:9/unused", server_key=SERVER_KEY, auto_deliver=False)
+        SandboxConfig(webhook_url="http://127.0.0.1:9/unused", server_key=SERVER_KEY, auto_deliver=False),
+        clock=lambda: pinned_app.config["CLOCK"]().replace(tzinfo=UTC),  # the app's (pinned) time, not the machine's
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -91,5 +94,3 @@ def sign_in(pinned_app: Any) -> Callable[[Any, str], Any]:
         return answer
 
     return run
-
-
