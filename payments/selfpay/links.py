@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from collection.members.models import Member
@@ -59,13 +60,15 @@ def _refusals_key(address: str) -> str:
 
 def _refused(address: str) -> NotFound:
     ratelimit.hit(_refusals_key(address), LINK_REFUSALS_PER_ADDRESS[1])
-    return NotFound("This link does not work: ask for a code on the member's page.", reason=LINK_REFUSED)
+    return NotFound(gettext("This link does not work: ask for a code on the member's page."), reason=LINK_REFUSED)
 
 
 def _live_link(session: DbSession, secret: Secret, token: str, address: str, now: datetime) -> tuple[PayLink, Member]:
     limit, window = LINK_REFUSALS_PER_ADDRESS
     if ratelimit.hits(_refusals_key(address), window) >= limit:
-        raise TooManyRequests("Too many attempts: wait a while and try again.", retry_after=window, reason="throttled")
+        raise TooManyRequests(
+            gettext("Too many attempts: wait a while and try again."), retry_after=window, reason="throttled"
+        )
     link = read_token(secret.key, token)
     member = session.get(Member, link.member_id) if link is not None else None
     if link is None or member is None or not link_live(link, now):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import or_, select
 
 from collection.members.models import Member
@@ -123,7 +124,7 @@ def change_mandate(session: DbSession, member: Member, mandate_id: int, action: 
     """The member pauses or cancels his own auto-debit (the existing mandate service, with no staff actor)."""
     target = {"pause": "paused", "cancel": "cancelled"}.get(action)
     if target is None:
-        raise field_error("action", "Choose pause or cancel.", location="form")
+        raise field_error("action", gettext("Choose pause or cancel."), location="form")
     return change_own_mandate(session, member.id, mandate_id, target, "by the member at /peserta")
 
 
@@ -145,18 +146,19 @@ def create_charge(
     the first commits its charge before it asks the provider): a double click opens one charge. ``first_month`` (a
     pay link's) must be the choice's first month, checked under the member's lock."""
     if method not in tuple(Method):
-        raise field_error("method", "Choose virtual account or QRIS.", location="form")
+        raise field_error("method", gettext("Choose virtual account or QRIS."), location="form")
     member = session.get(Member, member_id, with_for_update=True)
     if member is None:
-        raise NotFound(f"There is no member {member_id}.")
+        raise NotFound(gettext("There is no member %(member_id)s.", member_id=member_id))
     position = member_position(session, member, _today(session, member, now))
     choice = next((c for c in position.choices if c.months == months), None)
     if choice is None:
-        raise field_error("months", "Choose one of the amounts shown.", location="form")
+        raise field_error("months", gettext("Choose one of the amounts shown."), location="form")
     if first_month is not None and choice.first != first_month:  # a pay link's months, no longer the first open ones
-        raise Conflict("These months can no longer be paid this way.", reason="months_changed")
+        raise Conflict(gettext("These months can no longer be paid this way."), reason="months_changed")
     open_one = session.scalar(
-        select(SelfCharge).where(
+        select(SelfCharge)
+        .where(
             SelfCharge.member_id == member.id,
             SelfCharge.status.in_(OPEN),
             SelfCharge.first_month == choice.first,
@@ -209,7 +211,9 @@ def create_charge(
         charge.failure_reason = (opened.reason or "refused")[:200]
         session.commit()
         raise Conflict(
-            "The payment provider could not open this payment now: try again in a few minutes, or pay your agent.",
+            gettext(
+                "The payment provider could not open this payment now: try again in a few minutes, or pay your agent."
+            ),
             reason="provider_refused",
         )
     charge.status = ChargeStatus.PENDING
@@ -225,7 +229,7 @@ def charge_of(session: DbSession, member: Member, charge_id: int) -> SelfCharge:
     """One of the member's own charges; another member's is a 404, as if absent."""
     charge = session.get(SelfCharge, charge_id)
     if charge is None or charge.member_id != member.id:
-        raise NotFound(f"There is no payment {charge_id}.")
+        raise NotFound(gettext("There is no payment %(charge_id)s.", charge_id=charge_id))
     return charge
 
 
@@ -367,5 +371,7 @@ def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 50
 def refuse_unknown_provider(name: str, providers: Mapping[str, Provider]) -> Provider:
     provider = providers.get(name)
     if provider is None:
-        raise DomainError(f"Self-payment provider {name!r} is not configured.", reason="provider_missing")
+        raise DomainError(
+            gettext("Self-payment provider %(name)s is not configured.", name=repr(name)), reason="provider_missing"
+        )
     return provider

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext
 from sqlalchemy import delete, or_, select
 
 from collection.members.models import Member
@@ -47,7 +48,9 @@ class Secret:
 def _limited(key: str, limit: tuple[int, int]) -> None:
     count, window = limit
     if not ratelimit.allow(key, count, window):
-        raise TooManyRequests("Too many attempts: wait a while and try again.", retry_after=window, reason="throttled")
+        raise TooManyRequests(
+            gettext("Too many attempts: wait a while and try again."), retry_after=window, reason="throttled"
+        )
 
 
 def request_code(
@@ -57,9 +60,9 @@ def request_code(
     challenge token the browser keeps, the same kind of answer whether or not there is."""
     kind = identifier_kind(identifier)
     if kind is None:
-        raise field_error("identifier", "Write your KPJ (11 digits) or NIK (16 digits).")
+        raise field_error("identifier", gettext("Write your KPJ (11 digits) or NIK (16 digits)."))
     if birth_date is None:
-        raise field_error("birth_date", "Write your birth date.")
+        raise field_error("birth_date", gettext("Write your birth date."))
     number = clean_identifier(identifier)
     _limited(f"peserta:codes:address:{address}", CODES_PER_ADDRESS)
     tag = digest(secret.key, "identifier", number)
@@ -89,7 +92,7 @@ def request_code(
 def verify_code(session: DbSession, secret: Secret, challenge: str, code: str, address: str, now: datetime) -> str:
     """The member's new session token, once the code of his challenge is right; one refusal for every wrong case."""
     _limited(f"peserta:tries:address:{address}", TRIES_PER_ADDRESS)
-    refused = Unauthorized("That code is wrong or has expired: ask for a new code.", reason=CODE_REFUSED)
+    refused = Unauthorized(gettext("That code is wrong or has expired: ask for a new code."), reason=CODE_REFUSED)
     if not challenge:
         raise refused
     # Locked till this answer commits: the same code sent twice at once opens one session, and wrong codes sent at
