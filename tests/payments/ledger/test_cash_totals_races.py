@@ -1,0 +1,112 @@
+"""Outsider's attack on the kept cash totals (migration 0027) on PostgreSQL: an agent's contributions, deposits and
+a supervisor's reversals all at once, in separate sessions; afterwards the kept totals equal his history summed and
+the cash limit still blocks as the sums say."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from core.extensions import db
+from organisation.models import Agent, Branch
+from payments.ledger.models import AgentCashTotal
+from payments.ledger.services import agent_cash, cash_totals
+from tests.factories import NOW, nik_for
+from tests.payments.ledger.test_cash_totals import oldest_first_in_python, summed
+
+
+def _post(app: Any, url: str, staff: Any, body: dict[str, Any]) -> Any:
+    headers = staff.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    return app.test_client().post(url, json=body, headers=headers)
+
+
+@pytest.mark.postgresql_only
+def test_contributions_deposits_and_reversals_at_once_keep_the_totals_equal_to_the_sums(
+    pinned_app: Any, client: Any, world: dict[str, Any], enrol: Any
+) -> None:
+    agent, supervisor = world["agent"], world["supervisor"]
+    members = [enrol(nik=nik_for(serial=100 + n))["id"] for n in range(16)]
+    early = []  # payments made before the race, reversed during it
+    for member_id in members[:6]:
+        response = _post(pinned_app, "/api/v1/contributions", agent, {"member_id": member_id, "months": 1})
+        assert response.status_code == 201, response.get_json()
+        early.append(response.get_json()["payment_id"])
+
+    barrier = threading.Barrier(20)
+    statuses: list[tuple[str, int]] = []
+
+    def contribute(member_id: int) -> None:
+        barrier.wait()
+        response = _post(pinned_app, "/api/v1/contributions", agent, {"member_id": member_id, "months": 1})
+        statuses.append(("pay", response.status_code))
+
+    def reverse(payment_id: int) -> None:
+        barrier.wait()
+        response = _post(pinned_app, f"/api/v1/contributions/{payment_id}/reversal", supervisor, {"reason": "wrong"})
+        statuses.append(("reverse", response.status_code))
+
+    def deposit(n: int) -> None:
+        barrier.wait()
+        body = {"amount_idr": 8_400, "bank_reference": f"BRI-RACE-{n}"}
+        response = _post(pinned_app, "/api/v1/deposits", agent, body)
+        statuses.append(("deposit", response.status_code))
+
+    threads = [threading.Thread(target=contribute, args=(m,)) for m in members[6:16]]
+    threads += [threading.Thread(target=reverse, args=(p,)) for p in early]
+    threads += [threading.Thread(target=deposit, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(status < 500 for _, status in statuses), statuses
+    assert sorted(s for kind, s in statuses if kind == "reverse") == [200] * 6
+    assert sorted(s for kind, s in statuses if kind == "pay") == [201] * 10
+    with pinned_app.app_context():
+        assert cash_totals(db.session, agent.agent_id) == summed(agent.agent_id)
+        row = db.session.get(AgentCashTotal, agent.agent_id)
+        assert row is not None
+        agent_row = db.session.get(Agent, agent.agent_id)
+        position = agent_cash(db.session, agent_row, NOW.date())
+        collected, deposited = summed(agent.agent_id)
+        assert position.on_hand_idr == collected - deposited
+        assert position.oldest_undeposited_on == oldest_first_in_python(agent.agent_id)
+
+
+@pytest.mark.postgresql_only
+def test_at_the_cash_limit_only_one_of_two_racing_contributions_goes_through(
+    pinned_app: Any, world: dict[str, Any], enrol: Any
+) -> None:
+    """The limit is read from the kept totals: two contributions at once that each fit alone but not together."""
+    agent = world["agent"]
+    with pinned_app.app_context():
+        branch = db.session.get(Branch, world["pkp"])
+        branch.cash_limit_idr = 8_400 * 3
+        db.session.commit()
+    members = [enrol(nik=nik_for(serial=200 + n))["id"] for n in range(4)]
+    for member_id in members[:2]:
+        assert (
+            _post(pinned_app, "/api/v1/contributions", agent, {"member_id": member_id, "months": 1}).status_code == 201
+        )
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def contribute(member_id: int) -> None:
+        barrier.wait()
+        statuses.append(
+            _post(pinned_app, "/api/v1/contributions", agent, {"member_id": member_id, "months": 1}).status_code
+        )
+
+    threads = [threading.Thread(target=contribute, args=(m,)) for m in members[2:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pinned_app.app_context():
+        collected, deposited = summed(agent.agent_id)
+        assert cash_totals(db.session, agent.agent_id) == (collected, deposited)
+    assert sorted(statuses) == [201, 409] or sorted(statuses) == [201, 422], statuses
+    assert collected - deposited == 8_400 * 3  # exactly at the limit, never over

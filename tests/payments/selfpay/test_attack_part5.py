@@ -1,0 +1,103 @@
+"""Outsider's attack on issue 16 part 5: finance's resolution of a callback in review (bad notes, wrong callers),
+and settlement-report lines naming SP- orders that do not exist or are another branch's."""
+
+# ruff: noqa: F811 (the shared fixtures are imported, then named as parameters)
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.extensions import db
+from payments.autodebit.models import SettlementLine, WebhookEvent
+from tests.payments.autodebit.test_settlements import HEADER, line, upload
+from tests.payments.selfpay.test_finance_sees_it import ptk_finance, self_paid  # noqa: F401 (fixtures)
+
+
+def _event_in_review(app: Any) -> int:
+    with app.app_context():
+        return db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.state == "review")).one()
+
+
+@pytest.mark.parametrize("note", ["   ", "\t\n\t", "  .  "])
+def test_a_resolution_saying_nothing_is_refused_naming_the_note(pinned_app, client, world, self_paid, note):
+    """A note of blanks passes Length(min=3) but says nothing of what finance did: the audit trail is empty."""
+    self_paid(late=True)
+    url = f"/api/v1/webhook-events/{_event_in_review(pinned_app)}/resolution"
+
+    answer = client.post(url, json={"note": note}, headers=world["finance"].headers)
+
+    assert answer.status_code == 422, answer.get_json()
+    assert "note" in answer.get_json()["errors"]["json"]
+    with pinned_app.app_context():
+        assert db.session.scalars(select(WebhookEvent.state).where(WebhookEvent.state == "review")).all() == ["review"]
+        assert db.session.scalars(select(WebhookEvent.state).where(WebhookEvent.state == "resolved")).all() == []
+
+
+def test_a_resolution_with_a_huge_note_nul_or_by_the_wrong_people_changes_nothing(
+    pinned_app,
+    client,
+    world,
+    self_paid,
+    make_staff,
+):
+    self_paid(late=True)
+    url = f"/api/v1/webhook-events/{_event_in_review(pinned_app)}/resolution"
+    finance = world["finance"].headers
+    ptk_supervisor = make_staff("supervisor", world["ptk"], "supervisor.ptk")
+
+    huge = client.post(url, json={"note": "x" * 100_000}, headers=finance)
+    nul = client.post(url, json={"note": "refunded\x00 to him"}, headers=finance)
+    not_text = client.post(url, json={"note": ["refunded"]}, headers=finance)
+    extra = client.post(url, json={"note": "refunded", "state": "received"}, headers=finance)
+    by_agent = client.post(url, json={"note": "refunded"}, headers=world["agent"].headers)
+    by_supervisor = client.post(url, json={"note": "refunded"}, headers=world["supervisor"].headers)
+    by_other = client.post(url, json={"note": "refunded"}, headers=ptk_supervisor.headers)
+    anonymous = client.post(url, json={"note": "refunded"})
+    unknown = client.post("/api/v1/webhook-events/2147483647/resolution", json={"note": "refunded"}, headers=finance)
+    beyond = client.post("/api/v1/webhook-events/99999999999999/resolution", json={"note": "refunded"}, headers=finance)
+
+    assert huge.status_code == 422 and "note" in huge.get_json()["errors"]["json"]
+    assert nul.status_code == 400
+    assert not_text.status_code == 422 and "note" in not_text.get_json()["errors"]["json"]
+    assert extra.status_code == 422 and "state" in extra.get_json()["errors"]["json"]
+    assert (by_agent.status_code, by_supervisor.status_code, by_other.status_code) == (403, 403, 403)
+    assert anonymous.status_code == 401
+    assert unknown.status_code == 404 and beyond.status_code in (400, 404)
+    with pinned_app.app_context():
+        assert db.session.scalars(select(WebhookEvent.state).where(WebhookEvent.state == "review")).all() == ["review"]
+        assert db.session.scalars(select(WebhookEvent.state).where(WebhookEvent.state == "resolved")).all() == []
+
+
+def test_settlement_lines_naming_unknown_or_another_branchs_sp_orders_are_not_kept_by_this_branch(
+    pinned_app,
+    client,
+    world,
+    self_paid,
+    ptk_finance,
+):
+    ours, ours_idr = self_paid("va")
+    theirs, theirs_idr = self_paid("va", as_="ptk_agent", regency="6171")
+    body = (
+        HEADER
+        + line(ours, str(ours_idr))
+        + line(theirs, str(theirs_idr))
+        + line("SP-999999", "8400")
+        + line("SP-", "8400")
+        + line("SP-1%' OR '1'='1", "8400")
+    )
+
+    report = client.post(
+        "/api/v1/settlements/midtrans", data=body, content_type="text/csv", headers=world["finance"].headers
+    )
+
+    assert report.status_code in (200, 201, 422), report.get_json()
+    if report.status_code != 422:
+        got = report.get_json()
+        assert got["matched"] == 1 and got["not_this_branch"] == 1
+        with pinned_app.app_context():
+            stored = db.session.execute(select(SettlementLine.order_id, SettlementLine.branch_id)).all()
+        assert (theirs, world["ptk"]) not in stored and all(b in (world["pkp"], None) for _, b in stored)
+    other = upload(client, ptk_finance, HEADER + line(theirs, str(theirs_idr))).get_json()
+    assert other["matched"] == 1 and other["new_lines"] == 1
