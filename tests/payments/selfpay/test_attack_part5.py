@@ -4,14 +4,19 @@ and settlement-report lines naming SP- orders that do not exist or are another b
 # ruff: noqa: F811 (the shared fixtures are imported, then named as parameters)
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from core.extensions import db
+from payments.autodebit import providers
 from payments.autodebit.models import SettlementLine, WebhookEvent
+from payments.selfpay.models import SelfCharge
 from tests.payments.autodebit.test_settlements import HEADER, line, upload
+from tests.payments.selfpay.conftest import CSRF
+from tests.payments.selfpay.test_double_click import _same_browser
 from tests.payments.selfpay.test_finance_sees_it import ptk_finance, self_paid  # noqa: F401 (fixtures)
 
 
@@ -101,3 +106,40 @@ def test_settlement_lines_naming_unknown_or_another_branchs_sp_orders_are_not_ke
         assert (theirs, world["ptk"]) not in stored and all(b in (world["pkp"], None) for _, b in stored)
     other = upload(client, ptk_finance, HEADER + line(theirs, str(theirs_idr))).get_json()
     assert other["matched"] == 1 and other["new_lines"] == 1
+
+
+@pytest.mark.postgresql_only
+def test_four_clicks_at_once_open_one_charge(pinned_app, client, enrol, sign_in, sandbox, monkeypatch):
+    """Three or four clicks (a member tapping on a slow phone) while the first is still at the provider."""
+    member = enrol()
+    sign_in(client, member["kpj"])
+    browsers = [client] + [pinned_app.test_client() for _ in range(3)]
+    for browser in browsers[1:]:
+        _same_browser(client, browser)
+    real = providers.MidtransProvider.charge_payment
+    slow = threading.Event()
+
+    def slow_provider(self: Any, *args: Any, **kwargs: Any) -> Any:
+        slow.wait(timeout=1.5)  # the others queue on the member's lock, then find the charge being opened
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(providers.MidtransProvider, "charge_payment", slow_provider)
+    answers: list[Any] = [None] * 4
+    start = threading.Barrier(4)
+
+    def click(i: int, browser: Any) -> None:
+        start.wait()
+        answers[i] = browser.post("/peserta/bayar", data={"months": "1", "method": "va", "csrf_token": CSRF})
+
+    threads = [threading.Thread(target=click, args=(i, b)) for i, b in enumerate(browsers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert [a.status_code for a in answers] == [303] * 4
+    with pinned_app.app_context():
+        found = db.session.execute(select(SelfCharge.id, SelfCharge.status)).all()
+    assert len(found) == 1, found
+    assert {a.headers["Location"] for a in answers} == {f"/peserta/bayar/{found[0][0]}"}
+    assert found[0][1] == "pending"
