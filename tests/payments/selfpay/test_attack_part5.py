@@ -5,19 +5,25 @@ and settlement-report lines naming SP- orders that do not exist or are another b
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.extensions import db
 from payments.autodebit import providers
 from payments.autodebit.models import SettlementLine, WebhookEvent
+from payments.ledger.models import Payment
+from payments.selfpay.charges import EXPIRY_GRACE_MINUTES
 from payments.selfpay.models import SelfCharge
+from payments.selfpay.services import expire_unanswered_charges
+from tests.factories import NOW, nik_for
 from tests.payments.autodebit.test_settlements import HEADER, line, upload
-from tests.payments.selfpay.conftest import CSRF
+from tests.payments.selfpay.conftest import CSRF, deliver, process, queued_bodies
 from tests.payments.selfpay.test_double_click import _same_browser
 from tests.payments.selfpay.test_finance_sees_it import ptk_finance, self_paid  # noqa: F401 (fixtures)
+from tests.payments.selfpay.test_paying import open_charge
 
 
 def _event_in_review(app: Any) -> int:
@@ -143,3 +149,77 @@ def test_four_clicks_at_once_open_one_charge(pinned_app, client, enrol, sign_in,
     assert len(found) == 1, found
     assert {a.headers["Location"] for a in answers} == {f"/peserta/bayar/{found[0][0]}"}
     assert found[0][1] == "pending"
+
+
+@pytest.mark.postgresql_only
+def test_the_expiry_job_racing_late_settlements_never_loses_nor_doubles_the_money(pinned_app, enrol, sign_in, sandbox):
+    """Members' charges past their deadline; their settlements arrive and are applied while the expiry job runs in
+    another session. Each paid charge ends booked once, or in review with its callback: never 'processed' with
+    nothing booked, never two payments."""
+    orders = []
+    for n in range(8):
+        browser = pinned_app.test_client()
+        member = enrol(nik=nik_for(serial=60 + n))
+        sign_in(browser, member["kpj"])
+        open_charge(browser, months=1)
+        orders.append(browser)
+    queued_bodies(sandbox)
+    with pinned_app.app_context():
+        order_ids = list(db.session.scalars(select(SelfCharge.order_id).order_by(SelfCharge.id)))
+        db.session.execute(update(SelfCharge).values(created_at=NOW - timedelta(days=1), expires_at=NOW))
+        db.session.commit()
+    later = NOW + timedelta(minutes=EXPIRY_GRACE_MINUTES + 1)  # past every deadline and the grace
+    for order_id in order_ids:
+        sandbox.pay(order_id, late=True)
+    bodies = queued_bodies(sandbox)
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+    expired: list[int] = []
+
+    def expire() -> None:
+        try:
+            with pinned_app.app_context():
+                start.wait()
+                for _ in range(40):
+                    expired.append(expire_unanswered_charges(db.session, later, batch=2))
+        except BaseException as error:
+            errors.append(error)
+
+    def callbacks() -> None:
+        try:
+            client = pinned_app.test_client()
+            start.wait()
+            for body in bodies:
+                deliver(client, [body])
+        except BaseException as error:
+            errors.append(error)
+
+    def apply() -> None:
+        try:
+            start.wait()
+            for _ in range(10):
+                process(pinned_app)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=f) for f in (expire, callbacks, apply)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    process(pinned_app)  # whatever the racing run left received
+
+    assert errors == []
+    with pinned_app.app_context():
+        for order_id in order_ids:
+            charge = db.session.scalars(select(SelfCharge).where(SelfCharge.order_id == order_id)).one()
+            payments = db.session.scalars(select(Payment).where(Payment.member_id == charge.member_id)).all()
+            events = db.session.execute(
+                select(WebhookEvent.state, WebhookEvent.note).where(WebhookEvent.order_id == order_id)
+            ).all()
+            assert [s for s, _ in events if s == "received"] == []
+            if charge.status == "settled":
+                assert len(payments) == 1 and charge.payment_id == payments[0].id, (order_id, events)
+            else:
+                assert charge.status == "review" and payments == [], (order_id, charge.status, events)
+                assert ("review", "paid after the charge was expired") in events, (order_id, events)
