@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -110,3 +111,32 @@ def test_at_the_cash_limit_only_one_of_two_racing_contributions_goes_through(
         assert cash_totals(db.session, agent.agent_id) == (collected, deposited)
     assert sorted(statuses) == [201, 409] or sorted(statuses) == [201, 422], statuses
     assert collected - deposited == 8_400 * 3  # exactly at the limit, never over
+
+
+def test_back_dated_cash_still_blocks_as_overdue_until_deposited_and_a_deposit_frees_it(
+    pinned_app: Any, client: Any, world: dict[str, Any], enrol: Any
+) -> None:
+    """Cash back-dated 10 days (within the 30 allowed) is the oldest cash held: its deadline is long past, so new
+    cash is refused (deposit_required) as the summed history says, until a deposit covers it."""
+    agent = world["agent"]
+    members = [enrol(nik=nik_for(serial=300 + n))["id"] for n in range(3)]
+    back = (NOW.date() - timedelta(days=10)).isoformat()
+
+    first = _post(pinned_app, "/api/v1/contributions", agent, {"member_id": members[0], "months": 1, "paid_on": back})
+    refused = _post(pinned_app, "/api/v1/contributions", agent, {"member_id": members[1], "months": 1})
+    cash = client.get("/api/v1/agents/me/cash", headers=agent.headers).get_json()
+
+    assert first.status_code == 201, first.get_json()
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "deposit_required", refused.get_json()
+    with pinned_app.app_context():
+        assert oldest_first_in_python(agent.agent_id) == date.fromisoformat(back)
+        assert cash_totals(db.session, agent.agent_id) == summed(agent.agent_id)
+    assert (cash["on_hand_idr"], cash["oldest_undeposited_on"]) == (first.get_json()["amount_idr"], back)
+
+    deposit = {"amount_idr": first.get_json()["amount_idr"], "bank_reference": "BRI-BACK-1"}
+    assert _post(pinned_app, "/api/v1/deposits", agent, deposit).status_code == 201
+    again = _post(pinned_app, "/api/v1/contributions", agent, {"member_id": members[1], "months": 1})
+    assert again.status_code == 201, again.get_json()
+    with pinned_app.app_context():
+        assert cash_totals(db.session, agent.agent_id) == summed(agent.agent_id)
+        assert oldest_first_in_python(agent.agent_id) == NOW.date()
