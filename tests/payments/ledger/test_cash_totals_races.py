@@ -140,3 +140,33 @@ def test_back_dated_cash_still_blocks_as_overdue_until_deposited_and_a_deposit_f
     with pinned_app.app_context():
         assert cash_totals(db.session, agent.agent_id) == summed(agent.agent_id)
         assert oldest_first_in_python(agent.agent_id) == NOW.date()
+
+
+def test_finance_declaring_a_departed_agents_deposit_sees_only_its_branchs_deposits_on_the_reference(
+    pinned_app: Any, world: dict[str, Any], enrol: Any, make_staff: Any
+) -> None:
+    """same_reference_deposits on POST /agents/<id>/deposits: the branch's deposits on that bank reference (any of
+    its agents), never another branch's."""
+    pkp_other = make_staff("agent", world["pkp"], "agent2.pkp")
+    ptk_agent = world["ptk_agent"]
+    ptk_finance = make_staff("branch_finance", world["ptk"], "finance.ptk")
+    departed = make_staff("agent", world["pkp"], "agent3.pkp")
+    for n, (staff, regency, as_) in enumerate(
+        [(pkp_other, "1971", "agent"), (ptk_agent, "6171", "ptk_agent"), (departed, "1971", "agent")]
+    ):
+        member = enrol(as_=as_, nik=nik_for(regency, serial=400 + n))["id"]
+        assert _post(pinned_app, "/api/v1/contributions", staff, {"member_id": member, "months": 1}).status_code == 201
+    ours = _post(pinned_app, "/api/v1/deposits", pkp_other, {"amount_idr": 8_400, "bank_reference": "BRI-SHARED"})
+    theirs = _post(pinned_app, "/api/v1/deposits", ptk_agent, {"amount_idr": 8_400, "bank_reference": "bri-shared"})
+    assert (ours.status_code, theirs.status_code) == (201, 201)
+    with pinned_app.app_context():
+        db.session.get(Agent, departed.agent_id).status = "deactivated"
+        db.session.commit()
+
+    body = {"amount_idr": 8_400, "bank_reference": " BRI-Shared", "deposited_on": NOW.date().isoformat()}
+    declared = _post(pinned_app, f"/api/v1/agents/{departed.agent_id}/deposits", world["finance"], body)
+    by_other_branch = _post(pinned_app, f"/api/v1/agents/{departed.agent_id}/deposits", ptk_finance, body)
+
+    assert declared.status_code == 201, declared.get_json()
+    assert [d["deposit_id"] for d in declared.get_json()["same_reference_deposits"]] == [ours.get_json()["id"]]
+    assert by_other_branch.status_code == 404
