@@ -10,7 +10,7 @@ from sqlalchemy import Select, or_, select
 
 from collection.members.services import Scope
 from core import audit
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, field_error
 from core.extensions import DbSession
 from core.paging import page_of
 from organisation.models import StaffUser
@@ -19,6 +19,7 @@ from payments.autodebit.models import WebhookEvent
 from payments.autodebit.services import orders_of_branch
 
 RESOLVED = "resolved"
+MIN_NOTE = 3  # the schema's Length(min=3) counts blanks: the note's words are checked here, stripped
 
 
 def _in_scope(query: Select[WebhookEvent], actor: StaffUser) -> Select[WebhookEvent]:
@@ -41,7 +42,12 @@ def review_page(session: DbSession, actor: StaffUser, offset: int, limit: int) -
 def resolve_review(session: DbSession, actor: StaffUser, event_id: int, note: str, now: datetime) -> WebhookEvent:
     """Finance says what it did about a callback in review (refunded the member, applied the money by hand...):
     it leaves the queue, with the note, audited. Another branch's callback is a 404; the same note again is a
-    retry; a callback not in review is a 409."""
+    retry; a callback not in review is a 409. A note of blanks (or a dot) says nothing: a 422 naming it."""
+    note = note.strip()
+    if len(note) < MIN_NOTE:
+        raise field_error(
+            "note", gettext("Say what was done about the callback, in at least %(least)s characters.", least=MIN_NOTE)
+        )
     event = session.scalar(_in_scope(select(WebhookEvent).where(WebhookEvent.id == event_id), actor).with_for_update())
     if event is None:
         raise NotFound(gettext("There is no callback %(id)s in your branch.", id=event_id))
