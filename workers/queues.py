@@ -55,17 +55,20 @@ LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default
 SEEN_ENQUEUED_SECONDS = 0.5  # how long a process trusts a run another process enqueued (see _enqueue_once)
 
 
-def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str) -> None:
+def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str, remember: bool = False) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
     per request (RQ costs milliseconds per job); the job itself works through everything pending.
 
-    Redis holds the flag for every process. Each process also remembers, in its app, until when it need not ask:
-    for ``seconds`` after it enqueued a run itself, and for SEEN_ENQUEUED_SECONDS after it found one enqueued by
-    another (whose flag may be about to expire). A burst of requests then asks Redis a few times a second, not
-    once a request."""
+    Redis holds the flag for every process. With ``remember``, each process also remembers, in its app, until when
+    it need not ask: for ``seconds`` after it enqueued a run itself, and for SEEN_ENQUEUED_SECONDS after it found one
+    enqueued by another (whose flag may be about to expire). A burst of requests then asks Redis a few times a
+    second, not once a request. The price: the job clears the flag when it starts, so a run that starts and ends
+    within those seconds leaves a later item of this process to the minute's sweep (workers/schedule.py): late by
+    up to a minute, never lost. Texts take that price (a receipt's text a minute late); callbacks do not (a member
+    waits on his page for his payment), so they ask Redis every time."""
     quiet_until = current_app.extensions.setdefault("iuran_enqueued_until", {})
     now = time.monotonic()
-    if quiet_until.get(flag, 0.0) > now:
+    if remember and quiet_until.get(flag, 0.0) > now:
         return
     if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
         return
@@ -82,7 +85,7 @@ def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str) -> None:
 
 def schedule_outbox_delivery() -> None:
     """Have the outbox sent soon (texts of receipts and notices)."""
-    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT)
+    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT, remember=True)
 
 
 def schedule_webhook_processing() -> None:
