@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -52,32 +50,14 @@ def queue(name: str = DEFAULT) -> Queue:
 LONG_JOB_TIMEOUT = 3600  # batch jobs work through a whole backlog; RQ's default of 180 s would cut them off
 
 
-SEEN_ENQUEUED_SECONDS = 0.5  # how long a process trusts a run another process enqueued (see _enqueue_once)
-
-
-def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str, remember: bool = False) -> None:
+def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str) -> None:
     """Enqueue ``func`` unless a run was enqueued in the last ``seconds``: a burst makes one job, not one
-    per request (RQ costs milliseconds per job); the job itself works through everything pending.
-
-    Redis holds the flag for every process. With ``remember``, each process also remembers, in its app, until when
-    it need not ask: for ``seconds`` after it enqueued a run itself, and for SEEN_ENQUEUED_SECONDS after it found one
-    enqueued by another (whose flag may be about to expire). A burst of requests then asks Redis a few times a
-    second, not once a request. The price: the job clears the flag when it starts, so a run that starts and ends
-    within those seconds leaves a later item of this process to the minute's sweep (workers/schedule.py): late by
-    up to a minute, never lost. Texts take that price (a receipt's text a minute late); callbacks do not (a member
-    waits on his page for his payment), so they ask Redis every time."""
-    quiet_until = current_app.extensions.setdefault("iuran_enqueued_until", {})
-    now = time.monotonic()
-    if remember and quiet_until.get(flag, 0.0) > now:
-        return
+    per request (RQ costs milliseconds per job); the job itself works through everything pending."""
     if not redis_reachable():  # failed a moment ago: don't wait on it again; the periodic sweep will do it
         return
     try:
         if redis_connection().set(f"iuran:scheduled:{flag}", 1, nx=True, ex=seconds):
             queue(queue_name).enqueue(job, job_timeout=LONG_JOB_TIMEOUT)
-            quiet_until[flag] = now + seconds
-        else:
-            quiet_until[flag] = now + min(SEEN_ENQUEUED_SECONDS, seconds)
     except RedisError:
         redis_failed()
         log.warning("could not enqueue %s; the periodic sweep will do it", flag)
@@ -85,7 +65,7 @@ def _enqueue_once(flag: str, seconds: int, job: str, queue_name: str, remember: 
 
 def schedule_outbox_delivery() -> None:
     """Have the outbox sent soon (texts of receipts and notices)."""
-    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT, remember=True)
+    _enqueue_once("outbox", 2, DELIVER_OUTBOX, DEFAULT)
 
 
 def schedule_webhook_processing() -> None:

@@ -1,12 +1,11 @@
-"""Outsider's attack on workers/queues.py _enqueue_once's memory per process: the delivery job clears the Redis
-flag when it starts ("texts queued from now on schedule anew"); a process that enqueued that run must not then
-skip the run a text recorded after it needs, leaving the text to the minute's sweep."""
+"""The delivery job clears the Redis flag when it starts ("texts queued from now on schedule anew"): a text or a
+callback recorded after a fast run gets a run of its own at once, not the minute's sweep (an outsider's attack on a
+per-process memory of the flag, which was taken out again for this: README "Recording cash")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from core.extensions import db
@@ -16,18 +15,9 @@ from tests.payments.ledger.test_contributions_api import pay
 from workers import queues
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Accepted for texts (workers/queues.py _enqueue_once): a process trusts its own enqueue for the flag's 2 s "
-    "without asking Redis, and the job clears the flag as it starts, so a text recorded after a run that started and "
-    "ended within those seconds waits for the minute's sweep: late, never lost. Callbacks ask Redis every time "
-    "(test_a_callback_after_a_fast_run_gets_a_run_of_its_own).",
-)
 def test_a_text_recorded_after_the_run_this_process_enqueued_gets_a_run_of_its_own(
     pinned_app: Any, client: Any, world: dict[str, Any], enrol: Any, rq_burst: Any, monkeypatch: Any
 ) -> None:
-    now = [5_000.0]
-    monkeypatch.setattr(queues.time, "monotonic", lambda: now[0])  # the whole test within the flag's two seconds
     pay(client, world["agent"], member_id=enrol()["id"], months=1)
     rq_burst()  # a real worker: the run clears the flag, sends the first text and ends
     with pinned_app.app_context():
@@ -43,10 +33,7 @@ def test_a_text_recorded_after_the_run_this_process_enqueued_gets_a_run_of_its_o
 
 
 def test_a_callback_after_a_fast_run_gets_a_run_of_its_own(pinned_app: Any, monkeypatch: Any) -> None:
-    """Callbacks are not remembered per process: each asks Redis, so one after a run that cleared the flag gets a
-    run of its own at once (a member waits on his page for his payment)."""
-    now = [5_000.0]
-    monkeypatch.setattr(queues.time, "monotonic", lambda: now[0])
+    """A member waits on his page for his payment: a callback after a run that cleared the flag gets a run."""
     with pinned_app.app_context():
         high = queues.queue(queues.HIGH)
         queues.schedule_webhook_processing()
