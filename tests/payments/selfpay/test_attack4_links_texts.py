@@ -1,0 +1,133 @@
+"""Outsider's probes of pay links and CEK texts (attack 4): what a stranger can send to /peserta/b/<token> and to
+the SMS gateway's webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.extensions import db
+from core.settings import DEVELOPMENT_SMS_INBOUND_SECRET
+from payments.autodebit.signatures import sign_generic
+from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY
+from payments.selfpay.models import InboundText, SelfCharge
+from tests.payments.selfpay.test_enquiries import STRANGER, answers, outcomes, send
+from tests.payments.selfpay.test_pay_links import charges, csrf, in_arrears  # noqa: F401 (fixture)
+
+
+def signed_post(client: Any, raw: bytes, at: int | None = None) -> Any:
+    signature = sign_generic(DEVELOPMENT_SMS_INBOUND_SECRET, raw, int(time.time()) if at is None else at)
+    return client.post(
+        "/webhooks/sms/gateway", data=raw, headers={"Content-Type": "application/json", "X-Signature": signature}
+    )
+
+
+def test_a_lone_surrogate_in_a_text_is_a_400_not_a_500(pinned_app, client, enrol):
+    """JSON may spell a lone UTF-16 surrogate (\\ud800); the database cannot store it."""
+    for field in ("text", "from", "message_id"):
+        body = {"message_id": "msg-sur", "from": STRANGER, "text": "CEK 12345678901"}
+        body[field] = body[field] + "\ud800"
+        raw = json.dumps(body).encode()  # ensure_ascii: the surrogate travels as \ud800
+        answer = signed_post(client, raw)
+        assert answer.status_code == 400, (field, answer.status_code, answer.get_data(as_text=True)[:200])
+    assert outcomes(pinned_app) == []
+
+
+def test_a_signature_of_another_body_or_an_old_one_is_refused(pinned_app, client, enrol):
+    member = enrol()
+    good = json.dumps({"message_id": "m1", "from": STRANGER, "text": f"CEK {member['kpj']}"}).encode()
+    other = json.dumps({"message_id": "m2", "from": STRANGER, "text": f"CEK {member['kpj']}"}).encode()
+    signature = sign_generic(DEVELOPMENT_SMS_INBOUND_SECRET, good, int(time.time()))
+    replayed = client.post("/webhooks/sms/gateway", data=other, headers={"X-Signature": signature})
+    old = signed_post(client, other, at=int(time.time()) - 3600)
+    assert (replayed.status_code, old.status_code) == (401, 401)
+    assert answers(pinned_app) == [] and outcomes(pinned_app) == []
+
+
+def test_a_long_text_is_stored_cut_and_answered_the_same(pinned_app, client, enrol):
+    member = enrol()
+    long = send(client, "CEK " + member["kpj"] + " " * 10_000, "msg-long")
+    noise = send(client, "x" * 10_000, "msg-noise")
+    assert (long.status_code, noise.status_code) == (200, 200)
+    [(recipient, _)] = answers(pinned_app)
+    assert recipient != STRANGER
+    with pinned_app.app_context():
+        assert all(len(b) <= 320 for b in db.session.scalars(select(InboundText.body)))
+
+
+def test_the_link_page_sets_no_member_session(pinned_app, client, in_arrears):  # noqa: F811
+    client.get(in_arrears["link"])
+    client.post(in_arrears["link"], data={"method": "va", "csrf_token": csrf(client)})
+    with client.session_transaction() as session:
+        assert "peserta" not in session
+    assert client.get("/peserta/").status_code == 303
+
+
+def test_the_link_post_wants_the_csrf_token(pinned_app, client, in_arrears, sandbox):  # noqa: F811
+    client.get(in_arrears["link"])
+    answer = client.post(in_arrears["link"], data={"method": "va"})
+    assert answer.status_code in (400, 403), answer.status_code
+    assert charges(pinned_app) == []
+
+
+def test_token_spellings_other_than_ours_are_refused(pinned_app, client, in_arrears):  # noqa: F811
+    token = in_arrears["link"].rsplit("/", 1)[1]
+    variants = [
+        token + "=",
+        token + "==",
+        token[:-1],
+        token + "A",
+        token.replace("-", "+").replace("_", "/"),
+        token[:10] + "." + token[11:],
+        " " + token[1:],
+        token.upper(),
+        "%00" + token[3:],
+    ]
+    for variant in variants:
+        if variant == token:
+            continue
+        answer = client.get("/peserta/b/" + variant)
+        assert answer.status_code in (400, 404), (variant, answer.status_code)
+
+
+def test_clicking_the_link_twice_opens_one_charge(pinned_app, client, in_arrears, sandbox):  # noqa: F811
+    token = csrf(client)
+    first = client.post(in_arrears["link"], data={"method": "va", "csrf_token": token})
+    second = client.post(in_arrears["link"], data={"method": "va", "csrf_token": token})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(charges(pinned_app)) == 1
+
+
+def test_a_charge_of_the_same_member_from_another_link_is_not_shown(pinned_app, client, in_arrears, sandbox):  # noqa: F811
+    client.post(in_arrears["link"], data={"method": "va", "csrf_token": csrf(client)})
+    [charge] = charges(pinned_app)
+    with pinned_app.app_context():
+        assert db.session.get(SelfCharge, charge.id) is not None
+    assert client.get(f"{in_arrears['link']}/{charge.id + 1}").status_code == 404
+
+
+@pytest.mark.postgresql_only
+def test_many_enquiries_at_once_still_get_a_few_answers_a_day(pinned_app, enrol):
+    """Twelve gateway deliveries for one member at the same moment, each on its own connection."""
+    member = enrol()
+    start = threading.Barrier(12)
+    results: list[int] = []
+
+    def one(n: int) -> None:
+        client = pinned_app.test_client()
+        start.wait()
+        results.append(send(client, f"CEK {member['kpj']}", f"msg-race-{n}", sender=f"+6281200000{n:02d}").status_code)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 12
+    assert len(answers(pinned_app)) == ANSWERS_PER_MEMBER_PER_DAY
+    assert sorted(outcomes(pinned_app)) == ["answered"] * ANSWERS_PER_MEMBER_PER_DAY + ["limited"] * 9
