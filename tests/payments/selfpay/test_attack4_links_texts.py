@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -14,8 +15,10 @@ from sqlalchemy import select
 from core.extensions import db
 from core.settings import DEVELOPMENT_SMS_INBOUND_SECRET
 from payments.autodebit.signatures import sign_generic
+from payments.ledger.models import Payment
 from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY
 from payments.selfpay.models import InboundText, SelfCharge
+from tests.payments.selfpay.conftest import deliver, process, queued_bodies
 from tests.payments.selfpay.test_enquiries import STRANGER, answers, outcomes, send
 from tests.payments.selfpay.test_pay_links import charges, csrf, in_arrears  # noqa: F401 (fixture)
 
@@ -131,3 +134,31 @@ def test_many_enquiries_at_once_still_get_a_few_answers_a_day(pinned_app, enrol)
     assert results == [200] * 12
     assert len(answers(pinned_app)) == ANSWERS_PER_MEMBER_PER_DAY
     assert sorted(outcomes(pinned_app)) == ["answered"] * ANSWERS_PER_MEMBER_PER_DAY + ["limited"] * 9
+
+
+def pay_cash(client: Any, world: dict[str, Any], member_id: int, months: int) -> None:
+    headers = world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+    answer = client.post("/api/v1/contributions", json={"member_id": member_id, "months": months}, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+
+
+def test_a_link_whose_months_were_paid_in_cash_opens_nothing(pinned_app, client, world, in_arrears, sandbox):  # noqa: F811
+    pay_cash(client, world, in_arrears["id"], 3)  # the counter takes all the arrears at once
+    assert client.get(in_arrears["link"]).status_code == 410
+    assert client.post(in_arrears["link"], data={"method": "va", "csrf_token": csrf(client)}).status_code == 410
+    assert charges(pinned_app) == []
+
+
+def test_a_va_opened_by_link_then_paid_in_cash_does_not_settle_twice(pinned_app, client, world, in_arrears, sandbox):  # noqa: F811
+    opened = client.post(in_arrears["link"], data={"method": "va", "csrf_token": csrf(client)})
+    assert opened.status_code == 303
+    pay_cash(client, world, in_arrears["id"], 3)
+    [charge] = charges(pinned_app)
+    sandbox.pay(charge.order_id)
+    deliver(client, queued_bodies(sandbox))
+    process(pinned_app)
+    with pinned_app.app_context():
+        settled = list(
+            db.session.scalars(select(Payment).where(Payment.status == "settled", Payment.channel == "virtual_account"))
+        )
+    assert settled == []  # the VA money goes to review, not a second settlement of the same months
