@@ -162,3 +162,9 @@ def test_a_va_opened_by_link_then_paid_in_cash_does_not_settle_twice(pinned_app,
             db.session.scalars(select(Payment).where(Payment.status == "settled", Payment.channel == "virtual_account"))
         )
     assert settled == []  # the VA money goes to review, not a second settlement of the same months
+
+
+def test_a_charge_id_past_the_databases_integers_is_the_neutral_refusal(pinned_app, client, in_arrears):  # noqa: F811
+    for charge_id in (2**31, 2**63, 10**30):
+        answer = client.get(f"{in_arrears['link']}/{charge_id}")
+        assert answer.status_code == 404, (charge_id, answer.status_code)
