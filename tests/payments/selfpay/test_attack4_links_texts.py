@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.settings import DEVELOPMENT_SMS_INBOUND_SECRET
+from payments.autodebit import providers
 from payments.autodebit.signatures import sign_generic
 from payments.ledger.models import Payment
 from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY
 from payments.selfpay.models import InboundText, SelfCharge
-from tests.payments.selfpay.conftest import deliver, process, queued_bodies
+from tests.payments.selfpay.conftest import CSRF, deliver, process, queued_bodies
 from tests.payments.selfpay.test_enquiries import STRANGER, answers, outcomes, send
 from tests.payments.selfpay.test_pay_links import charges, csrf, in_arrears  # noqa: F401 (fixture)
 
@@ -168,3 +169,34 @@ def test_a_charge_id_past_the_databases_integers_is_the_neutral_refusal(pinned_a
     for charge_id in (2**31, 2**63, 10**30):
         answer = client.get(f"{in_arrears['link']}/{charge_id}")
         assert answer.status_code == 404, (charge_id, answer.status_code)
+
+
+@pytest.mark.postgresql_only
+def test_one_link_on_two_phones_at_once_opens_one_charge(pinned_app, in_arrears, sandbox, monkeypatch):  # noqa: F811
+    """The text forwarded to a second phone, both tapping VA while the first request is still at the provider."""
+    phones = [pinned_app.test_client() for _ in range(3)]
+    for phone in phones:
+        csrf(phone)
+    real = providers.MidtransProvider.charge_payment
+    slow = threading.Event()
+
+    def slow_provider(self: Any, *args: Any, **kwargs: Any) -> Any:
+        slow.wait(timeout=1.5)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(providers.MidtransProvider, "charge_payment", slow_provider)
+    results: list[Any] = [None] * len(phones)
+    start = threading.Barrier(len(phones))
+
+    def tap(i: int, phone: Any) -> None:
+        start.wait()
+        results[i] = phone.post(in_arrears["link"], data={"method": "va", "csrf_token": CSRF})
+
+    threads = [threading.Thread(target=tap, args=(i, p)) for i, p in enumerate(phones)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results] == [303] * len(phones)
+    opened = charges(pinned_app)
+    assert len(opened) == 1, [(c.id, c.status) for c in opened]
