@@ -4,6 +4,7 @@ the SMS gateway's webhook."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -200,3 +201,17 @@ def test_one_link_on_two_phones_at_once_opens_one_charge(pinned_app, in_arrears,
     assert [r.status_code for r in results] == [303] * len(phones)
     opened = charges(pinned_app)
     assert len(opened) == 1, [(c.id, c.status) for c in opened]
+
+
+def test_the_link_token_stays_out_of_the_access_log(pinned_app, client, in_arrears, sandbox, caplog):  # noqa: F811
+    """The token opens the member's payment for 7 days: like a receipt's code, the access log keeps the route only."""
+    token = in_arrears["link"].rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO, logger="iuran.access"):
+        client.get(in_arrears["link"])
+        opened = client.post(in_arrears["link"], data={"method": "va", "csrf_token": csrf(client)})
+        client.get(opened.headers["Location"])
+        client.get("/peserta/b/" + "A" * 28)
+    lines = [r for r in caplog.records if r.name == "iuran.access"]
+    assert len(lines) == 4
+    assert not [r.getMessage() for r in lines if token in r.getMessage() or token in str(getattr(r, "path", ""))]
+    assert not [r.getMessage() for r in lines if "A" * 28 in r.getMessage()]
