@@ -14,6 +14,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from collection.members.models import Member
+from core import logs
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
@@ -41,6 +42,7 @@ bp = Blueprint("peserta", __name__, url_prefix="/peserta", template_folder="temp
 SESSION_KEY = "peserta"  # the member's session token, in the signed cookie; staff's is "sid"
 CHALLENGE_KEY = "peserta_challenge"
 F = TypeVar("F", bound=Callable[..., Any])
+LINK_ENDPOINTS = ("peserta.link", "peserta.link_pay", "peserta.link_charge_page")
 FORM_METHODS = {"va": Method.VIRTUAL_ACCOUNT, "qris": Method.QRIS}  # the form's words for how to pay
 
 
@@ -67,6 +69,13 @@ def member_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+@bp.before_request
+def hide_link_tokens() -> None:
+    """A pay link's token opens the member's payment for 7 days: the access log keeps its route, not the token."""
+    if request.endpoint in LINK_ENDPOINTS:
+        logs.hide_path()
 
 
 @bp.after_request
