@@ -215,3 +215,21 @@ def test_the_link_token_stays_out_of_the_access_log(pinned_app, client, in_arrea
     assert len(lines) == 4
     assert not [r.getMessage() for r in lines if token in r.getMessage() or token in str(getattr(r, "path", ""))]
     assert not [r.getMessage() for r in lines if "A" * 28 in r.getMessage()]
+
+
+@pytest.mark.sqlite_only
+def test_a_huge_body_is_refused_before_it_is_read(pinned_app, client):
+    huge = b'{"message_id": "m", "from": "+62", "text": "' + b"x" * (21 * 1024 * 1024) + b'"}'
+    answer = signed_post(client, huge)
+    assert answer.status_code == 413
+    assert outcomes(pinned_app) == []
+
+
+def test_an_unknown_gateway_is_a_404_that_stores_nothing(pinned_app, client, enrol):
+    member = enrol()
+    raw = json.dumps({"message_id": "m-x", "from": STRANGER, "text": f"CEK {member['kpj']}"}).encode()
+    signature = sign_generic(DEVELOPMENT_SMS_INBOUND_SECRET, raw, int(time.time()))
+    for name in ("twilio", "Gateway", "gateway%20", "__class__"):
+        answer = client.post(f"/webhooks/sms/{name}", data=raw, headers={"X-Signature": signature})
+        assert answer.status_code == 404, name
+    assert answers(pinned_app) == [] and outcomes(pinned_app) == []
