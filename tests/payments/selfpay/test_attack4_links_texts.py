@@ -233,3 +233,14 @@ def test_an_unknown_gateway_is_a_404_that_stores_nothing(pinned_app, client, enr
         answer = client.post(f"/webhooks/sms/{name}", data=raw, headers={"X-Signature": signature})
         assert answer.status_code == 404, name
     assert answers(pinned_app) == [] and outcomes(pinned_app) == []
+
+
+def test_a_mangled_link_keeps_its_token_out_of_the_access_log_too(pinned_app, client, in_arrears, caplog):  # noqa: F811
+    """A link cut or glued to other text in a chat app reaches no route: the token is still the member's."""
+    token = in_arrears["link"].rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO, logger="iuran.access"):
+        for tail in ("/", "/abc", "/1/x", ").", "/1/"):
+            client.get(in_arrears["link"] + tail)
+    lines = [r.getMessage() for r in caplog.records if r.name == "iuran.access"]
+    assert len(lines) == 5
+    assert [line for line in lines if token in line] == []
