@@ -14,7 +14,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from collection.members.models import Member
-from core import logs
+from collection.members.paylinks import LINK_PATH
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
@@ -42,7 +42,6 @@ bp = Blueprint("peserta", __name__, url_prefix="/peserta", template_folder="temp
 SESSION_KEY = "peserta"  # the member's session token, in the signed cookie; staff's is "sid"
 CHALLENGE_KEY = "peserta_challenge"
 F = TypeVar("F", bound=Callable[..., Any])
-LINK_ENDPOINTS = ("peserta.link", "peserta.link_pay", "peserta.link_charge_page")
 FORM_METHODS = {"va": Method.VIRTUAL_ACCOUNT, "qris": Method.QRIS}  # the form's words for how to pay
 
 
@@ -71,11 +70,12 @@ def member_required(view: F) -> F:
     return cast(F, wrapper)
 
 
-@bp.before_request
+@bp.before_app_request
 def hide_link_tokens() -> None:
-    """A pay link's token opens the member's payment for 7 days: the access log keeps its route, not the token."""
-    if request.endpoint in LINK_ENDPOINTS:
-        logs.hide_path()
+    """A pay link's token opens the member's payment for 7 days: the access log keeps the route, not the token, also
+    for a link cut or glued to other text that reaches no route (a blueprint's own hooks do not run for those)."""
+    if request.path.startswith(LINK_PATH):
+        g.log_path = request.url_rule.rule if request.url_rule is not None else f"{LINK_PATH}<unmatched>"
 
 
 @bp.after_request
