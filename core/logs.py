@@ -313,10 +313,15 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
-def hide_path() -> None:
-    """Log this request's route (``/r/<string:code>``) instead of its path: for a URL that is itself a secret."""
-    if has_request_context() and request.url_rule is not None:
+def hide_path(unmatched: str | None = None) -> None:
+    """Log this request's route (``/r/<string:code>``) instead of its path: for a URL that is itself a secret.
+    ``unmatched``: what to log when the path reached no route (a secret URL cut or glued to other text)."""
+    if not has_request_context():
+        return
+    if request.url_rule is not None:
         g.log_path = request.url_rule.rule
+    elif unmatched is not None:
+        g.log_path = unmatched
 
 
 def install(app: Flask) -> None:

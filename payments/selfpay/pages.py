@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from collection.members.models import Member
 from collection.members.paylinks import LINK_PATH
+from core import logs
 from core.clock import app_now
 from core.errors import DomainError
 from core.extensions import db
@@ -75,7 +76,7 @@ def hide_link_tokens() -> None:
     """A pay link's token opens the member's payment for 7 days: the access log keeps the route, not the token, also
     for a link cut or glued to other text that reaches no route (a blueprint's own hooks do not run for those)."""
     if request.path.startswith(LINK_PATH):
-        g.log_path = request.url_rule.rule if request.url_rule is not None else f"{LINK_PATH}<unmatched>"
+        logs.hide_path(unmatched=f"{LINK_PATH}<unmatched>")
 
 
 @bp.after_request
