@@ -406,8 +406,8 @@ def _with_same_reference(deposit: Any, own_only: bool) -> dict[str, Any]:
     same = others.get(deposit.id, [])
     if own_only:
         same = [s for s in same if s.agent_id == deposit.agent_id]
-    fields = ("id", "agent_id", "amount_idr", "bank_reference", "deposited_on", "recorded_at", "recorded_by_user_id")
-    return {name: getattr(deposit, name) for name in fields} | {"same_reference_deposits": same}
+    stored = (name for name in DepositSchema._declared_fields if name != "same_reference_deposits")
+    return {name: getattr(deposit, name) for name in stored} | {"same_reference_deposits": same}
 
 
 @bp.route("/agents/<int:agent_id>/deposits")
