@@ -12,6 +12,7 @@ from typing import overload
 from flask_babel import gettext
 
 _MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+_SEEN: dict[int, Month] = {}  # Month.of's values, at most one per month of years 1900-2999 (immutable, so shared)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -39,10 +40,17 @@ class Month:
             raise ValueError(gettext("'%(text)s' is not a month: write it as YYYY-MM, e.g. 2026-03.", text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
+    def __hash__(self) -> int:  # the dataclass's own hashes a new tuple: months key the hot paths' dicts
+        return self.year * 12 + self.month
+
     @classmethod
     def of(cls, day: date) -> Month:
-        """The month a date falls in."""
-        return cls(day.year, day.month)
+        """The month a date falls in (one shared value per month: lists of thousands of rows read two each)."""
+        key = day.year * 12 + day.month
+        month = _SEEN.get(key)
+        if month is None:
+            month = _SEEN[key] = cls(day.year, day.month)
+        return month
 
     @classmethod
     def from_index(cls, index: int) -> Month:

@@ -61,37 +61,26 @@ def owed_now(session: DbSession, members: Sequence[Member], now: datetime) -> di
     table = load_rate_table(session)
     settled = _settled_months(session, [m.id for m in members])
     branches = {b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_({m.branch_id for m in members})))}
-    month_of: dict[date, Month] = {}
-
-    def as_month(day: date) -> Month:
-        month = month_of.get(day)
-        if month is None:
-            month = month_of[day] = Month.of(day)
-        return month
 
     standings: dict[int, Standing] = {}
     for branch_id, branch in branches.items():
         today = local_today(branch.timezone, now)
         this_month = Month.of(today)
         mine = [m for m in members if m.branch_id == branch_id]
-        latest = max((max(settled[m.id]) for m in mine if settled.get(m.id)), default=today)
+        latest = max((max(days) for days in {settled.get(m.id, NONE_SETTLED) for m in mine} if days), default=today)
         first = min(m.first_month for m in mine)
-        holidays = holidays_for(session, branch, first.first_day(), max(as_month(latest), this_month).last_day())
+        holidays = holidays_for(session, branch, first.first_day(), max(Month.of(latest), this_month).last_day())
         due_dates: dict[Month, date] = {}
         dues_cache: dict[tuple[TermsKey, Month, Month], list[MonthDue]] = {}
-        in_period: dict[tuple[frozenset[date], Month], frozenset[date]] = {}
         derived: dict[tuple[object, ...], Standing] = {}
         for m in mine:
             all_days = settled.get(m.id, NONE_SETTLED)
-            days = in_period.get((all_days, m.first_month))
-            if days is None:
-                first_day = m.first_month.first_day()
-                days = in_period[all_days, m.first_month] = frozenset(d for d in all_days if d >= first_day)
-            terms: TermsKey = (m.bracket, m.package, m.sector)
-            same = (terms, m.first_month, m.period_started_on, days)
+            same = (m.bracket, m.package, m.sector, m.first_month, m.period_started_on, all_days)  # one lookup each
             standing = derived.get(same)
             if standing is None:
-                months = {as_month(d) for d in days}
+                terms: TermsKey = (m.bracket, m.package, m.sector)
+                first_day = m.first_month.first_day()
+                months = {Month.of(d) for d in all_days if d >= first_day}  # the period's settled months
                 last = max(this_month, m.first_month, *months)
                 key = (terms, m.first_month, last)
                 dues = dues_cache.get(key)

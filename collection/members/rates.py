@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar, cast
 
 from flask_babel import gettext
 
@@ -190,10 +190,14 @@ class RateTable:
 
     def __post_init__(self) -> None:
         _require_contiguous_schedules(self.schedules)
+        object.__setattr__(self, "_hash", hash((self.schedules, self.discounts)))
         names = [discount.name for discount in self.discounts]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"discount names must be unique, repeated: {', '.join(duplicates)}")
+
+    def __hash__(self) -> int:  # worked out once: the amount caches key on the table, a deep tuple of brackets
+        return cast(int, self.__dict__["_hash"])
 
     def schedule_for(self, month: Month) -> RateSchedule:
         """The schedule in force in the month."""

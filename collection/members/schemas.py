@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import Row
 
+from collection.members.arrears import Standing
 from collection.members.kpj import KpjError, kpj_digits
 from collection.members.nik import NikError, nik_digits, parse_nik
 from collection.members.rates import Package, Sector
@@ -157,9 +159,11 @@ class MemberSchema(Schema):
     village = fields.String(allow_none=True, metadata={"description": "Kelurahan/desa"})
 
 
-# MemberSchema's fields, and those of them written as text (dates, months), for member_bodies
+# MemberSchema's fields that are the member's own columns, those of them written as text (dates, months), and
+# those worked out now, for member_bodies
+_FIGURES = ("monthly_amount_idr", "months_in_arrears", "arrears_idr")
 _BODY_FIELDS = (
-    tuple(MemberSchema().fields),
+    tuple(n for n in MemberSchema().fields if n not in _FIGURES),
     tuple(n for n, f in MemberSchema().fields.items() if isinstance(f, fields.Date | MonthField)),
 )
 
@@ -187,18 +191,27 @@ class StatusListField(fields.Field):
         return sorted(set(parts))
 
 
-def member_bodies(views: Sequence[Any]) -> list[dict[str, Any]]:
-    """Member views as MemberSchema dumps them, without marshmallow's per-field cost (a chase list is thousands
-    of members): every field of the schema, dates in ISO, months as YYYY-MM. A test holds it to the schema."""
+def member_bodies(members: Sequence[Any], monthly: Sequence[int], owed: Mapping[int, Standing]) -> list[dict[str, Any]]:
+    """Members (rows or objects with a member's attributes) as MemberSchema dumps them, each with his amount for
+    this month (``monthly``, in the same order) and what he owes now (``owed`` by id), without marshmallow's
+    per-field cost or a view object per member (a chase list is thousands of members): dates in ISO, months as
+    YYYY-MM. A test holds it to the schema."""
     names, written = _BODY_FIELDS
     values = attrgetter(*names)
+    if members and isinstance(members[0], Row):  # plain rows (services.member_rows) read by position: 3× faster
+        columns = members[0]._fields
+        values = itemgetter(*(columns.index(name) for name in names))  # type: ignore[assignment]
     bodies = []
-    for view in views:
-        body = dict(zip(names, values(view), strict=True))
+    for member, amount in zip(members, monthly, strict=True):
+        body = dict(zip(names, values(member), strict=True))
         for name in written:  # dates and months, each None or its text
             value = body[name]
             if value is not None:
                 body[name] = value.isoformat() if isinstance(value, date) else str(value)
+        standing = owed[body["id"]]
+        body["monthly_amount_idr"] = amount
+        body["months_in_arrears"] = standing.months_in_arrears
+        body["arrears_idr"] = standing.arrears_idr
         bodies.append(body)
     return bodies
 
