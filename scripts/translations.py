@@ -122,7 +122,9 @@ def main(argv: list[str]) -> int:
     if command == "update":
         for package in CATALOG_PACKAGES:
             catalog = update(package)
-            untranslated = sum(1 for m in catalog if m.id and not m.string)
+            untranslated = sum(
+                1 for m in catalog if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)
+            )
             print(f"{catalog_path(package).relative_to(ROOT)}: {len(catalog)} texts, {untranslated} untranslated")
         return 0
     if command == "check":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 
 from collection.members.arrears import LAPSE_AFTER_MONTHS, MemberStatus
@@ -192,7 +192,8 @@ def _earlier_receipt(session: DbSession, payment_id: int, recorded: str | None, 
 def _offered(choices: tuple[Any, ...]) -> str:
     """What the member can pay, for a refusal's message (worded only when a request is refused)."""
     return ", ".join(
-        gettext("%(months)s months = %(amount)s", months=c.months, amount=rupiah(c.amount_idr)) for c in choices
+        ngettext("%(num)s month = %(amount)s", "%(num)s months = %(amount)s", c.months, amount=rupiah(c.amount_idr))
+        for c in choices
     )
 
 

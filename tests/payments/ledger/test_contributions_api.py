@@ -338,3 +338,19 @@ def test_a_deposit_on_a_reference_used_before_is_recorded_and_the_agent_is_shown
     assert [d["deposit_id"] for d in others.get_json()["same_reference_deposits"]] == []  # the other is not his
     assert [d["deposit_id"] for d in again.get_json()["same_reference_deposits"]] == [first.get_json()["id"]]
     assert again.get_json()["same_reference_deposits"][0]["amount_idr"] == 8_400
+
+
+def test_a_refused_number_of_months_lists_the_choices_in_the_readers_words(client, world, enrol):
+    member = enrol()
+
+    english = pay(client, world["agent"], member_id=member["id"], months=2)
+    indonesian = client.post(
+        "/api/v1/contributions?lang=id",
+        json={"member_id": member["id"], "months": 2},
+        headers=world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+
+    assert english.status_code == indonesian.status_code == 422
+    said = english.get_json()["errors"]["json"]["months"][0]
+    assert "1 month = Rp" in said and "3 months = Rp" in said and "1 months" not in said
+    assert "1 bulan = Rp" in indonesian.get_json()["errors"]["json"]["months"][0]
