@@ -39,7 +39,7 @@ bp = Blueprint("payments", __name__, description="Cash contributions, receipts, 
 @bp.route("/contributions")
 class Contributions(MethodView):
     @require_roles(Role.AGENT)
-    @bp.arguments(ContributionRequestSchema)
+    @bp.arguments(ContributionRequestSchema())  # one instance (a class is instantiated per request by webargs)
     @bp.response(201, ReceiptSchema, description="Recorded: the new receipt")
     @bp.alt_response(200, schema=ReceiptSchema, description="A retry: the receipt of the first request")
     @bp.alt_response(409, description="Key reused for other content, or cash must be deposited first")
