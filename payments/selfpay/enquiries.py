@@ -158,11 +158,14 @@ def _one_gateway_at_a_time(session: DbSession, provider: str) -> None:
 
 
 def _answered_since(session: DbSession, since: datetime, *where: Any) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(InboundText)
-        .where(InboundText.outcome == "answered", InboundText.received_at >= since, *where)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboundText)
+            .where(InboundText.outcome == "answered", InboundText.received_at >= since, *where)
+        )
+        or 0
+    )
 
 
 def _answer(session: DbSession, row: InboundText, links: LinkSigner, limits: Limits, now: datetime) -> bool:
