@@ -109,7 +109,8 @@ def process_webhook_events() -> int:
     with app.app_context():
         redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
         providers, url = configured_providers(app.config), app.config["PUBLIC_BASE_URL"]
-        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url)
+        links = signer_of(app.config)  # a debit failed for good: the member's text carries a pay link
+        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url, links=links)
         return handled + selfpay.process_charge_events(db.session, providers, utcnow(), url)  # members' own (SP-…)
 
 
@@ -117,7 +118,8 @@ def run_debits(branch_id: int | None = None) -> dict[str, int]:
     """Create and send the debits that are due, for one branch (or all); safe to re-run."""
     app = _app()
     with app.app_context():
-        result = autodebit.run_debits(db.session, configured_providers(app.config), utcnow(), branch_id)
+        providers, links = configured_providers(app.config), signer_of(app.config)
+        result = autodebit.run_debits(db.session, providers, utcnow(), branch_id, links=links)
         return {"created": result.created, "sent": result.sent, "refused": result.refused}
 
 
