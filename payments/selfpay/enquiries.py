@@ -12,6 +12,7 @@ Stored texts go after INBOUND_TEXTS_KEEP_DAYS (:func:`purge_inbound_texts`)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections.abc import Mapping
@@ -20,9 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from collection.members.models import Member
 from collection.members.paylinks import LinkSigner
@@ -34,6 +36,8 @@ from core.i18n import label, month_label, rupiah
 from core.outbox import OutboxMessage, queue_message
 from organisation.models import Branch
 from payments.selfpay.models import InboundText
+
+log = logging.getLogger(__name__)
 
 ANSWERS_PER_MEMBER_PER_DAY = 3  # answers a member's phone gets a day (his branch's day), however many ask
 ANSWER_KIND = "cek_answer"
@@ -145,8 +149,18 @@ def answer_waiting_texts(session: DbSession, links: LinkSigner, limits: Limits, 
         if row is None:
             session.commit()
             return answered
-        answered += _answer(session, row, links, limits, now)
-        session.commit()
+        row_id = row.id
+        try:
+            answered += _answer(session, row, links, limits, now)
+            session.commit()
+        except (OperationalError, InterfaceError):  # the database went away: the text waits for the next run
+            session.rollback()
+            raise
+        except Exception:  # a text that cannot be answered must not hold back those after it, run after run
+            session.rollback()
+            log.exception("could not answer inbound text %s; marked ignored", row_id)
+            session.execute(update(InboundText).where(InboundText.id == row_id).values(outcome="ignored"))
+            session.commit()
 
 
 def _one_gateway_at_a_time(session: DbSession, provider: str) -> None:

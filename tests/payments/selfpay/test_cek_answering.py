@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from core.extensions import db
+from payments.selfpay import enquiries
 from payments.selfpay.enquiries import LIMIT_WINDOW, purge_inbound_texts
 from payments.selfpay.models import InboundText
 from tests.factories import NOW, nik_for
@@ -150,3 +151,19 @@ def test_the_purge_deletes_old_texts_in_batches_and_keeps_what_is_still_counted(
         # a retention shorter than the limits' 24 hours keeps the texts they count
         assert purge_inbound_texts(db.session, NOW + timedelta(days=80, hours=23), keep_days=0) == 0
         assert db.session.scalar(select(func.count()).select_from(InboundText)) == 2
+
+
+def test_a_text_that_cannot_be_answered_does_not_hold_back_the_next(pinned_app, client, members, monkeypatch, caplog):
+    real = enquiries.answer_text
+
+    def broken_for_the_first(member: Any, position: Any, link: Any) -> str:
+        if member.id == members[0]["id"]:
+            raise ValueError("a member's position we cannot word")
+        return real(member, position, link)
+
+    monkeypatch.setattr(enquiries, "answer_text", broken_for_the_first)
+    send(client, f"CEK {members[0]['kpj']}", "msg-broken")
+    send(client, f"CEK {members[1]['kpj']}", "msg-next")
+    assert answer_waiting(pinned_app) == 1
+    assert outcomes(pinned_app) == ["ignored", "answered"]
+    assert "could not answer inbound text" in caplog.text
