@@ -163,6 +163,12 @@ def from_environment() -> dict[str, Any]:
         "BENCH_ENDPOINTS": os.environ.get("IURAN_BENCH", "0") == "1",
         "PAYMENT_PROVIDERS": payment_providers(),
         "SMS_INBOUND_PROVIDERS": sms_inbound_providers(environment),
+        # CEK texts answered in any 24 hours (payments/selfpay/enquiries.py), besides a member's 3 a day: per sending
+        # phone, over every KPJ it asks about, and per gateway in all; past either, the text is stored as 'limited'
+        # and no answer is sent. Inbound texts are kept INBOUND_TEXTS_KEEP_DAYS days (at least the 24 hours counted).
+        "CEK_ANSWERS_PER_SENDER": int(os.environ.get("CEK_ANSWERS_PER_SENDER", 5)),
+        "CEK_ANSWERS_PER_GATEWAY": int(os.environ.get("CEK_ANSWERS_PER_GATEWAY", 1000)),
+        "INBOUND_TEXTS_KEEP_DAYS": int(os.environ.get("INBOUND_TEXTS_KEEP_DAYS", 90)),
         "RECEIPT_LOOKUPS_PER_MINUTE": int(os.environ.get("RECEIPT_LOOKUPS_PER_MINUTE", 30)),
         # Refused (forged, stale) provider callbacks allowed per address in WEBHOOK_REFUSAL_WINDOW_SECONDS; past it,
         # callbacks from that address are answered 429 with Retry-After before their signature is checked. Another

@@ -20,7 +20,7 @@ from collection.national import imports as national_imports
 from collection.sponsors import imports as sponsor_imports
 from collection.sponsors import programmes
 from core import periodic
-from core.clock import utcnow
+from core.clock import app_now, utcnow
 from core.extensions import db, redis_connection
 from core.outbox import deliver_pending
 from core.senders import configured_sender
@@ -33,6 +33,7 @@ from payments.finance import statement_import
 from payments.finance.batches import DAY_END_HOUR, close_due_days
 from payments.ledger import services as ledger
 from payments.remittance import services as remittance
+from payments.selfpay import enquiries
 from payments.selfpay import services as selfpay
 from payments.selfpay import signin as selfpay_signin
 from workers.queues import (
@@ -108,7 +109,8 @@ def process_webhook_events() -> int:
     with app.app_context():
         redis_connection().delete("iuran:scheduled:webhooks")  # callbacks arriving from now on schedule anew
         providers, url = configured_providers(app.config), app.config["PUBLIC_BASE_URL"]
-        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url)
+        links = signer_of(app.config)  # a debit failed for good: the member's text carries a pay link
+        handled = autodebit.process_webhook_events(db.session, providers, utcnow(), url, links=links)
         return handled + selfpay.process_charge_events(db.session, providers, utcnow(), url)  # members' own (SP-…)
 
 
@@ -116,7 +118,8 @@ def run_debits(branch_id: int | None = None) -> dict[str, int]:
     """Create and send the debits that are due, for one branch (or all); safe to re-run."""
     app = _app()
     with app.app_context():
-        result = autodebit.run_debits(db.session, configured_providers(app.config), utcnow(), branch_id)
+        providers, links = configured_providers(app.config), signer_of(app.config)
+        result = autodebit.run_debits(db.session, providers, utcnow(), branch_id, links=links)
         return {"created": result.created, "sent": result.sent, "refused": result.refused}
 
 
@@ -280,6 +283,30 @@ def expire_self_charges() -> int:
     (nothing booked; a settlement that comes later goes to finance's review)."""
     with _app().app_context():
         return selfpay.expire_unanswered_charges(db.session, utcnow())
+
+
+def answer_texts() -> int:
+    """Answer the inbound CEK texts the SMS webhook stored (each once, within the limits); safe to run any number of
+    times, and at once."""
+    app = _app()
+    with app.app_context():
+        try:
+            redis_connection().delete("iuran:scheduled:texts")  # texts stored from now on schedule anew
+        except RedisError:  # the texts are in the database: answer them whether Redis answers or not
+            log.warning("could not clear the texts flag; answering anyway")
+        answered = enquiries.answer_waiting_texts(
+            db.session, signer_of(app.config), enquiries.limits_of(app.config), app_now()
+        )
+        if answered:
+            schedule_outbox_delivery()
+        return answered
+
+
+def purge_inbound_texts() -> int:
+    """Daily: inbound texts older than INBOUND_TEXTS_KEEP_DAYS go, in batches (never those the limits still count)."""
+    app = _app()
+    with app.app_context():
+        return enquiries.purge_inbound_texts(db.session, utcnow(), app.config["INBOUND_TEXTS_KEEP_DAYS"])
 
 
 def end_finished_programmes() -> list[int]:

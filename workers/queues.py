@@ -28,6 +28,8 @@ IMPORT_SPONSORED_FILE = "workers.jobs.import_sponsored_file"
 IMPORT_NATIONAL_FILE = "workers.jobs.import_national_file"
 RUN_DEBITS = "workers.jobs.run_debits"
 EXPIRE_SELF_CHARGES = "workers.jobs.expire_self_charges"
+ANSWER_TEXTS = "workers.jobs.answer_texts"
+PURGE_INBOUND_TEXTS = "workers.jobs.purge_inbound_texts"
 JOBS = (
     DELIVER_OUTBOX,
     PROCESS_WEBHOOK_EVENTS,
@@ -37,6 +39,8 @@ JOBS = (
     IMPORT_NATIONAL_FILE,
     RUN_DEBITS,
     EXPIRE_SELF_CHARGES,
+    ANSWER_TEXTS,
+    PURGE_INBOUND_TEXTS,
 )
 
 
@@ -71,6 +75,11 @@ def schedule_outbox_delivery() -> None:
 def schedule_webhook_processing() -> None:
     """Have stored provider callbacks processed soon, in one batch job."""
     _enqueue_once("webhooks", 5, PROCESS_WEBHOOK_EVENTS, HIGH)
+
+
+def schedule_text_answers() -> None:
+    """Have the stored inbound texts (CEK enquiries) answered soon, in one job."""
+    _enqueue_once("texts", 2, ANSWER_TEXTS, HIGH)
 
 
 LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")

@@ -42,6 +42,10 @@ cron.register(jobs.fan_out_remittance_files, DEFAULT, cron="40 * * * *")
 cron.register(jobs.end_finished_programmes, DEFAULT, cron="30 23 * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Members' own charges the provider never reported on expire a quarter of an hour past their deadline.
 cron.register(jobs.expire_self_charges, LOW, cron="7,22,37,52 * * * *")
+# Inbound CEK texts are answered right after they arrive; this sweep catches any whose job was not enqueued.
+cron.register(jobs.answer_texts, HIGH, cron="* * * * *")
+# Inbound texts older than INBOUND_TEXTS_KEEP_DAYS (90 by default) go every night (22:15 UTC is 05:15 WIB).
+cron.register(jobs.purge_inbound_texts, LOW, cron="15 22 * * *", job_timeout=LONG_JOB_TIMEOUT)
 # Web sessions that ended a month ago: their rows go every night (22:00 UTC is 05:00 WIB).
 cron.register(jobs.purge_web_sessions, LOW, cron="0 22 * * *")
 # Agents with no transaction for 3 months: proposed for deactivation to their supervisors every morning

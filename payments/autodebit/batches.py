@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from collection.members.due_dates import due_date
 from collection.members.models import Member, VisitItem
+from collection.members.paylinks import LinkSigner
 from collection.members.services import holidays_for
 from core.clock import local_today, utcnow
 from core.extensions import DbSession, among
@@ -30,6 +31,7 @@ from core.outbox import OutboxMessage
 from organisation.models import Branch
 from payments.autodebit.mandates import Effect, EventOutcome, apply_event, next_retry_on
 from payments.autodebit.models import DebitAttempt, DebitRequest, WebhookEvent
+from payments.autodebit.notices import debit_failed_text
 from payments.autodebit.providers import Provider, ProviderEvent
 from payments.ledger.bulk import (
     Booking,
@@ -46,7 +48,6 @@ from payments.ledger.services import fingerprint
 ONE_BY_ONE = (Effect.REFUND,)  # effects the batch leaves to the savepoint path (the provider is asked)
 LAPSE_MONTHS_AHEAD = 3  # a debit's first month, unpaid, plus three more: the member lapses
 MAX_ROUNDS = 4  # a member's fifth event in one batch, and any after it, go one by one
-REASON_TEXT = {"insufficient_funds": "saldo tidak cukup", "expire": "waktu habis", "provider_timeout": "gangguan"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class _Attempt:
     member_id: int
     request_attempts: int
     first_month: Month
+    months: int
 
 
 def lock_batch(session: DbSession, events: Sequence[WebhookEvent]) -> dict[int, Member]:
@@ -123,6 +125,7 @@ def apply_batch(
     providers: Mapping[str, Provider],
     now: datetime,
     public_base_url: str,
+    links: LinkSigner | None = None,
 ) -> list[WebhookEvent]:
     """Apply the batch's events that can be applied together; return the others, in order, for the one-by-one
     path. Writes nothing for the events returned. The caller holds the events' and the members' locks
@@ -159,7 +162,7 @@ def apply_batch(
             attempt = attempts.get(event.order_id or "")
             (left if attempt is not None and attempt.member_id in deferred else todo).append(event)
         for event in _apply_round(
-            session, todo, attempts, members, branches, holidays, providers, now, public_base_url
+            session, todo, attempts, members, branches, holidays, providers, now, public_base_url, links
         ):
             left.append(event)
             attempt = attempts.get(event.order_id or "")
@@ -182,6 +185,7 @@ def _attempts(session: DbSession, order_ids: Iterable[str]) -> dict[str, _Attemp
                 DebitRequest.member_id,
                 DebitRequest.attempts,
                 DebitRequest.first_month,
+                DebitRequest.months,
             )
             .join(DebitRequest, DebitRequest.id == DebitAttempt.debit_request_id)
             .where(among(session, DebitAttempt.order_id, sorted(order_ids)))
@@ -199,6 +203,7 @@ def _apply_round(
     providers: Mapping[str, Provider],
     now: datetime,
     public_base_url: str,
+    links: LinkSigner | None,
 ) -> list[WebhookEvent]:
     """One round: at most one event of each member. Returns the events left for one by one."""
     left: list[WebhookEvent] = []
@@ -262,6 +267,7 @@ def _apply_round(
 
     booked = book_payments(session, bookings, now, public_base_url)
     request_rows: list[dict[str, object]] = []
+    ended: list[tuple[_Attempt, Member, str]] = []  # debits failed for good: the agent visits, the member hears
     for event, attempt, parsed, member in failures:
         reason = parsed.reason or "failed"
         attempt_rows.append(
@@ -271,32 +277,38 @@ def _apply_round(
         request_rows.append(_failed(attempt, member, reason, local_today(zones[member.branch_id], now), holidays))
         finished.append({"id": event.id, "state": "processed", "note": None})
         if request_rows[-1]["status"] == "failed":
-            visits.append(
+            ended.append((attempt, member, reason))
+    texted = [member for _, member, _ in ended if member.phone]
+    # their positions for the texts' pay links: two statements for the round (none without a signer)
+    linked = positions(session, texted, branches, lambda m: local_today(zones[m.branch_id], now)) if links else {}
+    for attempt, member, reason in ended:
+        visits.append(
+            {
+                "member_id": member.id,
+                "branch_id": member.branch_id,
+                "agent_id": member.agent_id,
+                "reason": "debit_failed",
+                "source_id": attempt.request_id,
+                "note": (
+                    f"auto-debit for {attempt.first_month} failed ({reason}) after {attempt.request_attempts} tries"
+                )[:200],
+                "created_at": utcnow(),
+            }
+        )
+        if member.phone:
+            body = debit_failed_text(
+                member.id, attempt.first_month, attempt.months, reason, linked.get(member.id), links, now
+            )
+            texts.append(
                 {
-                    "member_id": member.id,
-                    "branch_id": member.branch_id,
-                    "agent_id": member.agent_id,
-                    "reason": "debit_failed",
-                    "source_id": attempt.request_id,
-                    "note": (
-                        f"auto-debit for {attempt.first_month} failed ({reason}) after {attempt.request_attempts} tries"
-                    )[:200],
+                    "kind": "debit_failed",
+                    "recipient": member.phone,
+                    "body": body,
+                    "dedupe_key": f"debit_failed:{attempt.request_id}",
                     "created_at": utcnow(),
+                    "attempts": 0,
                 }
             )
-            if member.phone:
-                texts.append(
-                    {
-                        "kind": "debit_failed",
-                        "recipient": member.phone,
-                        "body": f"BPJS Ketenagakerjaan: autodebet iuran {attempt.first_month} gagal "
-                        f"({REASON_TEXT.get(reason, 'ditolak bank')}). "
-                        "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
-                        "dedupe_key": f"debit_failed:{attempt.request_id}",
-                        "created_at": utcnow(),
-                        "attempts": 0,
-                    }
-                )
     insert_rows(session, VisitItem, visits)
     insert_rows(session, OutboxMessage, texts, skip_duplicates=True)  # a text queued before is not queued again
     for (event, attempt, parsed), payment in zip(settled, booked, strict=True):

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from collection.members.due_dates import due_date
 from collection.members.models import Member, VisitItem
+from collection.members.paylinks import LinkSigner
 from collection.members.position import member_position
 from collection.members.services import Scope, get_member, holidays_for
 from core import audit
@@ -27,7 +28,6 @@ from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
 from payments.autodebit.batches import (
     LAPSE_MONTHS_AHEAD,
-    REASON_TEXT,
     apply_batch,
     debit_fingerprint,
     debit_key,
@@ -44,6 +44,7 @@ from payments.autodebit.mandates import (
     transition,
 )
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, MandateStatusChange, WebhookEvent
+from payments.autodebit.notices import debit_failed_text
 from payments.autodebit.providers import SELF_PAYMENT_ORDER_PREFIX, CallbackError, Provider, ProviderEvent
 from payments.ledger.models import Channel, Payment
 from payments.ledger.services import add_visit, book_payment, unbook_payment
@@ -217,9 +218,14 @@ def queue_branch_debit_runs(session: DbSession, actor: StaffUser) -> list[dict[s
 
 
 def run_debits(
-    session: DbSession, providers: Mapping[str, Provider], now: datetime, branch_id: int | None = None
+    session: DbSession,
+    providers: Mapping[str, Provider],
+    now: datetime,
+    branch_id: int | None = None,
+    links: LinkSigner | None = None,
 ) -> DebitRunResult:
-    """Create this period's debit requests for active mandates and send those due (new and retries).
+    """Create this period's debit requests for active mandates and send those due (new and retries); with
+    ``links``, a debit that fails for good texts the member a pay link (payments/autodebit/notices.py).
 
     Safe to run any number of times, and at once: a (mandate, first month) pair is requested once (a unique key),
     a debit is claimed under a row lock before its attempt is sent, and an order is charged once (a provider
@@ -317,7 +323,7 @@ def run_debits(
             _mandate_lost(session, debit_mandate, attempt, debit, debtor)
             result.refused += 1
         else:
-            _attempt_failed(session, attempt, debit, debtor, charged.reason or "refused", now)
+            _attempt_failed(session, attempt, debit, debtor, charged.reason or "refused", now, links)
             result.refused += 1
         session.commit()
     return result
@@ -355,9 +361,16 @@ def _mandate_lost(
 
 
 def _attempt_failed(
-    session: DbSession, attempt: DebitAttempt, request: DebitRequest, member: Member, reason: str, now: datetime
+    session: DbSession,
+    attempt: DebitAttempt,
+    request: DebitRequest,
+    member: Member,
+    reason: str,
+    now: datetime,
+    links: LinkSigner | None = None,
 ) -> None:
-    """Retry what can succeed later, on the bounded schedule; otherwise the agent visits and the member hears."""
+    """Retry what can succeed later, on the bounded schedule; otherwise the agent visits and the member hears (with
+    ``links``, with a pay link for the debit's months and any owed before them)."""
     attempt.status = "failed"
     attempt.failure_reason = reason[:80]
     branch = session.get(Branch, member.branch_id)
@@ -381,13 +394,12 @@ def _attempt_failed(
         request.id,
         f"auto-debit for {request.first_month} failed ({reason}) after {request.attempts} tries",
     )
+    position = member_position(session, member, today) if links is not None and member.phone else None
     queue_message(
         session,
         "debit_failed",
         member.phone,
-        f"BPJS Ketenagakerjaan: autodebet iuran {request.first_month} gagal "
-        f"({REASON_TEXT.get(reason, 'ditolak bank')}). "
-        "Bayar lewat agen Perisai sebelum jatuh tempo agar perlindungan tetap aktif.",
+        debit_failed_text(member.id, request.first_month, request.months, reason, position, links, now),
         dedupe_key=f"debit_failed:{request.id}",
     )
 
@@ -421,6 +433,7 @@ def process_webhook_events(
     public_base_url: str,
     batch: int = 500,
     bulk: bool = True,
+    links: LinkSigner | None = None,
 ) -> int:
     """Apply stored callbacks in order of arrival, a batch at a time; returns how many were handled. A settled
     debit's receipt is texted to the member with its link at ``public_base_url`` (the PUBLIC_BASE_URL setting).
@@ -428,7 +441,8 @@ def process_webhook_events(
     Each batch is applied in bulk (batches.py: a handful of statements for the whole batch), in a savepoint;
     what the bulk path leaves, and the whole batch when it fails, goes event by event, each in a savepoint, so
     one that cannot be applied goes to the review queue without holding back the rest. ``bulk=False`` takes
-    every event one by one. On PostgreSQL, SKIP LOCKED lets several workers share the backlog.
+    every event one by one. On PostgreSQL, SKIP LOCKED lets several workers share the backlog. With ``links``, a
+    debit that fails for good texts the member a pay link (payments/autodebit/notices.py).
     """
     handled = 0
     while True:
@@ -448,11 +462,11 @@ def process_webhook_events(
             members = lock_batch(session, events)
             try:
                 with session.begin_nested():
-                    left = apply_batch(session, events, members, providers, now, public_base_url)
+                    left = apply_batch(session, events, members, providers, now, public_base_url, links)
             except Exception as error:  # roll the batch back and replay it event by event
                 log.warning("a batch of %d callbacks failed in bulk, replaying one by one: %s", len(events), error)
                 left = events
-        _apply_one_by_one(session, left, providers, now, public_base_url)
+        _apply_one_by_one(session, left, providers, now, public_base_url, links)
         handled += len(events)
         session.commit()
 
@@ -469,6 +483,7 @@ def _apply_one_by_one(
     providers: Mapping[str, Provider],
     now: datetime,
     public_base_url: str,
+    links: LinkSigner | None,
 ) -> None:
     if not events:
         return
@@ -483,7 +498,7 @@ def _apply_one_by_one(
         try:
             with session.begin_nested():
                 attempt = attempts.get(event.order_id or "")
-                state, note = _apply_event(session, event, attempt, providers, now, public_base_url)
+                state, note = _apply_event(session, event, attempt, providers, now, public_base_url, links)
         except Exception as error:  # anything unforeseen: keep the event for a person, go on with the rest
             state, note = "review", f"could not apply: {error}"[:200]
         event.state, event.note, event.processed_at = state, note, now
@@ -496,6 +511,7 @@ def _apply_event(
     providers: Mapping[str, Provider],
     now: datetime,
     public_base_url: str,
+    links: LinkSigner | None,
 ) -> tuple[str, str | None]:
     found = verdict(event, attempt.status if attempt else None, attempt.amount_idr if attempt else None, providers)
     if found.state is not None:
@@ -519,7 +535,7 @@ def _apply_event(
     elif outcome.effect == Effect.SETTLE:
         _settle(session, attempt, request, member, now, public_base_url)
     elif outcome.effect == Effect.FAIL:
-        _attempt_failed(session, attempt, request, member, parsed.reason or "failed", now)
+        _attempt_failed(session, attempt, request, member, parsed.reason or "failed", now, links)
     elif outcome.effect == Effect.REFUND:
         payment = session.get(Payment, request.payment_id) if request.payment_id else None
         if payment is not None:

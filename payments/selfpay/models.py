@@ -88,13 +88,17 @@ class SelfCharge(Model):
 class InboundText(Model):
     """A text a member's phone (or anyone's) sent to the branch's number, as the SMS gateway's signed webhook passed
     it on: kept once per gateway message id, so a redelivery changes nothing. ``member_id`` is the member a ``CEK``
-    enquiry named, if one exists; ``outcome`` what was done: answered (to the phone on record), limited (the member
-    had his answers for the day), or ignored (not an enquiry, no such member, no phone)."""
+    enquiry named, if one exists; ``outcome`` what was done: received (stored, waiting for the worker that answers
+    texts), answered (to the phone on record), limited (the member, the sender or the gateway had its answers for
+    the day), or ignored (not an enquiry, no such member, no phone). Purged after INBOUND_TEXTS_KEEP_DAYS."""
 
     __tablename__ = "inbound_texts"
     __table_args__ = (
         UniqueConstraint("provider", "message_id"),
-        CheckConstraint("outcome IN ('answered', 'limited', 'ignored')", name="outcome_known"),
+        CheckConstraint("outcome IN ('received', 'answered', 'limited', 'ignored')", name="outcome_known"),
+        Index("ix_inbound_texts_sender_received_at", "sender", "received_at"),  # a sender's answers of the day
+        Index("ix_inbound_texts_received_at", "received_at"),  # the gateway's answers of the day; the purge
+        Index("ix_inbound_texts_outcome", "outcome"),  # the texts waiting for an answer
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,24 +1,24 @@
 """The SMS gateway's webhook for inbound texts (``CEK <KPJ>``): signed like the generic provider callbacks (an
 ``X-Signature: t=…,v1=…`` HMAC of the raw body, payments/autodebit/signatures.py), handled once per message id, and
-answered the same whatever the text said (payments/selfpay/enquiries.py)."""
+answered the same whatever the text said: the request only stores the text; a worker looks the member up and
+answers (payments/selfpay/enquiries.py), so a known KPJ costs the request no more than an unknown one."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from collection.members.paylinks import signer_of
 from core.clock import app_now, utcnow
 from core.errors import envelope
 from core.extensions import db
 from core.refusals import record_refusal, refusals
 from organisation.logins import address_network
 from payments.autodebit.signatures import SignatureError, verify_generic
-from payments.selfpay.enquiries import take_text
-from workers.queues import schedule_outbox_delivery
+from payments.selfpay.enquiries import store_text
+from workers.queues import schedule_text_answers
 
 bp = Blueprint("sms", __name__)
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ def _bad_body(message: str) -> ResponseReturnValue:
 
 @bp.post("/webhooks/sms/<string:provider_name>")
 def receive_text(provider_name: str) -> ResponseReturnValue:
-    """One inbound text: verified, stored once, answered (if at all) to the phone on record; 200 for every text."""
+    """One inbound text: verified and stored once, for a worker to answer (if at all) to the phone on record; 200
+    for every text."""
     gateway = current_app.config.get("SMS_INBOUND_PROVIDERS", {}).get(provider_name)
     if gateway is None:
         return jsonify(envelope(404, "Not Found", f"No SMS gateway called {provider_name!r}.")), 404
@@ -59,16 +60,14 @@ def receive_text(provider_name: str) -> ResponseReturnValue:
         return _bad_body("Send message_id, from and text, each a string.")
     if not body["message_id"].strip() or len(body["message_id"]) > 100 or "\x00" in "".join(body[n] for n in FIELDS):
         return _bad_body("message_id must be 1 to 100 characters, and no field may hold a NUL.")
-    g.lang = "id"  # members read Indonesian: the answer is written in it whatever the request asks
-    queued = take_text(
+    stored = store_text(
         db.session,
         provider_name,
         body["message_id"].strip(),
         body["from"],
         body["text"],
-        app_now(),  # the app's clock (pinned in tests) dates the row and the link; utcnow() checked the signature
-        signer_of(current_app.config),
+        app_now(),  # the app's clock (pinned in tests) dates the row; utcnow() checked the signature
     )
-    if queued:
-        schedule_outbox_delivery()
+    if stored:
+        schedule_text_answers()  # a worker answers it (the cron sweep does, should Redis not answer now)
     return jsonify({"received": True}), 200

@@ -21,7 +21,7 @@ from payments.ledger.models import Payment
 from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY
 from payments.selfpay.models import InboundText, SelfCharge
 from tests.payments.selfpay.conftest import CSRF, deliver, process, queued_bodies
-from tests.payments.selfpay.test_enquiries import STRANGER, answers, outcomes, send
+from tests.payments.selfpay.test_enquiries import STRANGER, answer_waiting, answers, outcomes, send
 from tests.payments.selfpay.test_pay_links import charges, csrf, in_arrears  # noqa: F401 (fixture)
 
 
@@ -59,6 +59,7 @@ def test_a_long_text_is_stored_cut_and_answered_the_same(pinned_app, client, enr
     long = send(client, "CEK " + member["kpj"] + " " * 10_000, "msg-long")
     noise = send(client, "x" * 10_000, "msg-noise")
     assert (long.status_code, noise.status_code) == (200, 200)
+    answer_waiting(pinned_app)
     [(recipient, _)] = answers(pinned_app)
     assert recipient != STRANGER
     with pinned_app.app_context():
@@ -118,7 +119,8 @@ def test_a_charge_of_the_same_member_from_another_link_is_not_shown(pinned_app, 
 
 @pytest.mark.postgresql_only
 def test_many_enquiries_at_once_still_get_a_few_answers_a_day(pinned_app, enrol):
-    """Twelve gateway deliveries for one member at the same moment, each on its own connection."""
+    """Twelve gateway deliveries for one member at the same moment, each on its own connection, each followed by a
+    worker's answering run."""
     member = enrol()
     start = threading.Barrier(12)
     results: list[int] = []
@@ -127,6 +129,7 @@ def test_many_enquiries_at_once_still_get_a_few_answers_a_day(pinned_app, enrol)
         client = pinned_app.test_client()
         start.wait()
         results.append(send(client, f"CEK {member['kpj']}", f"msg-race-{n}", sender=f"+6281200000{n:02d}").status_code)
+        answer_waiting(pinned_app)  # as many workers answering as texts arriving
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(12)]
     for thread in threads:

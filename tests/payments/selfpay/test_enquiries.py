@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from collection.members.models import Member
-from collection.members.paylinks import read_token
+from collection.members.paylinks import read_token, signer_of
 from core.extensions import db
 from core.outbox import OutboxMessage
 from core.settings import DEVELOPMENT_SMS_INBOUND_SECRET
 from payments.autodebit.signatures import sign_generic
-from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY, enquired_number
+from payments.selfpay.enquiries import ANSWERS_PER_MEMBER_PER_DAY, answer_waiting_texts, enquired_number, limits_of
 from payments.selfpay.models import InboundText
 
 STRANGER = "+6281299990000"
@@ -28,6 +28,12 @@ def send(client: Any, text: str, message_id: str, sender: str = STRANGER, secret
     return client.post(
         "/webhooks/sms/gateway", data=body, headers={"Content-Type": "application/json", "X-Signature": signature}
     )
+
+
+def answer_waiting(app: Any) -> int:
+    """What the worker's job does (workers.jobs.answer_texts), in this process, on the app's (pinned) clock."""
+    with app.app_context():
+        return answer_waiting_texts(db.session, signer_of(app.config), limits_of(app.config), app.config["CLOCK"]())
 
 
 def answers(app: Any) -> list[tuple[str, str]]:
@@ -62,6 +68,7 @@ def test_the_enquiry_is_read_in_any_case_and_spacing():
 def test_the_answer_goes_to_the_phone_on_record_whoever_asked(pinned_app, client, member):
     answer = send(client, f"cek  {member['kpj']}", "msg-1")
     assert (answer.status_code, answer.get_json()) == (200, {"received": True})
+    assert answer_waiting(pinned_app) == 1
 
     [(recipient, body)] = answers(pinned_app)
     with pinned_app.app_context():
@@ -83,6 +90,7 @@ def test_an_unknown_kpj_or_any_other_text_gets_the_same_answer_and_no_text(pinne
     assert {(a.status_code, a.get_data(as_text=True)) for a in (known, unknown, other)} == {
         (200, known.get_data(as_text=True))
     }
+    answer_waiting(pinned_app)
     assert len(answers(pinned_app)) == 1
     assert outcomes(pinned_app) == ["answered", "ignored", "ignored"]
 
@@ -91,6 +99,7 @@ def test_a_duplicate_message_id_is_handled_once(pinned_app, client, member):
     first = send(client, f"CEK {member['kpj']}", "msg-dup")
     again = send(client, f"CEK {member['kpj']}", "msg-dup")
     assert first.get_json() == again.get_json() == {"received": True}
+    answer_waiting(pinned_app)
     assert len(answers(pinned_app)) == 1 and outcomes(pinned_app) == ["answered"]
 
 
@@ -115,5 +124,6 @@ def test_a_malformed_body_is_a_400_storing_nothing(pinned_app, client):
 def test_a_member_gets_a_few_answers_a_day_however_many_ask(pinned_app, client, member):
     for n in range(ANSWERS_PER_MEMBER_PER_DAY + 3):
         assert send(client, f"CEK {member['kpj']}", f"msg-flood-{n}", sender=f"+62812000000{n}").status_code == 200
+    answer_waiting(pinned_app)
     assert len(answers(pinned_app)) == ANSWERS_PER_MEMBER_PER_DAY
     assert outcomes(pinned_app) == ["answered"] * ANSWERS_PER_MEMBER_PER_DAY + ["limited"] * 3
