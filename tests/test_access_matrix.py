@@ -829,7 +829,7 @@ def pay_link(app: Any, world: TwoBranches, rule: str) -> str:
         else:
             choice = member_position(db.session, member, app_now().date()).choices[0]
             first, months = choice.first, choice.months
-        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now())
+        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now(), phone=member.phone)
 
 
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:
