@@ -275,7 +275,9 @@ REQUESTS: dict[str, Request] = {
     },
     "POST /match-proposals/{proposal_id}/approve": lambda w, caller: {"json": {"note": "sudah diperiksa"}},
     "POST /match-proposals/{proposal_id}/reject": lambda w, caller: {"json": {"note": "bukan bunga"}},
-    "POST /webhook-events/{event_id}/resolution": lambda w, caller: {"json": {"note": "dikembalikan ke anggota"}},
+    "POST /webhook-events/{event_id}/resolution": lambda w, caller: {
+        "json": {"note": "dikembalikan ke anggota", "outcome": "refunded"}
+    },
     "GET /branches/{branch_id}/batches": lambda w, caller: {"query_string": {"date": DAY.isoformat()}},
     "POST /branches/{branch_id}/batches/close": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "POST /batches/{batch_id}/approve": lambda w, caller: {"json": {"note": "selisih sudah dijelaskan"}},
