@@ -68,7 +68,7 @@ def resolve_charge(session: DbSession, resolution: Resolution) -> None:
     if target == ChargeStatus.SETTLED and payment is None:
         charge.payment_id = _book(session, charge, resolution)
     charge.status = target
-    charge.failure_reason = resolution.note[:200]
+    charge.failure_reason = None if target == ChargeStatus.SETTLED else resolution.note[:200]
     audit.record(
         session,
         "self_charge.resolved",
