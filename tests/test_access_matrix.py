@@ -275,7 +275,9 @@ REQUESTS: dict[str, Request] = {
     },
     "POST /match-proposals/{proposal_id}/approve": lambda w, caller: {"json": {"note": "sudah diperiksa"}},
     "POST /match-proposals/{proposal_id}/reject": lambda w, caller: {"json": {"note": "bukan bunga"}},
-    "POST /webhook-events/{event_id}/resolution": lambda w, caller: {"json": {"note": "dikembalikan ke anggota"}},
+    "POST /webhook-events/{event_id}/resolution": lambda w, caller: {
+        "json": {"note": "dikembalikan ke anggota", "outcome": "refunded"}
+    },
     "GET /branches/{branch_id}/batches": lambda w, caller: {"query_string": {"date": DAY.isoformat()}},
     "POST /branches/{branch_id}/batches/close": lambda w, caller: {"json": {"date": DAY.isoformat()}},
     "POST /batches/{batch_id}/approve": lambda w, caller: {"json": {"note": "selisih sudah dijelaskan"}},
@@ -829,7 +831,7 @@ def pay_link(app: Any, world: TwoBranches, rule: str) -> str:
         else:
             choice = member_position(db.session, member, app_now().date()).choices[0]
             first, months = choice.first, choice.months
-        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now())
+        return make_token(str(app.config["SECRET_KEY"]), member.id, first, months, app_now(), phone=member.phone)
 
 
 def web_call(app: Any, world: TwoBranches, rule: str, caller: str) -> Any:

@@ -346,23 +346,24 @@ class _Work:
         outbox = _table(OutboxMessage)
         return len(self._insert(outbox, texts, outbox.c.id, skip_existing=True))
 
-    def _link_text(self, member_id: int, first: Month, months: int) -> str:
-        """The pay link a text ends with (collection/members/paylinks.py), or nothing when the run has no signer."""
+    def _link_text(self, member_id: int, phone: str | None, first: Month, months: int) -> str:
+        """The pay link a text to ``phone`` ends with (collection/members/paylinks.py), or nothing when the run has
+        no signer."""
         if self.links is None or months < 1:
             return ""
-        return f" Bayar online: {self.links.link(member_id, first, months, self.now)}"
+        return f" Bayar online: {self.links.link(member_id, first, months, self.now, phone=phone)}"
 
     def _reminder_link(self, row: DerivedStanding, month: Month) -> str:
         """A reminder's link pays the month it names, and the months owed before it (arrears come first)."""
         first = row.oldest_unpaid if row.oldest_unpaid is not None and row.oldest_unpaid < month else month
-        return self._link_text(row.member_id, first, month - first + 1)
+        return self._link_text(row.member_id, row.phone, first, month - first + 1)
 
     def _notice_link(self, flag: _Flag) -> str:
         """An arrears notice's link names the months owed; a lapse notice's the month that starts new cover."""
         if flag.kind == "lapsed":
-            return self._link_text(flag.member.member_id, Month.of(self.calendar.today), 1)
+            return self._link_text(flag.member.member_id, flag.member.phone, Month.of(self.calendar.today), 1)
         first = flag.standing.oldest_unpaid or flag.month
-        return self._link_text(flag.member.member_id, first, flag.standing.months_in_arrears)
+        return self._link_text(flag.member.member_id, flag.member.phone, first, flag.standing.months_in_arrears)
 
     # --- bulk statements: one per table and range on PostgreSQL -------------------------------------------
 

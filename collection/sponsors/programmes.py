@@ -487,12 +487,13 @@ def end_programme(
                 amounts[key] = 0
         dedupe = f"{prefix}{member.id}"
         if member.phone and dedupe not in already:
+            link = links.link(member.id, next_month, 1, now, phone=member.phone) if links is not None else None
             messages.append(
                 {
                     "kind": "sponsorship_ended",
                     "recipient": member.phone,
                     "body": _ended_text(sponsor.name, programme.last_month, next_month, amounts[key], due_on)
-                    + ("" if links is None else f" Bayar online: {links.link(member.id, next_month, 1, now)}"),
+                    + ("" if link is None else f" Bayar online: {link}"),
                     "dedupe_key": dedupe,
                 }
             )

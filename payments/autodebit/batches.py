@@ -297,7 +297,7 @@ def _apply_round(
         )
         if member.phone:
             body = debit_failed_text(
-                member.id, attempt.first_month, attempt.months, reason, linked.get(member.id), links, now
+                member.id, member.phone, attempt.first_month, attempt.months, reason, linked.get(member.id), links, now
             )
             texts.append(
                 {

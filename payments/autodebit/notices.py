@@ -28,6 +28,7 @@ def link_choice(position: MemberPosition, first_month: Month, months: int) -> Pa
 
 def debit_failed_text(
     member_id: int,
+    phone: str | None,
     first_month: Month,
     months: int,
     reason: str,
@@ -35,7 +36,8 @@ def debit_failed_text(
     links: LinkSigner | None,
     now: datetime,
 ) -> str:
-    """The text: the month, why, pay by an agent; with a signer (and a position), then ``Bayar online: <link>``. In
+    """The text to ``phone`` (the member's on record, which the link is bound to): the month, why, pay by an agent;
+    with a signer (and a position), then ``Bayar online: <link>``. In
     Bahasa Indonesia, as every text to members; about 240 characters with a 40-character PUBLIC_BASE_URL, two SMS
     parts like the other texts that carry a link."""
     body = (
@@ -45,4 +47,4 @@ def debit_failed_text(
     choice = link_choice(position, first_month, months) if position is not None and links is not None else None
     if choice is None or links is None:
         return body
-    return f"{body} Bayar online: {links.link(member_id, choice.first, choice.months, now)}"
+    return f"{body} Bayar online: {links.link(member_id, choice.first, choice.months, now, phone=phone)}"

@@ -39,15 +39,28 @@ def review_page(session: DbSession, actor: StaffUser, offset: int, limit: int) -
     return page_of(session, query.order_by(WebhookEvent.id), offset, limit)
 
 
-def resolve_review(session: DbSession, actor: StaffUser, event_id: int, note: str, now: datetime) -> WebhookEvent:
+def resolve_review(
+    session: DbSession,
+    actor: StaffUser,
+    event_id: int,
+    note: str,
+    now: datetime,
+    outcome: str | None = None,
+    public_base_url: str = "",
+) -> WebhookEvent:
     """Finance says what it did about a callback in review (refunded the member, applied the money by hand...):
     it leaves the queue, with the note, audited. Another branch's callback is a 404; the same note again is a
-    retry; a callback not in review is a 409. A note of blanks (or a dot) says nothing: a 422 naming it."""
+    retry; a callback not in review is a 409. A note of blanks (or a dot) says nothing: a 422 naming it.
+
+    ``outcome`` says what became of the money (``orders.OUTCOMES``); the kind of the callback's order (orders.py)
+    applies it to the order in the same transaction (a member's own charge shows it to him), and may require it."""
     note = note.strip()
     if len(note) < MIN_NOTE:
         raise field_error(
             "note", gettext("Say what was done about the callback, in at least %(least)s characters.", least=MIN_NOTE)
         )
+    if outcome is not None and outcome not in orders.OUTCOMES:
+        raise field_error("outcome", gettext("Choose settled, refunded or rejected."))
     event = session.scalar(_in_scope(select(WebhookEvent).where(WebhookEvent.id == event_id), actor).with_for_update())
     if event is None:
         raise NotFound(gettext("There is no callback %(id)s in your branch.", id=event_id))
@@ -58,6 +71,12 @@ def resolve_review(session: DbSession, actor: StaffUser, event_id: int, note: st
             gettext("Callback %(id)s is not under review: there is nothing to resolve.", id=event_id),
             reason="not_in_review",
         )
+    kind = orders.kind_of(event.order_id)
+    if kind is not None and kind.resolve is not None and event.order_id is not None:
+        resolution = orders.Resolution(
+            event.order_id, event.provider, event.raw_body, outcome, note, actor.id, now, public_base_url
+        )
+        kind.resolve(session, resolution)
     before = {"state": event.state, "note": event.note}
     event.state, event.note, event.processed_at = RESOLVED, note, now
     audit.record(
@@ -67,6 +86,7 @@ def resolve_review(session: DbSession, actor: StaffUser, event_id: int, note: st
         event.id,
         actor.id,
         order_id=event.order_id,
+        outcome=outcome,
         before=before,
         after={"state": RESOLVED, "note": note},
     )

@@ -147,7 +147,15 @@ class ReviewResolution(MethodView):
     def post(self, payload: dict[str, Any], event_id: int) -> Any:
         """Resolve a callback under review of the branch's orders (auto-debits, members' own charges), saying what
         was done; it leaves the queue, audited."""
-        return resolve_review(db.session, current_user(), event_id, payload["note"], app_now())
+        return resolve_review(
+            db.session,
+            current_user(),
+            event_id,
+            payload["note"],
+            app_now(),
+            outcome=payload.get("outcome"),
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
+        )
 
 
 @bp.route("/settlements/<string:provider_name>")

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from collection.members.schemas import MAX_ID
 from core.errors import UtcDateTime
+from payments.autodebit.orders import OUTCOMES
 
 
 class MandateRequestSchema(Schema):
@@ -52,6 +53,15 @@ class ReviewResolutionSchema(Schema):
         required=True,
         validate=validate.Length(min=3, max=200),
         metadata={"description": "What finance did: refunded the member, applied the money by hand, and so on"},
+    )
+    outcome = fields.String(
+        load_default=None,
+        validate=validate.OneOf(OUTCOMES),
+        metadata={
+            "description": "What became of the money: settled (kept; a member's own payment is booked on his ledger "
+            "with a receipt), refunded (given back to the member), rejected (no payment stands). Required for a "
+            "member's own charge (SP-…) under review: the member's page shows it."
+        },
     )
 
 

@@ -399,7 +399,7 @@ def _attempt_failed(
         session,
         "debit_failed",
         member.phone,
-        debit_failed_text(member.id, request.first_month, request.months, reason, position, links, now),
+        debit_failed_text(member.id, member.phone, request.first_month, request.months, reason, position, links, now),
         dedupe_key=f"debit_failed:{request.id}",
     )
 

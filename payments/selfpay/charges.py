@@ -29,6 +29,11 @@ class ChargeStatus(StrEnum):
     EXPIRED = "expired"  # not paid in time; changes nothing
     FAILED = "failed"  # the provider refused to open it
     REVIEW = "review"  # money arrived that cannot be booked as it is (months paid meanwhile, a late payment…)
+    REFUNDED = "refunded"  # finance resolved its review: the money goes back to the member
+    REJECTED = "rejected"  # finance resolved its review: no payment stands (nothing kept, nothing booked)
+
+
+RESOLVED_BY_FINANCE = (ChargeStatus.REFUNDED, ChargeStatus.REJECTED)
 
 
 OPEN = (ChargeStatus.CREATED, ChargeStatus.PENDING)
@@ -76,7 +81,7 @@ def callback_verdict(
             return Verdict(Effect.NOTHING, "already under review")
         if amount_idr != charge_amount_idr:
             return Verdict(Effect.REVIEW, f"paid Rp{amount_idr}, the charge was for Rp{charge_amount_idr}")
-        if status in (ChargeStatus.EXPIRED, ChargeStatus.FAILED):
+        if status in (ChargeStatus.EXPIRED, ChargeStatus.FAILED, *RESOLVED_BY_FINANCE):
             return Verdict(Effect.REVIEW, f"paid after the charge was {status}")
         if not months_still_open:
             return Verdict(Effect.REVIEW, "its months were paid meanwhile: refund or apply by hand")

@@ -215,7 +215,7 @@ def _answer(session: DbSession, row: InboundText, links: LinkSigner, limits: Lim
         return False
     position = member_position(session, member, today)
     choice = position.choices[0] if position.choices else None
-    link = links.link(member.id, choice.first, choice.months, now) if choice is not None else None
+    link = links.link(member.id, choice.first, choice.months, now, phone=member.phone) if choice is not None else None
     queued = queue_message(
         session, ANSWER_KIND, member.phone, answer_text(member, position, link), dedupe_key=f"{prefix}{(sent or 0) + 1}"
     )

@@ -59,7 +59,8 @@ class SelfCharge(Model):
         CheckConstraint("months > 0", name="months_positive"),
         CheckConstraint("method IN ('virtual_account', 'qris')", name="method_known"),
         CheckConstraint(
-            "status IN ('created', 'pending', 'settled', 'expired', 'failed', 'review')", name="status_known"
+            "status IN ('created', 'pending', 'settled', 'expired', 'failed', 'review', 'refunded', 'rejected')",
+            name="status_known",
         ),
         Index("ix_self_charges_member_status", "member_id", "status"),
     )

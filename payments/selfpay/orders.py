@@ -1,5 +1,6 @@
 """Members' own charges (``SP-…``) as a kind of provider order (payments/autodebit/orders.py): finance of the
-member's branch sees their callbacks in review, and the provider's settlement report and payouts match them."""
+member's branch sees their callbacks in review (and its resolution of one shows on the charge:
+payments/selfpay/resolutions.py), and the provider's settlement report and payouts match them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from payments.autodebit.providers import SELF_PAYMENT_ORDER_PREFIX
 from payments.ledger.models import Payment
 from payments.selfpay.charges import ChargeStatus
 from payments.selfpay.models import SelfCharge
+from payments.selfpay.resolutions import resolve_charge
 
 
 def charges_of_branch(branch_id: int) -> Select[Any]:
@@ -65,4 +67,5 @@ SELF_CHARGES = OrderKind(
     of_branch=charges_of_branch,
     owners=charge_owners,
     booked_between=charges_booked_between,
+    resolve=resolve_charge,
 )

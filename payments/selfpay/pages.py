@@ -31,6 +31,7 @@ from payments.selfpay.qr import qr_svg
 from payments.selfpay.services import (
     change_mandate,
     charge_of,
+    charge_receipt,
     create_charge,
     overview,
     refuse_unknown_provider,
@@ -198,7 +199,7 @@ def pay() -> ResponseReturnValue:
             name,
             provider,
             member_id=g.member.id,
-            months=int(months) if months.isdecimal() and len(months) < 4 else 0,
+            months=_months_of(months),
             method=FORM_METHODS.get(request.form.get("method", ""), ""),
             now=app_now(),
         )
@@ -210,6 +211,11 @@ def pay() -> ResponseReturnValue:
             flash(gettext("The payment could not be opened now: try again in a few minutes, or pay your agent."))
         return redirect(url_for("peserta.pay_choice"), code=303)
     return redirect(url_for("peserta.charge", charge_id=charge.id), code=303)
+
+
+def _months_of(text: str) -> int:
+    """The form's number of months; 0 (no such choice) for anything else."""
+    return int(text) if text.isdecimal() and len(text) < 4 else 0
 
 
 @bp.get("/bayar/<int:charge_id>")
@@ -226,7 +232,8 @@ def charge(charge_id: int) -> ResponseReturnValue:
     drawn = None
     if found.qr_string and status == "pending":
         drawn = Markup(qr_svg(found.qr_string, gettext("QRIS code to pay %(amount)s", amount=rupiah(found.amount_idr))))
-    return render_template("peserta/tagihan.html", charge=found, status=status, zone=zone, qr=drawn)
+    receipt = charge_receipt(db.session, found, current_app.config["PUBLIC_BASE_URL"])
+    return render_template("peserta/tagihan.html", charge=found, status=status, zone=zone, qr=drawn, receipt=receipt)
 
 
 # --- pay links (payments/selfpay/links.py): the months a reminder names, paid without the code ------------------
@@ -248,7 +255,8 @@ def _link_refused(error: DomainError) -> ResponseReturnValue:
 
 @bp.get("/b/<string:token>")
 def link(token: str) -> ResponseReturnValue:
-    """The masked name, the link's months and today's amount for them, and the choice of VA or QRIS."""
+    """The masked name, the link's months and today's amount for them (or, once they shifted, the member's choices
+    of today with a note), and the choice of VA or QRIS."""
     try:
         view = open_link(db.session, _secret(), token, _address(), app_now())
     except DomainError as error:
@@ -258,18 +266,22 @@ def link(token: str) -> ResponseReturnValue:
 
 @bp.post("/b/<string:token>")
 def link_pay(token: str) -> ResponseReturnValue:
-    """Open a charge for the link's member and months: the form sends only how to pay."""
+    """Open a charge for the link's member and months: the form sends how to pay, and how many months only when the
+    link's months shifted (one of today's choices; the member is always the token's)."""
     check_csrf()
     name = current_app.config.get("SELFPAY_PROVIDER", "midtrans")
     try:
         provider = refuse_unknown_provider(name, configured_providers(current_app.config))
         method = FORM_METHODS.get(request.form.get("method", ""), "")
-        found = pay_by_link(db.session, _secret(), token, method, _address(), app_now(), name, provider)
+        months = _months_of(request.form.get("months", ""))
+        found = pay_by_link(db.session, _secret(), token, method, months, _address(), app_now(), name, provider)
     except DomainError as error:
         if error.status in (404, 410, 429):
             return _link_refused(error)
         db.session.rollback()
-        if error.status == 422:
+        if error.status == 422 and "months" in (error.errors or {}).get("form", {}):
+            flash(gettext("Choose how many months and how to pay."))
+        elif error.status == 422:
             flash(gettext("Choose how to pay."))
         else:
             flash(gettext("The payment could not be opened now: try again in a few minutes, or pay your agent."))

@@ -233,6 +233,14 @@ def charge_of(session: DbSession, member: Member, charge_id: int) -> SelfCharge:
     return charge
 
 
+def charge_receipt(session: DbSession, charge: SelfCharge, public_base_url: str) -> str | None:
+    """The link of the receipt of a charge's payment, once it is on the ledger."""
+    if charge.payment_id is None:
+        return None
+    code = session.scalar(select(Receipt.verification_code).where(Receipt.payment_id == charge.payment_id))
+    return receipt_link(public_base_url, code) if code else None
+
+
 def status_shown(charge: SelfCharge, now: datetime) -> str:
     return shown_status(charge.status, charge.expires_at, now)
 

@@ -19,5 +19,7 @@ LABELS: Labels = {
         "expired": lazy_pgettext("charge", "Expired"),
         "failed": lazy_pgettext("charge", "Could not be opened"),
         "review": lazy_pgettext("charge", "Being checked by the branch"),
+        "refunded": lazy_pgettext("charge", "Refund on its way"),
+        "rejected": lazy_pgettext("charge", "Not paid"),
     },
 }

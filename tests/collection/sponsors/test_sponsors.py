@@ -187,10 +187,11 @@ def test_the_bangka_selatan_programme_from_import_to_lapse(client, basel, pinned
     assert count(pinned_app, OutboxMessage, OutboxMessage.kind == "sponsorship_ended") == BASEL_MEMBERS
     assert count(pinned_app, VisitItem, VisitItem.reason == "sponsorship_ended") == BASEL_MEMBERS
     with pinned_app.app_context():
-        text = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.kind == "sponsorship_ended").limit(1))
+        ended = select(OutboxMessage.body, OutboxMessage.recipient).where(OutboxMessage.kind == "sponsorship_ended")
+        text, phone = db.session.execute(ended.limit(1)).one()
     assert "Pemerintah Kabupaten Bangka Selatan" in text and "2026-03" in text
     token = text.rsplit("/peserta/b/", 1)[1]  # his pay link, for his first month of his own
-    link = read_token(str(pinned_app.config["SECRET_KEY"]), token)
+    link = read_token(str(pinned_app.config["SECRET_KEY"]), token, phone)
     assert link is not None and (str(link.first_month), link.months) == ("2026-03", 1)
     assert client.get(f"/peserta/b/{token}").status_code == 200
 

@@ -77,7 +77,7 @@ def test_the_answer_goes_to_the_phone_on_record_whoever_asked(pinned_app, client
     assert body.startswith("BPJS Ketenagakerjaan: KPJ " + member["kpj"]) and "Bayar online: http" in body
     assert "status Aktif" in body and "lunas sampai" in body  # Indonesian, with the standing
     token = body.rsplit("/peserta/b/", 1)[1]
-    link = read_token(str(pinned_app.config["SECRET_KEY"]), token)
+    link = read_token(str(pinned_app.config["SECRET_KEY"]), token, on_record)
     assert link is not None and link.member_id == member["id"]
     assert client.get(f"/peserta/b/{token}").status_code == 200  # the link opens his payment
     assert outcomes(pinned_app) == ["answered"]

@@ -127,14 +127,14 @@ def test_finance_of_the_members_branch_resolves_a_late_payment_and_another_branc
     with pinned_app.app_context():
         event_id = db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.state == "review")).one()
     url = f"/api/v1/webhook-events/{event_id}/resolution"
-    note = {"note": "dikembalikan ke rekening anggota"}
+    note = {"note": "dikembalikan ke rekening anggota", "outcome": "refunded"}
 
     assert client.post(url, json=note, headers=ptk_finance.headers).status_code == 404
     assert client.post(url, json={"note": ""}, headers=world["finance"].headers).status_code == 422
     assert _review_queue(client, world["finance"]) == [order_id]
     resolved = client.post(url, json=note, headers=world["finance"].headers)
     again = client.post(url, json=note, headers=world["finance"].headers)  # a retry
-    other = client.post(url, json={"note": "diterapkan manual"}, headers=world["finance"].headers)
+    other = client.post(url, json={"note": "diterapkan manual", "outcome": "settled"}, headers=world["finance"].headers)
 
     assert resolved.status_code == 200 and resolved.get_json()["state"] == "resolved"
     assert again.status_code == 200 and other.status_code == 409

@@ -63,6 +63,11 @@ def secret(app: Any) -> str:
     return str(app.config["SECRET_KEY"])
 
 
+def phone_of(app: Any, member_id: int) -> str | None:
+    with app.app_context():
+        return db.session.scalar(select(Member.phone).where(Member.id == member_id))
+
+
 def test_every_arrears_and_reminder_text_of_the_nightly_job_carries_a_short_link(pinned_app, enrol, monkeypatch):
     member = enrol(sector="other")
     reconcile_as_the_job_does(pinned_app, monkeypatch, NOW + timedelta(days=20))  # 12 Dec: Nov owed, Dec's reminder
@@ -71,11 +76,11 @@ def test_every_arrears_and_reminder_text_of_the_nightly_job_carries_a_short_link
     kinds = ("due_reminder", "standing_arrears_1", "standing_arrears_3", "standing_lapsed")
     named = {}
     for kind in kinds:
-        [(_, body)] = texts(pinned_app, kind)
+        [(recipient, body)] = texts(pinned_app, kind)
         path = link_in(body)
         assert body.startswith("BPJS Ketenagakerjaan") and "Bayar online: http" in body
         assert len(path) - len("/peserta/b/") == TOKEN_LENGTH <= 40
-        link = read_token(secret(pinned_app), path.rsplit("/", 1)[1])
+        link = read_token(secret(pinned_app), path.rsplit("/", 1)[1], recipient)
         assert link is not None and link.member_id == member["id"]
         named[kind] = (str(link.first_month), link.months)
     assert named == {
@@ -157,8 +162,9 @@ def test_the_amounts_are_todays(pinned_app, client, in_arrears):
 def test_an_edited_token_is_refused_like_an_unknown_one(pinned_app, client, in_arrears):
     token = in_arrears["link"].rsplit("/", 1)[1]
     edited = token[:-1] + ("A" if token[-1] != "A" else "B")
-    other_member = make_token(secret(pinned_app), in_arrears["id"] + 1, Month(2026, 11), 3, LATER)
-    forged = make_token("not-our-secret", in_arrears["id"], Month(2026, 11), 3, LATER)
+    phone = phone_of(pinned_app, in_arrears["id"])
+    other_member = make_token(secret(pinned_app), in_arrears["id"] + 1, Month(2026, 11), 3, LATER, phone=phone)
+    forged = make_token("not-our-secret", in_arrears["id"], Month(2026, 11), 3, LATER, phone=phone)
     answers = [client.get(f"/peserta/b/{t}") for t in (edited, other_member, forged, "short", "x" * 28)]
     assert {a.status_code for a in answers} == {404}
     assert len({a.get_data(as_text=True) for a in answers}) == 1  # one neutral page: no hint of who exists
@@ -185,11 +191,16 @@ def test_a_link_cannot_pay_other_months_or_another_members(pinned_app, client, e
     )
     [charge] = charges(pinned_app)
     assert (charge.member_id, charge.months) == (in_arrears["id"], 3)
-    # a link for months that are not the member's first open ones opens nothing
-    later_months = make_token(secret(pinned_app), in_arrears["id"], Month(2026, 12), 3, LATER)
-    assert client.get(f"/peserta/b/{later_months}").status_code == 404
+    # a link for months that are not the member's first open ones opens his choices of today (arrears first)
+    later_months = make_token(
+        secret(pinned_app), in_arrears["id"], Month(2026, 12), 3, LATER, phone=phone_of(pinned_app, in_arrears["id"])
+    )
+    repriced = client.get(f"/peserta/b/{later_months}")
+    assert repriced.status_code == 200 and 'id="link-changed"' in repriced.get_data(as_text=True)
     # another member's charge is not shown under this link
-    other_link = make_token(secret(pinned_app), other["id"], Month(2026, 11), 3, LATER)
+    other_link = make_token(
+        secret(pinned_app), other["id"], Month(2026, 11), 3, LATER, phone=phone_of(pinned_app, other["id"])
+    )
     assert client.get(f"/peserta/b/{other_link}/{charge.id}").status_code == 404
 
 
@@ -221,12 +232,13 @@ def test_the_link_pages_read_in_indonesian(pinned_app, client, in_arrears, sandb
 
 
 def test_the_token_round_trips_and_any_changed_character_is_refused():
-    token = make_token("secret", 123_456, Month(2026, 11), 3, NOW)
-    link = read_token("secret", token)
+    token = make_token("secret", 123_456, Month(2026, 11), 3, NOW, phone="+6281234567890")
+    link = read_token("secret", token, "+6281234567890")
     assert len(token) == TOKEN_LENGTH == 28 and link is not None
     assert (link.member_id, link.first_month, link.months, link.issued_at) == (123_456, Month(2026, 11), 3, NOW)
     assert link.covered == (Month(2026, 11), Month(2026, 12), Month(2027, 1))
     for i, ch in enumerate(token):
         changed = token[:i] + ("A" if ch != "A" else "B") + token[i + 1 :]
-        assert read_token("secret", changed) is None, i
-    assert read_token("another secret", token) is None
+        assert read_token("secret", changed, "+6281234567890") is None, i
+    assert read_token("another secret", token, "+6281234567890") is None
+    assert read_token("secret", token, "+6281234567891") is None and read_token("secret", token, None) is None
