@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from collection.sponsors import programmes as sponsors
 from core.charts import Series, bar_chart, thousands
@@ -278,9 +278,10 @@ def channels_page() -> ResponseReturnValue:
         [str(m.month) for m in months],
         series,
         title=gettext("Contributions per month by channel"),
-        description=gettext(
-            "%(months)s months, %(total)s in all; the highest month %(best)s in %(best_month)s.",
-            months=len(months),
+        description=ngettext(
+            "%(num)s month, %(total)s in all; the highest month %(best)s in %(best_month)s.",
+            "%(num)s months, %(total)s in all; the highest month %(best)s in %(best_month)s.",
+            len(months),
             total=rupiah(sum(m.total_idr for m in months)),
             best=rupiah(best.total_idr),
             best_month=str(best.month),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -75,13 +75,15 @@ def answer_text(member: Member, position: MemberPosition, link: str | None) -> s
             month=month_label(choice.first),
         )
     elif standing.months_in_arrears:
-        text = gettext(
-            "BPJS Ketenagakerjaan: KPJ %(kpj)s, status %(status)s, paid through %(paid)s. Owed: %(months)s months, "
+        text = ngettext(
+            "BPJS Ketenagakerjaan: KPJ %(kpj)s, status %(status)s, paid through %(paid)s. Owed: %(num)s month, "
             "%(amount)s.",
+            "BPJS Ketenagakerjaan: KPJ %(kpj)s, status %(status)s, paid through %(paid)s. Owed: %(num)s months, "
+            "%(amount)s.",
+            standing.months_in_arrears,
             kpj=member.kpj,
             status=status,
             paid=paid,
-            months=standing.months_in_arrears,
             amount=rupiah(standing.arrears_idr),
         )
     else:
