@@ -3,16 +3,18 @@ holds the difference, deposits it, and the day judges clean (issue 15)."""
 
 from __future__ import annotations
 
-import uuid
+import json
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from core.audit import AuditEvent
 from core.extensions import db
-from organisation.models import Agent
+from core.outbox import OutboxMessage
+from organisation.models import Agent, StaffUser
 from payments.ledger.models import AgentCashTotal, Deposit
-from tests.payments.finance.test_batches import DAY, batches_of, code, day, deposit  # noqa: F401 (the fixture)
+from tests.payments.finance.test_batches import batches_of, close, code, day, deposit  # noqa: F401 (the fixture)
 
 TODAY = date(2026, 11, 22)  # the pinned now
 
@@ -61,3 +63,98 @@ def test_after_finance_corrects_a_short_deposit_the_agent_deposits_the_differenc
     assert (batch["figures"]["deposited_idr"], batch["figures"]["banked_idr"]) == (banked, banked)
     with client.application.app_context():
         assert totals_of(day["agent_b"]) == (declared, declared)  # he collected it all, and the bank holds it all
+
+
+def test_the_same_correction_twice_is_one_audit_logged_with_before_and_after_and_one_text(client, day):  # noqa: F811
+    with client.application.app_context():
+        db.session.get(StaffUser, day["agent_b"].id).phone = "+6281234500002"
+        db.session.commit()
+    short = short_deposit(client, day)
+    declared, banked = day["amounts"]["agent_b"], day["amounts"]["agent_b"] - 5_000
+
+    first = correct(client, day["finance"], short["id"], banked)
+    again = correct(client, day["finance"], short["id"], banked, reason="dikirim lagi")
+
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert first.get_json()["correction_reason"] == "Bank mengkredit kurang"
+    with client.application.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "deposit.corrected")).all()
+        assert len(events) == 1 and events[0].actor_user_id == day["finance"].id
+        details = events[0].details if isinstance(events[0].details, dict) else json.loads(events[0].details)
+        assert details["before"] == {"amount_idr": declared, "declared_idr": None}
+        assert details["after"] == {"amount_idr": banked, "declared_idr": declared}
+        assert (details["cash_on_hand_before_idr"], details["cash_on_hand_after_idr"]) == (0, 5_000)
+        assert totals_of(day["agent_b"]) == (declared, banked)
+        texts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "deposit_corrected")).all()
+        assert [t.recipient for t in texts] == ["+6281234500002"]
+        assert texts[0].body == (
+            f"Keuangan cabang mengoreksi setoran BRI-7781 tanggal 19-11-2026: dinyatakan Rp{declared:,}, "
+            f"diterima bank Rp{banked:,}. Setorkan selisihnya Rp5,000."
+        ).replace(",", ".")
+
+
+def test_a_correction_only_lowers_to_the_credit_matched_to_the_deposit(client, day):  # noqa: F811
+    short = short_deposit(client, day)
+    declared, banked = day["amounts"]["agent_b"], day["amounts"]["agent_b"] - 5_000
+    clean = batches_of(client, day["finance"], day["pkp"])[code(day, "agent_c")]["figures"]["deposits"][0]
+
+    typo = correct(client, day["finance"], short["id"], banked - 1)
+    raised = correct(client, day["finance"], short["id"], declared + 1)
+    nothing = client.post(
+        f"/api/v1/deposits/{short['id']}/correction",
+        json={"amount_idr": 0, "reason": "x y z"},
+        headers=day["finance"].headers,
+    )
+    no_reason = correct(client, day["finance"], short["id"], banked, reason="  ")
+    not_short = correct(client, day["finance"], clean["id"], clean["amount_idr"] - 1)
+
+    assert typo.status_code == raised.status_code == 422
+    assert "amount_idr" in typo.get_json()["errors"]["json"]
+    assert "Rp" in typo.get_json()["message"]
+    assert nothing.status_code == 422 and "amount_idr" in nothing.get_json()["errors"]["json"]
+    assert no_reason.status_code == 422 and "reason" in no_reason.get_json()["errors"]["json"]
+    assert not_short.status_code == 409 and not_short.get_json()["reason"] == "deposit_not_short"
+    with client.application.app_context():
+        assert db.session.get(Deposit, short["id"]).amount_idr == declared
+        assert db.session.get(Deposit, short["id"]).declared_idr is None
+
+
+def test_a_deposit_the_bank_never_credited_is_not_corrected(client, day):  # noqa: F811
+    member_paid = day["amounts"]["agent"]
+    assert deposit(client, day["agent"], member_paid, "BRI-HILANG-9", on=TODAY).status_code == 201
+    with client.application.app_context():
+        lost = db.session.scalar(select(Deposit).where(Deposit.bank_reference == "BRI-HILANG-9"))
+        lost_id = lost.id
+
+    refused = correct(client, day["finance"], lost_id, 1_000)
+
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "deposit_not_in_bank"
+    assert "return the day" in refused.get_json()["message"]
+
+
+def test_only_finance_of_the_deposits_branch_or_an_admin_corrects_it(client, day, make_staff):  # noqa: F811
+    short = short_deposit(client, day)
+    banked = day["amounts"]["agent_b"] - 5_000
+    ptk_finance = make_staff("branch_finance", day["ptk"], "finance.ptk")
+
+    assert correct(client, day["agent_b"], short["id"], banked).status_code == 403
+    assert correct(client, day["supervisor"], short["id"], banked).status_code == 403
+    assert correct(client, ptk_finance, short["id"], banked).status_code == 404
+    assert correct(client, day["finance"], 999_999, banked).status_code == 404
+    assert correct(client, day["admin"], short["id"], banked).status_code == 200
+
+
+def test_a_deposit_of_an_approved_day_is_not_corrected(client, day):  # noqa: F811
+    batch = close(client, day)[code(day, "agent_b")]
+    approved = client.post(
+        f"/api/v1/batches/{batch['id']}/approve",
+        json={"note": "selisih ditanggung agen"},
+        headers=day["finance"].headers,
+    )
+    assert approved.status_code == 200, approved.get_json()
+    short = batch["figures"]["deposits"][0]
+
+    refused = correct(client, day["finance"], short["id"], day["amounts"]["agent_b"] - 5_000)
+
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "batch_approved"
