@@ -36,13 +36,20 @@ MIN_REASON, MAX_REASON = 3, 300  # deposits.correction_reason
 
 
 def correct_short_deposit(
-    session: DbSession, actor: StaffUser, deposit_id: int, *, amount_idr: int, reason: str, now: datetime
+    session: DbSession,
+    actor: StaffUser,
+    deposit_id: int,
+    *,
+    amount_idr: int,
+    reason: str,
+    now: datetime,
+    batch_id: int | None = None,
 ) -> tuple[Deposit, bool]:
     """Lower a deposit to what the bank credited for it; False when it was already this correction.
 
-    Finance of the deposit's branch or an admin (403 for anyone else, 404 for another branch's deposit); 409 when
-    no bank credit is matched to it, when the credit is not short, or when its day is approved and locked; 422 when
-    the amount is not the credit's."""
+    Finance of the deposit's branch or an admin (403 for anyone else, 404 for another branch's deposit, or one not of
+    the batch ``batch_id`` when the desk's batch page names it); 409 when no bank credit is matched to it, when the
+    credit is not short, or when its day is approved and locked; 422 when the amount is not the credit's."""
     if actor.role not in CORRECTORS:
         raise Forbidden(gettext("Only branch finance (or an admin) corrects a deposit to what the bank credited."))
     reason = reason.strip()
@@ -59,7 +66,11 @@ def correct_short_deposit(
     if agent_id is not None:
         lock_agent(session, agent_id)  # the agent's cash and deposits wait, as they do for finance's decisions
     deposit = session.get(Deposit, deposit_id, populate_existing=True)
-    if deposit is None or (actor.role != Role.ADMIN and actor.branch_id != deposit.branch_id):
+    if (
+        deposit is None
+        or (actor.role != Role.ADMIN and actor.branch_id != deposit.branch_id)
+        or (batch_id is not None and not _of_batch(session, deposit, batch_id))
+    ):
         raise NotFound(gettext("There is no deposit %(id)s in your branch.", id=deposit_id))
     if deposit.declared_idr is not None and deposit.amount_idr == amount_idr:
         return deposit, False  # the same correction again (a resent form or request)
@@ -132,6 +143,18 @@ def correct_short_deposit(
     return deposit, True
 
 
+def _of_batch(session: DbSession, deposit: Deposit, batch_id: int) -> bool:
+    """Whether the deposit is one of the batch's: its agent's, declared on its day."""
+    found = session.scalar(
+        select(DailyBatch.id).where(
+            DailyBatch.id == batch_id,
+            DailyBatch.agent_id == deposit.agent_id,
+            DailyBatch.business_date == deposit.deposited_on,
+        )
+    )
+    return found is not None
+
+
 def _refuse_approved_day(session: DbSession, agent_id: int, day: date) -> None:
     """A deposit of a day finance approved is part of figures that no longer change."""
     status = session.scalar(
@@ -155,12 +178,14 @@ def _held(session: DbSession, agent_id: int) -> int:
     return max(0, row[0] - row[1]) if row else 0
 
 
-def corrected_deposits(session: DbSession, agent_id: int, since: date) -> list[Deposit]:
-    """The agent's deposits finance corrected, declared on ``since`` or later, newest first: what he is told."""
-    return list(
-        session.scalars(
-            select(Deposit)
-            .where(Deposit.agent_id == agent_id, Deposit.declared_idr.is_not(None), Deposit.deposited_on >= since)
-            .order_by(Deposit.deposited_on.desc(), Deposit.id.desc())
-        )
-    )
+def corrected_deposits(
+    session: DbSession, agent_id: int, *, on: date | None = None, corrected_since: datetime | None = None
+) -> list[Deposit]:
+    """The agent's deposits finance corrected (declared ``on`` a day, or corrected since a time), newest first: what
+    his app tells him, so he knows he holds the difference again and deposits it."""
+    query = select(Deposit).where(Deposit.agent_id == agent_id, Deposit.declared_idr.is_not(None))
+    if on is not None:
+        query = query.where(Deposit.deposited_on == on)
+    if corrected_since is not None:
+        query = query.where(Deposit.corrected_at >= corrected_since)
+    return list(session.scalars(query.order_by(Deposit.deposited_on.desc(), Deposit.id.desc())))

@@ -195,6 +195,10 @@ class VarianceSchema(Schema):
     banked_idr = fields.Integer(allow_none=True, metadata={"description": "What the bank credited (short, over)"})
     collected_on = fields.Date(allow_none=True, metadata={"description": "missing_deposit: the day of the cash"})
     due_by = fields.Date(allow_none=True, metadata={"description": "missing_deposit: its deposit deadline"})
+    deposit_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The deposit (not for missing_deposit); short: POST /deposits/{id}/correction"},
+    )
 
 
 class PendingSchema(Schema):
@@ -215,6 +219,10 @@ class DepositFigureSchema(Schema):
     banked_idr = fields.Integer()
     statement_line_id = fields.Integer(allow_none=True)
     match_kind = fields.String(allow_none=True)
+    declared_idr = fields.Integer(
+        allow_none=True,
+        metadata={"description": "What the agent declared, when finance corrected the deposit to the bank's credit"},
+    )
 
 
 class BatchFiguresSchema(Schema):

@@ -4,6 +4,7 @@ holds the difference, deposits it, and the day judges clean (issue 15)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,9 @@ from core.extensions import db
 from core.outbox import OutboxMessage
 from organisation.models import Agent, StaffUser
 from payments.ledger.models import AgentCashTotal, Deposit
+from tests.agents.field.test_pages import csrf, login
 from tests.payments.finance.test_batches import batches_of, close, code, day, deposit  # noqa: F401 (the fixture)
+from tests.payments.finance.test_desk import login as desk_login
 
 TODAY = date(2026, 11, 22)  # the pinned now
 
@@ -158,3 +161,45 @@ def test_a_deposit_of_an_approved_day_is_not_corrected(client, day):  # noqa: F8
     refused = correct(client, day["finance"], short["id"], day["amounts"]["agent_b"] - 5_000)
 
     assert refused.status_code == 409 and refused.get_json()["reason"] == "batch_approved"
+
+
+def test_finance_corrects_the_short_deposit_from_the_batch_page_and_the_agent_is_told(client, day):  # noqa: F811
+    batch = close(client, day)[code(day, "agent_b")]
+    returned = client.post(
+        f"/api/v1/batches/{batch['id']}/return",
+        json={"reason": "Setoran kurang Rp5.000"},
+        headers=day["finance"].headers,
+    )
+    assert returned.status_code == 200
+    short = batch["figures"]["deposits"][0]
+    declared, banked = day["amounts"]["agent_b"], day["amounts"]["agent_b"] - 5_000
+    desk_login(client)
+    page = client.get(f"/keuangan/batch/{batch['id']}").get_data(as_text=True)
+    action = f"/keuangan/batch/{batch['id']}/setoran/{short['id']}/koreksi"
+    assert f'action="{action}"' in page
+    assert re.search(rf'name="amount_idr" inputmode="numeric" required value="{banked}"', page)  # prefilled
+    token = csrf(client, f"/keuangan/batch/{batch['id']}")
+
+    typo = client.post(action, data={"csrf_token": token, "amount_idr": "1.000", "reason": "Bank kurang"})
+    done = client.post(
+        action, data={"csrf_token": token, "amount_idr": f"{banked:,}".replace(",", "."), "reason": "Bank kurang"}
+    )
+
+    assert typo.status_code == 422 and "aria-invalid" in typo.get_data(as_text=True)
+    assert done.status_code == 303
+    after = client.get(f"/keuangan/batch/{batch['id']}").get_data(as_text=True)
+    assert f'action="{action}"' not in after  # nothing short any more
+    assert "dikoreksi: dinyatakan" in after
+
+    phone = client.application.test_client()
+    login(phone, "agent.b")
+    answer = phone.get(f"/agen/dikembalikan/{batch['id']}").get_data(as_text=True)
+    deposit_page = phone.get("/agen/setoran").get_data(as_text=True)
+    for text in (answer, deposit_page):
+        assert 'id="corrected-deposits"' in text
+        assert f"dinyatakan {rupiah_id(declared)}, bank menerima {rupiah_id(banked)}" in text
+    assert 'value="5000"' in deposit_page  # his cash on hand, prefilled: the difference
+
+
+def rupiah_id(amount: int) -> str:
+    return f"Rp{amount:,}".replace(",", ".")
