@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from payments.ledger.models import AgentCashTotal, Deposit
 from tests.agents.field.test_pages import csrf, login
 from tests.payments.finance.test_batches import batches_of, close, code, day, deposit  # noqa: F401 (the fixture)
 from tests.payments.finance.test_desk import login as desk_login
+from tests.payments.ledger.test_cash_totals import summed
 
 TODAY = date(2026, 11, 22)  # the pinned now
 
@@ -203,3 +205,39 @@ def test_finance_corrects_the_short_deposit_from_the_batch_page_and_the_agent_is
 
 def rupiah_id(amount: int) -> str:
     return f"Rp{amount:,}".replace(",", ".")
+
+
+def test_a_correction_racing_the_agents_deposits_of_the_difference_lets_exactly_one_through(client, day):  # noqa: F811
+    """Finance's correction and three of the agent's deposits of the difference at once, each in its own session:
+    the agent's lock orders them, so at most one deposit finds the difference (none if all ran first), the totals
+    equal the rows summed, and he never deposits more than he collected."""
+    app = client.application
+    short = short_deposit(client, day)
+    declared, banked = day["amounts"]["agent_b"], day["amounts"]["agent_b"] - 5_000
+    barrier = threading.Barrier(4)
+    answers: list[tuple[str, int]] = []
+
+    def correction() -> None:
+        barrier.wait()
+        answers.append(("correction", correct(app.test_client(), day["finance"], short["id"], banked).status_code))
+
+    def difference(n: int) -> None:
+        barrier.wait()
+        answers.append(
+            ("deposit", deposit(app.test_client(), day["agent_b"], 5_000, f"BRI-RACE-{n}", on=TODAY).status_code)
+        )
+
+    threads = [threading.Thread(target=correction)] + [threading.Thread(target=difference, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert ("correction", 200) in answers and len(answers) == 4
+    deposits = sorted(status for kind, status in answers if kind == "deposit")
+    assert deposits in ([201, 422, 422], [422, 422, 422]), answers
+    with app.app_context():
+        agent_id = db.session.scalar(select(Agent.id).where(Agent.user_id == day["agent_b"].id))
+        assert totals_of(day["agent_b"]) == summed(agent_id)
+        collected, deposited = summed(agent_id)
+        assert collected == declared and deposited == banked + 5_000 * deposits.count(201)
