@@ -9,7 +9,9 @@ import threading
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditEvent
 from core.extensions import db
@@ -241,3 +243,13 @@ def test_a_correction_racing_the_agents_deposits_of_the_difference_lets_exactly_
         assert totals_of(day["agent_b"]) == summed(agent_id)
         collected, deposited = summed(agent_id)
         assert collected == declared and deposited == banked + 5_000 * deposits.count(201)
+
+
+def test_the_database_refuses_a_correction_that_raises_a_deposit(client, day):  # noqa: F811
+    short = short_deposit(client, day)
+    with client.application.app_context():
+        row = db.session.get(Deposit, short["id"])
+        row.declared_idr = row.amount_idr - 1  # "declared" less than it now counts: a raise, not a correction
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
