@@ -204,6 +204,17 @@ def test_finance_corrects_the_short_deposit_from_the_batch_page_and_the_agent_is
         assert f"dinyatakan {rupiah_id(declared)}, bank menerima {rupiah_id(banked)}" in text
     assert 'value="5000"' in deposit_page  # his cash on hand, prefilled: the difference
 
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', answer).group(1)
+    form = {"csrf_token": csrf(phone, "/agen/"), "idempotency_key": key, "note": "Selisih sudah saya setor"}
+    answered = phone.post(
+        f"/agen/dikembalikan/{batch['id']}", data=form | {"amount_idr": "5.000", "bank_reference": "BRI-SUSULAN-2"}
+    )
+
+    assert answered.status_code == 303  # the deposit of the difference accepted, and the answer sent
+    judged = batches_of(client, day["finance"], day["pkp"])[code(day, "agent_b")]
+    assert judged["status"] == "closed" and judged["answer_note"] == "Selisih sudah saya setor"
+    assert judged["figures"]["variances"] == [] and judged["figures"]["pending"] == []
+
 
 def rupiah_id(amount: int) -> str:
     return f"Rp{amount:,}".replace(",", ".")
