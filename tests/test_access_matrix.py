@@ -138,6 +138,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "POST /agents/{agent_id}/hand-over":                         (401, 403, OK,  403, 403, HID, 403, OK),
     # finance declares the setoran of an agent no longer active (the roster agent, terminated above: no cash, 422)
     "POST /agents/{agent_id}/deposits":                          (401, 403, 403, OK,  403, 403, HID, OK),
+    "POST /deposits/{deposit_id}/correction":                    (401, 403, 403, OK,  403, 403, HID, OK),
     "POST /branches/{branch_id}/member-agents/by-area":          (401, 403, OK,  403, 403, HID, 403, OK),
     "GET /branches/{branch_id}/agent-proposals":                 (401, 403, OK,  403, 403, HID, 403, OK),
     "POST /agent-proposals/{proposal_id}/accept":                (401, 403, OK,  403, 403, HID, 403, OK),
@@ -190,6 +191,7 @@ def path_values(world: TwoBranches, operation: str) -> dict[str, Any]:
             + ("_2" if operation.endswith(("/reject", "/dismiss")) else "")
         ],
         "batch_id": ids["batch"],
+        "deposit_id": ids["deposit"],
         "year": 2026,
         "programme_id": ids["programme"],
         "import_id": ids[
@@ -334,6 +336,10 @@ REQUESTS: dict[str, Request] = {
     "POST /agents/{agent_id}/reactivate": lambda w, caller: {"json": {"reason": "kembali bekerja"}},
     "POST /agents/{agent_id}/terminate": lambda w, caller: {"json": {"reason": "penipuan setoran"}},
     "POST /agents/{agent_id}/hand-over": lambda w, caller: {"json": {"to_agent_id": w.staff["agent_a"].agent_id}},
+    # branch A's deposit, matched in full: finance is refused on its merits (409, not short)
+    "POST /deposits/{deposit_id}/correction": lambda w, caller: {
+        "json": {"amount_idr": 1_000, "reason": "bank mengkredit kurang"}
+    },
     "POST /agents/{agent_id}/deposits": lambda w, caller: {
         "json": {"amount_idr": 1_000, "bank_reference": f"SETOR-{caller}", "deposited_on": DAY.isoformat()},
         "headers": _key(),
@@ -511,7 +517,7 @@ def test_every_path_parameter_has_an_object_of_branch_a(openapi):
 _ID_KEYS = (
     "member", "payment", "receipt_number", "mandate", "line", "proposal", "proposal_2", "batch", "programme",
     "import", "sponsor_payment", "statement_import", "settlement_import", "remittance_file", "roster_agent",
-    "agent_proposal", "agent_proposal_2", "wadah", "clerk", "national_import", "review_event",
+    "agent_proposal", "agent_proposal_2", "wadah", "clerk", "national_import", "review_event", "deposit",
 )  # fmt: skip
 
 
@@ -549,6 +555,8 @@ WEB: dict[str, tuple[Any, ...]] = {
     "GET /keuangan/batch/<int:batch_id>":                       (LOGIN, LOGIN, OK,   OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/setujui":              (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "POST /keuangan/batch/<int:batch_id>/kembalikan":           (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
+    "POST /keuangan/batch/<int:batch_id>/setoran/<int:deposit_id>/koreksi":
+                                                                (LOGIN, LOGIN, 403,  OK,    LOGIN, HID,  HID,   OK),
     "GET /agen/dikembalikan/<int:batch_id>":                    (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
     "POST /agen/dikembalikan/<int:batch_id>":                   (LOGIN, OK,   LOGIN, LOGIN, HID,  LOGIN, LOGIN, LOGIN),
     "POST /keuangan/batch/setujui-bersih":                      (LOGIN, LOGIN, 403,  OK,    LOGIN, 403,  OK,    OK),
@@ -676,6 +684,10 @@ def web_form(world: TwoBranches, rule: str, caller: str) -> dict[str, Any]:
         },
         "POST /keuangan/batch/<int:batch_id>/setujui": {"note": "selisih sudah dijelaskan"},
         "POST /keuangan/batch/<int:batch_id>/kembalikan": {"reason": "setoran kurang"},
+        "POST /keuangan/batch/<int:batch_id>/setoran/<int:deposit_id>/koreksi": {
+            "amount_idr": "1000",
+            "reason": "bank mengkredit kurang",
+        },
         "POST /agen/dikembalikan/<int:batch_id>": {
             "note": "slip setoran sudah dikirim",
             "idempotency_key": str(uuid.uuid4()),
@@ -747,6 +759,7 @@ def web_path(world: TwoBranches, rule: str) -> str:
         "member_id": ids["member"],
         "number": ids["receipt_number"],
         "batch_id": ids["batch"],
+        "deposit_id": ids["deposit"],
         "line_id": ids["line"],
         "proposal_id": ids[("agent_proposal_2" if rule.endswith("/tolak") else "agent_proposal")]
         if rule.startswith("POST /admin/agen/usulan/")
@@ -787,6 +800,9 @@ def web_probe(app: Any, world: TwoBranches, rule: str) -> Any:
             DailyBatch.id == ids["batch"]
         ),
         "POST /agen/dikembalikan/<int:batch_id>": select(DailyBatch.status).where(DailyBatch.id == ids["batch"]),
+        "POST /keuangan/batch/<int:batch_id>/setoran/<int:deposit_id>/koreksi": select(Deposit.amount_idr).where(
+            Deposit.id == ids["deposit"]
+        ),
         "POST /keuangan/mutasi/<int:line_id>/usul": select(func.count())
         .select_from(MatchProposal)
         .where(MatchProposal.statement_line_id == ids["line"]),

@@ -12,6 +12,7 @@ import hmac
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -64,6 +65,7 @@ from payments.autodebit.mandates import LIVE_STATUSES
 from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import change_mandate, create_mandate, mandates_of
 from payments.finance.answers import answer_returned_batch, own_batch
+from payments.finance.corrections import corrected_deposits
 from payments.finance.deposits import record_deposit
 from payments.finance.references import shared_references
 from payments.ledger.contributions import record_cash_contribution
@@ -74,6 +76,7 @@ from payments.ledger.services import agent_day, receipt_by_number
 from workers.queues import schedule_outbox_delivery
 
 MAX_DIGITS = 15  # of a typed rupiah amount: more is no amount (and int() refuses strings past 4300 digits: a 500)
+CORRECTIONS_SHOWN_DAYS = 14  # finance's corrections of short deposits, on the deposit page
 bp = Blueprint("agen", __name__, url_prefix="/agen", template_folder="templates", static_folder="static")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -403,7 +406,7 @@ def _service_message(messages: Any) -> str:
 def deposit() -> ResponseReturnValue:
     day = agent_day(db.session, g.current_user, app_now())
     if request.method == "GET":
-        return render_template("agen/deposit.html", day=day, key=str(uuid.uuid4()), error=None)
+        return render_template("agen/deposit.html", day=day, key=str(uuid.uuid4()), error=None, corrected=_corrected())
     amount = request.form.get("amount_idr", "").replace(".", "").strip()
     reference = request.form.get("bank_reference", "").strip()
     key = request.form.get("idempotency_key", "")
@@ -434,7 +437,8 @@ def deposit() -> ResponseReturnValue:
         if _wants_json():  # app.js sends the form (and resends it from the phone's queue)
             body = {"code": status, "message": error, **(refused.extra if refused is not None else {})}
             return jsonify(body), status
-        return render_template("agen/deposit.html", day=day, key=key or str(uuid.uuid4()), error=error), 422
+        key = key or str(uuid.uuid4())
+        return render_template("agen/deposit.html", day=day, key=key, error=error, corrected=_corrected()), 422
     flash(gettext("Deposit of Rp%(amount)s recorded.", amount=rupiah(recorded.amount_idr).removeprefix("Rp")))
     if shared_references(db.session, recorded.branch_id, [(recorded.id, recorded.bank_reference)]):
         flash(gettext("This bank reference is also on another deposit: finance will check it against the bank."))
@@ -442,6 +446,12 @@ def deposit() -> ResponseReturnValue:
         body = {"next_url": url_for("agen.home"), "number": recorded.bank_reference, "created": created}
         return jsonify(body), 201 if created else 200
     return redirect(url_for("agen.home"), code=303)
+
+
+def _corrected() -> list[Any]:
+    """The agent's deposits finance corrected in the last CORRECTIONS_SHOWN_DAYS: he holds their difference again."""
+    since = app_now() - timedelta(days=CORRECTIONS_SHOWN_DAYS)
+    return corrected_deposits(db.session, g.agent.id, corrected_since=since)
 
 
 @bp.route("/dikembalikan/<int:batch_id>", methods=["GET", "POST"])
@@ -454,6 +464,7 @@ def answer(batch_id: int) -> ResponseReturnValue:
     except NotFound:
         abort(404)  # not his batch
     returned = {"id": batch.id, "business_date": batch.business_date, "reason": batch.decision_note}
+    returned["corrected"] = corrected_deposits(db.session, batch.agent_id, on=batch.business_date)
     if request.method == "GET":
         if batch.status != BatchStatus.RETURNED:
             flash(gettext("Finance has this day again: there is nothing to answer."))

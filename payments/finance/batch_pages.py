@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from core.clock import app_now
 from core.csvexport import csv_filename
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden, field_error
 from core.extensions import db
 from payments.finance import approvals, batches, references
+from payments.finance.corrections import correct_short_deposit
 from payments.finance.desk import (
     DECIDERS,
     bp,
@@ -29,7 +30,7 @@ from payments.finance.desk import (
     wants_csv,
 )
 from payments.finance.models import StatementLine
-from payments.finance.schemas import ApproveRequestSchema, ReturnRequestSchema
+from payments.finance.schemas import ApproveRequestSchema, DepositCorrectionRequestSchema, ReturnRequestSchema
 from payments.finance.texts import pending_text, variance_cause
 from workers.queues import schedule_outbox_delivery
 
@@ -217,4 +218,36 @@ def return_batch(batch_id: int) -> ResponseReturnValue:
 
     schedule_outbox_delivery()
     flash(gettext("Batch returned to the agent."))
+    return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)
+
+
+@bp.post("/batch/<int:batch_id>/setoran/<int:deposit_id>/koreksi")
+@finance_required
+def correct_deposit(batch_id: int, deposit_id: int) -> ResponseReturnValue:
+    """Correct a deposit of the batch the bank credited short to what it credited; the agent gets a text."""
+    form = {name: request.form.get(name, "").strip() for name in ("amount_idr", "reason")}
+    amount = form["amount_idr"].replace(".", "").replace(" ", "")
+    try:
+        if g.user.role not in DECIDERS:
+            raise Forbidden(gettext("Only branch finance (or an admin) corrects a deposit to what the bank credited."))
+        if not amount.isdecimal() or len(amount) > 12:
+            raise field_error(
+                "amount_idr", gettext("Amount") + ": " + gettext("a whole number of rupiah, with or without dots.")
+            )
+        payload = load_form(DepositCorrectionRequestSchema(), {"amount_idr": int(amount), "reason": form["reason"]})
+        _, created = correct_short_deposit(
+            db.session,
+            g.user,
+            deposit_id,
+            amount_idr=payload["amount_idr"],
+            reason=payload["reason"],
+            now=app_now(),
+            batch_id=batch_id,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return _render_batch(batch_id, error, {f"correction_{name}": value for name, value in form.items()})
+    if created:
+        schedule_outbox_delivery()
+    flash(gettext("Deposit corrected to what the bank credited: the agent now holds the difference to deposit."))
     return redirect(url_for("keuangan.batch_page", batch_id=batch_id), code=303)

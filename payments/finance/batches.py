@@ -62,6 +62,7 @@ class Variance:
     banked_idr: int | None = None  # what the bank credited (short_in_bank, over_in_bank)
     collected_on: date | None = None  # missing_deposit: the day of the cash
     due_by: date | None = None  # missing_deposit: its deposit deadline
+    deposit_id: int | None = None  # the deposit (all but missing_deposit): short_in_bank offers its correction
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class DepositFigure:
     banked_idr: int
     statement_line_id: int | None
     match_kind: str | None
+    declared_idr: int | None = None  # what the agent declared, when finance corrected it (corrections.py)
 
 
 @dataclass
@@ -167,6 +169,7 @@ def batch_figures(session: DbSession, branch: Branch, agent: Agent, day: date, t
                 line.amount_idr if line else 0,
                 line.id if line else None,
                 line.match_kind if line else None,
+                deposit.declared_idr,
             )
         )
     figures.deposited_idr = sum(d.amount_idr for d in figures.deposits)
@@ -198,13 +201,17 @@ def _judge(session: DbSession, branch: Branch, figures: BatchFigures, today: dat
         reference, declared, banked = deposit.bank_reference, deposit.amount_idr, deposit.banked_idr
         if deposit.statement_line_id is None:
             if covered:
-                figures.variances.append(Variance("not_in_bank", declared, reference, declared))
+                figures.variances.append(Variance("not_in_bank", declared, reference, declared, deposit_id=deposit.id))
             else:
                 figures.pending.append(Pending("no_statement", declared, reference, day=figures.business_date))
         elif banked < declared:
-            figures.variances.append(Variance("short_in_bank", declared - banked, reference, declared, banked))
+            figures.variances.append(
+                Variance("short_in_bank", declared - banked, reference, declared, banked, deposit_id=deposit.id)
+            )
         elif banked > declared:
-            figures.variances.append(Variance("over_in_bank", banked - declared, reference, declared, banked))
+            figures.variances.append(
+                Variance("over_in_bank", banked - declared, reference, declared, banked, deposit_id=deposit.id)
+            )
 
 
 def _statement_covers(session: DbSession, branch_id: int, day: date) -> bool:

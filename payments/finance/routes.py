@@ -21,6 +21,7 @@ from organisation.auth import current_user, require_roles
 from organisation.models import Role
 from payments.finance import approvals, bank, batches, proposals, references, reports, statement_import
 from payments.finance.answers import answer_returned_batch
+from payments.finance.corrections import correct_short_deposit
 from payments.finance.deposits import record_deposit, record_deposit_for_agent
 from payments.finance.schemas import (
     AgeingSchema,
@@ -40,6 +41,7 @@ from payments.finance.schemas import (
     CoverageQuerySchema,
     CoverageRowSchema,
     DecisionRequestSchema,
+    DepositCorrectionRequestSchema,
     DepositRequestSchema,
     DepositSchema,
     ImportReportSchema,
@@ -408,6 +410,34 @@ def _with_same_reference(deposit: Any, own_only: bool) -> dict[str, Any]:
         same = [s for s in same if s.agent_id == deposit.agent_id]
     stored = (name for name in DepositSchema._declared_fields if name != "same_reference_deposits")
     return {name: getattr(deposit, name) for name in stored} | {"same_reference_deposits": same}
+
+
+@bp.route("/deposits/<int:deposit_id>/correction")
+class DepositCorrection(MethodView):
+    @require_roles(Role.BRANCH_FINANCE, Role.ADMIN)
+    @bp.arguments(DepositCorrectionRequestSchema)
+    @bp.response(200, DepositSchema)
+    def post(self, payload: dict[str, Any], deposit_id: int) -> dict[str, Any]:
+        """Correct a short deposit to what the bank credited for it (the batch's short_in_bank variance).
+
+        Branch finance of the deposit's branch, or an admin. The deposit's amount becomes the amount of the bank
+        credit matched to it (amount_idr must be that amount); what the agent declared is kept in declared_idr.
+        The agent's cash on hand grows by the difference, so he can deposit it; he gets a text saying so. A
+        correction only lowers a deposit: 409 when no bank credit is matched to it (a deposit the bank never
+        credited is not corrected: match its credit, or return the day to the agent), when the credit is not
+        short, or when the deposit's day is approved and locked. Sending the same correction again changes
+        nothing and answers the corrected deposit."""
+        deposit, created = correct_short_deposit(
+            db.session,
+            current_user(),
+            deposit_id,
+            amount_idr=payload["amount_idr"],
+            reason=payload["reason"],
+            now=app_now(),
+        )
+        if created:
+            schedule_outbox_delivery()
+        return _with_same_reference(deposit, own_only=False)
 
 
 @bp.route("/agents/<int:agent_id>/deposits")

@@ -35,6 +35,18 @@ class AgentDepositRequestSchema(Schema):
     deposited_on = fields.Date(required=True, validate=valid_day, metadata={"description": "The bank slip's date"})
 
 
+class DepositCorrectionRequestSchema(Schema):
+    """Finance lowers a short deposit to what the bank credited for it."""
+
+    amount_idr = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "What the bank credited: the amount of the bank credit matched to the deposit"},
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=300))
+
+
 class SameReferenceSchema(Schema):
     deposit_id = fields.Integer()
     agent_code = fields.String()
@@ -50,6 +62,15 @@ class DepositSchema(Schema):
     deposited_on = fields.Date()
     recorded_at = UtcDateTime()
     recorded_by_user_id = fields.Integer(metadata={"description": "The agent's login, or finance's who declared it"})
+    declared_idr = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "What the agent declared, when finance corrected the deposit to what the bank credited "
+            "(amount_idr); null when never corrected"
+        },
+    )
+    corrected_at = UtcDateTime(allow_none=True)
+    correction_reason = fields.String(allow_none=True)
     same_reference_deposits = fields.List(
         fields.Nested(SameReferenceSchema),
         metadata={
@@ -174,6 +195,10 @@ class VarianceSchema(Schema):
     banked_idr = fields.Integer(allow_none=True, metadata={"description": "What the bank credited (short, over)"})
     collected_on = fields.Date(allow_none=True, metadata={"description": "missing_deposit: the day of the cash"})
     due_by = fields.Date(allow_none=True, metadata={"description": "missing_deposit: its deposit deadline"})
+    deposit_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The deposit (not for missing_deposit); short: POST /deposits/{id}/correction"},
+    )
 
 
 class PendingSchema(Schema):
@@ -194,6 +219,10 @@ class DepositFigureSchema(Schema):
     banked_idr = fields.Integer()
     statement_line_id = fields.Integer(allow_none=True)
     match_kind = fields.String(allow_none=True)
+    declared_idr = fields.Integer(
+        allow_none=True,
+        metadata={"description": "What the agent declared, when finance corrected the deposit to the bank's credit"},
+    )
 
 
 class BatchFiguresSchema(Schema):

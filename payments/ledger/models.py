@@ -106,6 +106,8 @@ class Deposit(Model):
     __tablename__ = "deposits"
     __table_args__ = (
         CheckConstraint("amount_idr > 0", name="amount_positive"),
+        # Finance's correction only ever lowers a deposit, to what the bank credited (payments/finance/corrections.py)
+        CheckConstraint("declared_idr IS NULL OR declared_idr > amount_idr", name="correction_lowers"),
         # An agent's deposits, with the amount: on PostgreSQL his cash position sums them from the index alone.
         Index("ix_deposits_agent_id", "agent_id", postgresql_include=["amount_idr"]),
     )
@@ -120,6 +122,11 @@ class Deposit(Model):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     recorded_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A short deposit corrected by finance: ``amount_idr`` became what the bank credited; what the agent declared
+    # is kept here, written once (None: never corrected). The agent's cash totals follow through their trigger.
+    declared_idr: Mapped[int | None]
+    corrected_at: Mapped[datetime | None]
+    correction_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class AgentCashTotal(Model):
