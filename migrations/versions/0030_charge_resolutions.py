@@ -1,7 +1,7 @@
 """members' own charges: finance's resolution of one under review shows on it (statuses refunded and rejected)
 
 Revision ID: 0030_charge_resolutions
-Revises: 0028_pay_links
+Revises: 0029_cek_limits
 Create Date: 2026-12-06 07:00:00.000000
 
 """
