@@ -465,3 +465,39 @@ def test_another_branchs_finance_routes_answer_404(pinned_app, client, world, pa
 
     assert client.get(url, headers=world["finance"].headers).status_code == 404
     assert client.get(url, headers=world["admin"].headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "indonesian"),
+    [
+        (
+            "cancelled",
+            "resume",
+            "Mandat yang dibatalkan tidak dapat menjadi aktif: status itu sudah final.",
+        ),
+        (
+            "pending_authorisation",
+            "pause",
+            "Mandat yang menunggu persetujuan tidak dapat menjadi dijeda; mandat ini dapat menjadi aktif, dibatalkan, "
+            "kedaluwarsa, gagal.",
+        ),
+    ],
+)
+def test_a_refused_mandate_move_says_what_is_allowed_in_the_readers_language(
+    pinned_app, client, world, enrol, status, action, indonesian
+):
+    member = enrol()
+    with pinned_app.app_context():
+        mandate = Mandate(
+            member_id=member["id"], provider="midtrans", provider_ref=f"SBX-M-{status}", account_label="****1234"
+        )
+        mandate.status = status
+        db.session.add(mandate)
+        db.session.commit()
+        mandate_id = mandate.id
+
+    headers = world["agent"].headers | {"Accept-Language": "id"}
+    response = client.post(f"/api/v1/mandates/{mandate_id}/{action}", json={}, headers=headers)
+
+    assert response.status_code == 409 and response.get_json()["reason"] == "illegal_transition"
+    assert response.get_json()["message"] == indonesian
