@@ -22,7 +22,7 @@ from core import audit
 from core.clock import local_today, utcnow
 from core.errors import Conflict, DomainError, NotFound, ServiceUnavailable, field_error
 from core.extensions import DbSession
-from core.i18n import label
+from core.i18n import label, stored_text
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
@@ -114,7 +114,8 @@ def create_mandate(
     try:
         reference, provider_status = provider.create_mandate(member.kpj or str(member.id), account, months_per_debit)
     except CallbackError as error:
-        raise DomainError(str(error), errors={"json": {"account": [str(error)]}}) from error
+        message = stored_text(str(error))
+        raise DomainError(message, errors={"json": {"account": [message]}}) from error
     mandate = Mandate(
         member_id=member.id,
         provider=provider_name,
