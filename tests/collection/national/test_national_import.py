@@ -342,3 +342,22 @@ def test_a_rows_reason_is_shown_in_the_readers_language(client, world, pinned_ap
 
 def kpj_line(serial: int) -> str:
     return f"2319{serial:07d}"
+
+
+def test_an_inactive_agent_in_the_agents_csv_is_named_by_the_rosters_word(client, world, pinned_app):
+    imported(client, world, export(line(1, "2026-11")))
+    agent_id, code = world["agent"].agent_id, f"A-{world['agent'].id}"
+    body = {"reason": "tidak bertransaksi tiga bulan"}
+    assert (
+        client.post(f"/api/v1/agents/{agent_id}/deactivate", json=body, headers=world["supervisor"].headers).status_code
+        == 200
+    )
+    data = {"file": (io.BytesIO(f"kpj,agent_code\n23190000001,{code}\n".encode()), "agen.csv")}
+    headers = world["supervisor"].headers | {"Accept-Language": "id"}
+
+    response = client.post(
+        f"/api/v1/branches/{world['pkp']}/member-agents", data=data, headers=headers, content_type="multipart/form-data"
+    )
+
+    (row,) = response.get_json()["rows"]
+    assert row["reason"] == f"Agen {code} berstatus Nonaktif: pilih agen yang aktif."

@@ -14,7 +14,7 @@ from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import OutboxMessage
 from organisation.models import Branch
-from payments.ledger.models import Payment
+from payments.ledger.models import BranchAlert, Payment
 from payments.ledger.services import alert_blocked_agents
 from tests.factories import NOW, nik_for
 
@@ -338,3 +338,21 @@ def test_a_deposit_on_a_reference_used_before_is_recorded_and_the_agent_is_shown
     assert [d["deposit_id"] for d in others.get_json()["same_reference_deposits"]] == []  # the other is not his
     assert [d["deposit_id"] for d in again.get_json()["same_reference_deposits"]] == [first.get_json()["id"]]
     assert again.get_json()["same_reference_deposits"][0]["amount_idr"] == 8_400
+
+
+def test_an_alert_raised_before_its_figures_were_stored_is_worded_in_the_readers_language(pinned_app, client, world):
+    """Such an alert kept its sentence, in English: it is found back in the catalog and shown in Indonesian."""
+    sentence = "Agent A-7 holds Rp84.000 undeposited: new cash is blocked until a deposit is recorded."
+    with pinned_app.app_context():
+        db.session.add(
+            BranchAlert(
+                branch_id=world["pkp"], kind="cash_limit", message=sentence, raised_on=NOW.date(), raised_at=NOW
+            )
+        )
+        db.session.commit()
+
+    english = client.get("/api/v1/alerts", headers=world["supervisor"].headers).get_json()
+    indonesian = client.get("/api/v1/alerts?lang=id", headers=world["supervisor"].headers).get_json()
+
+    assert english[0]["message"] == sentence
+    assert indonesian[0]["message"].startswith("Agen A-7 ") and "Rp84.000" in indonesian[0]["message"]
