@@ -110,6 +110,8 @@ def _index(translations: Any) -> tuple[dict[str, list[_Pattern]], list[_Pattern]
             by_prefix.setdefault(prefix[:_PREFIX], []).append((pattern, key))
         else:
             loose.append((pattern, key))
+    if len(_patterns) >= 8:  # one merged catalog per language and app: an old app's (a test's) is let go
+        _patterns.clear()
     _patterns[id(translations)] = (translations, by_prefix, loose)
     return by_prefix, loose
 
@@ -121,7 +123,7 @@ def stored_text(text: str, _depth: int = 0) -> str:
     if not text:
         return text
     translations = get_translations()
-    catalog = getattr(translations, "_catalog", None)
+    catalog = getattr(translations, "_catalog", None)  # gettext's own table of the merged catalogs: msgid -> msgstr
     if not catalog:  # English, or outside the app: the text as stored
         return text
     exact = catalog.get(text)
