@@ -523,7 +523,7 @@ def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(clien
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     errors = re.search(r'<ul class="row-errors">(.*?)</ul>', page, re.S).group(1)
-    assert "row 2" in errors and "row 3" in errors and "row 4" not in errors
+    assert "baris 2: kolom amount" in errors and "baris 3: kolom date" in errors and "baris 4" not in errors
     assert wrong_bank.status_code == 422 and "Tanggal Transaksi" in wrong_bank.get_data(as_text=True)
     with client.application.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatementImport)) == 1  # the fixture's
