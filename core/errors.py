@@ -125,17 +125,42 @@ def _in_range(found: dict[str, str]) -> str:
     return gettext("Out of range: give a number from %(min)s to %(max)s.", **found)
 
 
+def _above_below(found: dict[str, str]) -> str:
+    return gettext("Out of range: give more than %(min)s and less than %(max)s.", **found)
+
+
+def _from_below(found: dict[str, str]) -> str:
+    return gettext("Out of range: give at least %(min)s and less than %(max)s.", **found)
+
+
+def _above_to(found: dict[str, str]) -> str:
+    return gettext("Out of range: give more than %(min)s and at most %(max)s.", **found)
+
+
 def _no_less(found: dict[str, str]) -> str:
     return gettext("Too small: give %(min)s or more.", **found)
+
+
+def _above(found: dict[str, str]) -> str:
+    return gettext("Too small: give more than %(min)s.", **found)
 
 
 def _no_more(found: dict[str, str]) -> str:
     return gettext("Too large: give %(max)s or less.", **found)
 
 
+def _below(found: dict[str, str]) -> str:
+    return gettext("Too large: give less than %(max)s.", **found)
+
+
 def _one_of(found: dict[str, str]) -> str:
     return gettext("Not one of the values this field takes: give one of %(choices)s.", **found)
 
+
+# validate.Range's words for its bounds, inclusive or not; a bound is written by str() (12, 0.5, 1e-05, inf, a date)
+_GTE, _GT = "greater than or equal to", "greater than(?! or equal to)"
+_LTE, _LT = "less than or equal to", "less than(?! or equal to)"
+_BOUND = "(?P<{}>.+?)"
 
 # marshmallow's validators write their figures into their messages (validate.Length, Range, OneOf): read them back
 # and say the same in the reader's language.
@@ -144,12 +169,14 @@ PLAIN_PATTERNED_MESSAGES: list[tuple[re.Pattern[str], Callable[[dict[str, str]],
     (re.compile(r"Shorter than minimum length (?P<min>\d+)\."), _at_least),
     (re.compile(r"Longer than maximum length (?P<max>\d+)\."), _at_most),
     (re.compile(r"Length must be (?P<equal>\d+)\."), _exactly),
-    (
-        re.compile(r"Must be greater than or equal to (?P<min>[-\d.]+) and less than or equal to (?P<max>[-\d.]+)\."),
-        _in_range,
-    ),
-    (re.compile(r"Must be greater than or equal to (?P<min>[-\d.]+)\."), _no_less),
-    (re.compile(r"Must be less than or equal to (?P<max>[-\d.]+)\."), _no_more),
+    (re.compile(rf"Must be {_GTE} {_BOUND.format('min')} and {_LTE} {_BOUND.format('max')}\."), _in_range),
+    (re.compile(rf"Must be {_GTE} {_BOUND.format('min')} and {_LT} {_BOUND.format('max')}\."), _from_below),
+    (re.compile(rf"Must be {_GT} {_BOUND.format('min')} and {_LTE} {_BOUND.format('max')}\."), _above_to),
+    (re.compile(rf"Must be {_GT} {_BOUND.format('min')} and {_LT} {_BOUND.format('max')}\."), _above_below),
+    (re.compile(rf"Must be {_GTE} {_BOUND.format('min')}\."), _no_less),
+    (re.compile(rf"Must be {_GT} {_BOUND.format('min')}\."), _above),
+    (re.compile(rf"Must be {_LTE} {_BOUND.format('max')}\."), _no_more),
+    (re.compile(rf"Must be {_LT} {_BOUND.format('max')}\."), _below),
     (re.compile(r"Must be one of: (?P<choices>.*)\.", re.S), _one_of),
 ]
 

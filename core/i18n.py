@@ -11,6 +11,7 @@ families of lazy texts each package names (its ``texts.LABELS``, registered by a
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 
 from core.months import Month
 
@@ -60,6 +61,100 @@ def label(family: str, value: object) -> str:
     """The reader's word for ``value`` of ``family`` (register); an unknown value is shown as it is stored."""
     word = _LABELS[family].get(str(value))
     return str(value) if word is None else str(word)
+
+
+# A stored text's placeholders, as gettext writes them: %(name)s (or %(name)d), and %% for a percent sign.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+_PREFIX = 6  # texts are looked up by their first characters (those before any placeholder)
+_Pattern = tuple[re.Pattern[str], str]  # a text with placeholders as a pattern, and the text
+_patterns: dict[int, tuple[object, dict[str, list[_Pattern]], list[_Pattern]]] = {}
+
+
+def _pattern_of(text: str) -> tuple[re.Pattern[str], int]:
+    """``'%(text)s' has sen`` as a pattern finding its figures back, and how many of its characters are fixed."""
+    parts, seen, fixed, at = [], set(), 0, 0
+    for found in _PLACEHOLDER.finditer(text):
+        literal = text[at : found.start()]
+        parts.append(re.escape(literal))
+        fixed += len(literal)
+        name = found.group(1)
+        if name is None:
+            parts.append("%")
+            fixed += 1
+        elif name in seen:
+            parts.append(f"(?P={name})")
+        else:
+            parts.append(f"(?P<{name}>.+?)")
+            seen.add(name)
+        at = found.end()
+    parts.append(re.escape(text[at:]))
+    return re.compile("".join(parts), re.S), fixed + len(text) - at
+
+
+def _index(translations: Any) -> tuple[dict[str, list[_Pattern]], list[_Pattern]]:
+    """The catalogs' texts with placeholders, by their first characters (and those that start with one)."""
+    cached = _patterns.get(id(translations))
+    if cached is not None and cached[0] is translations:
+        return cached[1], cached[2]
+    ranked: list[tuple[int, str, re.Pattern[str]]] = []
+    for key in getattr(translations, "_catalog", {}):
+        if isinstance(key, str) and key and "%(" in key:
+            pattern, fixed = _pattern_of(key)
+            ranked.append((fixed, key, pattern))
+    ranked.sort(key=lambda r: -r[0])  # the most specific text first
+    by_prefix: dict[str, list[_Pattern]] = {}
+    loose: list[_Pattern] = []
+    for _, key, pattern in ranked:
+        prefix = key.split("%", 1)[0]
+        if len(prefix) >= _PREFIX:
+            by_prefix.setdefault(prefix[:_PREFIX], []).append((pattern, key))
+        else:
+            loose.append((pattern, key))
+    if len(_patterns) >= 8:  # one merged catalog per language and app: an old app's (a test's) is let go
+        _patterns.clear()
+    _patterns[id(translations)] = (translations, by_prefix, loose)
+    return by_prefix, loose
+
+
+def stored_text(text: str, _depth: int = 0) -> str:
+    """A text worded in English when it was stored (``gettext`` under ``force_locale("en")``, or a pure rule's
+    ``N_`` text with its figures) in the reader's language: the text is found back in the catalogs, its figures
+    kept (a figure in words, itself such a text, worded too). A text no catalog holds is shown as it is stored."""
+    if not text:
+        return text
+    translations = get_translations()
+    catalog = getattr(translations, "_catalog", None)  # gettext's own table of the merged catalogs: msgid -> msgstr
+    if not catalog:  # English, or outside the app: the text as stored
+        return text
+    exact = catalog.get(text)
+    if isinstance(exact, str) and exact:
+        return exact
+    by_prefix, loose = _index(translations)
+    for pattern, key in by_prefix.get(text[:_PREFIX], []) + loose:
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        figures = {
+            name: stored_text(value, _depth + 1) if _depth < 3 and any(ch.isalpha() for ch in value) else value
+            for name, value in found.groupdict().items()
+        }
+        worded = translations.gettext(key)
+        try:
+            return worded % figures
+        except (KeyError, ValueError, TypeError):  # a translation that names its figures otherwise
+            return text
+    return text
+
+
+def stored_texts(value: Any) -> Any:
+    """:func:`stored_text` of every text of a structure of dicts and lists (a report's field messages)."""
+    if isinstance(value, dict):
+        return {key: stored_texts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [stored_texts(item) for item in value]
+    if isinstance(value, str):
+        return stored_text(value)
+    return value
 
 
 def rupiah(amount: int | None) -> str:

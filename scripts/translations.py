@@ -38,6 +38,7 @@ KEYWORDS = {
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
     "lazy_pgettext": ((1, "c"), 2),
+    "N_": None,  # core/words.py: a text marked where gettext cannot be called (a pure rule), worded when shown
 }
 LOCALE = "id"
 

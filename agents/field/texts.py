@@ -17,6 +17,9 @@ LABELS: Labels = {
         "active": lazy_gettext("active"),
         "paused": lazy_gettext("paused"),
         "pending_authorisation": lazy_gettext("awaiting authorisation"),
+        "cancelled": lazy_gettext("cancelled"),
+        "expired": lazy_gettext("expired"),
+        "failed": lazy_gettext("failed"),
     },
     # How a payment on the member's page came: a month the member paid himself shows it, so it is not collected again
     "paid_by": {

@@ -208,10 +208,12 @@ def _check_new_agent(session: DbSession, branch: Branch, payload: dict[str, Any]
         )
         if holder is not None:
             errors.setdefault("nik", []).append(
-                f"NIK {checked['nik'].nik} is already agent {holder}: one agent per NIK."
+                gettext(
+                    "NIK %(nik)s is already agent %(code)s: one agent per NIK.", nik=checked["nik"].nik, code=holder
+                )
             )
     if not checked["name"]:
-        errors.setdefault("name", []).append("Write the agent's name as on his KTP.")
+        errors.setdefault("name", []).append(gettext("Write the agent's name as on his KTP."))
     _check_phone(payload.get("phone"), checked, errors)
     checked["wadah"] = _check_wadah(session, branch, payload.get("wadah_id"), errors)
     checked["code"] = None
@@ -223,16 +225,18 @@ def _check_new_agent(session: DbSession, branch: Branch, payload: dict[str, Any]
         else:
             if session.scalar(select(Agent.id).where(Agent.code == checked["code"])) is not None:
                 errors.setdefault("code", []).append(
-                    f"The code {checked['code']} is taken: leave it out for a new one."
+                    gettext("The code %(code)s is taken: leave it out for a new one.", code=checked["code"])
                 )
     checked["username"] = None
     if payload.get("username"):
         checked["username"] = payload["username"].strip().lower()
         if session.scalar(select(StaffUser.id).where(StaffUser.username == checked["username"])) is not None:
-            errors.setdefault("username", []).append(f"The username {checked['username']} is taken: choose another.")
+            errors.setdefault("username", []).append(
+                gettext("The username %(username)s is taken: choose another.", username=checked["username"])
+            )
     _check_areas(payload.get("areas") or [], checked, errors)
     if errors:
-        message = "The agent cannot be enrolled: see errors for each field and how to fix it."
+        message = gettext("The agent cannot be enrolled: see errors for each field and how to fix it.")
         raise DomainError(message, errors={"json": errors})
     return checked
 

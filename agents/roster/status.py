@@ -10,13 +10,13 @@ from flask_babel import gettext
 from sqlalchemy import select, update
 
 from agents.roster.models import AgentStatusChange, DeactivationProposal, ProposalStatus
-from agents.roster.rules import IllegalMove, move, reactivation_allowed_from
+from agents.roster.rules import TRANSITIONS, IllegalMove, move, reactivation_allowed_from
 from agents.roster.services import AgentView, actor_id, agent_for, describe, require_roster_role
 from core import audit
 from core.clock import local_today
 from core.errors import Conflict
 from core.extensions import DbSession
-from core.i18n import day_label
+from core.i18n import day_label, label
 from organisation.logins import end_sessions_of
 from organisation.models import Agent, AgentStatus, Branch, StaffUser
 
@@ -58,7 +58,7 @@ def change_status(
     try:
         move(current, wanted)
     except IllegalMove as error:
-        raise Conflict(str(error), reason="illegal_move") from None
+        raise Conflict(_illegal_move(error), reason="illegal_move") from None
     if wanted == AgentStatus.ACTIVE:
         _check_reactivation(session, agent, now)
     agent.status = wanted
@@ -124,3 +124,21 @@ def _check_reactivation(session: DbSession, agent: Agent, now: datetime) -> None
             ),
             reason="reactivation_too_early",
         )
+
+
+def _illegal_move(error: IllegalMove) -> str:
+    """The refused move in the reader's words (the statuses as the roster pages name them)."""
+    now, wanted = label("roster_status", error.current), label("roster_status", error.wanted)
+    allowed = sorted(TRANSITIONS[error.current])
+    if not allowed:
+        return gettext(
+            "The agent is %(now)s; he cannot become %(wanted)s: a terminated agent stays terminated.",
+            now=now,
+            wanted=wanted,
+        )
+    return gettext(
+        "The agent is %(now)s; he cannot become %(wanted)s. Allowed: %(allowed)s.",
+        now=now,
+        wanted=wanted,
+        allowed=", ".join(label("roster_status", status) for status in allowed),
+    )

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import gettext
 
 from core.errors import field_error
+from core.i18n import stored_text
 
 Columns = Mapping[str, Sequence[str]]  # our column name -> the header names accepted for it
 
@@ -138,6 +139,12 @@ def report_text(outcomes: Sequence[Any]) -> str:
     """An import's per-row report as stored: each row's outcome (a dataclass) without its empty fields."""
     rows = [{k: v for k, v in vars(o).items() if v is not None} for o in outcomes]  # fields in order, no deep copy
     return json.dumps(rows, separators=(",", ":"))
+
+
+def worded_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Report rows with their reasons in the reader's language: a report stores them in English, for every reader
+    (core/i18n.py ``stored_text`` finds each back in the catalogs; a reason no catalog holds is shown as stored)."""
+    return [row | {"reason": stored_text(row["reason"])} if row.get("reason") else row for row in rows]
 
 
 def report_rows(report: str | None, outcome: str | None = None) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from operator import attrgetter, itemgetter
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Row
 
@@ -45,7 +46,7 @@ MAX_INCOME_IDR = 10**12  # only the bracket matters above Rp20.200.000; this bou
 def has_letters(value: str) -> None:
     """A name or occupation must have letters, not only spaces, digits or emoji (it is searched by them)."""
     if not any(ch.isalpha() for ch in value):
-        raise ValidationError("Write it in letters.")
+        raise ValidationError(gettext("Write it in letters."))
 
 
 def mobile_phone(value: str) -> None:
@@ -61,7 +62,7 @@ def mobile_phone(value: str) -> None:
 def valid_day(value: Any) -> None:
     """Business dates live in 1900–2999, like months."""
     if not 1900 <= value.year <= 2999:
-        raise ValidationError("Give a date between 1900-01-01 and 2999-12-31.")
+        raise ValidationError(gettext("Give a date between 1900-01-01 and 2999-12-31."))
 
 
 def nik_as_typed(value: str) -> None:
@@ -180,13 +181,16 @@ class StatusListField(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if not isinstance(value, str):
-            raise ValidationError("Give statuses separated by commas, e.g. in_arrears,lapsed.")
+            raise ValidationError(gettext("Give statuses separated by commas, e.g. in_arrears,lapsed."))
         parts = [p.strip() for p in value.split(",")]
         unknown = [p for p in parts if p not in _STATUSES]
         if unknown or not parts:
             raise ValidationError(
-                f"Unknown status {', '.join(repr(p) for p in unknown)}: give {', '.join(_STATUSES)}, "
-                "separated by commas (e.g. in_arrears,lapsed)."
+                gettext(
+                    "Unknown status %(unknown)s: give %(statuses)s, separated by commas (e.g. in_arrears,lapsed).",
+                    unknown=", ".join(repr(p) for p in unknown),
+                    statuses=", ".join(_STATUSES),
+                )
             )
         return sorted(set(parts))
 

@@ -45,7 +45,7 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, DomainError, Forbidden, NotFound, field_error, query_error
 from core.extensions import DbSession, database_name
-from core.i18n import label
+from core.i18n import label, rupiah
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
 from organisation.models import Agent, AgentStatus, Branch, Role, StaffUser
@@ -284,10 +284,14 @@ def enrol_member(session: DbSession, actor: StaffUser, data: dict[str, Any], now
     except RateError as error:
         errors["declared_income_idr"] = [str(error)]
     if bracket is not None and data.get("bracket") is not None and data["bracket"] != bracket.number:
-        income = f"Rp{data['declared_income_idr']:,}".replace(",", ".")
         errors["bracket"] = [
-            f"An income of {income} is bracket {bracket.number}, not {data['bracket']}: "
-            "leave 'bracket' out or correct the income."
+            gettext(
+                "An income of %(income)s is bracket %(bracket)s, not %(given)s: leave 'bracket' out or correct the "
+                "income.",
+                income=rupiah(data["declared_income_idr"]),
+                bracket=bracket.number,
+                given=data["bracket"],
+            )
         ]
     if errors or nik is None or bracket is None:
         fields = ", ".join(sorted(errors))
@@ -475,12 +479,12 @@ def member_schedule(session: DbSession, member: Member, first: Month | None, las
     if last < first:
         raise DomainError(
             gettext("'to' is before 'from': give the months in order, e.g. from=2026-01&to=2026-12."),
-            errors={"query": {"to": ["must not be before 'from'"]}},
+            errors={"query": {"to": [gettext("must not be before 'from'")]}},
         )
     if last - first >= MAX_SCHEDULE_MONTHS:
         raise DomainError(
             gettext("Ask for at most %(months)s months at a time.", months=MAX_SCHEDULE_MONTHS),
-            errors={"query": {"to": [f"at most {MAX_SCHEDULE_MONTHS} months after 'from'"]}},
+            errors={"query": {"to": [gettext("at most %(months)s months after 'from'", months=MAX_SCHEDULE_MONTHS)]}},
         )
     table = load_rate_table(session)
     branch = session.get(Branch, member.branch_id)

@@ -15,6 +15,7 @@ from collection.members import csv_files
 from collection.members.models import Member
 from core import audit
 from core.extensions import DbSession
+from core.i18n import label
 from organisation.models import Agent, AgentStatus, Branch, StaffUser
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -103,7 +104,11 @@ def assign_agents(
         if agent.status != AgentStatus.ACTIVE:
             rejected(
                 "agent_code",
-                gettext("Agent %(code)s is %(status)s: choose an active agent.", code=code, status=str(agent.status)),
+                gettext(
+                    "Agent %(code)s is %(status)s: choose an active agent.",
+                    code=code,
+                    status=label("roster_status", agent.status),  # the roster's word (agents/roster/texts.py)
+                ),
             )
 
             continue

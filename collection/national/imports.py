@@ -165,15 +165,32 @@ class _Loader:
                     outcome = Outcome.CREATED if again else Outcome.UNCHANGED
                     outcomes.append(RowOutcome(row.row, row.kpj, nik, outcome, member_id))
                     continue
-                where = "this branch" if branch_id == self.branch.id else f"branch {branch_id}"
-                reason = f"The NIK is already member {kpj} (id {member_id}) of {where} in iuran: not added again."
-                if kpj != row.kpj:
-                    reason += f" The export gives KPJ {row.kpj}: check which is right."
+                where = (
+                    gettext("this branch") if branch_id == self.branch.id else gettext("branch %(id)s", id=branch_id)
+                )
+                if kpj == row.kpj:
+                    reason = gettext(
+                        "The NIK is already member %(kpj)s (id %(id)s) of %(where)s in iuran: not added again.",
+                        kpj=kpj,
+                        id=member_id,
+                        where=where,
+                    )
+                else:
+                    reason = gettext(
+                        "The NIK is already member %(kpj)s (id %(id)s) of %(where)s in iuran: not added again. The "
+                        "export gives KPJ %(export_kpj)s: check which is right.",
+                        kpj=kpj,
+                        id=member_id,
+                        where=where,
+                        export_kpj=row.kpj,
+                    )
                 outcomes.append(RowOutcome(row.row, row.kpj, nik, Outcome.EXISTING, member_id, "nik", reason))
                 continue
             holder = by_kpj.get(row.kpj)
             if holder is not None:
-                reason = f"KPJ {row.kpj} is another member's (id {holder}): a KPJ belongs to one member."
+                reason = gettext(
+                    "KPJ %(kpj)s is another member's (id %(id)s): a KPJ belongs to one member.", kpj=row.kpj, id=holder
+                )
                 outcomes.append(RowOutcome(row.row, row.kpj, nik, Outcome.REJECTED, None, "kpj", reason))
                 continue
             new_rows.append(row)
@@ -453,7 +470,7 @@ def _import_rows(
         kpj_first = first_kpj.setdefault(result.kpj, row)
         if nik_first != row or kpj_first != row:
             field, first = ("nik", nik_first) if nik_first != row else ("kpj", kpj_first)
-            reason = f"The {field.upper()} is repeated: row {first} has it."
+            reason = gettext("The %(field)s is repeated: row %(row)s has it.", field=field.upper(), row=first)
             outcomes.append(RowOutcome(row, result.kpj, result.nik.nik, Outcome.REJECTED, None, field, reason))
             continue
         checked.append(result)

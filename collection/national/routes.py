@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_babel import gettext
 from flask_smorest import Blueprint
 
+from collection.members import csv_files
 from collection.national import agents as national_agents
 from collection.national import imports as national_import
 from collection.national.models import NationalImport
@@ -108,7 +109,8 @@ def _view(
     rows = national_import.report_rows(record, outcome)
     start = (page - 1) * page_size
     view = {column: getattr(record, column) for column in NationalImportSchema().fields if hasattr(record, column)}
-    view |= {"already_imported": already_imported, "rows": rows[start : start + page_size], "rows_matching": len(rows)}
+    page_rows = csv_files.worded_rows(rows[start : start + page_size])
+    view |= {"already_imported": already_imported, "rows": page_rows, "rows_matching": len(rows)}
     return view
 
 

@@ -17,6 +17,7 @@ from collection.members.nik import MEMBER_MIN_AGE
 from collection.members.rates import Package, RateError, RateTable
 from collection.members.schemas import MAX_INCOME_IDR
 from core.errors import field_error
+from core.i18n import rupiah
 from core.months import Month
 from core.phones import PhoneError, normalise_phone
 
@@ -106,7 +107,7 @@ def parse_package(value: str) -> Package:
     for package in Package:
         if parts == set(package.value.split("+")):
             return package
-    raise ValueError(f"'{value.strip()}' is not a BPU package: write JKK+JKM or JKK+JKM+JHT.")
+    raise ValueError(gettext("'%(value)s' is not a BPU package: write JKK+JKM or JKK+JKM+JHT.", value=value.strip()))
 
 
 def parse_rupiah(value: str) -> int:
@@ -117,7 +118,11 @@ def parse_rupiah(value: str) -> int:
             cleaned = cleaned[: -len(cents)]
     digits = cleaned.replace(".", "").replace(",", "").replace(" ", "")
     if not digits.isdecimal():
-        raise ValueError(f"'{value.strip()}' is not an amount in rupiah: write the monthly income, e.g. 1500000.")
+        raise ValueError(
+            gettext(
+                "'%(value)s' is not an amount in rupiah: write the monthly income, e.g. 1500000.", value=value.strip()
+            )
+        )
     return int(digits)
 
 
@@ -131,7 +136,9 @@ def parse_month(value: str) -> Month:
             return Month(int(parts[1]), int(parts[0]))
     except ValueError:
         pass
-    raise ValueError(f"'{value.strip()}' is not a month: write the last month paid as YYYY-MM (e.g. 2026-03).")
+    raise ValueError(
+        gettext("'%(value)s' is not a month: write the last month paid as YYYY-MM (e.g. 2026-03).", value=value.strip())
+    )
 
 
 def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> CheckedRow | RowOutcome:
@@ -149,14 +156,19 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
     except KpjError as error:
         return rejected("kpj", str(error))
     born: date | None = None
-    born_error: str | None = "The birth date is missing: copy it from the export as DD-MM-YYYY."
+    born_error: str | None = gettext("The birth date is missing: copy it from the export as DD-MM-YYYY.")
     if raw.get("birth_date"):
         try:
             born, born_error = parse_date(raw["birth_date"]), None
         except ValueError as error:
             born_error = str(error)
     if born is not None and born > today:
-        return rejected("birth_date", f"The birth date {born:%d-%m-%Y} is in the future: check it against the KTP.")
+        return rejected(
+            "birth_date",
+            gettext(
+                "The birth date %(day)s is in the future: check it against the KTP.", day=born.strftime("%d-%m-%Y")
+            ),
+        )
     try:
         info = nik_rule.parse_nik(typed_nik, today, typed_birth_date=born)
     except nik_rule.NikError as error:
@@ -165,9 +177,11 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
         return rejected("birth_date", born_error)
     name = display_name(raw.get("name", ""))
     if not any(ch.isalpha() for ch in name):
-        return rejected("name", "The name is missing: write it as on the KTP card.")
+        return rejected("name", gettext("The name is missing: write it as on the KTP card."))
     if len(name) > NAME_MAX:
-        return rejected("name", f"The name is longer than {NAME_MAX} characters: shorten it as on the KTP card.")
+        return rejected(
+            "name", gettext("The name is longer than %(max)s characters: shorten it as on the KTP card.", max=NAME_MAX)
+        )
     phone = None
     if raw.get("phone"):
         try:
@@ -176,7 +190,7 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
             return rejected("phone", str(error))
     occupation = " ".join(raw.get("occupation", "").split())[:TEXT_MAX]
     if not occupation:
-        return rejected("occupation", "The occupation is missing: it decides the sector (transport or other).")
+        return rejected("occupation", gettext("The occupation is missing: it decides the sector (transport or other)."))
     village = " ".join(raw.get("village", "").split())[:TEXT_MAX] or None
     try:
         package = parse_package(raw.get("package", ""))
@@ -187,13 +201,16 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
     except _FieldError as error:
         return rejected(error.field, str(error))
     if not raw.get("period_started_on"):
-        return rejected("period_started_on", "The start of membership is missing: copy it as DD-MM-YYYY.")
+        return rejected("period_started_on", gettext("The start of membership is missing: copy it as DD-MM-YYYY."))
     try:
-        started = parse_date(raw["period_started_on"], "start of membership", "01-03-2024")
+        started = parse_date(raw["period_started_on"], gettext("start of membership"), "01-03-2024")
     except ValueError as error:
         return rejected("period_started_on", str(error))
     if started > today:
-        return rejected("period_started_on", f"The start of membership {started:%d-%m-%Y} is in the future.")
+        return rejected(
+            "period_started_on",
+            gettext("The start of membership %(day)s is in the future.", day=started.strftime("%d-%m-%Y")),
+        )
     age_then = (
         started.year
         - info.birth_date.year
@@ -202,8 +219,13 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
     if age_then < MEMBER_MIN_AGE:
         return rejected(
             "period_started_on",
-            f"The member was {age_then} on {started:%d-%m-%Y}: members are at least {MEMBER_MIN_AGE}. "
-            "Check the start of membership and the birth date.",
+            gettext(
+                "The member was %(age)s on %(day)s: members are at least %(min_age)s. Check the start of membership "
+                "and the birth date.",
+                age=age_then,
+                day=started.strftime("%d-%m-%Y"),
+                min_age=MEMBER_MIN_AGE,
+            ),
         )
     first_month = max(Month.of(started), min(s.effective_from for s in table.schedules))
     paid_through = None
@@ -215,13 +237,21 @@ def check_row(row: int, raw: dict[str, str], today: date, table: RateTable) -> C
         if paid_through < first_month:
             return rejected(
                 "paid_through",
-                f"Paid through {paid_through} is before the first month owed ({first_month}): leave it empty when "
-                "nothing was paid.",
+                gettext(
+                    "Paid through %(month)s is before the first month owed (%(first)s): leave it empty when nothing "
+                    "was paid.",
+                    month=str(paid_through),
+                    first=str(first_month),
+                ),
             )
         if paid_through > Month.of(today) + PAID_AHEAD_MONTHS:
             return rejected(
                 "paid_through",
-                f"Paid through {paid_through} is more than {PAID_AHEAD_MONTHS} months ahead: check the export.",
+                gettext(
+                    "Paid through %(month)s is more than %(months)s months ahead: check the export.",
+                    month=str(paid_through),
+                    months=PAID_AHEAD_MONTHS,
+                ),
             )
     return CheckedRow(
         row, kpj, info, name, phone, occupation, village, package, income, bracket, started, first_month, paid_through
@@ -242,7 +272,12 @@ def _bracket(raw: dict[str, str], today: date, table: RateTable) -> tuple[int, i
         try:
             income = parse_rupiah(raw["declared_income"])
             if income > MAX_INCOME_IDR:
-                raise ValueError(f"'{raw['declared_income'].strip()[:40]}' is more than any monthly income: check it.")
+                raise ValueError(
+                    gettext(
+                        "'%(value)s' is more than any monthly income: check it.",
+                        value=raw["declared_income"].strip()[:40],
+                    )
+                )
             by_income = table.bracket_for_income(income, month).number
         except (ValueError, RateError) as error:
             raise _FieldError("declared_income", str(error)) from None
@@ -253,14 +288,26 @@ def _bracket(raw: dict[str, str], today: date, table: RateTable) -> tuple[int, i
             number = table.bracket(int(typed), month).number
         except (ValueError, RateError):
             brackets = len(table.schedule_for(month).brackets)
-            raise _FieldError("bracket", f"'{typed}' is not a bracket: write its number, 1 to {brackets}.") from None
+            raise _FieldError(
+                "bracket",
+                gettext(
+                    "'%(typed)s' is not a bracket: write its number, 1 to %(brackets)s.", typed=typed, brackets=brackets
+                ),
+            ) from None
     if income is None and number is None:
         raise _FieldError(
-            "declared_income", "The declared income (or the bracket) is missing: copy one from the export."
+            "declared_income", gettext("The declared income (or the bracket) is missing: copy one from the export.")
         )
     if income is not None and number is not None and number != by_income:
-        amount = f"Rp{income:,}".replace(",", ".")
-        raise _FieldError("bracket", f"An income of {amount} is bracket {by_income}, not {number}: correct one.")
+        raise _FieldError(
+            "bracket",
+            gettext(
+                "An income of %(income)s is bracket %(bracket)s, not %(given)s: correct one.",
+                income=rupiah(income),
+                bracket=by_income,
+                given=number,
+            ),
+        )
     if income is None:
         assert number is not None
         return table.bracket(number, month).income_from_idr, number

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_smorest import Blueprint
 from redis.exceptions import RedisError
 
+from collection.members import csv_files
 from collection.members.paylinks import signer_of
 from collection.sponsors import imports as sponsor_import
 from collection.sponsors import payments as sponsor_payments
@@ -269,7 +270,8 @@ def _import_view(
     rows = sponsor_import.report_rows(record, outcome)
     start = (page - 1) * page_size
     view = {column: getattr(record, column) for column in ImportSchema().fields if hasattr(record, column)}
-    view |= {"already_imported": already_imported, "rows": rows[start : start + page_size], "rows_matching": len(rows)}
+    page_rows = csv_files.worded_rows(rows[start : start + page_size])
+    view |= {"already_imported": already_imported, "rows": page_rows, "rows_matching": len(rows)}
     return view
 
 

@@ -34,15 +34,21 @@ _MANDATE_MOVES: dict[MandateStatus, frozenset[MandateStatus]] = {
 
 
 class IllegalTransition(ValueError):
-    """A status change the rules do not allow; the message says what is allowed."""
+    """A status change the rules do not allow; the message (English, for logs) says what is allowed, and so do
+    ``current``, ``target`` and ``allowed`` for whoever words it for a reader."""
+
+    def __init__(self, current: MandateStatus, target: MandateStatus) -> None:
+        self.current, self.target = current, target
+        self.allowed = sorted(_MANDATE_MOVES[current])
+        allowed = ", ".join(self.allowed) or "nothing: it is final"
+        super().__init__(f"A mandate that is {current} cannot become {target}; it can become {allowed}.")
 
 
 def transition(current: str, target: str) -> MandateStatus:
     """The mandate's next status, or IllegalTransition (cancelled, expired and failed are final)."""
     now, then = MandateStatus(current), MandateStatus(target)
     if then not in _MANDATE_MOVES[now]:
-        allowed = ", ".join(sorted(_MANDATE_MOVES[now])) or "nothing: it is final"
-        raise IllegalTransition(f"A mandate that is {now} cannot become {then}; it can become {allowed}.")
+        raise IllegalTransition(now, then)
     return then
 
 

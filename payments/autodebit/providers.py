@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from core.words import N_
 from payments.autodebit.mandates import EventStatus
 from payments.autodebit.signatures import SignatureError, verify_generic, verify_midtrans
 
@@ -236,7 +237,10 @@ class _HttpProvider:
             "/v1/mandates", {"customer_ref": customer_ref, "account": account, "months_per_debit": months_per_debit}
         )
         if status >= 300 or "mandate_ref" not in body:
-            raise CallbackError(f"{self.name} refused the mandate: HTTP {status} {body.get('status_message', '')}")
+            raise CallbackError(  # worded for the agent by services.create_mandate (core/i18n.py stored_text)
+                N_("%(provider)s refused the mandate: HTTP %(status)s %(message)s")
+                % {"provider": self.name, "status": status, "message": body.get("status_message", "")}
+            )
         return str(body["mandate_ref"]), str(body.get("status", "active"))
 
     def charge(self, order_id: str, amount_idr: int, mandate_ref: str) -> ChargeResult:

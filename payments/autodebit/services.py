@@ -23,6 +23,7 @@ from core import audit
 from core.clock import local_today, utcnow
 from core.errors import Conflict, DomainError, NotFound, ServiceUnavailable, field_error
 from core.extensions import DbSession
+from core.i18n import label, stored_text
 from core.outbox import queue_message
 from organisation.models import Branch, Role, StaffUser
 from organisation.services import agent_of
@@ -114,7 +115,8 @@ def create_mandate(
     try:
         reference, provider_status = provider.create_mandate(member.kpj or str(member.id), account, months_per_debit)
     except CallbackError as error:
-        raise DomainError(str(error), errors={"json": {"account": [str(error)]}}) from error
+        message = stored_text(str(error))
+        raise DomainError(message, errors={"json": {"account": [message]}}) from error
     mandate = Mandate(
         member_id=member.id,
         provider=provider_name,
@@ -174,13 +176,26 @@ def change_own_mandate(session: DbSession, member_id: int, mandate_id: int, targ
     return _change(session, mandate, target, cause, None)
 
 
+def _illegal_transition(error: IllegalTransition) -> str:
+    """The refused move in the reader's words (the statuses as the pages name them)."""
+    now, then = label("mandate_status", error.current), label("mandate_status", error.target)
+    if not error.allowed:
+        return gettext("A mandate that is %(now)s cannot become %(then)s: that status is final.", now=now, then=then)
+    return gettext(
+        "A mandate that is %(now)s cannot become %(then)s; it can become %(allowed)s.",
+        now=now,
+        then=then,
+        allowed=", ".join(label("mandate_status", status) for status in error.allowed),
+    )
+
+
 def _change(session: DbSession, mandate: Mandate, target: str, cause: str, actor_id: int | None) -> Mandate:
     if mandate.status == target:
         return mandate
     try:
         _set_status(session, mandate, target, cause, actor_id)
     except IllegalTransition as error:
-        raise Conflict(str(error), reason="illegal_transition") from error
+        raise Conflict(_illegal_transition(error), reason="illegal_transition") from error
     if target == MandateStatus.CANCELLED:
         for request in session.scalars(
             select(DebitRequest).where(DebitRequest.mandate_id == mandate.id, DebitRequest.status.in_(["due", "retry"]))

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,6 +33,9 @@ from collection.members.services import Scope
 from core import audit
 from core.errors import DomainError, NotFound
 from core.extensions import DbSession
+from core.i18n import API_LANGUAGE as STORED_LANGUAGE
+from core.i18n import stored_text, stored_texts
+from core.words import N_
 from organisation.models import StaffUser
 from payments.autodebit import orders
 from payments.autodebit.models import DebitAttempt, DebitRequest, Mandate, SettlementImport, SettlementLine
@@ -79,7 +82,9 @@ class _Line:
 
 
 def _refused(message: str, errors: dict[str, Any]) -> DomainError:
-    return DomainError(message, errors={"file": errors})
+    """The 422 of a file refused: its messages are written in English (stored so for a worker's import) and worded
+    here in the reader's language."""
+    return DomainError(stored_text(message), errors={"file": stored_texts(errors)})
 
 
 def _records(content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
@@ -94,8 +99,9 @@ def _records(content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise _refused(
-                f"The CSV needs the columns {', '.join(COLUMNS)} on its first line; missing {', '.join(missing)}.",
-                {"columns": [f"missing {', '.join(missing)}"]},
+                N_("The CSV needs the columns %(columns)s on its first line; missing %(missing)s.")
+                % {"columns": ", ".join(COLUMNS), "missing": ", ".join(missing)},
+                {"columns": [N_("missing %(missing)s") % {"missing": ", ".join(missing)}]},
             )
         positions = {c: header.index(c) for c in COLUMNS}
         for record in reader:
@@ -104,11 +110,14 @@ def _records(content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
                 continue
             yield row, {c: record[i] if i < len(record) else "" for c, i in positions.items()}
     except UnicodeDecodeError:
-        message = "The file is not UTF-8 text: export the report as CSV in UTF-8; nothing was imported."
+        message = N_("The file is not UTF-8 text: export the report as CSV in UTF-8; nothing was imported.")
         raise _refused(message, {"encoding": [message]}) from None
     except csv.Error as error:
-        where = "The first line" if row == 0 else f"Row {row + 1}"
-        message = f"{where} cannot be read ({error}): look for an unclosed quote; nothing was imported."
+        if row == 0:
+            message = N_("The first line cannot be read (%(error)s): look for an unclosed quote; nothing was imported.")
+        else:
+            message = N_("Row %(row)s cannot be read (%(error)s): look for an unclosed quote; nothing was imported.")
+        message %= {"row": row + 1, "error": error}
         raise _refused(message, {"columns" if row == 0 else f"row {row + 1}": [message]}) from None
 
 
@@ -122,16 +131,20 @@ def check_line(row: int, record: dict[str, str]) -> _Line | dict[str, list[str]]
     problems: dict[str, list[str]] = {}
     order_id = record["order_id"].strip()
     if not order_id:
-        problems["order_id"] = ["missing: every line names the order_id we sent the provider"]
+        problems["order_id"] = [N_("missing: every line names the order_id we sent the provider")]
     elif len(order_id) > ORDER_ID_MAX or not order_id.isprintable():
-        problems["order_id"] = [f"not one of our order ids: at most {ORDER_ID_MAX} printable characters"]
+        problems["order_id"] = [
+            N_("not one of our order ids: at most %(max)s printable characters") % {"max": ORDER_ID_MAX}
+        ]
     transaction_id = record["transaction_id"].strip() or None
     if transaction_id is not None and (len(transaction_id) > TRANSACTION_ID_MAX or not transaction_id.isprintable()):
-        problems["transaction_id"] = [f"at most {TRANSACTION_ID_MAX} printable characters"]
+        problems["transaction_id"] = [N_("at most %(max)s printable characters") % {"max": TRANSACTION_ID_MAX}]
     amount = _AMOUNT.match(record["gross_amount"].strip())
     amount_idr = int(amount.group(1)) if amount else 0
     if not 1 <= amount_idr <= AMOUNT_MAX_IDR:
-        problems["gross_amount"] = [f"a whole rupiah amount from 1 to {AMOUNT_MAX_IDR:,}, such as 8400 or 8400.00"]
+        problems["gross_amount"] = [
+            N_("a whole rupiah amount from 1 to %(max)s, such as 8400 or 8400.00") % {"max": f"{AMOUNT_MAX_IDR:,}"}
+        ]
     time = _TIME.match(record["settlement_time"].strip())
     settled_on = None
     if time:
@@ -140,7 +153,7 @@ def check_line(row: int, record: dict[str, str]) -> _Line | dict[str, list[str]]
         except ValueError:
             pass
     if settled_on is None:
-        problems["settlement_time"] = ["a day as YYYY-MM-DD, optionally followed by the time (2026-11-22 10:00:00)"]
+        problems["settlement_time"] = [N_("a day as YYYY-MM-DD, optionally followed by the time (2026-11-22 10:00:00)")]
     if problems or settled_on is None:
         return problems
     return _Line(row, order_id, transaction_id, amount_idr, settled_on)
@@ -164,7 +177,9 @@ def _summarise(content: bytes) -> _Summary:
     for row, record in _records(content):
         line = check_line(row, record)
         if isinstance(line, _Line) and line.order_id in summary.order_rows:
-            line = {"order_id": [f"repeated: row {summary.order_rows[line.order_id]} has this order"]}
+            line = {
+                "order_id": [N_("repeated: row %(row)s has this order") % {"row": summary.order_rows[line.order_id]}]
+            }
         if not isinstance(line, _Line):
             summary.refused += 1
             if len(summary.errors) < ERRORS_SHOWN:
@@ -179,10 +194,14 @@ def _summarise(content: bytes) -> _Summary:
 
 def _refusal(summary: _Summary) -> DomainError:
     more = summary.refused - len(summary.errors)
-    message = f"{summary.refused} rows of the CSV cannot be stored; nothing was imported: correct them, send again."
     if more > 0:
-        message += f" The first {len(summary.errors)} are named; {more} more follow."
-    return _refused(message, summary.errors)
+        message = N_(
+            "%(rows)s rows of the CSV cannot be stored; nothing was imported: correct them, send again. The first "
+            "%(named)s are named; %(more)s more follow."
+        )
+    else:
+        message = N_("%(rows)s rows of the CSV cannot be stored; nothing was imported: correct them, send again.")
+    return _refused(message % {"rows": summary.refused, "named": len(summary.errors), "more": more}, summary.errors)
 
 
 def _lines(content: bytes) -> Iterator[_Line]:
@@ -401,7 +420,8 @@ def run_settlement_import(
     session.commit()
     try:
         try:
-            summary = _summarise(content)
+            with force_locale(STORED_LANGUAGE):  # stored for every reader: in English, worded when shown
+                summary = _summarise(content)
         except DomainError as unreadable:  # not UTF-8, or a broken CSV row past the header the request checked
             record.status = "invalid"
             record.errors = json.dumps({"message": unreadable.message} | (unreadable.errors or {}))
@@ -409,7 +429,8 @@ def run_settlement_import(
             session.commit()
             return record
         if summary.refused:
-            refusal = _refusal(summary)
+            with force_locale(STORED_LANGUAGE):
+                refusal = _refusal(summary)
             record.status, record.errors = "invalid", json.dumps({"message": refusal.message} | summary.errors)
         else:
             record.rows_total = summary.rows
@@ -473,12 +494,12 @@ def describe_import(record: SettlementImport) -> dict[str, Any]:
         "created_at": record.created_at,
         "finished_at": record.finished_at,
         "report": json.loads(record.report) if record.report else None,
-        "errors": json.loads(record.errors) if record.errors else None,
+        "errors": stored_texts(json.loads(record.errors)) if record.errors else None,  # stored in English
     }
 
 
 def refusal_of(record: SettlementImport) -> DomainError:
     """The 422 of an import whose rows were refused (its file uploaded again)."""
     errors = json.loads(record.errors or "{}")
-    message = errors.pop("message", "Rows of the CSV cannot be stored; nothing was imported.")
+    message = errors.pop("message", N_("Rows of the CSV cannot be stored; nothing was imported."))
     return _refused(message, errors)

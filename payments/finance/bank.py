@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from core import audit
 from core.errors import DomainError, Forbidden, NotFound, field_error
 from core.extensions import DbSession
+from core.i18n import stored_text, stored_texts
 from organisation.models import Branch, Role, StaffUser
 from payments.finance.matching import CHUNK, NO_MATCH, match_lines
 from payments.finance.models import StatementImport, StatementImportStatus, StatementLine, StatementLineStatus
@@ -81,7 +82,7 @@ def read_statement(content: bytes, bank: str, progress: Progress | None = None) 
     try:
         parsed = parse_statement(text, bank_format, progress("rows", text.count("\n") + 1) if progress else None)
     except StatementFormatError as error:
-        raise field_error("file", str(error), "files") from None
+        raise field_error("file", stored_text(str(error)), "files") from None
     if not parsed.ok:
         raise DomainError(
             gettext(
@@ -90,7 +91,7 @@ def read_statement(content: bytes, bank: str, progress: Progress | None = None) 
                 rows=len(parsed.errors),
                 bank=bank,
             ),
-            errors={"files": {"file": parsed.errors}},
+            errors={"files": {"file": stored_texts(parsed.errors)}},  # the parse's English, worded
         )
     return parsed
 
@@ -129,7 +130,7 @@ def check_header(content: bytes, bank: str) -> None:
     try:
         check_columns(lines, bank_format)
     except StatementFormatError as error:
-        raise field_error("file", str(error), "files") from None
+        raise field_error("file", stored_text(str(error)), "files") from None
 
 
 def lock_branch(session: DbSession, branch_id: int) -> None:
@@ -298,7 +299,7 @@ def report(session: DbSession, record: StatementImport, already_imported: bool =
         status=record.status,
         lines_total=record.lines_total,
         lines_done=record.lines_done,
-        errors=json.loads(record.errors) if record.errors else [],
+        errors=stored_texts(json.loads(record.errors)) if record.errors else [],  # stored in English
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask_babel import gettext
 from sqlalchemy import func, select
 
@@ -28,6 +29,7 @@ from collection.members.services import holidays_for
 from core import audit
 from core.errors import DomainError
 from core.extensions import DbSession
+from core.i18n import language
 from core.months import Month
 from core.regions import region_name
 from organisation.models import Agent, Branch
@@ -233,21 +235,33 @@ def set_targets(
         code = str(row.get("regency_code", ""))
         if len(code) != 4 or region_name(code) is None:
             errors.setdefault(str(index), {})["regency_code"] = [
-                f"'{code}' is not a known regency or city code (4 digits, e.g. 1903 Bangka Selatan)."
+                gettext(
+                    "'%(code)s' is not a known regency or city code (4 digits, e.g. 1903 Bangka Selatan).", code=code
+                )
             ]
         elif not code.startswith(branch.province_code):
             errors.setdefault(str(index), {})["regency_code"] = [
-                f"{code} ({region_name(code)}) is outside the branch's province {branch.province_code}."
+                gettext(
+                    "%(code)s (%(name)s) is outside the branch's province %(province)s.",
+                    code=code,
+                    name=region_name(code),
+                    province=branch.province_code,
+                )
             ]
         target = row.get("target_population")
         if not isinstance(target, int) or isinstance(target, bool) or not 0 < target <= MAX_TARGET:
             errors.setdefault(str(index), {})["target_population"] = [
-                f"The informal workers to cover: a whole number from 1 to {MAX_TARGET:,}.".replace(",", ".")
+                gettext(
+                    "The informal workers to cover: a whole number from 1 to %(max)s.",
+                    max=format_decimal(MAX_TARGET, locale=language()),
+                )
             ]
     codes = [str(r.get("regency_code")) for r in rows]
     for index, code in enumerate(codes):
         if code in codes[:index]:
-            errors.setdefault(str(index), {})["regency_code"] = [f"{code} is given twice: once per year."]
+            errors.setdefault(str(index), {})["regency_code"] = [
+                gettext("%(code)s is given twice: once per year.", code=code)
+            ]
     if errors:
         raise DomainError(gettext("Correct the target rows; nothing was saved."), errors={"json": {"targets": errors}})
     existing = {

@@ -1,8 +1,9 @@
 """Bank statement files: one column mapping per bank, and the parse of a CSV export into credit lines.
 
-Pure: text in, lines or row errors out. Every bank exports differently (column names, date order,
-thousands separators, debit and credit in two columns or one column with a CR/DB suffix), so each
-bank is a :class:`BankFormat` in :data:`BANK_FORMATS`, the one place to add or correct a bank. The
+Pure: text in, lines or row errors out (in English, each an ``N_`` text of the catalog with its figures: whoever
+shows them words them in the reader's language with core/i18n.py ``stored_text``). Every bank exports differently
+(column names, date order, thousands separators, debit and credit in two columns or one column with a CR/DB suffix),
+so each bank is a :class:`BankFormat` in :data:`BANK_FORMATS`, the one place to add or correct a bank. The
 ``generic`` format is the fallback any bank's statement can be rewritten into with a spreadsheet.
 
 The bank mappings below are modelled on the banks' usual internet-banking CSV exports; check one
@@ -24,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+
+from core.words import N_
 
 MAX_ERRORS_SHOWN = 20
 MAX_AMOUNT_IDR = 10**13  # Rp10 trillion: far above any branch credit, and within a BIGINT
@@ -140,7 +143,7 @@ def parse_amount(text: str, bank: BankFormat) -> int:
     """Whole rupiah from a bank's way of writing it; a sign or a CR/DB suffix gives the direction."""
     amount = read_amount(text, bank)
     if amount.has_sen:
-        raise ValueError(f"'{text}' has sen; contributions are whole rupiah")
+        raise ValueError(N_("'%(text)s' has sen; contributions are whole rupiah") % {"text": text})
     return amount.signed_idr
 
 
@@ -180,17 +183,24 @@ def read_amount(text: str, bank: BankFormat) -> Amount:
     if bank.thousands_separator:
         groups = whole.split(bank.thousands_separator)
         if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
-            raise ValueError(f"'{text}' is not an amount in this bank's format ({_example(bank)})")
+            raise ValueError(_not_an_amount(text, bank))
         whole = "".join(groups)
     if not whole.isdecimal() or (fraction and not fraction.isdecimal()) or len(fraction) > MAX_FRACTION_DIGITS:
-        raise ValueError(f"'{text[:40]}' is not an amount in this bank's format ({_example(bank)})")
+        raise ValueError(_not_an_amount(text[:40], bank))
     if len(whole.lstrip("0")) > len(str(MAX_AMOUNT_IDR)) or int(whole) > MAX_AMOUNT_IDR:  # int() stops at 4,300 digits
-        raise ValueError(f"'{text[:40]}' is more than Rp{MAX_AMOUNT_IDR:,}: check the column mapping".replace(",", "."))
+        raise ValueError(
+            N_("'%(text)s' is more than %(max)s: check the column mapping")
+            % {"text": text[:40], "max": f"Rp{MAX_AMOUNT_IDR:,}".replace(",", ".")}
+        )
     return Amount(int(whole), bool(fraction) and int(fraction) != 0, sign < 0)
 
 
-def _example(bank: BankFormat) -> str:
-    return f"like 1{bank.thousands_separator}500{bank.thousands_separator}000{bank.decimal_separator}00"
+def _not_an_amount(text: str, bank: BankFormat) -> str:
+    example = f"1{bank.thousands_separator}500{bank.thousands_separator}000{bank.decimal_separator}00"
+    return N_("'%(text)s' is not an amount in this bank's format (like %(example)s)") % {
+        "text": text,
+        "example": example,
+    }
 
 
 def _parse_date(text: str, bank: BankFormat) -> date:
@@ -205,10 +215,16 @@ def _read_date(value: str, date_formats: tuple[str, ...]) -> date:
         except ValueError:
             continue
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise ValueError(f"'{value}' is outside {FIRST_YEAR}–{LAST_YEAR}: check the date column")
+            raise ValueError(
+                N_("'%(value)s' is outside %(first)s–%(last)s: check the date column")
+                % {"value": value, "first": FIRST_YEAR, "last": LAST_YEAR}
+            )
         return day
-    written = " or ".join(datetime(2026, 11, 22).strftime(p) for p in date_formats)
-    raise ValueError(f"'{value}' is not a date in this bank's format (write it like {written})")
+    written = " / ".join(datetime(2026, 11, 22).strftime(p) for p in date_formats)
+    raise ValueError(
+        N_("'%(value)s' is not a date in this bank's format (write it like %(example)s)")
+        % {"value": value, "example": written}
+    )
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -227,15 +243,18 @@ def _find_header(rows: Sequence[Sequence[str]], bank: BankFormat) -> int:
         if any(cell.strip().lower() == wanted for cell in row):
             return index
     raise StatementFormatError(
-        f"No header row with a '{bank.date_column}' column in the first 30 rows: this does not look like a "
-        f"'{bank.code}' statement. Formats: {', '.join(sorted(BANK_FORMATS))}."
+        N_(
+            "No header row with a '%(column)s' column in the first 30 rows: this does not look like a '%(bank)s' "
+            "statement. Formats: %(formats)s."
+        )
+        % {"column": bank.date_column, "bank": bank.code, "formats": ", ".join(sorted(BANK_FORMATS))}
     )
 
 
 def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] | None = None) -> ParsedStatement:
     """The credit lines of a statement export, or the rows that could not be read and why."""
     if "\x00" in text:
-        raise StatementFormatError("The file is not text: export the statement as CSV.")
+        raise StatementFormatError(N_("The file is not text: export the statement as CSV."))
     rows = _rows(text.lstrip("\ufeff"))
     header_at, at = _header(rows, bank)
     result = ParsedStatement()
@@ -251,9 +270,9 @@ def parse_statement(text: str, bank: BankFormat, on_row: Callable[[int], None] |
             line = _parse_row(row, at, bank, offset)
         except ValueError as error:
             if len(result.errors) < MAX_ERRORS_SHOWN:
-                result.errors.append(f"row {offset}: {error}")
+                result.errors.append(N_("row %(row)s: %(problem)s") % {"row": offset, "problem": error})
             elif len(result.errors) == MAX_ERRORS_SHOWN:
-                result.errors.append("… and more rows like these")
+                result.errors.append(N_("… and more rows like these"))
             continue
         if line is None:
             continue
@@ -296,7 +315,8 @@ def _header(rows: Sequence[Sequence[str]], bank: BankFormat) -> tuple[int, dict[
     if missing:
         found = ", ".join(cell for cell in rows[header_at] if cell.strip())
         raise StatementFormatError(
-            f"The '{bank.code}' format needs the column(s) {', '.join(missing)}; the file has {found}."
+            N_("The '%(bank)s' format needs the column(s) %(missing)s; the file has %(found)s.")
+            % {"bank": bank.code, "missing": ", ".join(missing), "found": found}
         )
     return header_at, {name: header.index(name.lower()) for name in bank.required_columns()}
 
@@ -305,7 +325,7 @@ def check_columns(first_lines: Sequence[str], bank: BankFormat) -> None:
     """Refuse (:class:`StatementFormatError`) the start of a file that has no header of the bank's format."""
     text = "\n".join(first_lines)
     if "\x00" in text:
-        raise StatementFormatError("The file is not text: export the statement as CSV.")
+        raise StatementFormatError(N_("The file is not text: export the statement as CSV."))
     _header(_rows(text.lstrip("\ufeff")), bank)
 
 
@@ -321,20 +341,24 @@ def _cell(row: Sequence[str], at: dict[str, int], column: str | None) -> str:
     return row[index].strip() if index < len(row) else ""
 
 
+def _in_column(column: str | None, error: ValueError) -> str:
+    return N_("column %(column)s: %(problem)s") % {"column": column, "problem": error}
+
+
 def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_number: int) -> ParsedLine | None:
     date_text = _cell(row, at, bank.date_column)
     if not date_text:
-        raise ValueError(f"column {bank.date_column} is empty")
+        raise ValueError(N_("column %(column)s is empty") % {"column": bank.date_column})
     try:
         booked_on = _parse_date(date_text, bank)
     except ValueError as error:
-        raise ValueError(f"column {bank.date_column}: {error}") from None
+        raise ValueError(_in_column(bank.date_column, error)) from None
     if bank.amount_column:
         column = bank.amount_column
         try:
             amount = read_amount(_cell(row, at, column), bank)
         except ValueError as error:
-            raise ValueError(f"column {column}: {error}") from None
+            raise ValueError(_in_column(column, error)) from None
     else:
         assert bank.credit_column and bank.debit_column
         credit_text, debit_text = _cell(row, at, bank.credit_column), _cell(row, at, bank.debit_column)
@@ -342,13 +366,16 @@ def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_num
         try:
             credit = read_amount(credit_text, bank) if credit_text else nothing
         except ValueError as error:
-            raise ValueError(f"column {bank.credit_column}: {error}") from None
+            raise ValueError(_in_column(bank.credit_column, error)) from None
         try:
             debit = read_amount(debit_text, bank) if debit_text else nothing
         except ValueError as error:
-            raise ValueError(f"column {bank.debit_column}: {error}") from None
+            raise ValueError(_in_column(bank.debit_column, error)) from None
         if not credit.zero and not debit.zero:
-            raise ValueError(f"both {bank.credit_column} and {bank.debit_column} are filled in")
+            raise ValueError(
+                N_("both %(credit)s and %(debit)s are filled in")
+                % {"credit": bank.credit_column, "debit": bank.debit_column}
+            )
         amount = credit if not credit.zero else Amount(debit.rupiah, debit.has_sen, not debit.debit)
     if amount.zero:
         return None  # a balance line or a zero correction: no money moved
@@ -361,7 +388,10 @@ def _parse_row(row: Sequence[str], at: dict[str, int], bank: BankFormat, row_num
     reference = _cell(row, at, bank.reference_column) or None
     if reference is not None and len(reference) > MAX_REFERENCE:
         raise ValueError(
-            f"column {bank.reference_column}: the reference is longer than {MAX_REFERENCE} characters "
-            f"('{reference[:20]}…'): check the column mapping"
+            N_(
+                "column %(column)s: the reference is longer than %(max)s characters ('%(start)s…'): check the column "
+                "mapping"
+            )
+            % {"column": bank.reference_column, "max": MAX_REFERENCE, "start": reference[:20]}
         )
     return ParsedLine(row_number, booked_on, amount_idr, description, reference, "")

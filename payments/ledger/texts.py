@@ -11,13 +11,13 @@ from typing import Any
 from flask import g
 from flask_babel import force_locale, gettext
 
-from core.i18n import day_label, rupiah
+from core.i18n import day_label, rupiah, stored_text
 
 
 def alert_text(alert: Any) -> str | None:
     """A branch alert (payments/ledger/models.py ``BranchAlert``) in the reader's language."""
     if alert.held_idr is None:
-        return alert.message  # raised before its figures were stored
+        return stored_text(alert.message) if alert.message else alert.message  # raised before its figures were stored
     code = alert.agent.code if alert.agent is not None else "?"
     return cash_alert_text(code, alert.held_idr, alert.oldest_on, alert.due_by)
 

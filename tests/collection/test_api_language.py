@@ -7,6 +7,8 @@ import io
 from datetime import date
 from typing import Any
 
+from collection.sponsors.models import SponsorImport
+from core.extensions import db
 from tests.factories import nik_for
 
 INDONESIAN = {"Accept-Language": "id-ID,id;q=0.9"}
@@ -73,7 +75,7 @@ def test_a_programme_not_found_and_a_row_refused_in_the_clients_language(client,
     assert "bukan di Kota Pangkal Pinang (1971)" in indonesian.get_json()["errors"]["json"]["nik"][0]
 
 
-def test_an_imports_stored_report_stays_english_whoever_uploads_it(client, world, pinned_app):
+def test_an_imports_report_is_stored_in_english_and_shown_in_the_readers_language(client, world, pinned_app):
     programme_id = a_programme(client, world)
     text = "nik,name,birth_date\n" + f"{nik_for('1971', date(1990, 1, 12))},,12-01-1990\n"
     headers = world["finance"].headers | INDONESIAN
@@ -84,7 +86,12 @@ def test_an_imports_stored_report_stays_english_whoever_uploads_it(client, world
 
     assert response.status_code == 201, response.get_json()
     [row] = response.get_json()["rows"]
-    assert row["reason"] == "The name is missing: write it as on the KTP card."
+    assert row["reason"] == "Nama belum diisi: tulis sesuai KTP."
+    english = client.get(f"/api/v1/sponsor-imports/{response.get_json()['id']}", headers=world["finance"].headers)
+    assert english.get_json()["rows"][0]["reason"] == "The name is missing: write it as on the KTP card."
+    with pinned_app.app_context():
+        stored = db.session.get(SponsorImport, response.get_json()["id"]).report
+    assert "The name is missing: write it as on the KTP card." in stored  # one report for every reader
 
 
 def test_a_csv_without_its_columns_is_refused_in_the_clients_language(client, world, pinned_app):

@@ -4,9 +4,11 @@ fix, in the reader's language: English by default on the API, Indonesian when as
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from marshmallow import ValidationError, validate
 
 from core.errors import plain_messages
 
@@ -46,3 +48,51 @@ def test_a_bad_deposit_is_told_what_to_fix_in_english_and_in_indonesian(client: 
         "deposited_by": ["Not a field of this request: leave it out (the API docs list the fields)."],
     }
     assert indonesian.get_json()["errors"]["json"]["bank_reference"] == ["Isi antara 3 dan 64 karakter (atau butir)."]
+
+
+RANGES = [  # every way validate.Range words its bounds, inclusive or not, whole or not; (too small, too large)
+    (validate.Range(min=1, max=12), "Out of range: give a number from 1 to 12.", "Di luar batas: isi angka dari 1"),
+    (
+        validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
+        "Out of range: give more than 0 and less than 1.",
+        "Di luar batas: isi lebih dari 0 dan kurang dari 1.",
+    ),
+    (
+        validate.Range(min=0.5, max=2.5, max_inclusive=False),
+        "Out of range: give at least 0.5 and less than 2.5.",
+        "Di luar batas: isi paling sedikit 0.5 dan kurang dari 2.5.",
+    ),
+    (
+        validate.Range(min=Decimal("0.01"), max=Decimal("99.99"), min_inclusive=False),
+        "Out of range: give more than 0.01 and at most 99.99.",
+        "Di luar batas: isi lebih dari 0.01 dan paling banyak 99.99.",
+    ),
+    (
+        validate.Range(min=1e-05, min_inclusive=False),
+        "Too small: give more than 1e-05.",
+        "Terlalu kecil: isi lebih dari",
+    ),
+    (validate.Range(min=0.25), "Too small: give 0.25 or more.", "Terlalu kecil: isi 0.25 atau lebih."),
+    (
+        validate.Range(max=1.5, max_inclusive=False),
+        "Too large: give less than 1.5.",
+        "Terlalu besar: isi kurang dari 1.5.",
+    ),
+    (validate.Range(max=-0.5), "Too large: give -0.5 or less.", "Terlalu besar: isi -0.5 atau kurang."),
+]
+
+
+@pytest.mark.parametrize(("validator", "english", "indonesian"), RANGES)
+def test_every_range_message_is_said_plainly_whatever_its_bounds(
+    app: Any, validator: validate.Range, english: str, indonesian: str
+) -> None:
+    """marshmallow's own words for exclusive and fractional bounds (``Must be greater than 0.``) are replaced too."""
+    wrong = validator.min - 1 if validator.min is not None else validator.max + 1
+    with pytest.raises(ValidationError) as raised:
+        validator(wrong)
+    (message,) = raised.value.messages
+    with app.test_request_context("/api/v1/deposits"):
+        assert plain_messages([message]) == [english]
+    with app.test_request_context("/api/v1/deposits?lang=id"):
+        app.preprocess_request()
+        assert plain_messages([message])[0].startswith(indonesian)

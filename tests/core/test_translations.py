@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -16,7 +17,9 @@ from core.i18n import CATALOG_PACKAGES, compile_catalogs, day_label, label, mont
 from core.months import Month
 
 ROOT = Path(__file__).resolve().parents[2]
-GETTEXT_NAMES = {"gettext", "pgettext", "ngettext", "npgettext", "lazy_gettext", "lazy_pgettext", "lazy_ngettext", "_"}
+GETTEXT_NAMES = {
+    *("gettext", "pgettext", "ngettext", "npgettext", "lazy_gettext", "lazy_pgettext", "lazy_ngettext", "_", "N_"),
+}
 
 
 def test_every_text_in_the_code_has_its_indonesian() -> None:
@@ -141,21 +144,139 @@ ERRORS_BY_MESSAGE_ARGUMENT = {  # the error constructors of core/errors.py, and 
 }
 
 
-def test_every_error_a_reader_gets_is_translated() -> None:
-    """An error's message is written for whoever sent the request, in his language: a text (or f-string) given to
-    an error as it is reaches an Indonesian page in English. Pass it through gettext (or a function that does)."""
-    untranslated = []
-    for path in _python_files():
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+def _is_bare_text(node: ast.AST) -> bool:
+    """A text written as it is: a string, an f-string, ``"…".format(…)``, ``"…" % …`` or texts added together (a
+    piece with no word but a field's name in it, `` (month=2026-13)`` after a translated text, is not a text)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and any(ch.isalpha() for ch in re.sub(r"\w+=", "", node.value))
+    if isinstance(node, ast.JoinedStr):
+        return any(_is_bare_text(part) for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _is_bare_text(node.func.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _is_bare_text(node.left)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_bare_text(node.left) or _is_bare_text(node.right)
+    return False
+
+
+def _bare_texts(node: ast.AST) -> list[ast.AST]:
+    """The texts written as they are among field messages: dict values (never keys, the fields' names), list items,
+    both sides of a conditional, a comprehension's items."""
+    if _is_bare_text(node):
+        return [node]
+    if isinstance(node, ast.Dict):
+        return [t for value in node.values for t in _bare_texts(value)]
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return [t for item in node.elts for t in _bare_texts(item)]
+    if isinstance(node, ast.DictComp):
+        return _bare_texts(node.value)
+    if isinstance(node, ast.ListComp | ast.SetComp):
+        return _bare_texts(node.elt)
+    if isinstance(node, ast.IfExp):
+        return _bare_texts(node.body) + _bare_texts(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [t for value in node.values for t in _bare_texts(value)]
+    return []
+
+
+def _filled_in(scope: ast.AST, name: str) -> list[ast.AST]:
+    """What a function puts into a dict or list named ``name``: ``name = …``, ``name[k] = …``,
+    ``name.setdefault(k, …)``, ``name.append(…)``, ``name[k].append(…)``, ``name.update(…)``."""
+    values: list[ast.AST] = []
+
+    def named(target: ast.AST) -> bool:
+        while isinstance(target, ast.Subscript | ast.Attribute | ast.Call):
+            target = target.func if isinstance(target, ast.Call) else target.value
+        return isinstance(target, ast.Name) and target.id == name
+
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign) and any(named(t) for t in node.targets):
+            values.append(node.value)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None and named(node.target):
+            values.append(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("append", "extend", "update", "setdefault", "insert")
+            and named(node.func.value)
+        ):
+            values.extend(node.args[1:] if node.func.attr in ("setdefault", "insert") else node.args)
+    return values
+
+
+ERROR_CONSTRUCTORS = {*ERRORS_BY_MESSAGE_ARGUMENT, "ValidationError"}
+
+
+def _untranslated_errors(path: Path) -> list[str]:
+    found: list[ast.AST] = []
+    tree = ast.parse(path.read_text(), str(path))
+    scopes = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for scope in [tree, *scopes]:
+        for node in ast.walk(scope) if scope is not tree else ast.iter_child_nodes(scope):
             if not isinstance(node, ast.Call):
                 continue
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            position = ERRORS_BY_MESSAGE_ARGUMENT.get(name or "")
-            if position is None or len(node.args) <= position:
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) or ""
+            if name not in ERROR_CONSTRUCTORS:
                 continue
-            message = node.args[position]
-            if isinstance(message, ast.JoinedStr) or (
-                isinstance(message, ast.Constant) and isinstance(message.value, str)
-            ):
-                untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            position = ERRORS_BY_MESSAGE_ARGUMENT.get(name, 0)
+            if len(node.args) > position:
+                message = node.args[position]
+                found += [message] if _is_bare_text(message) else []
+                if isinstance(message, ast.Name) and scope is not tree:  # message = "…"; raise DomainError(message)
+                    found += [v for v in _filled_in(scope, message.id) if _is_bare_text(v)]
+                if name == "ValidationError":  # ValidationError({"field": ["…"]}) or ValidationError(["…"])
+                    found += [t for t in _bare_texts(message) if t is not message]
+            for keyword in node.keywords:
+                if keyword.arg not in ("errors", "message"):
+                    continue
+                found += _bare_texts(keyword.value)
+                if isinstance(keyword.value, ast.Name) and scope is not tree:
+                    found += [t for value in _filled_in(scope, keyword.value.id) for t in _bare_texts(value)]
+                # errors={"json": problems}: the dict's own values named by a variable of the function
+                if isinstance(keyword.value, ast.Dict) and scope is not tree:
+                    for value in ast.walk(keyword.value):
+                        if isinstance(value, ast.Name):
+                            found += [t for v in _filled_in(scope, value.id) for t in _bare_texts(v)]
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    return [f"{where}:{line}" for line in sorted({node.lineno for node in found})]
+
+
+def test_every_error_a_reader_gets_is_translated() -> None:
+    """An error's message is written for whoever sent the request, in his language: a text (or f-string) given to
+    an error as it is reaches an Indonesian page in English. Pass it through gettext (or a function that does).
+    The same holds for its field messages (``errors={"json": {"to": ["…"]}}``, a dict the function fills in) and
+    for a schema's ``ValidationError("…")`` or ``ValidationError({"field": ["…"]})``."""
+    untranslated = [where for path in _python_files() for where in _untranslated_errors(path)]
     assert untranslated == []
+
+
+def test_the_check_for_untranslated_errors_finds_them(tmp_path: Path) -> None:
+    """The check above can fail: each way of writing an English field message is found."""
+    source = tmp_path / "sample.py"
+    source.write_text(
+        "def a(n):\n"
+        "    raise DomainError(gettext('No.'), errors={'query': {'to': [f'at most {n} months']}})\n"
+        "def b():\n"
+        "    problems = {}\n"
+        "    problems['name'] = 'missing'\n"
+        "    problems.setdefault('kpj', []).append('too long: {}'.format(3))\n"
+        "    raise DomainError(gettext('No.'), errors={'json': problems})\n"
+        "def c(value):\n"
+        "    raise ValidationError('Write it in letters.')\n"
+        "def d():\n"
+        "    raise ValidationError({'nik': ['16 digits']})\n"
+        "def f(n):\n"
+        "    message = f'The agent {n} cannot be enrolled.'\n"
+        "    raise DomainError(message, errors={'json': {'n': [gettext('No.') + f' (n={n})']}})\n"
+        "def e():\n"
+        "    raise DomainError(gettext('No.'), errors={'json': {'nik': [gettext('16 digits')]}})\n"
+    )
+    assert _untranslated_errors(source) == [
+        "sample.py:2",
+        "sample.py:5",
+        "sample.py:6",
+        "sample.py:9",
+        "sample.py:11",
+        "sample.py:13",
+    ]

@@ -157,3 +157,16 @@ def test_a_new_agent_must_change_the_password_he_was_given(app, client, world, n
     web.post("/agen/masuk", data={"csrf_token": csrf, "username": username, "password": password})
     home = web.get("/agen/")
     assert home.status_code in (302, 303) and "/akun/kata-sandi" in home.headers["Location"]
+
+
+def test_a_refused_move_says_what_is_allowed_in_the_readers_language(client, world):
+    agent_id = world["agent"].agent_id
+    assert _change(client, world, agent_id, "deactivate").status_code == 200
+    headers = world["supervisor"].headers | {"Accept-Language": "id"}
+
+    again = client.post(f"/api/v1/agents/{agent_id}/deactivate", json={"reason": "lagi"}, headers=headers)
+
+    assert again.status_code == 409 and again.get_json()["reason"] == "illegal_move"
+    assert again.get_json()["message"] == (
+        "Status agen Nonaktif; tidak dapat menjadi Nonaktif. Yang diperbolehkan: Aktif, Diberhentikan."
+    )

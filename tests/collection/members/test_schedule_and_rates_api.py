@@ -114,3 +114,21 @@ def test_a_bad_rates_date_is_a_422(client, world, query, status):
 
     assert response.status_code == status
     assert "on" in response.get_json()["errors"]["query"]
+
+
+@pytest.mark.parametrize(
+    ("query", "indonesian"),
+    [
+        ("from=2026-05&to=2026-01", "tidak boleh sebelum 'from'"),
+        ("from=2000-01&to=2030-01", "paling lama 120 bulan setelah 'from'"),
+    ],
+)
+def test_a_bad_schedule_range_names_the_parameter_in_indonesian(client, world, enrol, query, indonesian):
+    member = enrol()
+
+    response = client.get(
+        f"/api/v1/members/{member['id']}/schedule?{query}", headers=world["agent"].headers | {"Accept-Language": "id"}
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["query"]["to"] == [indonesian]

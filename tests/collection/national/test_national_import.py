@@ -307,3 +307,57 @@ def test_files_over_a_megabyte_are_taken_not_refused_as_too_large(client, world,
 
     assert queued.status_code == 202, queued.get_json()
     assert assigned.status_code == 200, assigned.get_json()
+
+
+def test_a_rows_reason_is_shown_in_the_readers_language(client, world, pinned_app, enrol):
+    """Reasons are stored in English (for every reader) and worded for the reader: a nested figure too."""
+    first = imported(client, world, export(line(1, "2026-11")))
+    enrolled = enrol(nik=nik_for(born=date(1980, 4, 4), serial=3))
+    text = export(
+        line(2, "2026-11", package="JHT"),
+        line(3, "2026-11", nik=enrolled["nik"]),
+        line(4, "2026-11", kpj="23190000001"),
+        line(5, "2026-11", started="01-01-2030"),
+    )
+    report = imported(client, world, text)
+    assert first["created"] == 1 and report["created"] == 0
+
+    def reasons(lang: str) -> dict[int, str]:
+        headers = world["supervisor"].headers | {"Accept-Language": lang}
+        response = client.get(f"/api/v1/national-imports/{report['id']}", headers=headers)
+        return {r["row"]: r["reason"] for r in response.get_json()["rows"] if r.get("reason")}
+
+    english, indonesian = reasons("en"), reasons("id")
+    assert english[2] == "'JHT' is not a BPU package: write JKK+JKM or JKK+JKM+JHT."
+    assert indonesian[2] == "'JHT' bukan paket BPU: tulis JKK+JKM atau JKK+JKM+JHT."
+    assert english[3].endswith(
+        f"of this branch in iuran: not added again. The export gives KPJ {kpj_line(3)}: check which is right."
+    )
+    assert indonesian[3].startswith(
+        f"NIK ini sudah menjadi peserta {enrolled['kpj']} (id {enrolled['id']}) di cabang ini"
+    )
+    assert indonesian[4].startswith("KPJ 23190000001 milik peserta lain")
+    assert indonesian[5] == "Awal kepesertaan 01-01-2030 ada di masa depan."
+
+
+def kpj_line(serial: int) -> str:
+    return f"2319{serial:07d}"
+
+
+def test_an_inactive_agent_in_the_agents_csv_is_named_by_the_rosters_word(client, world, pinned_app):
+    imported(client, world, export(line(1, "2026-11")))
+    agent_id, code = world["agent"].agent_id, f"A-{world['agent'].id}"
+    body = {"reason": "tidak bertransaksi tiga bulan"}
+    assert (
+        client.post(f"/api/v1/agents/{agent_id}/deactivate", json=body, headers=world["supervisor"].headers).status_code
+        == 200
+    )
+    data = {"file": (io.BytesIO(f"kpj,agent_code\n23190000001,{code}\n".encode()), "agen.csv")}
+    headers = world["supervisor"].headers | {"Accept-Language": "id"}
+
+    response = client.post(
+        f"/api/v1/branches/{world['pkp']}/member-agents", data=data, headers=headers, content_type="multipart/form-data"
+    )
+
+    (row,) = response.get_json()["rows"]
+    assert row["reason"] == f"Agen {code} berstatus Nonaktif: pilih agen yang aktif."

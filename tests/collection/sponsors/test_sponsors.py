@@ -4,6 +4,7 @@ the budget, mid-year additions, a late sponsor's branch arrangement, and the 4xx
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from collection.members.models import Member, MembershipPeriod, MemberStatusChange, PaymentAllocation, VisitItem
 from collection.members.paylinks import read_token, signer_of
 from collection.members.reconciliation import reconcile_branch
-from collection.sponsors.models import ProgrammeMember
+from collection.sponsors.models import ProgrammeMember, SponsorImport
 from collection.sponsors.programmes import end_finished_programmes
 from core.extensions import db, redis_connection
 from core.months import Month
@@ -477,3 +478,53 @@ def test_an_import_whose_worker_died_resumes_when_the_file_is_uploaded_again(cli
     rq_burst("low")
     done = get(client, world["finance"], f"/sponsor-imports/{queued['id']}")
     assert (done["status"], done["created"]) == ("done", 5)
+
+
+def test_an_imports_row_reasons_are_shown_in_the_readers_language_old_reports_too(client, world, pinned_app):
+    """The report keeps each reason in English for every reader; the API words it in the reader's language, also
+    a report stored before (an English reason of the catalog); a reason no catalog holds is shown as stored."""
+    at(pinned_app, 2026, 1, 5)
+    sponsor_id = sponsor(client, world["finance"], "province", "Pemerintah Provinsi Kepulauan Bangka Belitung", "19")
+    programme_id = programme(client, world, sponsor_id, "BABEL-ID", "2026-01", 12, 50_000_000)
+    good = nik_for("1903", date(1980, 1, 12), serial=1)
+    text = "\n".join(
+        [
+            "nama;nik;tanggal lahir",
+            f"Ahmad;{good};12-01-1980",
+            f"Ahmad Lagi;{good};12-01-1980",
+            f"Masa Depan;{nik_for('1903', date(1990, 5, 5), serial=4)};05-05-2030",
+        ]
+    )
+    response = upload(client, world["finance"], programme_id, text)
+    assert response.status_code == 201, response.get_json()
+    import_id = response.get_json()["id"]
+
+    def reasons(lang: str) -> dict[int, str]:
+        headers = world["finance"].headers | {"Accept-Language": lang}
+        body = client.get(f"/api/v1/sponsor-imports/{import_id}", headers=headers).get_json()
+        return {row["row"]: row["reason"] for row in body["rows"] if row.get("reason")}
+
+    assert reasons("en") == {
+        3: "The NIK is repeated: row 2 has it.",
+        4: "The birth date 05-05-2030 is in the future: check it against the KTP card.",
+    }
+    assert reasons("id") == {
+        3: "NIK ini berulang: baris 2 sudah memuatnya.",
+        4: "Tanggal lahir 05-05-2030 ada di masa depan: cocokkan dengan KTP.",
+    }
+    with pinned_app.app_context():  # a report as an older version stored it, and a reason of no catalog
+        record = db.session.get(SponsorImport, import_id)
+        record.report = json.dumps(
+            [
+                {
+                    "row": 2,
+                    "nik": good,
+                    "outcome": "rejected",
+                    "field": "name",
+                    "reason": "The name is missing: write it as on the KTP card.",
+                },
+                {"row": 3, "nik": good, "outcome": "rejected", "field": "nik", "reason": "Checked by hand (old)."},
+            ]
+        )
+        db.session.commit()
+    assert reasons("id") == {2: "Nama belum diisi: tulis sesuai KTP.", 3: "Checked by hand (old)."}

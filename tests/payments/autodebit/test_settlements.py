@@ -214,6 +214,25 @@ def test_a_field_its_column_cannot_store_is_a_422_naming_the_row_and_nothing_is_
     assert stored_lines(pinned_app) == []
 
 
+def test_a_refused_reports_rows_are_named_in_the_readers_language(pinned_app, client, world, settled):
+    ours = settled()
+    body = HEADER + line(ours) + f"{ours},trx,84x,{TODAY}\n" + f"{ours},trx,8400,{TODAY}\n"
+
+    english = upload(client, world["finance"], body).get_json()
+    headers = world["finance"].headers | {"Accept-Language": "id"}
+    indonesian = client.post("/api/v1/settlements/midtrans", data=body, content_type="text/csv", headers=headers)
+    indonesian = indonesian.get_json()
+
+    assert english["message"] == "2 rows of the CSV cannot be stored; nothing was imported: correct them, send again."
+    assert (
+        indonesian["message"] == "2 baris CSV tidak dapat disimpan; tidak ada yang diimpor: perbaiki lalu kirim lagi."
+    )
+    assert indonesian["errors"]["file"] == {
+        "row 3": {"gross_amount": ["jumlah rupiah bulat dari 1 sampai 2,147,483,647, misalnya 8400 atau 8400.00"]},
+        "row 4": {"order_id": ["berulang: baris 2 sudah memuat order ini"]},
+    }
+
+
 def test_a_file_that_is_not_utf8_or_not_a_csv_is_a_422(pinned_app, client, world):
     assert upload(client, world["finance"], HEADER.encode() + b"IUR-1-1,\xff\xfe,8400,2026-11-22\n").status_code == 422
     assert upload(client, world["finance"], "no,header,here\n1,2,3\n").status_code == 422
@@ -291,10 +310,16 @@ def test_a_large_report_with_a_bad_row_fails_in_the_worker_naming_it_and_stores_
 
     status = client.get(queued.headers["Location"], headers=world["finance"].headers).get_json()
     assert status["status"] == "invalid"
-    assert "order_id" in status["errors"]["row 5"]
+    assert status["errors"]["row 5"] == {"order_id": ["not one of our order ids: at most 64 printable characters"]}
+    assert status["errors"]["message"].startswith("1 rows of the CSV cannot be stored")
     assert stored_lines(small_inline_limit) == []
     again = upload(client, world["finance"], body)
     assert again.status_code == 422 and "row 5" in again.get_json()["errors"]["file"]
+    # stored in English by the worker, for every reader; worded in the reader's language when shown
+    headers = world["finance"].headers | {"Accept-Language": "id"}
+    indonesian = client.get(queued.headers["Location"], headers=headers).get_json()["errors"]
+    assert indonesian["row 5"] == {"order_id": ["bukan order id kita: paling banyak 64 karakter yang dapat dicetak"]}
+    assert indonesian["message"].startswith("1 baris CSV tidak dapat disimpan; tidak ada yang diimpor")
 
 
 def test_a_large_report_broken_past_its_header_is_refused_by_the_worker_with_the_reason(
@@ -440,3 +465,39 @@ def test_another_branchs_finance_routes_answer_404(pinned_app, client, world, pa
 
     assert client.get(url, headers=world["finance"].headers).status_code == 404
     assert client.get(url, headers=world["admin"].headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "indonesian"),
+    [
+        (
+            "cancelled",
+            "resume",
+            "Mandat yang dibatalkan tidak dapat menjadi aktif: status itu sudah final.",
+        ),
+        (
+            "pending_authorisation",
+            "pause",
+            "Mandat yang menunggu persetujuan tidak dapat menjadi dijeda; mandat ini dapat menjadi aktif, dibatalkan, "
+            "kedaluwarsa, gagal.",
+        ),
+    ],
+)
+def test_a_refused_mandate_move_says_what_is_allowed_in_the_readers_language(
+    pinned_app, client, world, enrol, status, action, indonesian
+):
+    member = enrol()
+    with pinned_app.app_context():
+        mandate = Mandate(
+            member_id=member["id"], provider="midtrans", provider_ref=f"SBX-M-{status}", account_label="****1234"
+        )
+        mandate.status = status
+        db.session.add(mandate)
+        db.session.commit()
+        mandate_id = mandate.id
+
+    headers = world["agent"].headers | {"Accept-Language": "id"}
+    response = client.post(f"/api/v1/mandates/{mandate_id}/{action}", json={}, headers=headers)
+
+    assert response.status_code == 409 and response.get_json()["reason"] == "illegal_transition"
+    assert response.get_json()["message"] == indonesian

@@ -523,7 +523,7 @@ def test_a_statement_with_bad_rows_names_every_bad_row_and_imports_nothing(clien
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     errors = re.search(r'<ul class="row-errors">(.*?)</ul>', page, re.S).group(1)
-    assert "row 2" in errors and "row 3" in errors and "row 4" not in errors
+    assert "baris 2: kolom amount" in errors and "baris 3: kolom date" in errors and "baris 4" not in errors
     assert wrong_bank.status_code == 422 and "Tanggal Transaksi" in wrong_bank.get_data(as_text=True)
     with client.application.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatementImport)) == 1  # the fixture's
@@ -720,3 +720,19 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_neutralised(client, d
     assert queue["77000"]["reference"] == "'-2+3"
     assert queue["77000"]["amount_idr"] == "77000"  # numbers stay numbers
     assert "=HYPERLINK(&#34;http://evil.test&#34;,&#34;klik&#34;)" in page  # and HTML shows the text, escaped
+
+
+def test_a_statements_unreadable_rows_are_named_in_indonesian_on_the_desk(client, world):
+    """The parse (a pure rule) writes its row problems in English; the desk shows them in the reader's language."""
+    login(client)
+    text = statement(("2026-11-19", "SETORAN", "R1", 16_800)) + "2026-11-31,TRF,X,100\n2026-11-20,TRF,Y,1.5x\n"
+
+    page = upload_form(client, text).get_data(as_text=True)
+    errors = re.search(r'<ul class="row-errors">(.*?)</ul>', page, re.S).group(1)
+
+    assert (
+        "baris 5: kolom date: &#39;2026-11-31&#39; bukan tanggal dalam format bank ini (tulis seperti 2026-11-22)"
+        in (errors)
+    )
+    assert "baris 6: kolom amount: &#39;1.5x&#39; bukan jumlah dalam format bank ini" in errors
+    assert "row " not in errors and "column" not in errors

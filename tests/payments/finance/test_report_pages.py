@@ -304,9 +304,9 @@ def test_a_bad_target_row_is_named_and_nothing_is_saved(client, world):
 
     assert response.status_code == 422
     assert "Perbaiki baris target; tidak ada yang disimpan." in page
-    assert "Baris 3, regency_code: &#39;9999&#39; is not a known regency" in errors
-    assert "Baris 3, target_population:" in errors
-    assert "Baris 4, regency_code: 1971 is given twice" in errors
+    assert "Baris 3, regency_code: &#39;9999&#39; bukan kode kabupaten/kota yang dikenal" in errors
+    assert "Baris 3, target_population: Jumlah pekerja informal yang akan dicakup: bilangan bulat dari 1" in errors
+    assert "Baris 4, regency_code: 1971 diisi dua kali" in errors
     assert "Baris 1" not in errors
     assert "9999,abc," in page  # what was typed is kept in the textarea
     assert targets_stored(client.application) == 0

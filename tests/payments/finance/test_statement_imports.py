@@ -127,7 +127,6 @@ def test_a_large_statement_is_queued_and_a_worker_imports_it_with_progress(clien
     assert again.status_code == 200 and again.get_json()["already_imported"] is True
     assert count_lines(pinned_app) == 40
     with pinned_app.app_context():
-
         assert db.session.scalar(select(func.count()).select_from(StatementUpload)) == 0  # the file is let go
 
 
@@ -145,6 +144,12 @@ def test_a_large_statement_with_a_bad_row_is_refused_by_the_worker_with_the_row_
     assert report["status"] == "refused"
     assert report["errors"][0].startswith("row 22: column date")
     assert count_lines(pinned_app) == 0
+    # stored in English, for every reader; worded in the reader's language when shown
+    headers = world["finance"].headers | {"Accept-Language": "id"}
+    indonesian = client.get(queued.headers["Location"], headers=headers).get_json()
+    assert indonesian["errors"] == [
+        "baris 22: kolom date: '2026-11-31' bukan tanggal dalam format bank ini (tulis seperti 2026-11-22)"
+    ]
 
 
 def test_a_large_statement_in_the_wrong_format_is_refused_in_the_request(client, world, pinned_app):

@@ -14,7 +14,7 @@ from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import OutboxMessage
 from organisation.models import Branch
-from payments.ledger.models import Payment
+from payments.ledger.models import BranchAlert, Payment
 from payments.ledger.services import alert_blocked_agents
 from tests.factories import NOW, nik_for
 
@@ -354,3 +354,21 @@ def test_a_refused_number_of_months_lists_the_choices_in_the_readers_words(clien
     said = english.get_json()["errors"]["json"]["months"][0]
     assert "1 month = Rp" in said and "3 months = Rp" in said and "1 months" not in said
     assert "1 bulan = Rp" in indonesian.get_json()["errors"]["json"]["months"][0]
+
+
+def test_an_alert_raised_before_its_figures_were_stored_is_worded_in_the_readers_language(pinned_app, client, world):
+    """Such an alert kept its sentence, in English: it is found back in the catalog and shown in Indonesian."""
+    sentence = "Agent A-7 holds Rp84.000 undeposited: new cash is blocked until a deposit is recorded."
+    with pinned_app.app_context():
+        db.session.add(
+            BranchAlert(
+                branch_id=world["pkp"], kind="cash_limit", message=sentence, raised_on=NOW.date(), raised_at=NOW
+            )
+        )
+        db.session.commit()
+
+    english = client.get("/api/v1/alerts", headers=world["supervisor"].headers).get_json()
+    indonesian = client.get("/api/v1/alerts?lang=id", headers=world["supervisor"].headers).get_json()
+
+    assert english[0]["message"] == sentence
+    assert indonesian[0]["message"].startswith("Agen A-7 ") and "Rp84.000" in indonesian[0]["message"]
