@@ -9,7 +9,7 @@ holds that a correction only ever lowers a deposit.
 On SQLite the columns are added with plain ALTER TABLE statements, never a batch "recreate": rebuilding deposits
 would drop the cash-total triggers with the old table.
 
-Revision ID: 0032_short_deposits
+Revision ID: 0031_short_deposits
 Revises: 0030_charge_resolutions
 Create Date: 2026-12-06 07:30:00.000000
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0032_short_deposits'
+revision = '0031_short_deposits'
 down_revision = '0030_charge_resolutions'
 branch_labels = None
 depends_on = None
