@@ -14,7 +14,7 @@ import pytest
 from commands.demo import DEMO_PASSWORD
 from tests.agents.field.conftest import CHROMIUM, PHONE
 from tests.factories import PASSWORD
-from tests.payments.finance.test_desk import DAY, code, day  # noqa: F401
+from tests.payments.finance.test_desk import DAY, batch_id, code, day  # noqa: F401
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
@@ -137,3 +137,50 @@ def test_on_a_phone_the_agents_app_shows_its_own_404_page_in_indonesian(browser,
     assert page.locator("a.button", has_text="Kembali ke beranda").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     context.close()
+
+
+def test_a_short_deposit_is_corrected_at_the_desk_and_the_agent_deposits_the_difference_from_his_phone(
+    browser, live_server, day, client
+):
+    """Finance at 1366 px corrects agent B's deposit (5.000 short at the bank) to what the bank credited and returns
+    the day; agent B, on a 360-px phone, sees the correction on the returned day and answers it with the difference."""
+    banked = day["amounts"]["agent_b"] - 5_000
+    page = desk(browser, live_server, "finance.pkp", PASSWORD)
+    page.goto(f"/keuangan/batch/{batch_id(client.application, day, 'agent_b')}")
+    form = page.locator(f"#correct-{day['deposit_b']['id']}")
+    assert form.locator("input[name=amount_idr]").input_value() == str(banked)  # what the bank credited
+
+    form.locator("button").click()
+    page.wait_for_load_state("load")
+    assert "Setoran dikoreksi" in page.inner_text("main")
+    assert page.locator(f"#correct-{day['deposit_b']['id']}").count() == 0  # nothing short any more
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.fill("#return-form textarea[name=reason]", "Setor selisih Rp5.000")
+    page.click("#return-form button")
+    page.wait_for_load_state("load")
+    page.context.close()
+
+    phone = browser.new_context(base_url=live_server, **PHONE).new_page()
+    phone.set_default_timeout(15_000)
+    phone.goto("/agen/masuk")
+    phone.fill("input[name=username]", "agent.b")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button[type=submit]")
+    phone.wait_for_url("**/agen/")
+    phone.click("a.answer-link")
+    notice = phone.inner_text("main")
+    assert "dikoreksi keuangan" in notice and "Rp5.000" in notice  # what was declared, what the bank credited
+    phone.fill("textarea[name=note]", "Selisih sudah saya setor")
+    phone.fill("input[name=amount_idr]", "5.000")
+    phone.fill("input[name=bank_reference]", "BRI-SELISIH")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.click("#answer-button")
+    phone.wait_for_url("**/agen/")
+    phone.context.close()
+
+    batches = client.get(
+        f"/api/v1/branches/{day['pkp']}/batches", query_string={"date": str(DAY)}, headers=day["finance"].headers
+    ).get_json()
+    [agent_b] = [b for b in batches if b["id"] == batch_id(client.application, day, "agent_b")]
+    assert agent_b["status"] == "closed" and agent_b["figures"]["variances"] == []
+    assert (agent_b["figures"]["deposited_idr"], agent_b["figures"]["banked_idr"]) == (banked, banked)
