@@ -14,7 +14,7 @@ import pytest
 from commands.demo import DEMO_PASSWORD
 from tests.agents.field.conftest import CHROMIUM, PHONE
 from tests.factories import PASSWORD
-from tests.payments.finance.test_desk import DAY, batch_id, code, day  # noqa: F401
+from tests.payments.finance.test_desk import DAY, batch_id, code, day, deposit  # noqa: F401
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
@@ -184,3 +184,41 @@ def test_a_short_deposit_is_corrected_at_the_desk_and_the_agent_deposits_the_dif
     [agent_b] = [b for b in batches if b["id"] == batch_id(client.application, day, "agent_b")]
     assert agent_b["status"] == "closed" and agent_b["figures"]["variances"] == []
     assert (agent_b["figures"]["deposited_idr"], agent_b["figures"]["banked_idr"]) == (banked, banked)
+
+
+def test_the_import_report_names_the_skipped_credits_and_a_reused_slip_is_warned_on_the_batch(
+    browser, live_server, day, client
+):
+    """At 1366 px, in Indonesian: a statement uploaded through the form reports the credit it skipped and why; a
+    deposit declared on another agent's slip is recorded and warned on that agent's batch."""
+    deposit(client, day["agent"], day["amounts"]["agent"], " bri-7781")  # A deposits his cash on B's slip
+    page = desk(browser, live_server, "finance.pkp", PASSWORD)
+    page.goto("/keuangan/mutasi")
+    statement = "date,description,reference,amount\n2026-11-20,BUNGA,,1234.56\n2026-11-20,SETORAN LAIN,,25000\n"
+    page.set_input_files(
+        "input[name=file]", files=[{"name": "mutasi.csv", "mimeType": "text/csv", "buffer": statement.encode()}]
+    )
+    page.click("form.row-form button[type=submit]")
+    page.wait_for_load_state("load")
+
+    skipped = page.inner_text("#report-skipped")
+    assert skipped.startswith("1 ") and "kredit bersen, misalnya bunga bank" in skipped
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.goto(f"/keuangan/batch/{batch_id(client.application, day, 'agent_b')}")
+    warning = page.inner_text(".shared-reference")
+    assert code(day, "agent") in warning and "satu slip untuk dua setoran" in warning
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.context.close()
+
+
+def test_the_arrears_page_shows_rupiah_per_bucket_and_whom_to_chase_within_1366_pixels(browser, demo_server):
+    page = desk(browser, demo_server, "finance.pkp", DEMO_PASSWORD)
+    page.goto("/keuangan/tunggakan")
+
+    owed = page.locator("#ageing td.owed").all_inner_texts()
+    assert owed and all(text.startswith("Rp") for text in owed) and any(text != "Rp0" for text in owed)
+    groups = page.locator("tbody.chase-group")
+    assert groups.count() >= 1 and page.locator("tbody.chase-group tr[data-kpj]").count() >= 1
+    assert "Daftar tagih" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.context.close()
