@@ -25,12 +25,14 @@ from commands.demo import load_demo_data, write_demo_logins
 from core.clock import utcnow
 from core.errors import DomainError
 from core.extensions import db
+from core.outbox import retry_given_up
 from organisation.logins import end_sessions_of
 from organisation.models import Branch, StaffUser
 from payments.finance.bank import import_statement
 from payments.finance.batches import close_day
 from payments.finance.statements import BANK_FORMATS
 from payments.remittance import services as remittance
+from workers.queues import schedule_outbox_delivery
 
 
 def register_commands(app: Flask) -> None:
@@ -48,6 +50,25 @@ def register_commands(app: Flask) -> None:
             click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         else:
             click.echo("demo data: the database already has branches; nothing loaded")
+
+    @app.cli.command("outbox-retry")
+    @click.option("--kind", help="Only texts of this kind (receipt, debit_failed, standing_arrears_1, …).")
+    @click.option("--since", help="Only texts written on or after this day, YYYY-MM-DD (UTC).")
+    @click.option("--dry-run", is_flag=True, help="Say how many there are; change nothing.")
+    def outbox_retry(kind: str | None, since: str | None, dry_run: bool) -> None:
+        """Send again the texts that were given up (8 failed deliveries, or refused by the gateway), once what failed
+        them is fixed; the next delivery (at the latest the minute's sweep) sends them."""
+        try:
+            after = datetime.combine(date.fromisoformat(since), time(0)) if since else None
+        except ValueError as error:
+            raise click.BadParameter("write the day as YYYY-MM-DD", param_hint="--since") from error
+        count = retry_given_up(db.session, utcnow(), kind=kind, since=after, dry_run=dry_run)
+        if dry_run:
+            click.echo(f"outbox: {count} given-up texts would be sent again")
+            return
+        if count:
+            schedule_outbox_delivery()
+        click.echo(f"outbox: {count} given-up texts will be sent again")
 
     @app.cli.command("reconcile")
     @click.option("--branch", "branch_code", help="Branch code (e.g. PKP); every branch when left out.")

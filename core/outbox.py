@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, CursorResult, Index, String, Text, or_, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import audit
 from core.clock import utcnow
 from core.extensions import DbSession, Model
 
@@ -122,6 +123,35 @@ def queue_message(
     except IntegrityError:
         return False
     return True
+
+
+def retry_given_up(
+    session: DbSession, now: datetime, *, kind: str | None = None, since: datetime | None = None, dry_run: bool = False
+) -> int:
+    """Give texts that were given up (MAX_ATTEMPTS deliveries, or refused by the gateway) another round of
+    deliveries: ``kind`` only, written ``since`` only; how many. Each keeps its ``last_error`` until it is sent or
+    fails again; one audit event names how many and which. For an operator who fixed what failed them (the
+    gateway's account, a number corrected by hand), after which the next delivery sends them."""
+    query = select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts >= MAX_ATTEMPTS)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    if since is not None:
+        query = query.where(OutboxMessage.created_at >= since)
+    ids = list(session.scalars(query.order_by(OutboxMessage.id)))
+    if dry_run or not ids:
+        return len(ids)
+    for first in range(0, len(ids), 1000):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids[first : first + 1000]), OutboxMessage.sent_at.is_(None))
+            .values(attempts=0, claimed_until=None)
+        )
+    audit.record(
+        session, "outbox.retried", "outbox_message", None, None, texts=len(ids), kind=kind, first_id=ids[0],
+        last_id=ids[-1], since=since.isoformat() if since else None, at=now.isoformat(),
+    )  # fmt: skip
+    session.commit()
+    return len(ids)
 
 
 def deliver_pending(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, true
 
 from core import outbox
+from core.audit import AuditEvent
 from core.extensions import db
 from core.outbox import CLAIM_SECONDS, OutboxMessage, OutgoingText, deliver_pending, queue_message, retry_delay
 from tests.factories import NOW
@@ -18,6 +19,7 @@ from tests.factories import NOW
 
 class SlowSender:
     """A gateway that takes a while per text and remembers every send."""
+
     name = "slow"
 
     def __init__(self) -> None:
@@ -189,3 +191,42 @@ def test_without_the_claim_two_deliveries_at_once_send_the_same_text_twice(app, 
 
     assert sender.sent[0] == 2
     assert sum(sender.sent.values()) > 6
+
+
+def test_an_operator_sends_the_given_up_texts_again_and_only_those_he_names(app):
+    """`flask outbox-retry`: texts given up (8 deliveries, or refused) go out again on the next delivery; a sent
+    text, one still being tried, and another kind (with --kind) or older ones (with --since) are left alone."""
+    with app.app_context():
+        rows = {
+            "given_up": OutboxMessage(kind="receipt", recipient="+628111", body="1", attempts=outbox.MAX_ATTEMPTS,
+                                      last_error="gateway answered 400", created_at=NOW),
+            "refused_old": OutboxMessage(kind="receipt", recipient="+628112", body="2", attempts=outbox.MAX_ATTEMPTS,
+                                         created_at=NOW - timedelta(days=10)),
+            "other_kind": OutboxMessage(kind="debit_failed", recipient="+628113", body="3",
+                                        attempts=outbox.MAX_ATTEMPTS, created_at=NOW),
+            "trying": OutboxMessage(kind="receipt", recipient="+628114", body="4", attempts=2, created_at=NOW),
+            "sent": OutboxMessage(kind="receipt", recipient="+628115", body="5", attempts=outbox.MAX_ATTEMPTS,
+                                  sent_at=NOW, created_at=NOW),
+        }  # fmt: skip
+        db.session.add_all(rows.values())
+        db.session.commit()
+        ids = {name: row.id for name, row in rows.items()}
+    runner = app.test_cli_runner()
+
+    looked = runner.invoke(args=["outbox-retry", "--kind", "receipt", "--dry-run"])
+    yesterday = str((NOW - timedelta(days=1)).date())
+    retried = runner.invoke(args=["outbox-retry", "--kind", "receipt", "--since", yesterday])
+    bad_day = runner.invoke(args=["outbox-retry", "--since", "6/12/2026"])
+
+    assert looked.exit_code == 0 and "2 given-up texts would be sent again" in looked.output
+    assert retried.exit_code == 0 and "1 given-up texts will be sent again" in retried.output, retried.output
+    assert bad_day.exit_code == 2 and "YYYY-MM-DD" in bad_day.output
+    with app.app_context():
+        attempts = {name: db.session.get(OutboxMessage, i).attempts for name, i in ids.items()}
+        assert attempts == {"given_up": 0, "refused_old": 8, "other_kind": 8, "trying": 2, "sent": 8}
+        assert db.session.get(OutboxMessage, ids["given_up"]).last_error == "gateway answered 400"  # kept till sent
+        [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "outbox.retried")).all()
+        assert event.details["texts"] == 1 and event.details["kind"] == "receipt"
+    sender = SlowSender()
+    assert deliver(app, sender) == 2  # the retried one and the one still being tried
+    assert sorted(sender.sent) == [1, 4]
