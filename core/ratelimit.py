@@ -8,6 +8,7 @@ failure (``extensions.redis_reachable``), so a hung Redis costs one short timeou
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import cast
@@ -42,6 +43,12 @@ class _LocalWindows:
             count += amount
             self._windows[name] = (ends, count)
             return count
+
+    def seconds_left(self, name: str) -> float | None:
+        with self._lock:
+            ends, _ = self._windows.get(name, (0.0, 0))
+        left = ends - time.monotonic()
+        return left if left > 0 else None
 
     def delete(self, name: str) -> None:
         with self._lock:
@@ -90,6 +97,22 @@ def give_back(key: str, window_seconds: int) -> None:
 def hits(key: str, window_seconds: int) -> int:
     """The hits on ``key`` in the current window, without counting one."""
     return _add(key, 0, window_seconds)
+
+
+def seconds_left(key: str, window_seconds: int) -> int:
+    """Whole seconds until ``key``'s window ends (a 429's Retry-After: the time left, not the whole window); the
+    whole window when no window is running or the store cannot say."""
+    name = f"iuran:ratelimit:{key}"
+    left: float | None = None
+    if redis_reachable():
+        try:
+            milliseconds = int(cast(int, redis_connection().pttl(name)))
+            left = milliseconds / 1000 if milliseconds > 0 else None
+        except RedisError:
+            redis_failed()
+    if left is None:
+        left = _local().seconds_left(name)
+    return max(1, min(window_seconds, math.ceil(left))) if left is not None else window_seconds
 
 
 def reset(key: str) -> None:

@@ -52,3 +52,8 @@ def record_refusal(
 def refusals(action: str, address: str, window_seconds: int) -> int:
     """How many refusals of ``action`` from ``address`` this window has counted (nothing counted)."""
     return ratelimit.hits(f"refusals:{action}:{address}", window_seconds)
+
+
+def seconds_left(action: str, address: str, window_seconds: int) -> int:
+    """Seconds until the window counting ``action``'s refusals from ``address`` ends (a 429's Retry-After)."""
+    return ratelimit.seconds_left(f"refusals:{action}:{address}", window_seconds)

@@ -8,6 +8,7 @@ stored. Logging out revokes the row, so a cookie copied before the logout stops 
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -60,11 +61,14 @@ def check_password_login(
         (address, config["LOGIN_FAILURES_PER_ADDRESS"]),
         (account, config["LOGIN_FAILURES_PER_USERNAME"]),
     ]
-    if any(ratelimit.hit(key, window) > limit for key, limit in keys):
+    over = [key for key, limit in keys if ratelimit.hit(key, window) > limit]
+    if over:
         record_refusal(session, f"{action}_throttled", network, window, "staff_user", username=username, app=app)
         session.commit()
+        wait = max(ratelimit.seconds_left(key, window) for key in over)  # until every limit it hit lets go
         raise LoginThrottled(
-            gettext("Too many attempts from here: wait %(minutes)s minutes.", minutes=window // 60), retry_after=window
+            gettext("Too many attempts from here: wait %(minutes)s minutes.", minutes=math.ceil(wait / 60)),
+            retry_after=wait,
         )
     try:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))

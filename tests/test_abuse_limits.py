@@ -152,3 +152,37 @@ def test_every_429_the_app_sends_carries_retry_after(pinned_app, world, enrol):
     missing = [route for route, answer in answers.items() if not answer.headers.get("Retry-After", "").isdecimal()]
     assert missing == []
     assert all(int(answer.headers["Retry-After"]) > 0 for answer in answers.values())
+
+
+def _shorten_windows(app: Any, pattern: str, seconds: int) -> int:
+    """Make the running rate-limit windows matching ``pattern`` end in ``seconds`` (as if time had passed)."""
+    from redis import Redis
+
+    with Redis.from_url(app.config["REDIS_URL"]) as redis:
+        names = list(redis.scan_iter(f"iuran:ratelimit:{pattern}"))
+        for name in names:
+            redis.expire(name, seconds)
+    return len(names)
+
+
+def test_retry_after_is_the_time_left_in_the_window_not_the_whole_window(pinned_app, client, enrol, world):
+    """A client told to wait 900 s when the window ends in 100 s waits 800 s too long (a provider's retries, an
+    agent's login)."""
+    pinned_app.config["WEBHOOK_REFUSALS_PER_ADDRESS"] = 3
+    member = enrol()
+    _, _, order_id = sent_debit(pinned_app, member["id"], "SBX-M-2")
+    for _ in range(3):
+        post_callback(client, callback(order_id, key="a-guess"), FORGER)
+    assert _shorten_windows(pinned_app, "refusals:webhook*", 100) >= 1
+    held = post_callback(client, callback(order_id, key="a-guess"), FORGER)
+
+    limit = pinned_app.config["LOGIN_FAILURES_PER_ADDRESS"]
+    for number in range(limit):
+        client.post("/api/v1/auth/token", json={"username": f"guess.{number}", "password": "x"})
+    assert _shorten_windows(pinned_app, "login-failures:*", 130) == 1
+    throttled = client.post("/api/v1/auth/token", json={"username": "guess.x", "password": "x"})
+
+    assert held.status_code == 429 and 98 <= int(held.headers["Retry-After"]) <= 100
+    assert "send again in" in held.get_json()["message"]
+    assert throttled.status_code == 429 and 128 <= int(throttled.headers["Retry-After"]) <= 130
+    assert "wait 3 minutes" in throttled.get_json()["message"]  # 130 s, rounded up to whole minutes

@@ -11,6 +11,7 @@ from core.clock import utcnow
 from core.errors import envelope
 from core.extensions import db
 from core.refusals import record_refusal, refusals
+from core.refusals import seconds_left as refusal_seconds_left
 from organisation.logins import address_network
 from payments.autodebit.providers import CallbackError, configured_providers
 from payments.autodebit.services import store_webhook_event
@@ -41,8 +42,9 @@ def receive_webhook(provider_name: str) -> ResponseReturnValue:
         why = "too many refused callbacks from this address"
         record_refusal(db.session, REFUSED, address, window, "webhook", provider=provider_name, why=why)
         db.session.commit()
-        message = f"Too many refused callbacks from this address: send again in {window} seconds."
-        return jsonify(envelope(429, "Too Many Requests", message)), 429, {"Retry-After": str(window)}
+        wait = refusal_seconds_left(REFUSED, address, window)
+        message = f"Too many refused callbacks from this address: send again in {wait} seconds."
+        return jsonify(envelope(429, "Too Many Requests", message)), 429, {"Retry-After": str(wait)}
     raw = request.get_data(cache=False)
     try:
         provider.verify(dict(request.headers), raw, utcnow())

@@ -24,11 +24,12 @@ def show(code: str) -> ResponseReturnValue:
     """Amount, months, date and whether the cash reached the bank; a masked name; rate-limited per address."""
     logs.hide_path()  # the code opens the receipt: it stays out of the access log
     per_minute = current_app.config["RECEIPT_LOOKUPS_PER_MINUTE"]
-    if not ratelimit.allow(f"receipt:{request.remote_addr}", per_minute, 60):
+    key = f"receipt:{request.remote_addr}"
+    if not ratelimit.allow(key, per_minute, 60):
         page = render_template(
             "public_receipt.html", receipt=None, message=gettext("Too many requests. Try again shortly.")
         )
-        return page, 429, {"Retry-After": "60"}  # the window is a minute
+        return page, 429, {"Retry-After": str(ratelimit.seconds_left(key, 60))}  # what is left of the minute
     code = code.strip().upper()
     receipt = receipt_by_code(db.session, code) if _CODE.match(code) else None
     if receipt is None:

@@ -68,7 +68,9 @@ def _live_link(session: DbSession, secret: Secret, token: str, address: str, now
     limit, window = LINK_REFUSALS_PER_ADDRESS
     if ratelimit.hits(_refusals_key(address), window) >= limit:
         raise TooManyRequests(
-            gettext("Too many attempts: wait a while and try again."), retry_after=window, reason="throttled"
+            gettext("Too many attempts: wait a while and try again."),
+            retry_after=ratelimit.seconds_left(_refusals_key(address), window),
+            reason="throttled",
         )
     member_id = token_member(token)
     member = session.get(Member, member_id) if member_id is not None else None

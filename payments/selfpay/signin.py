@@ -49,7 +49,9 @@ def _limited(key: str, limit: tuple[int, int]) -> None:
     count, window = limit
     if not ratelimit.allow(key, count, window):
         raise TooManyRequests(
-            gettext("Too many attempts: wait a while and try again."), retry_after=window, reason="throttled"
+            gettext("Too many attempts: wait a while and try again."),
+            retry_after=ratelimit.seconds_left(key, window),
+            reason="throttled",
         )
 
 

@@ -15,6 +15,7 @@ from core.clock import app_now, utcnow
 from core.errors import envelope
 from core.extensions import db
 from core.refusals import record_refusal, refusals
+from core.refusals import seconds_left as refusal_seconds_left
 from organisation.logins import address_network
 from payments.autodebit.signatures import SignatureError, verify_generic
 from payments.selfpay.enquiries import store_text
@@ -40,8 +41,9 @@ def receive_text(provider_name: str) -> ResponseReturnValue:
     address = address_network(request.remote_addr)
     window = current_app.config["WEBHOOK_REFUSAL_WINDOW_SECONDS"]
     if refusals(REFUSED, address, window) >= current_app.config["WEBHOOK_REFUSALS_PER_ADDRESS"]:
-        message = f"Too many refused callbacks from this address: send again in {window} seconds."
-        return jsonify(envelope(429, "Too Many Requests", message)), 429, {"Retry-After": str(window)}
+        wait = refusal_seconds_left(REFUSED, address, window)
+        message = f"Too many refused callbacks from this address: send again in {wait} seconds."
+        return jsonify(envelope(429, "Too Many Requests", message)), 429, {"Retry-After": str(wait)}
     raw = request.get_data(cache=False)
     now = utcnow()
     try:
