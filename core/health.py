@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -24,6 +25,7 @@ from core.settings import ROOT
 
 HEARTBEAT_WITHIN_SECONDS = 120  # a worker beats every worker_ttl/… (about 30 s); cron on each loop
 DATABASE_TIMEOUT_MS = 2000
+T = TypeVar("T")
 
 
 @cache
@@ -50,41 +52,43 @@ def _read_database(engine: Engine) -> tuple[tuple[str, ...], float]:
     return current, round((time.perf_counter() - started) * 1000, 1)
 
 
-def _read_database_within_timeout(engine: Engine) -> tuple[tuple[str, ...], float]:
-    """:func:`_read_database` in a thread of its own, waited for DATABASE_TIMEOUT_MS at most.
+def within_timeout(name: str, read: Callable[[], T], timeout_ms: int) -> T:
+    """``read()`` in a thread of its own, waited for ``timeout_ms`` at most (DatabaseTimeout after it); its error
+    raised here. Call inside an app context; ``read`` runs outside it (pass it what it needs, e.g. the engine).
 
     statement_timeout is the server's own: a server that is frozen (SIGSTOP, a stalled disk, a full listen backlog)
-    never answers, and a connection waits on it for ever. The probe answers anyway; the thread left waiting is the
-    only one of this process (a probe finding it still there answers at once), so probes cannot pile up threads
-    and pool connections on a hung database.
+    never answers, and a connection waits on it for ever. The caller answers anyway; the thread left waiting is the
+    only one of this process for ``name`` (a call finding it still there answers at once), so probes and scrapes
+    cannot pile up threads and pool connections on a hung database.
     """
-    busy = current_app.extensions.setdefault("iuran_readyz_database", threading.Lock())
+    busy = current_app.extensions.setdefault(f"iuran_waiting:{name}", threading.Lock())
     if not busy.acquire(blocking=False):
         raise DatabaseTimeout("the previous check is still waiting on the database")
     outcome: dict[str, Any] = {}
 
-    def read() -> None:
+    def run() -> None:
         try:
-            outcome["value"] = _read_database(engine)
+            outcome["value"] = read()
         except Exception as error:
             outcome["error"] = error
         finally:
             busy.release()
 
-    thread = threading.Thread(target=read, name="readyz-database", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
-    thread.join(DATABASE_TIMEOUT_MS / 1000)
+    thread.join(timeout_ms / 1000)
     if "error" in outcome:
         raise outcome["error"]
     if "value" not in outcome:
-        raise DatabaseTimeout(f"no answer within {DATABASE_TIMEOUT_MS} ms")
-    return cast(tuple[tuple[str, ...], float], outcome["value"])
+        raise DatabaseTimeout(f"no answer within {timeout_ms} ms")
+    return cast(T, outcome["value"])
 
 
 def check_database() -> tuple[dict[str, Any], dict[str, Any]]:
     """The database answers ``SELECT 1`` within DATABASE_TIMEOUT_MS, and its migrations are at the head."""
     try:
-        current, ms = _read_database_within_timeout(db.engine)
+        engine = db.engine
+        current, ms = within_timeout("readyz-database", lambda: _read_database(engine), DATABASE_TIMEOUT_MS)
     except Exception as error:  # unreachable, timed out, or never migrated: not ready, whatever the cause
         return _failed(error), {"ok": False}
     database = {"ok": True, "ms": ms}

@@ -22,9 +22,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from rq import Queue
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from core.clock import utcnow
 from core.extensions import db, redis_connection
+from core.health import DATABASE_TIMEOUT_MS, within_timeout
 from core.outbox import MAX_ATTEMPTS, OutboxMessage
 from core.periodic import PeriodicRun
 from payments.autodebit.models import WebhookEvent
@@ -89,9 +91,13 @@ def _age(oldest: datetime | None, now: datetime) -> float:
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
 
-def read_database(snapshot: Snapshot, now: datetime) -> None:
-    """COUNT and MIN over the backlogs (both filters are indexed), and the payments booked by channel."""
-    with db.engine.connect() as connection:
+def read_database(snapshot: Snapshot, now: datetime, engine: Engine) -> None:
+    """COUNT and MIN over the backlogs (both filters are indexed), and the payments booked by channel. On PostgreSQL
+    the server stops any of it after DATABASE_TIMEOUT_MS; a server that does not answer at all is left to
+    ``snapshot``'s own wait."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {DATABASE_TIMEOUT_MS}")
         snapshot.payments = [
             (channel, int(count), int(total or 0))
             for channel, count, total in connection.execute(
@@ -142,7 +148,12 @@ def snapshot(app: Flask) -> Snapshot:
     if cached is not None and time.monotonic() - cached[0] < seconds:
         return cached[1]  # type: ignore[no-any-return]
     taken = Snapshot()
-    for source, read in (("database", lambda: read_database(taken, utcnow())), ("redis", lambda: read_queues(taken))):
+    engine = db.engine
+
+    def database() -> None:  # waited for DATABASE_TIMEOUT_MS at most: a frozen server must not hold the scrape
+        within_timeout("metrics-database", lambda: read_database(taken, utcnow(), engine), DATABASE_TIMEOUT_MS)
+
+    for source, read in (("database", database), ("redis", lambda: read_queues(taken))):
         try:
             read()
             taken.sources[source] = True

@@ -10,6 +10,7 @@ import subprocess
 import threading
 from typing import Any
 
+import flask_migrate
 import pytest
 from rq import Queue, Worker
 from rq.cron import CronScheduler
@@ -163,4 +164,41 @@ def test_readyz_answers_while_the_database_is_frozen(redis_url, instance_path):
         if app is not None:
             with app.app_context():
                 db.engine.dispose()  # no open connection left for the garbage collector to find in a later test
+        cluster.stop()
+
+
+def test_a_metrics_scrape_answers_while_the_database_is_frozen(redis_url, instance_path):
+    """/metrics read the database with no wait of its own: with PostgreSQL frozen, a scrape hung until Prometheus
+    gave up on it, holding a web thread (a known gap). Now it answers, the database source marked down."""
+    cluster = servers.start_postgres()
+    frozen: list[int] = []
+    app = None
+    try:
+        url = servers.create_database(cluster.url, "metrics_frozen")
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "t"})
+        app.config["METRICS_CACHE_SECONDS"] = 0
+        with app.app_context():
+            flask_migrate.upgrade()
+            db.engine.dispose()
+        client = app.test_client()
+        assert 'iuran_metrics_source_up{source="database"} 1.0' in client.get("/metrics").get_data(as_text=True)
+        frozen = _server_processes(cluster)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        answers: list[Any] = []
+        scraping = threading.Thread(target=lambda: answers.append(client.get("/metrics")), daemon=True)
+        scraping.start()
+        scraping.join(timeout=60)  # a bound, not a timing: before the fix the scrape never answered
+
+        assert not scraping.is_alive(), "/metrics still waiting on the frozen database"
+        assert answers[0].status_code == 200
+        assert 'iuran_metrics_source_up{source="database"} 0.0' in answers[0].get_data(as_text=True)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        for left in [thread for thread in threading.enumerate() if thread.name == "metrics-database"]:
+            left.join(timeout=30)
+        if app is not None:
+            with app.app_context():
+                db.engine.dispose()
         cluster.stop()
