@@ -167,3 +167,18 @@ def test_a_text_that_cannot_be_answered_does_not_hold_back_the_next(pinned_app, 
     assert answer_waiting(pinned_app) == 1
     assert outcomes(pinned_app) == ["ignored", "answered"]
     assert "could not answer inbound text" in caplog.text
+
+
+def test_texts_that_waited_past_a_day_for_the_worker_stay_within_the_gateways_cap(pinned_app, client, members):
+    """Workers down for a day (Redis lost, a bad deploy) leave texts waiting; when they come back the backlog is
+    answered at once. The caps count the answers of the texts received in the 24 hours before each text, so the
+    backlog gets the gateway's few answers, not one for every text that waited."""
+    pinned_app.config["CEK_ANSWERS_PER_GATEWAY"] = 4
+    for n, member in enumerate(members[:6]):
+        assert (
+            send(client, f"CEK {member['kpj']}", f"msg-backlog-{n}", sender=f"+62813200000{n:02d}").status_code == 200
+        )
+    pinned_app.config["CLOCK"] = lambda: NOW + LIMIT_WINDOW + timedelta(hours=1)  # the workers are back
+    answer_waiting(pinned_app)
+    assert len(answers(pinned_app)) == 4
+    assert outcomes(pinned_app) == ["answered"] * 4 + ["limited"] * 2
