@@ -196,7 +196,9 @@ def _answer(session: DbSession, row: InboundText, links: LinkSigner, limits: Lim
         row.outcome = "ignored"
         return False
     row.member_id = member.id
-    since = now - LIMIT_WINDOW
+    # The 24 hours before the text was received, not before now: a backlog answered after the workers were down
+    # counts the answers of its own day, rather than none (its texts all older than a day) and every text answered.
+    since = min(row.received_at, now) - LIMIT_WINDOW
     if (
         _answered_since(session, since, InboundText.sender == row.sender) >= limits.per_sender
         or _answered_since(session, since, InboundText.provider == row.provider) >= limits.per_gateway
