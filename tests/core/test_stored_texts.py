@@ -97,3 +97,17 @@ def test_a_long_stored_text_that_nearly_fits_catalog_texts_is_worded_without_han
     assert done.stdout == (  # the reason worded, the cell quoted whole
         f"baris 5: kolom date: '{_NEARLY}' bukan tanggal dalam format bank ini (tulis seperti 2026-11-22)"
     )
+
+
+@pytest.mark.parametrize("cell", ["Cash", "Active", "December"])
+def test_a_cell_quoted_in_a_stored_reason_is_shown_as_the_file_has_it_even_when_a_catalog_holds_the_word(
+    app: Any, cell: str
+) -> None:
+    """A quoted figure ('%(value)s') is the file's own text, to be found in the file and corrected there: a bank
+    statement's amount cell 'Cash' shown as 'Tunai' names a cell the file does not have."""
+    stored = f"row 2: column amount: '{cell}' is not an amount in this bank's format (like 1,500,000.00)"
+    with app.test_request_context("/api/v1/members?lang=id"):
+        app.preprocess_request()
+        assert stored_text(stored) == (
+            f"baris 2: kolom amount: '{cell}' bukan jumlah dalam format bank ini (seperti 1,500,000.00)"
+        )
