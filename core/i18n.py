@@ -65,6 +65,7 @@ def label(family: str, value: object) -> str:
 
 # A stored text's placeholders, as gettext writes them: %(name)s (or %(name)d), and %% for a percent sign.
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+_QUOTED = re.compile(r"'%\((\w+)\)[sd]'")  # a figure in quotes: a cell or a value as it was written, never worded
 _PREFIX = 6  # texts are looked up by their first characters (those before any placeholder)
 _Pattern = tuple[re.Pattern[str], str]  # a text with placeholders as a pattern, and the text
 _patterns: dict[int, tuple[object, dict[str, list[_Pattern]], list[_Pattern]]] = {}
@@ -156,8 +157,11 @@ def stored_text(text: str, _depth: int = 0) -> str:
         found = pattern.fullmatch(text)
         if found is None:
             continue
+        quoted = set(_QUOTED.findall(key))  # '%(value)s': the file's or the user's own text, kept as written
         figures = {
-            name: stored_text(value, _depth + 1) if _depth < 3 and any(ch.isalpha() for ch in value) else value
+            name: stored_text(value, _depth + 1)
+            if _depth < 3 and name not in quoted and any(ch.isalpha() for ch in value)
+            else value
             for name, value in found.groupdict().items()
         }
         worded = translations.gettext(key)
