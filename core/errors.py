@@ -344,6 +344,10 @@ def register_error_handlers(app: Flask) -> None:
 
 # SQLSTATEs of a server that is gone, shutting down, starting or full: the request may succeed if sent again.
 _OUTAGE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+# SQLSTATEs of a busy server, as SQLite's 'database is locked': a lock_timeout or statement_timeout (a DBA's guard
+# against a stuck lock) cancelled the statement, or a serialization failure or deadlock rolled it back. The
+# transaction is rolled back, nothing was written: sent again, the request is served.
+_BUSY_SQLSTATES = ("55P03", "57014", "40001", "40P01")
 _SQLITE_OUTAGE = ("database is locked", "unable to open database", "disk i/o error")
 
 
@@ -360,7 +364,7 @@ def is_database_outage(error: BaseException) -> bool:
         return any(text in str(original).lower() for text in _SQLITE_OUTAGE)
     sqlstate = getattr(original, "sqlstate", None)
     if sqlstate:
-        return sqlstate.startswith("08") or sqlstate in _OUTAGE_SQLSTATES
+        return sqlstate.startswith("08") or sqlstate in _OUTAGE_SQLSTATES or sqlstate in _BUSY_SQLSTATES
     # psycopg raises OperationalError without a SQLSTATE when it cannot connect or the connection broke.
     text = str(original).lower()
     return isinstance(error, sa_exc.OperationalError) and ("connection" in text or "server" in text)

@@ -65,30 +65,53 @@ def label(family: str, value: object) -> str:
 
 # A stored text's placeholders, as gettext writes them: %(name)s (or %(name)d), and %% for a percent sign.
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+_QUOTED = re.compile(r"'%\((\w+)\)[sd]'")  # a figure in quotes: a cell or a value as it was written, never worded
 _PREFIX = 6  # texts are looked up by their first characters (those before any placeholder)
 _Pattern = tuple[re.Pattern[str], str]  # a text with placeholders as a pattern, and the text
 _patterns: dict[int, tuple[object, dict[str, list[_Pattern]], list[_Pattern]]] = {}
 
 
 def _pattern_of(text: str) -> tuple[re.Pattern[str], int]:
-    """``'%(text)s' has sen`` as a pattern finding its figures back, and how many of its characters are fixed."""
-    parts, seen, fixed, at = [], set(), 0, 0
+    """``'%(text)s' has sen`` as a pattern finding its figures back, and how many of its characters are fixed.
+
+    A figure followed by fixed text ends at that text's first occurrence, never tried again at a later one (an
+    atomic group): with several lazy figures free to end anywhere, a long stored text that nearly fits (a bank
+    statement's cell quoted in a row's reason) made the match try every split, seconds to hours of one request.
+    The last figure is free to end where the text's fixed end fits. A figure that holds the text after it is not
+    found: the text is then shown as it is stored."""
+    pieces: list[tuple[str, str]] = []  # ("text", fixed text) or ("name", a figure's name)
+    at = 0
     for found in _PLACEHOLDER.finditer(text):
-        literal = text[at : found.start()]
-        parts.append(re.escape(literal))
-        fixed += len(literal)
-        name = found.group(1)
-        if name is None:
-            parts.append("%")
-            fixed += 1
-        elif name in seen:
-            parts.append(f"(?P={name})")
-        else:
-            parts.append(f"(?P<{name}>.+?)")
-            seen.add(name)
+        pieces.append(("text", text[at : found.start()]))
+        pieces.append(("text", "%") if found.group(1) is None else ("name", found.group(1)))
         at = found.end()
-    parts.append(re.escape(text[at:]))
-    return re.compile("".join(parts), re.S), fixed + len(text) - at
+    pieces.append(("text", text[at:]))
+    merged: list[tuple[str, str]] = []
+    for kind, value in pieces:
+        if kind == "text" and merged and merged[-1][0] == "text":
+            merged[-1] = ("text", merged[-1][1] + value)
+        elif kind == "name" or value:
+            merged.append((kind, value))
+    last_figure = max((i for i, (kind, _) in enumerate(merged) if kind == "name"), default=-1)
+    parts, seen, fixed, index = [], set(), 0, 0
+    while index < len(merged):
+        kind, value = merged[index]
+        if kind == "text":
+            parts.append(re.escape(value))
+            fixed += len(value)
+        elif value in seen:
+            parts.append(f"(?P={value})")
+        else:
+            seen.add(value)
+            after = merged[index + 1] if index + 1 < len(merged) else None
+            if index != last_figure and after is not None and after[0] == "text":
+                parts.append(f"(?>(?P<{value}>.+?){re.escape(after[1])})")
+                fixed += len(after[1])
+                index += 1
+            else:
+                parts.append(f"(?P<{value}>.+?)")
+        index += 1
+    return re.compile("".join(parts), re.S), fixed
 
 
 def _index(translations: Any) -> tuple[dict[str, list[_Pattern]], list[_Pattern]]:
@@ -134,8 +157,11 @@ def stored_text(text: str, _depth: int = 0) -> str:
         found = pattern.fullmatch(text)
         if found is None:
             continue
+        quoted = set(_QUOTED.findall(key))  # '%(value)s': the file's or the user's own text, kept as written
         figures = {
-            name: stored_text(value, _depth + 1) if _depth < 3 and any(ch.isalpha() for ch in value) else value
+            name: stored_text(value, _depth + 1)
+            if _depth < 3 and name not in quoted and any(ch.isalpha() for ch in value)
+            else value
             for name, value in found.groupdict().items()
         }
         worded = translations.gettext(key)

@@ -165,12 +165,13 @@ def answer_waiting_texts(session: DbSession, links: LinkSigner, limits: Limits, 
             session.commit()
 
 
-def _one_gateway_at_a_time(session: DbSession, provider: str) -> None:
-    """Count and answer one text of a gateway at a time, so two workers never both take the last answer a sender
-    or the gateway has left: a transaction's advisory lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises every writer."""
+def _one_gateway_and_sender_at_a_time(session: DbSession, provider: str, sender: str) -> None:
+    """Count and answer one text of a gateway, and one of a sender, at a time, so two workers never both take the
+    last answer the gateway or a sender has left (a phone may text two gateways of the branch): a transaction's
+    advisory locks on PostgreSQL, the gateway's first; SQLite's BEGIN IMMEDIATE already serialises every writer."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"iuran:cek:{provider}".encode()))))
+        session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"iuran:cek:sender:{sender}".encode()))))
 
 
 def _answered_since(session: DbSession, since: datetime, *where: Any) -> int:
@@ -186,7 +187,7 @@ def _answered_since(session: DbSession, since: datetime, *where: Any) -> int:
 
 def _answer(session: DbSession, row: InboundText, links: LinkSigner, limits: Limits, now: datetime) -> bool:
     """Decide one claimed text's outcome and queue its answer (caller commits); True when an answer was queued."""
-    _one_gateway_at_a_time(session, row.provider)  # before the member's lock: every worker takes them in this order
+    _one_gateway_and_sender_at_a_time(session, row.provider, row.sender)  # before the member's: the same order always
     number = enquired_number(row.body)
     member = None
     if number is not None:
@@ -196,7 +197,9 @@ def _answer(session: DbSession, row: InboundText, links: LinkSigner, limits: Lim
         row.outcome = "ignored"
         return False
     row.member_id = member.id
-    since = now - LIMIT_WINDOW
+    # The 24 hours before the text was received, not before now: a backlog answered after the workers were down
+    # counts the answers of its own day, rather than none (its texts all older than a day) and every text answered.
+    since = min(row.received_at, now) - LIMIT_WINDOW
     if (
         _answered_since(session, since, InboundText.sender == row.sender) >= limits.per_sender
         or _answered_since(session, since, InboundText.provider == row.provider) >= limits.per_gateway

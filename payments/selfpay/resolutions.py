@@ -9,8 +9,9 @@
 - ``rejected``: no payment stands; nothing is booked.
 
 A payment on the ledger is reversed first (``POST /contributions/<id>/reversal``) before its charge can be refunded
-or rejected: the ledger and the page never disagree. Only a charge under review changes; a callback in review
-whose charge is not (another provider's callback, an unreadable body) leaves the charge as it is.
+or rejected, and a reversed one is not settled again (409): the ledger and the page never disagree. Only a charge
+under review changes; a callback in review whose charge is not (another provider's callback, an unreadable body)
+leaves the charge as it is.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def resolve_charge(session: DbSession, resolution: Resolution) -> None:
                 order=charge.order_id,
             ),
             reason="payment_on_ledger",
+        )
+    if payment is not None and not on_ledger and target == ChargeStatus.SETTLED:
+        raise Conflict(  # its idempotency key is the reversed payment's: booking again would return that one
+            gettext(
+                "Payment %(order)s was reversed on the member's ledger: it cannot be settled again. Choose refunded "
+                "or rejected, or record the money as a new payment.",
+                order=charge.order_id,
+            ),
+            reason="payment_reversed",
         )
     before = {"status": charge.status, "payment_id": charge.payment_id}
     if target == ChargeStatus.SETTLED and payment is None:

@@ -91,3 +91,37 @@ def test_a_connection_killed_under_a_contribution_answers_503_and_the_retry_reco
     with pinned_app.app_context():
         payments = db.session.scalars(select(Payment).where(Payment.member_id == member["id"])).all()
         assert [p.amount_idr for p in payments] == [retried.get_json()["amount_idr"]]
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(
+    "setting", ["lock_timeout = '200ms'", "statement_timeout = '200ms'"], ids=["lock_timeout", "statement_timeout"]
+)
+def test_a_contribution_that_waits_past_the_servers_timeout_answers_503_and_the_next_request_is_served(
+    pinned_app, client, world, enrol, setting
+):
+    """A database whose role or database sets lock_timeout or statement_timeout (as a DBA does against a stuck
+    lock) cancels the member's FOR UPDATE while another transaction holds his row: that is a busy database, as
+    SQLite's 'database is locked' is (503 with Retry-After, send it again), not a 500; nothing is written, and the
+    pooled connection serves the agent's retry once the row is free."""
+    member = enrol()
+    url = pinned_app.config["SQLALCHEMY_DATABASE_URI"]
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as admin:
+        name = admin.execute("SELECT current_database()").fetchone()[0]
+        admin.execute(f'ALTER DATABASE "{name}" SET {setting}')
+    with pinned_app.app_context():
+        db.engine.dispose()  # the app's next connections take the setting
+    headers = world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"member_id": member["id"], "months": 3}
+    with psycopg.connect(libpq_conninfo(url)) as holder:  # another transaction holds the member's row
+        holder.execute("SELECT id FROM members WHERE id = %s FOR UPDATE", (member["id"],))
+        busy = client.post("/api/v1/contributions", json=body, headers=headers)
+        holder.rollback()
+    retried = client.post("/api/v1/contributions", json=body, headers=headers)
+
+    assert busy.status_code == 503, busy.get_data(as_text=True)[:300]
+    assert busy.get_json()["code"] == 503 and busy.headers["Retry-After"]
+    assert retried.status_code == 201, retried.get_json()
+    with pinned_app.app_context():
+        payments = db.session.scalars(select(Payment).where(Payment.member_id == member["id"])).all()
+        assert [p.id for p in payments] == [retried.get_json()["payment_id"]]

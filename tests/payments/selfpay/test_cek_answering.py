@@ -4,7 +4,9 @@ phone and a gateway get a few answers a day, also when many texts are answered a
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from core.extensions import db
+from core.settings import DEVELOPMENT_SMS_INBOUND_SECRET
+from payments.autodebit.signatures import sign_generic
 from payments.selfpay import enquiries
 from payments.selfpay.enquiries import LIMIT_WINDOW, purge_inbound_texts
 from payments.selfpay.models import InboundText
@@ -167,3 +171,57 @@ def test_a_text_that_cannot_be_answered_does_not_hold_back_the_next(pinned_app, 
     assert answer_waiting(pinned_app) == 1
     assert outcomes(pinned_app) == ["ignored", "answered"]
     assert "could not answer inbound text" in caplog.text
+
+
+def test_texts_that_waited_past_a_day_for_the_worker_stay_within_the_gateways_cap(pinned_app, client, members):
+    """Workers down for a day (Redis lost, a bad deploy) leave texts waiting; when they come back the backlog is
+    answered at once. The caps count the answers of the texts received in the 24 hours before each text, so the
+    backlog gets the gateway's few answers, not one for every text that waited."""
+    pinned_app.config["CEK_ANSWERS_PER_GATEWAY"] = 4
+    for n, member in enumerate(members[:6]):
+        assert (
+            send(client, f"CEK {member['kpj']}", f"msg-backlog-{n}", sender=f"+62813200000{n:02d}").status_code == 200
+        )
+    pinned_app.config["CLOCK"] = lambda: NOW + LIMIT_WINDOW + timedelta(hours=1)  # the workers are back
+    answer_waiting(pinned_app)
+    assert len(answers(pinned_app)) == 4
+    assert outcomes(pinned_app) == ["answered"] * 4 + ["limited"] * 2
+
+
+@pytest.mark.postgresql_only
+def test_one_sender_texting_two_gateways_at_once_still_gets_its_few_answers(pinned_app, client, members, monkeypatch):
+    """A branch with two SMS gateways (two numbers): one phone texts both, and two workers answer at the same moment.
+    Each worker holds its own gateway's lock; both counted the sender's answers before either committed, so the
+    sender got one answer more than his cap. His count is taken under his own lock too."""
+    pinned_app.config["CEK_ANSWERS_PER_SENDER"] = 1
+    gateways = pinned_app.config["SMS_INBOUND_PROVIDERS"]
+    pinned_app.config["SMS_INBOUND_PROVIDERS"] = gateways | {"second": gateways["gateway"]}
+    body = json.dumps({"message_id": "msg-second", "from": SENDER, "text": f"CEK {members[1]['kpj']}"}).encode()
+    signature = sign_generic(DEVELOPMENT_SMS_INBOUND_SECRET, body, int(time.time()))
+    assert send(client, f"CEK {members[0]['kpj']}", "msg-first", sender=SENDER).status_code == 200
+    second = client.post(
+        "/webhooks/sms/second", data=body, headers={"Content-Type": "application/json", "X-Signature": signature}
+    )
+    assert second.status_code == 200
+
+    counted = threading.Barrier(2)  # both workers have counted the sender's answers before either goes on
+    real = enquiries._answered_since
+
+    def meet_after_counting(session: Any, since: Any, *where: Any) -> int:
+        count = real(session, since, *where)
+        if "sender" in str(where[0]):
+            try:
+                counted.wait(timeout=3)  # with the sender's lock, the other worker waits for this one instead
+            except threading.BrokenBarrierError:
+                pass
+        return count
+
+    monkeypatch.setattr(enquiries, "_answered_since", meet_after_counting)
+    workers = [threading.Thread(target=answer_waiting, args=(pinned_app,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(outcomes(pinned_app)) == ["answered", "limited"]
+    assert len(answers(pinned_app)) == 1

@@ -145,3 +145,35 @@ def test_a_payment_on_the_ledger_is_reversed_before_its_charge_is_refunded(pinne
     kept = resolve(client, world["finance"], in_review["event_id"], outcome="settled", note="tetap dibukukan")
     assert kept.status_code == 200 and len(payments(pinned_app)) == 1  # settled again, not booked twice
     assert 'id="receipt-link"' in client.get(in_review["page"]).get_data(as_text=True)
+
+
+def test_a_reversed_payment_is_not_settled_again_without_money_on_the_ledger(pinned_app, client, world, in_review):
+    """A charge settled, then questioned (a chargeback), whose payment a supervisor then reversed: 'settled' would
+    have the page say paid, with the receipt of a reversed payment, while the ledger holds nothing. It is refused
+    (409) and the charge stays in review, for refunded or rejected."""
+    charge = in_review["charge"]
+    assert resolve(client, world["finance"], in_review["event_id"], outcome="settled").status_code == 200
+    with pinned_app.app_context():  # a later callback questions it (as a chargeback goes to review)
+        row = db.session.get(SelfCharge, charge.id)
+        row.status = "review"
+        payment_id = row.payment_id
+        event = db.session.get(WebhookEvent, in_review["event_id"])
+        event.state, event.note = "review", "chargeback for a charge that is settled"
+        db.session.commit()
+    reversed_ = client.post(
+        f"/api/v1/contributions/{payment_id}/reversal",
+        json={"reason": "chargeback dari bank"},
+        headers=world["supervisor"].headers,
+    )
+    assert reversed_.status_code == 200, reversed_.get_json()
+    assert payments(pinned_app) == [("virtual_account", charge.amount_idr, "reversed")]
+
+    settled = resolve(client, world["finance"], in_review["event_id"], outcome="settled", note="tetap dibukukan")
+    assert settled.status_code == 409, settled.get_json()
+    with pinned_app.app_context():
+        assert db.session.get(SelfCharge, charge.id).status == "review"
+        assert db.session.get(WebhookEvent, in_review["event_id"]).state == "review"  # nothing half-written
+    assert payments(pinned_app) == [("virtual_account", charge.amount_idr, "reversed")]
+    page = client.get(in_review["page"]).get_data(as_text=True)
+    assert "Lunas. Terima kasih." not in page
+    assert resolve(client, world["finance"], in_review["event_id"], outcome="refunded").status_code == 200
