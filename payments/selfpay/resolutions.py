@@ -25,14 +25,13 @@ from core import audit
 from core.clock import local_today
 from core.errors import Conflict, field_error
 from core.extensions import DbSession
-from core.months import Month
 from organisation.models import Branch
 from payments.autodebit.orders import Resolution
 from payments.autodebit.providers import CallbackError, parse_midtrans_body
-from payments.ledger.models import Channel, Payment, PaymentStatus
-from payments.ledger.services import book_payment, fingerprint, resolve_visits
-from payments.selfpay.charges import ChargeStatus, owes_nothing_to_date
+from payments.ledger.models import Payment, PaymentStatus
+from payments.selfpay.charges import ChargeStatus
 from payments.selfpay.models import SelfCharge
+from payments.selfpay.services import book_charge
 
 STATUS_OF_OUTCOME = {
     "settled": ChargeStatus.SETTLED,
@@ -110,23 +109,16 @@ def _book(session: DbSession, charge: SelfCharge, resolution: Resolution) -> int
     assert branch is not None
     today = local_today(branch.timezone, resolution.now)
     position = member_position(session, member, today)
-    payment, receipt = book_payment(
+    payment = book_charge(
         session,
+        charge,
         member,
         branch,
         position,
-        amount_idr=parsed.amount_idr,
-        channel=Channel(charge.method),
-        paid_on=today,
-        idempotency_key=f"selfpay:{charge.order_id}",
-        fingerprint_=fingerprint(order_id=charge.order_id, amount_idr=parsed.amount_idr),
-        agent_id=None,
-        actor_id=resolution.actor_id,
-        today=today,
-        now=resolution.now,
-        public_base_url=resolution.public_base_url,
+        parsed.amount_idr,
+        resolution.actor_id,
+        today,
+        resolution.now,
+        resolution.public_base_url,
     )
-    open_months = tuple(d.month for d in position.open_dues)
-    if owes_nothing_to_date(open_months, receipt.months_covered, Month.of(today)):
-        resolve_visits(session, member.id, resolution.now, f"paid by the member himself ({charge.order_id})")
     return payment.id

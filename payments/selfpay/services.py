@@ -310,28 +310,49 @@ def _apply(
         charge.failure_reason = verdict.note
         audit.record(session, "self_charge.review", "self_charge", charge.id, None, why=verdict.note)
         return "review", verdict.note
-    payment, _ = book_payment(
+    payment = book_charge(
+        session, charge, member, branch, position, charge.amount_idr, None, today, now, public_base_url
+    )
+    charge.status = ChargeStatus.SETTLED
+    charge.payment_id = payment.id
+    return "processed", None
+
+
+def book_charge(
+    session: DbSession,
+    charge: SelfCharge,
+    member: Member,
+    branch: Branch,
+    position: MemberPosition,
+    amount_idr: int,
+    actor_id: int | None,
+    today: date,
+    now: datetime,
+    public_base_url: str,
+) -> Payment:
+    """Book a member's own charge on his ledger as any payment (channel: its method; receipt and text), keyed by its
+    order so that its callback and finance's resolution book it once between them; a payment that leaves nothing
+    owed to date takes him off his agent's visit list. ``position`` is his, read under his lock."""
+    payment, receipt = book_payment(
         session,
         member,
         branch,
         position,
-        amount_idr=charge.amount_idr,
+        amount_idr=amount_idr,
         channel=Channel(charge.method),
         paid_on=today,
         idempotency_key=f"selfpay:{charge.order_id}",
-        fingerprint_=fingerprint(order_id=charge.order_id, amount_idr=charge.amount_idr),
+        fingerprint_=fingerprint(order_id=charge.order_id, amount_idr=amount_idr),
         agent_id=None,
-        actor_id=None,
+        actor_id=actor_id,
         today=today,
         now=now,
         public_base_url=public_base_url,
     )
-    charge.status = ChargeStatus.SETTLED
-    charge.payment_id = payment.id
-    paid = tuple(charge.first_month + k for k in range(charge.months))
-    if owes_nothing_to_date(tuple(d.month for d in position.open_dues), paid, Month.of(today)):
+    open_months = tuple(d.month for d in position.open_dues)
+    if owes_nothing_to_date(open_months, receipt.months_covered, Month.of(today)):
         resolve_visits(session, member.id, now, f"paid by the member himself ({charge.order_id})")
-    return "processed", None
+    return payment
 
 
 def expire_unanswered_charges(session: DbSession, now: datetime, batch: int = 500) -> int:
