@@ -59,22 +59,22 @@ _ROW_TYPES: dict[str, Any] = {}  # a named tuple per statement, its fields the s
 
 
 def _driver_row(session: DbSession, sql: str, params: dict[str, Any]) -> Any:
-    """The first row of ``sql`` (None if there is none) with its columns as attributes, run on psycopg's own
-    cursor in the session's transaction (PostgreSQL).
+    """The first row of ``sql`` (None if there is none) with its columns as attributes, run in the session's
+    transaction as it is (PostgreSQL).
 
     SQLAlchemy's ``exec_driver_sql`` builds a result's column metadata on every execution (there is no compiled
-    statement to keep it on): for 40 columns that is a tenth of a contribution's CPU. Here the column names are
-    read once per statement. The rest is as ``exec_driver_sql`` does it: the engine's cursor events fire (the
-    statement counts of the tests and the bench see these statements), and a driver error is raised as
-    SQLAlchemy's (``DBAPIError``, with a broken connection invalidated) by the connection's own handler."""
+    statement to keep it on): for 40 columns that is a tenth of a contribution's CPU. So when nothing listens to
+    the engine's cursor events, the statement runs on psycopg's own cursor and the column names are read once per
+    statement; a driver error is still raised as SQLAlchemy's (``DBAPIError``, a broken connection invalidated) by
+    the connection's own handler. When something listens (error reporting's spans, which keep their state on the
+    execution context; the tests' and the bench's statement counts), it gets SQLAlchemy's own execution, context
+    and all."""
     connection = session.connection()
+    if connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+        return connection.exec_driver_sql(sql, params).first()
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        for listener in connection.dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, params, None, False)
         cursor.execute(sql, params)
-        for listener in connection.dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, params, None, False)
         row = cursor.fetchone()
         row_type: Any = _ROW_TYPES.get(sql)
         if row_type is None:

@@ -58,29 +58,30 @@ def db_name(app: Any) -> str:
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("statement", ["FOR UPDATE OF m, a", "AS existing_id", "WITH p AS"])
 def test_a_connection_killed_under_a_contribution_answers_503_and_the_retry_records_it_once(
-    pinned_app, client, world, enrol, statement
+    pinned_app, client, world, enrol, statement, monkeypatch
 ):
-    """The three statements run on psycopg's cursor (recording.py _driver_row): a connection that dies under any
-    of them is SQLAlchemy's outage (503, the broken connection thrown away), nothing is half-written, and the
-    agent's retry with the same key records the payment once."""
+    """With nothing listening to the engine, the three statements run on psycopg's cursor (recording.py
+    _driver_row): a connection that dies under any of them is SQLAlchemy's outage (503, the broken connection
+    thrown away), nothing is half-written, and the agent's retry with the same key records the payment once. The
+    backend is killed from the driver's own cursor (an engine listener would take SQLAlchemy's path instead)."""
     member = enrol()
     url = pinned_app.config["SQLALCHEMY_DATABASE_URI"]
     killed: list[int] = []
+    execute = psycopg.Cursor.execute
 
-    def kill_own_backend(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement in sql and not killed:
+    def kill_own_backend_first(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        if isinstance(query, str) and statement in query and not killed:
             killed.append(cursor.connection.info.backend_pid)
             with psycopg.connect(libpq_conninfo(url), autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (killed[0],))
+        return execute(cursor, query, params, **kwargs)
 
     headers = world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())}
     with pinned_app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", kill_own_backend)
-    try:
-        down = client.post("/api/v1/contributions", json={"member_id": member["id"], "months": 3}, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", kill_own_backend)
+        assert not db.engine.dispatch.before_cursor_execute  # the driver's own cursor is what runs
+    monkeypatch.setattr(psycopg.Cursor, "execute", kill_own_backend_first)
+    down = client.post("/api/v1/contributions", json={"member_id": member["id"], "months": 3}, headers=headers)
+    monkeypatch.undo()
     retried = client.post("/api/v1/contributions", json={"member_id": member["id"], "months": 3}, headers=headers)
     again = client.post("/api/v1/contributions", json={"member_id": member["id"], "months": 3}, headers=headers)
 
@@ -125,3 +126,34 @@ def test_a_contribution_that_waits_past_the_servers_timeout_answers_503_and_the_
     with pinned_app.app_context():
         payments = db.session.scalars(select(Payment).where(Payment.member_id == member["id"])).all()
         assert [p.id for p in payments] == [retried.get_json()["payment_id"]]
+
+
+@pytest.mark.postgresql_only
+def test_a_cursor_listener_that_keeps_its_span_on_the_context_still_sees_a_contribution_recorded(
+    pinned_app, client, world, enrol
+):
+    """Sentry's SQLAlchemy integration (and any tracer) keeps its span on the execution context the engine's cursor
+    events pass it: the three statements sent straight to psycopg passed None, and with error reporting on every
+    contribution answered 500."""
+    member = enrol()
+    spans: list[str] = []
+
+    def before(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
+        context._test_span = sql[:20]  # as sentry_sdk's before_cursor_execute does
+
+    def after(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
+        spans.append(context._test_span)
+
+    with pinned_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        headers = world["agent"].headers | {"Idempotency-Key": str(uuid.uuid4())}
+        recorded = client.post("/api/v1/contributions", json={"member_id": member["id"], "months": 3}, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+    assert recorded.status_code == 201, recorded.get_data(as_text=True)[:300]
+    assert any(span.strip().startswith("SELECT m.id") for span in spans)  # the locking read, seen with its context
