@@ -259,6 +259,7 @@ def _start_sentry(config: Mapping[str, Any]) -> None:
     import sentry_sdk  # only a process that reports errors loads it
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.rq import RqIntegration
+    from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 
     _sentry_dsn = dsn
     if dsn is None:
@@ -267,6 +268,9 @@ def _start_sentry(config: Mapping[str, Any]) -> None:
     sentry_sdk.init(
         dsn=dsn,
         integrations=[FlaskIntegration(), RqIntegration()],
+        # Not its SQLAlchemy integration: it would hang listeners on every engine's cursor for good (for SQL
+        # breadcrumbs, statement texts), and recording cash then leaves psycopg's cursor (payments/ledger/recording.py).
+        disabled_integrations=[SqlalchemyIntegration()],
         # send_default_pii=False, as sentry-sdk 2.75 spells it: no user, no cookies, no request bodies
         data_collection={"user_info": False, "http_bodies": []},
         environment=str(config.get("IURAN_ENV") or os.environ.get("IURAN_ENV") or "development"),
