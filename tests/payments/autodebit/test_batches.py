@@ -25,7 +25,7 @@ from tests.payments.autodebit.test_webhooks import midtrans, post
 from tests.statements import captured
 
 
-def process(app: Any, bulk: bool = True, batch: int = 500) -> int:
+def process(app: Any, bulk: bool = True, batch: int = 500, links: Any = None) -> int:
     with app.app_context():
         return process_webhook_events(
             db.session,
@@ -34,6 +34,7 @@ def process(app: Any, bulk: bool = True, batch: int = 500) -> int:
             app.config["PUBLIC_BASE_URL"],
             batch=batch,
             bulk=bulk,
+            links=links,
         )
 
 

@@ -18,21 +18,14 @@ from payments.autodebit.providers import configured_providers
 from payments.autodebit.services import process_webhook_events
 from tests.factories import NOW, sent_debit
 from tests.payments.autodebit.test_batches import callback, members  # noqa: F401 (fixture)
+from tests.payments.autodebit.test_batches import process as batches_process
 
 BASE = "https://iuran.bpjsketenagakerjaan.go.id"  # a PUBLIC_BASE_URL as long as a real one (39 characters)
 TWO_PARTS = 306  # characters of a two-part SMS (GSM 7-bit): the other texts with a link fit in it too
 
 
 def process(app: Any, bulk: bool) -> int:
-    with app.app_context():
-        return process_webhook_events(
-            db.session,
-            configured_providers(app.config),
-            app.config["CLOCK"](),
-            app.config["PUBLIC_BASE_URL"],
-            bulk=bulk,
-            links=signer_of(app.config),
-        )
+    return batches_process(app, bulk=bulk, links=signer_of(app.config))  # with the signer, as the worker job runs
 
 
 def last_try_fails(app: Any, client: Any, member_id: int, tag: str, month: tuple[int, int] = (2026, 11)) -> None:
